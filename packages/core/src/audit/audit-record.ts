@@ -1,0 +1,67 @@
+// The audit record: one per call, its own schema (not a log line), with secrets redacted from arguments.
+
+/** How a call ended. Bounded set: also a metric label. */
+export type AuditOutcome =
+  | 'started'
+  | 'ok'
+  | 'error'
+  | 'denied'
+  | 'invalid'
+  | 'timeout'
+  | 'cancelled'
+  | 'rate_limited'
+  | 'budget_exceeded'
+  | 'cached'
+  | 'replayed'
+  | 'awaiting_approval'
+  | 'approval_denied'
+  | 'audit_unavailable';
+
+/** One audited call. Field names match the `audit_records` table. */
+export interface AuditRecord {
+  id: string;
+  ts: string;
+  server: string;
+  requestId: string;
+  method: string;
+  tool: string | null;
+  agentId: string | null;
+  agentSession: string | null;
+  userInvoker: string | null;
+  tenant: string | null;
+  roles: string[];
+  arguments: unknown;
+  decision: 'allow' | 'deny';
+  decisionReason: string;
+  outcome: AuditOutcome;
+  resultSummary: string | null;
+  durationMs: number | null;
+  policyVersion: string | null;
+  protocolVersion: string | null;
+  /** Extra facts some outcomes carry (approval id, idempotency key hash, cache scope...). */
+  details: Record<string, unknown> | null;
+}
+
+const SECRET_KEY = /pass(word|phrase)?|secret|token|api[-_]?key|authori[sz]ation|cookie|credential|private[-_]?key|session[-_]?key/i;
+const MAX_STRING = 2_000;
+const MAX_DEPTH = 6;
+
+/** Copies tool arguments with secret-looking keys redacted and long strings cut. */
+export function redactArguments(value: unknown, depth = 0): unknown {
+  if (typeof value === 'string') return value.length > MAX_STRING ? `${value.slice(0, MAX_STRING)}…[${value.length} chars]` : value;
+  if (value === null || typeof value !== 'object') return value;
+  if (depth >= MAX_DEPTH) return '[nested]';
+  if (Array.isArray(value)) return value.slice(0, 100).map((v) => redactArguments(v, depth + 1));
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) {
+    out[k] = SECRET_KEY.test(k) ? '[redacted]' : redactArguments(v, depth + 1);
+  }
+  return out;
+}
+
+/** A one-line summary of a result for the audit record (never the full payload). */
+export function summarize(text: string | undefined, maxLength = 200): string | null {
+  if (text === undefined) return null;
+  const oneLine = text.replace(/\s+/g, ' ').trim();
+  return oneLine.length > maxLength ? `${oneLine.slice(0, maxLength)}…` : oneLine;
+}

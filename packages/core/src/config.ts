@@ -1,0 +1,162 @@
+// Core configuration: one zod schema for the environment every fleet server reads, parsed once.
+import { z } from 'zod';
+import { FleetError } from './errors.js';
+
+const list = z
+  .string()
+  .optional()
+  .transform((v) =>
+    v === undefined
+      ? undefined
+      : v
+          .split(/[\s,]+/)
+          .map((s) => s.trim())
+          .filter(Boolean),
+  );
+const bool = (def: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0', 'yes', 'no'])
+    .optional()
+    .transform((v) => (v === undefined ? def : v === 'true' || v === '1' || v === 'yes'));
+const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
+
+/** The environment variables core understands. Server-specific variables are parsed by each server. */
+export const coreEnvSchema = z.object({
+  HOST: z.string().default('127.0.0.1'),
+  PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  PUBLIC_URL: z.url().optional(),
+  AUTH_ISSUER: z.string().min(1).optional(),
+  AUTH_JWKS_URL: z.url().optional(),
+  AUTH_JWKS_FILE: z.string().optional(),
+  AUTH_AUDIENCE: z.string().optional(),
+  AUTH_ALGORITHMS: list,
+  AUTH_CLOCK_SKEW_SECONDS: int(30),
+  AUTH_REQUIRED_SCOPES: list,
+  AUTH_CLAIM_AGENT: z.string().default('sub'),
+  AUTH_CLAIM_ROLES: z.string().default('roles'),
+  AUTH_CLAIM_SCOPES: z.string().default('scope'),
+  AUTH_CLAIM_TENANT: z.string().default('tenant'),
+  AUTH_CLAIM_USER: z.string().default('user'),
+  AUTH_CLAIM_SESSION: z.string().default('sid'),
+  POLICY_FILE: z.string().optional(),
+  POLICY_POLL_MS: int(2000, 50),
+  DATABASE_URL: z.string().optional(),
+  REDIS_URL: z.string().optional(),
+  ALLOWED_HOSTS: list,
+  ALLOWED_ORIGINS: list,
+  BODY_LIMIT_BYTES: int(1024 * 1024, 1024),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  TOOL_TIMEOUT_MS: int(30_000, 1),
+  AUDIT_STDOUT: bool(true),
+  AUDIT_FLUSH_MS: int(200, 10),
+  AUDIT_QUEUE_MAX: int(50_000, 10),
+  MIGRATE_ON_START: bool(true),
+  SHUTDOWN_GRACE_MS: int(15_000, 0),
+});
+
+/** Which claim of a verified token carries each part of the caller's identity. */
+export interface ClaimNames {
+  agent: string;
+  roles: string;
+  scopes: string;
+  tenant: string;
+  user: string;
+  session: string;
+}
+
+/** Core configuration after parsing and defaulting. */
+export interface CoreConfig {
+  host: string;
+  port: number;
+  /** External base URL of this server, without trailing slash. */
+  publicUrl: string;
+  /** RFC 8707 resource identifier of this server: `${publicUrl}/mcp`. */
+  resource: string;
+  auth: {
+    issuer: string | undefined;
+    jwksUrl: string | undefined;
+    jwksFile: string | undefined;
+    audience: string;
+    algorithms: string[];
+    clockSkewSeconds: number;
+    requiredScopes: string[];
+    claims: ClaimNames;
+  };
+  policyFile: string | undefined;
+  policyPollMs: number;
+  databaseUrl: string | undefined;
+  redisUrl: string | undefined;
+  allowedHosts: string[];
+  allowedOrigins: string[];
+  bodyLimitBytes: number;
+  logLevel: string;
+  toolTimeoutMs: number;
+  audit: { stdout: boolean; flushMs: number; queueMax: number };
+  migrateOnStart: boolean;
+  shutdownGraceMs: number;
+}
+
+/** Asymmetric algorithms only: an HS* token "signed" with a public key must never verify. */
+export const DEFAULT_ALGORITHMS = ['RS256', 'PS256', 'ES256', 'ES384', 'EdDSA'];
+
+const LOOPBACK_HOSTS = ['localhost', '127.0.0.1', '[::1]', '::1'];
+
+/**
+ * Parses core configuration from an environment-like record.
+ * @param defaultPort the server's own port when PORT is not set.
+ */
+export function loadCoreConfig(env: Record<string, string | undefined>, defaultPort: number): CoreConfig {
+  const parsed = coreEnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const detail = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new FleetError('FLEET_ERR_CONFIG', `invalid configuration: ${detail}`);
+  }
+  const e = parsed.data;
+  const port = e.PORT ?? defaultPort;
+  const publicUrl = (e.PUBLIC_URL ?? `http://${e.HOST === '0.0.0.0' ? '127.0.0.1' : e.HOST}:${port}`).replace(
+    /\/+$/,
+    '',
+  );
+  const resource = `${publicUrl}/mcp`;
+  const algorithms = e.AUTH_ALGORITHMS ?? DEFAULT_ALGORITHMS;
+  const weak = algorithms.filter((a) => a === 'none' || a.startsWith('HS'));
+  if (weak.length > 0) {
+    throw new FleetError('FLEET_ERR_CONFIG', `AUTH_ALGORITHMS may not contain ${weak.join(', ')}`);
+  }
+  const publicHost = new URL(publicUrl).host;
+  return {
+    host: e.HOST,
+    port,
+    publicUrl,
+    resource,
+    auth: {
+      issuer: e.AUTH_ISSUER,
+      jwksUrl: e.AUTH_JWKS_URL,
+      jwksFile: e.AUTH_JWKS_FILE,
+      audience: e.AUTH_AUDIENCE ?? resource,
+      algorithms,
+      clockSkewSeconds: e.AUTH_CLOCK_SKEW_SECONDS,
+      requiredScopes: e.AUTH_REQUIRED_SCOPES ?? [],
+      claims: {
+        agent: e.AUTH_CLAIM_AGENT,
+        roles: e.AUTH_CLAIM_ROLES,
+        scopes: e.AUTH_CLAIM_SCOPES,
+        tenant: e.AUTH_CLAIM_TENANT,
+        user: e.AUTH_CLAIM_USER,
+        session: e.AUTH_CLAIM_SESSION,
+      },
+    },
+    policyFile: e.POLICY_FILE,
+    policyPollMs: e.POLICY_POLL_MS,
+    databaseUrl: e.DATABASE_URL,
+    redisUrl: e.REDIS_URL,
+    allowedHosts: e.ALLOWED_HOSTS ?? [...new Set([...LOOPBACK_HOSTS, publicHost.replace(/:\d+$/, '')])],
+    allowedOrigins: e.ALLOWED_ORIGINS ?? [],
+    bodyLimitBytes: e.BODY_LIMIT_BYTES,
+    logLevel: e.LOG_LEVEL,
+    toolTimeoutMs: e.TOOL_TIMEOUT_MS,
+    audit: { stdout: e.AUDIT_STDOUT, flushMs: e.AUDIT_FLUSH_MS, queueMax: e.AUDIT_QUEUE_MAX },
+    migrateOnStart: e.MIGRATE_ON_START,
+    shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+  };
+}

@@ -1,0 +1,132 @@
+// The fastify app of a fleet server: /mcp behind the guards, plus health, readiness, metrics and
+// protected-resource metadata outside them.
+import { randomUUID } from 'node:crypto';
+import fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import { AuthFailure, type TokenVerifier } from '../identity/token-verifier.js';
+import type { Identity } from '../identity/identity.js';
+import type { FleetRuntime } from '../pipeline/runtime.js';
+import { createMcpHost, type McpHostOptions } from '../protocol/mcp-host.js';
+import { hostAndOriginGuard } from './request-guards.js';
+
+/** A dependency /readyz reports on. A failing critical check makes the server not ready (503). */
+export interface ReadinessCheck {
+  name: string;
+  critical: boolean;
+  check: () => Promise<void>;
+}
+
+/** Options for {@link buildHttpApp}. */
+export interface HttpAppOptions {
+  verifier: TokenVerifier;
+  readiness?: ReadinessCheck[];
+  mcp?: McpHostOptions;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    identity: Identity | null;
+  }
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
+
+function metadataPath(resource: string): string {
+  return `/.well-known/oauth-protected-resource${new URL(resource).pathname}`;
+}
+
+/** Builds (never listens) the HTTP app of one server. */
+export function buildHttpApp(rt: FleetRuntime, options: HttpAppOptions): FastifyInstance {
+  const { config } = rt;
+  const app = fastify({
+    bodyLimit: config.bodyLimitBytes,
+    logger: false,
+    return503OnClosing: true,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+  });
+  const metadataUrl = `${config.publicUrl}${metadataPath(config.resource)}`;
+  const metadata = {
+    resource: config.resource,
+    authorization_servers: config.auth.issuer ? [config.auth.issuer] : [],
+    bearer_methods_supported: ['header'],
+    scopes_supported: config.auth.requiredScopes,
+    resource_name: `mcp-fleet ${rt.server}`,
+  };
+
+  app.setErrorHandler((err: { statusCode?: number; code?: string; message: string }, request, reply) => {
+    const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
+    if (status === 500) rt.logger.error({ err: err.message, requestId: request.id }, 'request failed');
+    // Never echo internals: 4xx from fastify (body too large, bad JSON) carry safe messages.
+    const message = status === 500 ? `internal error (reference ${request.id})` : err.message;
+    const code = status === 413 ? -32600 : status === 400 ? -32700 : -32603;
+    reply.code(status).send({ jsonrpc: '2.0', id: null, error: { code, message } });
+  });
+
+  app.get('/healthz', async () => ({ status: 'ok', server: rt.server }));
+  app.get('/readyz', async (_req, reply) => {
+    const checks: Record<string, string> = { policy: `ok (${rt.policy.version || 'deny-all'})` };
+    let ready = true;
+    let degraded = false;
+    await Promise.all(
+      (options.readiness ?? []).map(async (c) => {
+        try {
+          await c.check();
+          checks[c.name] = 'ok';
+        } catch (err) {
+          checks[c.name] = `failing: ${(err as Error).message}`.slice(0, 200);
+          if (c.critical) ready = false;
+          else degraded = true;
+        }
+      }),
+    );
+    reply.code(ready ? 200 : 503);
+    return { status: ready ? (degraded ? 'degraded' : 'ready') : 'not_ready', server: rt.server, checks };
+  });
+  app.get('/metrics', async (_req, reply) => {
+    reply.header('content-type', rt.metrics.registry.contentType);
+    return rt.metrics.registry.metrics();
+  });
+  const sendMetadata = async (_req: unknown, reply: FastifyReply) => {
+    reply.header('cache-control', 'public, max-age=300');
+    return metadata;
+  };
+  app.get('/.well-known/oauth-protected-resource', sendMetadata);
+  if (metadataPath(config.resource) !== '/.well-known/oauth-protected-resource') {
+    app.get(metadataPath(config.resource), sendMetadata);
+  }
+
+  const host = createMcpHost(rt, options.mcp);
+  app.addHook('onClose', async () => host.close());
+
+  // /mcp in its own encapsulated context: guards and auth apply here only.
+  app.register(async (mcp) => {
+    mcp.decorateRequest('identity', null);
+    mcp.addHook('onRequest', hostAndOriginGuard(config.allowedHosts, config.allowedOrigins));
+    mcp.addHook('onRequest', async (request, reply) => {
+      try {
+        request.identity = await options.verifier.verify(request.headers.authorization);
+      } catch (err) {
+        const failure = err instanceof AuthFailure ? err : new AuthFailure('keys_unavailable', 'token could not be verified');
+        rt.metrics.authFailures.inc({ reason: failure.reason });
+        let challenge = `Bearer resource_metadata="${metadataUrl}"`;
+        if (failure.oauthError) {
+          challenge += `, error="${failure.oauthError}", error_description="${failure.message}"`;
+          if (failure.oauthError === 'insufficient_scope') challenge += `, scope="${config.auth.requiredScopes.join(' ')}"`;
+        }
+        return reply
+          .code(failure.statusCode)
+          .header('www-authenticate', challenge)
+          .send({ error: failure.oauthError ?? 'invalid_request', error_description: failure.message });
+      }
+    });
+    const serve = async (request: Parameters<typeof host.handle>[0], reply: FastifyReply) =>
+      host.handle(request, reply, request.identity!);
+    mcp.post('/mcp', serve);
+    mcp.get('/mcp', serve);
+    mcp.delete('/mcp', serve);
+  });
+
+  return app;
+}

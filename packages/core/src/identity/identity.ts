@@ -1,0 +1,62 @@
+// Who is calling: built only from a verified token's claims, never from tool arguments.
+import type { JWTPayload } from 'jose';
+import type { ClaimNames } from '../config.js';
+
+/** The verified caller of one request. */
+export interface Identity {
+  /** The agent (client) making the call. */
+  agentId: string;
+  roles: string[];
+  scopes: string[];
+  tenant: string | undefined;
+  /** The human the agent acts for, when the IdP says so. */
+  user: string | undefined;
+  /** The agent session (conversation / run) the call belongs to. */
+  session: string | undefined;
+  issuer: string | undefined;
+  /** Token expiry, seconds since epoch. */
+  expiresAt: number | undefined;
+  /** All verified claims, for tools that bind a parameter to a claim. */
+  claims: JWTPayload;
+}
+
+function readPath(payload: JWTPayload, path: string): unknown {
+  let value: unknown = payload;
+  for (const part of path.split('.')) {
+    if (value === null || typeof value !== 'object') return undefined;
+    value = (value as Record<string, unknown>)[part];
+  }
+  return value;
+}
+
+function asStrings(value: unknown): string[] {
+  if (typeof value === 'string') return value.split(/[\s,]+/).filter(Boolean);
+  if (Array.isArray(value)) return value.filter((v): v is string => typeof v === 'string');
+  return [];
+}
+
+function asString(value: unknown): string | undefined {
+  return typeof value === 'string' && value.length > 0 ? value : undefined;
+}
+
+/** Reads an identity out of verified claims using the configured claim names (dotted paths allowed). */
+export function identityFromClaims(payload: JWTPayload, names: ClaimNames): Identity | undefined {
+  const agentId = asString(readPath(payload, names.agent));
+  if (!agentId) return undefined;
+  return {
+    agentId,
+    roles: asStrings(readPath(payload, names.roles)),
+    scopes: asStrings(readPath(payload, names.scopes)),
+    tenant: asString(readPath(payload, names.tenant)),
+    user: asString(readPath(payload, names.user)),
+    session: asString(readPath(payload, names.session)),
+    issuer: payload.iss,
+    expiresAt: payload.exp,
+    claims: payload,
+  };
+}
+
+/** Reads a claim by dotted path (used to bind tool parameters to token claims). */
+export function claimValue(identity: Identity, path: string): unknown {
+  return readPath(identity.claims, path);
+}

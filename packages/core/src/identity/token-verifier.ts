@@ -1,0 +1,114 @@
+// Verifies bearer JWTs with jose: signature against the IdP's JWKS, issuer, audience, algorithms, time.
+import { readFile } from 'node:fs/promises';
+import {
+  createLocalJWKSet,
+  createRemoteJWKSet,
+  errors as joseErrors,
+  type JSONWebKeySet,
+  type JWTVerifyGetKey,
+  jwtVerify,
+} from 'jose';
+import type { CoreConfig } from '../config.js';
+import { FleetError } from '../errors.js';
+import { type Identity, identityFromClaims } from './identity.js';
+
+/** Why a token was refused; bounded, used as a metric label. */
+export type AuthFailureReason =
+  | 'missing'
+  | 'malformed'
+  | 'expired'
+  | 'not_yet_valid'
+  | 'bad_signature'
+  | 'bad_algorithm'
+  | 'wrong_issuer'
+  | 'wrong_audience'
+  | 'no_key'
+  | 'missing_identity'
+  | 'insufficient_scope'
+  | 'keys_unavailable';
+
+/** A refused token: its reason and the RFC 6750 error code the challenge carries. */
+export class AuthFailure extends FleetError {
+  readonly reason: AuthFailureReason;
+  readonly oauthError: 'invalid_token' | 'insufficient_scope' | 'invalid_request' | undefined;
+
+  constructor(reason: AuthFailureReason, message: string) {
+    const scope = reason === 'insufficient_scope';
+    super(scope ? 'FLEET_ERR_AUTH_SCOPE' : reason === 'missing' ? 'FLEET_ERR_AUTH_MISSING' : 'FLEET_ERR_AUTH_INVALID', message, {
+      statusCode: scope ? 403 : reason === 'keys_unavailable' ? 503 : 401,
+    });
+    this.reason = reason;
+    this.oauthError = reason === 'missing' ? undefined : scope ? 'insufficient_scope' : 'invalid_token';
+  }
+}
+
+function classify(err: unknown): AuthFailure {
+  if (err instanceof AuthFailure) return err;
+  if (err instanceof joseErrors.JWTExpired) return new AuthFailure('expired', 'token expired');
+  if (err instanceof joseErrors.JWTClaimValidationFailed) {
+    if (err.claim === 'iss') return new AuthFailure('wrong_issuer', 'token issuer is not trusted');
+    if (err.claim === 'aud') return new AuthFailure('wrong_audience', 'token audience is not this server');
+    if (err.claim === 'nbf' || err.claim === 'iat') return new AuthFailure('not_yet_valid', 'token not yet valid');
+    return new AuthFailure('malformed', `token claim "${err.claim}" is invalid`);
+  }
+  if (err instanceof joseErrors.JOSEAlgNotAllowed) return new AuthFailure('bad_algorithm', 'token algorithm not allowed');
+  if (err instanceof joseErrors.JWSSignatureVerificationFailed) return new AuthFailure('bad_signature', 'token signature invalid');
+  if (err instanceof joseErrors.JWKSNoMatchingKey) return new AuthFailure('no_key', 'token signed by an unknown key');
+  if (err instanceof joseErrors.JWKSTimeout || (err as { code?: string })?.code === 'ERR_JOSE_GENERIC') {
+    return new AuthFailure('keys_unavailable', 'signing keys unavailable; retry shortly');
+  }
+  if (err instanceof joseErrors.JOSEError) return new AuthFailure('malformed', 'token is malformed');
+  return new AuthFailure('keys_unavailable', 'token could not be verified; retry shortly');
+}
+
+/** Verifies tokens for one server (one audience). */
+export class TokenVerifier {
+  readonly #config: CoreConfig['auth'];
+  #keys: JWTVerifyGetKey | undefined;
+
+  private constructor(config: CoreConfig['auth'], keys: JWTVerifyGetKey | undefined) {
+    this.#config = config;
+    this.#keys = keys;
+  }
+
+  /** Builds a verifier from configuration: a remote JWKS (cached, refetched on unknown `kid`) or a static file. */
+  static async create(config: CoreConfig['auth']): Promise<TokenVerifier> {
+    if (!config.issuer) throw new FleetError('FLEET_ERR_CONFIG', 'AUTH_ISSUER is required');
+    let keys: JWTVerifyGetKey;
+    if (config.jwksFile) {
+      const jwks = JSON.parse(await readFile(config.jwksFile, 'utf8')) as JSONWebKeySet;
+      keys = createLocalJWKSet(jwks);
+    } else if (config.jwksUrl) {
+      // jose caches the set, refetches when a token names an unknown kid (key rotation), at most every 30 s.
+      keys = createRemoteJWKSet(new URL(config.jwksUrl), { cooldownDuration: 30_000, cacheMaxAge: 10 * 60_000 });
+    } else {
+      throw new FleetError('FLEET_ERR_CONFIG', 'AUTH_JWKS_URL or AUTH_JWKS_FILE is required');
+    }
+    return new TokenVerifier(config, keys);
+  }
+
+  /** Verifies an `Authorization` header value and returns the caller's identity, or throws {@link AuthFailure}. */
+  async verify(authorization: string | undefined): Promise<Identity> {
+    if (!authorization) throw new AuthFailure('missing', 'bearer token required');
+    const match = /^Bearer ([A-Za-z0-9\-_]+\.[A-Za-z0-9\-_]+\.[A-Za-z0-9\-_]*)$/.exec(authorization.trim());
+    if (!match) throw new AuthFailure('malformed', 'Authorization must be "Bearer <jwt>"');
+    const cfg = this.#config;
+    let payload: Awaited<ReturnType<typeof jwtVerify>>['payload'];
+    try {
+      ({ payload } = await jwtVerify(match[1]!, this.#keys!, {
+        issuer: cfg.issuer,
+        audience: cfg.audience,
+        algorithms: cfg.algorithms,
+        clockTolerance: cfg.clockSkewSeconds,
+        requiredClaims: ['exp'],
+      }));
+    } catch (err) {
+      throw classify(err);
+    }
+    const identity = identityFromClaims(payload, cfg.claims);
+    if (!identity) throw new AuthFailure('missing_identity', `token has no "${cfg.claims.agent}" claim`);
+    const missing = cfg.requiredScopes.filter((s) => !identity.scopes.includes(s));
+    if (missing.length > 0) throw new AuthFailure('insufficient_scope', `token lacks scope: ${missing.join(' ')}`);
+    return identity;
+  }
+}

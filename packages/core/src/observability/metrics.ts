@@ -1,0 +1,77 @@
+// prom-client metrics, one registry per app. Label values are bounded: tool names, outcomes, reasons.
+import { Counter, Histogram, Registry, collectDefaultMetrics, Gauge } from 'prom-client';
+
+/** The metrics one fleet server exports on /metrics. */
+export interface FleetMetrics {
+  registry: Registry;
+  toolCalls: Counter<'tool' | 'outcome'>;
+  toolDuration: Histogram<'tool'>;
+  authFailures: Counter<'reason'>;
+  policyDenials: Counter<'tool'>;
+  auditWriteFailures: Counter<never>;
+  auditDropped: Counter<never>;
+  auditQueue: Gauge<never>;
+  inflight: Gauge<never>;
+  policyReloads: Counter<'result'>;
+}
+
+/** Creates a fresh registry with the fleet's metrics and Node's default process metrics. */
+export function createMetrics(server: string): FleetMetrics {
+  const registry = new Registry();
+  registry.setDefaultLabels({ server });
+  collectDefaultMetrics({ register: registry });
+  return {
+    registry,
+    toolCalls: new Counter({
+      name: 'mcp_tool_calls_total',
+      help: 'Tool calls by tool and outcome (ok, error, denied, invalid, timeout, ...).',
+      labelNames: ['tool', 'outcome'],
+      registers: [registry],
+    }),
+    toolDuration: new Histogram({
+      name: 'mcp_tool_call_duration_seconds',
+      help: 'Tool call duration from admission to result, in seconds.',
+      labelNames: ['tool'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers: [registry],
+    }),
+    authFailures: new Counter({
+      name: 'mcp_auth_failures_total',
+      help: 'Requests refused by authentication, by reason.',
+      labelNames: ['reason'],
+      registers: [registry],
+    }),
+    policyDenials: new Counter({
+      name: 'mcp_policy_denials_total',
+      help: 'Tool calls refused by policy, by tool.',
+      labelNames: ['tool'],
+      registers: [registry],
+    }),
+    auditWriteFailures: new Counter({
+      name: 'mcp_audit_write_failures_total',
+      help: 'Failed attempts to write audit records to PostgreSQL (they are retried).',
+      registers: [registry],
+    }),
+    auditDropped: new Counter({
+      name: 'mcp_audit_dropped_total',
+      help: 'Audit records dropped from the durable queue because it was full (they were still logged to stdout).',
+      registers: [registry],
+    }),
+    auditQueue: new Gauge({
+      name: 'mcp_audit_queue_records',
+      help: 'Audit records waiting to be written to PostgreSQL.',
+      registers: [registry],
+    }),
+    inflight: new Gauge({
+      name: 'mcp_inflight_calls',
+      help: 'Tool calls currently executing.',
+      registers: [registry],
+    }),
+    policyReloads: new Counter({
+      name: 'mcp_policy_reloads_total',
+      help: 'Policy file reload attempts by result (applied, rejected).',
+      labelNames: ['result'],
+      registers: [registry],
+    }),
+  };
+}

@@ -1,0 +1,210 @@
+// The MCP protocol host: the ONLY module of the fleet that imports the MCP SDK.
+//
+// Two paths answer POST /mcp, with one governed pipeline behind both:
+// - the SDK's own stateless handler (createMcpHandler) serves every message: initialize,
+//   server/discover, notifications, protocol-version errors, GET/DELETE, and anything unusual;
+// - a fast path answers the hot, well-formed requests (tools/list, tools/call, ping) of both eras
+//   directly, because building an SDK server per request caps a process at ~2,400 req/s here
+//   (TOOLING.md). Tests check that both paths give the same answers.
+import { toNodeHandler } from '@modelcontextprotocol/node';
+import {
+  type AuthInfo,
+  createMcpHandler,
+  INVALID_PARAMS,
+  PROTOCOL_VERSION_META_KEY,
+  ProtocolError,
+  SERVER_INFO_META_KEY,
+  SUPPORTED_PROTOCOL_VERSIONS,
+  Server,
+} from '@modelcontextprotocol/server';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Identity } from '../identity/identity.js';
+import { type CallToolResult, callTool, ToolNotAvailableError } from '../pipeline/call-tool.js';
+import { listTools } from '../pipeline/list-tools.js';
+import type { FleetRuntime } from '../pipeline/runtime.js';
+
+/** The 2026-07-28 revision: stateless, a per-request `_meta` envelope, no initialize. */
+export const MODERN_PROTOCOL_VERSION = '2026-07-28';
+/** 2025-era revisions served through the stateless legacy path. */
+export const LEGACY_PROTOCOL_VERSIONS: readonly string[] = SUPPORTED_PROTOCOL_VERSIONS;
+/** Every protocol revision this host answers. */
+export const SERVED_PROTOCOL_VERSIONS: readonly string[] = [MODERN_PROTOCOL_VERSION, ...LEGACY_PROTOCOL_VERSIONS];
+
+type Era = 'modern' | 'legacy';
+type RpcId = string | number;
+
+interface CallScope {
+  identity: Identity;
+  requestId: string;
+  protocolVersion: string | null;
+}
+
+/** Options for {@link createMcpHost}. */
+export interface McpHostOptions {
+  /** Serve hot requests without the SDK (default true). Off: every message goes through the SDK. */
+  fastPath?: boolean;
+  instructions?: string;
+}
+
+/** Answers POST/GET/DELETE /mcp for an authenticated caller. */
+export interface McpHost {
+  handle(request: FastifyRequest, reply: FastifyReply, identity: Identity): Promise<void>;
+  close(): Promise<void>;
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function scopeOf(authInfo: AuthInfo | undefined): CallScope {
+  const scope = authInfo?.extra?.fleet as CallScope | undefined;
+  if (!scope) throw new ProtocolError(-32603, 'request reached the MCP server without an identity');
+  return scope;
+}
+
+/** Builds the protocol host for one server runtime. */
+export function createMcpHost(rt: FleetRuntime, options: McpHostOptions = {}): McpHost {
+  const serverInfo = { name: `mcp-fleet-${rt.server}`, version: rt.version };
+  const fastPath = options.fastPath ?? true;
+
+  const toResult = async (scope: CallScope, name: string, args: unknown, rpcId: RpcId | null, signal?: AbortSignal) =>
+    callTool(rt, {
+      identity: scope.identity,
+      name,
+      arguments: args,
+      requestId: scope.requestId,
+      rpcId,
+      protocolVersion: scope.protocolVersion,
+      ...(signal ? { signal } : {}),
+    });
+
+  // The SDK path: a low-level Server per request (the SDK's stateless idiom), its handlers calling
+  // the same governed pipeline as the fast path.
+  const sdkHandler = createMcpHandler(
+    () => {
+      const server = new Server(serverInfo, {
+        capabilities: { tools: { listChanged: false } },
+        ...(options.instructions ? { instructions: options.instructions } : {}),
+      });
+      server.setRequestHandler('tools/list', async (_req, ctx) => ({
+        tools: listTools(rt, scopeOf(ctx.http?.authInfo).identity) as never,
+      }));
+      server.setRequestHandler('tools/call', async (req, ctx) => {
+        const scope = scopeOf(ctx.http?.authInfo);
+        try {
+          return (await toResult(scope, req.params.name, req.params.arguments, ctx.mcpReq.id, ctx.mcpReq.signal)) as never;
+        } catch (err) {
+          if (err instanceof ToolNotAvailableError) throw new ProtocolError(INVALID_PARAMS, err.message);
+          throw err;
+        }
+      });
+      return server;
+    },
+    {
+      legacy: 'stateless',
+      maxRequestBodySize: rt.config.bodyLimitBytes,
+      onerror: (err) => rt.logger.debug({ err: err.message }, 'mcp request rejected by the SDK'),
+    },
+  );
+  const sdkNode = toNodeHandler(sdkHandler, { onerror: (err) => rt.logger.warn({ err: err.message }, 'mcp adapter error') });
+
+  /** Which era a request belongs to when it is eligible for the fast path; undefined sends it to the SDK. */
+  const fastEra = (request: FastifyRequest, body: Record<string, unknown>, method: string): Era | undefined => {
+    const accept = request.headers.accept;
+    if (accept !== undefined && !accept.includes('application/json') && !accept.includes('*/*')) return undefined;
+    const header = request.headers['mcp-protocol-version'];
+    const params = body.params;
+    if (params !== undefined && !isRecord(params)) return undefined;
+    const meta = params?._meta;
+    const metaVersion = isRecord(meta) ? meta[PROTOCOL_VERSION_META_KEY] : undefined;
+    if (header === MODERN_PROTOCOL_VERSION) {
+      if (metaVersion !== MODERN_PROTOCOL_VERSION) return undefined;
+      const mcpMethod = request.headers['mcp-method'];
+      if (mcpMethod !== undefined && mcpMethod !== method) return undefined;
+      const mcpName = request.headers['mcp-name'];
+      if (mcpName !== undefined && mcpName !== params?.name) return undefined;
+      return 'modern';
+    }
+    if (metaVersion !== undefined) return undefined;
+    if (header === undefined || (typeof header === 'string' && LEGACY_PROTOCOL_VERSIONS.includes(header))) return 'legacy';
+    return undefined;
+  };
+
+  const sendResult = (reply: FastifyReply, id: RpcId, era: Era, result: Record<string, unknown>) => {
+    const body =
+      era === 'modern' ? { ...result, resultType: 'complete', _meta: { [SERVER_INFO_META_KEY]: serverInfo } } : result;
+    reply.header('content-type', 'application/json').send(JSON.stringify({ jsonrpc: '2.0', id, result: body }));
+  };
+  const sendError = (reply: FastifyReply, id: RpcId, code: number, message: string) => {
+    reply.header('content-type', 'application/json').send(JSON.stringify({ jsonrpc: '2.0', id, error: { code, message } }));
+  };
+
+  const handleFast = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    body: Record<string, unknown>,
+    method: string,
+    era: Era,
+    scope: CallScope,
+  ): Promise<void> => {
+    const id = body.id as RpcId;
+    if (method === 'ping') return sendResult(reply, id, era, {});
+    if (method === 'tools/list') {
+      const tools = listTools(rt, scope.identity);
+      return sendResult(reply, id, era, era === 'modern' ? { tools, ttlMs: 0, cacheScope: 'private' } : { tools });
+    }
+    const params = body.params as Record<string, unknown> | undefined;
+    const name = params?.name;
+    if (typeof name !== 'string') return sendError(reply, id, INVALID_PARAMS, 'tools/call needs params.name (a string)');
+    // A client that disconnects cancels its call: the handler's abort signal fires.
+    const disconnect = new AbortController();
+    const onClose = () => {
+      if (!reply.raw.writableFinished) disconnect.abort();
+    };
+    reply.raw.once('close', onClose);
+    let result: CallToolResult;
+    try {
+      result = await toResult(scope, name, params?.arguments, id, disconnect.signal);
+    } catch (err) {
+      if (err instanceof ToolNotAvailableError) return sendError(reply, id, INVALID_PARAMS, err.message);
+      throw err;
+    } finally {
+      reply.raw.off('close', onClose);
+    }
+    if (disconnect.signal.aborted) return;
+    return sendResult(reply, id, era, result);
+  };
+
+  return {
+    async handle(request, reply, identity) {
+      const body = request.body;
+      const scope: CallScope = {
+        identity,
+        requestId: request.id,
+        protocolVersion: (request.headers['mcp-protocol-version'] as string | undefined) ?? null,
+      };
+      if (fastPath && request.method === 'POST' && isRecord(body) && body.jsonrpc === '2.0') {
+        const method = body.method;
+        const id = body.id;
+        if (
+          (method === 'tools/call' || method === 'tools/list' || method === 'ping') &&
+          (typeof id === 'string' || (typeof id === 'number' && Number.isInteger(id)))
+        ) {
+          const era = fastEra(request, body, method);
+          if (era) return handleFast(request, reply, body, method, era, scope);
+        }
+      }
+      const auth: AuthInfo = {
+        token: '',
+        clientId: identity.agentId,
+        scopes: identity.scopes,
+        ...(identity.expiresAt ? { expiresAt: identity.expiresAt } : {}),
+        extra: { fleet: scope },
+      };
+      (request.raw as { auth?: AuthInfo }).auth = auth;
+      reply.hijack();
+      await sdkNode(request.raw, reply.raw, request.method === 'POST' ? body : undefined);
+    },
+    close: () => sdkHandler.close(),
+  };
+}

@@ -1,0 +1,174 @@
+// Assembles a fleet server from a declaration: configuration + connectors + tools. Core does the rest.
+import type pg from 'pg';
+import { AuditLog } from './audit/audit-log.js';
+import { type CoreConfig, loadCoreConfig } from './config.js';
+import { CORE_MIGRATIONS, createFleetPool, type Migration, migrate } from './db/fleet-db.js';
+import { buildHttpApp, type ReadinessCheck } from './http/app.js';
+import { TokenVerifier } from './identity/token-verifier.js';
+import { createLogger, type Logger } from './observability/logger.js';
+import { createMetrics } from './observability/metrics.js';
+import type { FleetRuntime } from './pipeline/runtime.js';
+import { PolicyStore } from './policy/policy-store.js';
+import type { McpHostOptions } from './protocol/mcp-host.js';
+import { ToolRegistry } from './tools/registry.js';
+import type { AnyTool } from './tools/tool.js';
+import type { FastifyInstance } from 'fastify';
+
+/** What a server package declares; everything else is core's job. */
+export interface ServerDefinition<Connectors> {
+  /** Server name, also the audience path segment and the name policy grants use (`database`, `files`...). */
+  name: string;
+  version: string;
+  /** Local default port (7401...). */
+  defaultPort: number;
+  /** Instructions sent to clients at initialize/discover. */
+  instructions?: string;
+  tools: readonly AnyTool<Connectors>[];
+  /** Opens the server's connectors (pg pools, vendor clients). Called once at start. */
+  connect?: (ctx: { env: Record<string, string | undefined>; config: CoreConfig; logger: Logger; fleetDb: pg.Pool | undefined }) => Promise<Connectors> | Connectors;
+  /** Closes what `connect` opened. */
+  disconnect?: (connectors: Connectors) => Promise<void>;
+  /** Readiness checks on the connectors (e.g. warehouse reachable). */
+  readiness?: (connectors: Connectors) => ReadinessCheck[];
+  /** Tables this server keeps in the fleet database. */
+  migrations?: Migration[];
+}
+
+/** A built (not yet listening) server. */
+export interface FleetServer {
+  app: FastifyInstance;
+  runtime: FleetRuntime;
+  fleetDb: pg.Pool | undefined;
+  /** Starts listening; resolves with the bound address. */
+  listen(): Promise<string>;
+  /** Drains in-flight calls, flushes audit, closes connectors and pools. */
+  close(): Promise<void>;
+}
+
+/** Options for {@link createFleetServer}. */
+export interface CreateServerOptions {
+  env?: Record<string, string | undefined>;
+  /** Inject a logger (tests). */
+  logger?: Logger;
+  /** Where audit JSON lines go (tests); default stdout. */
+  auditWrite?: (line: string) => void;
+  mcp?: McpHostOptions;
+}
+
+/** Builds a fleet server from its definition and the environment. */
+export async function createFleetServer<C>(def: ServerDefinition<C>, options: CreateServerOptions = {}): Promise<FleetServer> {
+  const env = options.env ?? process.env;
+  const config = loadCoreConfig(env, def.defaultPort);
+  const logger = options.logger ?? createLogger({ level: config.logLevel, name: def.name });
+  const metrics = createMetrics(def.name);
+  const registry = new ToolRegistry(def.tools as readonly AnyTool[]);
+  const policy = new PolicyStore({
+    server: def.name,
+    registry,
+    logger,
+    file: config.policyFile,
+    pollMs: config.policyPollMs,
+    onReload: (result) => metrics.policyReloads.inc({ result }),
+  });
+
+  const fleetDb = config.databaseUrl ? createFleetPool(config.databaseUrl, logger) : undefined;
+  if (!fleetDb) logger.warn('no DATABASE_URL: audit goes to stdout only and mutating tools are refused');
+  if (fleetDb && config.migrateOnStart) {
+    await migrate(fleetDb, [...CORE_MIGRATIONS, ...(def.migrations ?? [])], logger);
+  }
+  const audit = new AuditLog({
+    pool: fleetDb,
+    logger,
+    metrics,
+    stdout: config.audit.stdout,
+    flushMs: config.audit.flushMs,
+    queueMax: config.audit.queueMax,
+    ...(options.auditWrite ? { write: options.auditWrite } : {}),
+  });
+  const verifier = await TokenVerifier.create(config.auth);
+  const connectors = (await def.connect?.({ env, config, logger, fleetDb })) as C;
+
+  const runtime: FleetRuntime = {
+    server: def.name,
+    version: def.version,
+    config,
+    registry,
+    policy,
+    audit,
+    metrics,
+    logger,
+    connectors,
+  };
+  const readiness: ReadinessCheck[] = [...(def.readiness?.(connectors) ?? [])];
+  if (fleetDb) {
+    // Not critical: reads keep answering while the fleet database is away; mutations are refused.
+    readiness.push({ name: 'fleet_db', critical: false, check: async () => void (await fleetDb.query('SELECT 1')) });
+  }
+  const app = buildHttpApp(runtime, {
+    verifier,
+    readiness,
+    mcp: { ...(def.instructions ? { instructions: def.instructions } : {}), ...options.mcp },
+  });
+  policy.watch();
+
+  let closing: Promise<void> | undefined;
+  return {
+    app,
+    runtime,
+    fleetDb,
+    async listen() {
+      return app.listen({ host: config.host, port: config.port });
+    },
+    close() {
+      closing ??= (async () => {
+        policy.close();
+        await app.close(); // stops accepting, waits for in-flight requests
+        await audit.close();
+        if (def.disconnect) await def.disconnect(connectors).catch((err) => logger.warn({ err: err.message }, 'disconnect failed'));
+        await fleetDb?.end().catch(() => {});
+      })();
+      return closing;
+    },
+  };
+}
+
+/**
+ * The body of every server's `main.ts`: `main.js` serves; `main.js migrate` applies the fleet
+ * database migrations and exits. SIGTERM/SIGINT drain in-flight calls and flush audit.
+ */
+export async function runServerMain<C>(def: ServerDefinition<C>, argv = process.argv.slice(2)): Promise<void> {
+  if (argv[0] === 'migrate') {
+    const config = loadCoreConfig(process.env, def.defaultPort);
+    const logger = createLogger({ level: config.logLevel, name: def.name });
+    if (!config.databaseUrl) throw new Error('DATABASE_URL is required for migrate');
+    const pool = createFleetPool(config.databaseUrl, logger, 1);
+    const applied = await migrate(pool, [...CORE_MIGRATIONS, ...(def.migrations ?? [])], logger);
+    logger.info({ applied }, 'migrations complete');
+    await pool.end();
+    return;
+  }
+  const server = await createFleetServer(def);
+  const address = await server.listen();
+  const { logger, config } = server.runtime;
+  logger.info({ address, resource: config.resource, tools: server.runtime.registry.names() }, `${def.name} listening`);
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down: draining in-flight calls');
+    const force = setTimeout(() => {
+      logger.error('shutdown grace period exceeded; exiting');
+      process.exit(1);
+    }, config.shutdownGraceMs);
+    force.unref();
+    server.close().then(
+      () => process.exit(0),
+      (err) => {
+        logger.error({ err: (err as Error).message }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}

