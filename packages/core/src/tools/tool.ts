@@ -66,6 +66,7 @@ export interface ToolDefinition<
   In extends z.ZodObject = z.ZodObject,
   Out extends z.ZodType = z.ZodType,
   Connectors = unknown,
+  ConstraintValue = unknown,
 > {
   /** snake_case verb_noun, unique on its server. */
   name: string;
@@ -76,7 +77,7 @@ export interface ToolDefinition<
   output?: Out;
   annotations?: ToolAnnotations;
   governance: ToolGovernance;
-  constraint?: ToolConstraint<z.output<In>, unknown>;
+  constraint?: ToolConstraint<z.output<In>, ConstraintValue>;
   /** Renders structured data as the text block a model reads; defaults to JSON. */
   toText?: (data: z.output<Out>) => string;
   handler: (args: z.output<In>, ctx: ToolContext<Connectors>) => Promise<ToolResult<z.output<Out>>>;
@@ -84,14 +85,14 @@ export interface ToolDefinition<
 
 /** Any tool, with its types erased, as the registry holds it. */
 // biome-ignore lint/suspicious/noExplicitAny: the registry holds tools of every shape
-export type AnyTool<Connectors = any> = ToolDefinition<z.ZodObject, z.ZodType, Connectors>;
+export type AnyTool<Connectors = any> = ToolDefinition<z.ZodObject, z.ZodType, Connectors, any>;
 
 /**
  * Declares a tool with full type inference for its handler. Returns the declaration unchanged.
  * @example defineTool({ name: 'list_tables', input: z.object({...}), governance: { readOnly: true }, handler })
  */
-export function defineTool<In extends z.ZodObject, Out extends z.ZodType, Connectors>(
-  tool: ToolDefinition<In, Out, Connectors>,
-): ToolDefinition<In, Out, Connectors> {
+export function defineTool<In extends z.ZodObject, Out extends z.ZodType, Connectors, ConstraintValue = unknown>(
+  tool: ToolDefinition<In, Out, Connectors, ConstraintValue>,
+): ToolDefinition<In, Out, Connectors, ConstraintValue> {
   return tool;
 }

@@ -1,0 +1,23 @@
+// `fleet migrate`: applies core's and every server's fleet-database migrations (DATABASE_URL).
+import { CORE_MIGRATIONS, createFleetPool, createLogger, type Migration, migrate } from '@mcp-fleet/core';
+import { discoverServers, loadDefinition } from '../layout.js';
+
+/** `fleet migrate` */
+export async function migrateCommand(): Promise<number> {
+  const url = process.env.DATABASE_URL;
+  if (!url) {
+    process.stderr.write('DATABASE_URL is required\n');
+    return 2;
+  }
+  const logger = createLogger({ name: 'fleet-migrate' });
+  const migrations: Migration[] = [...CORE_MIGRATIONS];
+  for (const pkg of discoverServers()) migrations.push(...((await loadDefinition(pkg)).migrations ?? []));
+  const pool = createFleetPool(url, logger, 1);
+  try {
+    const applied = await migrate(pool, migrations, logger);
+    process.stdout.write(applied.length ? `applied: ${applied.join(', ')}\n` : 'up to date\n');
+  } finally {
+    await pool.end();
+  }
+  return 0;
+}

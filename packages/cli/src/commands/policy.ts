@@ -1,0 +1,130 @@
+// `fleet policy check <file>` and `fleet policy explain --role R [--server S]`: both use core's own
+// parser and decide(), so what they print is what the servers enforce.
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { type AnyTool, decide, parsePolicy, type PolicyDocument, ToolRegistry, toolFacts } from '@mcp-fleet/core';
+import { discoverServers, EXAMPLE_POLICY, loadDefinition } from '../layout.js';
+
+/** One line of `policy explain`. */
+export interface ExplainRow {
+  server: string;
+  tool: string;
+  readOnly: boolean;
+  allowed: boolean;
+  reason: string;
+  approval: boolean;
+  constraints: unknown[] | null;
+}
+
+/** A server's name and tools, as policy sees them. */
+export interface ServerTools {
+  name: string;
+  tools: readonly AnyTool[];
+}
+
+/** What `role` may do on each server, decided by the same function the servers call. */
+export function explainPolicy(policy: PolicyDocument, role: string, servers: readonly ServerTools[]): ExplainRow[] {
+  const rows: ExplainRow[] = [];
+  for (const server of servers) {
+    const registry = new ToolRegistry(server.tools);
+    for (const reg of registry.all()) {
+      const d = decide(policy, { roles: [role] }, server.name, toolFacts(reg));
+      rows.push({
+        server: server.name,
+        tool: reg.tool.name,
+        readOnly: reg.tool.governance.readOnly,
+        allowed: d.allowed,
+        reason: d.reason,
+        approval: d.approvalRequired,
+        constraints: d.constraints,
+      });
+    }
+  }
+  return rows;
+}
+
+async function loadServers(only?: string): Promise<ServerTools[]> {
+  const out: ServerTools[] = [];
+  for (const pkg of discoverServers()) {
+    if (only && pkg.name !== only) continue;
+    const def = await loadDefinition(pkg);
+    out.push({ name: def.name, tools: def.tools as readonly AnyTool[] });
+  }
+  return out;
+}
+
+/** Validates a policy file, including every constraint against the tools of the servers in this checkout. */
+export async function checkPolicyFile(file: string): Promise<{ ok: boolean; messages: string[] }> {
+  const messages: string[] = [];
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    return { ok: false, messages: [`cannot read ${file}: ${(err as Error).message}`] };
+  }
+  let doc: PolicyDocument;
+  try {
+    doc = parsePolicy(text);
+  } catch (err) {
+    return { ok: false, messages: [(err as Error).message] };
+  }
+  let ok = true;
+  const servers = await loadServers();
+  for (const server of servers) {
+    try {
+      parsePolicy(text, server.name, new ToolRegistry(server.tools));
+    } catch (err) {
+      ok = false;
+      messages.push(`${server.name}: ${(err as Error).message}`);
+    }
+  }
+  const knownTools = new Set(servers.flatMap((s) => s.tools.map((t) => t.name)));
+  for (const [roleName, role] of Object.entries(doc.roles)) {
+    if (role.grants.length === 0) messages.push(`warning: role ${roleName} grants nothing`);
+    role.grants.forEach((g, i) => {
+      for (const tool of Object.keys(g.constraints)) {
+        if (servers.length > 0 && !knownTools.has(tool)) {
+          messages.push(`warning: roles.${roleName}.grants.${i}.constraints names unknown tool ${tool}`);
+        }
+      }
+    });
+  }
+  if (ok) messages.unshift(`${file}: valid (${Object.keys(doc.roles).length} roles, checked against ${servers.length} servers)`);
+  return { ok, messages };
+}
+
+/** `fleet policy check|explain ...` */
+export async function policyCommand(argv: string[]): Promise<number> {
+  const [sub, ...rest] = argv;
+  if (sub === 'check') {
+    const file = rest[0] ?? EXAMPLE_POLICY;
+    const { ok, messages } = await checkPolicyFile(file);
+    for (const m of messages) (ok ? process.stdout : process.stderr).write(`${m}\n`);
+    return ok ? 0 : 1;
+  }
+  if (sub === 'explain') {
+    const { values } = parseArgs({
+      args: rest,
+      options: { role: { type: 'string' }, server: { type: 'string' }, file: { type: 'string' }, json: { type: 'boolean' } },
+    });
+    if (!values.role) {
+      process.stderr.write('usage: fleet policy explain --role <role> [--server <name>] [--file <policy.yaml>]\n');
+      return 2;
+    }
+    const policy = parsePolicy(readFileSync(values.file ?? EXAMPLE_POLICY, 'utf8'));
+    if (!Object.hasOwn(policy.roles, values.role)) process.stderr.write(`note: role "${values.role}" is not in the policy; everything is denied\n`);
+    const rows = explainPolicy(policy, values.role, await loadServers(values.server));
+    if (values.json) {
+      process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+      return 0;
+    }
+    for (const r of rows) {
+      const verdict = r.allowed ? (r.approval ? 'ALLOW (approval)' : 'ALLOW') : 'deny';
+      const limits = r.allowed && r.constraints !== null ? `  constraints: ${JSON.stringify(r.constraints)}` : '';
+      process.stdout.write(`${verdict.padEnd(17)} ${r.server}/${r.tool} ${r.readOnly ? '[read]' : '[write]'}  — ${r.reason}${limits}\n`);
+    }
+    return 0;
+  }
+  process.stderr.write('usage: fleet policy check [file] | fleet policy explain --role <role> [--server <name>]\n');
+  return 2;
+}

@@ -1,0 +1,158 @@
+// `fleet start`: the whole fleet on this machine on the embedded defaults — embedded PostgreSQL under
+// .fleet/, the dev token issuer on 7400, every server in its own process on its port.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createWriteStream, existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { DevIssuer, type PostgresHandle, startEmbeddedPostgres } from '@mcp-fleet/testkit';
+import pg from 'pg';
+import {
+  discoverServers,
+  EXAMPLE_POLICY,
+  FLEET_DIR,
+  LOCAL_ISSUER,
+  LOCAL_PG_PORT,
+  LOCAL_SCOPE,
+  ROOT,
+  type ServerPackage,
+} from '../layout.js';
+
+const say = (line: string) => process.stdout.write(`${line}\n`);
+
+async function ensureDatabase(adminUrl: string, name: string): Promise<string> {
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    const exists = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    if (exists.rowCount === 0) await client.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await client.end();
+  }
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+async function waitReady(url: string, child: ChildProcess, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) return false;
+    try {
+      const res = await fetch(url);
+      if (res.status === 200) return true;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 150));
+  }
+  return false;
+}
+
+/** `fleet start [--only a,b]` — runs until interrupted. */
+export async function startCommand(argv: string[]): Promise<number> {
+  const { values } = parseArgs({ args: argv, options: { only: { type: 'string' } } });
+  const only = values.only?.split(',');
+  mkdirSync(join(FLEET_DIR, 'logs'), { recursive: true });
+  const policyFile = process.env.FLEET_POLICY_FILE ?? EXAMPLE_POLICY;
+  const servers = discoverServers().filter((s) => !only || only.includes(s.name));
+  if (servers.length === 0) {
+    process.stderr.write('no servers found under servers/ (a server package needs an "mcpFleet" block)\n');
+    return 1;
+  }
+
+  let pgHandle: PostgresHandle | undefined;
+  let adminUrl = process.env.FLEET_ADMIN_DATABASE_URL;
+  let fleetDbUrl = process.env.DATABASE_URL;
+  if (!fleetDbUrl || !adminUrl) {
+    const t0 = Date.now();
+    pgHandle = await startEmbeddedPostgres({ dir: join(FLEET_DIR, 'pg'), port: LOCAL_PG_PORT, persistent: true });
+    adminUrl = pgHandle.url;
+    fleetDbUrl = await ensureDatabase(adminUrl, 'fleet');
+    say(`postgres   embedded PostgreSQL on 127.0.0.1:${LOCAL_PG_PORT} (data in ${join(FLEET_DIR, 'pg')}), ready in ${Date.now() - t0} ms`);
+  }
+
+  const issuer = await DevIssuer.fromFile(join(FLEET_DIR, 'dev-issuer.json'), LOCAL_ISSUER);
+  await issuer.listen(Number(new URL(LOCAL_ISSUER).port));
+  say(`issuer     ${LOCAL_ISSUER} (dev tokens only; JWKS at ${issuer.jwksUrl})`);
+
+  const children = new Map<string, ChildProcess>();
+  let stopping = false;
+  const stopAll = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    say('\nstopping the fleet...');
+    await Promise.all(
+      [...children.values()].map(
+        (c) =>
+          new Promise<void>((resolve) => {
+            if (c.exitCode !== null) return resolve();
+            c.once('exit', () => resolve());
+            c.kill('SIGTERM');
+            setTimeout(() => c.kill('SIGKILL'), 10_000).unref();
+          }),
+      ),
+    );
+    await issuer.close();
+    await pgHandle?.stop();
+    process.exit(code);
+  };
+  process.on('SIGINT', () => void stopAll(0));
+  process.on('SIGTERM', () => void stopAll(0));
+
+  const started: { server: ServerPackage; ok: boolean }[] = [];
+  for (const server of servers) {
+    let extraEnv: Record<string, string> = {};
+    if (server.localSetup && existsSync(server.localSetup)) {
+      const setup = (await import(server.localSetup)) as {
+        prepareLocal: (ctx: { adminUrl: string; fleetDir: string; log: (m: string) => void }) => Promise<Record<string, string>>;
+      };
+      const t0 = Date.now();
+      extraEnv = await setup.prepareLocal({ adminUrl: adminUrl!, fleetDir: FLEET_DIR, log: (m) => say(`${server.name.padEnd(10)} ${m}`) });
+      say(`${server.name.padEnd(10)} local setup done in ${Date.now() - t0} ms`);
+    }
+    const log = createWriteStream(join(FLEET_DIR, 'logs', `${server.name}.log`), { flags: 'a' });
+    const child = spawn(process.execPath, ['--conditions=mcp-fleet-source', '--import', 'tsx', server.main], {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        HOST: '127.0.0.1',
+        PORT: String(server.port),
+        PUBLIC_URL: `http://127.0.0.1:${server.port}`,
+        AUTH_ISSUER: LOCAL_ISSUER,
+        AUTH_JWKS_URL: issuer.jwksUrl,
+        AUTH_REQUIRED_SCOPES: LOCAL_SCOPE,
+        POLICY_FILE: policyFile,
+        DATABASE_URL: fleetDbUrl,
+        ...extraEnv,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout?.pipe(log);
+    child.stderr?.pipe(log);
+    child.stderr?.on('data', (d: Buffer) => process.stderr.write(`[${server.name}] ${d}`));
+    child.once('exit', (code, signal) => {
+      if (!stopping) {
+        process.stderr.write(`[${server.name}] exited (${signal ?? code}); see ${join(FLEET_DIR, 'logs', `${server.name}.log`)}\n`);
+      }
+    });
+    children.set(server.name, child);
+    const ok = await waitReady(`http://127.0.0.1:${server.port}/readyz`, child, 60_000);
+    started.push({ server, ok });
+    say(`${server.name.padEnd(10)} ${ok ? 'ready' : 'FAILED'}  http://127.0.0.1:${server.port}/mcp  (log: .fleet/logs/${server.name}.log)`);
+  }
+
+  const failed = started.filter((s) => !s.ok);
+  if (failed.length > 0) {
+    process.stderr.write(`\n${failed.map((f) => f.server.name).join(', ')} failed to start.\n`);
+    await stopAll(1);
+    return 1;
+  }
+  say(`
+The fleet is running with policy ${policyFile}.
+Get a token (roles: support, analyst, admin):
+  pnpm fleet token --agent my-agent --role support --server ${started[0]!.server.name}
+Connect any MCP client to http://127.0.0.1:<port>/mcp with header "Authorization: Bearer <token>".
+Health: /healthz  readiness: /readyz  metrics: /metrics on each server.  Ctrl-C stops everything.`);
+  await new Promise(() => {});
+  return 0;
+}

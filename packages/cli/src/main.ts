@@ -1,0 +1,47 @@
+#!/usr/bin/env -S node --conditions=mcp-fleet-source --import tsx
+// The `fleet` command.
+import { auditCommand } from './commands/audit.js';
+import { migrateCommand } from './commands/migrate.js';
+import { policyCommand } from './commands/policy.js';
+import { startCommand } from './commands/start.js';
+import { tokenCommand } from './commands/token.js';
+
+const USAGE = `fleet <command>
+  start [--only a,b]                      start the local fleet (embedded PostgreSQL, dev issuer, servers)
+  token --agent <id> --role <role> [--server <name>|--all] [--ttl 1h] [--tenant t] [--user u] [--session s]
+                                          print a dev JWT from the local issuer (local use only)
+  policy check [file]                     validate a policy file against the servers' tools
+  policy explain --role <r> [--server s]  what a role may do, from the servers' own decision function
+  migrate                                 apply fleet database migrations (DATABASE_URL)
+  audit [--agent a] [--tool t] [--outcome o] [--limit n] [--json]
+                                          read the audit trail (DATABASE_URL, default: the local fleet)
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'start':
+      return startCommand(rest);
+    case 'token':
+      return tokenCommand(rest);
+    case 'policy':
+      return policyCommand(rest);
+    case 'migrate':
+      return migrateCommand();
+    case 'audit':
+      return auditCommand(rest);
+    default:
+      process.stdout.write(USAGE);
+      return command === undefined || command === 'help' || command === '--help' ? 0 : 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: Error) => {
+    process.stderr.write(`fleet: ${err.message}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,169 @@
+// Every identity attack class of THREATS.md is refused with the right status and challenge.
+import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
+import { bootServer, type BootedServer, DevIssuer } from '@mcp-fleet/testkit';
+import { SignJWT, UnsecuredJWT } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fixturePolicy, fixtureServer } from './fixtures.js';
+import { callMsg, rpc } from './helpers.js';
+
+let s: BootedServer;
+let sibling: BootedServer;
+
+beforeAll(async () => {
+  s = await bootServer(fixtureServer, { policy: fixturePolicy, env: { AUTH_REQUIRED_SCOPES: 'mcp:tools' } });
+  // A sibling server trusting the same issuer: its tokens must not open this one.
+  sibling = await bootServer({ ...fixtureServer, name: 'sibling' }, { policy: fixturePolicy, issuer: s.issuer });
+});
+afterAll(async () => {
+  await sibling?.close();
+  await s?.close();
+});
+
+const good = () => s.token({ sub: 'agent-1', roles: ['reader'], scope: 'mcp:tools' });
+const auth = (token: string) => ({ authorization: `Bearer ${token}` });
+
+function expectChallenge(res: { status: number; headers: Headers; text: string }, status: number, error?: string) {
+  expect(res.status).toBe(status);
+  const challenge = res.headers.get('www-authenticate') ?? '';
+  expect(challenge).toMatch(/^Bearer /);
+  expect(challenge).toContain(`resource_metadata="${s.baseUrl}/.well-known/oauth-protected-resource/mcp"`);
+  if (error) expect(challenge).toContain(`error="${error}"`);
+  expect(res.text).not.toMatch(/at .*\.(ts|js):\d+/); // no stack traces
+}
+
+describe('bearer tokens', () => {
+  it('accepts a valid token', async () => {
+    const res = await rpc(s.url, callMsg('echo_text', { text: 'x' }), auth(await good()));
+    expect(res.status).toBe(200);
+    expect(res.body.result.structuredContent).toEqual({ text: 'x', agent: 'agent-1' });
+  });
+
+  it('refuses a missing token with 401 and the metadata pointer, without error code', async () => {
+    const res = await rpc(s.url, callMsg('echo_text', { text: 'x' }));
+    expectChallenge(res, 401);
+    expect(res.headers.get('www-authenticate')).not.toContain('error=');
+  });
+
+  const cases: [string, () => Promise<string>][] = [
+    ['a malformed token', async () => 'not-a-jwt'],
+    ['a token with a bad signature', async () => `${(await good()).slice(0, -6)}AAAAAA`],
+    ['an expired token', () => s.token({ sub: 'a', roles: ['reader'], scope: 'mcp:tools', ttlSeconds: -600 })],
+    ['a not-yet-valid token', () => s.token({ sub: 'a', roles: ['reader'], scope: 'mcp:tools', nbfSeconds: 3600 })],
+    ['a wrong-issuer token', () => s.token({ sub: 'a', roles: ['reader'], scope: 'mcp:tools', issuer: 'https://evil.example' })],
+    ['a wrong-audience token', () => s.token({ sub: 'a', roles: ['reader'], scope: 'mcp:tools', aud: 'https://other.example/mcp' })],
+    ['a token minted for a sibling server', () => sibling.token({ sub: 'a', roles: ['reader'], scope: 'mcp:tools' })],
+    [
+      'an alg:none token',
+      async () =>
+        new UnsecuredJWT({ roles: ['reader'], scope: 'mcp:tools' })
+          .setIssuer(s.issuer.issuer)
+          .setAudience(s.url)
+          .setSubject('a')
+          .setExpirationTime('1h')
+          .encode(),
+    ],
+    [
+      'an HS256 token signed with the public key',
+      async () => {
+        const secret = new TextEncoder().encode(JSON.stringify(s.issuer.publicJwk));
+        return new SignJWT({ roles: ['admin'], scope: 'mcp:tools' })
+          .setProtectedHeader({ alg: 'HS256', kid: s.issuer.kid })
+          .setIssuer(s.issuer.issuer)
+          .setAudience(s.url)
+          .setSubject('a')
+          .setExpirationTime('1h')
+          .sign(secret);
+      },
+    ],
+    [
+      'a token signed by an unknown key',
+      async () => {
+        const rogue = await DevIssuer.create(s.issuer.issuer);
+        return rogue.mint({ sub: 'a', roles: ['admin'], aud: s.url, scope: 'mcp:tools' });
+      },
+    ],
+    [
+      'an RS256 token from a key the issuer never published',
+      async () => {
+        const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+        void createPublicKey(privateKey);
+        return new SignJWT({ roles: ['admin'], scope: 'mcp:tools' })
+          .setProtectedHeader({ alg: 'RS256', kid: s.issuer.kid })
+          .setIssuer(s.issuer.issuer)
+          .setAudience(s.url)
+          .setSubject('a')
+          .setExpirationTime('1h')
+          .sign(createPrivateKey(privateKey.export({ format: 'pem', type: 'pkcs8' })));
+      },
+    ],
+    ['a token without an agent id', async () => s.issuer.mint({ sub: '', roles: ['reader'], aud: s.url, scope: 'mcp:tools' })],
+  ];
+  it.each(cases)('refuses %s with 401 invalid_token', async (_name, make) => {
+    const res = await rpc(s.url, callMsg('echo_text', { text: 'x' }), auth(await make()));
+    expectChallenge(res, 401, 'invalid_token');
+  });
+
+  it('refuses a token without the required scope with 403 insufficient_scope', async () => {
+    const token = await s.token({ sub: 'a', roles: ['reader'], scope: 'other' });
+    const res = await rpc(s.url, callMsg('echo_text', { text: 'x' }), auth(token));
+    expectChallenge(res, 403, 'insufficient_scope');
+    expect(res.headers.get('www-authenticate')).toContain('scope="mcp:tools"');
+  });
+
+  it('accepts the sibling token on the sibling and refuses it here (audience binding both ways)', async () => {
+    const siblingToken = await sibling.token({ sub: 'a', roles: ['reader'] });
+    expect((await rpc(sibling.url, callMsg('echo_text', { text: 'x' }), auth(siblingToken))).status).toBe(200);
+    expect((await rpc(s.url, callMsg('echo_text', { text: 'x' }), auth(siblingToken))).status).toBe(401);
+  });
+
+  it('counts auth failures by reason in /metrics', async () => {
+    const text = await (await fetch(`${s.baseUrl}/metrics`)).text();
+    expect(text).toMatch(/mcp_auth_failures_total\{reason="expired"[^}]*\} [1-9]/);
+    expect(text).toMatch(/mcp_auth_failures_total\{reason="wrong_audience"[^}]*\} [1-9]/);
+  });
+});
+
+describe('protected resource metadata', () => {
+  it.each(['/.well-known/oauth-protected-resource', '/.well-known/oauth-protected-resource/mcp'])('is served at %s', async (path) => {
+    const res = await fetch(`${s.baseUrl}${path}`);
+    expect(res.status).toBe(200);
+    const doc = (await res.json()) as Record<string, unknown>;
+    expect(doc.resource).toBe(s.url);
+    expect(doc.authorization_servers).toEqual([s.issuer.issuer]);
+    expect(doc.scopes_supported).toEqual(['mcp:tools']);
+  });
+});
+
+describe('headers and bodies', () => {
+  it('refuses a foreign Host (DNS rebinding) with 403 before looking at the token', async () => {
+    const res = await rpc(s.url, callMsg('echo_text', { text: 'x' }), { ...auth(await good()), host: 'evil.example:80' });
+    expect(res.status).toBe(403);
+  });
+
+  it('refuses a foreign Origin with 403', async () => {
+    const res = await rpc(s.url, callMsg('echo_text', { text: 'x' }), { ...auth(await good()), origin: 'http://evil.example' });
+    expect(res.status).toBe(403);
+  });
+
+  it('accepts a loopback Origin', async () => {
+    const res = await rpc(s.url, callMsg('echo_text', { text: 'x' }), { ...auth(await good()), origin: 'http://localhost:3000' });
+    expect(res.status).toBe(200);
+  });
+
+  it('refuses an unsupported MCP-Protocol-Version with 400', async () => {
+    const res = await rpc(s.url, callMsg('echo_text', { text: 'x' }), { ...auth(await good()), 'mcp-protocol-version': '1999-01-01' });
+    expect(res.status).toBe(400);
+  });
+
+  it('refuses an oversized body with 413 before parsing it', async () => {
+    const huge = JSON.stringify(callMsg('echo_text', { text: 'x'.repeat(2 * 1024 * 1024) }));
+    const res = await rpc(s.url, huge, auth(await good()));
+    expect(res.status).toBe(413);
+  });
+
+  it('answers malformed JSON with a parse error, no stack trace', async () => {
+    const res = await rpc(s.url, '{"jsonrpc": "2.0", "id": 1, "method": ', auth(await good()));
+    expect(res.status).toBe(400);
+    expect(res.text).not.toContain('node_modules');
+  });
+});
