@@ -1,0 +1,134 @@
+// One audit record per call, whatever the outcome; no mutation without a stored record; and the
+// server rides out a PostgreSQL outage (reads answer, mutations refuse, everything recovers).
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { bootServer, type BootedServer, freePort, type PostgresHandle, startEmbeddedPostgres } from '@mcp-fleet/testkit';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fixturePolicy, fixtureServer, upstream } from './fixtures.js';
+import { callMsg, rpc } from './helpers.js';
+
+let pgDir: string;
+let pgPort: number;
+let database: PostgresHandle;
+let s: BootedServer;
+const lines: string[] = [];
+let dbUrl: string;
+
+async function query<T extends pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<T[]> {
+  const c = new pg.Client({ connectionString: dbUrl });
+  await c.connect();
+  try {
+    return (await c.query<T>(sql, params)).rows;
+  } finally {
+    await c.end();
+  }
+}
+
+beforeAll(async () => {
+  // Our own PostgreSQL, so this test can stop and restart it.
+  pgDir = mkdtempSync(join(tmpdir(), 'fleet-audit-pg-'));
+  pgPort = await freePort();
+  database = await startEmbeddedPostgres({ dir: pgDir, port: pgPort, persistent: true });
+  dbUrl = database.url;
+  s = await bootServer(fixtureServer, {
+    policy: fixturePolicy,
+    databaseUrl: dbUrl,
+    env: { AUDIT_STDOUT: 'true', AUDIT_FLUSH_MS: '50' },
+    serverOptions: { auditWrite: (line) => lines.push(line) },
+  });
+}, 120_000);
+afterAll(async () => {
+  await s?.close();
+  await database?.stop();
+});
+
+const call = async (roles: string[], name: string, args: Record<string, unknown>, requestId: string) =>
+  rpc(s.url, callMsg(name, args), {
+    authorization: `Bearer ${await s.token({ sub: 'auditor-agent', roles, sid: 'session-9', user: 'alice', tenant: 'acme' })}`,
+    'x-request-id': requestId,
+  });
+
+describe('audit records', () => {
+  it('writes exactly one record per call, for every outcome, to stdout and PostgreSQL', async () => {
+    const run = `r${Date.now()}`;
+    await call(['reader'], 'echo_text', { text: 'ok', api_key: 'sk_live_SECRET123' }, `${run}-ok`);
+    await call(['reader'], 'write_note', { note: 'nope' }, `${run}-denied`);
+    await call(['reader'], 'echo_text', { text: 123 }, `${run}-invalid`);
+    await call(['reader'], 'lookup_record', { schema: 'x', id: 5000 }, `${run}-error`);
+    await call(['reader'], 'wait_slowly', { ms: 5000 }, `${run}-timeout`);
+    await call(['narrow'], 'lookup_record', { schema: 'secret', id: 1 }, `${run}-constraint`);
+    await call(['writer'], 'write_note', { note: 'hello', password: 'hunter2' }, `${run}-write`);
+    await s.server.runtime.audit.flush();
+
+    const rows = await query<{ request_id: string; outcome: string; decision: string; agent_id: string; agent_session: string; user_invoker: string; tenant: string; arguments: unknown; duration_ms: number; tool: string }>(
+      'SELECT * FROM audit_records WHERE request_id LIKE $1 ORDER BY ts',
+      [`${run}-%`],
+    );
+    const byRequest = Object.fromEntries(rows.map((r) => [r.request_id.slice(run.length + 1), r]));
+    expect(rows).toHaveLength(7);
+    expect(Object.fromEntries(Object.entries(byRequest).map(([k, r]) => [k, `${r.decision}/${r.outcome}`]))).toEqual({
+      ok: 'allow/ok',
+      denied: 'deny/denied',
+      invalid: 'allow/invalid',
+      error: 'allow/error',
+      timeout: 'allow/timeout',
+      constraint: 'deny/denied',
+      write: 'allow/ok',
+    });
+    const ok = byRequest.ok!;
+    expect(ok).toMatchObject({ agent_id: 'auditor-agent', agent_session: 'session-9', user_invoker: 'alice', tenant: 'acme', tool: 'echo_text' });
+    expect(ok.duration_ms).toBeGreaterThanOrEqual(0);
+    expect(ok.arguments).toEqual({ text: 'ok', api_key: '[redacted]' });
+    expect(JSON.stringify(rows)).not.toContain('sk_live_SECRET123');
+    expect(JSON.stringify(rows)).not.toContain('hunter2');
+
+    const stdout = lines.map((l) => JSON.parse(l)).filter((r) => String(r.requestId).startsWith(run));
+    expect(stdout).toHaveLength(7);
+    expect(stdout.every((r) => r.audit === true)).toBe(true);
+    expect(lines.join('')).not.toContain('sk_live_SECRET123');
+  });
+});
+
+describe('a PostgreSQL outage', () => {
+  it('keeps reads answering, refuses mutations without running them, and recovers', async () => {
+    await database.stop();
+    const writesBefore = upstream.writes;
+
+    const read = await call(['reader'], 'echo_text', { text: 'during outage' }, 'outage-read');
+    expect(read.body.result.structuredContent.text).toBe('during outage');
+
+    const write = await call(['writer'], 'write_note', { note: 'must not run' }, 'outage-write');
+    expect(write.body.result.isError).toBe(true);
+    expect(write.body.result.content[0].text).toMatch(/audit store is unavailable/);
+    expect(upstream.writes).toBe(writesBefore);
+
+    const ready = await (await fetch(`${s.baseUrl}/readyz`)).json();
+    expect(ready.status).toBe('degraded');
+    expect(ready.checks.fleet_db).toMatch(/^failing/);
+
+    database = await startEmbeddedPostgres({ dir: pgDir, port: pgPort, persistent: true });
+    let after: Awaited<ReturnType<typeof call>> | undefined;
+    for (let i = 0; i < 40; i++) {
+      after = await call(['writer'], 'write_note', { note: 'after recovery' }, `recovered-${i}`);
+      if (!after.body.result.isError) break;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    expect(after!.body.result.content[0].text).toBe('stored: after recovery');
+    expect(upstream.writes).toBe(writesBefore + 1);
+
+    // The read made during the outage was queued and reaches PostgreSQL after recovery.
+    await s.server.runtime.audit.flush();
+    for (let i = 0; i < 40 && s.server.runtime.audit.pending > 0; i++) {
+      await new Promise((r) => setTimeout(r, 250));
+      await s.server.runtime.audit.flush();
+    }
+    const rows = await query<{ request_id: string; outcome: string }>(
+      "SELECT request_id, outcome FROM audit_records WHERE request_id IN ('outage-read', 'outage-write')",
+    );
+    expect(rows.find((r) => r.request_id === 'outage-read')?.outcome).toBe('ok');
+    // The refused write was never stored (there was nowhere to store it) but was logged to stdout.
+    expect(lines.some((l) => l.includes('"requestId":"outage-write"') && l.includes('audit_unavailable'))).toBe(true);
+  });
+});
