@@ -1,0 +1,14 @@
+{{/* NOTES.txt of a server chart. */}}
+{{- define "mcp-fleet-lib.notes" -}}
+{{- $url := include "mcp-fleet-lib.publicUrl" . -}}
+mcp-fleet {{ .Chart.Name }} server, release {{ .Release.Name }} in {{ .Release.Namespace }}.
+
+MCP endpoint (Streamable HTTP):   {{ $url }}/mcp
+Protected resource metadata:      {{ $url }}/.well-known/oauth-protected-resource/mcp
+Token audience your IdP must set: {{ (fromYaml (include "mcp-fleet-lib.auth" .)).audience | default (printf "%s/mcp" $url) }}
+
+Check the rollout:
+  kubectl -n {{ .Release.Namespace }} rollout status deployment/{{ include "mcp-fleet-lib.fullname" . }}
+  kubectl -n {{ .Release.Namespace }} port-forward service/{{ include "mcp-fleet-lib.fullname" . }} 8080:{{ .Values.service.port }}
+  curl -s localhost:8080/readyz
+{{- end -}}

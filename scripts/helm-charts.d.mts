@@ -1,0 +1,15 @@
+// Types of scripts/helm-charts.mjs for the TypeScript tests that import it.
+/** One server's chart settings. */
+export interface ServerChart {
+  name: string;
+  port: number;
+  description: string;
+  secretEnv: Record<string, { key: string; optional: boolean; description: string }>;
+  egress: Record<string, { ports: number[]; comment: string }>;
+  values?: Record<string, unknown>;
+}
+export declare const SERVERS: ServerChart[];
+export declare const CHART_VERSION: string;
+export declare const APP_VERSION: string;
+/** Every generated chart file, as absolute path -> content. */
+export declare function renderCharts(): Map<string, string>;
