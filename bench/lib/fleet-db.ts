@@ -1,0 +1,61 @@
+// The PostgreSQL the governed fleet server audits to: TEST_DATABASE_URL when set, else an embedded
+// PostgreSQL from testkit; a fresh database per run, dropped at the end.
+import { randomBytes } from 'node:crypto';
+import { startTestPostgres } from '@mcp-fleet/testkit';
+import pg from 'pg';
+
+/** A database for one bench run. */
+export interface BenchDatabase {
+  url: string;
+  /** Superuser URL of the server (for the db section's warehouse). */
+  adminUrl: string;
+  source: string;
+  serverVersion: string;
+  /** Audit rows stored for one agent, by outcome. */
+  auditCounts(agentId: string): Promise<{ total: number; ok: number; byOutcome: Record<string, number> }>;
+  close(): Promise<void>;
+}
+
+export async function openBenchDatabase(): Promise<BenchDatabase> {
+  const handle = await startTestPostgres();
+  const name = `mcp_fleet_bench_${randomBytes(4).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: handle.url });
+  await admin.connect();
+  let serverVersion: string;
+  try {
+    await admin.query(`CREATE DATABASE ${name}`);
+    serverVersion = (await admin.query<{ server_version: string }>('SHOW server_version')).rows[0]!
+      .server_version;
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(handle.url);
+  url.pathname = `/${name}`;
+  const pool = new pg.Pool({ connectionString: url.toString(), max: 2 });
+  return {
+    url: url.toString(),
+    adminUrl: handle.url,
+    source: handle.source,
+    serverVersion,
+    async auditCounts(agentId) {
+      const { rows } = await pool.query<{ outcome: string; n: number }>(
+        'SELECT outcome, count(*)::int AS n FROM audit_records WHERE agent_id = $1 GROUP BY outcome',
+        [agentId],
+      );
+      const byOutcome = Object.fromEntries(rows.map((r) => [r.outcome, r.n]));
+      const total = rows.reduce((s, r) => s + r.n, 0);
+      return { total, ok: byOutcome.ok ?? 0, byOutcome };
+    },
+    async close() {
+      await pool.end();
+      const c = new pg.Client({ connectionString: handle.url });
+      await c.connect();
+      try {
+        await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      } finally {
+        await c.end();
+      }
+      await handle.stop();
+    },
+  };
+}

@@ -1,0 +1,119 @@
+// Child processes of the bench: each server under test runs in its own Node process (TypeScript source
+// through tsx, as `pnpm start` runs servers), and the orchestrator reads its RSS and CPU from /proc.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+/** The repository root. */
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+/** How every bench child runs TypeScript: workspace packages from source, tsx as the loader. */
+export const NODE_ARGS = ['--conditions=mcp-fleet-source', '--import', 'tsx'];
+
+/** A running server under test. */
+export interface Target {
+  name: string;
+  child: ChildProcess;
+  pid: number;
+  baseUrl: string;
+  /** Milliseconds from spawn until its readiness URL answered 200. */
+  readyMs: number;
+  stderr(): string;
+  stop(): Promise<void>;
+}
+
+/** Starts `file` (relative to the repo root) with `env`, polls `readyPath` until it answers 200. */
+export async function startTarget(
+  name: string,
+  file: string,
+  port: number,
+  env: Record<string, string>,
+  readyPath = '/healthz',
+  extraNodeArgs: string[] = [],
+  timeoutMs = 30_000,
+): Promise<Target> {
+  const t0 = performance.now();
+  const child = spawn(process.execPath, [...NODE_ARGS, ...extraNodeArgs, file], {
+    cwd: ROOT,
+    env: { ...process.env, ...env, PORT: String(port), NODE_ENV: 'production' },
+    // stdout (the audit lines of a production server) goes to /dev/null; stderr is kept for failures.
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let err = '';
+  child.stderr?.on('data', (d: Buffer) => {
+    err = (err + d.toString()).slice(-8_000);
+  });
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + timeoutMs;
+  let readyMs = -1;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) break;
+    try {
+      const res = await fetch(`${baseUrl}${readyPath}`);
+      await res.arrayBuffer();
+      if (res.status === 200) {
+        readyMs = performance.now() - t0;
+        break;
+      }
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    await exited;
+    clearTimeout(timer);
+  };
+  if (readyMs < 0) {
+    await stop();
+    throw new Error(`${name} did not become ready (exit ${child.exitCode}):\n${err}`);
+  }
+  return { name, child, pid: child.pid!, baseUrl, readyMs, stderr: () => err, stop };
+}
+
+/** Resident set size of a process in bytes (VmRSS), or NaN when it is gone. */
+export function rssBytes(pid: number): number {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : Number.NaN;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** CPU time (user + system) a process has used, in seconds. */
+export function cpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // fields[11] = utime, fields[12] = stime (0-based after the command name), in clock ticks
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** Samples a process's RSS while `work` runs; returns the work's result, the peak RSS and CPU % of one core. */
+export async function sampled<T>(
+  pid: number,
+  work: () => Promise<T>,
+): Promise<{ value: T; peakRss: number; cpuPct: number }> {
+  let peak = rssBytes(pid);
+  const timer = setInterval(() => {
+    const v = rssBytes(pid);
+    if (v > peak) peak = v;
+  }, 250);
+  const c0 = cpuSeconds(pid);
+  const t0 = performance.now();
+  try {
+    const value = await work();
+    const cpuPct = ((cpuSeconds(pid) - c0) / ((performance.now() - t0) / 1000)) * 100;
+    return { value, peakRss: Math.max(peak, rssBytes(pid)), cpuPct };
+  } finally {
+    clearInterval(timer);
+  }
+}

@@ -1,0 +1,174 @@
+// The load generator: autocannon in its own process (never the server's event loop). Receives one
+// job over IPC, runs a warm-up then the measured run, checks EVERY response, replies with figures.
+import autocannon from 'autocannon';
+import { callBody, callHeaders, checkResponse, type Era } from './lib/wire.js';
+
+/** One load run against one target at one concurrency. */
+export interface LoadJob {
+  url: string;
+  connections: number;
+  warmupS: number;
+  durationS: number;
+  era: Era;
+  tool: string;
+  token?: string;
+  /** Prefix of every echoed text, unique per run, so an answer cannot be confused with another run's. */
+  tag: string;
+  /** How arguments are made for call n: the echo tool, or a parameterised SELECT (the db section). */
+  args: { kind: 'echo' } | { kind: 'sql'; sql: string; tables: number };
+}
+
+/** Latency figures in milliseconds (sub-millisecond resolution). */
+export interface LatencySummary {
+  mean: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+}
+
+/** What one measured run produced. */
+export interface LoadResult {
+  connections: number;
+  durationS: number;
+  /** Correct responses per second over the measured run. */
+  rps: number;
+  /** Correct responses in the measured run. */
+  ok: number;
+  wrong: number;
+  firstWrong: string | null;
+  errors: number;
+  timeouts: number;
+  non2xx: number;
+  latency: LatencySummary;
+  /** Every response this worker saw, warm-up included (to reconcile with audit rows). */
+  answeredTotal: number;
+  warmupWrong: number;
+  /** CPU the generator itself used over the measured run, in % of one core. */
+  generatorCpuPct: number;
+}
+
+interface Ctx {
+  id?: number;
+  expected?: Record<string, unknown>;
+}
+
+function percentile(sorted: Float64Array, p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[i]!;
+}
+
+async function runOnce(job: LoadJob, durationS: number, startId: number) {
+  let next = startId;
+  let wrong = 0;
+  let ok = 0;
+  let firstWrong: string | null = null;
+  const latencies: number[] = [];
+  const headers = callHeaders(job.era, job.tool, job.token);
+  const makeArgs = (n: number): Record<string, unknown> =>
+    job.args.kind === 'echo'
+      ? { text: `${job.tag}-${n}`, n }
+      : { sql: job.args.sql, params: [n % job.args.tables] };
+  let finish: (err: unknown, result: autocannon.Result) => void = () => {};
+  const done = new Promise<autocannon.Result>((resolve, reject) => {
+    finish = (err, result) => (err ? reject(err) : resolve(result));
+  });
+  const instance = autocannon(
+    {
+      url: job.url,
+      connections: job.connections,
+      pipelining: 1,
+      duration: durationS,
+      timeout: 10,
+      method: 'POST',
+      headers,
+      requests: [
+        {
+          setupRequest: (req, context) => {
+            const c = context as Ctx;
+            const n = next++;
+            const args = makeArgs(n);
+            c.id = n;
+            c.expected = job.args.kind === 'echo' ? args : undefined;
+            return { ...req, method: 'POST', body: callBody(job.era, n, job.tool, args) };
+          },
+          onResponse: (status, body, context) => {
+            const c = context as Ctx;
+            const why =
+              c.id === undefined
+                ? 'response without a request'
+                : job.args.kind === 'echo'
+                  ? checkResponse(status, body, c.id, c.expected!)
+                  : checkSqlResponse(status, body, c.id, job.args.tables);
+            if (why === null) ok++;
+            else {
+              wrong++;
+              firstWrong ??= why;
+            }
+          },
+        },
+      ],
+    },
+    (err, result) => finish(err, result),
+  );
+  instance.on('response', (...a: unknown[]) => {
+    latencies.push(a[a.length - 1] as number);
+  });
+  const result = await done;
+  return { result, ok, wrong, firstWrong, latencies, nextId: next };
+}
+
+/** The db section's answer: one row whose id equals the bound parameter. */
+function checkSqlResponse(status: number, body: string, id: number, tables: number): string | null {
+  // The expected row depends on the id sent; the shape is checked by the db section's own code.
+  void tables;
+  return status === 200 && body.includes(`"id":${id}`) ? null : `HTTP ${status} or wrong id`;
+}
+
+async function run(job: LoadJob): Promise<LoadResult> {
+  let id = 1;
+  let answered = 0;
+  let warmupWrong = 0;
+  if (job.warmupS > 0) {
+    const w = await runOnce(job, job.warmupS, id);
+    id = w.nextId;
+    answered += w.ok + w.wrong;
+    warmupWrong = w.wrong;
+  }
+  const cpu0 = process.cpuUsage();
+  const m = await runOnce(job, job.durationS, id);
+  const cpu = process.cpuUsage(cpu0);
+  answered += m.ok + m.wrong;
+  const sorted = Float64Array.from(m.latencies).sort();
+  const mean = sorted.reduce((s, v) => s + v, 0) / Math.max(1, sorted.length);
+  const r = m.result;
+  return {
+    connections: job.connections,
+    durationS: r.duration,
+    rps: m.ok / r.duration,
+    ok: m.ok,
+    wrong: m.wrong + warmupWrong,
+    firstWrong: m.firstWrong,
+    errors: r.errors,
+    timeouts: r.timeouts,
+    non2xx: r.non2xx,
+    latency: {
+      mean,
+      p50: percentile(sorted, 50),
+      p90: percentile(sorted, 90),
+      p99: percentile(sorted, 99),
+      max: sorted.length ? sorted[sorted.length - 1]! : Number.NaN,
+    },
+    answeredTotal: answered,
+    warmupWrong,
+    generatorCpuPct: ((cpu.user + cpu.system) / 1e6 / r.duration) * 100,
+  };
+}
+
+process.once('message', (job: LoadJob) => {
+  run(job).then(
+    (result) => process.send!({ ok: true, result }, () => process.exit(0)),
+    (err: Error) => process.send!({ ok: false, error: err.stack ?? err.message }, () => process.exit(1)),
+  );
+});

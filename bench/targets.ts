@@ -1,0 +1,101 @@
+// The targets of issue 7, judged on ratios from the same run.
+import type { ColdStartResult } from './cold-start.js';
+import type { DatabaseSectionResult } from './db-section.js';
+import { fmt, type Row, type TargetVerdict } from './lib/report.js';
+
+/** Throughput ratios at one concurrency. */
+export interface RatioRow {
+  connections: number;
+  fleetOverSdk: string;
+  fleetOverCeiling: string;
+  sdkOverCeiling: string;
+}
+
+const find = (rows: Row[], id: string, c: number) =>
+  rows.find((r) => r.id === id && r.era === 'modern' && r.connections === c && r.result);
+
+export function evaluateTargets(
+  rows: Row[],
+  levels: number[],
+  moderate: number,
+  cold: ColdStartResult | undefined,
+  db: DatabaseSectionResult | undefined,
+): { verdicts: TargetVerdict[]; ratios: RatioRow[] } {
+  const ratios: RatioRow[] = [];
+  const overSdk: { c: number; v: number }[] = [];
+  const overCeiling: { c: number; v: number }[] = [];
+  for (const c of levels) {
+    const fleet = find(rows, 'fleet-governed', c)?.result?.rps;
+    const sdk = find(rows, 'sdk', c)?.result?.rps;
+    const ceiling = find(rows, 'ceiling', c)?.result?.rps;
+    if (fleet && sdk) overSdk.push({ c, v: fleet / sdk });
+    if (fleet && ceiling) overCeiling.push({ c, v: fleet / ceiling });
+    ratios.push({
+      connections: c,
+      fleetOverSdk: fleet && sdk ? `${fmt(fleet / sdk)}×` : '-',
+      fleetOverCeiling: fleet && ceiling ? `${fmt((fleet / ceiling) * 100, 1)} %` : '-',
+      sdkOverCeiling: sdk && ceiling ? `${fmt((sdk / ceiling) * 100, 1)} %` : '-',
+    });
+  }
+  const list = (xs: { c: number; v: number }[], f: (v: number) => string) =>
+    xs.map((x) => `c=${x.c}: ${f(x.v)}`).join(', ');
+  const verdicts: TargetVerdict[] = [
+    {
+      target: 'governed throughput vs SDK idiom',
+      goal: '≥ 4× at every concurrency',
+      measured: overSdk.length ? list(overSdk, (v) => `${fmt(v)}×`) : 'not measured',
+      met: overSdk.length ? overSdk.every((x) => x.v >= 4) : null,
+    },
+    {
+      target: 'governed throughput vs ceiling',
+      goal: '≥ 35 % at every concurrency',
+      measured: overCeiling.length ? list(overCeiling, (v) => `${fmt(v * 100, 1)} %`) : 'not measured',
+      met: overCeiling.length ? overCeiling.every((x) => x.v >= 0.35) : null,
+    },
+  ];
+  const gov = find(rows, 'fleet-governed', moderate)?.result?.latency.p50;
+  const bare = find(rows, 'fleet-bare', moderate)?.result?.latency.p50;
+  const minimal = find(rows, 'fleet-minimal', moderate)?.result?.latency.p50;
+  verdicts.push({
+    target: `governance cost at p50, c=${moderate}`,
+    goal: '≤ 1 ms over governance off',
+    measured:
+      gov !== undefined && bare !== undefined
+        ? `+${fmt(gov - bare, 3)} ms vs 4b (no JWT)${minimal !== undefined ? `; +${fmt(gov - minimal, 3)} ms vs 4a (JWT on)` : ''}`
+        : 'not measured',
+    met: gov !== undefined && bare !== undefined ? gov - bare <= 1 : null,
+  });
+  verdicts.push(
+    db?.verdict ?? {
+      target: 'db query tool vs direct pg (p50)',
+      goal: '≤ 1.3×',
+      measured: 'not measured',
+      met: null,
+    },
+  );
+  verdicts.push({
+    target: 'ready from process start',
+    goal: '< 1500 ms (median)',
+    measured: cold
+      ? `${fmt(cold.medianReadyMs, 0)} ms (trials: ${cold.trials.map((t) => t.readyMs.toFixed(0)).join(', ')})`
+      : 'not measured',
+    met: cold ? cold.medianReadyMs < 1500 : null,
+  });
+  verdicts.push({
+    target: 'idle RSS, one server',
+    goal: '< 150 MB',
+    measured: cold ? `${fmt(cold.maxIdleRss / 1e6, 1)} MB (max over trials)` : 'not measured',
+    met: cold ? cold.maxIdleRss < 150e6 : null,
+  });
+  const loaded = rows.filter((r) => r.id === 'fleet-governed' && r.serverPeakRssMB !== undefined);
+  if (loaded.length) {
+    const peak = Math.max(...loaded.map((r) => r.serverPeakRssMB!));
+    verdicts.push({
+      target: 'loaded RSS, one server (info)',
+      goal: 'reported',
+      measured: `${fmt(peak, 1)} MB peak under load`,
+      met: true,
+    });
+  }
+  return { verdicts, ratios };
+}
