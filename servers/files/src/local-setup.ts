@@ -1,0 +1,34 @@
+// Local set-up for `pnpm start`: seeds `${fleetDir}/files` with sample documents (once: files that
+// already exist are left alone, so local edits survive restarts) and points FILES_ROOT at it.
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { sampleDocuments } from './samples/sample-documents.js';
+
+/** What `fleet start` passes to a server's local set-up. */
+export interface LocalSetupContext {
+  /** Superuser URL of the embedded PostgreSQL (unused by the files server). */
+  adminUrl: string;
+  /** Absolute path of the fleet's `.fleet/` directory. */
+  fleetDir: string;
+  log: (message: string) => void;
+}
+
+/** Seeds the sample tree idempotently and returns the files server's extra environment. */
+export async function prepareLocal(ctx: LocalSetupContext): Promise<Record<string, string>> {
+  const root = resolve(ctx.fleetDir, 'files');
+  await mkdir(join(root, 'docs'), { recursive: true });
+  await mkdir(join(root, 'reports'), { recursive: true });
+  let created = 0;
+  for (const [rel, content] of Object.entries(sampleDocuments())) {
+    const abs = join(root, rel);
+    await mkdir(dirname(abs), { recursive: true });
+    try {
+      await writeFile(abs, content, { flag: 'wx', mode: 0o644 });
+      created++;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+  }
+  ctx.log(created > 0 ? `seeded ${created} sample documents in ${root}` : `documents in ${root}`);
+  return { FILES_ROOT: root };
+}

@@ -1,0 +1,137 @@
+// The sandbox root and the real-path checks every read goes through: resolve symlinks fully,
+// compare with a separator boundary, refuse special files, and re-check the opened descriptor.
+import { constants, type Stats } from 'node:fs';
+import { type FileHandle, lstat, open, readlink, realpath, stat } from 'node:fs/promises';
+import { join, sep } from 'node:path';
+import type { UserPath } from './path-input.js';
+
+/** A refusal from the filesystem layer, worded for the model. */
+export class SandboxRefusal extends Error {
+  constructor(
+    message: string,
+    readonly reason: 'not_found' | 'outside' | 'special' | 'not_file' | 'not_folder' | 'denied' | 'changed' | 'too_large' | 'exists',
+  ) {
+    super(message);
+    this.name = 'SandboxRefusal';
+  }
+}
+
+/** A path resolved inside the sandbox. */
+export interface Resolved {
+  /** Absolute real path (no symlinks anywhere in it). */
+  real: string;
+  /** Real path relative to the root, `/`-separated (`''` = root). What policy areas are matched against. */
+  rel: string;
+  /** The path as the caller spelled it (after lexical clean-up). */
+  asked: string;
+  stats: Stats;
+}
+
+/** What kind of filesystem object a Stats describes, in the words the tools use. */
+export function typeOf(st: Stats): 'file' | 'folder' | 'link' | 'fifo' | 'socket' | 'device' | 'unknown' {
+  if (st.isFile()) return 'file';
+  if (st.isDirectory()) return 'folder';
+  if (st.isSymbolicLink()) return 'link';
+  if (st.isFIFO()) return 'fifo';
+  if (st.isSocket()) return 'socket';
+  if (st.isCharacterDevice() || st.isBlockDevice()) return 'device';
+  return 'unknown';
+}
+
+const READ_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK | constants.O_NOCTTY;
+const HAS_PROC_FD = process.platform === 'linux';
+
+function code(err: unknown): string | undefined {
+  return (err as NodeJS.ErrnoException | undefined)?.code;
+}
+
+/** The sandbox: one real root directory. Nothing a client sends (roots, URIs) ever changes it. */
+export class Sandbox {
+  private constructor(readonly root: string) {}
+
+  /** Opens the sandbox at `root`, which must be an existing directory; symlinks in `root` itself are resolved once. */
+  static async open(root: string): Promise<Sandbox> {
+    const real = await realpath(root);
+    const st = await stat(real);
+    if (!st.isDirectory()) throw new Error(`FILES_ROOT ${root} is not a directory`);
+    return new Sandbox(real);
+  }
+
+  /** The real path relative to the root, or `null` when it is not inside (separator boundary, so `/data/docs_x` is not in `/data/docs`). */
+  relativeOf(real: string): string | null {
+    if (real === this.root) return '';
+    const prefix = this.root.endsWith(sep) ? this.root : this.root + sep;
+    if (!real.startsWith(prefix)) return null;
+    return real.slice(prefix.length).split(sep).join('/');
+  }
+
+  /** The absolute lexical path of a parsed user path (not yet resolved). */
+  lexical(p: UserPath): string {
+    return p.segments.length === 0 ? this.root : join(this.root, ...p.segments);
+  }
+
+  /**
+   * Resolves every symlink in `p` and checks the result is inside the root. A link that points
+   * outside is refused as outside (never "fixed" by checking its parent instead); a dangling link
+   * is not found. Special files are reported by type; callers decide what they accept.
+   */
+  async resolve(p: UserPath): Promise<Resolved> {
+    let real: string;
+    try {
+      real = await realpath(this.lexical(p));
+    } catch (err) {
+      const c = code(err);
+      if (c === 'ENOENT' || c === 'ENOTDIR') {
+        throw new SandboxRefusal(`\`${p.rel}\` does not exist. Call list_folder to see what is there.`, 'not_found');
+      }
+      if (c === 'ELOOP') throw new SandboxRefusal(`\`${p.rel}\` is a loop of links and cannot be opened.`, 'not_found');
+      if (c === 'EACCES' || c === 'EPERM') throw new SandboxRefusal(`\`${p.rel}\` is not readable by the server.`, 'denied');
+      if (c === 'ENAMETOOLONG') throw new SandboxRefusal('The path is too long.', 'not_found');
+      throw err;
+    }
+    const rel = this.relativeOf(real);
+    if (rel === null) {
+      throw new SandboxRefusal(`\`${p.rel}\` leads outside the document root and cannot be used.`, 'outside');
+    }
+    const stats = await lstat(real);
+    return { real, rel, asked: p.rel, stats };
+  }
+
+  /**
+   * Opens a resolved regular file for reading without following a link, without blocking on a
+   * FIFO, and checks that the descriptor is the file that was resolved and still lies inside
+   * the root (a component swapped for a link between resolve and open is caught here).
+   */
+  async openFile(r: Resolved): Promise<{ handle: FileHandle; stats: Stats }> {
+    const kind = typeOf(r.stats);
+    if (kind === 'folder') throw new SandboxRefusal(`\`${r.asked}\` is a folder; call list_folder on it.`, 'not_file');
+    if (kind !== 'file') {
+      throw new SandboxRefusal(`\`${r.asked}\` is a special file (${kind}); only regular files can be read.`, 'special');
+    }
+    let handle: FileHandle;
+    try {
+      handle = await open(r.real, READ_FLAGS);
+    } catch (err) {
+      const c = code(err);
+      if (c === 'ELOOP' || c === 'ENOENT') throw new SandboxRefusal(`\`${r.asked}\` changed while it was being opened; try again.`, 'changed');
+      if (c === 'EACCES' || c === 'EPERM') throw new SandboxRefusal(`\`${r.asked}\` is not readable by the server.`, 'denied');
+      throw err;
+    }
+    try {
+      const stats = await handle.stat();
+      if (!stats.isFile() || stats.ino !== r.stats.ino || stats.dev !== r.stats.dev) {
+        throw new SandboxRefusal(`\`${r.asked}\` changed while it was being opened; try again.`, 'changed');
+      }
+      if (HAS_PROC_FD) {
+        const actual = await readlink(`/proc/self/fd/${handle.fd}`).catch(() => null);
+        if (actual !== null && this.relativeOf(actual) === null) {
+          throw new SandboxRefusal(`\`${r.asked}\` leads outside the document root and cannot be used.`, 'outside');
+        }
+      }
+      return { handle, stats };
+    } catch (err) {
+      await handle.close();
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,81 @@
+// What every files tool shares: its connectors, the caller's read scope, resolving a path for
+// reading with both layers of checks, and turning refusals into advice for the model.
+import { createHash } from 'node:crypto';
+import type { Stats } from 'node:fs';
+import { type ToolContext, ToolError } from '@mcp-fleet/core';
+import type { AccessScope, Areas } from '../access/areas.js';
+import { readScope } from '../access/constraints.js';
+import type { FilesConfig } from '../config.js';
+import { PathRefusal, parseUserPath } from '../sandbox/path-input.js';
+import { type Resolved, type Sandbox, SandboxRefusal, typeOf } from '../sandbox/sandbox.js';
+
+/** The files server's connectors: the sandbox and the server-wide ceilings from configuration. */
+export interface FilesConnectors {
+  sandbox: Sandbox;
+  config: FilesConfig;
+  readCeiling: Areas;
+  writeCeiling: Areas;
+  /** Bumped on every report this process writes; part of search_documents' cache key. */
+  generation: { value: number };
+}
+
+/** The context a files tool handler receives. */
+export type FilesContext = ToolContext<FilesConnectors>;
+
+/** The caller's read scope for this call (ceiling AND policy grants). */
+export function scopeOf(ctx: FilesContext): AccessScope {
+  return readScope(ctx.connectors.readCeiling, ctx.constraints);
+}
+
+/** Turns sandbox and path refusals into a ToolError (shown to the model); rethrows anything else. */
+export function asToolError(err: unknown): never {
+  if (err instanceof PathRefusal || err instanceof SandboxRefusal) throw new ToolError(err.message, 'path_refused');
+  const c = (err as NodeJS.ErrnoException | undefined)?.code;
+  if (c === 'EACCES' || c === 'EPERM') throw new ToolError('The server has no permission to use that path.', 'path_refused');
+  if (c === 'ENOSPC' || c === 'EDQUOT') throw new ToolError('The document volume is full; nothing was written. Tell an operator.', 'volume_full');
+  if (c === 'EROFS') throw new ToolError('The document volume is read-only here; nothing was written.', 'read_only');
+  throw err;
+}
+
+/**
+ * A short token that changes whenever the file changes (device, inode, size, modification and
+ * change times). Results carry it so a cache keyed on it never serves a stale document.
+ */
+export function versionOf(st: Stats): string {
+  return createHash('sha256')
+    .update(`${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`)
+    .digest('base64url')
+    .slice(0, 22);
+}
+
+/**
+ * Parses, resolves and authorises a path for reading. The policy check uses the REAL path, so a
+ * link inside a readable area that leads into another area is judged by where it leads.
+ * Folders pass when they are in, or lead to, a readable area.
+ */
+export async function resolveReadable(
+  ctx: FilesContext,
+  path: string,
+  allowRoot: boolean,
+): Promise<{ resolved: Resolved; scope: AccessScope }> {
+  const scope = scopeOf(ctx);
+  try {
+    const parsed = parseUserPath(path, allowRoot);
+    const resolved = await ctx.connectors.sandbox.resolve(parsed);
+    const isFolder = typeOf(resolved.stats) === 'folder';
+    const ok = isFolder ? scope.reaches(resolved.rel) : scope.allows(resolved.rel);
+    if (!ok) {
+      const where = resolved.rel === resolved.asked ? `\`${resolved.asked}\` is` : `\`${resolved.asked}\` leads to a place that is`;
+      throw new ToolError(`${where} outside the areas your role may read (${scope.describe()}). Call list_folder to see what you can read.`, 'path_refused');
+    }
+    return { resolved, scope };
+  } catch (err) {
+    if (err instanceof ToolError) throw err;
+    return asToolError(err);
+  }
+}
+
+/** ISO timestamp of a Stats' modification time. */
+export function modifiedAt(st: Stats): string {
+  return new Date(st.mtimeMs).toISOString();
+}

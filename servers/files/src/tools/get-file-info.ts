@@ -1,0 +1,80 @@
+// get_file_info: what a file is (kind, media type, size, times) without reading it into the context.
+import { defineTool, ToolError } from '@mcp-fleet/core';
+import { z } from 'zod';
+import { fileReadConstraint } from '../access/constraints.js';
+import { sniffKind } from '../documents/file-kind.js';
+import { typeOf } from '../sandbox/sandbox.js';
+import { asToolError, type FilesContext, modifiedAt, resolveReadable, versionOf } from './context.js';
+
+const output = z.object({
+  path: z.string(),
+  type: z.enum(['file', 'folder', 'other']),
+  kind: z.string().describe('markdown, text, json, csv, pdf or binary for files; fifo, socket, device for "other"'),
+  mediaType: z.string().optional(),
+  description: z.string(),
+  size: z.number().int(),
+  modifiedAt: z.string(),
+  link: z.boolean().describe('The path goes through a link inside the document root'),
+  version: z.string().describe('Changes whenever the file changes; equal versions mean equal content'),
+  readable: z.boolean().describe('read_document can return its text'),
+});
+
+const SNIFF_BYTES = 8192;
+
+/** get_file_info tool. */
+export const getFileInfo = defineTool({
+  name: 'get_file_info',
+  title: 'Get file information',
+  description:
+    'Describes one file or folder of the document store: type, document kind (markdown, text, json, csv, pdf, binary), size in bytes, ' +
+    'modification time and a version that changes when the file changes. Cheap: use it to decide whether and how to read a large file ' +
+    'before calling read_document.',
+  input: z.object({ path: z.string().min(1).max(2048).describe('File or folder path relative to the document root') }),
+  output,
+  governance: { readOnly: true, cacheTtlSeconds: 30, timeoutMs: 5_000 },
+  constraint: fileReadConstraint(),
+  handler: async (args, ctx: FilesContext) => {
+    const { resolved } = await resolveReadable(ctx, args.path, false);
+    const st = resolved.stats;
+    const base = {
+      path: resolved.asked,
+      size: st.size,
+      modifiedAt: modifiedAt(st),
+      link: resolved.rel !== resolved.asked,
+      version: versionOf(st),
+    };
+    const t = typeOf(st);
+    if (t === 'folder') {
+      return { data: { ...base, type: 'folder' as const, kind: 'folder', description: 'folder; call list_folder to see its entries', readable: false } };
+    }
+    if (t !== 'file') {
+      return { data: { ...base, type: 'other' as const, kind: t, description: `special file (${t}); it cannot be read`, readable: false } };
+    }
+    try {
+      const { handle, stats } = await ctx.connectors.sandbox.openFile(resolved);
+      let head: Buffer;
+      try {
+        const buf = Buffer.alloc(Math.min(SNIFF_BYTES, stats.size));
+        const { bytesRead } = await handle.read(buf, 0, buf.length, 0);
+        head = buf.subarray(0, bytesRead);
+      } finally {
+        await handle.close();
+      }
+      const k = sniffKind(resolved.asked, head);
+      const readable = k.kind !== 'binary' && (k.kind !== 'pdf' || stats.size <= ctx.connectors.config.pdfMaxBytes);
+      return {
+        data: {
+          ...base,
+          type: 'file' as const,
+          kind: k.kind,
+          mediaType: k.mediaType,
+          description: k.kind === 'binary' ? `${k.label}, ${stats.size} bytes; not readable as text` : `${k.label}, ${stats.size} bytes`,
+          readable,
+        },
+      };
+    } catch (err) {
+      if (err instanceof ToolError) throw err;
+      return asToolError(err);
+    }
+  },
+});

@@ -1,0 +1,91 @@
+// Test helpers: a sandbox seeded with the sample documents, a sentinel outside it, and the files
+// server booted with the example policy the local fleet ships.
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, lstatSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type BootedServer, bootServer, connectClient, type ClientEra, type TestClient } from '@mcp-fleet/testkit';
+import definition from '../src/definition.js';
+import { prepareLocal } from '../src/local-setup.js';
+
+/** A string that must never appear in any answer: it lives only outside the sandbox. */
+export const SENTINEL = 'SENTINEL-c0ffee-outside-the-sandbox-9f1b';
+
+/** The example policy the local fleet loads. */
+export const examplePolicy = readFileSync(new URL('../../../deploy/policies/example.yaml', import.meta.url), 'utf8');
+
+/** A temporary layout: `base/files` (the root), `base/outside` and the lookalike sibling `base/files_secret`. */
+export interface Layout {
+  base: string;
+  root: string;
+  outside: string;
+  lookalike: string;
+  cleanup(): void;
+}
+
+/** Creates the layout and seeds the root with the sample documents. */
+export async function makeLayout(): Promise<Layout> {
+  const base = mkdtempSync(join(tmpdir(), 'files-test-'));
+  const outside = join(base, 'outside');
+  const lookalike = join(base, 'files_secret');
+  mkdirSync(outside);
+  mkdirSync(lookalike);
+  writeFileSync(join(outside, 'secret.txt'), `${SENTINEL}\nrefund payroll password\n`);
+  writeFileSync(join(lookalike, 'secret.txt'), `${SENTINEL} (lookalike sibling)\n`);
+  const { FILES_ROOT } = await prepareLocal({ adminUrl: '', fleetDir: base, log: () => {} });
+  const root = FILES_ROOT as string;
+  // An area no example role may read.
+  mkdirSync(join(root, 'hr'));
+  writeFileSync(join(root, 'hr', 'salaries.csv'), 'name,salary\nAda,120000\nrefund-hr-marker,1\n');
+  return { base, root, outside, lookalike, cleanup: () => rmSync(base, { recursive: true, force: true }) };
+}
+
+/** A fingerprint of every name, type and content under `dir` (links are recorded, not followed). */
+export function snapshot(dir: string): string {
+  const hash = createHash('sha256');
+  const walk = (d: string) => {
+    for (const name of readdirSync(d).sort()) {
+      const p = join(d, name);
+      const st = lstatSync(p);
+      hash.update(`${p}|${st.mode}|${st.size}|`);
+      if (st.isDirectory()) walk(p);
+      else if (st.isFile()) hash.update(readFileSync(p));
+    }
+  };
+  walk(dir);
+  return hash.digest('hex');
+}
+
+/** Boots the files server on `root` with the example policy (and a fleet DB when given). */
+export function bootFiles(root: string, opts: { databaseUrl?: string; env?: Record<string, string>; policy?: unknown } = {}): Promise<BootedServer> {
+  return bootServer(definition, {
+    policy: opts.policy ?? examplePolicy,
+    ...(opts.databaseUrl ? { databaseUrl: opts.databaseUrl } : {}),
+    env: { FILES_ROOT: root, ...opts.env },
+  });
+}
+
+/** Connects a client of `era` as an agent with `role`. */
+export async function clientAs(s: BootedServer, era: ClientEra, role: string, sub = `${role}-agent`): Promise<TestClient> {
+  return connectClient(era, s.url, await s.token({ sub, roles: [role] }));
+}
+
+/** The text of a tool result (first block). */
+export function textOf(r: { content: { type: string; text?: string }[] }): string {
+  return r.content.map((c) => c.text ?? '').join('\n');
+}
+
+/** Calls a tool; a JSON-RPC error (tool not available) becomes an `isError`-like result so corpus loops stay simple. */
+export async function call(
+  client: TestClient,
+  name: string,
+  args: Record<string, unknown>,
+): Promise<{ isError: boolean; text: string; data: Record<string, unknown> | undefined; raw: string }> {
+  try {
+    const r = await client.callTool(name, args);
+    return { isError: Boolean(r.isError), text: textOf(r), data: r.structuredContent, raw: JSON.stringify(r) };
+  } catch (err) {
+    const message = (err as Error).message;
+    return { isError: true, text: message, data: undefined, raw: message };
+  }
+}
