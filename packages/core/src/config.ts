@@ -52,6 +52,14 @@ export const coreEnvSchema = z.object({
   AUDIT_QUEUE_MAX: int(50_000, 10),
   MIGRATE_ON_START: bool(true),
   SHUTDOWN_GRACE_MS: int(15_000, 0),
+  REDIS_KEY_PREFIX: z.string().regex(/^[A-Za-z0-9:._-]{1,64}$/).default('mcp-fleet'),
+  REDIS_COMMAND_TIMEOUT_MS: int(250, 10),
+  CACHE_MAX_ENTRIES: int(10_000, 0),
+  CACHE_MAX_BYTES: int(64 * 1024 * 1024, 0),
+  IDEMPOTENCY_RETENTION_HOURS: int(24, 1),
+  APPROVAL_TTL_SECONDS: int(3600, 1),
+  APPROVAL_RETENTION_DAYS: int(30, 1),
+  APPROVER_SCOPE: z.string().regex(/^\S+$/).default('mcp:approve'),
 });
 
 /** Which claim of a verified token carries each part of the caller's identity. */
@@ -94,6 +102,24 @@ export interface CoreConfig {
   audit: { stdout: boolean; flushMs: number; queueMax: number };
   migrateOnStart: boolean;
   shutdownGraceMs: number;
+  /** Governance runtime settings (limits, cache, idempotency, approvals). */
+  governance: {
+    /** Prefix of every Redis key, so fleets (and tests) can share one Redis. */
+    redisKeyPrefix: string;
+    /** A Redis command slower than this fails and the call falls back to in-process state. */
+    redisCommandTimeoutMs: number;
+    /** In-process result cache bounds. */
+    cacheMaxEntries: number;
+    cacheMaxBytes: number;
+    /** How long idempotency keys are remembered. */
+    idempotencyRetentionHours: number;
+    /** How long an approval request stays valid (to be decided and used). */
+    approvalTtlSeconds: number;
+    /** How long expired approval requests are kept for review. */
+    approvalRetentionDays: number;
+    /** The token scope the approvals API requires. */
+    approverScope: string;
+  };
 }
 
 /** Asymmetric algorithms only: an HS* token "signed" with a public key must never verify. */
@@ -158,5 +184,15 @@ export function loadCoreConfig(env: Record<string, string | undefined>, defaultP
     audit: { stdout: e.AUDIT_STDOUT, flushMs: e.AUDIT_FLUSH_MS, queueMax: e.AUDIT_QUEUE_MAX },
     migrateOnStart: e.MIGRATE_ON_START,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+    governance: {
+      redisKeyPrefix: e.REDIS_KEY_PREFIX,
+      redisCommandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS,
+      cacheMaxEntries: e.CACHE_MAX_ENTRIES,
+      cacheMaxBytes: e.CACHE_MAX_BYTES,
+      idempotencyRetentionHours: e.IDEMPOTENCY_RETENTION_HOURS,
+      approvalTtlSeconds: e.APPROVAL_TTL_SECONDS,
+      approvalRetentionDays: e.APPROVAL_RETENTION_DAYS,
+      approverScope: e.APPROVER_SCOPE,
+    },
   };
 }

@@ -33,3 +33,20 @@ export {
   type ToolGovernance,
   type ToolResult,
 } from './tools/tool.js';
+export {
+  type ApprovalCaller,
+  type ApprovalStatus,
+  ApprovalStore,
+  type ApprovalView,
+  type ConsumeRefusal,
+  type DecideRefusal,
+} from './approvals/approval-store.js';
+export { type GovernanceExplanation, explainGovernance } from './governance/explain.js';
+export { attachGovernance, Governance, type GovernanceOptions, governanceOf } from './governance/governance.js';
+export { computeGovernance, type ResolvedGovernance, resolveGovernance, type Sourced } from './governance/resolve.js';
+export { APPROVAL_ARG, APPROVAL_META_KEY, IDEMPOTENCY_ARG, IDEMPOTENCY_META_KEY } from './governance/reserved-args.js';
+export { GOVERNANCE_META_KEY, RETRY_AFTER_META_KEY } from './governance/results.js';
+export type { CacheKeyContext } from './governance/tool-extensions.js';
+export { CACHE_META_KEY, REPLAYED_META_KEY } from './pipeline/call-tool.js';
+export { type Budget, type Limits, type ToolSettings } from './policy/policy-schema.js';
+export { approvalsApi, type ApprovalsApiOptions } from './http/approvals-api.js';

@@ -3,6 +3,7 @@ import type pg from 'pg';
 import { AuditLog } from './audit/audit-log.js';
 import { type CoreConfig, loadCoreConfig } from './config.js';
 import { CORE_MIGRATIONS, createFleetPool, type Migration, migrate } from './db/fleet-db.js';
+import { attachGovernance, Governance } from './governance/governance.js';
 import { buildHttpApp, type ReadinessCheck } from './http/app.js';
 import { TokenVerifier } from './identity/token-verifier.js';
 import { createLogger, type Logger } from './observability/logger.js';
@@ -99,7 +100,9 @@ export async function createFleetServer<C>(def: ServerDefinition<C>, options: Cr
     logger,
     connectors,
   };
-  const readiness: ReadinessCheck[] = [...(def.readiness?.(connectors) ?? [])];
+  const governance = new Governance({ server: def.name, config, logger, metrics, fleetDb });
+  attachGovernance(runtime, governance);
+  const readiness: ReadinessCheck[] = [...(def.readiness?.(connectors) ?? []), ...governance.readiness()];
   if (fleetDb) {
     // Not critical: reads keep answering while the fleet database is away; mutations are refused.
     readiness.push({ name: 'fleet_db', critical: false, check: async () => void (await fleetDb.query('SELECT 1')) });
@@ -110,6 +113,7 @@ export async function createFleetServer<C>(def: ServerDefinition<C>, options: Cr
     mcp: { ...(def.instructions ? { instructions: def.instructions } : {}), ...options.mcp },
   });
   policy.watch();
+  governance.start();
 
   let closing: Promise<void> | undefined;
   return {
@@ -124,6 +128,7 @@ export async function createFleetServer<C>(def: ServerDefinition<C>, options: Cr
         policy.close();
         await app.close(); // stops accepting, waits for in-flight requests
         await audit.close();
+        await governance.close();
         if (def.disconnect) await def.disconnect(connectors).catch((err) => logger.warn({ err: err.message }, 'disconnect failed'));
         await fleetDb?.end().catch(() => {});
       })();

@@ -1,5 +1,7 @@
 // The fleet's own PostgreSQL: one pool per process, and migrations applied once under an advisory lock.
 import pg from 'pg';
+import { APPROVALS_MIGRATION_SQL } from '../approvals/approval-store.js';
+import { IDEMPOTENCY_MIGRATION_SQL } from '../idempotency/idempotency-store.js';
 import type { Logger } from '../observability/logger.js';
 
 /** One forward-only schema change. `id` sorts in application order and never changes once released. */
@@ -40,6 +42,8 @@ export const CORE_MIGRATIONS: Migration[] = [
       CREATE INDEX IF NOT EXISTS audit_records_tool_idx ON audit_records (server, tool, ts DESC);
     `,
   },
+  { id: '0010_idempotency_records', sql: IDEMPOTENCY_MIGRATION_SQL },
+  { id: '0011_approvals', sql: APPROVALS_MIGRATION_SQL },
 ];
 
 const LOCK_KEY = 0x6d6370666c; // "mcpfl": one advisory lock for all fleet migrations

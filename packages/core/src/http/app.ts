@@ -6,6 +6,7 @@ import { AuthFailure, type TokenVerifier } from '../identity/token-verifier.js';
 import type { Identity } from '../identity/identity.js';
 import type { FleetRuntime } from '../pipeline/runtime.js';
 import { createMcpHost, type McpHostOptions } from '../protocol/mcp-host.js';
+import { approvalsApi } from './approvals-api.js';
 import { hostAndOriginGuard } from './request-guards.js';
 
 /** A dependency /readyz reports on. A failing critical check makes the server not ready (503). */
@@ -96,6 +97,9 @@ export function buildHttpApp(rt: FleetRuntime, options: HttpAppOptions): Fastify
   if (metadataPath(config.resource) !== '/.well-known/oauth-protected-resource') {
     app.get(metadataPath(config.resource), sendMetadata);
   }
+
+  // Human approvals: outside /mcp, in their own context, for approver tokens only.
+  app.register(approvalsApi(rt, { metadataUrl }));
 
   const host = createMcpHost(rt, options.mcp);
   app.addHook('onClose', async () => host.close());

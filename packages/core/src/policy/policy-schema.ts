@@ -21,11 +21,53 @@ export const grantSchema = z
   })
   .strict();
 
-/** A role: a description and its grants. */
+const perMinute = z.number().int().positive();
+/** A tool key in limits: `tool_name`, or `server/tool_name` to single out one server's tool. */
+const toolKey = z.string().regex(/^([a-z0-9_-]+\/)?[a-z][a-z0-9_]*$/, 'keys are tool names, optionally "server/tool_name"');
+
+/** Rate limits of a role, per caller (agent + tenant) on one server, in calls per minute. */
+export const limitsSchema = z
+  .object({
+    /** All tools of a server together. */
+    perMinute: perMinute.optional(),
+    /** One tool, per caller; overrides `tools.<tool>.perCallerPerMinute`. */
+    perTool: z.record(toolKey, perMinute).default({}),
+  })
+  .strict();
+
+/** Spending caps of a role, in cost units (each call costs its tool's `cost`, default 1). */
+export const budgetSchema = z
+  .object({
+    /** Cost units one agent session (token `sid`) may spend on a server. */
+    perSession: z.number().int().positive().optional(),
+    /** How long a session's spending is remembered (default 24 h). */
+    sessionHours: z.number().int().positive().max(24 * 30).default(24),
+    /** Cost units one caller (agent + tenant) may spend per window, across its sessions. */
+    perWindow: z.object({ cost: z.number().int().positive(), minutes: z.number().int().positive().max(24 * 60) }).strict().optional(),
+  })
+  .strict();
+
+/** Per-tool settings that apply to every caller. */
+export const toolSettingsSchema = z
+  .object({
+    /** Ceiling for all callers together, across replicas (calls per minute). */
+    globalPerMinute: perMinute.optional(),
+    /** Per-caller limit for this tool when no role of the caller sets `limits.perTool` for it. */
+    perCallerPerMinute: perMinute.optional(),
+    /** Budget weight of one call; overrides the tool's declared `governance.cost`. */
+    cost: z.number().int().positive().optional(),
+    /** Caps the tool's declared cache TTL (policy tightens, never loosens); 0 turns caching off. */
+    cacheTtlSeconds: z.number().int().min(0).optional(),
+  })
+  .strict();
+
+/** A role: a description, its grants, and optionally its rate limits and budget. */
 export const roleSchema = z
   .object({
     description: z.string().default(''),
     grants: z.array(grantSchema).default([]),
+    limits: limitsSchema.optional(),
+    budget: budgetSchema.optional(),
   })
   .strict();
 
@@ -34,6 +76,10 @@ export const policySchema = z
   .object({
     version: z.literal(1),
     roles: z.record(z.string().regex(/^[a-z][a-z0-9_-]*$/, 'role names are lowercase'), roleSchema),
+    /** Limits and budget for callers none of whose roles sets one. */
+    defaults: z.object({ limits: limitsSchema.optional(), budget: budgetSchema.optional() }).strict().optional(),
+    /** Per-tool settings keyed by `tool_name` or `server/tool_name` (the latter wins). */
+    tools: z.record(toolKey, toolSettingsSchema).optional(),
   })
   .strict();
 
@@ -41,5 +87,11 @@ export const policySchema = z
 export type Grant = z.output<typeof grantSchema>;
 /** A parsed role. */
 export type Role = z.output<typeof roleSchema>;
+/** Parsed role limits. */
+export type Limits = z.output<typeof limitsSchema>;
+/** A parsed role budget. */
+export type Budget = z.output<typeof budgetSchema>;
+/** Parsed per-tool settings. */
+export type ToolSettings = z.output<typeof toolSettingsSchema>;
 /** A parsed policy document. */
 export type PolicyDocument = z.output<typeof policySchema>;

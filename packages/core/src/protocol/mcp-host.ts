@@ -18,6 +18,8 @@ import {
   Server,
 } from '@modelcontextprotocol/server';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { InflightCalls } from '../cancellation/inflight-calls.js';
+import { governanceOf } from '../governance/governance.js';
 import type { Identity } from '../identity/identity.js';
 import { type CallToolResult, callTool, ToolNotAvailableError } from '../pipeline/call-tool.js';
 import { listTools } from '../pipeline/list-tools.js';
@@ -67,7 +69,7 @@ export function createMcpHost(rt: FleetRuntime, options: McpHostOptions = {}): M
   const serverInfo = { name: `mcp-fleet-${rt.server}`, version: rt.version };
   const fastPath = options.fastPath ?? true;
 
-  const toResult = async (scope: CallScope, name: string, args: unknown, rpcId: RpcId | null, signal?: AbortSignal) =>
+  const toResult = async (scope: CallScope, name: string, args: unknown, rpcId: RpcId | null, signal?: AbortSignal, meta?: unknown) =>
     callTool(rt, {
       identity: scope.identity,
       name,
@@ -76,7 +78,17 @@ export function createMcpHost(rt: FleetRuntime, options: McpHostOptions = {}): M
       rpcId,
       protocolVersion: scope.protocolVersion,
       ...(signal ? { signal } : {}),
+      ...(isRecord(meta) ? { meta } : {}),
     });
+
+  // notifications/cancelled (2025-era clients) arrives as its own stateless POST: abort the call it
+  // names, if it belongs to the same verified caller. The SDK still answers the POST (202).
+  const cancelNotified = (message: unknown, identity: Identity) => {
+    if (!isRecord(message) || message.method !== 'notifications/cancelled' || !isRecord(message.params)) return;
+    const id = message.params.requestId;
+    if (typeof id !== 'string' && typeof id !== 'number') return;
+    governanceOf(rt).inflight.cancel(InflightCalls.key(identity, id), 'notification');
+  };
 
   // The SDK path: a low-level Server per request (the SDK's stateless idiom), its handlers calling
   // the same governed pipeline as the fast path.
@@ -92,7 +104,7 @@ export function createMcpHost(rt: FleetRuntime, options: McpHostOptions = {}): M
       server.setRequestHandler('tools/call', async (req, ctx) => {
         const scope = scopeOf(ctx.http?.authInfo);
         try {
-          return (await toResult(scope, req.params.name, req.params.arguments, ctx.mcpReq.id, ctx.mcpReq.signal)) as never;
+          return (await toResult(scope, req.params.name, req.params.arguments, ctx.mcpReq.id, ctx.mcpReq.signal, req.params._meta)) as never;
         } catch (err) {
           if (err instanceof ToolNotAvailableError) throw new ProtocolError(INVALID_PARAMS, err.message);
           throw err;
@@ -132,7 +144,9 @@ export function createMcpHost(rt: FleetRuntime, options: McpHostOptions = {}): M
 
   const sendResult = (reply: FastifyReply, id: RpcId, era: Era, result: Record<string, unknown>) => {
     const body =
-      era === 'modern' ? { ...result, resultType: 'complete', _meta: { [SERVER_INFO_META_KEY]: serverInfo } } : result;
+      era === 'modern'
+        ? { ...result, resultType: 'complete', _meta: { ...(result._meta as Record<string, unknown> | undefined), [SERVER_INFO_META_KEY]: serverInfo } }
+        : result;
     reply.header('content-type', 'application/json').send(JSON.stringify({ jsonrpc: '2.0', id, result: body }));
   };
   const sendError = (reply: FastifyReply, id: RpcId, code: number, message: string) => {
@@ -164,7 +178,7 @@ export function createMcpHost(rt: FleetRuntime, options: McpHostOptions = {}): M
     reply.raw.once('close', onClose);
     let result: CallToolResult;
     try {
-      result = await toResult(scope, name, params?.arguments, id, disconnect.signal);
+      result = await toResult(scope, name, params?.arguments, id, disconnect.signal, params?._meta);
     } catch (err) {
       if (err instanceof ToolNotAvailableError) return sendError(reply, id, INVALID_PARAMS, err.message);
       throw err;
@@ -183,6 +197,10 @@ export function createMcpHost(rt: FleetRuntime, options: McpHostOptions = {}): M
         requestId: request.id,
         protocolVersion: (request.headers['mcp-protocol-version'] as string | undefined) ?? null,
       };
+      if (request.method === 'POST') {
+        if (Array.isArray(body)) for (const m of body) cancelNotified(m, identity);
+        else cancelNotified(body, identity);
+      }
       if (fastPath && request.method === 'POST' && isRecord(body) && body.jsonrpc === '2.0') {
         const method = body.method;
         const id = body.id;

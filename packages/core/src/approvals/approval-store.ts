@@ -1,0 +1,290 @@
+// Approval requests in the fleet database. A request binds one tool, one argument hash and one caller
+// (agent + tenant + user); a human decides it through the approvals API or the CLI; the agent's
+// resumed call consumes it atomically, once, before it expires.
+import { randomUUID } from 'node:crypto';
+import type pg from 'pg';
+
+/** The table behind {@link ApprovalStore} (a core migration). */
+export const APPROVALS_MIGRATION_SQL = `
+  CREATE TABLE IF NOT EXISTS approvals (
+    id uuid PRIMARY KEY,
+    server text NOT NULL,
+    tool text NOT NULL,
+    args_hash text NOT NULL,
+    arguments jsonb,
+    agent_id text NOT NULL,
+    tenant text,
+    user_invoker text,
+    agent_session text,
+    roles text[] NOT NULL DEFAULT '{}',
+    status text NOT NULL CHECK (status IN ('pending', 'approved', 'denied', 'executing', 'executed')),
+    requested_at timestamptz NOT NULL DEFAULT now(),
+    expires_at timestamptz NOT NULL,
+    decided_at timestamptz,
+    decided_by text,
+    decision_note text,
+    executed_at timestamptz,
+    outcome text,
+    request_audit_id uuid,
+    execution_audit_id uuid
+  );
+  CREATE INDEX IF NOT EXISTS approvals_server_status_idx ON approvals (server, status, requested_at DESC);
+  CREATE INDEX IF NOT EXISTS approvals_caller_idx ON approvals (server, tool, args_hash, agent_id);
+`;
+
+/** Status as shown to people: stored status, with `expired` for undecided or unused requests past their time. */
+export type ApprovalStatus = 'pending' | 'approved' | 'denied' | 'executing' | 'executed' | 'expired';
+
+/** One approval request as the API and CLI show it. */
+export interface ApprovalView {
+  id: string;
+  server: string;
+  tool: string;
+  status: ApprovalStatus;
+  /** The arguments (secrets redacted) the human is asked to approve. */
+  arguments: unknown;
+  argsHash: string;
+  agentId: string;
+  tenant: string | null;
+  user: string | null;
+  agentSession: string | null;
+  roles: string[];
+  requestedAt: string;
+  expiresAt: string;
+  decidedAt: string | null;
+  decidedBy: string | null;
+  note: string | null;
+  executedAt: string | null;
+  outcome: string | null;
+}
+
+/** The caller an approval is bound to. */
+export interface ApprovalCaller {
+  agentId: string;
+  tenant: string | null;
+  user: string | null;
+}
+
+/** Why a resumed call may not use an approval. */
+export type ConsumeRefusal = 'not_found' | 'mismatch' | 'pending' | 'denied' | 'expired' | 'used';
+
+/** Why a human decision was not recorded. */
+export type DecideRefusal = 'not_found' | 'self_approval' | 'already_decided' | 'expired';
+
+interface DbRow {
+  id: string;
+  server: string;
+  tool: string;
+  args_hash: string;
+  arguments: unknown;
+  agent_id: string;
+  tenant: string | null;
+  user_invoker: string | null;
+  agent_session: string | null;
+  roles: string[];
+  status: Exclude<ApprovalStatus, 'expired'>;
+  requested_at: Date;
+  expires_at: Date;
+  decided_at: Date | null;
+  decided_by: string | null;
+  decision_note: string | null;
+  executed_at: Date | null;
+  outcome: string | null;
+  expired: boolean;
+}
+
+const SELECT = 'SELECT *, expires_at <= now() AS expired FROM approvals';
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+function view(r: DbRow): ApprovalView {
+  const iso = (d: Date | null) => (d ? d.toISOString() : null);
+  return {
+    id: r.id,
+    server: r.server,
+    tool: r.tool,
+    status: r.expired && (r.status === 'pending' || r.status === 'approved') ? 'expired' : r.status,
+    arguments: r.arguments,
+    argsHash: r.args_hash,
+    agentId: r.agent_id,
+    tenant: r.tenant,
+    user: r.user_invoker,
+    agentSession: r.agent_session,
+    roles: r.roles,
+    requestedAt: r.requested_at.toISOString(),
+    expiresAt: r.expires_at.toISOString(),
+    decidedAt: iso(r.decided_at),
+    decidedBy: r.decided_by,
+    note: r.decision_note,
+    executedAt: iso(r.executed_at),
+    outcome: r.outcome,
+  };
+}
+
+/** Approval requests of the fleet database (used by the call pipeline, the HTTP API and the CLI). */
+export class ApprovalStore {
+  readonly #pool: pg.Pool;
+
+  constructor(pool: pg.Pool) {
+    this.#pool = pool;
+  }
+
+  /** True when `id` has the shape of an approval id (checked before any query). */
+  static isId(id: unknown): id is string {
+    return typeof id === 'string' && UUID.test(id);
+  }
+
+  /**
+   * Opens a request, or returns the caller's open request for the same tool and arguments (a retry
+   * does not pile up requests for the human).
+   */
+  async request(r: {
+    server: string;
+    tool: string;
+    argsHash: string;
+    arguments: unknown;
+    caller: ApprovalCaller;
+    session: string | null;
+    roles: string[];
+    ttlSeconds: number;
+    auditId: string;
+  }): Promise<{ id: string; expiresAt: string; reused: boolean }> {
+    const { rows } = await this.#pool.query<{ id: string; expires_at: Date; reused: boolean }>(
+      `WITH open AS (
+         SELECT id, expires_at FROM approvals
+         WHERE server = $2 AND tool = $3 AND args_hash = $4 AND agent_id = $6
+           AND tenant IS NOT DISTINCT FROM $7 AND user_invoker IS NOT DISTINCT FROM $8
+           AND status = 'pending' AND expires_at > now() + interval '1 minute'
+         ORDER BY requested_at DESC LIMIT 1
+       ), created AS (
+         INSERT INTO approvals (id, server, tool, args_hash, arguments, agent_id, tenant, user_invoker, agent_session, roles,
+                                status, expires_at, request_audit_id)
+         SELECT $1, $2, $3, $4, $5::jsonb, $6, $7, $8, $9, $10, 'pending', now() + make_interval(secs => $11), $12
+         WHERE NOT EXISTS (SELECT 1 FROM open)
+         RETURNING id, expires_at
+       )
+       SELECT id, expires_at, true AS reused FROM open
+       UNION ALL SELECT id, expires_at, false AS reused FROM created`,
+      [
+        randomUUID(),
+        r.server,
+        r.tool,
+        r.argsHash,
+        JSON.stringify(r.arguments ?? null),
+        r.caller.agentId,
+        r.caller.tenant,
+        r.caller.user,
+        r.session,
+        r.roles,
+        r.ttlSeconds,
+        r.auditId,
+      ],
+    );
+    const row = rows[0]!;
+    return { id: row.id, expiresAt: row.expires_at.toISOString(), reused: row.reused };
+  }
+
+  /**
+   * Consumes an approved request for exactly this call: same server, tool, arguments and caller,
+   * approved, not expired, not used. Atomic: of two concurrent calls, one wins.
+   */
+  async consume(
+    id: string,
+    c: { server: string; tool: string; argsHash: string; caller: ApprovalCaller; auditId: string },
+  ): Promise<{ ok: true } | { ok: false; why: ConsumeRefusal; expiresAt?: string }> {
+    if (!ApprovalStore.isId(id)) return { ok: false, why: 'not_found' };
+    const args = [id, c.server, c.tool, c.argsHash, c.caller.agentId, c.caller.tenant, c.caller.user];
+    const won = await this.#pool.query(
+      `UPDATE approvals SET status = 'executing', executed_at = now(), execution_audit_id = $8
+       WHERE id = $1 AND server = $2 AND tool = $3 AND args_hash = $4 AND agent_id = $5
+         AND tenant IS NOT DISTINCT FROM $6 AND user_invoker IS NOT DISTINCT FROM $7
+         AND status = 'approved' AND expires_at > now()
+       RETURNING id`,
+      [...args, c.auditId],
+    );
+    if (won.rowCount === 1) return { ok: true };
+    const { rows } = await this.#pool.query<DbRow>(`${SELECT} WHERE id = $1 AND server = $2`, [id, c.server]);
+    const row = rows[0];
+    // Someone else's approval looks exactly like a missing one.
+    if (!row || row.agent_id !== c.caller.agentId || row.tenant !== c.caller.tenant || row.user_invoker !== c.caller.user) {
+      return { ok: false, why: 'not_found' };
+    }
+    if (row.tool !== c.tool || row.args_hash !== c.argsHash) return { ok: false, why: 'mismatch' };
+    if (row.status === 'executing' || row.status === 'executed') return { ok: false, why: 'used' };
+    if (row.status === 'denied') return { ok: false, why: 'denied' };
+    if (row.expired) return { ok: false, why: 'expired' };
+    return { ok: false, why: 'pending', expiresAt: row.expires_at.toISOString() };
+  }
+
+  /** Records how the approved call ended. */
+  async finish(id: string, outcome: string): Promise<void> {
+    await this.#pool.query(`UPDATE approvals SET status = 'executed', outcome = $2 WHERE id = $1 AND status = 'executing'`, [id, outcome]);
+  }
+
+  /** Puts a consumed approval back when the call could not run at all (e.g. audit store down). */
+  async unconsume(id: string, auditId: string): Promise<void> {
+    await this.#pool.query(
+      `UPDATE approvals SET status = 'approved', executed_at = NULL, execution_audit_id = NULL
+       WHERE id = $1 AND status = 'executing' AND execution_audit_id = $2`,
+      [id, auditId],
+    );
+  }
+
+  /**
+   * Records a human decision. `approver` is who decided (never the requesting agent); `tenant`, when
+   * given, restricts the approver to requests of that tenant; `server` to one server's requests.
+   */
+  async decide(d: {
+    id: string;
+    approve: boolean;
+    approver: string;
+    note?: string | undefined;
+    server?: string | undefined;
+    tenant?: string | undefined;
+  }): Promise<{ ok: true; approval: ApprovalView } | { ok: false; why: DecideRefusal; approval?: ApprovalView }> {
+    const current = await this.get(d.id, { server: d.server, tenant: d.tenant });
+    if (!current) return { ok: false, why: 'not_found' };
+    if (current.agentId === d.approver) return { ok: false, why: 'self_approval', approval: current };
+    const { rows } = await this.#pool.query<DbRow>(
+      `UPDATE approvals SET status = $2, decided_at = now(), decided_by = $3, decision_note = $4
+       WHERE id = $1 AND status = 'pending' AND expires_at > now() AND agent_id <> $3
+       RETURNING *, false AS expired`,
+      [d.id, d.approve ? 'approved' : 'denied', d.approver, d.note ?? null],
+    );
+    if (rows[0]) return { ok: true, approval: view(rows[0]) };
+    const after = await this.get(d.id);
+    if (after?.status === 'expired') return { ok: false, why: 'expired', approval: after };
+    return { ok: false, why: 'already_decided', ...(after ? { approval: after } : {}) };
+  }
+
+  /** One request, optionally only if it belongs to `server` / `tenant`. */
+  async get(id: string, scope: { server?: string | undefined; tenant?: string | undefined } = {}): Promise<ApprovalView | undefined> {
+    if (!ApprovalStore.isId(id)) return undefined;
+    const { rows } = await this.#pool.query<DbRow>(
+      `${SELECT} WHERE id = $1 AND ($2::text IS NULL OR server = $2) AND ($3::text IS NULL OR tenant = $3)`,
+      [id, scope.server ?? null, scope.tenant ?? null],
+    );
+    return rows[0] ? view(rows[0]) : undefined;
+  }
+
+  /** Requests, newest first. `status` filters by the shown status (`all` for every one). */
+  async list(
+    q: { server?: string | undefined; tenant?: string | undefined; status?: ApprovalStatus | 'all' | undefined; limit?: number | undefined } = {},
+  ): Promise<ApprovalView[]> {
+    const status = q.status ?? 'pending';
+    const where: string[] = ['($1::text IS NULL OR server = $1)', '($2::text IS NULL OR tenant = $2)'];
+    if (status === 'expired') where.push(`status IN ('pending', 'approved') AND expires_at <= now()`);
+    else if (status === 'pending' || status === 'approved') where.push(`status = '${status}' AND expires_at > now()`);
+    else if (status !== 'all') where.push(`status = '${status === 'denied' ? 'denied' : status === 'executing' ? 'executing' : 'executed'}'`);
+    const { rows } = await this.#pool.query<DbRow>(
+      `${SELECT} WHERE ${where.join(' AND ')} ORDER BY requested_at DESC LIMIT $3`,
+      [q.server ?? null, q.tenant ?? null, Math.min(Math.max(q.limit ?? 100, 1), 1000)],
+    );
+    return rows.map(view);
+  }
+
+  /** Deletes requests that expired more than `retentionDays` ago; returns how many. */
+  async purge(retentionDays: number): Promise<number> {
+    const r = await this.#pool.query(`DELETE FROM approvals WHERE expires_at < now() - make_interval(days => $1)`, [retentionDays]);
+    return r.rowCount ?? 0;
+  }
+}

@@ -1,0 +1,157 @@
+// The governance runtime of one server process: limiters, result cache, redundancy detector,
+// in-flight calls, idempotency and approval stores, the shared Redis connection and housekeeping.
+// Built once at start (server.ts) and looked up by the call pipeline through its runtime.
+import type pg from 'pg';
+import { ApprovalStore } from '../approvals/approval-store.js';
+import { ResultCache } from '../cache/result-cache.js';
+import { RedundantCalls } from '../cache/redundant-calls.js';
+import { InflightCalls } from '../cancellation/inflight-calls.js';
+import type { CoreConfig } from '../config.js';
+import type { ReadinessCheck } from '../http/app.js';
+import { IdempotencyStore } from '../idempotency/idempotency-store.js';
+import type { Logger } from '../observability/logger.js';
+import { createGovernanceMetrics, type GovernanceMetrics } from '../observability/governance-metrics.js';
+import type { FleetMetrics } from '../observability/metrics.js';
+import type { FleetRuntime } from '../pipeline/runtime.js';
+import { LimiterPool } from '../rate-limit/limiter-pool.js';
+import { createRedisClient, type Redis } from '../redis/redis-client.js';
+import { extendListings } from './reserved-args.js';
+
+/** Options for {@link createGovernance}. */
+export interface GovernanceOptions {
+  server: string;
+  config: CoreConfig;
+  logger: Logger;
+  metrics: FleetMetrics;
+  fleetDb?: pg.Pool | undefined;
+  /** Use this Redis client instead of connecting to `config.redisUrl` (not closed by us). */
+  redis?: Redis;
+}
+
+const HOUSEKEEPING_MS = 10 * 60_000;
+
+/** Used when a runtime's config predates the governance settings (hand-built configs in tests). */
+const DEFAULTS: CoreConfig['governance'] = {
+  redisKeyPrefix: 'mcp-fleet',
+  redisCommandTimeoutMs: 250,
+  cacheMaxEntries: 10_000,
+  cacheMaxBytes: 64 * 1024 * 1024,
+  idempotencyRetentionHours: 24,
+  approvalTtlSeconds: 3600,
+  approvalRetentionDays: 30,
+  approverScope: 'mcp:approve',
+};
+
+/** Everything the governed pipeline keeps between calls. */
+export class Governance {
+  readonly server: string;
+  readonly config: CoreConfig['governance'];
+  readonly logger: Logger;
+  readonly metrics: GovernanceMetrics;
+  readonly redis: Redis | undefined;
+  readonly limiters: LimiterPool;
+  readonly cache: ResultCache;
+  readonly redundant = new RedundantCalls();
+  readonly inflight: InflightCalls;
+  readonly idempotency: IdempotencyStore | undefined;
+  readonly approvals: ApprovalStore | undefined;
+  readonly #ownsRedis: boolean;
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(o: GovernanceOptions) {
+    this.server = o.server;
+    const cfg = o.config.governance ?? DEFAULTS;
+    this.config = cfg;
+    this.logger = o.logger;
+    this.metrics = createGovernanceMetrics(o.metrics.registry);
+    this.#ownsRedis = !o.redis && Boolean(o.config.redisUrl);
+    this.redis =
+      o.redis ??
+      (o.config.redisUrl
+        ? createRedisClient({
+            url: o.config.redisUrl,
+            logger: o.logger,
+            commandTimeoutMs: cfg.redisCommandTimeoutMs,
+            onStatus: (up) => this.metrics.redisUp.set(up ? 1 : 0),
+          })
+        : undefined);
+    if (this.redis) this.metrics.redisUp.set(this.redis.status === 'ready' ? 1 : 0);
+    const onStoreError = (store: string) => (err: unknown, op = 'limit') => {
+      this.metrics.storeErrors.inc({ store, op });
+      this.logger.debug({ err: (err as Error)?.message, op }, 'governance store error');
+    };
+    this.limiters = new LimiterPool({ redis: this.redis, keyPrefix: cfg.redisKeyPrefix, onStoreError: onStoreError('redis') });
+    this.cache = new ResultCache({
+      redis: this.redis,
+      keyPrefix: cfg.redisKeyPrefix,
+      maxEntries: cfg.cacheMaxEntries,
+      maxBytes: cfg.cacheMaxBytes,
+      onStoreError: onStoreError('redis'),
+    });
+    this.inflight = new InflightCalls({ redis: this.redis, keyPrefix: cfg.redisKeyPrefix, logger: o.logger });
+    this.idempotency = o.fleetDb ? new IdempotencyStore(o.fleetDb, cfg.idempotencyRetentionHours) : undefined;
+    this.approvals = o.fleetDb ? new ApprovalStore(o.fleetDb) : undefined;
+  }
+
+  /** Starts background work: cross-replica cancellations and the purge of expired records. */
+  start(): void {
+    this.inflight.start();
+    if (!this.idempotency && !this.approvals) return;
+    const purge = async () => {
+      try {
+        const keys = (await this.idempotency?.purge()) ?? 0;
+        const approvals = (await this.approvals?.purge(this.config.approvalRetentionDays)) ?? 0;
+        if (keys + approvals > 0) this.logger.info({ idempotencyRecords: keys, approvals }, 'expired governance records purged');
+      } catch (err) {
+        this.metrics.storeErrors.inc({ store: 'postgres', op: 'purge' });
+        this.logger.warn({ err: (err as Error).message }, 'purge of expired governance records failed');
+      }
+    };
+    // Spread replicas out so they do not all purge at the same moment.
+    this.#timer = setInterval(() => void purge(), HOUSEKEEPING_MS + Math.floor(Math.random() * 60_000));
+    this.#timer.unref();
+  }
+
+  /** Readiness checks: Redis is not critical (limits and cache fall back to this process). */
+  readiness(): ReadinessCheck[] {
+    const redis = this.redis;
+    if (!redis) return [];
+    return [
+      {
+        name: 'redis',
+        critical: false,
+        check: async () => {
+          if (redis.status !== 'ready') throw new Error(`redis ${redis.status}; limits and cache are per process`);
+          await redis.ping();
+        },
+      },
+    ];
+  }
+
+  /** Stops background work and closes the Redis connection it opened. */
+  async close(): Promise<void> {
+    if (this.#timer) clearInterval(this.#timer);
+    await this.inflight.close();
+    if (this.#ownsRedis && this.redis) {
+      await this.redis.quit().catch(() => this.redis?.disconnect());
+    }
+  }
+}
+
+const attached = new WeakMap<FleetRuntime, Governance>();
+
+/** Binds a governance runtime to a server runtime and adds core's reserved arguments to its tool listings. */
+export function attachGovernance(rt: FleetRuntime, governance: Governance): void {
+  attached.set(rt, governance);
+  extendListings(rt.registry);
+}
+
+/** The governance of a runtime; a runtime built without one gets an in-process default (no Redis, no database). */
+export function governanceOf(rt: FleetRuntime): Governance {
+  let g = attached.get(rt);
+  if (!g) {
+    g = new Governance({ server: rt.server, config: { ...rt.config, redisUrl: undefined }, logger: rt.logger, metrics: rt.metrics });
+    attachGovernance(rt, g);
+  }
+  return g;
+}

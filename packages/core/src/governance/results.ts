@@ -1,0 +1,98 @@
+// The results governance gives instead of running a tool: rate limited, budget spent, awaiting
+// approval, refused approval, idempotency conflicts. Text for the model; machine-readable facts in
+// `_meta` (always) and in structuredContent when the tool has no output schema of its own (clients
+// check structuredContent against a declared output schema, and ours would not match it).
+import type { CallToolResult } from '../pipeline/call-tool.js';
+import type { AnyTool } from '../tools/tool.js';
+import type { LimitRefusal } from '../rate-limit/limiter-pool.js';
+
+/** `_meta` key: milliseconds until a refused call may be retried. */
+export const RETRY_AFTER_META_KEY = 'io.mcp-fleet/retryAfterMs';
+/** `_meta` key: the governance facts of a result (status, approval id, limit...). */
+export const GOVERNANCE_META_KEY = 'io.mcp-fleet/governance';
+
+function build(tool: AnyTool, text: string, isError: boolean, facts: Record<string, unknown>, extraMeta: Record<string, unknown> = {}): CallToolResult {
+  const result: CallToolResult = { content: [{ type: 'text', text }], _meta: { [GOVERNANCE_META_KEY]: facts, ...extraMeta } };
+  if (!tool.output) result.structuredContent = facts;
+  if (isError) result.isError = true;
+  return result;
+}
+
+function seconds(ms: number): string {
+  return ms < 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.ceil(ms / 1000)} s`;
+}
+
+const LIMIT_WORDS: Record<string, string> = {
+  caller: 'calls per minute by this caller on this server',
+  caller_tool: 'calls per minute to this tool by this caller',
+  tool_global: 'calls per minute to this tool by all callers together',
+};
+
+/** A rate limit or budget refused the call. */
+export function limitResult(tool: AnyTool, r: LimitRefusal): CallToolResult {
+  const retryAt = new Date(Date.now() + r.retryAfterMs).toISOString();
+  if (r.kind === 'session' || r.kind === 'window') {
+    const what =
+      r.kind === 'session'
+        ? `this agent session's budget of ${r.points} cost units`
+        : `this caller's budget of ${r.points} cost units per ${r.windowSeconds / 60} minutes`;
+    return build(
+      tool,
+      `${tool.name} was not run: it costs ${r.cost} and would exceed ${what}. Stop and report what you have so far, or ask the user to continue later (the budget resets after ${retryAt}).`,
+      true,
+      { status: 'budget_exceeded', budget: r.kind, limit: r.points, cost: r.cost, retryAfterMs: r.retryAfterMs, retryAt },
+      { [RETRY_AFTER_META_KEY]: r.retryAfterMs },
+    );
+  }
+  return build(
+    tool,
+    `Rate limit reached for ${tool.name}: at most ${r.points} ${LIMIT_WORDS[r.kind]}. Nothing was run. Retry after ${seconds(r.retryAfterMs)} (at ${retryAt}); calling earlier is refused again.`,
+    true,
+    { status: 'rate_limited', limit: r.kind, perMinute: r.points, retryAfterMs: r.retryAfterMs, retryAt },
+    { [RETRY_AFTER_META_KEY]: r.retryAfterMs },
+  );
+}
+
+/** The call waits for a human approval. Not an error for tools without an output schema. */
+export function awaitingApprovalResult(tool: AnyTool, approvalId: string, expiresAt: string): CallToolResult {
+  return build(
+    tool,
+    `${tool.name} needs a human approval and has NOT run yet. Approval id: ${approvalId} (expires ${expiresAt}). ` +
+      `Tell the user that a person with approver rights must approve it (\`fleet approvals approve ${approvalId}\` or the server's approvals API). ` +
+      `Once approved, call ${tool.name} again with exactly the same arguments plus "approval_id": "${approvalId}". ` +
+      'Approving it yourself is not possible, and arguments such as confirm=true do not replace an approval.',
+    Boolean(tool.output),
+    { status: 'awaiting_approval', approvalId, expiresAt, resume: { tool: tool.name, argument: 'approval_id', meta: 'io.mcp-fleet/approvalId' } },
+  );
+}
+
+const REFUSALS: Record<string, string> = {
+  not_found: 'is not a valid approval for this caller. Call again without approval_id to request a new approval',
+  mismatch:
+    'was given for different arguments or another tool; an approval covers exactly the arguments that were approved. Call again without approval_id to request approval for these arguments',
+  denied: 'was denied by a human. Do not retry this action; tell the user it was declined',
+  expired: 'has expired. Call again without approval_id to request a new approval',
+  used: 'has already been used; each approval runs the action once. Call again without approval_id if the action must run again',
+};
+
+/** A resumed call whose approval does not allow it. `pending`: still waiting for the human. */
+export function approvalRefusedResult(tool: AnyTool, approvalId: string, why: string, expiresAt?: string): CallToolResult {
+  if (why === 'pending') {
+    return build(
+      tool,
+      `${tool.name} has NOT run: approval ${approvalId} is still waiting for a human decision${expiresAt ? ` (expires ${expiresAt})` : ''}. Ask the user to get it approved, then call again with the same arguments and approval_id.`,
+      Boolean(tool.output),
+      { status: 'awaiting_approval', approvalId, ...(expiresAt ? { expiresAt } : {}) },
+    );
+  }
+  return build(tool, `${tool.name} was not run: approval ${approvalId} ${REFUSALS[why] ?? REFUSALS.not_found}.`, true, {
+    status: 'approval_refused',
+    approvalId,
+    reason: why,
+  });
+}
+
+/** A plain refusal from a governance step (idempotency conflicts, stores unavailable). */
+export function refusal(tool: AnyTool, text: string, status: string): CallToolResult {
+  return build(tool, text, true, { status });
+}
