@@ -85,6 +85,7 @@ export function parseUserPath(input: string, allowRoot: boolean): UserPath {
     refuse('Absolute paths are not accepted: paths are relative to the document root');
   }
   if (input.startsWith('~')) refuse('`~` is not expanded here');
+  if (input.includes('//')) refuse('The path has an empty segment (`//`)');
 
   const segments: string[] = [];
   for (const raw of input.split('/')) {

@@ -1,0 +1,216 @@
+// Nothing reads or writes outside the sandbox: a hostile tree and a corpus of hostile paths against
+// every tool, as the most privileged role (admin) and as the roles of the example policy. The
+// sentinel outside must never appear in an answer and the folders outside must stay unchanged.
+import { existsSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
+import { join } from 'node:path';
+import { Client as LegacyClient } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { ListRootsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
+import { type BootedServer, createTestDatabase, type TestClient } from '@mcp-fleet/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bootFiles, call, clientAs, type Layout, makeLayout, SENTINEL, snapshot } from './helpers.js';
+import { buildHostileTree, HUGE_SIZE, type HostileTree, hostilePaths } from './hostile-tree.js';
+
+let layout: Layout;
+let tree: HostileTree;
+let s: BootedServer;
+let db: Awaited<ReturnType<typeof createTestDatabase>>;
+let before: { outside: string; lookalike: string; base: string[] };
+let admin: TestClient;
+let support: TestClient;
+let analyst: TestClient;
+
+beforeAll(async () => {
+  layout = await makeLayout();
+  tree = await buildHostileTree(layout);
+  db = await createTestDatabase('files_hostile');
+  s = await bootFiles(layout.root, { databaseUrl: db.url, env: { FILES_SCAN_MAX_BYTES: String(1024 * 1024) } });
+  before = { outside: snapshot(layout.outside), lookalike: snapshot(layout.lookalike), base: readdirSync(layout.base).sort() };
+  admin = await clientAs(s, 'modern', 'admin');
+  support = await clientAs(s, 'legacy', 'support');
+  analyst = await clientAs(s, 'modern', 'analyst');
+});
+afterAll(async () => {
+  await Promise.all([admin?.close(), support?.close(), analyst?.close()]);
+  await s?.close();
+  await tree?.close();
+  await db?.drop();
+  layout?.cleanup();
+});
+
+function expectOutsideUntouched(): void {
+  expect(snapshot(layout.outside)).toBe(before.outside);
+  expect(snapshot(layout.lookalike)).toBe(before.lookalike);
+  expect(readdirSync(layout.base).sort()).toEqual(before.base);
+  expect(existsSync(join(layout.outside, 'planted.md'))).toBe(false);
+}
+
+describe('hostile path corpus', () => {
+  it('no read tool, as any role, returns anything from outside the sandbox', async () => {
+    const corpus = hostilePaths(layout);
+    for (const client of [admin, support, analyst]) {
+      for (const path of corpus) {
+        for (const [tool, args] of [
+          ['read_document', { path }],
+          ['get_file_info', { path }],
+          ['list_folder', { path }],
+          ['search_documents', { path, query: 'SENTINEL' }],
+        ] as const) {
+          const r = await call(client, tool, args);
+          expect(r.raw, `${tool} ${JSON.stringify(path)}`).not.toContain(SENTINEL);
+          expect(r.raw).not.toContain('root:x:0:0');
+          // get_file_info describes special files (type "other") instead of refusing them.
+          const described = tool === 'get_file_info' && /\.(fifo|sock|dev)$/.test(path);
+          if (!described) expect(r.isError, `${tool} ${JSON.stringify(path)} should be refused`).toBe(true);
+          else expect(r.data).toMatchObject({ type: 'other', readable: false });
+        }
+      }
+    }
+    expectOutsideUntouched();
+  });
+
+  it('no write, as admin or analyst, with or without overwrite, lands outside or follows a link', async () => {
+    const reportsReal = realpathSync(join(layout.root, 'reports'));
+    for (const client of [admin, analyst]) {
+      for (const path of hostilePaths(layout)) {
+        for (const overwrite of [false, true]) {
+          const r = await call(client, 'write_report', { path, content: `planted by ${path}`, overwrite });
+          expect(r.isError, `write ${JSON.stringify(path)} overwrite=${overwrite}`).toBe(true);
+          expect(r.raw).not.toContain(SENTINEL);
+          // The same spellings under reports/: refused, or an oddly named report INSIDE reports/.
+          const nested = await call(client, 'write_report', { path: `reports/${path}`, content: 'nested', overwrite });
+          expect(nested.raw).not.toContain(SENTINEL);
+          if (!nested.isError) {
+            const written = realpathSync(join(layout.root, nested.data?.path as string));
+            expect(written.startsWith(`${reportsReal}/`), written).toBe(true);
+          }
+        }
+      }
+    }
+    expectOutsideUntouched();
+    expect(readFileSync(join(layout.outside, 'secret.txt'), 'utf8')).toContain(SENTINEL);
+  });
+
+  it('"..": the root has no parent, so listing it is refused, not widened', async () => {
+    const r = await call(admin, 'list_folder', { path: '..' });
+    expect(r.isError).toBe(true);
+    expect(r.text).toMatch(/would leave the folder/);
+  });
+});
+
+describe('hostile tree', () => {
+  it('a link pointing out is refused as outside, not checked through its parent', async () => {
+    const r = await call(admin, 'read_document', { path: 'docs/link-out.md' });
+    expect(r.isError).toBe(true);
+    expect(r.text).toMatch(/outside the document root/);
+    const parent = await call(admin, 'read_document', { path: 'docs/dir-out/secret.txt' });
+    expect(parent.text).toMatch(/outside the document root/);
+  });
+
+  it('listing and searching never show or follow links that lead out, dangle or loop', async () => {
+    const listed = await call(admin, 'list_folder', { path: 'docs', limit: 200 });
+    const names = (listed.data?.entries as { name: string; link?: boolean }[]).map((e) => e.name);
+    for (const hidden of ['link-out.md', 'dir-out', 'dangling.md', 'loop-a', 'loop-b', 'relative-out.md', 'passwd.md']) {
+      expect(names).not.toContain(hidden);
+    }
+    // A link inside the root is shown and judged by where it leads.
+    expect(names).toContain('inside-link.csv');
+    const search = await call(admin, 'search_documents', { query: 'refund', maxResults: 200 });
+    const paths = (search.data?.hits as { path: string }[]).map((h) => h.path);
+    expect(paths.some((p) => p.includes('link') || p.includes('out'))).toBe(false);
+    expect(search.raw).not.toContain(SENTINEL);
+  });
+
+  it('a link inside the root is judged by its real path: support may not read hr/ through docs/', async () => {
+    const r = await call(support, 'read_document', { path: 'docs/inside-link.csv' });
+    expect(r.isError).toBe(true);
+    expect(r.raw).not.toContain('120000');
+    expect(r.text).toMatch(/leads to a place that is outside the areas your role may read/);
+    const viaAdmin = await call(admin, 'read_document', { path: 'docs/inside-link.csv' });
+    expect(viaAdmin.data?.content).toContain('120000');
+  });
+
+  it('a lookalike area (docs_secret next to docs) is not part of docs/**', async () => {
+    const r = await call(support, 'read_document', { path: 'docs_secret/plans.md' });
+    expect(r.isError).toBe(true);
+    const top = await call(support, 'list_folder', { path: '' });
+    expect((top.data?.entries as { name: string }[]).map((e) => e.name)).toEqual(['docs']);
+  });
+
+  it('special files are described or refused, never opened (a FIFO does not block)', async () => {
+    for (const path of ['docs/pipe.fifo', 'docs/live.sock', ...(tree.hasDevice ? ['docs/null.dev'] : [])]) {
+      const r = await call(admin, 'read_document', { path });
+      expect(r.isError, path).toBe(true);
+      expect(r.text).toMatch(/special file/);
+      const info = await call(admin, 'get_file_info', { path });
+      expect(info.data).toMatchObject({ type: 'other', readable: false });
+    }
+    const listed = await call(admin, 'list_folder', { path: 'docs', limit: 200 });
+    expect(listed.data?.entries).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'pipe.fifo', type: 'other', kind: 'fifo' })]));
+  });
+
+  it('a huge file is read in capped windows, and a line beyond the scan limit is refused with advice', async () => {
+    const info = await call(admin, 'get_file_info', { path: 'docs/huge.log' });
+    expect(info.data?.size).toBe(HUGE_SIZE);
+    const r = await call(admin, 'read_document', { path: 'docs/huge.log' });
+    expect(r.isError).toBe(false);
+    expect(r.data?.truncated).toBe(true);
+    expect((r.data?.content as string).length).toBeLessThanOrEqual(256 * 1024);
+    expect(r.data?.content).toMatch(/^line 1 of a very large log\n/);
+    expect(r.data?.next).toEqual({ byteOffset: expect.any(Number) });
+    const lines = await call(admin, 'read_document', { path: 'docs/huge.log', startLine: 1500, lineCount: 2 });
+    expect(lines.data?.content).toBe('line 1500 of a very large log\nline 1501 of a very large log\n');
+    const far = await call(admin, 'read_document', { path: 'docs/huge.log', startLine: 10_000_000, lineCount: 1 });
+    expect(far.isError).toBe(true);
+    expect(far.text).toMatch(/beyond the first/);
+    const search = await call(admin, 'search_documents', { query: 'very large log', path: 'docs' });
+    expect(search.data?.hits).toEqual([]);
+    expect((search.data?.skipped as { tooLarge: number }).tooLarge).toBeGreaterThanOrEqual(1);
+  });
+
+  it('deep nesting works up to the depth limit and is refused past it', async () => {
+    const ok = await call(admin, 'read_document', { path: tree.deepPath });
+    expect(ok.data?.content).toBe('deep document\n');
+    const deep = await call(admin, 'read_document', { path: tree.tooDeepPath });
+    expect(deep.text).toMatch(/deeper than/);
+  });
+
+  it('odd Unicode names: NFC and NFD spellings stay distinct files; unusable names are not listed', async () => {
+    const nfd = await call(admin, 'read_document', { path: 'docs/cafe\u0301.md' });
+    const nfc = await call(admin, 'read_document', { path: 'docs/caf\u00e9.md' });
+    expect(nfd.data?.content).toBe('nfd spelling\n');
+    expect(nfc.data?.content).toBe('nfc spelling\n');
+    const cjk = await call(admin, 'read_document', { path: 'docs/日本語 レポート.md' });
+    expect(cjk.data?.content).toBe('japanese name\n');
+    const listed = await call(admin, 'list_folder', { path: 'docs', limit: 200 });
+    const names = (listed.data?.entries as { name: string }[]).map((e) => e.name);
+    expect(names).toEqual(expect.arrayContaining(['cafe\u0301.md', 'caf\u00e9.md', '日本語 レポート.md']));
+    expect(names.some((n) => n.includes('\u202e') || n.includes('\ufffd'))).toBe(false);
+    expect(listed.data?.note).toMatch(/2 entries have names that cannot be used/);
+  });
+
+  it('writes refuse dangling links, links in parents and links to existing files', async () => {
+    for (const path of ['reports/dangling-write.md', 'reports/link-dir/new.md', 'reports/existing-link.md']) {
+      for (const overwrite of [false, true]) {
+        const r = await call(admin, 'write_report', { path, content: 'attack', overwrite });
+        expect(r.isError, `${path} ${overwrite}`).toBe(true);
+      }
+    }
+    expectOutsideUntouched();
+  });
+
+  it('roots sent by a client never widen the sandbox', async () => {
+    const client = new LegacyClient({ name: 'roots-client', version: '1.0.0' }, { capabilities: { roots: { listChanged: true } } });
+    client.setRequestHandler(ListRootsRequestSchema, async () => ({ roots: [{ uri: `file://${layout.outside}`, name: 'outside' }, { uri: 'file:///', name: 'everything' }] }));
+    const token = await s.token({ sub: 'roots-agent', roles: ['admin'] });
+    await client.connect(new StreamableHTTPClientTransport(new URL(s.url), { requestInit: { headers: { authorization: `Bearer ${token}` } } }));
+    await client.sendRootsListChanged();
+    for (const path of [join(layout.outside, 'secret.txt'), `file://${join(layout.outside, 'secret.txt')}`, 'outside/secret.txt', 'secret.txt']) {
+      const r = await client.callTool({ name: 'read_document', arguments: { path } });
+      expect(r.isError, path).toBe(true);
+      expect(JSON.stringify(r)).not.toContain(SENTINEL);
+    }
+    await client.close();
+    expectOutsideUntouched();
+  });
+});
