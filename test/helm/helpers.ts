@@ -10,13 +10,13 @@ import { ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitorin
 import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
 import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler';
 import { Job } from 'kubernetes-models/batch/v1/Job';
+import { Ingress } from 'kubernetes-models/networking.k8s.io/v1/Ingress';
+import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy';
+import { PodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
 import { ConfigMap } from 'kubernetes-models/v1/ConfigMap';
 import { PersistentVolumeClaim } from 'kubernetes-models/v1/PersistentVolumeClaim';
 import { Service } from 'kubernetes-models/v1/Service';
 import { ServiceAccount } from 'kubernetes-models/v1/ServiceAccount';
-import { Ingress } from 'kubernetes-models/networking.k8s.io/v1/Ingress';
-import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy';
-import { PodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
 import { parseAllDocuments, stringify } from 'yaml';
 import { ensureHelm } from '../../scripts/get-helm.mjs';
 
@@ -25,9 +25,15 @@ export const SERVERS = ['database', 'communication', 'files', 'vendor-apis', 'ad
 export type ServerName = (typeof SERVERS)[number];
 export const fixture = (name: string): string => join(repoRoot, 'test/helm/fixtures', name);
 
-/** A Kubernetes object as rendered (loosely typed: the tests read what they assert on). */
 // biome-ignore lint/suspicious/noExplicitAny: rendered manifests are checked field by field
-export type K8sObject = { apiVersion: string; kind: string; metadata: { name: string; [k: string]: any }; [k: string]: any };
+type Loose = any;
+/** A Kubernetes object as rendered (loosely typed: the tests read what they assert on). */
+export type K8sObject = {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; [k: string]: Loose };
+  [k: string]: Loose;
+};
 
 /** A scratch copy of helm/ whose charts have their dependencies built. */
 export interface ChartWorkspace {
@@ -78,7 +84,10 @@ export type ValuesInput = string | Record<string, unknown>;
 function valuesArgs(ws: ChartWorkspace, values: ValuesInput[]): string[] {
   return values.flatMap((v, i) => {
     if (typeof v === 'string') return ['-f', v];
-    const file = join(ws.dir, `values-${process.pid}-${Date.now()}-${i}-${Math.random().toString(36).slice(2)}.yaml`);
+    const file = join(
+      ws.dir,
+      `values-${process.pid}-${Date.now()}-${i}-${Math.random().toString(36).slice(2)}.yaml`,
+    );
     writeFileSync(file, stringify(v));
     return ['-f', file];
   });
@@ -91,7 +100,14 @@ export function template(
   values: ValuesInput[],
   { release = 'rel', namespace = 'mcp' } = {},
 ): HelmResult {
-  return runHelm(ws, ['template', release, ws.chart(chart), '--namespace', namespace, ...valuesArgs(ws, values)]);
+  return runHelm(ws, [
+    'template',
+    release,
+    ws.chart(chart),
+    '--namespace',
+    namespace,
+    ...valuesArgs(ws, values),
+  ]);
 }
 
 /** `helm template` that must succeed, parsed into objects. */
@@ -105,7 +121,8 @@ export function render(
   if (r.code !== 0) throw new Error(`helm template ${chart} failed:\n${r.stderr}`);
   const objects: K8sObject[] = [];
   for (const doc of parseAllDocuments(r.stdout)) {
-    if (doc.errors.length > 0) throw new Error(`helm template ${chart} printed invalid YAML: ${doc.errors[0]}`);
+    if (doc.errors.length > 0)
+      throw new Error(`helm template ${chart} printed invalid YAML: ${doc.errors[0]}`);
     const obj = doc.toJS();
     if (obj) objects.push(obj);
   }
@@ -143,7 +160,8 @@ const MODELS: Record<string, { prototype: { validate(): void } }> = {
  */
 export function validateK8s(obj: K8sObject): void {
   const model = MODELS[`${obj.apiVersion}/${obj.kind}`];
-  if (!model) throw new Error(`no Kubernetes schema known for ${obj.apiVersion} ${obj.kind} (${obj.metadata?.name})`);
+  if (!model)
+    throw new Error(`no Kubernetes schema known for ${obj.apiVersion} ${obj.kind} (${obj.metadata?.name})`);
   const read = new WeakMap<object, Set<PropertyKey>>();
   const enumerated = new WeakSet<object>();
   const proxies = new WeakMap<object, object>();
@@ -179,7 +197,7 @@ export function validateK8s(obj: K8sObject): void {
   const walk = (value: unknown, path: string): void => {
     if (value === null || typeof value !== 'object') return;
     if (Array.isArray(value)) {
-      value.forEach((v, i) => walk(v, `${path}[${i}]`));
+      for (const [i, v] of value.entries()) walk(v, `${path}[${i}]`);
       return;
     }
     const seen = read.get(value);
@@ -190,7 +208,9 @@ export function validateK8s(obj: K8sObject): void {
   };
   walk(obj, '');
   if (unknown.length > 0) {
-    throw new Error(`${obj.kind} ${obj.metadata?.name} has fields its schema does not define: ${unknown.join(', ')}`);
+    throw new Error(
+      `${obj.kind} ${obj.metadata?.name} has fields its schema does not define: ${unknown.join(', ')}`,
+    );
   }
 }
 
@@ -202,12 +222,16 @@ export function podSpecs(objects: K8sObject[]): { owner: string; spec: K8sObject
 }
 
 /** The objects of one kind. */
-export const ofKind = (objects: K8sObject[], kind: string): K8sObject[] => objects.filter((o) => o.kind === kind);
+export const ofKind = (objects: K8sObject[], kind: string): K8sObject[] =>
+  objects.filter((o) => o.kind === kind);
 
 /** The one object of a kind and name. */
 export function find(objects: K8sObject[], kind: string, name: string): K8sObject {
   const found = objects.find((o) => o.kind === kind && o.metadata.name === name);
-  if (!found) throw new Error(`${kind}/${name} not rendered; have ${objects.map((o) => `${o.kind}/${o.metadata.name}`).join(', ')}`);
+  if (!found)
+    throw new Error(
+      `${kind}/${name} not rendered; have ${objects.map((o) => `${o.kind}/${o.metadata.name}`).join(', ')}`,
+    );
   return found;
 }
 
