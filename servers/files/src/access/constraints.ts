@@ -103,7 +103,8 @@ export function writeConstraint(): ToolConstraint<{ path: string; overwrite?: bo
     check: (args, value) => {
       const rule = asWriteRule(value);
       const rel = lexical(args.path, false);
-      if (rel === null) return null;
+      // Unusable paths and hidden names are refused by the handler with the precise reason.
+      if (rel === null || rel.split('/').some((s) => s.startsWith('.'))) return null;
       const areas = areasOf(value as object, rule.write);
       if (!areas.allows(rel)) return `\`${rel}\` is outside the areas your role may write (${rule.write.join(', ')})`;
       if (args.overwrite && !rule.overwrite) return 'your role may not replace existing files; write to a new name instead';
