@@ -1,0 +1,64 @@
+// The database server's own environment variables, parsed once at start-up by one zod schema.
+import { fileURLToPath } from 'node:url';
+import { FleetError } from '@mcp-fleet/core';
+import { z } from 'zod';
+
+/** The saved queries shipped for the demo warehouse (used when SAVED_QUERIES_FILE is not set). */
+export const DEFAULT_SAVED_QUERIES_FILE = fileURLToPath(new URL('../saved-queries.yaml', import.meta.url));
+
+const int = (def: number, min: number, max: number) => z.coerce.number().int().min(min).max(max).default(def);
+
+/** Environment of the database server (besides core's). */
+export const databaseEnvSchema = z.object({
+  /** Connection URL of the warehouse, as a read-only login role. */
+  WAREHOUSE_URL: z.string().min(1, 'WAREHOUSE_URL is required: the warehouse connection URL of a read-only role'),
+  /** Start even though the role can write. For a throw-away warehouse only; logged loudly. */
+  WAREHOUSE_ALLOW_WRITABLE_ROLE: z
+    .enum(['true', 'false', '1', '0', 'yes', 'no'])
+    .optional()
+    .transform((v) => v === 'true' || v === '1' || v === 'yes'),
+  /** YAML file of saved, parameterised queries; each becomes a tool. */
+  SAVED_QUERIES_FILE: z.string().optional(),
+  /** Most rows a query returns; the result says `truncated: true` past this. */
+  WAREHOUSE_MAX_ROWS: int(500, 1, 100_000),
+  /** Most bytes (JSON) of rows a query returns. */
+  WAREHOUSE_MAX_BYTES: int(1_000_000, 1_000, 50_000_000),
+  /** Tool timeout of run_query / explain_query / saved queries; the statement is cancelled then. */
+  WAREHOUSE_QUERY_TIMEOUT_MS: int(30_000, 100, 600_000),
+  /** Connections in the query pool. */
+  WAREHOUSE_POOL_MAX: int(5, 1, 100),
+  /** Queries running longer than this are listed by database_health. */
+  WAREHOUSE_LONG_RUNNING_SECONDS: int(30, 1, 86_400),
+});
+
+/** Parsed database server configuration. */
+export interface DatabaseConfig {
+  warehouseUrl: string;
+  allowWritableRole: boolean;
+  savedQueriesFile: string;
+  maxRows: number;
+  maxBytes: number;
+  queryTimeoutMs: number;
+  poolMax: number;
+  longRunningSeconds: number;
+}
+
+/** Parses the database server's environment; throws FLEET_ERR_CONFIG naming the bad variables (never their values). */
+export function loadDatabaseConfig(env: Record<string, string | undefined>): DatabaseConfig {
+  const parsed = databaseEnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const detail = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new FleetError('FLEET_ERR_CONFIG', `invalid database server configuration: ${detail}`);
+  }
+  const e = parsed.data;
+  return {
+    warehouseUrl: e.WAREHOUSE_URL,
+    allowWritableRole: e.WAREHOUSE_ALLOW_WRITABLE_ROLE,
+    savedQueriesFile: e.SAVED_QUERIES_FILE ?? DEFAULT_SAVED_QUERIES_FILE,
+    maxRows: e.WAREHOUSE_MAX_ROWS,
+    maxBytes: e.WAREHOUSE_MAX_BYTES,
+    queryTimeoutMs: e.WAREHOUSE_QUERY_TIMEOUT_MS,
+    poolMax: e.WAREHOUSE_POOL_MAX,
+    longRunningSeconds: e.WAREHOUSE_LONG_RUNNING_SECONDS,
+  };
+}

@@ -1,0 +1,167 @@
+// Schema discovery from the PostgreSQL catalogs: trusted SQL with bound values, run inside the
+// same read-only sessions as everything else. Only what the warehouse role may read is shown.
+import type { ReadOnlySession } from './warehouse.js';
+
+const USER_SCHEMAS = `n.nspname NOT LIKE 'pg\\_%' AND n.nspname <> 'information_schema'`;
+
+/** A schema the warehouse role can use. */
+export interface SchemaInfo {
+  name: string;
+  comment: string | null;
+  tables: number;
+}
+
+/** A table or view in a schema. */
+export interface TableInfo {
+  name: string;
+  kind: string;
+  rowEstimate: number | null;
+  comment: string | null;
+}
+
+/** One column of a described table. */
+export interface ColumnInfo {
+  name: string;
+  type: string;
+  nullable: boolean;
+  default: string | null;
+  comment: string | null;
+  /** The allowed labels when the column is of an enum type. */
+  enumValues: string[] | null;
+}
+
+/** A described table: columns, keys, references and indexes. */
+export interface TableDescription {
+  schema: string;
+  table: string;
+  kind: string;
+  comment: string | null;
+  rowEstimate: number | null;
+  columns: ColumnInfo[];
+  primaryKey: string[] | null;
+  foreignKeys: { name: string; columns: string[]; references: string; referencedColumns: string[] }[];
+  referencedBy: { name: string; table: string; columns: string[] }[];
+  uniqueConstraints: { name: string; columns: string[] }[];
+  checks: { name: string; definition: string }[];
+  indexes: { name: string; unique: boolean; definition: string }[];
+  viewDefinition: string | null;
+}
+
+const KIND = `CASE c.relkind WHEN 'r' THEN 'table' WHEN 'p' THEN 'partitioned table' WHEN 'v' THEN 'view'
+  WHEN 'm' THEN 'materialized view' WHEN 'f' THEN 'foreign table' END`;
+const ESTIMATE = `CASE WHEN c.reltuples < 0 OR (c.reltuples = 0 AND c.relpages = 0) THEN NULL ELSE c.reltuples::bigint END`;
+const READABLE = `(has_table_privilege(c.oid, 'SELECT') OR has_any_column_privilege(c.oid, 'SELECT'))`;
+
+/** Schemas the role has USAGE on (system schemas only when asked). */
+export async function listSchemas(s: ReadOnlySession, includeSystem: boolean): Promise<SchemaInfo[]> {
+  return s.query<SchemaInfo & Record<string, unknown>>(
+    `SELECT n.nspname AS name, obj_description(n.oid, 'pg_namespace') AS comment,
+       (SELECT count(*) FROM pg_class c WHERE c.relnamespace = n.oid AND c.relkind IN ('r','p','v','m','f') AND ${READABLE})::int AS tables
+     FROM pg_namespace n
+     WHERE has_schema_privilege(n.oid, 'USAGE') AND ($1::boolean OR (${USER_SCHEMAS}))
+       AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp\\_%'
+     ORDER BY (${USER_SCHEMAS}) DESC, 1`,
+    [includeSystem],
+  );
+}
+
+/** Whether the schema exists and the role may use it. */
+export async function schemaExists(s: ReadOnlySession, schema: string): Promise<boolean> {
+  const rows = await s.query(`SELECT 1 FROM pg_namespace n WHERE n.nspname = $1 AND has_schema_privilege(n.oid, 'USAGE')`, [schema]);
+  return rows.length > 0;
+}
+
+/** Readable tables and views of one schema, optionally filtered by a case-insensitive name fragment. */
+export async function listTables(s: ReadOnlySession, schema: string, nameContains: string | undefined, limit: number): Promise<TableInfo[]> {
+  return s.query<TableInfo & Record<string, unknown>>(
+    `SELECT c.relname AS name, ${KIND} AS kind, ${ESTIMATE} AS "rowEstimate", obj_description(c.oid, 'pg_class') AS comment
+     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+     WHERE n.nspname = $1 AND c.relkind IN ('r','p','v','m','f') AND NOT c.relispartition AND ${READABLE}
+       AND ($2::text IS NULL OR strpos(lower(c.relname), lower($2)) > 0)
+     ORDER BY 1 LIMIT $3`,
+    [schema, nameContains ?? null, limit],
+  );
+}
+
+/** Describes one readable table or view; null when it does not exist or cannot be read. */
+export async function describeTable(s: ReadOnlySession, schema: string, table: string): Promise<TableDescription | null> {
+  const [rel] = await s.query<{ oid: number; kind: string; comment: string | null; rowEstimate: number | null; view: string | null }>(
+    `SELECT c.oid::int AS oid, ${KIND} AS kind, obj_description(c.oid, 'pg_class') AS comment, ${ESTIMATE} AS "rowEstimate",
+       CASE WHEN c.relkind IN ('v','m') THEN pg_get_viewdef(c.oid, true) END AS view
+     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+     WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r','p','v','m','f') AND ${READABLE}`,
+    [schema, table],
+  );
+  if (!rel) return null;
+  const columns = await s.query<ColumnInfo & Record<string, unknown>>(
+    `SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type, NOT a.attnotnull AS nullable,
+       pg_get_expr(d.adbin, d.adrelid) AS default, col_description(a.attrelid, a.attnum) AS comment,
+       (SELECT array_agg(e.enumlabel::text ORDER BY e.enumsortorder) FROM pg_enum e WHERE e.enumtypid = a.atttypid) AS "enumValues"
+     FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+     WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum`,
+    [rel.oid],
+  );
+  const constraints = await s.query<{ name: string; type: string; columns: string[]; ref: string | null; refColumns: string[]; definition: string }>(
+    `SELECT con.conname AS name, con.contype::text AS type,
+       ARRAY(SELECT a.attname::text FROM unnest(con.conkey) WITH ORDINALITY k(num, ord)
+             JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.num ORDER BY k.ord) AS columns,
+       (SELECT format('%I.%I', rn.nspname, rc.relname) FROM pg_class rc JOIN pg_namespace rn ON rn.oid = rc.relnamespace
+        WHERE rc.oid = con.confrelid) AS ref,
+       ARRAY(SELECT a.attname::text FROM unnest(con.confkey) WITH ORDINALITY k(num, ord)
+             JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.num ORDER BY k.ord) AS "refColumns",
+       pg_get_constraintdef(con.oid, true) AS definition
+     FROM pg_constraint con WHERE con.conrelid = $1 AND con.contype IN ('p','f','u','c') ORDER BY con.contype, con.conname`,
+    [rel.oid],
+  );
+  const referencedBy = await s.query<{ name: string; table: string; columns: string[] }>(
+    `SELECT con.conname AS name, format('%I.%I', n.nspname, c.relname) AS table,
+       ARRAY(SELECT a.attname::text FROM unnest(con.conkey) WITH ORDINALITY k(num, ord)
+             JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.num ORDER BY k.ord) AS columns
+     FROM pg_constraint con JOIN pg_class c ON c.oid = con.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+     WHERE con.confrelid = $1 AND con.contype = 'f' ORDER BY 2, 1 LIMIT 100`,
+    [rel.oid],
+  );
+  const indexes = await s.query<{ name: string; unique: boolean; definition: string }>(
+    `SELECT i.relname AS name, ix.indisunique AS unique, pg_get_indexdef(ix.indexrelid) AS definition
+     FROM pg_index ix JOIN pg_class i ON i.oid = ix.indexrelid WHERE ix.indrelid = $1 ORDER BY 1`,
+    [rel.oid],
+  );
+  const pk = constraints.find((c) => c.type === 'p');
+  return {
+    schema,
+    table,
+    kind: rel.kind,
+    comment: rel.comment,
+    rowEstimate: rel.rowEstimate,
+    columns,
+    primaryKey: pk ? pk.columns : null,
+    foreignKeys: constraints
+      .filter((c) => c.type === 'f')
+      .map((c) => ({ name: c.name, columns: c.columns, references: c.ref ?? '?', referencedColumns: c.refColumns })),
+    referencedBy,
+    uniqueConstraints: constraints.filter((c) => c.type === 'u').map((c) => ({ name: c.name, columns: c.columns })),
+    checks: constraints.filter((c) => c.type === 'c').map((c) => ({ name: c.name, definition: c.definition })),
+    indexes,
+    viewDefinition: rel.view,
+  };
+}
+
+/**
+ * Resolves the relations a query names to the schemas they live in, the way PostgreSQL will
+ * (search_path of this very session). Names that resolve to nothing are CTEs or typos: PostgreSQL
+ * reports the typos itself.
+ */
+export async function resolveRelationSchemas(
+  s: ReadOnlySession,
+  relations: readonly { schema: string | null; name: string }[],
+): Promise<{ relation: string; schema: string }[]> {
+  if (relations.length === 0) return [];
+  return s.query<{ relation: string; schema: string }>(
+    `SELECT format('%I.%I', n.nspname, c.relname) AS relation, n.nspname AS schema
+     FROM unnest($1::text[], $2::text[]) AS r(schema, name)
+     CROSS JOIN LATERAL (SELECT to_regclass(CASE WHEN r.schema IS NULL THEN quote_ident(r.name)
+                                                 ELSE quote_ident(r.schema) || '.' || quote_ident(r.name) END) AS oid) x
+     JOIN pg_class c ON c.oid = x.oid JOIN pg_namespace n ON n.oid = c.relnamespace`,
+    [relations.map((r) => r.schema), relations.map((r) => r.name)],
+  );
+}

@@ -1,0 +1,46 @@
+// `pnpm start` hook: builds the demo warehouse in the embedded PostgreSQL and hands the server a
+// WAREHOUSE_URL for its read-only role. Idempotent; seconds on a first start, instant after.
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { buildDemoWarehouse } from './demo/build-warehouse.js';
+
+/** What `fleet start` passes to a server's local set-up. */
+export interface LocalSetupContext {
+  /** Superuser URL of the embedded PostgreSQL. */
+  adminUrl: string;
+  /** Absolute path of `.fleet/`. */
+  fleetDir: string;
+  /** A log function, or a logger with `info`. */
+  log?: ((message: string) => void) | { info: (message: string) => void };
+}
+
+function logger(log: LocalSetupContext['log']): (message: string) => void {
+  if (typeof log === 'function') return log;
+  if (log && typeof log.info === 'function') return (m) => log.info(m);
+  return () => {};
+}
+
+// The reader's password is kept under .fleet/ (mode 0600) so restarts reuse it.
+function readerPassword(fleetDir: string): string {
+  const dir = join(fleetDir, 'database');
+  const file = join(dir, 'warehouse-reader.secret');
+  try {
+    const existing = readFileSync(file, 'utf8').trim();
+    if (existing) return existing;
+  } catch {
+    // first start
+  }
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const password = randomBytes(18).toString('base64url');
+  writeFileSync(file, `${password}\n`, { mode: 0o600 });
+  return password;
+}
+
+/** Prepares the demo warehouse and returns the server's extra environment. */
+export async function prepareLocal(ctx: LocalSetupContext): Promise<Record<string, string>> {
+  const log = logger(ctx.log);
+  const built = await buildDemoWarehouse({ adminUrl: ctx.adminUrl, readerPassword: readerPassword(ctx.fleetDir), log });
+  log(built.rebuilt ? `demo warehouse "${built.database}" built in ${built.ms} ms` : `demo warehouse "${built.database}" ready (${built.ms} ms)`);
+  return { WAREHOUSE_URL: built.readerUrl };
+}

@@ -1,0 +1,141 @@
+// What a model's SQL may contain: parse-tree node types, functions and operators. Anything not
+// listed here is refused, so a new PostgreSQL feature is denied until someone decides otherwise.
+
+/**
+ * Parse-tree node types a read-only query may contain (libpg-query JSON tags). Absent on purpose:
+ * IntoClause (SELECT INTO creates a table), LockingClause (FOR UPDATE/SHARE), every *Stmt but
+ * SelectStmt (so data-modifying CTEs, COPY, SET, CALL, DO... cannot appear anywhere in the tree),
+ * RangeTableSample / RangeTableFunc (custom sampling and XMLTABLE handlers), Xml* nodes.
+ */
+export const ALLOWED_NODES: ReadonlySet<string> = new Set([
+  'SelectStmt',
+  'ResTarget',
+  'ColumnRef',
+  'A_Star',
+  'A_Const',
+  'String',
+  'Integer',
+  'Float',
+  'Boolean',
+  'BitString',
+  'List',
+  'RangeVar',
+  'Alias',
+  'RangeSubselect',
+  'RangeFunction',
+  'JoinExpr',
+  'FuncCall',
+  'A_Expr',
+  'BoolExpr',
+  'NullTest',
+  'BooleanTest',
+  'SubLink',
+  'CaseExpr',
+  'CaseWhen',
+  'CoalesceExpr',
+  'MinMaxExpr',
+  'NullIfExpr',
+  'SQLValueFunction',
+  'TypeCast',
+  'TypeName',
+  'CollateClause',
+  'A_ArrayExpr',
+  'A_Indirection',
+  'A_Indices',
+  'RowExpr',
+  'SortBy',
+  'WindowDef',
+  'WithClause',
+  'CommonTableExpr',
+  'CTESearchClause',
+  'CTECycleClause',
+  'GroupingSet',
+  'GroupingFunc',
+  'ParamRef', // only honoured where parameters are allowed (saved queries); see guard.ts
+]);
+
+/**
+ * Functions a query may call, by unqualified name (a `pg_catalog.` qualifier is also accepted).
+ * Read-only, side-effect-free built-ins only. Deliberately absent: everything reading files or
+ * other databases (pg_read_file, dblink*), executing SQL from strings (query_to_xml & co),
+ * large objects (lo_*), sleeping, signalling or locking (pg_sleep, pg_terminate_backend,
+ * pg_advisory_lock), changing settings or sequences (set_config, setseed, nextval, setval),
+ * notifications, and memory-hungry generators (repeat, lpad, rpad).
+ */
+export const ALLOWED_FUNCTIONS: ReadonlySet<string> = new Set([
+  // aggregates
+  'count', 'sum', 'avg', 'min', 'max', 'bool_and', 'bool_or', 'every', 'string_agg', 'array_agg',
+  'json_agg', 'jsonb_agg', 'json_object_agg', 'jsonb_object_agg', 'percentile_cont', 'percentile_disc',
+  'mode', 'stddev', 'stddev_pop', 'stddev_samp', 'variance', 'var_pop', 'var_samp', 'corr',
+  'covar_pop', 'covar_samp', 'regr_slope', 'regr_intercept', 'regr_r2', 'regr_count',
+  // window functions
+  'row_number', 'rank', 'dense_rank', 'percent_rank', 'cume_dist', 'ntile', 'lag', 'lead',
+  'first_value', 'last_value', 'nth_value',
+  // numbers
+  'abs', 'ceil', 'ceiling', 'floor', 'round', 'trunc', 'sign', 'sqrt', 'cbrt', 'power', 'pow', 'exp',
+  'ln', 'log', 'log10', 'mod', 'div', 'pi', 'degrees', 'radians', 'random', 'width_bucket', 'gcd',
+  'lcm', 'scale', 'num_nulls', 'num_nonnulls',
+  // text
+  'lower', 'upper', 'initcap', 'length', 'char_length', 'character_length', 'octet_length',
+  'substring', 'substr', 'position', 'strpos', 'trim', 'btrim', 'ltrim', 'rtrim', 'replace',
+  'translate', 'split_part', 'concat', 'concat_ws', 'left', 'right', 'reverse', 'starts_with',
+  'format', 'quote_ident', 'quote_literal', 'md5', 'overlay', 'regexp_replace', 'regexp_match',
+  'regexp_matches', 'regexp_like', 'regexp_count', 'regexp_split_to_array', 'string_to_array',
+  'array_to_string', 'to_hex', 'ascii', 'chr', 'normalize', 'is_normalized', 'similar_to_escape',
+  'like_escape', 'collation_for',
+  // dates and times
+  'now', 'clock_timestamp', 'statement_timestamp', 'transaction_timestamp', 'date_trunc', 'date_part',
+  'extract', 'age', 'to_char', 'to_date', 'to_timestamp', 'to_number', 'make_date', 'make_time',
+  'make_timestamp', 'make_timestamptz', 'make_interval', 'justify_days', 'justify_hours',
+  'justify_interval', 'date_bin', 'timezone', 'isfinite', 'overlaps',
+  // arrays, series, json
+  'array_length', 'array_lower', 'array_upper', 'cardinality', 'array_position', 'array_positions',
+  'array_remove', 'array_append', 'array_prepend', 'array_cat', 'unnest', 'generate_series',
+  'generate_subscripts', 'to_json', 'to_jsonb', 'row_to_json', 'json_build_object',
+  'jsonb_build_object', 'json_build_array', 'jsonb_build_array', 'json_object', 'jsonb_object',
+  'json_extract_path', 'json_extract_path_text', 'jsonb_extract_path', 'jsonb_extract_path_text',
+  'json_typeof', 'jsonb_typeof', 'json_array_length', 'jsonb_array_length', 'json_array_elements',
+  'jsonb_array_elements', 'json_array_elements_text', 'jsonb_array_elements_text', 'json_each',
+  'jsonb_each', 'json_each_text', 'jsonb_each_text', 'json_object_keys', 'jsonb_object_keys',
+  'jsonb_pretty', 'jsonb_strip_nulls', 'json_strip_nulls', 'jsonb_path_query', 'jsonb_path_exists',
+  // text search
+  'to_tsvector', 'to_tsquery', 'plainto_tsquery', 'phraseto_tsquery', 'websearch_to_tsquery',
+  'ts_rank', 'ts_headline',
+  // harmless introspection
+  'current_database', 'current_schema', 'current_schemas', 'current_setting', 'version',
+  'pg_backend_pid', 'pg_typeof', 'format_type', 'obj_description', 'col_description',
+  'pg_size_pretty', 'pg_relation_size', 'pg_total_relation_size', 'pg_table_size',
+  'pg_indexes_size', 'gen_random_uuid', 'inet_client_addr', 'pg_postmaster_start_time',
+]);
+
+/**
+ * Operators a query may use. Built-in comparison, arithmetic, text, range, array and json
+ * operators; a warehouse-defined operator could run any function, so unknown ones are refused.
+ */
+export const ALLOWED_OPERATORS: ReadonlySet<string> = new Set([
+  '=', '<>', '<', '>', '<=', '>=', '+', '-', '*', '/', '%', '^', '|/', '||/', '@', '&', '|', '#',
+  '~', '<<', '>>', '||', '~~', '!~~', '~~*', '!~~*', '~*', '!~', '!~*', '->', '->>', '#>', '#>>',
+  '@>', '<@', '?', '?|', '?&', '&&', '@@', '@?', '-|-', '&<', '&>', '<->',
+]);
+
+/** A_Expr kinds whose `name` is an operator symbol that must be on {@link ALLOWED_OPERATORS}. */
+export const OPERATOR_EXPR_KINDS: ReadonlySet<string> = new Set([
+  'AEXPR_OP',
+  'AEXPR_OP_ANY',
+  'AEXPR_OP_ALL',
+  'AEXPR_DISTINCT',
+  'AEXPR_NOT_DISTINCT',
+  'AEXPR_NULLIF',
+  'AEXPR_IN',
+  'AEXPR_LIKE',
+  'AEXPR_ILIKE',
+  'AEXPR_SIMILAR',
+]);
+
+/** A_Expr kinds whose `name` is a keyword (BETWEEN...), not an operator. */
+export const KEYWORD_EXPR_KINDS: ReadonlySet<string> = new Set([
+  'AEXPR_BETWEEN',
+  'AEXPR_NOT_BETWEEN',
+  'AEXPR_BETWEEN_SYM',
+  'AEXPR_NOT_BETWEEN_SYM',
+]);

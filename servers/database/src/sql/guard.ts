@@ -1,0 +1,242 @@
+// The first line of defence for model-written SQL: PostgreSQL's own parser (libpg-query), then an
+// allow-list applied to EVERY node of the tree — select list, FROM clause, CTEs, subqueries alike.
+// Parse failure is refusal. The later layers (READ ONLY transaction, read-only role) still apply.
+import { ToolError } from '@mcp-fleet/core';
+import { loadModule, parseSync } from 'libpg-query';
+import {
+  ALLOWED_FUNCTIONS,
+  ALLOWED_NODES,
+  ALLOWED_OPERATORS,
+  KEYWORD_EXPR_KINDS,
+  OPERATOR_EXPR_KINDS,
+} from './allow-list.js';
+
+// The parser is WebAssembly; load it once when this module is first imported.
+await loadModule();
+
+/** A relation a query names, as written (schema is null when unqualified). */
+export interface RelationRef {
+  schema: string | null;
+  name: string;
+}
+
+/** A statement that passed the guard. */
+export interface CheckedQuery {
+  /** The statement's own text: no other statements, no trailing semicolon. */
+  text: string;
+  /** Every relation the statement names (tables, views, CTE names that look like tables). */
+  relations: RelationRef[];
+  /** The highest `$n` used (0 when none). */
+  parameterCount: number;
+}
+
+/** A refusal of SQL: its message tells the model what to change. */
+export class SqlRefused extends ToolError {
+  constructor(message: string) {
+    super(message, 'sql_refused');
+    this.name = 'SqlRefused';
+  }
+}
+
+/** Options for {@link checkReadOnlySql}. */
+export interface GuardOptions {
+  /** Allow `$1`-style parameters (saved queries from configuration); model SQL never has them. */
+  allowParameters?: boolean;
+}
+
+const STATEMENT_WORDS: Record<string, string> = {
+  SelectStmt: 'SELECT',
+  InsertStmt: 'INSERT',
+  UpdateStmt: 'UPDATE',
+  DeleteStmt: 'DELETE',
+  MergeStmt: 'MERGE',
+  CopyStmt: 'COPY',
+  TransactionStmt: 'a transaction command',
+  VariableSetStmt: 'SET',
+  VariableShowStmt: 'SHOW',
+  ExplainStmt: 'EXPLAIN',
+  CallStmt: 'CALL',
+  DoStmt: 'DO',
+  ExecuteStmt: 'EXECUTE',
+  PrepareStmt: 'PREPARE',
+  LockStmt: 'LOCK',
+  NotifyStmt: 'NOTIFY',
+  ListenStmt: 'LISTEN',
+  DeclareCursorStmt: 'DECLARE CURSOR',
+  DiscardStmt: 'DISCARD',
+  DropStmt: 'DROP',
+  TruncateStmt: 'TRUNCATE',
+  CreateStmt: 'CREATE TABLE',
+  CreateTableAsStmt: 'CREATE TABLE AS',
+  AlterTableStmt: 'ALTER TABLE',
+  GrantStmt: 'GRANT',
+  GrantRoleStmt: 'GRANT role',
+  VacuumStmt: 'VACUUM/ANALYZE',
+  CreateFunctionStmt: 'CREATE FUNCTION',
+  RefreshMatViewStmt: 'REFRESH MATERIALIZED VIEW',
+};
+
+function statementWord(tag: string): string {
+  return STATEMENT_WORDS[tag] ?? tag.replace(/Stmt$/, '').toUpperCase();
+}
+
+function nodeAdvice(tag: string): string {
+  if (tag === 'LockingClause') return 'SELECT ... FOR UPDATE/SHARE takes row locks and is not allowed; remove the locking clause.';
+  if (tag === 'IntoClause') return 'SELECT ... INTO creates a table and is not allowed; remove the INTO clause.';
+  if (tag.endsWith('Stmt')) {
+    return `${statementWord(tag)} is not allowed anywhere in a query (including inside WITH clauses and subqueries); only reads are.`;
+  }
+  return `the query uses ${tag}, which this server does not allow; rewrite it with plain SELECT features (joins, filters, aggregates, CTEs).`;
+}
+
+function names(list: unknown): string[] {
+  if (!Array.isArray(list)) return [];
+  return list.map((n) => (n as { String?: { sval?: string } }).String?.sval ?? '?');
+}
+
+function checkFunction(node: { funcname?: unknown }): void {
+  const parts = names(node.funcname);
+  const [first, second] = parts;
+  const name = parts.length === 2 && first === 'pg_catalog' ? second : parts.length === 1 ? first : undefined;
+  if (name === undefined || !ALLOWED_FUNCTIONS.has(name)) {
+    throw new SqlRefused(
+      `function ${parts.join('.')}() is not allowed: only built-in read-only functions are (aggregates, window, math, text, date/time, json). Rewrite the query without it.`,
+    );
+  }
+}
+
+function checkOperator(node: { kind?: string; name?: unknown }): void {
+  const kind = node.kind ?? '';
+  const parts = names(node.name);
+  if (KEYWORD_EXPR_KINDS.has(kind)) return;
+  if (!OPERATOR_EXPR_KINDS.has(kind)) {
+    throw new SqlRefused(`the expression kind ${kind} is not allowed; rewrite it with ordinary operators.`);
+  }
+  const op = parts.length === 2 && parts[0] === 'pg_catalog' ? parts[1] : parts.length === 1 ? parts[0] : undefined;
+  if (op === undefined || !ALLOWED_OPERATORS.has(op)) {
+    throw new SqlRefused(`operator ${parts.join('.')} is not allowed; use built-in comparison, arithmetic, text or json operators.`);
+  }
+}
+
+interface WalkState {
+  relations: RelationRef[];
+  parameterCount: number;
+  allowParameters: boolean;
+}
+
+function inspect(tag: string, node: Record<string, unknown>, state: WalkState): void {
+  if (!ALLOWED_NODES.has(tag)) throw new SqlRefused(nodeAdvice(tag));
+  switch (tag) {
+    case 'FuncCall':
+      checkFunction(node);
+      break;
+    case 'A_Expr':
+      checkOperator(node as { kind?: string; name?: unknown });
+      break;
+    case 'ParamRef': {
+      if (!state.allowParameters) {
+        throw new SqlRefused('query parameters ($1...) are not supported here; write literal values into the SQL, or use a saved query tool.');
+      }
+      state.parameterCount = Math.max(state.parameterCount, Number(node.number ?? 0));
+      break;
+    }
+    case 'SQLValueFunction':
+    default:
+      break;
+  }
+}
+
+// Node tags are PascalCase keys in libpg-query's JSON; field names start lower-case. Walking every
+// key means no clause (FROM functions, CTE bodies, ORDER BY, window frames...) is skipped.
+function walk(value: unknown, state: WalkState): void {
+  if (Array.isArray(value)) {
+    for (const item of value) walk(item, state);
+    return;
+  }
+  if (value === null || typeof value !== 'object') return;
+  const object = value as Record<string, unknown>;
+  // Struct-typed fields (a RangeVar in `relation`, an IntoClause) carry no tag, so relations are
+  // recognised by shape wherever they sit, and SELECT INTO by its field name.
+  if (typeof object.relname === 'string') {
+    if (object.catalogname) throw new SqlRefused('references to other databases are not allowed; name tables as schema.table.');
+    state.relations.push({ schema: typeof object.schemaname === 'string' ? object.schemaname : null, name: object.relname });
+  }
+  for (const [key, child] of Object.entries(object)) {
+    if (key === 'intoClause' && child) throw new SqlRefused(nodeAdvice('IntoClause'));
+    if (/^[A-Z]/.test(key)) {
+      if (child === null || typeof child !== 'object' || Array.isArray(child)) throw new SqlRefused(nodeAdvice(key));
+      inspect(key, child as Record<string, unknown>, state);
+    }
+    walk(child, state);
+  }
+}
+
+interface RawStmt {
+  stmt?: Record<string, unknown>;
+  stmt_location?: number;
+  stmt_len?: number;
+}
+
+function parseStatements(sql: string): RawStmt[] {
+  try {
+    return (parseSync(sql) as { stmts?: RawStmt[] }).stmts ?? [];
+  } catch (err) {
+    const details = (err as { sqlDetails?: { cursorPosition?: number } }).sqlDetails;
+    const at = details?.cursorPosition !== undefined ? ` (at character ${details.cursorPosition + 1})` : '';
+    throw new SqlRefused(
+      `The SQL could not be parsed: ${(err as Error).message}${at}. Fix the syntax; one PostgreSQL SELECT statement is expected.`,
+    );
+  }
+}
+
+function onlyStatement(sql: string, stmts: RawStmt[]): { tag: string; node: Record<string, unknown>; text: string } {
+  if (stmts.length === 0) throw new SqlRefused('The SQL is empty (or only comments). Send one SELECT statement.');
+  if (stmts.length > 1) {
+    const kinds = stmts.map((s) => statementWord(Object.keys(s.stmt ?? {})[0] ?? '?'));
+    throw new SqlRefused(
+      `Only one statement per call is allowed; found ${stmts.length} (${kinds.join(', ')}). Send a single SELECT with no semicolon-separated statements.`,
+    );
+  }
+  const raw = stmts[0] as RawStmt;
+  const [tag, node] = Object.entries(raw.stmt ?? {})[0] ?? [];
+  if (!tag || !node || typeof node !== 'object') throw new SqlRefused('The SQL did not parse into a statement. Send one SELECT statement.');
+  // Locations are byte offsets into the UTF-8 text.
+  const bytes = Buffer.from(sql, 'utf8');
+  const start = raw.stmt_location ?? 0;
+  const end = raw.stmt_len ? start + raw.stmt_len : bytes.length;
+  const text = bytes.subarray(start, end).toString('utf8').trim();
+  return { tag, node: node as Record<string, unknown>, text };
+}
+
+/**
+ * Checks that `sql` is exactly one read-only SELECT made only of allowed nodes, functions and
+ * operators. Throws {@link SqlRefused} with advice for the model otherwise.
+ */
+export function checkReadOnlySql(sql: string, options: GuardOptions = {}): CheckedQuery {
+  const { tag, node, text } = onlyStatement(sql, parseStatements(sql));
+  if (tag !== 'SelectStmt') {
+    throw new SqlRefused(
+      `Only read-only SELECT queries are allowed; this is ${statementWord(tag)}. Write a SELECT (WITH, VALUES and TABLE also work).`,
+    );
+  }
+  const state: WalkState = { relations: [], parameterCount: 0, allowParameters: Boolean(options.allowParameters) };
+  walk({ SelectStmt: node }, state);
+  return { text, relations: state.relations, parameterCount: state.parameterCount };
+}
+
+/**
+ * Builds the EXPLAIN statement for a checked query and re-parses it, so that what runs is
+ * provably one EXPLAIN of that one SELECT with only the options chosen here.
+ */
+export function explainStatement(query: CheckedQuery, analyze: boolean): string {
+  const options = analyze ? 'FORMAT JSON, ANALYZE true, BUFFERS true' : 'FORMAT JSON';
+  // The newline keeps a trailing `--` comment in the query from swallowing anything after it.
+  const text = `EXPLAIN (${options}) ${query.text}\n`;
+  const { tag, node } = onlyStatement(text, parseStatements(text));
+  const inner = (node as { query?: Record<string, unknown> }).query;
+  if (tag !== 'ExplainStmt' || !inner || Object.keys(inner)[0] !== 'SelectStmt') {
+    throw new SqlRefused('Only a SELECT can be explained. Send the SELECT itself, without EXPLAIN.');
+  }
+  walk(inner, { relations: [], parameterCount: 0, allowParameters: false });
+  return text;
+}

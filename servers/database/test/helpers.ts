@@ -1,0 +1,103 @@
+// Test helpers: a small demo warehouse on the test PostgreSQL with its read-only role, a checksum
+// of everything in it, and a booted database server with the example policy.
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { type BootedServer, bootServer, createTestDatabase } from '@mcp-fleet/testkit';
+import pg from 'pg';
+import { parse as parseYaml } from 'yaml';
+import { createDatabaseDefinition, type DatabaseDefinitionOptions } from '../src/definition.js';
+import { buildDemoWarehouse, type BuiltWarehouse } from '../src/demo/build-warehouse.js';
+
+/** The policy `pnpm start` loads, so these tests also check its database lines. */
+export const examplePolicy = parseYaml(readFileSync(fileURLToPath(new URL('../../../deploy/policies/example.yaml', import.meta.url)), 'utf8'));
+
+/** A warehouse for one test file. */
+export interface TestWarehouse extends BuiltWarehouse {
+  /** Fleet database (dashboards, audit). */
+  fleetUrl: string;
+  /** Runs SQL as the superuser on the warehouse. */
+  admin<R extends pg.QueryResultRow = Record<string, unknown>>(sql: string, values?: unknown[]): Promise<R[]>;
+  /** A digest of every table's rows, every relation, function, large object and the database comment. */
+  checksum(): Promise<string>;
+  cleanup(): Promise<void>;
+}
+
+/** Builds a small demo warehouse (scale 0.05: 20,000 events) and a fleet database. */
+export async function createWarehouse(scale = 0.05): Promise<TestWarehouse> {
+  const adminRoot = process.env.FLEET_TEST_PG_URL as string;
+  const wh = await createTestDatabase('wh');
+  const fleet = await createTestDatabase('fleet');
+  const database = new URL(wh.url).pathname.slice(1);
+  const readerRole = `wh_reader_${randomBytes(4).toString('hex')}`;
+  const built = await buildDemoWarehouse({ adminUrl: adminRoot, database, readerRole, scale });
+  const pool = new pg.Pool({ connectionString: built.adminUrl, max: 2 });
+  const admin = async <R extends pg.QueryResultRow>(sql: string, values: unknown[] = []) => (await pool.query<R>(sql, values)).rows;
+  return {
+    ...built,
+    fleetUrl: fleet.url,
+    admin,
+    async checksum() {
+      const tables = await admin<{ t: string }>(
+        `SELECT format('%I.%I', n.nspname, c.relname) AS t FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+         WHERE c.relkind IN ('r', 'p', 'm') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%'
+         ORDER BY 1`,
+      );
+      const parts: string[] = [];
+      for (const { t } of tables) {
+        const [row] = await admin<{ h: string; n: number }>(`SELECT md5(coalesce(string_agg(x::text, E'\\n' ORDER BY x::text), '')) AS h, count(*)::int AS n FROM ${t} x`);
+        parts.push(`${t}:${row?.n}:${row?.h}`);
+      }
+      const [meta] = await admin<{ rels: string; funcs: string; los: number; comment: string | null }>(
+        `SELECT (SELECT string_agg(format('%s.%s:%s', n.nspname, c.relname, c.relkind), ',' ORDER BY 1) FROM pg_class c
+                   JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')
+                   AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%') AS rels,
+                (SELECT coalesce(string_agg(p.oid::regprocedure::text, ',' ORDER BY 1), '') FROM pg_proc p
+                   JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')) AS funcs,
+                (SELECT count(*)::int FROM pg_largeobject_metadata) AS los,
+                shobj_description((SELECT oid FROM pg_database WHERE datname = current_database()), 'pg_database') AS comment`,
+      );
+      parts.push(`rels=${meta?.rels}`, `funcs=${meta?.funcs}`, `los=${meta?.los}`, `comment=${meta?.comment}`);
+      return parts.join('\n');
+    },
+    async cleanup() {
+      await pool.end();
+      await wh.drop();
+      await fleet.drop();
+      const c = new pg.Client({ connectionString: adminRoot });
+      await c.connect();
+      try {
+        await c.query(`DROP ROLE IF EXISTS "${readerRole}"`);
+      } finally {
+        await c.end();
+      }
+    },
+  };
+}
+
+/** Boots the database server on `wh` as its read-only role (or `url`), with the example policy. */
+export async function bootDatabase(
+  wh: TestWarehouse,
+  o: { env?: Record<string, string>; definition?: DatabaseDefinitionOptions; policy?: unknown; url?: string } = {},
+): Promise<BootedServer> {
+  return bootServer(createDatabaseDefinition(o.definition), {
+    policy: o.policy ?? examplePolicy,
+    databaseUrl: wh.fleetUrl,
+    env: { WAREHOUSE_URL: o.url ?? wh.readerUrl, ...o.env },
+  });
+}
+
+/** The text of a tool result. */
+export function textOf(r: { content: { type: string; text?: string }[] }): string {
+  return r.content.map((c) => c.text ?? '').join('\n');
+}
+
+/** Polls `fn` until it returns true or `ms` pass. */
+export async function eventually(fn: () => Promise<boolean>, ms = 5_000): Promise<boolean> {
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    if (await fn()) return true;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return fn();
+}
