@@ -224,17 +224,6 @@ function umbrellaSchema(serverSchema) {
           annotations: { $ref: '#/definitions/stringMap' },
         },
       },
-      migrations: {
-        type: 'object',
-        additionalProperties: false,
-        properties: {
-          enabled: { type: 'boolean' },
-          server: { enum: ['', ...SERVERS.map((s) => s.name)] },
-          backoffLimit: { type: 'integer', minimum: 0 },
-          activeDeadlineSeconds: { type: 'integer', minimum: 1 },
-          resources: { $ref: '#/definitions/resources' },
-        },
-      },
     },
   };
   for (const s of SERVERS) {

@@ -396,14 +396,14 @@ describe('values schema', () => {
     expect(
       refused('mcp-fleet', { files: { persistence: { sise: '1Gi' } } }, fixture('umbrella-minimal.yaml')),
     ).toMatch(/sise/);
-    expect(
-      refused('mcp-fleet', { migrations: { server: 'billing' } }, fixture('umbrella-minimal.yaml')),
-    ).toMatch(/server/);
+    expect(refused('mcp-fleet', { admin: { enabled: 'sometimes' } }, fixture('umbrella-minimal.yaml'))).toMatch(
+      /enabled/,
+    );
   });
 });
 
 describe('umbrella chart mcp-fleet', () => {
-  it('installs the five servers with one shared policy ConfigMap and one migration Job', () => {
+  it('installs the five servers with one shared policy ConfigMap and their migration Jobs', () => {
     const objects = render(
       ws,
       'mcp-fleet',
@@ -426,10 +426,15 @@ describe('umbrella chart mcp-fleet', () => {
       const policy = d.spec.template.spec.volumes.find((v: { name: string }) => v.name === 'policy');
       expect(policy.configMap.name, d.metadata.name).toBe('fleet-fleet-policy');
     }
+    // Each server migrates core's tables and its own, in a hook Job that runs before any pod is replaced.
     const jobs = ofKind(fleet, 'Job');
-    expect(jobs).toHaveLength(1);
-    expect(jobs[0]!.metadata.annotations['helm.sh/hook']).toBe('pre-install,pre-upgrade');
-    expect(jobs[0]!.spec.template.spec.containers[0].image).toBe('ghcr.io/mcp-fleet/database:0.1.0');
+    expect(jobs.map((j) => j.metadata.name).sort()).toEqual(SERVERS.map((s) => `fleet-${s}-migrate`).sort());
+    for (const job of jobs) {
+      expect(job.metadata.annotations['helm.sh/hook']).toBe('pre-install,pre-upgrade');
+      const server = job.metadata.name.replace(/^fleet-|-migrate$/g, '');
+      expect(job.spec.template.spec.containers[0].image).toBe(`ghcr.io/mcp-fleet/${server}:0.1.0`);
+      expect(job.spec.template.spec.containers[0].command).toEqual(['node', 'dist/main.js', 'migrate']);
+    }
   });
 
   it('loads the example policy with --set-file', () => {

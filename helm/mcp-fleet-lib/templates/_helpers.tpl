@@ -252,7 +252,7 @@ seccompProfile:
 
 {{/*
 Fills `out` with a server chart's context as the umbrella chart sees it, so that the umbrella can
-render a server's objects (its migration Job) or names (Ingress backends) with these templates.
+render a server's names (Ingress and HTTPRoute backends, NOTES) with these templates.
 Usage: {{- $ctx := dict -}}{{- include "mcp-fleet-lib.serverContext" (dict "root" . "server" "database" "out" $ctx) -}}
 */}}
 {{- define "mcp-fleet-lib.serverContext" -}}
