@@ -396,9 +396,9 @@ describe('values schema', () => {
     expect(
       refused('mcp-fleet', { files: { persistence: { sise: '1Gi' } } }, fixture('umbrella-minimal.yaml')),
     ).toMatch(/sise/);
-    expect(refused('mcp-fleet', { admin: { enabled: 'sometimes' } }, fixture('umbrella-minimal.yaml'))).toMatch(
-      /enabled/,
-    );
+    expect(
+      refused('mcp-fleet', { admin: { enabled: 'sometimes' } }, fixture('umbrella-minimal.yaml')),
+    ).toMatch(/enabled/);
   });
 });
 
@@ -464,57 +464,58 @@ describe('umbrella chart mcp-fleet', () => {
     }).objects;
     const services = new Set(ofKind(objects, 'Service').map((s) => s.metadata.name));
     const ingress = find(objects, 'Ingress', 'fleet-mcp-fleet');
-    expect(ingress.metadata.annotations['nginx.ingress.kubernetes.io/rewrite-target']).toBe('/$1$2');
+    expect(ingress.metadata.annotations['nginx.ingress.kubernetes.io/rewrite-target']).toBe('/$1');
+    expect(ingress.metadata.annotations['nginx.ingress.kubernetes.io/use-regex']).toBe('true');
     expect(ingress.spec.tls).toEqual([{ hosts: ['mcp.example.com'], secretName: 'mcp-example-com-tls' }]);
     const [rule] = ingress.spec.rules;
     expect(rule.host).toBe('mcp.example.com');
-    expect(rule.http.paths).toHaveLength(5);
+    expect(rule.http.paths).toHaveLength(10);
+    // What ingress-nginx does with a request: the one regex location that matches, then rewrite-target /$1.
+    const route = (url: string) => {
+      const hits = rule.http.paths
+        .map((p: { path: string; backend: { service: { name: string } } }) => ({
+          m: new RegExp(`^${p.path}`).exec(url),
+          service: p.backend.service.name,
+        }))
+        .filter((h: { m: RegExpExecArray | null }) => h.m);
+      expect(hits.length, `${url} matches ${hits.length} paths`).toBeLessThanOrEqual(1);
+      return hits[0] ? { service: hits[0].service, path: `/${hits[0].m[1]}` } : undefined;
+    };
     for (const server of SERVERS) {
-      const path = rule.http.paths.find(
-        (p: { backend: { service: { name: string } } }) => p.backend.service.name === `fleet-${server}`,
-      );
-      expect(services.has(path.backend.service.name)).toBe(true);
-      // What the controller does with the path: /<server>/mcp and the metadata path reach the server's own paths.
-      const re = new RegExp(`^${path.path}`);
-      const rewrite = (url: string) => {
-        const m = re.exec(url);
-        return m ? `/${m[1] ?? ''}${m[2]}` : undefined;
-      };
-      expect(rewrite(`/${server}/mcp`)).toBe('/mcp');
-      expect(rewrite(`/.well-known/oauth-protected-resource/${server}/mcp`)).toBe(
-        '/.well-known/oauth-protected-resource/mcp',
-      );
-      expect(rewrite(`/${server}/.well-known/oauth-protected-resource/mcp`)).toBe(
-        '/.well-known/oauth-protected-resource/mcp',
-      );
-      const env = envOf(find(objects, 'Deployment', `fleet-${server}`).spec.template.spec.containers[0]);
+      const svc = `fleet-${server}`;
+      expect(services.has(svc)).toBe(true);
+      expect(route(`/${server}/mcp`)).toEqual({ service: svc, path: '/mcp' });
+      expect(route(`/${server}/approvals/a1`)).toEqual({ service: svc, path: '/approvals/a1' });
+      // RFC 9728: the metadata of resource https://mcp.example.com/<server>/mcp, served by the server
+      // at /.well-known/oauth-protected-resource/<server>/mcp, whether asked at the host's root...
+      const metadata = `/.well-known/oauth-protected-resource/${server}/mcp`;
+      expect(route(metadata)).toEqual({ service: svc, path: metadata });
+      // ...or under the server's public URL.
+      expect(route(`/${server}${metadata}`)).toEqual({ service: svc, path: metadata });
+      const env = envOf(find(objects, 'Deployment', svc).spec.template.spec.containers[0]);
       expect(env.get('PUBLIC_URL')?.value).toBe(`https://mcp.example.com/${server}`);
       expect(env.get('ALLOWED_HOSTS')?.value?.split(',')).toEqual(
-        expect.arrayContaining([
-          'mcp.example.com',
-          `fleet-${server}`,
-          `fleet-${server}.mcp.svc.cluster.local`,
-        ]),
+        expect.arrayContaining(['mcp.example.com', svc, `${svc}.mcp.svc.cluster.local`]),
       );
       expect(env.get('ALLOWED_ORIGINS')?.value).toBe('https://mcp.example.com');
     }
-    // A path of one server never reaches another.
-    const dbPath = rule.http.paths.find(
-      (p: { backend: { service: { name: string } } }) => p.backend.service.name === 'fleet-database',
-    );
-    expect(new RegExp(`^${dbPath.path}`).test('/admin/mcp')).toBe(false);
+    expect(route('/mcp')).toBeUndefined();
+    expect(route('/databases/mcp')).toBeUndefined();
 
-    const route = find(objects, 'HTTPRoute', 'fleet-mcp-fleet');
-    expect(route.spec.hostnames).toEqual(['mcp.example.com']);
-    expect(route.spec.rules).toHaveLength(10);
-    expect(route.spec.rules[0]).toMatchObject({
+    const httpRoute = find(objects, 'HTTPRoute', 'fleet-mcp-fleet');
+    expect(httpRoute.spec.hostnames).toEqual(['mcp.example.com']);
+    expect(httpRoute.spec.rules).toHaveLength(10);
+    expect(httpRoute.spec.rules[0]).toEqual({
       matches: [{ path: { type: 'PathPrefix', value: '/database' } }],
       filters: [
         { type: 'URLRewrite', urlRewrite: { path: { type: 'ReplacePrefixMatch', replacePrefixMatch: '/' } } },
       ],
       backendRefs: [{ name: 'fleet-database', port: 80 }],
     });
-    expect(route.spec.rules[1].matches[0].path.value).toBe('/.well-known/oauth-protected-resource/database');
+    expect(httpRoute.spec.rules[1]).toEqual({
+      matches: [{ path: { type: 'PathPrefix', value: '/.well-known/oauth-protected-resource/database' } }],
+      backendRefs: [{ name: 'fleet-database', port: 80 }],
+    });
   });
 
   it('a disabled server disappears from the release and from the Ingress', () => {
