@@ -98,9 +98,8 @@ export class Sandbox {
   }
 
   /**
-   * Opens a resolved regular file for reading without following a link, without blocking on a
-   * FIFO, and checks that the descriptor is the file that was resolved and still lies inside
-   * the root (a component swapped for a link between resolve and open is caught here).
+   * Opens a resolved regular file for reading. Special files and folders are refused by type
+   * before anything is opened; then {@link openVerified} guards the race with the resolve.
    */
   async openFile(r: Resolved): Promise<{ handle: FileHandle; stats: Stats }> {
     const kind = typeOf(r.stats);
@@ -108,24 +107,37 @@ export class Sandbox {
     if (kind !== 'file') {
       throw new SandboxRefusal(`\`${r.asked}\` is a special file (${kind}); only regular files can be read.`, 'special');
     }
+    return this.openVerified(r.real, r.asked, r.stats);
+  }
+
+  /**
+   * Opens `real` without following a link in its last component and without blocking on a FIFO,
+   * then checks the descriptor: a regular file, the same one that was resolved (when `expected` is
+   * given), and still inside the root according to the kernel (`/proc/self/fd`), so a parent
+   * folder swapped for a link between the check and the open is caught.
+   */
+  async openVerified(real: string, asked: string, expected?: Stats): Promise<{ handle: FileHandle; stats: Stats }> {
     let handle: FileHandle;
     try {
-      handle = await open(r.real, READ_FLAGS);
+      handle = await open(real, READ_FLAGS);
     } catch (err) {
       const c = code(err);
-      if (c === 'ELOOP' || c === 'ENOENT') throw new SandboxRefusal(`\`${r.asked}\` changed while it was being opened; try again.`, 'changed');
-      if (c === 'EACCES' || c === 'EPERM') throw new SandboxRefusal(`\`${r.asked}\` is not readable by the server.`, 'denied');
+      if (c === 'ELOOP' || c === 'ENOENT') throw new SandboxRefusal(`\`${asked}\` changed while it was being opened; try again.`, 'changed');
+      if (c === 'EACCES' || c === 'EPERM') throw new SandboxRefusal(`\`${asked}\` is not readable by the server.`, 'denied');
       throw err;
     }
     try {
       const stats = await handle.stat();
-      if (!stats.isFile() || stats.ino !== r.stats.ino || stats.dev !== r.stats.dev) {
-        throw new SandboxRefusal(`\`${r.asked}\` changed while it was being opened; try again.`, 'changed');
+      if (!stats.isFile()) {
+        throw new SandboxRefusal(`\`${asked}\` is a special file (${typeOf(stats)}); only regular files can be read.`, 'special');
+      }
+      if (expected && (stats.ino !== expected.ino || stats.dev !== expected.dev)) {
+        throw new SandboxRefusal(`\`${asked}\` changed while it was being opened; try again.`, 'changed');
       }
       if (HAS_PROC_FD) {
         const actual = await readlink(`/proc/self/fd/${handle.fd}`).catch(() => null);
         if (actual !== null && this.relativeOf(actual) === null) {
-          throw new SandboxRefusal(`\`${r.asked}\` leads outside the document root and cannot be used.`, 'outside');
+          throw new SandboxRefusal(`\`${asked}\` leads outside the document root and cannot be used.`, 'outside');
         }
       }
       return { handle, stats };

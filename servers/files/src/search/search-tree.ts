@@ -1,13 +1,12 @@
 // Full-text search over the part of the tree a caller may read: a breadth-first walk that never
 // follows links, reads capped files a few at a time, and stops at its result, file and time limits.
-import type { Stats } from 'node:fs';
 import { lstat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AccessScope } from '../access/areas.js';
 import { sniffKind } from '../documents/file-kind.js';
 import { extractPdfText } from '../documents/pdf-text.js';
 import type { Sandbox } from '../sandbox/sandbox.js';
-import { folderNames } from '../tools/folder-entries.js';
+import { type FolderName, readFolder } from '../tools/folder-entries.js';
 
 /** One match with its context. */
 export interface SearchHit {
@@ -51,10 +50,11 @@ interface Candidate {
   real: string;
   rel: string;
   shown: string;
-  stats: Stats;
 }
 
-const PARALLEL = 8;
+type Match = { line: number; page?: number; snippet: string };
+
+const PARALLEL = 16;
 const LINE_CHARS = 240;
 
 function clip(line: string, at: number, width: number): string {
@@ -110,9 +110,9 @@ export async function searchTree(
   };
   const outOfTime = () => Date.now() >= o.deadline;
 
-  const scanFile = async (c: Candidate): Promise<{ line: number; page?: number; snippet: string }[] | null> => {
+  const scanFile = async (c: Candidate): Promise<Match[] | null> => {
     try {
-      const { handle, stats } = await sandbox.openFile({ real: c.real, rel: c.rel, asked: c.shown, stats: c.stats });
+      const { handle, stats } = await sandbox.openVerified(c.real, c.shown);
       try {
         const isPdfName = c.real.toLowerCase().endsWith('.pdf');
         if (stats.size > (isPdfName ? o.pdfMaxBytes : o.fileMaxBytes)) {
@@ -120,51 +120,49 @@ export async function searchTree(
           return null;
         }
         const buf = Buffer.alloc(stats.size);
-        const { bytesRead } = await handle.read(buf, 0, stats.size, 0);
+        const { bytesRead } = stats.size > 0 ? await handle.read(buf, 0, stats.size, 0) : { bytesRead: 0 };
         const data = buf.subarray(0, bytesRead);
         const kind = sniffKind(c.shown, data.subarray(0, 8192)).kind;
-        let text: string;
-        const paged = kind === 'pdf';
-        if (paged) {
-          text = (await extractPdfText(data, { firstPage: 1, pageCount: o.pdfMaxPages, maxBytes: o.fileMaxBytes, signal: o.signal })).text;
-        } else if (kind === 'binary') {
+        if (kind === 'binary') {
           outcome.skipped.binary++;
           return null;
-        } else {
-          text = data.toString('utf8');
         }
+        const paged = kind === 'pdf';
+        const text = paged
+          ? (await extractPdfText(data, { firstPage: 1, pageCount: o.pdfMaxPages, maxBytes: o.fileMaxBytes, signal: o.signal })).text
+          : data.toString('utf8');
         return matchText(text, re, o.maxPerFile, o.contextLines, paged);
       } finally {
         await handle.close();
       }
     } catch {
       if (o.signal.aborted) throw o.signal.reason;
+      // Special files, races and unreadable files are skipped, never followed or waited on.
       outcome.skipped.unreadable++;
       return null;
     }
   };
 
-  let batch: Candidate[] = [];
-  const flush = async (): Promise<boolean> => {
-    const results = await Promise.all(batch.map(scanFile));
-    outcome.filesScanned += batch.length;
-    for (let i = 0; i < batch.length; i++) {
-      const found = results[i];
-      if (!found || found.length === 0) continue;
-      outcome.filesMatched++;
-      for (const f of found) {
-        if (outcome.hits.length >= o.maxResults) {
-          stop('max_results');
-          break;
-        }
-        outcome.hits.push({ path: (batch[i] as Candidate).shown, ...f });
+  // A sliding window of PARALLEL files in flight, consumed in walk order so results are stable.
+  const window: { c: Candidate; result: Promise<Match[] | null> }[] = [];
+  const consumeOldest = async (): Promise<void> => {
+    const next = window.shift();
+    if (!next) return;
+    const found = await next.result;
+    outcome.filesScanned++;
+    if (!found || found.length === 0 || outcome.stoppedBecause !== 'complete') return;
+    outcome.filesMatched++;
+    for (const f of found) {
+      if (outcome.hits.length >= o.maxResults) {
+        stop('max_results');
+        return;
       }
+      outcome.hits.push({ path: next.c.shown, ...f });
     }
-    batch = [];
-    return outcome.stoppedBecause === 'complete';
   };
 
   const queue: { real: string; rel: string; shown: string }[] = [start];
+  let queued = 0;
   walk: while (queue.length > 0) {
     const dir = queue.shift() as { real: string; rel: string; shown: string };
     o.signal.throwIfAborted();
@@ -172,27 +170,33 @@ export async function searchTree(
       stop('time_limit');
       break;
     }
-    const { names } = await folderNames(dir.real, o.dirMaxEntries).catch(() => ({ names: [] as string[] }));
-    for (const name of names) {
-      const real = join(dir.real, name);
-      const rel = dir.rel ? `${dir.rel}/${name}` : name;
-      const shown = dir.shown ? `${dir.shown}/${name}` : name;
-      const st = await lstat(real).catch(() => null);
+    const { entries } = await readFolder(dir.real, o.dirMaxEntries).catch(() => ({ entries: [] as FolderName[] }));
+    for (const entry of entries) {
+      const real = join(dir.real, entry.name);
+      const rel = dir.rel ? `${dir.rel}/${entry.name}` : entry.name;
+      const shown = dir.shown ? `${dir.shown}/${entry.name}` : entry.name;
+      let type = entry.type;
+      if (type === 'unknown') {
+        const st = await lstat(real).catch(() => null);
+        type = !st ? 'other' : st.isSymbolicLink() ? 'link' : st.isDirectory() ? 'folder' : st.isFile() ? 'file' : 'other';
+      }
       // Links are not followed: nothing is visited twice, nothing outside is reached.
-      if (!st || st.isSymbolicLink()) continue;
-      if (st.isDirectory()) {
+      if (type === 'folder') {
         if (scope.reaches(rel)) queue.push({ real, rel, shown });
         continue;
       }
-      if (!st.isFile() || !scope.allows(rel) || (o.nameFilter && !o.nameFilter(name))) continue;
-      if (outcome.filesScanned + batch.length >= o.maxFiles) {
+      if (type !== 'file' || !scope.allows(rel) || (o.nameFilter && !o.nameFilter(entry.name))) continue;
+      if (queued >= o.maxFiles) {
         stop('max_files');
         break walk;
       }
-      batch.push({ real, rel, shown, stats: st });
-      if (batch.length >= PARALLEL) {
+      queued++;
+      const c = { real, rel, shown };
+      window.push({ c, result: scanFile(c) });
+      if (window.length >= PARALLEL) {
+        await consumeOldest();
         o.signal.throwIfAborted();
-        if (!(await flush())) break walk;
+        if (outcome.stoppedBecause !== 'complete') break walk;
         if (outOfTime()) {
           stop('time_limit');
           break walk;
@@ -200,6 +204,8 @@ export async function searchTree(
       }
     }
   }
-  if (batch.length > 0 && outcome.stoppedBecause !== 'max_results') await flush();
+  // Drain what is in flight (every file already opened gets closed); its hits count only while
+  // no limit has been reached.
+  while (window.length > 0) await consumeOldest();
   return outcome;
 }

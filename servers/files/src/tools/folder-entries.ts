@@ -23,16 +23,32 @@ export interface FolderEntry {
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
+/** A name in a folder and what the directory entry says it is (no extra system call). */
+export interface FolderName {
+  name: string;
+  /** From the directory entry; `unknown` on filesystems that do not report types (then lstat). */
+  type: 'file' | 'folder' | 'link' | 'other' | 'unknown';
+}
+
+function direntType(d: { isFile(): boolean; isDirectory(): boolean; isSymbolicLink(): boolean; isFIFO(): boolean; isSocket(): boolean; isCharacterDevice(): boolean; isBlockDevice(): boolean }): FolderName['type'] {
+  if (d.isFile()) return 'file';
+  if (d.isDirectory()) return 'folder';
+  if (d.isSymbolicLink()) return 'link';
+  if (d.isFIFO() || d.isSocket() || d.isCharacterDevice() || d.isBlockDevice()) return 'other';
+  return 'unknown';
+}
+
 /**
- * Names in folder `real` in code-point order, at most `max`. Hidden names (leading `.`, including
- * in-flight report temp files) are left out; names that are not valid UTF-8 or that no path could
- * name (control or invisible characters, `\\`, `%xx`) are left out and counted in `skipped`.
+ * Entries of folder `real` in code-point order of their names, at most `max`. Hidden names
+ * (leading `.`, including in-flight report temp files) are left out; names that are not valid
+ * UTF-8 or that no path could name (control or invisible characters, `\\`, `%xx`) are left out
+ * and counted in `skipped`.
  */
-export async function folderNames(real: string, max: number): Promise<{ names: string[]; skipped: number; capped: boolean }> {
+export async function readFolder(real: string, max: number): Promise<{ entries: FolderName[]; skipped: number; capped: boolean }> {
   // Raw bytes, so names that are not valid UTF-8 are detected instead of silently mangled
   // (Node supports 'buffer' here at run time; its type declarations for opendir do not say so).
   const dir = await opendir(real, { encoding: 'buffer' as unknown as BufferEncoding, bufferSize: 256 });
-  const names: string[] = [];
+  const entries: FolderName[] = [];
   let skipped = 0;
   let capped = false;
   for await (const dirent of dir) {
@@ -48,14 +64,14 @@ export async function folderNames(real: string, max: number): Promise<{ names: s
       skipped++;
       continue;
     }
-    if (names.length >= max) {
+    if (entries.length >= max) {
       capped = true;
       break;
     }
-    names.push(name);
+    entries.push({ name, type: direntType(dirent) });
   }
-  names.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-  return { names, skipped, capped };
+  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return { entries, skipped, capped };
 }
 
 /**

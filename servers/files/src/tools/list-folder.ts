@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { folderReadConstraint } from '../access/constraints.js';
 import { typeOf } from '../sandbox/sandbox.js';
 import { asToolError, type FilesContext, modifiedAt, resolveReadable, versionOf } from './context.js';
-import { describeEntry, folderNames } from './folder-entries.js';
+import { describeEntry, readFolder } from './folder-entries.js';
 
 const entrySchema = z.object({
   name: z.string(),
@@ -72,7 +72,9 @@ export const listFolder = defineTool({
     const { sandbox, config } = ctx.connectors;
     try {
       const after = args.cursor ? decodeCursor(args.cursor, resolved.asked) : null;
-      const { names, skipped, capped } = await folderNames(resolved.real, config.dirMaxEntries);
+      const folder = await readFolder(resolved.real, config.dirMaxEntries);
+      const { skipped, capped } = folder;
+      const names = folder.entries.map((e) => e.name);
       const start = after === null ? 0 : names.findIndex((n) => n > after);
       const entries: z.output<typeof entrySchema>[] = [];
       let last: string | null = null;
