@@ -1,7 +1,8 @@
 // The load generator: autocannon in its own process (never the server's event loop). Receives one
 // job over IPC, runs a warm-up then the measured run, checks EVERY response, replies with figures.
 import autocannon from 'autocannon';
-import { callBody, callHeaders, checkResponse, type Era } from './lib/wire.js';
+import { customerSql, expectedRow } from './lib/db-query.js';
+import { callBody, callHeaders, checkResponse, checkRowResponse, type Era } from './lib/wire.js';
 
 /** One load run against one target at one concurrency. */
 export interface LoadJob {
@@ -12,10 +13,12 @@ export interface LoadJob {
   era: Era;
   tool: string;
   token?: string;
+  /** JSON-RPC id (and `n`) of the first call; jobs get disjoint ranges so no answer can come from a cache. */
+  firstId: number;
   /** Prefix of every echoed text, unique per run, so an answer cannot be confused with another run's. */
   tag: string;
-  /** How arguments are made for call n: the echo tool, or a parameterised SELECT (the db section). */
-  args: { kind: 'echo' } | { kind: 'sql'; sql: string; tables: number };
+  /** How arguments are made for call n: the echo tool, or the db section's SELECT (checked against `customers`). */
+  args: { kind: 'echo' } | { kind: 'sql'; customers: unknown[][] };
 }
 
 /** Latency figures in milliseconds (sub-millisecond resolution). */
@@ -67,9 +70,7 @@ async function runOnce(job: LoadJob, durationS: number, startId: number) {
   const latencies: number[] = [];
   const headers = callHeaders(job.era, job.tool, job.token);
   const makeArgs = (n: number): Record<string, unknown> =>
-    job.args.kind === 'echo'
-      ? { text: `${job.tag}-${n}`, n }
-      : { sql: job.args.sql, params: [n % job.args.tables] };
+    job.args.kind === 'echo' ? { text: `${job.tag}-${n}`, n } : { sql: customerSql(n) };
   let finish: (err: unknown, result: autocannon.Result) => void = () => {};
   const done = new Promise<autocannon.Result>((resolve, reject) => {
     finish = (err, result) => (err ? reject(err) : resolve(result));
@@ -90,7 +91,7 @@ async function runOnce(job: LoadJob, durationS: number, startId: number) {
             const n = next++;
             const args = makeArgs(n);
             c.id = n;
-            c.expected = job.args.kind === 'echo' ? args : undefined;
+            c.expected = job.args.kind === 'echo' ? args : { row: expectedRow(job.args.customers, n) };
             return { ...req, method: 'POST', body: callBody(job.era, n, job.tool, args) };
           },
           onResponse: (status, body, context) => {
@@ -100,7 +101,7 @@ async function runOnce(job: LoadJob, durationS: number, startId: number) {
                 ? 'response without a request'
                 : job.args.kind === 'echo'
                   ? checkResponse(status, body, c.id, c.expected!)
-                  : checkSqlResponse(status, body, c.id, job.args.tables);
+                  : checkRowResponse(status, body, c.id, (c.expected as { row: unknown[] }).row);
             if (why === null) ok++;
             else {
               wrong++;
@@ -119,15 +120,8 @@ async function runOnce(job: LoadJob, durationS: number, startId: number) {
   return { result, ok, wrong, firstWrong, latencies, nextId: next };
 }
 
-/** The db section's answer: one row whose id equals the bound parameter. */
-function checkSqlResponse(status: number, body: string, id: number, tables: number): string | null {
-  // The expected row depends on the id sent; the shape is checked by the db section's own code.
-  void tables;
-  return status === 200 && body.includes(`"id":${id}`) ? null : `HTTP ${status} or wrong id`;
-}
-
 async function run(job: LoadJob): Promise<LoadResult> {
-  let id = 1;
+  let id = job.firstId;
   let answered = 0;
   let warmupWrong = 0;
   if (job.warmupS > 0) {

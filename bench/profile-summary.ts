@@ -1,6 +1,8 @@
 // Summarises a V8 .cpuprofile (from `BENCH_PROFILE=fleet-governed pnpm bench`): where the server's
 // CPU time went, by function (self time) and by module, so hot-path work can be aimed.
-// Usage: node --import tsx bench/profile-summary.ts <file.cpuprofile> [top=30]
+// Usage: node --import tsx bench/profile-summary.ts <file.cpuprofile> [top=30] [--time]
+// Each sample counts once by default: on a busy machine the sampler thread is descheduled and a
+// time-weighted count credits the whole gap to whatever frame it finds next. --time weights by time.
 import { readFileSync } from 'node:fs';
 
 interface Node {
@@ -16,7 +18,9 @@ interface Profile {
   endTime: number;
 }
 
-const [file, topArg] = process.argv.slice(2);
+const args = process.argv.slice(2);
+const byTime = args.includes('--time');
+const [file, topArg] = args.filter((a) => a !== '--time');
 if (!file) {
   process.stderr.write('usage: profile-summary <file.cpuprofile> [top]\n');
   process.exit(2);
@@ -29,7 +33,7 @@ for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n
 
 const self = new Map<number, number>();
 profile.samples.forEach((id, i) => {
-  self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
+  self.set(id, (self.get(id) ?? 0) + (byTime ? (profile.timeDeltas[i] ?? 0) : 1));
 });
 const total = [...self.values()].reduce((a, b) => a + b, 0);
 
@@ -67,7 +71,7 @@ const print = (title: string, m: Map<string, number>, n: number) => {
   for (const [k, t] of [...m].sort((a, b) => b[1] - a[1]).slice(0, n))
     process.stdout.write(`${pct(t)}  ${k}\n`);
 };
-process.stdout.write(`profile ${file}: ${(total / 1e6).toFixed(2)} s sampled\n`);
+process.stdout.write(`profile ${file}: ${byTime ? `${(total / 1e6).toFixed(2)} s` : `${total} samples`}\n`);
 print('self time by module', modSelf, top);
 print('self time by function', fnSelf, top);
 print('inclusive time by function', fnTotal, top);

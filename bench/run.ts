@@ -205,6 +205,9 @@ const audits: Record<string, unknown> = {};
 const PROFILE = env.BENCH_PROFILE?.split(',') ?? [];
 const profileDir = join(tmpdir(), `mcp-fleet-bench-profiles-${started}`);
 
+/** Node arguments of a target: a CPU profile when BENCH_PROFILE names it. */
+const nodeArgs = (id: string) => (PROFILE.includes(id) ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []);
+
 /** A started target with its token and the calls it answered (to reconcile audit rows). */
 interface Live {
   spec: TargetSpec;
@@ -223,10 +226,14 @@ async function start(spec: TargetSpec): Promise<Live> {
   const token = spec.roles
     ? await issuer.mint({ sub: agent, roles: spec.roles, aud: `${baseUrl}/mcp`, ttlSeconds: 3600 })
     : undefined;
-  const extra = PROFILE.includes(spec.id) ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+  const extra = nodeArgs(spec.id);
   const target = await startTarget(spec.id, spec.file, port, spec.env(baseUrl), spec.readyPath, extra);
   return { spec, target, baseUrl, agent, token, answered: 0, slack: 0 };
 }
+
+let jobs = 0;
+/** Disjoint id ranges per load job (ids double as the `n` argument), below 2^31 for the SQL literal. */
+const nextFirstId = () => ++jobs * 10_000_000;
 
 async function measure(l: Live, run: { era: Era; connections: number }): Promise<void> {
   const { spec } = l;
@@ -243,6 +250,7 @@ async function measure(l: Live, run: { era: Era; connections: number }): Promise
       era: run.era,
       tool: ECHO_TOOL,
       ...(l.token ? { token: l.token } : {}),
+      firstId: nextFirstId(),
       tag: `${spec.id}-${run.era}-${run.connections}`,
       args: { kind: 'echo' },
     }),
@@ -319,11 +327,13 @@ try {
     for (const l of live)
       await finish(l).catch((err: Error) => failures.push(`${l.spec.id}: ${err.message}`));
   }
-  if (PROFILE.length) say(`cpu profiles: ${profileDir}`);
   if (wants('db')) {
     dbSection = await runDatabaseSection({
       db,
       issuer,
+      governedEnv,
+      nodeArgs,
+      nextFirstId,
       levels: [1, MODERATE],
       warmupS: WARMUP_S,
       durationS: DURATION_S,
@@ -405,6 +415,8 @@ writeFileSync(
     2,
   )}\n`,
 );
+if (PROFILE.length)
+  say(`\ncpu profiles: ${profileDir} (summarise: node --import tsx bench/profile-summary.ts <file>)`);
 say(`\nresults: ${file}`);
 say(`run time: ${runSeconds.toFixed(0)} s`);
 if (failures.length > 0) {

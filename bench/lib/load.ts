@@ -8,8 +8,13 @@ export type { LoadJob, LoadResult };
 
 /** Forks the generator, hands it the job, waits for its figures. */
 export function runLoad(job: LoadJob): Promise<LoadResult> {
+  return runWorker('bench/load-worker.ts', job);
+}
+
+/** Forks `file` (a worker answering one job over IPC with `{ ok, result | error }`). */
+export function runWorker<J extends object>(file: string, job: J): Promise<LoadResult> {
   return new Promise((resolve, reject) => {
-    const child = fork(join(ROOT, 'bench/load-worker.ts'), [], {
+    const child = fork(join(ROOT, file), [], {
       cwd: ROOT,
       execArgv: NODE_ARGS,
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],

@@ -93,6 +93,27 @@ export function checkResponse(
   return null;
 }
 
+/** Checks a query tool's answer to call `id`: structuredContent.rows is exactly `[row]`. */
+export function checkRowResponse(status: number, body: string, id: number, row: unknown[]): string | null {
+  if (status !== 200) return `HTTP ${status}`;
+  let msg: {
+    id?: unknown;
+    result?: ToolResultShape & { structuredContent?: { rows?: unknown } };
+    error?: { message?: string };
+  };
+  try {
+    msg = rpcMessage(body) as typeof msg;
+  } catch (err) {
+    return `unparsable body: ${(err as Error).message}`;
+  }
+  if (msg.id !== id) return `answer for id ${String(msg.id)}, expected ${id}`;
+  if (msg.error) return `JSON-RPC error: ${msg.error.message ?? '?'}`;
+  if (msg.result?.isError) return `tool error: ${msg.result.content?.[0]?.text ?? '?'}`;
+  if (!sameJson(msg.result?.structuredContent?.rows, [row]))
+    return 'rows differ from the expected customer row';
+  return null;
+}
+
 /** Deep equality for JSON values (key order ignored). */
 export function sameJson(a: unknown, b: unknown): boolean {
   if (a === b) return true;
