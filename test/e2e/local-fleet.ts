@@ -1,0 +1,69 @@
+// Runs `fleet start` as a user would (a child process), on free ports and a private .fleet folder.
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { freePort } from '@mcp-fleet/testkit';
+import { discoverServers, ROOT } from '../../packages/cli/src/layout.js';
+
+const run = promisify(execFile);
+const NODE_ARGS = ['--conditions=mcp-fleet-source', '--import', 'tsx', join(ROOT, 'packages/cli/src/main.ts')];
+
+/** A local fleet started by the CLI. */
+export interface LocalFleet {
+  env: Record<string, string>;
+  urls: Record<string, string>;
+  output: () => string;
+  /** Runs `fleet <args>` against this fleet and returns stdout. */
+  fleet: (...args: string[]) => Promise<string>;
+  stop: () => Promise<number | null>;
+}
+
+/** Starts the whole local fleet and resolves once it says it is running. */
+export async function startLocalFleet(): Promise<LocalFleet> {
+  const env: Record<string, string> = {
+    ...(process.env as Record<string, string>),
+    FLEET_DIR: mkdtempSync(join(tmpdir(), 'fleet-e2e-')),
+    FLEET_PG_PORT: String(await freePort()),
+    FLEET_ISSUER_PORT: String(await freePort()),
+  };
+  delete env.DATABASE_URL;
+  const urls: Record<string, string> = {};
+  for (const s of discoverServers()) {
+    const port = await freePort();
+    env[`FLEET_PORT_${s.name.toUpperCase().replace(/-/g, '_')}`] = String(port);
+    urls[s.name] = `http://127.0.0.1:${port}/mcp`;
+  }
+  const child: ChildProcess = spawn(process.execPath, [...NODE_ARGS, 'start'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout?.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  child.stderr?.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  await new Promise<void>((resolve, reject) => {
+    const timer = setInterval(() => {
+      if (out.includes('The fleet is running')) {
+        clearInterval(timer);
+        resolve();
+      } else if (child.exitCode !== null) {
+        clearInterval(timer);
+        reject(new Error(`fleet start exited with ${child.exitCode}:\n${out}`));
+      }
+    }, 200);
+  });
+  return {
+    env,
+    urls,
+    output: () => out,
+    fleet: async (...args) => (await run(process.execPath, [...NODE_ARGS, ...args], { cwd: ROOT, env })).stdout,
+    stop: () =>
+      new Promise((resolve) => {
+        if (child.exitCode !== null) return resolve(child.exitCode);
+        child.once('exit', (code) => resolve(code));
+        child.kill('SIGINT');
+      }),
+  };
+}
