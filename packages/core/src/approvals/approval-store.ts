@@ -205,7 +205,12 @@ export class ApprovalStore {
     const { rows } = await this.#pool.query<DbRow>(`${SELECT} WHERE id = $1 AND server = $2`, [id, c.server]);
     const row = rows[0];
     // Someone else's approval looks exactly like a missing one.
-    if (!row || row.agent_id !== c.caller.agentId || row.tenant !== c.caller.tenant || row.user_invoker !== c.caller.user) {
+    if (
+      !row ||
+      row.agent_id !== c.caller.agentId ||
+      row.tenant !== c.caller.tenant ||
+      row.user_invoker !== c.caller.user
+    ) {
       return { ok: false, why: 'not_found' };
     }
     if (row.tool !== c.tool || row.args_hash !== c.argsHash) return { ok: false, why: 'mismatch' };
@@ -217,7 +222,10 @@ export class ApprovalStore {
 
   /** Records how the approved call ended. */
   async finish(id: string, outcome: string): Promise<void> {
-    await this.#pool.query(`UPDATE approvals SET status = 'executed', outcome = $2 WHERE id = $1 AND status = 'executing'`, [id, outcome]);
+    await this.#pool.query(
+      `UPDATE approvals SET status = 'executed', outcome = $2 WHERE id = $1 AND status = 'executing'`,
+      [id, outcome],
+    );
   }
 
   /** Puts a consumed approval back when the call could not run at all (e.g. audit store down). */
@@ -240,7 +248,9 @@ export class ApprovalStore {
     note?: string | undefined;
     server?: string | undefined;
     tenant?: string | undefined;
-  }): Promise<{ ok: true; approval: ApprovalView } | { ok: false; why: DecideRefusal; approval?: ApprovalView }> {
+  }): Promise<
+    { ok: true; approval: ApprovalView } | { ok: false; why: DecideRefusal; approval?: ApprovalView }
+  > {
     const current = await this.get(d.id, { server: d.server, tenant: d.tenant });
     if (!current) return { ok: false, why: 'not_found' };
     if (current.agentId === d.approver) return { ok: false, why: 'self_approval', approval: current };
@@ -257,7 +267,10 @@ export class ApprovalStore {
   }
 
   /** One request, optionally only if it belongs to `server` / `tenant`. */
-  async get(id: string, scope: { server?: string | undefined; tenant?: string | undefined } = {}): Promise<ApprovalView | undefined> {
+  async get(
+    id: string,
+    scope: { server?: string | undefined; tenant?: string | undefined } = {},
+  ): Promise<ApprovalView | undefined> {
     if (!ApprovalStore.isId(id)) return undefined;
     const { rows } = await this.#pool.query<DbRow>(
       `${SELECT} WHERE id = $1 AND ($2::text IS NULL OR server = $2) AND ($3::text IS NULL OR tenant = $3)`,
@@ -268,13 +281,22 @@ export class ApprovalStore {
 
   /** Requests, newest first. `status` filters by the shown status (`all` for every one). */
   async list(
-    q: { server?: string | undefined; tenant?: string | undefined; status?: ApprovalStatus | 'all' | undefined; limit?: number | undefined } = {},
+    q: {
+      server?: string | undefined;
+      tenant?: string | undefined;
+      status?: ApprovalStatus | 'all' | undefined;
+      limit?: number | undefined;
+    } = {},
   ): Promise<ApprovalView[]> {
     const status = q.status ?? 'pending';
     const where: string[] = ['($1::text IS NULL OR server = $1)', '($2::text IS NULL OR tenant = $2)'];
     if (status === 'expired') where.push(`status IN ('pending', 'approved') AND expires_at <= now()`);
-    else if (status === 'pending' || status === 'approved') where.push(`status = '${status}' AND expires_at > now()`);
-    else if (status !== 'all') where.push(`status = '${status === 'denied' ? 'denied' : status === 'executing' ? 'executing' : 'executed'}'`);
+    else if (status === 'pending' || status === 'approved')
+      where.push(`status = '${status}' AND expires_at > now()`);
+    else if (status !== 'all')
+      where.push(
+        `status = '${status === 'denied' ? 'denied' : status === 'executing' ? 'executing' : 'executed'}'`,
+      );
     const { rows } = await this.#pool.query<DbRow>(
       `${SELECT} WHERE ${where.join(' AND ')} ORDER BY requested_at DESC LIMIT $3`,
       [q.server ?? null, q.tenant ?? null, Math.min(Math.max(q.limit ?? 100, 1), 1000)],
@@ -284,7 +306,10 @@ export class ApprovalStore {
 
   /** Deletes requests that expired more than `retentionDays` ago; returns how many. */
   async purge(retentionDays: number): Promise<number> {
-    const r = await this.#pool.query(`DELETE FROM approvals WHERE expires_at < now() - make_interval(days => $1)`, [retentionDays]);
+    const r = await this.#pool.query(
+      `DELETE FROM approvals WHERE expires_at < now() - make_interval(days => $1)`,
+      [retentionDays],
+    );
     return r.rowCount ?? 0;
   }
 }

@@ -4,7 +4,13 @@ import type { ResolvedGovernance } from '../governance/resolve.js';
 import type { LimitCheck } from '../rate-limit/limiter-pool.js';
 
 /** Appends the budget checks that apply to this call. `session` is the agent session key. */
-export function budgetChecks(out: LimitCheck[], server: string, caller: string, session: string, g: ResolvedGovernance): void {
+export function budgetChecks(
+  out: LimitCheck[],
+  server: string,
+  caller: string,
+  session: string,
+  g: ResolvedGovernance,
+): void {
   const cost = g.cost.value;
   if (g.perSession) {
     out.push({

@@ -37,7 +37,11 @@ export class ResultCache {
     this.#opts = opts;
     this.#lru =
       opts.maxEntries > 0
-        ? new LRUCache<string, Entry>({ max: opts.maxEntries, maxSize: Math.max(opts.maxBytes, 1), sizeCalculation: (e) => e.size })
+        ? new LRUCache<string, Entry>({
+            max: opts.maxEntries,
+            maxSize: Math.max(opts.maxBytes, 1),
+            sizeCalculation: (e) => e.size,
+          })
         : undefined;
   }
 

@@ -83,7 +83,11 @@ export class InflightCalls {
         // not ours
       }
     });
-    sub.subscribe(this.#channel).catch((err: Error) => this.#opts.logger.debug({ err: err.message }, 'cancel channel subscribe failed'));
+    sub
+      .subscribe(this.#channel)
+      .catch((err: Error) =>
+        this.#opts.logger.debug({ err: err.message }, 'cancel channel subscribe failed'),
+      );
     this.#subscriber = sub;
   }
 

@@ -3,8 +3,14 @@ import { toolFacts } from '../pipeline/list-tools.js';
 import { decide } from '../policy/decide.js';
 import type { PolicyDocument } from '../policy/policy-schema.js';
 import type { AnyTool } from '../tools/tool.js';
+import {
+  APPROVAL_ARG,
+  APPROVAL_META_KEY,
+  IDEMPOTENCY_ARG,
+  IDEMPOTENCY_META_KEY,
+  ownedReserved,
+} from './reserved-args.js';
 import { computeGovernance, type ResolvedGovernance } from './resolve.js';
-import { APPROVAL_ARG, APPROVAL_META_KEY, IDEMPOTENCY_ARG, IDEMPOTENCY_META_KEY, ownedReserved } from './reserved-args.js';
 
 /** The governance of one (roles, server, tool), with where each value comes from. */
 export interface GovernanceExplanation {
@@ -19,9 +25,19 @@ export interface GovernanceExplanation {
 }
 
 /** Explains rate limits, budgets, cost, cache, idempotency, approval and timeout for a caller with `roles`. */
-export function explainGovernance(policy: PolicyDocument, roles: readonly string[], server: string, tool: AnyTool): GovernanceExplanation {
+export function explainGovernance(
+  policy: PolicyDocument,
+  roles: readonly string[],
+  server: string,
+  tool: AnyTool,
+): GovernanceExplanation {
   const g = computeGovernance(policy, roles, server, tool);
-  const decision = decide(policy, { roles: [...roles] }, server, toolFacts({ tool, listing: undefined as never }));
+  const decision = decide(
+    policy,
+    { roles: [...roles] },
+    server,
+    toolFacts({ tool, listing: undefined as never }),
+  );
   const lines: string[] = [];
   const from = (s: { from: string }) => ` (from ${s.from})`;
   lines.push(
@@ -34,7 +50,11 @@ export function explainGovernance(policy: PolicyDocument, roles: readonly string
       ? `rate limit per caller on ${tool.name}: ${g.perCallerToolPerMinute.value}/min${from(g.perCallerToolPerMinute)}`
       : `rate limit per caller on ${tool.name}: none`,
   );
-  lines.push(g.globalPerMinute ? `global ceiling on ${tool.name}: ${g.globalPerMinute.value}/min, all callers${from(g.globalPerMinute)}` : `global ceiling on ${tool.name}: none`);
+  lines.push(
+    g.globalPerMinute
+      ? `global ceiling on ${tool.name}: ${g.globalPerMinute.value}/min, all callers${from(g.globalPerMinute)}`
+      : `global ceiling on ${tool.name}: none`,
+  );
   lines.push(`cost per call: ${g.cost.value}${from(g.cost)}`);
   lines.push(
     g.perSession
@@ -53,8 +73,15 @@ export function explainGovernance(policy: PolicyDocument, roles: readonly string
   );
   const idempotency = tool.governance.readOnly
     ? null
-    : { argument: ownedReserved(tool).idempotency ? `${IDEMPOTENCY_ARG} (the tool's own)` : IDEMPOTENCY_ARG, meta: IDEMPOTENCY_META_KEY };
-  lines.push(idempotency ? `idempotency key: argument ${idempotency.argument} or _meta "${idempotency.meta}"` : 'idempotency key: not applicable (read-only)');
+    : {
+        argument: ownedReserved(tool).idempotency ? `${IDEMPOTENCY_ARG} (the tool's own)` : IDEMPOTENCY_ARG,
+        meta: IDEMPOTENCY_META_KEY,
+      };
+  lines.push(
+    idempotency
+      ? `idempotency key: argument ${idempotency.argument} or _meta "${idempotency.meta}"`
+      : 'idempotency key: not applicable (read-only)',
+  );
   lines.push(
     decision.approvalRequired
       ? `human approval: required for every call (resume with argument ${APPROVAL_ARG} or _meta "${APPROVAL_META_KEY}")`
@@ -62,5 +89,12 @@ export function explainGovernance(policy: PolicyDocument, roles: readonly string
   );
   const timeoutMs = tool.governance.timeoutMs ?? null;
   lines.push(`timeout: ${timeoutMs === null ? 'server default (TOOL_TIMEOUT_MS)' : `${timeoutMs} ms`}`);
-  return { allowed: decision.allowed, settings: g, approvalRequired: decision.allowed && decision.approvalRequired, timeoutMs, idempotency, lines };
+  return {
+    allowed: decision.allowed,
+    settings: g,
+    approvalRequired: decision.allowed && decision.approvalRequired,
+    timeoutMs,
+    idempotency,
+    lines,
+  };
 }

@@ -3,14 +3,14 @@
 // Built once at start (server.ts) and looked up by the call pipeline through its runtime.
 import type pg from 'pg';
 import { ApprovalStore } from '../approvals/approval-store.js';
-import { ResultCache } from '../cache/result-cache.js';
 import { RedundantCalls } from '../cache/redundant-calls.js';
+import { ResultCache } from '../cache/result-cache.js';
 import { InflightCalls } from '../cancellation/inflight-calls.js';
 import type { CoreConfig } from '../config.js';
 import type { ReadinessCheck } from '../http/app.js';
 import { IdempotencyStore } from '../idempotency/idempotency-store.js';
-import type { Logger } from '../observability/logger.js';
 import { createGovernanceMetrics, type GovernanceMetrics } from '../observability/governance-metrics.js';
+import type { Logger } from '../observability/logger.js';
 import type { FleetMetrics } from '../observability/metrics.js';
 import type { FleetRuntime } from '../pipeline/runtime.js';
 import { LimiterPool } from '../rate-limit/limiter-pool.js';
@@ -76,11 +76,17 @@ export class Governance {
           })
         : undefined);
     if (this.redis) this.metrics.redisUp.set(this.redis.status === 'ready' ? 1 : 0);
-    const onStoreError = (store: string) => (err: unknown, op = 'limit') => {
-      this.metrics.storeErrors.inc({ store, op });
-      this.logger.debug({ err: (err as Error)?.message, op }, 'governance store error');
-    };
-    this.limiters = new LimiterPool({ redis: this.redis, keyPrefix: cfg.redisKeyPrefix, onStoreError: onStoreError('redis') });
+    const onStoreError =
+      (store: string) =>
+      (err: unknown, op = 'limit') => {
+        this.metrics.storeErrors.inc({ store, op });
+        this.logger.debug({ err: (err as Error)?.message, op }, 'governance store error');
+      };
+    this.limiters = new LimiterPool({
+      redis: this.redis,
+      keyPrefix: cfg.redisKeyPrefix,
+      onStoreError: onStoreError('redis'),
+    });
     this.cache = new ResultCache({
       redis: this.redis,
       keyPrefix: cfg.redisKeyPrefix,
@@ -101,7 +107,8 @@ export class Governance {
       try {
         const keys = (await this.idempotency?.purge()) ?? 0;
         const approvals = (await this.approvals?.purge(this.config.approvalRetentionDays)) ?? 0;
-        if (keys + approvals > 0) this.logger.info({ idempotencyRecords: keys, approvals }, 'expired governance records purged');
+        if (keys + approvals > 0)
+          this.logger.info({ idempotencyRecords: keys, approvals }, 'expired governance records purged');
       } catch (err) {
         this.metrics.storeErrors.inc({ store: 'postgres', op: 'purge' });
         this.logger.warn({ err: (err as Error).message }, 'purge of expired governance records failed');
@@ -121,7 +128,8 @@ export class Governance {
         name: 'redis',
         critical: false,
         check: async () => {
-          if (redis.status !== 'ready') throw new Error(`redis ${redis.status}; limits and cache are per process`);
+          if (redis.status !== 'ready')
+            throw new Error(`redis ${redis.status}; limits and cache are per process`);
           await redis.ping();
         },
       },
@@ -150,7 +158,12 @@ export function attachGovernance(rt: FleetRuntime, governance: Governance): void
 export function governanceOf(rt: FleetRuntime): Governance {
   let g = attached.get(rt);
   if (!g) {
-    g = new Governance({ server: rt.server, config: { ...rt.config, redisUrl: undefined }, logger: rt.logger, metrics: rt.metrics });
+    g = new Governance({
+      server: rt.server,
+      config: { ...rt.config, redisUrl: undefined },
+      logger: rt.logger,
+      metrics: rt.metrics,
+    });
     attachGovernance(rt, g);
   }
   return g;

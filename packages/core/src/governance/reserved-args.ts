@@ -1,8 +1,9 @@
 // The arguments core adds to tools: `idempotency_key` (mutating tools) and `approval_id` (tools that
 // may need a human approval), and their `_meta` equivalents for programmatic clients. Core takes them
 // out before the tool's own schema sees the arguments, unless the tool declares one itself.
-import type { AnyTool } from '../tools/tool.js';
+
 import type { ToolRegistry } from '../tools/registry.js';
+import type { AnyTool } from '../tools/tool.js';
 
 /** `_meta` key carrying an idempotency key. */
 export const IDEMPOTENCY_META_KEY = 'io.mcp-fleet/idempotencyKey';
@@ -61,8 +62,17 @@ function metaString(meta: Record<string, unknown> | undefined, key: string): unk
 }
 
 /** Splits reserved values off the raw arguments and `_meta`. Cheap when none are present. */
-export function takeReserved(tool: AnyTool, raw: unknown, meta: Record<string, unknown> | undefined): ReservedValues {
-  const out: ReservedValues = { args: raw, idempotencyKey: undefined, approvalId: undefined, problem: undefined };
+export function takeReserved(
+  tool: AnyTool,
+  raw: unknown,
+  meta: Record<string, unknown> | undefined,
+): ReservedValues {
+  const out: ReservedValues = {
+    args: raw,
+    idempotencyKey: undefined,
+    approvalId: undefined,
+    problem: undefined,
+  };
   const own = ownedReserved(tool);
   let fromArgsIdem: unknown;
   let fromArgsApproval: unknown;
@@ -96,9 +106,14 @@ export function takeReserved(tool: AnyTool, raw: unknown, meta: Record<string, u
   return out;
 }
 
-function pick(fromArgs: unknown, fromMeta: unknown, name: string): { value: string | undefined; problem: string | undefined } {
+function pick(
+  fromArgs: unknown,
+  fromMeta: unknown,
+  name: string,
+): { value: string | undefined; problem: string | undefined } {
   for (const v of [fromArgs, fromMeta]) {
-    if (v !== undefined && v !== null && typeof v !== 'string') return { value: undefined, problem: `\`${name}\` must be a string` };
+    if (v !== undefined && v !== null && typeof v !== 'string')
+      return { value: undefined, problem: `\`${name}\` must be a string` };
   }
   const a = typeof fromArgs === 'string' && fromArgs !== '' ? fromArgs : undefined;
   const m = typeof fromMeta === 'string' && fromMeta !== '' ? fromMeta : undefined;

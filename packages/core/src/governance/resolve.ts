@@ -32,7 +32,11 @@ export interface ResolvedGovernance {
 }
 
 /** Reads a `server/tool` or `tool` keyed record, the server-qualified key winning. */
-function byTool<T>(record: Record<string, T> | undefined, server: string, tool: string): { value: T; key: string } | undefined {
+function byTool<T>(
+  record: Record<string, T> | undefined,
+  server: string,
+  tool: string,
+): { value: T; key: string } | undefined {
   if (!record) return undefined;
   const qualified = `${server}/${tool}`;
   if (Object.hasOwn(record, qualified)) return { value: record[qualified] as T, key: qualified };
@@ -61,11 +65,22 @@ function maxOverRoles<T>(
 }
 
 /** Computes the settings without memoisation (used by explain and by the memoised lookup). */
-export function computeGovernance(policy: PolicyDocument, roles: readonly string[], server: string, tool: AnyTool): ResolvedGovernance {
+export function computeGovernance(
+  policy: PolicyDocument,
+  roles: readonly string[],
+  server: string,
+  tool: AnyTool,
+): ResolvedGovernance {
   const g = tool.governance;
   const settings: { value: ToolSettings; key: string } | undefined = byTool(policy.tools, server, tool.name);
   const d = policy.defaults;
-  const perCallerPerMinute = maxOverRoles(policy, roles, (r) => r.limits?.perMinute, (v) => v, d?.limits?.perMinute);
+  const perCallerPerMinute = maxOverRoles(
+    policy,
+    roles,
+    (r) => r.limits?.perMinute,
+    (v) => v,
+    d?.limits?.perMinute,
+  );
   let perCallerToolPerMinute = maxOverRoles(
     policy,
     roles,
@@ -77,13 +92,20 @@ export function computeGovernance(policy: PolicyDocument, roles: readonly string
     perCallerToolPerMinute = { value: settings.value.perCallerPerMinute, from: `tools.${settings.key}` };
   }
   const globalPerMinute =
-    settings?.value.globalPerMinute !== undefined ? { value: settings.value.globalPerMinute, from: `tools.${settings.key}` } : null;
+    settings?.value.globalPerMinute !== undefined
+      ? { value: settings.value.globalPerMinute, from: `tools.${settings.key}` }
+      : null;
   const perSessionRaw = maxOverRoles(
     policy,
     roles,
-    (r) => (r.budget?.perSession !== undefined ? { cost: r.budget.perSession, hours: r.budget.sessionHours } : undefined),
+    (r) =>
+      r.budget?.perSession !== undefined
+        ? { cost: r.budget.perSession, hours: r.budget.sessionHours }
+        : undefined,
     (v) => v.cost,
-    d?.budget?.perSession !== undefined ? { cost: d.budget.perSession, hours: d.budget.sessionHours } : undefined,
+    d?.budget?.perSession !== undefined
+      ? { cost: d.budget.perSession, hours: d.budget.sessionHours }
+      : undefined,
   );
   const perWindow = maxOverRoles(
     policy,
@@ -112,14 +134,21 @@ export function computeGovernance(policy: PolicyDocument, roles: readonly string
     cost,
     cacheTtlSeconds,
     cacheScope: g.cacheScope ?? 'shared',
-    limited: Boolean(perCallerPerMinute || perCallerToolPerMinute || globalPerMinute || perSessionRaw || perWindow),
+    limited: Boolean(
+      perCallerPerMinute || perCallerToolPerMinute || globalPerMinute || perSessionRaw || perWindow,
+    ),
   };
 }
 
 const memo = new WeakMap<PolicyDocument, Map<string, ResolvedGovernance>>();
 
 /** The settings for this call; memoised per policy object (a reload swaps the object) and role set. */
-export function resolveGovernance(policy: PolicyDocument, roles: readonly string[], server: string, tool: AnyTool): ResolvedGovernance {
+export function resolveGovernance(
+  policy: PolicyDocument,
+  roles: readonly string[],
+  server: string,
+  tool: AnyTool,
+): ResolvedGovernance {
   let byKey = memo.get(policy);
   if (!byKey) {
     byKey = new Map();

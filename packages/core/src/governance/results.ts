@@ -3,16 +3,25 @@
 // `_meta` (always) and in structuredContent when the tool has no output schema of its own (clients
 // check structuredContent against a declared output schema, and ours would not match it).
 import type { CallToolResult } from '../pipeline/call-tool.js';
-import type { AnyTool } from '../tools/tool.js';
 import type { LimitRefusal } from '../rate-limit/limiter-pool.js';
+import type { AnyTool } from '../tools/tool.js';
 
 /** `_meta` key: milliseconds until a refused call may be retried. */
 export const RETRY_AFTER_META_KEY = 'io.mcp-fleet/retryAfterMs';
 /** `_meta` key: the governance facts of a result (status, approval id, limit...). */
 export const GOVERNANCE_META_KEY = 'io.mcp-fleet/governance';
 
-function build(tool: AnyTool, text: string, isError: boolean, facts: Record<string, unknown>, extraMeta: Record<string, unknown> = {}): CallToolResult {
-  const result: CallToolResult = { content: [{ type: 'text', text }], _meta: { [GOVERNANCE_META_KEY]: facts, ...extraMeta } };
+function build(
+  tool: AnyTool,
+  text: string,
+  isError: boolean,
+  facts: Record<string, unknown>,
+  extraMeta: Record<string, unknown> = {},
+): CallToolResult {
+  const result: CallToolResult = {
+    content: [{ type: 'text', text }],
+    _meta: { [GOVERNANCE_META_KEY]: facts, ...extraMeta },
+  };
   if (!tool.output) result.structuredContent = facts;
   if (isError) result.isError = true;
   return result;
@@ -40,7 +49,14 @@ export function limitResult(tool: AnyTool, r: LimitRefusal): CallToolResult {
       tool,
       `${tool.name} was not run: it costs ${r.cost} and would exceed ${what}. Stop and report what you have so far, or ask the user to continue later (the budget resets after ${retryAt}).`,
       true,
-      { status: 'budget_exceeded', budget: r.kind, limit: r.points, cost: r.cost, retryAfterMs: r.retryAfterMs, retryAt },
+      {
+        status: 'budget_exceeded',
+        budget: r.kind,
+        limit: r.points,
+        cost: r.cost,
+        retryAfterMs: r.retryAfterMs,
+        retryAt,
+      },
       { [RETRY_AFTER_META_KEY]: r.retryAfterMs },
     );
   }
@@ -62,12 +78,18 @@ export function awaitingApprovalResult(tool: AnyTool, approvalId: string, expire
       `Once approved, call ${tool.name} again with exactly the same arguments plus "approval_id": "${approvalId}". ` +
       'Approving it yourself is not possible, and arguments such as confirm=true do not replace an approval.',
     Boolean(tool.output),
-    { status: 'awaiting_approval', approvalId, expiresAt, resume: { tool: tool.name, argument: 'approval_id', meta: 'io.mcp-fleet/approvalId' } },
+    {
+      status: 'awaiting_approval',
+      approvalId,
+      expiresAt,
+      resume: { tool: tool.name, argument: 'approval_id', meta: 'io.mcp-fleet/approvalId' },
+    },
   );
 }
 
 const REFUSALS: Record<string, string> = {
-  not_found: 'is not a valid approval for this caller. Call again without approval_id to request a new approval',
+  not_found:
+    'is not a valid approval for this caller. Call again without approval_id to request a new approval',
   mismatch:
     'was given for different arguments or another tool; an approval covers exactly the arguments that were approved. Call again without approval_id to request approval for these arguments',
   denied: 'was denied by a human. Do not retry this action; tell the user it was declined',
@@ -76,7 +98,12 @@ const REFUSALS: Record<string, string> = {
 };
 
 /** A resumed call whose approval does not allow it. `pending`: still waiting for the human. */
-export function approvalRefusedResult(tool: AnyTool, approvalId: string, why: string, expiresAt?: string): CallToolResult {
+export function approvalRefusedResult(
+  tool: AnyTool,
+  approvalId: string,
+  why: string,
+  expiresAt?: string,
+): CallToolResult {
   if (why === 'pending') {
     return build(
       tool,
@@ -85,11 +112,16 @@ export function approvalRefusedResult(tool: AnyTool, approvalId: string, why: st
       { status: 'awaiting_approval', approvalId, ...(expiresAt ? { expiresAt } : {}) },
     );
   }
-  return build(tool, `${tool.name} was not run: approval ${approvalId} ${REFUSALS[why] ?? REFUSALS.not_found}.`, true, {
-    status: 'approval_refused',
-    approvalId,
-    reason: why,
-  });
+  return build(
+    tool,
+    `${tool.name} was not run: approval ${approvalId} ${REFUSALS[why] ?? REFUSALS.not_found}.`,
+    true,
+    {
+      status: 'approval_refused',
+      approvalId,
+      reason: why,
+    },
+  );
 }
 
 /** A plain refusal from a governance step (idempotency conflicts, stores unavailable). */

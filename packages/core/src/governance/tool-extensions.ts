@@ -24,7 +24,11 @@ declare module '../tools/tool.js' {
     partial?: boolean;
   }
 
-  interface ToolDefinition<In extends z.ZodObject = z.ZodObject, Out extends z.ZodType = z.ZodType, Connectors = unknown> {
+  interface ToolDefinition<
+    In extends z.ZodObject = z.ZodObject,
+    Out extends z.ZodType = z.ZodType,
+    Connectors = unknown,
+  > {
     /**
      * Extra cache-key material for cacheable tools whose result depends on more than arguments and
      * identity, e.g. a file's identity and mtime. Returning a different string makes a different

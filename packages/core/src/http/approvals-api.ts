@@ -16,7 +16,15 @@ import { AuthFailure, TokenVerifier } from '../identity/token-verifier.js';
 import type { FleetRuntime } from '../pipeline/runtime.js';
 import { hostAndOriginGuard } from './request-guards.js';
 
-const STATUSES = new Set<string>(['pending', 'approved', 'denied', 'executing', 'executed', 'expired', 'all']);
+const STATUSES = new Set<string>([
+  'pending',
+  'approved',
+  'denied',
+  'executing',
+  'executed',
+  'expired',
+  'all',
+]);
 
 const REFUSED: Record<string, [number, string]> = {
   not_found: [404, 'no such approval request on this server'],
@@ -37,11 +45,15 @@ export interface ApprovalsApiOptions {
 export function approvalsApi(rt: FleetRuntime, options: ApprovalsApiOptions = {}) {
   return async function approvals(app: FastifyInstance): Promise<void> {
     const scope = rt.config.governance.approverScope;
-    const verifier = options.verifier ?? (await TokenVerifier.create({ ...rt.config.auth, requiredScopes: [scope] }));
+    const verifier =
+      options.verifier ?? (await TokenVerifier.create({ ...rt.config.auth, requiredScopes: [scope] }));
     const approvers = new WeakMap<FastifyRequest, Identity>();
     const store = (reply: FastifyReply): ApprovalStore | undefined => {
       const s = governanceOf(rt).approvals;
-      if (!s) void reply.code(503).send({ error: 'unavailable', message: 'approvals need the fleet database (DATABASE_URL)' });
+      if (!s)
+        void reply
+          .code(503)
+          .send({ error: 'unavailable', message: 'approvals need the fleet database (DATABASE_URL)' });
       return s;
     };
 
@@ -50,12 +62,19 @@ export function approvalsApi(rt: FleetRuntime, options: ApprovalsApiOptions = {}
       try {
         approvers.set(request, await verifier.verify(request.headers.authorization));
       } catch (err) {
-        const f = err instanceof AuthFailure ? err : new AuthFailure('keys_unavailable', 'token could not be verified');
+        const f =
+          err instanceof AuthFailure
+            ? err
+            : new AuthFailure('keys_unavailable', 'token could not be verified');
         rt.metrics.authFailures.inc({ reason: f.reason });
         let challenge = `Bearer${options.metadataUrl ? ` resource_metadata="${options.metadataUrl}"` : ''}`;
-        if (f.oauthError) challenge += `${options.metadataUrl ? ',' : ''} error="${f.oauthError}", error_description="${f.message}"`;
+        if (f.oauthError)
+          challenge += `${options.metadataUrl ? ',' : ''} error="${f.oauthError}", error_description="${f.message}"`;
         if (f.oauthError === 'insufficient_scope') challenge += `, scope="${scope}"`;
-        return reply.code(f.statusCode).header('www-authenticate', challenge).send({ error: f.oauthError ?? 'invalid_request', message: f.message });
+        return reply
+          .code(f.statusCode)
+          .header('www-authenticate', challenge)
+          .send({ error: f.oauthError ?? 'invalid_request', message: f.message });
       }
     });
 
@@ -64,10 +83,20 @@ export function approvalsApi(rt: FleetRuntime, options: ApprovalsApiOptions = {}
       if (!s) return reply;
       const q = request.query as Record<string, string | undefined>;
       const status = q.status ?? 'pending';
-      if (!STATUSES.has(status)) return reply.code(400).send({ error: 'invalid_request', message: `status must be one of ${[...STATUSES].join(', ')}` });
+      if (!STATUSES.has(status))
+        return reply
+          .code(400)
+          .send({ error: 'invalid_request', message: `status must be one of ${[...STATUSES].join(', ')}` });
       const approver = approvers.get(request)!;
       const limit = q.limit === undefined ? undefined : Number.parseInt(q.limit, 10) || undefined;
-      return { approvals: await s.list({ server: rt.server, tenant: approver.tenant, status: status as ApprovalStatus | 'all', limit }) };
+      return {
+        approvals: await s.list({
+          server: rt.server,
+          tenant: approver.tenant,
+          status: status as ApprovalStatus | 'all',
+          limit,
+        }),
+      };
     });
 
     app.get('/approvals/:id', async (request, reply) => {
@@ -85,7 +114,9 @@ export function approvalsApi(rt: FleetRuntime, options: ApprovalsApiOptions = {}
       const { id } = request.params as { id: string };
       const body = (request.body ?? {}) as { note?: unknown };
       if (body.note !== undefined && (typeof body.note !== 'string' || body.note.length > 1000)) {
-        return reply.code(400).send({ error: 'invalid_request', message: 'note must be a string of at most 1000 characters' });
+        return reply
+          .code(400)
+          .send({ error: 'invalid_request', message: 'note must be a string of at most 1000 characters' });
       }
       const approver = approvers.get(request)!;
       const decided = await s.decide({
@@ -96,12 +127,25 @@ export function approvalsApi(rt: FleetRuntime, options: ApprovalsApiOptions = {}
         server: rt.server,
         tenant: approver.tenant,
       });
-      audit(rt, request, approver, id, approve, decided.ok ? 'ok' : 'denied', decided.ok ? decided.approval.tool : (decided.approval?.tool ?? null));
+      audit(
+        rt,
+        request,
+        approver,
+        id,
+        approve,
+        decided.ok ? 'ok' : 'denied',
+        decided.ok ? decided.approval.tool : (decided.approval?.tool ?? null),
+      );
       if (!decided.ok) {
         const [status, message] = REFUSED[decided.why]!;
-        return reply.code(status).send({ error: decided.why, message, ...(decided.approval ? { approval: decided.approval } : {}) });
+        return reply
+          .code(status)
+          .send({ error: decided.why, message, ...(decided.approval ? { approval: decided.approval } : {}) });
       }
-      governanceOf(rt).metrics.approvals.inc({ tool: decided.approval.tool, event: approve ? 'approved' : 'denied' });
+      governanceOf(rt).metrics.approvals.inc({
+        tool: decided.approval.tool,
+        event: approve ? 'approved' : 'denied',
+      });
       return decided.approval;
     };
     app.post('/approvals/:id/approve', decideRoute(true));

@@ -83,7 +83,14 @@ export class IdempotencyStore {
    */
   async claim(
     ref: IdempotencyRef,
-    call: { tool: string; argsHash: string; auditId: string; leaseMs: number; waitMs: number; signal?: AbortSignal | undefined },
+    call: {
+      tool: string;
+      argsHash: string;
+      auditId: string;
+      leaseMs: number;
+      waitMs: number;
+      signal?: AbortSignal | undefined;
+    },
   ): Promise<ClaimOutcome> {
     const deadline = Date.now() + call.waitMs;
     let pause = 25;
@@ -105,7 +112,8 @@ export class IdempotencyStore {
         const row = rows[0];
         if (!row || row.expired) break; // gone or expired: try to claim again
         if (row.tool !== call.tool || row.args_hash !== call.argsHash) return { kind: 'mismatch' };
-        if (row.state === 'done' && row.result) return { kind: 'replay', result: row.result, outcome: row.outcome ?? 'ok' };
+        if (row.state === 'done' && row.result)
+          return { kind: 'replay', result: row.result, outcome: row.outcome ?? 'ok' };
         if (row.stale) return { kind: 'unknown' };
         if (Date.now() >= deadline || call.signal?.aborted) return { kind: 'in_progress' };
         await sleep(pause);
@@ -116,7 +124,12 @@ export class IdempotencyStore {
   }
 
   /** Stores the claimer's result; later calls with the key get it. */
-  async complete(ref: IdempotencyRef, auditId: string, result: CallToolResult, outcome: string): Promise<void> {
+  async complete(
+    ref: IdempotencyRef,
+    auditId: string,
+    result: CallToolResult,
+    outcome: string,
+  ): Promise<void> {
     await this.#pool.query(
       `UPDATE idempotency_records SET state = 'done', result = $5::jsonb, outcome = $6, completed_at = now()
        WHERE server = $1 AND scope = $2 AND key = $3 AND audit_id = $4`,
@@ -126,12 +139,10 @@ export class IdempotencyStore {
 
   /** Gives a claim back when nothing ran (audit store down, approval refused), so the key stays usable. */
   async release(ref: IdempotencyRef, auditId: string): Promise<void> {
-    await this.#pool.query('DELETE FROM idempotency_records WHERE server = $1 AND scope = $2 AND key = $3 AND audit_id = $4', [
-      ref.server,
-      ref.scope,
-      ref.key,
-      auditId,
-    ]);
+    await this.#pool.query(
+      'DELETE FROM idempotency_records WHERE server = $1 AND scope = $2 AND key = $3 AND audit_id = $4',
+      [ref.server, ref.scope, ref.key, auditId],
+    );
   }
 
   /** Deletes expired records; returns how many. */

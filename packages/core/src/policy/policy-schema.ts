@@ -23,7 +23,9 @@ export const grantSchema = z
 
 const perMinute = z.number().int().positive();
 /** A tool key in limits: `tool_name`, or `server/tool_name` to single out one server's tool. */
-const toolKey = z.string().regex(/^([a-z0-9_-]+\/)?[a-z][a-z0-9_]*$/, 'keys are tool names, optionally "server/tool_name"');
+const toolKey = z
+  .string()
+  .regex(/^([a-z0-9_-]+\/)?[a-z][a-z0-9_]*$/, 'keys are tool names, optionally "server/tool_name"');
 
 /** Rate limits of a role, per caller (agent + tenant) on one server, in calls per minute. */
 export const limitsSchema = z
@@ -41,9 +43,24 @@ export const budgetSchema = z
     /** Cost units one agent session (token `sid`) may spend on a server. */
     perSession: z.number().int().positive().optional(),
     /** How long a session's spending is remembered (default 24 h). */
-    sessionHours: z.number().int().positive().max(24 * 30).default(24),
+    sessionHours: z
+      .number()
+      .int()
+      .positive()
+      .max(24 * 30)
+      .default(24),
     /** Cost units one caller (agent + tenant) may spend per window, across its sessions. */
-    perWindow: z.object({ cost: z.number().int().positive(), minutes: z.number().int().positive().max(24 * 60) }).strict().optional(),
+    perWindow: z
+      .object({
+        cost: z.number().int().positive(),
+        minutes: z
+          .number()
+          .int()
+          .positive()
+          .max(24 * 60),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 
@@ -77,7 +94,10 @@ export const policySchema = z
     version: z.literal(1),
     roles: z.record(z.string().regex(/^[a-z][a-z0-9_-]*$/, 'role names are lowercase'), roleSchema),
     /** Limits and budget for callers none of whose roles sets one. */
-    defaults: z.object({ limits: limitsSchema.optional(), budget: budgetSchema.optional() }).strict().optional(),
+    defaults: z
+      .object({ limits: limitsSchema.optional(), budget: budgetSchema.optional() })
+      .strict()
+      .optional(),
     /** Per-tool settings keyed by `tool_name` or `server/tool_name` (the latter wins). */
     tools: z.record(toolKey, toolSettingsSchema).optional(),
   })

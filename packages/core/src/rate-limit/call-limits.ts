@@ -1,7 +1,8 @@
 // The rate-limit counters one call is checked against: per caller, per caller and tool, per tool.
 // Keyed on the verified identity (tenant + agent), never on an IP address.
-import type { Identity } from '../identity/identity.js';
+
 import type { ResolvedGovernance } from '../governance/resolve.js';
+import type { Identity } from '../identity/identity.js';
 import type { LimitCheck } from './limiter-pool.js';
 
 /** The caller's key part: tenant and agent, escaped so no value can imitate another. */
@@ -10,9 +11,21 @@ export function callerKey(identity: Pick<Identity, 'tenant' | 'agentId'>): strin
 }
 
 /** Appends the rate-limit checks that apply to this call. */
-export function rateLimitChecks(out: LimitCheck[], server: string, tool: string, caller: string, g: ResolvedGovernance): void {
+export function rateLimitChecks(
+  out: LimitCheck[],
+  server: string,
+  tool: string,
+  caller: string,
+  g: ResolvedGovernance,
+): void {
   if (g.perCallerPerMinute) {
-    out.push({ kind: 'caller', key: `${server}:${caller}`, points: g.perCallerPerMinute.value, windowSeconds: 60, cost: 1 });
+    out.push({
+      kind: 'caller',
+      key: `${server}:${caller}`,
+      points: g.perCallerPerMinute.value,
+      windowSeconds: 60,
+      cost: 1,
+    });
   }
   if (g.perCallerToolPerMinute) {
     out.push({
@@ -24,6 +37,12 @@ export function rateLimitChecks(out: LimitCheck[], server: string, tool: string,
     });
   }
   if (g.globalPerMinute) {
-    out.push({ kind: 'tool_global', key: `${server}:${tool}`, points: g.globalPerMinute.value, windowSeconds: 60, cost: 1 });
+    out.push({
+      kind: 'tool_global',
+      key: `${server}:${tool}`,
+      points: g.globalPerMinute.value,
+      windowSeconds: 60,
+      cost: 1,
+    });
   }
 }

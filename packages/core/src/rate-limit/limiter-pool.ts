@@ -30,6 +30,16 @@ export interface LimitRefusal {
 
 type Limiter = RateLimiterMemory | RateLimiterRedis;
 
+/** Budgets spend a tool's cost; rate limits count calls. */
+export function isBudget(kind: LimitKind): boolean {
+  return kind === 'session' || kind === 'window';
+}
+
+/** A refusal from the counter itself (it counted this call); not an in-memory block, which counted nothing. */
+function tookUnits(err: unknown): boolean {
+  return err instanceof RateLimiterRes && err.consumedPoints > 0;
+}
+
 /** Options for {@link LimiterPool}. */
 export interface LimiterPoolOptions {
   redis?: Redis | undefined;
@@ -62,8 +72,9 @@ export class LimiterPool {
         duration: c.windowSeconds,
         // Not connected: use the insurance limiter at once instead of waiting for a timeout.
         rejectIfRedisNotReady: true,
-        // Once a key is over its limit, refuse it in memory until the window ends: no Redis trip.
-        inMemoryBlockOnConsumed: c.points + 1,
+        // Once a caller is over a rate limit, refuse it in memory until the window ends: no Redis
+        // trip. Not for budgets: a call too expensive for what is left must not block cheaper ones.
+        ...(isBudget(c.kind) ? {} : { inMemoryBlockOnConsumed: c.points + 1 }),
         insuranceLimiter: memory,
       });
     } else {
@@ -75,8 +86,8 @@ export class LimiterPool {
 
   /**
    * Counts the call against every check. Returns null when all have room, else the refusal with the
-   * longest wait; then the units taken from the checks that had room are given back, so a refused
-   * call does not eat into other limits.
+   * longest wait; then every unit this call took is given back, so a refused call spends nothing
+   * (a budget keeps its remaining units for cheaper calls; other limits are not eaten into).
    */
   async consume(checks: readonly LimitCheck[]): Promise<LimitRefusal | null> {
     if (checks.length === 1) {
@@ -85,7 +96,9 @@ export class LimiterPool {
         await this.#limiter(c).consume(c.key, c.cost);
         return null;
       } catch (err) {
-        return this.#refusal(c, err);
+        const r = this.#refusal(c, err);
+        if (r && tookUnits(err)) await this.#giveBack(c);
+        return r;
       }
     }
     const settled = await Promise.allSettled(checks.map((c) => this.#limiter(c).consume(c.key, c.cost)));
@@ -96,20 +109,33 @@ export class LimiterPool {
       if (r && (!worst || r.retryAfterMs > worst.retryAfterMs)) worst = r;
     });
     if (worst) {
-      settled.forEach((s, i) => {
-        if (s.status !== 'fulfilled') return;
-        const c = checks[i]!;
-        this.#limiter(c)
-          .reward(c.key, c.cost)
-          .catch(() => {});
-      });
+      // Awaited (refusal path only), so the next call of this caller sees the units back.
+      await Promise.all(
+        checks.map((c, i) =>
+          settled[i]!.status === 'fulfilled' || tookUnits((settled[i] as PromiseRejectedResult).reason)
+            ? this.#giveBack(c)
+            : undefined,
+        ),
+      );
     }
     return worst;
   }
 
+  async #giveBack(c: LimitCheck): Promise<void> {
+    await this.#limiter(c)
+      .reward(c.key, c.cost)
+      .catch(() => {});
+  }
+
   #refusal(c: LimitCheck, err: unknown): LimitRefusal | null {
     if (err instanceof RateLimiterRes) {
-      return { kind: c.kind, points: c.points, windowSeconds: c.windowSeconds, cost: c.cost, retryAfterMs: Math.max(1, err.msBeforeNext) };
+      return {
+        kind: c.kind,
+        points: c.points,
+        windowSeconds: c.windowSeconds,
+        cost: c.cost,
+        retryAfterMs: Math.max(1, err.msBeforeNext),
+      };
     }
     // Neither Redis nor the insurance limiter answered (should not happen): let the call through.
     this.#opts.onStoreError?.(err);

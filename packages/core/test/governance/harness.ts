@@ -81,7 +81,8 @@ const failing = defineTool({
 const partial = defineTool({
   name: 'scan_logs',
   title: 'Scan logs',
-  description: 'Scans logs until a time budget runs out; the answer may be partial. Never cached when partial.',
+  description:
+    'Scans logs until a time budget runs out; the answer may be partial. Never cached when partial.',
   input: z.object({ pattern: z.string() }),
   governance: { readOnly: true, cacheTtlSeconds: 300 },
   handler: async ({ pattern }) => {
@@ -144,7 +145,8 @@ const longTask = defineTool({
 const transfer = defineTool({
   name: 'transfer_funds',
   title: 'Transfer funds',
-  description: 'Moves money between accounts (mutating). Takes a moment. Pass an idempotency_key to make retries safe.',
+  description:
+    'Moves money between accounts (mutating). Takes a moment. Pass an idempotency_key to make retries safe.',
   input: z.object({ account: z.string(), amount: z.number().positive() }).strict(),
   governance: { readOnly: false },
   handler: async ({ account, amount }) => {
@@ -181,7 +183,20 @@ export const govServer: ServerDefinition<undefined> = {
   name: 'govtest',
   version: '0.0.1',
   defaultPort: 7498,
-  tools: [echoCaller, getReport, sessionView, failing, partial, fileInfo, expensive, slow, longTask, transfer, refund, refundStructured],
+  tools: [
+    echoCaller,
+    getReport,
+    sessionView,
+    failing,
+    partial,
+    fileInfo,
+    expensive,
+    slow,
+    longTask,
+    transfer,
+    refund,
+    refundStructured,
+  ],
 };
 
 /** Policy for the governance tests. */
@@ -197,8 +212,20 @@ export const govPolicy = {
       grants: [{ servers: ['govtest'], access: 'read' }],
       budget: { perSession: 10, perWindow: { cost: 20, minutes: 60 } },
     },
-    eu_only: { grants: [{ servers: ['govtest'], tools: ['get_report'], constraints: { get_report: { regions: ['eu'] } } }] },
-    eu_us: { grants: [{ servers: ['govtest'], tools: ['get_report'], constraints: { get_report: { regions: ['eu', 'us'] } } }] },
+    eu_only: {
+      grants: [
+        { servers: ['govtest'], tools: ['get_report'], constraints: { get_report: { regions: ['eu'] } } },
+      ],
+    },
+    eu_us: {
+      grants: [
+        {
+          servers: ['govtest'],
+          tools: ['get_report'],
+          constraints: { get_report: { regions: ['eu', 'us'] } },
+        },
+      ],
+    },
     operator: { grants: [{ servers: ['govtest'], tools: ['*'] }] },
   },
   tools: { 'govtest/wait_slowly': { globalPerMinute: 1000 } },
@@ -232,7 +259,12 @@ export class Fleet {
   readonly #databaseUrl: string | undefined;
   readonly #policy: unknown;
 
-  private constructor(issuer: DevIssuer, env: Record<string, string>, databaseUrl: string | undefined, policy: unknown) {
+  private constructor(
+    issuer: DevIssuer,
+    env: Record<string, string>,
+    databaseUrl: string | undefined,
+    policy: unknown,
+  ) {
     this.issuer = issuer;
     this.#env = env;
     this.#databaseUrl = databaseUrl;
@@ -240,7 +272,9 @@ export class Fleet {
   }
 
   /** Starts `count` replicas. */
-  static async start(o: { count?: number; env?: Record<string, string>; databaseUrl?: string; policy?: unknown } = {}): Promise<Fleet> {
+  static async start(
+    o: { count?: number; env?: Record<string, string>; databaseUrl?: string; policy?: unknown } = {},
+  ): Promise<Fleet> {
     const issuer = await DevIssuer.create();
     await issuer.listen();
     const fleet = new Fleet(issuer, o.env ?? {}, o.databaseUrl, o.policy ?? govPolicy);
@@ -262,7 +296,15 @@ export class Fleet {
   }
 
   /** Mints a token for the governance server. */
-  token(o: { sub: string; roles: string[]; tenant?: string; sid?: string; user?: string; scope?: string; aud?: string }): Promise<string> {
+  token(o: {
+    sub: string;
+    roles: string[];
+    tenant?: string;
+    sid?: string;
+    user?: string;
+    scope?: string;
+    aud?: string;
+  }): Promise<string> {
     return this.issuer.mint({ ...o, aud: o.aud ?? AUDIENCE });
   }
 
@@ -286,7 +328,11 @@ export class Fleet {
 }
 
 /** Sum of a counter on a replica's /metrics over the lines matching every label given. */
-export async function metric(s: BootedServer, name: string, labels: Record<string, string> = {}): Promise<number> {
+export async function metric(
+  s: BootedServer,
+  name: string,
+  labels: Record<string, string> = {},
+): Promise<number> {
   const text = await (await fetch(`${s.baseUrl}/metrics`)).text();
   let sum = 0;
   for (const line of text.split('\n')) {

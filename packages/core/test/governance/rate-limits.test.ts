@@ -1,6 +1,6 @@
 // Rate limits: one limit shared by replicas through Redis; keyed on the verified caller; a global
 // ceiling per tool; and limits that keep holding per process when Redis is unreachable or dies.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connectClient, freePort } from '@mcp-fleet/testkit';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -27,7 +27,8 @@ describe('rate limits', () => {
     const before = upstream.echo;
     const results = [];
     // Alternate between the replicas: 5 allowed per minute in total, not 5 each.
-    for (let i = 0; i < 8; i++) results.push(await (i % 2 === 0 ? ca : cb).callTool('echo_caller', { text: `n${i}` }));
+    for (let i = 0; i < 8; i++)
+      results.push(await (i % 2 === 0 ? ca : cb).callTool('echo_caller', { text: `n${i}` }));
     const ok = results.filter((r) => !r.isError);
     const limited = results.filter((r) => r.isError);
     expect(ok).toHaveLength(5);
@@ -35,14 +36,22 @@ describe('rate limits', () => {
     expect(upstream.echo - before).toBe(5);
     // The refusal says when to retry, in words and machine-readably.
     const refusal = limited[0] as (typeof limited)[0] & { _meta?: Record<string, unknown> };
-    expect(textOf(refusal)).toMatch(/Rate limit reached for echo_caller: at most 5 calls per minute .* Retry after/);
+    expect(textOf(refusal)).toMatch(
+      /Rate limit reached for echo_caller: at most 5 calls per minute .* Retry after/,
+    );
     const retryAfterMs = refusal._meta?.['io.mcp-fleet/retryAfterMs'] as number;
     expect(retryAfterMs).toBeGreaterThan(0);
     expect(retryAfterMs).toBeLessThanOrEqual(60_000);
-    expect(refusal.structuredContent).toMatchObject({ status: 'rate_limited', limit: 'caller_tool', perMinute: 5 });
+    expect(refusal.structuredContent).toMatchObject({
+      status: 'rate_limited',
+      limit: 'caller_tool',
+      perMinute: 5,
+    });
     // Audited and counted.
     expect(fleet.outcomes('echo_caller').filter((o) => o === 'rate_limited')).toHaveLength(3);
-    const counted = (await metric(a!, 'mcp_rate_limited_total', { tool: 'echo_caller' })) + (await metric(b!, 'mcp_rate_limited_total', { tool: 'echo_caller' }));
+    const counted =
+      (await metric(a!, 'mcp_rate_limited_total', { tool: 'echo_caller' })) +
+      (await metric(b!, 'mcp_rate_limited_total', { tool: 'echo_caller' }));
     expect(counted).toBe(3);
     await ca.close();
     await cb.close();
@@ -70,12 +79,20 @@ describe('rate limits', () => {
 
   it('applies a per-caller limit across all tools, and a global per-tool ceiling across callers', async () => {
     const policy = { ...govPolicy, tools: { echo_caller: { globalPerMinute: 4 } } };
-    const fleet = await started({ count: 2, policy, env: { REDIS_URL: REDIS, REDIS_KEY_PREFIX: redisPrefix() } });
+    const fleet = await started({
+      count: 2,
+      policy,
+      env: { REDIS_URL: REDIS, REDIS_KEY_PREFIX: redisPrefix() },
+    });
     const [a, b] = fleet.replicas;
     // Global ceiling: four different readers over two replicas share 4 calls.
     let ok = 0;
     for (let i = 0; i < 6; i++) {
-      const c = await connectClient('modern', (i % 2 ? a : b)!.url, await fleet.token({ sub: `agent-${i}`, roles: ['reader'] }));
+      const c = await connectClient(
+        'modern',
+        (i % 2 ? a : b)!.url,
+        await fleet.token({ sub: `agent-${i}`, roles: ['reader'] }),
+      );
       const r = await c.callTool('echo_caller', {});
       if (!r.isError) ok += 1;
       else expect(r.structuredContent).toMatchObject({ limit: 'tool_global' });
@@ -83,7 +100,11 @@ describe('rate limits', () => {
     }
     expect(ok).toBe(4);
     // Per-caller limit over all tools: 3 calls per minute whatever the tool.
-    const c = await connectClient('legacy', a!.url, await fleet.token({ sub: 'agent-t', roles: ['throttled'] }));
+    const c = await connectClient(
+      'legacy',
+      a!.url,
+      await fleet.token({ sub: 'agent-t', roles: ['throttled'] }),
+    );
     const outcomes = [
       await c.callTool('get_session_view', { name: 'x' }),
       await c.callTool('run_expensive_query', { q: 'a' }),
@@ -97,7 +118,10 @@ describe('rate limits', () => {
 
   it('keeps enforcing limits in process, and keeps answering, when Redis is unreachable', async () => {
     const closed = await freePort(); // nothing listens here
-    const fleet = await started({ count: 2, env: { REDIS_URL: `redis://127.0.0.1:${closed}`, REDIS_KEY_PREFIX: redisPrefix() } });
+    const fleet = await started({
+      count: 2,
+      env: { REDIS_URL: `redis://127.0.0.1:${closed}`, REDIS_KEY_PREFIX: redisPrefix() },
+    });
     const [a, b] = fleet.replicas;
     const token = await fleet.token({ sub: 'agent-down', roles: ['limited'] });
     const ca = await connectClient('modern', a!.url, token);
@@ -112,7 +136,10 @@ describe('rate limits', () => {
     // Unlimited tools keep working.
     expect((await ca.callTool('get_session_view', { name: 'still-up' })).isError).toBeFalsy();
     expect(await metric(a!, 'mcp_redis_up')).toBe(0);
-    const ready = (await (await fetch(`${a!.baseUrl}/readyz`)).json()) as { status: string; checks: Record<string, string> };
+    const ready = (await (await fetch(`${a!.baseUrl}/readyz`)).json()) as {
+      status: string;
+      checks: Record<string, string>;
+    };
     expect(ready.status).toBe('degraded');
     expect(ready.checks.redis).toMatch(/failing/);
     await ca.close();
@@ -127,8 +154,13 @@ describe('rate limits', () => {
 
     it('shares the limit while Redis is up, then falls back to per-process limits without failing calls', async () => {
       const port = await freePort();
-      redis = spawn('redis-server', ['--port', String(port), '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-      const fleet = await started({ count: 2, env: { REDIS_URL: `redis://127.0.0.1:${port}`, REDIS_KEY_PREFIX: redisPrefix() } });
+      redis = spawn('redis-server', ['--port', String(port), '--save', '', '--appendonly', 'no'], {
+        stdio: 'ignore',
+      });
+      const fleet = await started({
+        count: 2,
+        env: { REDIS_URL: `redis://127.0.0.1:${port}`, REDIS_KEY_PREFIX: redisPrefix() },
+      });
       const [a, b] = fleet.replicas;
       for (let i = 0; i < 50 && (await metric(a!, 'mcp_redis_up')) !== 1; i++) await sleep(100);
       const token = await fleet.token({ sub: 'agent-dies', roles: ['limited'] });

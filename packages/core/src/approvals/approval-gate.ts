@@ -1,0 +1,84 @@
+// The approval gate of a call that policy or the tool marks as needing a human: a call without an
+// approval id opens (or finds) a request and stops; a call with one uses it, atomically and once, for
+// exactly the approved arguments and caller. Arguments like `confirm: true` play no part.
+import { redactArguments } from '../audit/audit-record.js';
+import { callerOf, type GovernedCall, type StepAnswer } from '../governance/governed-call.js';
+import { approvalRefusedResult, awaitingApprovalResult, refusal } from '../governance/results.js';
+import { storeDown } from '../governance/store-down.js';
+
+/** First half: without an approval id, open a request and answer "awaiting approval". */
+export async function requestApproval(
+  c: GovernedCall,
+  approvalId: string | undefined,
+): Promise<StepAnswer | undefined> {
+  const store = c.gov.approvals;
+  if (!store) {
+    return {
+      outcome: 'error',
+      result: refusal(
+        c.tool,
+        `${c.tool.name} needs a human approval, and approvals need the fleet database, which this server does not have. Tell the operator.`,
+        'approvals_unavailable',
+      ),
+    };
+  }
+  if (approvalId !== undefined) {
+    c.detail('approvalId', approvalId);
+    return undefined;
+  }
+  try {
+    const opened = await store.request({
+      server: c.rt.server,
+      tool: c.tool.name,
+      argsHash: c.argsHash,
+      arguments: redactArguments(c.args),
+      caller: callerOf(c),
+      session: c.req.identity.session ?? null,
+      roles: c.req.identity.roles,
+      ttlSeconds: c.gov.config.approvalTtlSeconds,
+      auditId: c.auditId,
+    });
+    c.gov.metrics.approvals.inc({ tool: c.tool.name, event: 'requested' });
+    c.detail('approvalId', opened.id);
+    if (opened.reused) c.detail('approvalReused', true);
+    return {
+      outcome: 'awaiting_approval',
+      result: awaitingApprovalResult(c.tool, opened.id, opened.expiresAt),
+    };
+  } catch (err) {
+    return storeDown(c, err, 'approval_request');
+  }
+}
+
+/** Second half, right before the handler: use the approval, or answer why not. */
+export async function useApproval(c: GovernedCall, approvalId: string): Promise<StepAnswer | undefined> {
+  let used: Awaited<ReturnType<NonNullable<GovernedCall['gov']['approvals']>['consume']>>;
+  try {
+    used = await c.gov.approvals!.consume(approvalId, {
+      server: c.rt.server,
+      tool: c.tool.name,
+      argsHash: c.argsHash,
+      caller: callerOf(c),
+      auditId: c.auditId,
+    });
+  } catch (err) {
+    return storeDown(c, err, 'approval_consume');
+  }
+  if (used.ok) {
+    c.gov.metrics.approvals.inc({ tool: c.tool.name, event: 'executed' });
+    return undefined;
+  }
+  c.gov.metrics.approvals.inc({ tool: c.tool.name, event: 'refused' });
+  c.detail('approvalRefused', used.why);
+  return {
+    outcome: used.why === 'pending' ? 'awaiting_approval' : 'approval_denied',
+    result: approvalRefusedResult(c.tool, approvalId, used.why, used.expiresAt),
+  };
+}
+
+/** Records how the approved call ended. */
+export async function finishApproval(c: GovernedCall, approvalId: string, outcome: string): Promise<void> {
+  await c.gov.approvals
+    ?.finish(approvalId, outcome)
+    .catch((err: Error) => c.rt.logger.warn({ err: err.message }, 'approval outcome not stored'));
+}

@@ -1,0 +1,129 @@
+// Runs a tool's handler under its deadline: the abort signal fires on timeout, on client disconnect
+// and on a `notifications/cancelled` naming the call (on any replica); the result says which.
+import type { AuditOutcome } from '../audit/audit-record.js';
+import { FleetError, ToolError } from '../errors.js';
+import type { Governance } from '../governance/governance.js';
+import type { CallToolResult, ToolCallRequest } from '../pipeline/call-tool.js';
+import type { FleetRuntime } from '../pipeline/runtime.js';
+import type { Decision } from '../policy/decide.js';
+import type { RegisteredTool } from '../tools/registry.js';
+import { InflightCalls } from './inflight-calls.js';
+
+function errorResult(text: string): CallToolResult {
+  return { content: [{ type: 'text', text }], isError: true };
+}
+
+/** How a handler run ended. */
+export interface Execution {
+  result: CallToolResult;
+  outcome: AuditOutcome;
+  /** The handler said its result is incomplete: never cached. */
+  partial: boolean;
+  cancelledBy: string | undefined;
+}
+
+/** Runs the handler with timeout and cancellation; never throws. */
+export async function runHandler(
+  rt: FleetRuntime,
+  gov: Governance,
+  reg: RegisteredTool,
+  args: unknown,
+  decision: Decision,
+  req: ToolCallRequest,
+  timeoutMs: number,
+): Promise<Execution> {
+  const { tool } = reg;
+  const controller = new AbortController();
+  let cancelledBy: string | undefined;
+  const cancel = (source: string) => {
+    if (controller.signal.aborted) return;
+    cancelledBy = source;
+    gov.metrics.cancellations.inc({ source });
+    controller.abort(new FleetError('FLEET_ERR_TOOL', 'cancelled by the client'));
+  };
+  const timer = setTimeout(
+    () => controller.abort(new FleetError('FLEET_ERR_TIMEOUT', `timed out after ${timeoutMs} ms`)),
+    timeoutMs,
+  );
+  const onClientAbort = () => cancel('disconnect');
+  if (req.signal) {
+    if (req.signal.aborted) onClientAbort();
+    else req.signal.addEventListener('abort', onClientAbort, { once: true });
+  }
+  // A legacy client cancels with notifications/cancelled naming this call's JSON-RPC id.
+  const unregister =
+    req.rpcId === null
+      ? undefined
+      : gov.inflight.register(InflightCalls.key(req.identity, req.rpcId), cancel);
+  const aborted = new Promise<never>((_, reject) => {
+    controller.signal.addEventListener('abort', () => reject(controller.signal.reason), { once: true });
+  });
+  aborted.catch(() => {});
+  rt.metrics.inflight.inc();
+  try {
+    const out = await Promise.race([
+      tool.handler(args as Record<string, unknown>, {
+        identity: req.identity,
+        logger: rt.logger,
+        signal: controller.signal,
+        connectors: rt.connectors,
+        requestId: req.requestId,
+        constraints: decision.constraints,
+      }),
+      aborted,
+    ]);
+    const result: CallToolResult = { content: [] };
+    if (out.data !== undefined) {
+      if (tool.output) {
+        const checked = tool.output.safeParse(out.data);
+        if (!checked.success) {
+          rt.logger.error(
+            { tool: tool.name, issues: checked.error.issues.slice(0, 5) },
+            'tool output does not match its schema',
+          );
+          throw new Error('output schema mismatch');
+        }
+      }
+      result.structuredContent = out.data as Record<string, unknown>;
+    }
+    const text =
+      out.text ??
+      (out.data !== undefined ? (tool.toText?.(out.data as never) ?? JSON.stringify(out.data)) : '');
+    result.content.push({ type: 'text', text });
+    return { result, outcome: 'ok', partial: out.partial === true, cancelledBy };
+  } catch (err) {
+    if (controller.signal.aborted && controller.signal.reason === err) {
+      const timedOut = err instanceof FleetError && err.code === 'FLEET_ERR_TIMEOUT';
+      return {
+        result: errorResult(
+          timedOut
+            ? `${tool.name} timed out after ${timeoutMs} ms and was cancelled. Narrow the request (fewer rows, a smaller range) and try again.`
+            : `${tool.name} was cancelled.`,
+        ),
+        outcome: timedOut ? 'timeout' : 'cancelled',
+        partial: true,
+        cancelledBy,
+      };
+    }
+    if (err instanceof ToolError)
+      return { result: errorResult(err.message), outcome: 'error', partial: true, cancelledBy };
+    rt.logger.error(
+      { err: (err as Error).message, stack: (err as Error).stack, tool: tool.name, requestId: req.requestId },
+      'tool failed',
+    );
+    return {
+      result: errorResult(
+        `${tool.name} failed with an internal error (reference ${req.requestId}). Retrying may help; if not, report the reference.`,
+      ),
+      outcome: 'error',
+      partial: true,
+      cancelledBy,
+    };
+  } finally {
+    clearTimeout(timer);
+    unregister?.();
+    req.signal?.removeEventListener('abort', onClientAbort);
+    rt.metrics.inflight.dec();
+    if (!controller.signal.aborted) controller.abort(new FleetError('FLEET_ERR_TOOL', 'call finished'));
+  }
+}

@@ -1,0 +1,90 @@
+// The idempotency step of a mutating call with a key: claim it, or answer with the stored result,
+// a conflict, or "still running"; after the call, store its result under the key.
+
+import { sha256 } from '../governance/fingerprint.js';
+import type { GovernedCall, StepAnswer } from '../governance/governed-call.js';
+import { refusal } from '../governance/results.js';
+import { storeDown } from '../governance/store-down.js';
+import type { CallToolResult } from '../pipeline/call-tool.js';
+import type { IdempotencyRef } from './idempotency-store.js';
+
+/** `_meta` key on results replayed for a repeated idempotency key. */
+export const REPLAYED_META_KEY = 'io.mcp-fleet/replayed';
+
+const ANSWERS = {
+  mismatch: {
+    outcome: 'invalid',
+    status: 'idempotency_conflict',
+    text: (tool: string) =>
+      `${tool} was not run: this idempotency_key was already used for a call with different arguments. Use a new key for a different action, or resend the original arguments to get the original result.`,
+  },
+  in_progress: {
+    outcome: 'error',
+    status: 'idempotency_in_progress',
+    text: (tool: string) =>
+      `${tool} with this idempotency_key is still running in another call. Call again with the same key and arguments in a few seconds to get its result; do not use a new key.`,
+  },
+  unknown: {
+    outcome: 'error',
+    status: 'idempotency_unknown',
+    text: (tool: string) =>
+      `An earlier ${tool} call with this idempotency_key did not finish (the server running it stopped), so whether it took effect is unknown. Check the result in the target system; use a new key only if it must run again.`,
+  },
+} as const;
+
+/** Claims the key for this call (returns its ref), or answers the call. */
+export async function claimKey(
+  c: GovernedCall,
+  key: string,
+  timeoutMs: number,
+): Promise<{ ref: IdempotencyRef } | { answer: StepAnswer }> {
+  const store = c.gov.idempotency!;
+  const ref: IdempotencyRef = { server: c.rt.server, scope: c.caller, key };
+  c.detail('idempotencyKey', sha256(key).slice(0, 16));
+  let claim: Awaited<ReturnType<typeof store.claim>>;
+  try {
+    claim = await store.claim(ref, {
+      tool: c.tool.name,
+      argsHash: c.argsHash,
+      auditId: c.auditId,
+      leaseMs: timeoutMs + 30_000,
+      waitMs: timeoutMs + 5_000,
+      signal: c.req.signal,
+    });
+  } catch (err) {
+    return { answer: storeDown(c, err, 'idempotency_claim') };
+  }
+  if (claim.kind === 'claimed') return { ref };
+  if (claim.kind === 'replay') {
+    c.gov.metrics.idempotentReplays.inc({ tool: c.tool.name });
+    c.detail('replayedOutcome', claim.outcome);
+    const meta = {
+      ...(claim.result._meta as Record<string, unknown> | undefined),
+      [REPLAYED_META_KEY]: true,
+    };
+    return { answer: { outcome: 'replayed', result: { ...claim.result, _meta: meta } } };
+  }
+  const a = ANSWERS[claim.kind];
+  return { answer: { outcome: a.outcome, result: refusal(c.tool, a.text(c.tool.name), a.status) } };
+}
+
+/** Gives the key back when nothing ran, so it stays usable. */
+export function releaseKey(c: GovernedCall, ref: IdempotencyRef | undefined): void {
+  if (ref) c.gov.idempotency?.release(ref, c.auditId).catch(() => {});
+}
+
+/** Stores the call's result under its key (awaited: a retry right after must find it). */
+export async function completeKey(
+  c: GovernedCall,
+  ref: IdempotencyRef,
+  result: CallToolResult,
+  outcome: string,
+): Promise<void> {
+  await c.gov.idempotency?.complete(ref, c.auditId, result, outcome).catch((err: Error) => {
+    c.gov.metrics.storeErrors.inc({ store: 'postgres', op: 'idempotency_complete' });
+    c.rt.logger.error(
+      { err: err.message, tool: c.tool.name },
+      'idempotency result not stored; a retry with this key will be told the outcome is unknown',
+    );
+  });
+}
