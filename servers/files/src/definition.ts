@@ -22,7 +22,10 @@ const definition: ServerDefinition<FilesConnectors> = {
     const config = loadFilesConfig(env);
     // The root is fixed here, once, from configuration: nothing a client sends (roots, URIs) changes it.
     const sandbox = await Sandbox.open(config.root);
-    logger.info({ root: sandbox.root, readAreas: config.readAreas, writeAreas: config.writeAreas }, 'files sandbox ready');
+    logger.info(
+      { root: sandbox.root, readAreas: config.readAreas, writeAreas: config.writeAreas },
+      'files sandbox ready',
+    );
     return {
       sandbox,
       config,

@@ -3,13 +3,23 @@
 // sentinel outside must never appear in an answer and the folders outside must stay unchanged.
 import { existsSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
+import { type BootedServer, createTestDatabase, type TestClient } from '@mcp-fleet/testkit';
 import { Client as LegacyClient } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ListRootsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
-import { type BootedServer, createTestDatabase, type TestClient } from '@mcp-fleet/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bootFiles, call, clientAs, type Layout, makeLayout, SENTINEL, snapshot } from './helpers.js';
-import { buildHostileTree, HUGE_SIZE, type HostileTree, hostilePaths } from './hostile-tree.js';
+import {
+  bootFiles,
+  call,
+  clientAs,
+  entriesOf,
+  hitsOf,
+  type Layout,
+  makeLayout,
+  SENTINEL,
+  snapshot,
+} from './helpers.js';
+import { buildHostileTree, type HostileTree, HUGE_SIZE, hostilePaths } from './hostile-tree.js';
 
 let layout: Layout;
 let tree: HostileTree;
@@ -24,8 +34,15 @@ beforeAll(async () => {
   layout = await makeLayout();
   tree = await buildHostileTree(layout);
   db = await createTestDatabase('files_hostile');
-  s = await bootFiles(layout.root, { databaseUrl: db.url, env: { FILES_SCAN_MAX_BYTES: String(1024 * 1024) } });
-  before = { outside: snapshot(layout.outside), lookalike: snapshot(layout.lookalike), base: readdirSync(layout.base).sort() };
+  s = await bootFiles(layout.root, {
+    databaseUrl: db.url,
+    env: { FILES_SCAN_MAX_BYTES: String(1024 * 1024) },
+  });
+  before = {
+    outside: snapshot(layout.outside),
+    lookalike: snapshot(layout.lookalike),
+    base: readdirSync(layout.base).sort(),
+  };
   admin = await clientAs(s, 'modern', 'admin');
   support = await clientAs(s, 'legacy', 'support');
   analyst = await clientAs(s, 'modern', 'analyst');
@@ -78,7 +95,11 @@ describe('hostile path corpus', () => {
           expect(r.isError, `write ${JSON.stringify(path)} overwrite=${overwrite}`).toBe(true);
           expect(r.raw).not.toContain(SENTINEL);
           // The same spellings under reports/: refused, or an oddly named report INSIDE reports/.
-          const nested = await call(client, 'write_report', { path: `reports/${path}`, content: 'nested', overwrite });
+          const nested = await call(client, 'write_report', {
+            path: `reports/${path}`,
+            content: 'nested',
+            overwrite,
+          });
           expect(nested.raw).not.toContain(SENTINEL);
           if (!nested.isError) {
             const written = realpathSync(join(layout.root, nested.data?.path as string));
@@ -109,14 +130,22 @@ describe('hostile tree', () => {
 
   it('listing and searching never show or follow links that lead out, dangle or loop', async () => {
     const listed = await call(admin, 'list_folder', { path: 'docs', limit: 200 });
-    const names = (listed.data?.entries as { name: string; link?: boolean }[]).map((e) => e.name);
-    for (const hidden of ['link-out.md', 'dir-out', 'dangling.md', 'loop-a', 'loop-b', 'relative-out.md', 'passwd.md']) {
+    const names = entriesOf(listed).map((e) => e.name);
+    for (const hidden of [
+      'link-out.md',
+      'dir-out',
+      'dangling.md',
+      'loop-a',
+      'loop-b',
+      'relative-out.md',
+      'passwd.md',
+    ]) {
       expect(names).not.toContain(hidden);
     }
     // A link inside the root is shown and judged by where it leads.
     expect(names).toContain('inside-link.csv');
     const search = await call(admin, 'search_documents', { query: 'refund', maxResults: 200 });
-    const paths = (search.data?.hits as { path: string }[]).map((h) => h.path);
+    const paths = hitsOf(search).map((h) => h.path);
     expect(paths.some((p) => p.includes('link') || p.includes('out'))).toBe(false);
     expect(search.raw).not.toContain(SENTINEL);
   });
@@ -134,7 +163,7 @@ describe('hostile tree', () => {
     const r = await call(support, 'read_document', { path: 'docs_secret/plans.md' });
     expect(r.isError).toBe(true);
     const top = await call(support, 'list_folder', { path: '' });
-    expect((top.data?.entries as { name: string }[]).map((e) => e.name)).toEqual(['docs']);
+    expect(entriesOf(top).map((e) => e.name)).toEqual(['docs']);
   });
 
   it('special files are described or refused, never opened (a FIFO does not block)', async () => {
@@ -146,7 +175,9 @@ describe('hostile tree', () => {
       expect(info.data).toMatchObject({ type: 'other', readable: false });
     }
     const listed = await call(admin, 'list_folder', { path: 'docs', limit: 200 });
-    expect(listed.data?.entries).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'pipe.fifo', type: 'other', kind: 'fifo' })]));
+    expect(listed.data?.entries).toEqual(
+      expect.arrayContaining([expect.objectContaining({ name: 'pipe.fifo', type: 'other', kind: 'fifo' })]),
+    );
   });
 
   it('a huge file is read in capped windows, and a line beyond the scan limit is refused with advice', async () => {
@@ -155,17 +186,26 @@ describe('hostile tree', () => {
     const r = await call(admin, 'read_document', { path: 'docs/huge.log' });
     expect(r.isError).toBe(false);
     expect(r.data?.truncated).toBe(true);
-    expect((r.data?.content as string).length).toBeLessThanOrEqual(256 * 1024);
+    expect(String(r.data?.content ?? '').length).toBeLessThanOrEqual(256 * 1024);
     expect(r.data?.content).toMatch(/^line 1 of a very large log\n/);
     expect(r.data?.next).toEqual({ byteOffset: expect.any(Number) });
-    const lines = await call(admin, 'read_document', { path: 'docs/huge.log', startLine: 1500, lineCount: 2 });
+    const lines = await call(admin, 'read_document', {
+      path: 'docs/huge.log',
+      startLine: 1500,
+      lineCount: 2,
+    });
     expect(lines.data?.content).toBe('line 1500 of a very large log\nline 1501 of a very large log\n');
-    const far = await call(admin, 'read_document', { path: 'docs/huge.log', startLine: 10_000_000, lineCount: 1 });
+    const far = await call(admin, 'read_document', {
+      path: 'docs/huge.log',
+      startLine: 10_000_000,
+      lineCount: 1,
+    });
     expect(far.isError).toBe(true);
     expect(far.text).toMatch(/beyond the first/);
     const search = await call(admin, 'search_documents', { query: 'very large log', path: 'docs' });
     expect(search.data?.hits).toEqual([]);
-    expect((search.data?.skipped as { tooLarge: number }).tooLarge).toBeGreaterThanOrEqual(1);
+    expect(search.data?.skipped).toMatchObject({ tooLarge: expect.any(Number) });
+    expect((search.data?.skipped as { tooLarge: number } | undefined)?.tooLarge).toBeGreaterThanOrEqual(1);
   });
 
   it('deep nesting works up to the depth limit and is refused past it', async () => {
@@ -183,7 +223,7 @@ describe('hostile tree', () => {
     const cjk = await call(admin, 'read_document', { path: 'docs/日本語 レポート.md' });
     expect(cjk.data?.content).toBe('japanese name\n');
     const listed = await call(admin, 'list_folder', { path: 'docs', limit: 200 });
-    const names = (listed.data?.entries as { name: string }[]).map((e) => e.name);
+    const names = entriesOf(listed).map((e) => e.name);
     expect(names).toEqual(expect.arrayContaining(['cafe\u0301.md', 'caf\u00e9.md', '日本語 レポート.md']));
     expect(names.some((n) => n.includes('\u202e') || n.includes('\ufffd'))).toBe(false);
     expect(listed.data?.note).toMatch(/2 entries have names that cannot be used/);
@@ -200,12 +240,29 @@ describe('hostile tree', () => {
   });
 
   it('roots sent by a client never widen the sandbox', async () => {
-    const client = new LegacyClient({ name: 'roots-client', version: '1.0.0' }, { capabilities: { roots: { listChanged: true } } });
-    client.setRequestHandler(ListRootsRequestSchema, async () => ({ roots: [{ uri: `file://${layout.outside}`, name: 'outside' }, { uri: 'file:///', name: 'everything' }] }));
+    const client = new LegacyClient(
+      { name: 'roots-client', version: '1.0.0' },
+      { capabilities: { roots: { listChanged: true } } },
+    );
+    client.setRequestHandler(ListRootsRequestSchema, async () => ({
+      roots: [
+        { uri: `file://${layout.outside}`, name: 'outside' },
+        { uri: 'file:///', name: 'everything' },
+      ],
+    }));
     const token = await s.token({ sub: 'roots-agent', roles: ['admin'] });
-    await client.connect(new StreamableHTTPClientTransport(new URL(s.url), { requestInit: { headers: { authorization: `Bearer ${token}` } } }));
+    await client.connect(
+      new StreamableHTTPClientTransport(new URL(s.url), {
+        requestInit: { headers: { authorization: `Bearer ${token}` } },
+      }),
+    );
     await client.sendRootsListChanged();
-    for (const path of [join(layout.outside, 'secret.txt'), `file://${join(layout.outside, 'secret.txt')}`, 'outside/secret.txt', 'secret.txt']) {
+    for (const path of [
+      join(layout.outside, 'secret.txt'),
+      `file://${join(layout.outside, 'secret.txt')}`,
+      'outside/secret.txt',
+      'secret.txt',
+    ]) {
       const r = await client.callTool({ name: 'read_document', arguments: { path } });
       expect(r.isError, path).toBe(true);
       expect(JSON.stringify(r)).not.toContain(SENTINEL);

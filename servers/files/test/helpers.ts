@@ -1,10 +1,16 @@
 // Test helpers: a sandbox seeded with the sample documents, a sentinel outside it, and the files
 // server booted with the example policy the local fleet ships.
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, lstatSync, rmSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type BootedServer, bootServer, connectClient, type ClientEra, type TestClient } from '@mcp-fleet/testkit';
+import {
+  type BootedServer,
+  bootServer,
+  type ClientEra,
+  connectClient,
+  type TestClient,
+} from '@mcp-fleet/testkit';
 import definition from '../src/definition.js';
 import { prepareLocal } from '../src/local-setup.js';
 
@@ -12,7 +18,10 @@ import { prepareLocal } from '../src/local-setup.js';
 export const SENTINEL = 'SENTINEL-c0ffee-outside-the-sandbox-9f1b';
 
 /** The example policy the local fleet loads. */
-export const examplePolicy = readFileSync(new URL('../../../deploy/policies/example.yaml', import.meta.url), 'utf8');
+export const examplePolicy = readFileSync(
+  new URL('../../../deploy/policies/example.yaml', import.meta.url),
+  'utf8',
+);
 
 /** A temporary layout: `base/files` (the root), `base/outside` and the lookalike sibling `base/files_secret`. */
 export interface Layout {
@@ -57,7 +66,10 @@ export function snapshot(dir: string): string {
 }
 
 /** Boots the files server on `root` with the example policy (and a fleet DB when given). */
-export function bootFiles(root: string, opts: { databaseUrl?: string; env?: Record<string, string>; policy?: unknown } = {}): Promise<BootedServer> {
+export function bootFiles(
+  root: string,
+  opts: { databaseUrl?: string; env?: Record<string, string>; policy?: unknown } = {},
+): Promise<BootedServer> {
   return bootServer(definition, {
     policy: opts.policy ?? examplePolicy,
     ...(opts.databaseUrl ? { databaseUrl: opts.databaseUrl } : {}),
@@ -66,7 +78,12 @@ export function bootFiles(root: string, opts: { databaseUrl?: string; env?: Reco
 }
 
 /** Connects a client of `era` as an agent with `role`. */
-export async function clientAs(s: BootedServer, era: ClientEra, role: string, sub = `${role}-agent`): Promise<TestClient> {
+export async function clientAs(
+  s: BootedServer,
+  era: ClientEra,
+  role: string,
+  sub = `${role}-agent`,
+): Promise<TestClient> {
   return connectClient(era, s.url, await s.token({ sub, roles: [role] }));
 }
 
@@ -83,9 +100,34 @@ export async function call(
 ): Promise<{ isError: boolean; text: string; data: Record<string, unknown> | undefined; raw: string }> {
   try {
     const r = await client.callTool(name, args);
-    return { isError: Boolean(r.isError), text: textOf(r), data: r.structuredContent, raw: JSON.stringify(r) };
+    return {
+      isError: Boolean(r.isError),
+      text: textOf(r),
+      data: r.structuredContent,
+      raw: JSON.stringify(r),
+    };
   } catch (err) {
     const message = (err as Error).message;
     return { isError: true, text: message, data: undefined, raw: message };
   }
+}
+
+/** The entries of a list_folder result ([] when it failed). */
+export function entriesOf(r: {
+  data: Record<string, unknown> | undefined;
+}): { name: string; path: string; type: string; kind?: string; link?: boolean }[] {
+  return (r.data?.entries ?? []) as {
+    name: string;
+    path: string;
+    type: string;
+    kind?: string;
+    link?: boolean;
+  }[];
+}
+
+/** The hits of a search_documents result ([] when it failed). */
+export function hitsOf(r: {
+  data: Record<string, unknown> | undefined;
+}): { path: string; line: number; page?: number; snippet: string }[] {
+  return (r.data?.hits ?? []) as { path: string; line: number; page?: number; snippet: string }[];
 }

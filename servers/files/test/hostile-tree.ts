@@ -66,7 +66,10 @@ export async function buildHostileTree(layout: Layout): Promise<HostileTree> {
   writeFileSync(r('docs/caf\u00e9.md'), 'nfc spelling\n');
   writeFileSync(r('docs/日本語 レポート.md'), 'japanese name\n');
   writeFileSync(r('docs/\u202egnp.md'), 'rtl override name\n');
-  writeFileSync(Buffer.concat([Buffer.from(`${r('docs')}/bad-`), Buffer.from([0xff, 0xfe]), Buffer.from('.md')]), 'invalid utf-8 name\n');
+  writeFileSync(
+    Buffer.concat([Buffer.from(`${r('docs')}/bad-`), Buffer.from([0xff, 0xfe]), Buffer.from('.md')]),
+    'invalid utf-8 name\n',
+  );
   return {
     deepPath: `docs/${deepDirs.join('/')}/deep.md`,
     tooDeepPath: `docs/${tooDeep}/x.md`,

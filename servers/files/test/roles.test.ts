@@ -2,10 +2,19 @@
 // reaches outside its areas. Both protocol eras, real MCP clients, the example policy.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createTestDatabase } from '@mcp-fleet/testkit';
 import type { BootedServer } from '@mcp-fleet/testkit';
+import { createTestDatabase } from '@mcp-fleet/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bootFiles, call, clientAs, type Layout, makeLayout, SENTINEL } from './helpers.js';
+import {
+  bootFiles,
+  call,
+  clientAs,
+  entriesOf,
+  hitsOf,
+  type Layout,
+  makeLayout,
+  SENTINEL,
+} from './helpers.js';
 
 let layout: Layout;
 let s: BootedServer;
@@ -26,12 +35,17 @@ describe.each(['modern', 'legacy'] as const)('%s client', (era) => {
   it('support sees the read tools and only docs/ at the top', async () => {
     const c = await clientAs(s, era, 'support');
     const { tools } = await c.listTools();
-    expect(tools.map((t) => t.name).sort()).toEqual(['get_file_info', 'list_folder', 'read_document', 'search_documents']);
+    expect(tools.map((t) => t.name).sort()).toEqual([
+      'get_file_info',
+      'list_folder',
+      'read_document',
+      'search_documents',
+    ]);
     const top = await call(c, 'list_folder', { path: '' });
     expect(top.isError).toBe(false);
-    expect((top.data?.entries as { path: string }[]).map((e) => e.path)).toEqual(['docs']);
+    expect(entriesOf(top).map((e) => e.path)).toEqual(['docs']);
     const docs = await call(c, 'list_folder', { path: 'docs' });
-    const names = (docs.data?.entries as { name: string; type: string; size?: number }[]).map((e) => e.name);
+    const names = entriesOf(docs).map((e) => e.name);
     expect(names).toEqual(expect.arrayContaining(['README.md', 'handbook', 'support', 'security']));
     await c.close();
   });
@@ -54,7 +68,11 @@ describe.each(['modern', 'legacy'] as const)('%s client', (era) => {
     expect(pdf.data?.content).toContain('Incident Response Plan');
     expect(pdf.data?.content).toContain('within 72 hours');
     expect(pdf.data?.range).toMatchObject({ firstPage: 1, lastPage: 2, pageCount: 2 });
-    const page2 = await call(c, 'read_document', { path: 'docs/security/incident-response-plan.pdf', firstPage: 2, pageCount: 1 });
+    const page2 = await call(c, 'read_document', {
+      path: 'docs/security/incident-response-plan.pdf',
+      firstPage: 2,
+      pageCount: 1,
+    });
     expect(page2.data?.content).toContain('Post-incident review');
     expect(page2.data?.content).not.toContain('Detect:');
     await c.close();
@@ -64,13 +82,17 @@ describe.each(['modern', 'legacy'] as const)('%s client', (era) => {
     const c = await clientAs(s, era, 'support');
     const r = await call(c, 'search_documents', { query: 'refund' });
     expect(r.isError).toBe(false);
-    const hits = r.data?.hits as { path: string; line: number; snippet: string }[];
+    const hits = hitsOf(r);
     expect(hits.length).toBeGreaterThan(0);
-    expect(hits.some((h) => h.path === 'docs/support/refund-policy.md' && /refund/i.test(h.snippet))).toBe(true);
+    expect(hits.some((h) => h.path === 'docs/support/refund-policy.md' && /refund/i.test(h.snippet))).toBe(
+      true,
+    );
     expect(hits.every((h) => h.path.startsWith('docs/'))).toBe(true);
     expect(r.data?.complete).toBe(true);
     const pdfHit = await call(c, 'search_documents', { query: 'blameless review' });
-    expect(pdfHit.data?.hits).toEqual([expect.objectContaining({ path: 'docs/security/incident-response-plan.pdf', page: 2 })]);
+    expect(pdfHit.data?.hits).toEqual([
+      expect.objectContaining({ path: 'docs/security/incident-response-plan.pdf', page: 2 }),
+    ]);
     await c.close();
   });
 
@@ -105,7 +127,7 @@ describe.each(['modern', 'legacy'] as const)('%s client', (era) => {
     const back = await call(c, 'read_document', { path });
     expect(back.data?.content).toBe(content);
     const listed = await call(c, 'list_folder', { path: 'reports/2026' });
-    expect((listed.data?.entries as { name: string }[]).map((e) => e.name)).toContain(`q3-refunds-${era}.md`);
+    expect(entriesOf(listed).map((e) => e.name)).toContain(`q3-refunds-${era}.md`);
 
     const again = await call(c, 'write_report', { path, content: 'replacement' });
     expect(again.isError).toBe(true);
@@ -129,14 +151,28 @@ describe.each(['modern', 'legacy'] as const)('%s client', (era) => {
 describe('reads', () => {
   it('reads windows by lines and bytes, with a continuation', async () => {
     const c = await clientAs(s, 'modern', 'support');
-    const lines = await call(c, 'read_document', { path: 'docs/support/faq.txt', startLine: 4, lineCount: 2 });
-    expect(lines.data?.content).toBe('Q: How do I reset my password?\nA: Use "Forgot password" on the sign-in page. The link is valid for 60 minutes.\n');
+    const lines = await call(c, 'read_document', {
+      path: 'docs/support/faq.txt',
+      startLine: 4,
+      lineCount: 2,
+    });
+    expect(lines.data?.content).toBe(
+      'Q: How do I reset my password?\nA: Use "Forgot password" on the sign-in page. The link is valid for 60 minutes.\n',
+    );
     expect(lines.data?.range).toMatchObject({ startLine: 4, endLine: 5 });
     expect(lines.data?.next).toEqual({ startLine: 6 });
-    const bytes = await call(c, 'read_document', { path: 'docs/support/faq.txt', byteOffset: 0, byteCount: 10 });
+    const bytes = await call(c, 'read_document', {
+      path: 'docs/support/faq.txt',
+      byteOffset: 0,
+      byteCount: 10,
+    });
     expect(bytes.data?.content).toBe('Frequently');
     expect(bytes.data?.next).toEqual({ byteOffset: 10 });
-    const both = await call(c, 'read_document', { path: 'docs/support/faq.txt', startLine: 1, byteOffset: 0 });
+    const both = await call(c, 'read_document', {
+      path: 'docs/support/faq.txt',
+      startLine: 1,
+      byteOffset: 0,
+    });
     expect(both.isError).toBe(true);
     await c.close();
   });

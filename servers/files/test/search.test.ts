@@ -7,12 +7,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AccessScope, Areas } from '../src/access/areas.js';
 import { Sandbox } from '../src/sandbox/sandbox.js';
 import { searchTree } from '../src/search/search-tree.js';
-import { bootFiles, call, clientAs, type Layout, makeLayout } from './helpers.js';
+import { bootFiles, call, clientAs, hitsOf, type Layout, makeLayout } from './helpers.js';
 
 const FOLDERS = 30;
 const PER_FOLDER = 100;
 const NEEDLE = 'Zanzibar quarterly review';
-const WORDS = 'customer invoice renewal churn onboarding pipeline forecast margin contract escalation ticket region quota'.split(' ');
+const WORDS =
+  'customer invoice renewal churn onboarding pipeline forecast margin contract escalation ticket region quota'.split(
+    ' ',
+  );
 
 let layout: Layout;
 let s: BootedServer;
@@ -38,7 +41,9 @@ beforeAll(async () => {
       let text = body(seed);
       if (seed % 250 === 17) {
         text += `Follow-up: the ${NEEDLE} is due on Friday.\n`;
-        needleDocs.push(`docs/archive/team-${String(f).padStart(2, '0')}/note-${String(d).padStart(3, '0')}.md`);
+        needleDocs.push(
+          `docs/archive/team-${String(f).padStart(2, '0')}/note-${String(d).padStart(3, '0')}.md`,
+        );
       }
       writeFileSync(join(dir, `note-${String(d).padStart(3, '0')}.md`), text);
     }
@@ -65,16 +70,26 @@ describe(`search over ${FOLDERS * PER_FOLDER} documents`, () => {
     const elapsed = performance.now() - started;
     expect(r.isError, r.text).toBe(false);
     expect(r.data?.complete).toBe(true);
-    const hits = r.data?.hits as { path: string; line: number; snippet: string }[];
+    const hits = hitsOf(r);
     expect(hits.map((h) => h.path).sort()).toEqual([...needleDocs].sort());
     expect(hits.every((h) => h.snippet.includes(NEEDLE) && h.line === 43)).toBe(true);
     expect(r.data?.filesScanned).toBeGreaterThanOrEqual(FOLDERS * PER_FOLDER);
-    console.log(`[figure] search_documents over ${r.data?.filesScanned} files: ${Math.round(elapsed)} ms round trip, ${r.data?.elapsedMs} ms in the tool`);
+    console.log(
+      `[figure] search_documents over ${r.data?.filesScanned} files: ${Math.round(elapsed)} ms round trip, ${r.data?.elapsedMs} ms in the tool`,
+    );
   });
 
   it('a folder and a file-name filter narrow the search', async () => {
-    const r = await call(support, 'search_documents', { query: NEEDLE, path: 'docs/archive/team-02', fileGlob: 'note-0*.md' });
-    expect(r.data?.hits).toEqual(needleDocs.filter((p) => p.startsWith('docs/archive/team-02/note-0')).map((path) => expect.objectContaining({ path })));
+    const r = await call(support, 'search_documents', {
+      query: NEEDLE,
+      path: 'docs/archive/team-02',
+      fileGlob: 'note-0*.md',
+    });
+    expect(r.data?.hits).toEqual(
+      needleDocs
+        .filter((p) => p.startsWith('docs/archive/team-02/note-0'))
+        .map((path) => expect.objectContaining({ path })),
+    );
     expect(r.data?.filesScanned).toBe(100);
   });
 
@@ -110,13 +125,21 @@ describe(`search over ${FOLDERS * PER_FOLDER} documents`, () => {
       pdfMaxPages: 10,
       dirMaxEntries: 10_000,
     };
-    const late = await searchTree(sandbox, scope, start, { ...base, deadline: Date.now() - 1, signal: new AbortController().signal });
+    const late = await searchTree(sandbox, scope, start, {
+      ...base,
+      deadline: Date.now() - 1,
+      signal: new AbortController().signal,
+    });
     expect(late.stoppedBecause).toBe('time_limit');
     expect(late.filesScanned).toBe(0);
     const controller = new AbortController();
     controller.abort(new Error('cancelled by the client'));
-    await expect(searchTree(sandbox, scope, start, { ...base, deadline: Date.now() + 60_000, signal: controller.signal })).rejects.toThrow(
-      'cancelled by the client',
-    );
+    await expect(
+      searchTree(sandbox, scope, start, {
+        ...base,
+        deadline: Date.now() + 60_000,
+        signal: controller.signal,
+      }),
+    ).rejects.toThrow('cancelled by the client');
   });
 });

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { type BootedServer, createTestDatabase, type TestClient } from '@mcp-fleet/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeAtomic } from '../src/sandbox/safe-write.js';
-import { bootFiles, call, clientAs, type Layout, makeLayout } from './helpers.js';
+import { bootFiles, call, clientAs, entriesOf, type Layout, makeLayout } from './helpers.js';
 
 let layout: Layout;
 let s: BootedServer;
@@ -32,20 +32,29 @@ afterAll(async () => {
 });
 
 describe('concurrent writes to one new name', () => {
-  it.each([2, 8])('%i writers: one file, every other writer refused clearly, no temp files left', async (n) => {
-    const path = `reports/race-${n}.md`;
-    const clients = await Promise.all(Array.from({ length: n }, (_, i) => clientAs(s, i % 2 ? 'legacy' : 'modern', 'analyst', `racer-${i}`)));
-    const results = await Promise.all(clients.map((c, i) => call(c, 'write_report', { path, content: `# writer ${i}\n` })));
-    await Promise.all(clients.map((c) => c.close()));
-    const winners = results.filter((r) => !r.isError);
-    const losers = results.filter((r) => r.isError);
-    expect(winners).toHaveLength(1);
-    expect(losers).toHaveLength(n - 1);
-    for (const l of losers) expect(l.text).toMatch(/already exists and was not changed/);
-    const winner = results.indexOf(winners[0] as (typeof results)[number]);
-    expect(readFileSync(join(layout.root, path), 'utf8')).toBe(`# writer ${winner}\n`);
-    expect(allNames(join(layout.root, 'reports')).filter((name) => name.startsWith('.'))).toEqual([]);
-  });
+  it.each([2, 8])(
+    '%i writers: one file, every other writer refused clearly, no temp files left',
+    async (n) => {
+      const path = `reports/race-${n}.md`;
+      const clients = await Promise.all(
+        Array.from({ length: n }, (_, i) =>
+          clientAs(s, i % 2 ? 'legacy' : 'modern', 'analyst', `racer-${i}`),
+        ),
+      );
+      const results = await Promise.all(
+        clients.map((c, i) => call(c, 'write_report', { path, content: `# writer ${i}\n` })),
+      );
+      await Promise.all(clients.map((c) => c.close()));
+      const winners = results.filter((r) => !r.isError);
+      const losers = results.filter((r) => r.isError);
+      expect(winners).toHaveLength(1);
+      expect(losers).toHaveLength(n - 1);
+      for (const l of losers) expect(l.text).toMatch(/already exists and was not changed/);
+      const winner = results.indexOf(winners[0] as (typeof results)[number]);
+      expect(readFileSync(join(layout.root, path), 'utf8')).toBe(`# writer ${winner}\n`);
+      expect(allNames(join(layout.root, 'reports')).filter((name) => name.startsWith('.'))).toEqual([]);
+    },
+  );
 });
 
 describe('failed writes leave nothing behind', () => {
@@ -56,9 +65,9 @@ describe('failed writes leave nothing behind', () => {
         yield Buffer.alloc(300_000, 'a');
         throw new Error('source failed midway');
       }
-      await expect(writeAtomic(dir, 'half.md', failing(), { overwrite: false, signal: new AbortController().signal })).rejects.toThrow(
-        'source failed midway',
-      );
+      await expect(
+        writeAtomic(dir, 'half.md', failing(), { overwrite: false, signal: new AbortController().signal }),
+      ).rejects.toThrow('source failed midway');
       expect(allNames(dir)).toEqual([]);
       const controller = new AbortController();
       async function* cancelled() {
@@ -66,10 +75,15 @@ describe('failed writes leave nothing behind', () => {
         controller.abort(new Error('client went away'));
         yield Buffer.alloc(300_000, 'c');
       }
-      await expect(writeAtomic(dir, 'cancelled.md', cancelled(), { overwrite: false, signal: controller.signal })).rejects.toThrow('client went away');
+      await expect(
+        writeAtomic(dir, 'cancelled.md', cancelled(), { overwrite: false, signal: controller.signal }),
+      ).rejects.toThrow('client went away');
       expect(allNames(dir)).toEqual([]);
       // The same write with a healthy source lands whole.
-      await writeAtomic(dir, 'whole.md', [Buffer.from('complete\n')], { overwrite: false, signal: new AbortController().signal });
+      await writeAtomic(dir, 'whole.md', [Buffer.from('complete\n')], {
+        overwrite: false,
+        signal: new AbortController().signal,
+      });
       expect(allNames(dir)).toEqual(['whole.md']);
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -78,7 +92,11 @@ describe('failed writes leave nothing behind', () => {
 
   it('a replace that fails at the last step keeps the old content and leaves no temp file', async () => {
     mkdirSync(join(layout.root, 'reports/a-folder.md'));
-    const r = await call(admin, 'write_report', { path: 'reports/a-folder.md', content: 'x', overwrite: true });
+    const r = await call(admin, 'write_report', {
+      path: 'reports/a-folder.md',
+      content: 'x',
+      overwrite: true,
+    });
     expect(r.isError).toBe(true);
     expect(r.text).toMatch(/is a folder/);
     expect(allNames(join(layout.root, 'reports')).filter((n) => n.startsWith('.'))).toEqual([]);
@@ -108,7 +126,11 @@ describe('what a successful write does', () => {
     const content = 'region,revenue\nEMEA,100\n';
     const r = await call(analyst, 'write_report', { path: 'reports/2026/q4/revenue.csv', content });
     expect(r.isError, r.text).toBe(false);
-    expect(r.data).toMatchObject({ path: 'reports/2026/q4/revenue.csv', size: content.length, created: true });
+    expect(r.data).toMatchObject({
+      path: 'reports/2026/q4/revenue.csv',
+      size: content.length,
+      created: true,
+    });
     expect(r.data?.sha256).toMatch(/^[0-9a-f]{64}$/);
     const back = await call(analyst, 'read_document', { path: 'reports/2026/q4/revenue.csv' });
     expect(back.data?.content).toBe(content);
@@ -129,10 +151,12 @@ describe('what a successful write does', () => {
     const path = 'reports/living.md';
     expect((await call(admin, 'write_report', { path, content: 'version one\n' })).isError).toBe(false);
     expect((await call(admin, 'read_document', { path })).data?.content).toBe('version one\n');
-    expect((await call(admin, 'write_report', { path, content: 'version two\n', overwrite: true })).isError).toBe(false);
+    expect(
+      (await call(admin, 'write_report', { path, content: 'version two\n', overwrite: true })).isError,
+    ).toBe(false);
     expect((await call(admin, 'read_document', { path })).data?.content).toBe('version two\n');
     const listed = await call(admin, 'list_folder', { path: 'reports' });
-    expect((listed.data?.entries as { name: string }[]).map((e) => e.name)).toContain('living.md');
+    expect(entriesOf(listed).map((e) => e.name)).toContain('living.md');
   });
 });
 

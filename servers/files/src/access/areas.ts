@@ -8,9 +8,17 @@ export const areaPattern = z
   .string()
   .min(1)
   .max(512)
-  .refine((p) => !p.startsWith('/') && !p.startsWith('!') && !p.includes('\\') && !p.split('/').includes('..') && !p.includes('\u0000'), {
-    message: 'area patterns are relative to the sandbox root, without `..`, `\\`, or a leading `/` or `!`',
-  })
+  .refine(
+    (p) =>
+      !p.startsWith('/') &&
+      !p.startsWith('!') &&
+      !p.includes('\\') &&
+      !p.split('/').includes('..') &&
+      !p.includes('\u0000'),
+    {
+      message: 'area patterns are relative to the sandbox root, without `..`, `\\`, or a leading `/` or `!`',
+    },
+  )
   .transform((p) => (p.endsWith('/') ? `${p}**` : p));
 
 /** A set of areas, compiled once. Hidden names (`.x`) match only patterns that spell them out. */
@@ -40,7 +48,8 @@ export class Areas {
    */
   reaches(rel: string): boolean {
     return this.#bases.some(
-      (base) => base === '' || rel === '' || base === rel || base.startsWith(`${rel}/`) || rel.startsWith(`${base}/`),
+      (base) =>
+        base === '' || rel === '' || base === rel || base.startsWith(`${rel}/`) || rel.startsWith(`${base}/`),
     );
   }
 }

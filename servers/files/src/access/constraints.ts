@@ -3,12 +3,14 @@
 import type { ToolConstraint } from '@mcp-fleet/core';
 import { z } from 'zod';
 import { PathRefusal, parseUserPath } from '../sandbox/path-input.js';
-import { AccessScope, areaPattern, Areas } from './areas.js';
+import { AccessScope, Areas, areaPattern } from './areas.js';
 
 /** Policy value for the read tools: `{ read: ["docs/**"] }`. */
 export const readRuleSchema = z.object({ read: z.array(areaPattern).min(1) }).strict();
 /** Policy value for write_report: `{ write: ["reports/**"], overwrite: false }`. */
-export const writeRuleSchema = z.object({ write: z.array(areaPattern).min(1), overwrite: z.boolean().default(false) }).strict();
+export const writeRuleSchema = z
+  .object({ write: z.array(areaPattern).min(1), overwrite: z.boolean().default(false) })
+  .strict();
 
 /** A parsed read rule. */
 export type ReadRule = z.output<typeof readRuleSchema>;
@@ -44,7 +46,10 @@ export function readScope(ceiling: Areas, constraints: unknown[] | null): Access
 }
 
 /** The write scope of a call, and whether any grant lets it replace an existing file. */
-export function writeScope(ceiling: Areas, constraints: unknown[] | null): { scope: AccessScope; mayOverwrite: boolean } {
+export function writeScope(
+  ceiling: Areas,
+  constraints: unknown[] | null,
+): { scope: AccessScope; mayOverwrite: boolean } {
   if (constraints === null) return { scope: new AccessScope(ceiling, null), mayOverwrite: true };
   const rules = constraints.map(asWriteRule);
   return {
@@ -68,7 +73,8 @@ function lexical(path: string | undefined, allowRoot: boolean): string | null {
 /** Constraint of tools that read one file (`read_document`, `get_file_info`). */
 export function fileReadConstraint(): ToolConstraint<{ path: string }, unknown> {
   return {
-    description: 'areas (globs on the real path under the root) the role may read, e.g. { read: ["docs/**"] }',
+    description:
+      'areas (globs on the real path under the root) the role may read, e.g. { read: ["docs/**"] }',
     schema: readRuleSchema,
     check: (args, value) => {
       const rel = lexical(args.path, true);
@@ -83,7 +89,8 @@ export function fileReadConstraint(): ToolConstraint<{ path: string }, unknown> 
 /** Constraint of tools that walk a folder (`list_folder`, `search_documents`): it must lead to a readable area. */
 export function folderReadConstraint(): ToolConstraint<{ path?: string | undefined }, unknown> {
   return {
-    description: 'areas (globs on the real path under the root) the role may list and search, e.g. { read: ["docs/**"] }',
+    description:
+      'areas (globs on the real path under the root) the role may list and search, e.g. { read: ["docs/**"] }',
     schema: readRuleSchema,
     check: (args, value) => {
       const rel = lexical(args.path, true);
@@ -96,9 +103,13 @@ export function folderReadConstraint(): ToolConstraint<{ path?: string | undefin
 }
 
 /** Constraint of `write_report`: where the role may write, and whether it may replace files. */
-export function writeConstraint(): ToolConstraint<{ path: string; overwrite?: boolean | undefined }, unknown> {
+export function writeConstraint(): ToolConstraint<
+  { path: string; overwrite?: boolean | undefined },
+  unknown
+> {
   return {
-    description: 'areas the role may write reports to, and whether it may replace them: { write: ["reports/**"], overwrite: false }',
+    description:
+      'areas the role may write reports to, and whether it may replace them: { write: ["reports/**"], overwrite: false }',
     schema: writeRuleSchema,
     check: (args, value) => {
       const rule = asWriteRule(value);
@@ -106,8 +117,10 @@ export function writeConstraint(): ToolConstraint<{ path: string; overwrite?: bo
       // Unusable paths and hidden names are refused by the handler with the precise reason.
       if (rel === null || rel.split('/').some((s) => s.startsWith('.'))) return null;
       const areas = areasOf(value as object, rule.write);
-      if (!areas.allows(rel)) return `\`${rel}\` is outside the areas your role may write (${rule.write.join(', ')})`;
-      if (args.overwrite && !rule.overwrite) return 'your role may not replace existing files; write to a new name instead';
+      if (!areas.allows(rel))
+        return `\`${rel}\` is outside the areas your role may write (${rule.write.join(', ')})`;
+      if (args.overwrite && !rule.overwrite)
+        return 'your role may not replace existing files; write to a new name instead';
       return null;
     },
   };

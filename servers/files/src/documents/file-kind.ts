@@ -28,9 +28,19 @@ const SIGNATURES: { bytes: number[]; kind: DocumentKind; mediaType: string; labe
   { bytes: [0x89, 0x50, 0x4e, 0x47], kind: 'binary', mediaType: 'image/png', label: 'PNG image' },
   { bytes: [0xff, 0xd8, 0xff], kind: 'binary', mediaType: 'image/jpeg', label: 'JPEG image' },
   { bytes: [0x47, 0x49, 0x46, 0x38], kind: 'binary', mediaType: 'image/gif', label: 'GIF image' },
-  { bytes: [0x50, 0x4b, 0x03, 0x04], kind: 'binary', mediaType: 'application/zip', label: 'ZIP archive (also docx/xlsx/pptx)' },
+  {
+    bytes: [0x50, 0x4b, 0x03, 0x04],
+    kind: 'binary',
+    mediaType: 'application/zip',
+    label: 'ZIP archive (also docx/xlsx/pptx)',
+  },
   { bytes: [0x1f, 0x8b], kind: 'binary', mediaType: 'application/gzip', label: 'gzip archive' },
-  { bytes: [0x7f, 0x45, 0x4c, 0x46], kind: 'binary', mediaType: 'application/x-executable', label: 'ELF executable' },
+  {
+    bytes: [0x7f, 0x45, 0x4c, 0x46],
+    kind: 'binary',
+    mediaType: 'application/x-executable',
+    label: 'ELF executable',
+  },
 ];
 
 /** The kind by file name alone (used when listing, where files are not opened). */
@@ -60,9 +70,13 @@ function looksLikeText(head: Buffer): boolean {
 }
 
 /** Decides the kind from the name and the first bytes; `label` describes binaries for the model. */
-export function sniffKind(name: string, head: Buffer): { kind: DocumentKind; mediaType: string; label: string } {
+export function sniffKind(
+  name: string,
+  head: Buffer,
+): { kind: DocumentKind; mediaType: string; label: string } {
   for (const sig of SIGNATURES) {
-    if (sig.bytes.every((b, i) => head[i] === b)) return { kind: sig.kind, mediaType: sig.mediaType, label: sig.label };
+    if (sig.bytes.every((b, i) => head[i] === b))
+      return { kind: sig.kind, mediaType: sig.mediaType, label: sig.label };
   }
   const byName = kindByName(name);
   if (byName && byName.kind !== 'pdf' && looksLikeText(head)) return { ...byName, label: byName.mediaType };

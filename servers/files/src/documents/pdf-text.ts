@@ -33,7 +33,12 @@ export async function extractPdfText(
   // PDF.js refuses Node Buffers ("provide binary data as Uint8Array"): pass a plain view of the bytes.
   const bytes = Buffer.isBuffer(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : data;
   try {
-    doc = await getDocumentProxy(bytes, { isEvalSupported: false, verbosity: 0, stopAtErrors: false, useSystemFonts: false });
+    doc = await getDocumentProxy(bytes, {
+      isEvalSupported: false,
+      verbosity: 0,
+      stopAtErrors: false,
+      useSystemFonts: false,
+    });
   } catch (err) {
     const name = (err as Error).name;
     if (name === 'PasswordException') throw new PdfUnreadable('the PDF is password-protected');
@@ -51,7 +56,9 @@ export async function extractPdfText(
       const page = await doc.getPage(n);
       const content = await page.getTextContent();
       page.cleanup();
-      const text = (content.items as TextItemLike[]).map((i) => (i.str ?? '') + (i.hasEOL ? '\n' : '')).join('');
+      const text = (content.items as TextItemLike[])
+        .map((i) => (i.str ?? '') + (i.hasEOL ? '\n' : ''))
+        .join('');
       const part = `--- page ${n} ---\n${text.trim()}\n`;
       const size = Buffer.byteLength(part, 'utf8');
       if (bytes + size > opts.maxBytes && parts.length > 0) {
@@ -60,7 +67,9 @@ export async function extractPdfText(
       }
       if (size > opts.maxBytes) {
         // One page alone is over the cap: keep its beginning (a cut character decodes as U+FFFD).
-        parts.push(`${Buffer.from(part, 'utf8').subarray(0, opts.maxBytes).toString('utf8')}\n[page ${n} cut at the size cap]\n`);
+        parts.push(
+          `${Buffer.from(part, 'utf8').subarray(0, opts.maxBytes).toString('utf8')}\n[page ${n} cut at the size cap]\n`,
+        );
         truncated = true;
       } else {
         parts.push(part);

@@ -14,12 +14,23 @@ export function makePdf(pages: readonly (readonly string[])[], title = 'Document
   // 1: catalog, 2: pages, 3: font, 4: info, then per page: page object + content stream.
   const pageIds = pages.map((_, i) => 5 + i * 2);
   objects.push('<< /Type /Catalog /Pages 2 0 R >>');
-  objects.push(`<< /Type /Pages /Kids [${pageIds.map((id) => `${id} 0 R`).join(' ')}] /Count ${pageCount} >>`);
+  objects.push(
+    `<< /Type /Pages /Kids [${pageIds.map((id) => `${id} 0 R`).join(' ')}] /Count ${pageCount} >>`,
+  );
   objects.push('<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>');
   objects.push(`<< /Title (${escapePdfString(title)}) /Producer (mcp-fleet sample generator) >>`);
   pages.forEach((lines, i) => {
-    const stream = ['BT', '/F1 11 Tf', '14 TL', '72 740 Td', ...lines.map((l) => `(${escapePdfString(l)}) Tj T*`), 'ET'].join('\n');
-    objects.push(`<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents ${(pageIds[i] ?? 0) + 1} 0 R /Resources << /Font << /F1 3 0 R >> >> >>`);
+    const stream = [
+      'BT',
+      '/F1 11 Tf',
+      '14 TL',
+      '72 740 Td',
+      ...lines.map((l) => `(${escapePdfString(l)}) Tj T*`),
+      'ET',
+    ].join('\n');
+    objects.push(
+      `<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents ${(pageIds[i] ?? 0) + 1} 0 R /Resources << /Font << /F1 3 0 R >> >> >>`,
+    );
     objects.push(`<< /Length ${Buffer.byteLength(stream, 'latin1')} >>\nstream\n${stream}\nendstream`);
   });
   let out = '%PDF-1.4\n%\xe2\xe3\xcf\xd3\n';

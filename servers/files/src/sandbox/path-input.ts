@@ -23,6 +23,7 @@ const MAX_DEPTH = 64;
 
 // C0/C1 controls incl. NUL and DEL; Unicode format characters (bidi overrides, zero-width joiners,
 // BOM, soft hyphen) that make a name display differently from what it is.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 const FORMAT = /\p{Cf}/u;
 const PERCENT_ESCAPE = /%[0-9a-f]{2}/i;

@@ -43,13 +43,19 @@ export async function ensureParent(sandbox: Sandbox, p: UserPath): Promise<strin
     const shown = parents.slice(0, i + 1).join('/');
     let st = await lstat(next).catch((err) => (code(err) === 'ENOENT' ? null : Promise.reject(err)));
     if (!st) {
-      await mkdir(next, { mode: 0o750 }).catch((err) => (code(err) === 'EEXIST' ? undefined : Promise.reject(err)));
+      await mkdir(next, { mode: 0o750 }).catch((err) =>
+        code(err) === 'EEXIST' ? undefined : Promise.reject(err),
+      );
       st = await lstat(next);
     }
     if (st.isSymbolicLink()) {
-      throw new SandboxRefusal(`\`${shown}\` is a link; reports are never written through links. Choose another folder.`, 'denied');
+      throw new SandboxRefusal(
+        `\`${shown}\` is a link; reports are never written through links. Choose another folder.`,
+        'denied',
+      );
     }
-    if (!st.isDirectory()) throw new SandboxRefusal(`\`${shown}\` is a ${typeOf(st)}, not a folder.`, 'not_folder');
+    if (!st.isDirectory())
+      throw new SandboxRefusal(`\`${shown}\` is a ${typeOf(st)}, not a folder.`, 'not_folder');
     current = next;
   }
   // Belt and braces: the folder we walked is where the kernel says it is, inside the root.
@@ -98,7 +104,10 @@ export async function writeAtomic(
     } else {
       const existing = await lstat(target).catch(() => null);
       if (existing && !existing.isFile()) {
-        throw new SandboxRefusal(`\`${name}\` exists and is a ${typeOf(existing)}; only regular files are replaced.`, 'special');
+        throw new SandboxRefusal(
+          `\`${name}\` exists and is a ${typeOf(existing)}; only regular files are replaced.`,
+          'special',
+        );
       }
       created = existing === null;
       await rename(temp, target);

@@ -9,7 +9,16 @@ import type { UserPath } from './path-input.js';
 export class SandboxRefusal extends Error {
   constructor(
     message: string,
-    readonly reason: 'not_found' | 'outside' | 'special' | 'not_file' | 'not_folder' | 'denied' | 'changed' | 'too_large' | 'exists',
+    readonly reason:
+      | 'not_found'
+      | 'outside'
+      | 'special'
+      | 'not_file'
+      | 'not_folder'
+      | 'denied'
+      | 'changed'
+      | 'too_large'
+      | 'exists',
   ) {
     super(message);
     this.name = 'SandboxRefusal';
@@ -82,10 +91,15 @@ export class Sandbox {
     } catch (err) {
       const c = code(err);
       if (c === 'ENOENT' || c === 'ENOTDIR') {
-        throw new SandboxRefusal(`\`${p.rel}\` does not exist. Call list_folder to see what is there.`, 'not_found');
+        throw new SandboxRefusal(
+          `\`${p.rel}\` does not exist. Call list_folder to see what is there.`,
+          'not_found',
+        );
       }
-      if (c === 'ELOOP') throw new SandboxRefusal(`\`${p.rel}\` is a loop of links and cannot be opened.`, 'not_found');
-      if (c === 'EACCES' || c === 'EPERM') throw new SandboxRefusal(`\`${p.rel}\` is not readable by the server.`, 'denied');
+      if (c === 'ELOOP')
+        throw new SandboxRefusal(`\`${p.rel}\` is a loop of links and cannot be opened.`, 'not_found');
+      if (c === 'EACCES' || c === 'EPERM')
+        throw new SandboxRefusal(`\`${p.rel}\` is not readable by the server.`, 'denied');
       if (c === 'ENAMETOOLONG') throw new SandboxRefusal('The path is too long.', 'not_found');
       throw err;
     }
@@ -103,9 +117,13 @@ export class Sandbox {
    */
   async openFile(r: Resolved): Promise<{ handle: FileHandle; stats: Stats }> {
     const kind = typeOf(r.stats);
-    if (kind === 'folder') throw new SandboxRefusal(`\`${r.asked}\` is a folder; call list_folder on it.`, 'not_file');
+    if (kind === 'folder')
+      throw new SandboxRefusal(`\`${r.asked}\` is a folder; call list_folder on it.`, 'not_file');
     if (kind !== 'file') {
-      throw new SandboxRefusal(`\`${r.asked}\` is a special file (${kind}); only regular files can be read.`, 'special');
+      throw new SandboxRefusal(
+        `\`${r.asked}\` is a special file (${kind}); only regular files can be read.`,
+        'special',
+      );
     }
     return this.openVerified(r.real, r.asked, r.stats);
   }
@@ -116,20 +134,29 @@ export class Sandbox {
    * given), and still inside the root according to the kernel (`/proc/self/fd`), so a parent
    * folder swapped for a link between the check and the open is caught.
    */
-  async openVerified(real: string, asked: string, expected?: Stats): Promise<{ handle: FileHandle; stats: Stats }> {
+  async openVerified(
+    real: string,
+    asked: string,
+    expected?: Stats,
+  ): Promise<{ handle: FileHandle; stats: Stats }> {
     let handle: FileHandle;
     try {
       handle = await open(real, READ_FLAGS);
     } catch (err) {
       const c = code(err);
-      if (c === 'ELOOP' || c === 'ENOENT') throw new SandboxRefusal(`\`${asked}\` changed while it was being opened; try again.`, 'changed');
-      if (c === 'EACCES' || c === 'EPERM') throw new SandboxRefusal(`\`${asked}\` is not readable by the server.`, 'denied');
+      if (c === 'ELOOP' || c === 'ENOENT')
+        throw new SandboxRefusal(`\`${asked}\` changed while it was being opened; try again.`, 'changed');
+      if (c === 'EACCES' || c === 'EPERM')
+        throw new SandboxRefusal(`\`${asked}\` is not readable by the server.`, 'denied');
       throw err;
     }
     try {
       const stats = await handle.stat();
       if (!stats.isFile()) {
-        throw new SandboxRefusal(`\`${asked}\` is a special file (${typeOf(stats)}); only regular files can be read.`, 'special');
+        throw new SandboxRefusal(
+          `\`${asked}\` is a special file (${typeOf(stats)}); only regular files can be read.`,
+          'special',
+        );
       }
       if (expected && (stats.ino !== expected.ino || stats.dev !== expected.dev)) {
         throw new SandboxRefusal(`\`${asked}\` changed while it was being opened; try again.`, 'changed');
@@ -137,7 +164,10 @@ export class Sandbox {
       if (HAS_PROC_FD) {
         const actual = await readlink(`/proc/self/fd/${handle.fd}`).catch(() => null);
         if (actual !== null && this.relativeOf(actual) === null) {
-          throw new SandboxRefusal(`\`${asked}\` leads outside the document root and cannot be used.`, 'outside');
+          throw new SandboxRefusal(
+            `\`${asked}\` leads outside the document root and cannot be used.`,
+            'outside',
+          );
         }
       }
       return { handle, stats };

@@ -68,7 +68,13 @@ function clip(line: string, at: number, width: number): string {
  * Finds the first `max` matches of `re` in `text` (one per line), with 1-based line numbers and
  * `context` lines around each. `paged` text (PDF) has pages separated by form feeds.
  */
-export function matchText(text: string, re: RegExp, max: number, context: number, paged = false): { line: number; page?: number; snippet: string }[] {
+export function matchText(
+  text: string,
+  re: RegExp,
+  max: number,
+  context: number,
+  paged = false,
+): { line: number; page?: number; snippet: string }[] {
   const out: { line: number; page?: number; snippet: string }[] = [];
   re.lastIndex = 0;
   let lines: string[] | null = null;
@@ -86,7 +92,11 @@ export function matchText(text: string, re: RegExp, max: number, context: number
     const after = lines.slice(line + 1, line + 1 + context).map((l) => clip(l, 0, LINE_CHARS));
     const hit = clip(lines[line] ?? '', m.index - lineStart, LINE_CHARS);
     const page = paged ? text.slice(0, m.index).split('\f').length : undefined;
-    out.push({ line: line + 1, ...(page !== undefined ? { page } : {}), snippet: [...before, hit, ...after].join('\n') });
+    out.push({
+      line: line + 1,
+      ...(page !== undefined ? { page } : {}),
+      snippet: [...before, hit, ...after].join('\n'),
+    });
     // Move to the next line so one long line does not fill the per-file quota.
     const nextNl = text.indexOf('\n', m.index);
     if (nextNl === -1) break;
@@ -104,7 +114,13 @@ export async function searchTree(
 ): Promise<SearchOutcome> {
   const escaped = o.query.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   const re = new RegExp(escaped, o.caseSensitive ? 'gu' : 'giu');
-  const outcome: SearchOutcome = { hits: [], filesScanned: 0, filesMatched: 0, stoppedBecause: 'complete', skipped: { tooLarge: 0, binary: 0, unreadable: 0 } };
+  const outcome: SearchOutcome = {
+    hits: [],
+    filesScanned: 0,
+    filesMatched: 0,
+    stoppedBecause: 'complete',
+    skipped: { tooLarge: 0, binary: 0, unreadable: 0 },
+  };
   const stop = (why: StopReason) => {
     if (outcome.stoppedBecause === 'complete') outcome.stoppedBecause = why;
   };
@@ -129,7 +145,14 @@ export async function searchTree(
         }
         const paged = kind === 'pdf';
         const text = paged
-          ? (await extractPdfText(data, { firstPage: 1, pageCount: o.pdfMaxPages, maxBytes: o.fileMaxBytes, signal: o.signal })).text
+          ? (
+              await extractPdfText(data, {
+                firstPage: 1,
+                pageCount: o.pdfMaxPages,
+                maxBytes: o.fileMaxBytes,
+                signal: o.signal,
+              })
+            ).text
           : data.toString('utf8');
         return matchText(text, re, o.maxPerFile, o.contextLines, paged);
       } finally {
@@ -170,7 +193,9 @@ export async function searchTree(
       stop('time_limit');
       break;
     }
-    const { entries } = await readFolder(dir.real, o.dirMaxEntries).catch(() => ({ entries: [] as FolderName[] }));
+    const { entries } = await readFolder(dir.real, o.dirMaxEntries).catch(() => ({
+      entries: [] as FolderName[],
+    }));
     for (const entry of entries) {
       const real = join(dir.real, entry.name);
       const rel = dir.rel ? `${dir.rel}/${entry.name}` : entry.name;
@@ -178,7 +203,15 @@ export async function searchTree(
       let type = entry.type;
       if (type === 'unknown') {
         const st = await lstat(real).catch(() => null);
-        type = !st ? 'other' : st.isSymbolicLink() ? 'link' : st.isDirectory() ? 'folder' : st.isFile() ? 'file' : 'other';
+        type = !st
+          ? 'other'
+          : st.isSymbolicLink()
+            ? 'link'
+            : st.isDirectory()
+              ? 'folder'
+              : st.isFile()
+                ? 'file'
+                : 'other';
       }
       // Links are not followed: nothing is visited twice, nothing outside is reached.
       if (type === 'folder') {

@@ -16,7 +16,11 @@ interface KeyContext {
  * moves when entries are added, removed or renamed. Throws for a path that does not resolve,
  * which makes core skip the cache for that call (refusals are never cached anyway).
  */
-export async function pathVersionKey(connectors: FilesConnectors, path: string, allowRoot: boolean): Promise<string> {
+export async function pathVersionKey(
+  connectors: FilesConnectors,
+  path: string,
+  allowRoot: boolean,
+): Promise<string> {
   const p = parseUserPath(path, allowRoot);
   const st = await stat(connectors.sandbox.lexical(p));
   return `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;

@@ -29,11 +29,15 @@ export function scopeOf(ctx: FilesContext): AccessScope {
 
 /** Turns sandbox and path refusals into a ToolError (shown to the model); rethrows anything else. */
 export function asToolError(err: unknown): never {
-  if (err instanceof PathRefusal || err instanceof SandboxRefusal) throw new ToolError(err.message, 'path_refused');
+  if (err instanceof PathRefusal || err instanceof SandboxRefusal)
+    throw new ToolError(err.message, 'path_refused');
   const c = (err as NodeJS.ErrnoException | undefined)?.code;
-  if (c === 'EACCES' || c === 'EPERM') throw new ToolError('The server has no permission to use that path.', 'path_refused');
-  if (c === 'ENOSPC' || c === 'EDQUOT') throw new ToolError('The document volume is full; nothing was written. Tell an operator.', 'volume_full');
-  if (c === 'EROFS') throw new ToolError('The document volume is read-only here; nothing was written.', 'read_only');
+  if (c === 'EACCES' || c === 'EPERM')
+    throw new ToolError('The server has no permission to use that path.', 'path_refused');
+  if (c === 'ENOSPC' || c === 'EDQUOT')
+    throw new ToolError('The document volume is full; nothing was written. Tell an operator.', 'volume_full');
+  if (c === 'EROFS')
+    throw new ToolError('The document volume is read-only here; nothing was written.', 'read_only');
   throw err;
 }
 
@@ -65,8 +69,14 @@ export async function resolveReadable(
     const isFolder = typeOf(resolved.stats) === 'folder';
     const ok = isFolder ? scope.reaches(resolved.rel) : scope.allows(resolved.rel);
     if (!ok) {
-      const where = resolved.rel === resolved.asked ? `\`${resolved.asked}\` is` : `\`${resolved.asked}\` leads to a place that is`;
-      throw new ToolError(`${where} outside the areas your role may read (${scope.describe()}). Call list_folder to see what you can read.`, 'path_refused');
+      const where =
+        resolved.rel === resolved.asked
+          ? `\`${resolved.asked}\` is`
+          : `\`${resolved.asked}\` leads to a place that is`;
+      throw new ToolError(
+        `${where} outside the areas your role may read (${scope.describe()}). Call list_folder to see what you can read.`,
+        'path_refused',
+      );
     }
     return { resolved, scope };
   } catch (err) {

@@ -30,7 +30,15 @@ export interface FolderName {
   type: 'file' | 'folder' | 'link' | 'other' | 'unknown';
 }
 
-function direntType(d: { isFile(): boolean; isDirectory(): boolean; isSymbolicLink(): boolean; isFIFO(): boolean; isSocket(): boolean; isCharacterDevice(): boolean; isBlockDevice(): boolean }): FolderName['type'] {
+function direntType(d: {
+  isFile(): boolean;
+  isDirectory(): boolean;
+  isSymbolicLink(): boolean;
+  isFIFO(): boolean;
+  isSocket(): boolean;
+  isCharacterDevice(): boolean;
+  isBlockDevice(): boolean;
+}): FolderName['type'] {
   if (d.isFile()) return 'file';
   if (d.isDirectory()) return 'folder';
   if (d.isSymbolicLink()) return 'link';
@@ -44,7 +52,10 @@ function direntType(d: { isFile(): boolean; isDirectory(): boolean; isSymbolicLi
  * UTF-8 or that no path could name (control or invisible characters, `\\`, `%xx`) are left out
  * and counted in `skipped`.
  */
-export async function readFolder(real: string, max: number): Promise<{ entries: FolderName[]; skipped: number; capped: boolean }> {
+export async function readFolder(
+  real: string,
+  max: number,
+): Promise<{ entries: FolderName[]; skipped: number; capped: boolean }> {
   // Raw bytes, so names that are not valid UTF-8 are detected instead of silently mangled
   // (Node supports 'buffer' here at run time; its type declarations for opendir do not say so).
   const dir = await opendir(real, { encoding: 'buffer' as unknown as BufferEncoding, bufferSize: 256 });
@@ -102,8 +113,10 @@ export async function describeEntry(
     link = true;
   }
   const t = typeOf(st);
-  if (t === 'folder') return scope.reaches(rel) ? { name, type: 'folder', stats: st, rel, link, kind: undefined } : null;
+  if (t === 'folder')
+    return scope.reaches(rel) ? { name, type: 'folder', stats: st, rel, link, kind: undefined } : null;
   if (!scope.allows(rel)) return null;
-  if (t === 'file') return { name, type: 'file', stats: st, rel, link, kind: kindByName(name)?.kind ?? 'unknown' };
+  if (t === 'file')
+    return { name, type: 'file', stats: st, rel, link, kind: kindByName(name)?.kind ?? 'unknown' };
   return { name, type: 'other', stats: st, rel, link, kind: t };
 }

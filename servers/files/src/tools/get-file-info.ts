@@ -9,7 +9,9 @@ import { asToolError, type FilesContext, modifiedAt, resolveReadable, versionOf 
 const output = z.object({
   path: z.string(),
   type: z.enum(['file', 'folder', 'other']),
-  kind: z.string().describe('markdown, text, json, csv, pdf or binary for files; fifo, socket, device for "other"'),
+  kind: z
+    .string()
+    .describe('markdown, text, json, csv, pdf or binary for files; fifo, socket, device for "other"'),
   mediaType: z.string().optional(),
   description: z.string(),
   size: z.number().int(),
@@ -29,7 +31,9 @@ export const getFileInfo = defineTool({
     'Describes one file or folder of the document store: type, document kind (markdown, text, json, csv, pdf, binary), size in bytes, ' +
     'modification time and a version that changes when the file changes. Cheap: use it to decide whether and how to read a large file ' +
     'before calling read_document.',
-  input: z.object({ path: z.string().min(1).max(2048).describe('File or folder path relative to the document root') }),
+  input: z.object({
+    path: z.string().min(1).max(2048).describe('File or folder path relative to the document root'),
+  }),
   output,
   governance: { readOnly: true, cacheTtlSeconds: 30, timeoutMs: 5_000 },
   constraint: fileReadConstraint(),
@@ -45,10 +49,26 @@ export const getFileInfo = defineTool({
     };
     const t = typeOf(st);
     if (t === 'folder') {
-      return { data: { ...base, type: 'folder' as const, kind: 'folder', description: 'folder; call list_folder to see its entries', readable: false } };
+      return {
+        data: {
+          ...base,
+          type: 'folder' as const,
+          kind: 'folder',
+          description: 'folder; call list_folder to see its entries',
+          readable: false,
+        },
+      };
     }
     if (t !== 'file') {
-      return { data: { ...base, type: 'other' as const, kind: t, description: `special file (${t}); it cannot be read`, readable: false } };
+      return {
+        data: {
+          ...base,
+          type: 'other' as const,
+          kind: t,
+          description: `special file (${t}); it cannot be read`,
+          readable: false,
+        },
+      };
     }
     try {
       const { handle, stats } = await ctx.connectors.sandbox.openFile(resolved);
@@ -61,14 +81,18 @@ export const getFileInfo = defineTool({
         await handle.close();
       }
       const k = sniffKind(resolved.asked, head);
-      const readable = k.kind !== 'binary' && (k.kind !== 'pdf' || stats.size <= ctx.connectors.config.pdfMaxBytes);
+      const readable =
+        k.kind !== 'binary' && (k.kind !== 'pdf' || stats.size <= ctx.connectors.config.pdfMaxBytes);
       return {
         data: {
           ...base,
           type: 'file' as const,
           kind: k.kind,
           mediaType: k.mediaType,
-          description: k.kind === 'binary' ? `${k.label}, ${stats.size} bytes; not readable as text` : `${k.label}, ${stats.size} bytes`,
+          description:
+            k.kind === 'binary'
+              ? `${k.label}, ${stats.size} bytes; not readable as text`
+              : `${k.label}, ${stats.size} bytes`,
           readable,
         },
       };

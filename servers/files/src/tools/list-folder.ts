@@ -10,7 +10,10 @@ const entrySchema = z.object({
   name: z.string(),
   path: z.string().describe('Path to pass to read_document / get_file_info / list_folder'),
   type: z.enum(['file', 'folder', 'other']),
-  kind: z.string().optional().describe('markdown, text, json, csv, pdf, unknown; for "other": fifo, socket, device'),
+  kind: z
+    .string()
+    .optional()
+    .describe('markdown, text, json, csv, pdf, unknown; for "other": fifo, socket, device'),
   size: z.number().int().optional(),
   modifiedAt: z.string(),
   link: z.boolean().optional(),
@@ -36,7 +39,9 @@ function decodeCursor(cursor: string, path: string): string {
   } catch {
     // fall through
   }
-  throw new ToolError('That cursor does not belong to this folder listing; call list_folder without a cursor to start over.');
+  throw new ToolError(
+    'That cursor does not belong to this folder listing; call list_folder without a cursor to start over.',
+  );
 }
 
 const MAX_EXAMINED_PER_PAGE = 5_000;
@@ -46,11 +51,15 @@ export const listFolder = defineTool({
   name: 'list_folder',
   title: 'List a folder',
   description:
-    'Lists the files and folders in a folder of the document store, one page at a time, with each entry\'s type, size and modification time. ' +
+    "Lists the files and folders in a folder of the document store, one page at a time, with each entry's type, size and modification time. " +
     'Start with path "" (the top) to see the areas you may read, then go deeper. Only entries your role may read are shown. ' +
     'Pass nextCursor back as cursor for the next page. Use read_document to read a file, search_documents to find text.',
   input: z.object({
-    path: z.string().max(2048).default('').describe('Folder path relative to the document root, e.g. "docs/policies"; "" for the top'),
+    path: z
+      .string()
+      .max(2048)
+      .default('')
+      .describe('Folder path relative to the document root, e.g. "docs/policies"; "" for the top'),
     cursor: z.string().max(4096).optional(),
     limit: z.number().int().min(1).max(200).default(50),
   }),
@@ -60,14 +69,19 @@ export const listFolder = defineTool({
   toText: (d) =>
     [
       `${d.path || '(top)'}: ${d.entries.length} entr${d.entries.length === 1 ? 'y' : 'ies'}`,
-      ...d.entries.map((e) => `${e.type === 'folder' ? 'folder' : (e.kind ?? e.type)}\t${e.path}${e.type === 'folder' ? '/' : ''}\t${e.size ?? ''}\t${e.modifiedAt}`),
+      ...d.entries.map(
+        (e) =>
+          `${e.type === 'folder' ? 'folder' : (e.kind ?? e.type)}\t${e.path}${e.type === 'folder' ? '/' : ''}\t${e.size ?? ''}\t${e.modifiedAt}`,
+      ),
       d.nextCursor ? `more: call list_folder with cursor "${d.nextCursor}"` : '(end of folder)',
       ...(d.note ? [d.note] : []),
     ].join('\n'),
   handler: async (args, ctx: FilesContext) => {
     const { resolved, scope } = await resolveReadable(ctx, args.path, true);
     if (typeOf(resolved.stats) !== 'folder') {
-      throw new ToolError(`\`${resolved.asked}\` is a file, not a folder; call read_document or get_file_info on it.`);
+      throw new ToolError(
+        `\`${resolved.asked}\` is a file, not a folder; call read_document or get_file_info on it.`,
+      );
     }
     const { sandbox, config } = ctx.connectors;
     try {
@@ -99,8 +113,12 @@ export const listFolder = defineTool({
       const lastIndex = last === null ? -1 : names.indexOf(last);
       const more = last !== null && lastIndex < names.length - 1;
       const notes: string[] = [];
-      if (skipped) notes.push(`${skipped} entr${skipped === 1 ? 'y has a name' : 'ies have names'} that cannot be used through this server (invalid UTF-8, control or invisible characters); ask an operator to rename them.`);
-      if (capped) notes.push(`The folder has more than ${config.dirMaxEntries} entries; only that many are listed.`);
+      if (skipped)
+        notes.push(
+          `${skipped} entr${skipped === 1 ? 'y has a name' : 'ies have names'} that cannot be used through this server (invalid UTF-8, control or invisible characters); ask an operator to rename them.`,
+        );
+      if (capped)
+        notes.push(`The folder has more than ${config.dirMaxEntries} entries; only that many are listed.`);
       return {
         data: {
           path: resolved.asked,

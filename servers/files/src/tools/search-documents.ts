@@ -3,17 +3,26 @@ import { defineTool, ToolError } from '@mcp-fleet/core';
 import picomatch from 'picomatch';
 import { z } from 'zod';
 import { folderReadConstraint } from '../access/constraints.js';
-import { searchTree } from '../search/search-tree.js';
 import { typeOf } from '../sandbox/sandbox.js';
+import { searchTree } from '../search/search-tree.js';
 import { asToolError, type FilesContext, resolveReadable } from './context.js';
 
 const output = z.object({
   query: z.string(),
   path: z.string(),
-  hits: z.array(z.object({ path: z.string(), line: z.number().int(), page: z.number().int().optional(), snippet: z.string() })),
+  hits: z.array(
+    z.object({
+      path: z.string(),
+      line: z.number().int(),
+      page: z.number().int().optional(),
+      snippet: z.string(),
+    }),
+  ),
   filesScanned: z.number().int(),
   filesMatched: z.number().int(),
-  complete: z.boolean().describe('False when a limit stopped the search early; narrow it with path or fileGlob'),
+  complete: z
+    .boolean()
+    .describe('False when a limit stopped the search early; narrow it with path or fileGlob'),
   stoppedBecause: z.enum(['complete', 'max_results', 'max_files', 'time_limit']),
   skipped: z.object({ tooLarge: z.number().int(), binary: z.number().int(), unreadable: z.number().int() }),
   elapsedMs: z.number().int(),
@@ -27,11 +36,24 @@ export const searchDocuments = defineTool({
     'Finds a word or phrase in the documents you may read (Markdown, text, JSON, CSV and PDF text), case-insensitive by default, and ' +
     'returns each match with its path, line number and a few lines of context. Narrow it with path (a folder) and fileGlob (e.g. "*.md"). ' +
     'Results are limited in number and time; `complete: false` says a limit was reached. Read a hit in full with read_document ' +
-    '(startLine = the hit\'s line).',
+    "(startLine = the hit's line).",
   input: z.object({
-    query: z.string().trim().min(2).max(200).describe('Text to find (a literal phrase, not a regular expression)'),
-    path: z.string().max(2048).default('').describe('Folder to search under, relative to the root; "" for everything you may read'),
-    fileGlob: z.string().max(200).optional().describe('Only files whose name matches, e.g. "*.md" or "*.{csv,json}"'),
+    query: z
+      .string()
+      .trim()
+      .min(2)
+      .max(200)
+      .describe('Text to find (a literal phrase, not a regular expression)'),
+    path: z
+      .string()
+      .max(2048)
+      .default('')
+      .describe('Folder to search under, relative to the root; "" for everything you may read'),
+    fileGlob: z
+      .string()
+      .max(200)
+      .optional()
+      .describe('Only files whose name matches, e.g. "*.md" or "*.{csv,json}"'),
     caseSensitive: z.boolean().default(false),
     maxResults: z.number().int().min(1).max(200).default(20),
     contextLines: z.number().int().min(0).max(5).default(1),
@@ -48,7 +70,9 @@ export const searchDocuments = defineTool({
   handler: async (args, ctx: FilesContext) => {
     const { resolved, scope } = await resolveReadable(ctx, args.path, true);
     if (typeOf(resolved.stats) !== 'folder') {
-      throw new ToolError(`\`${resolved.asked}\` is a file; give a folder as path, or read the file with read_document.`);
+      throw new ToolError(
+        `\`${resolved.asked}\` is a file; give a folder as path, or read the file with read_document.`,
+      );
     }
     if (args.fileGlob !== undefined && (args.fileGlob.includes('/') || args.fileGlob.includes('\u0000'))) {
       throw new ToolError('fileGlob matches file names only (e.g. "*.md"); put the folder in path.');
@@ -56,21 +80,26 @@ export const searchDocuments = defineTool({
     const { config, sandbox } = ctx.connectors;
     const started = Date.now();
     try {
-      const outcome = await searchTree(sandbox, scope, { real: resolved.real, rel: resolved.rel, shown: resolved.asked }, {
-        query: args.query,
-        caseSensitive: args.caseSensitive,
-        nameFilter: args.fileGlob ? picomatch(args.fileGlob, { dot: false, nocase: true }) : null,
-        maxResults: args.maxResults,
-        maxPerFile: 5,
-        contextLines: args.contextLines,
-        maxFiles: config.searchMaxFiles,
-        deadline: started + config.searchMaxMs,
-        fileMaxBytes: config.searchFileMaxBytes,
-        pdfMaxBytes: config.pdfMaxBytes,
-        pdfMaxPages: config.pdfMaxPages,
-        dirMaxEntries: config.dirMaxEntries,
-        signal: ctx.signal,
-      });
+      const outcome = await searchTree(
+        sandbox,
+        scope,
+        { real: resolved.real, rel: resolved.rel, shown: resolved.asked },
+        {
+          query: args.query,
+          caseSensitive: args.caseSensitive,
+          nameFilter: args.fileGlob ? picomatch(args.fileGlob, { dot: false, nocase: true }) : null,
+          maxResults: args.maxResults,
+          maxPerFile: 5,
+          contextLines: args.contextLines,
+          maxFiles: config.searchMaxFiles,
+          deadline: started + config.searchMaxMs,
+          fileMaxBytes: config.searchFileMaxBytes,
+          pdfMaxBytes: config.pdfMaxBytes,
+          pdfMaxPages: config.pdfMaxPages,
+          dirMaxEntries: config.dirMaxEntries,
+          signal: ctx.signal,
+        },
+      );
       const result = {
         // A search cut short by a limit is a best-effort answer: core must not cache it (`partial`).
         partial: outcome.stoppedBecause !== 'complete',

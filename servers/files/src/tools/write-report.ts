@@ -39,43 +39,70 @@ export const writeReport = defineTool({
     'Missing folders inside the area are created. It never replaces an existing file unless you pass overwrite: true and your role ' +
     'is allowed to; otherwise pick a new name. The write is all-or-nothing. Read it back with read_document.',
   input: z.object({
-    path: z.string().min(1).max(2048).describe('Where to save, relative to the document root, with an allowed extension'),
+    path: z
+      .string()
+      .min(1)
+      .max(2048)
+      .describe('Where to save, relative to the document root, with an allowed extension'),
     content: z.string().describe('The full text of the report'),
-    overwrite: z.boolean().default(false).describe('Replace an existing report of that name (only if your role allows it)'),
+    overwrite: z
+      .boolean()
+      .default(false)
+      .describe('Replace an existing report of that name (only if your role allows it)'),
   }),
   output,
   governance: { readOnly: false, timeoutMs: 20_000 },
   constraint: writeConstraint(),
-  toText: (d) => `${d.created ? 'Saved' : 'Replaced'} ${d.path} (${d.size} bytes, sha256 ${d.sha256.slice(0, 16)}…)`,
+  toText: (d) =>
+    `${d.created ? 'Saved' : 'Replaced'} ${d.path} (${d.size} bytes, sha256 ${d.sha256.slice(0, 16)}…)`,
   handler: async (args, ctx: FilesContext) => {
     const { sandbox, config, writeCeiling } = ctx.connectors;
     const { scope, mayOverwrite } = writeScope(writeCeiling, ctx.constraints);
     try {
       const p = parseUserPath(args.path, false);
       const name = p.segments.at(-1) as string;
-      if (p.segments.some((s) => s.startsWith('.'))) throw new ToolError('Report and folder names may not start with a dot.');
+      if (p.segments.some((s) => s.startsWith('.')))
+        throw new ToolError('Report and folder names may not start with a dot.');
       const ext = extname(name).slice(1).toLowerCase();
       if (!config.reportFormats.includes(ext)) {
-        throw new ToolError(`Reports must end in one of: ${config.reportFormats.map((f) => `.${f}`).join(', ')}. Rename \`${name}\`.`);
+        throw new ToolError(
+          `Reports must end in one of: ${config.reportFormats.map((f) => `.${f}`).join(', ')}. Rename \`${name}\`.`,
+        );
       }
       // No link is allowed anywhere on the way (checked next), so the lexical path IS the real path.
       if (!scope.allows(p.rel)) {
-        throw new ToolError(`\`${p.rel}\` is outside the areas your role may write (${scope.describe()}). Choose a path there.`);
+        throw new ToolError(
+          `\`${p.rel}\` is outside the areas your role may write (${scope.describe()}). Choose a path there.`,
+        );
       }
-      if (args.overwrite && !mayOverwrite) throw new ToolError('Your role may not replace existing files; write to a new name instead.');
+      if (args.overwrite && !mayOverwrite)
+        throw new ToolError('Your role may not replace existing files; write to a new name instead.');
       const bytes = Buffer.from(args.content, 'utf8');
       if (bytes.length > config.writeMaxBytes) {
-        throw new ToolError(`The report is ${bytes.length} bytes; the limit is ${config.writeMaxBytes}. Shorten it or split it into parts.`);
+        throw new ToolError(
+          `The report is ${bytes.length} bytes; the limit is ${config.writeMaxBytes}. Shorten it or split it into parts.`,
+        );
       }
       const bad = checkFormat(ext, args.content);
       if (bad) throw new ToolError(`Not saved: ${bad}.`);
 
       const dir = await ensureParent(sandbox, p);
-      const outcome = await writeAtomic(dir, name, [bytes], { overwrite: args.overwrite, signal: ctx.signal });
+      const outcome = await writeAtomic(dir, name, [bytes], {
+        overwrite: args.overwrite,
+        signal: ctx.signal,
+      });
       ctx.connectors.generation.value++;
-      ctx.logger.info({ requestId: ctx.requestId, bytes: bytes.length, created: outcome.created }, 'report written');
+      ctx.logger.info(
+        { requestId: ctx.requestId, bytes: bytes.length, created: outcome.created },
+        'report written',
+      );
       return {
-        data: { path: p.rel, size: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex'), created: outcome.created },
+        data: {
+          path: p.rel,
+          size: bytes.length,
+          sha256: createHash('sha256').update(bytes).digest('hex'),
+          created: outcome.created,
+        },
       };
     } catch (err) {
       if (err instanceof ToolError || ctx.signal.aborted) throw err;
