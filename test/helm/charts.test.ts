@@ -71,6 +71,10 @@ describe('helm lint', () => {
     const r = lint(ws, server, [fixture('minimal.yaml')]);
     expect(r.code, r.stdout + r.stderr).toBe(0);
   });
+  it('the library chart passes helm lint --strict', () => {
+    const r = lint(ws, 'mcp-fleet-lib', []);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+  });
   it('mcp-fleet passes helm lint --strict', () => {
     const r = lint(ws, 'mcp-fleet', [fixture('umbrella-minimal.yaml')]);
     expect(r.code, r.stdout + r.stderr).toBe(0);
