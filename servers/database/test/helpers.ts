@@ -49,10 +49,10 @@ export async function createWarehouse(scale = 0.05): Promise<TestWarehouse> {
         parts.push(`${t}:${row?.n}:${row?.h}`);
       }
       const [meta] = await admin<{ rels: string; funcs: string; los: number; comment: string | null }>(
-        `SELECT (SELECT string_agg(format('%s.%s:%s', n.nspname, c.relname, c.relkind), ',' ORDER BY 1) FROM pg_class c
+        `SELECT (SELECT string_agg(format('%s.%s:%s', n.nspname, c.relname, c.relkind), ',' ORDER BY n.nspname, c.relname) FROM pg_class c
                    JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')
                    AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%') AS rels,
-                (SELECT coalesce(string_agg(p.oid::regprocedure::text, ',' ORDER BY 1), '') FROM pg_proc p
+                (SELECT coalesce(string_agg(p.oid::regprocedure::text, ',' ORDER BY p.oid::regprocedure::text), '') FROM pg_proc p
                    JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')) AS funcs,
                 (SELECT count(*)::int FROM pg_largeobject_metadata) AS los,
                 shobj_description((SELECT oid FROM pg_database WHERE datname = current_database()), 'pg_database') AS comment`,

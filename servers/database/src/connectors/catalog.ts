@@ -147,21 +147,25 @@ export async function describeTable(s: ReadOnlySession, schema: string, table: s
 }
 
 /**
- * Resolves the relations a query names to the schemas they live in, the way PostgreSQL will
- * (search_path of this very session). Names that resolve to nothing are CTEs or typos: PostgreSQL
- * reports the typos itself.
+ * Resolves the relations a query names to the schemas they live in. A qualified name is in the
+ * schema it names. An unqualified one is looked up the way PostgreSQL will run it: search_path of
+ * this very session (which skips schemas the role cannot use). Names that resolve to nothing are
+ * CTEs or typos; PostgreSQL reports the typos itself.
  */
 export async function resolveRelationSchemas(
   s: ReadOnlySession,
   relations: readonly { schema: string | null; name: string }[],
 ): Promise<{ relation: string; schema: string }[]> {
-  if (relations.length === 0) return [];
-  return s.query<{ relation: string; schema: string }>(
+  const quote = (x: string) => (/^[a-z_][a-z0-9_$]*$/.test(x) ? x : `"${x.replace(/"/g, '""')}"`);
+  const resolved = relations.flatMap((r) => (r.schema === null ? [] : [{ relation: `${quote(r.schema)}.${quote(r.name)}`, schema: r.schema }]));
+  const bare = [...new Set(relations.filter((r) => r.schema === null).map((r) => r.name))];
+  if (bare.length === 0) return resolved;
+  const found = await s.query<{ relation: string; schema: string }>(
     `SELECT format('%I.%I', n.nspname, c.relname) AS relation, n.nspname AS schema
-     FROM unnest($1::text[], $2::text[]) AS r(schema, name)
-     CROSS JOIN LATERAL (SELECT to_regclass(CASE WHEN r.schema IS NULL THEN quote_ident(r.name)
-                                                 ELSE quote_ident(r.schema) || '.' || quote_ident(r.name) END) AS oid) x
-     JOIN pg_class c ON c.oid = x.oid JOIN pg_namespace n ON n.oid = c.relnamespace`,
-    [relations.map((r) => r.schema), relations.map((r) => r.name)],
+     FROM unnest($1::text[]) AS r(name)
+     JOIN pg_class c ON c.oid = to_regclass(quote_ident(r.name))
+     JOIN pg_namespace n ON n.oid = c.relnamespace`,
+    [bare],
   );
+  return [...resolved, ...found];
 }

@@ -1,0 +1,115 @@
+// The read-only promise, end to end: every corpus attack through run_query and explain_query is
+// refused with a clear isError result, and the warehouse checksum is unchanged afterwards — also
+// when the server is (deliberately, with the override) connected as a superuser, so the SQL guard
+// and the READ ONLY transaction are shown to hold on their own.
+import { existsSync } from 'node:fs';
+import { type BootedServer, connectClient, type TestClient } from '@mcp-fleet/testkit';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Warehouse } from '../src/connectors/warehouse.js';
+import { bootDatabase, createWarehouse, type TestWarehouse, textOf } from './helpers.js';
+import { allAttacks, HARMLESS } from './sql-corpus.js';
+
+let wh: TestWarehouse;
+let before: string;
+const servers: Record<'reader' | 'superuser', BootedServer | undefined> = { reader: undefined, superuser: undefined };
+
+beforeAll(async () => {
+  wh = await createWarehouse();
+  before = await wh.checksum();
+  servers.reader = await bootDatabase(wh);
+  servers.superuser = await bootDatabase(wh, { url: wh.adminUrl, env: { WAREHOUSE_ALLOW_WRITABLE_ROLE: 'true' } });
+});
+afterAll(async () => {
+  await servers.reader?.close();
+  await servers.superuser?.close();
+  await wh?.cleanup();
+});
+
+describe.each(['reader', 'superuser'] as const)('connected as the %s role', (who) => {
+  let client: TestClient;
+  beforeAll(async () => {
+    const s = servers[who] as BootedServer;
+    client = await connectClient(who === 'reader' ? 'modern' : 'legacy', s.url, await s.token({ sub: `attacker-${who}`, roles: ['admin'] }));
+  });
+  afterAll(async () => client?.close());
+
+  it('refuses every attack in run_query with a message the model can act on', async () => {
+    const failures: string[] = [];
+    for (const a of allAttacks()) {
+      const r = await client.callTool('run_query', { sql: a.sql });
+      if (!r.isError || !a.why.test(textOf(r))) failures.push(`${a.kind}: ${a.sql} -> ${JSON.stringify(r).slice(0, 300)}`);
+    }
+    expect(failures).toEqual([]);
+  });
+
+  it('refuses every attack in explain_query, with and without analyze', async () => {
+    const failures: string[] = [];
+    for (const a of allAttacks()) {
+      for (const analyze of [false, true]) {
+        const r = await client.callTool('explain_query', { sql: a.sql, analyze });
+        if (!r.isError) failures.push(`${a.kind} (analyze=${analyze}): ${a.sql}`);
+      }
+    }
+    expect(failures).toEqual([]);
+  });
+
+  it('runs harmless look-alikes as the single SELECT they are', async () => {
+    for (const sql of HARMLESS) {
+      const r = await client.callTool('run_query', { sql });
+      expect(r.isError, `${sql}: ${textOf(r)}`).toBeFalsy();
+    }
+  });
+
+  it('leaves the warehouse byte-for-byte unchanged', async () => {
+    expect(await wh.checksum()).toBe(before);
+    expect(existsSync('/tmp/mcp-fleet-pwned')).toBe(false);
+  });
+});
+
+describe('the layers under the SQL guard', () => {
+  // These call the connector directly, as a guard bug would: the transaction and role must still hold.
+  const signal = new AbortController().signal;
+  const silent = { info() {}, warn() {}, error() {}, debug() {} } as never;
+
+  it.each(['reader', 'superuser'] as const)('a READ ONLY transaction refuses DML and DDL even for the %s role', async (who) => {
+    const w = new Warehouse({ url: who === 'reader' ? wh.readerUrl : wh.adminUrl, poolMax: 1, logger: silent });
+    try {
+      await w.init();
+      for (const sql of ["UPDATE support.tickets SET status = 'closed'", 'DELETE FROM sales.orders', 'CREATE TABLE support.x (a int)', "SELECT lo_from_bytea(0, '\\x00'::bytea)"]) {
+        const run = w.readOnly({ signal, timeoutMs: 5_000 }, (s) => s.query(sql));
+        await expect(run, sql).rejects.toThrow(/read-only transaction|PostgreSQL error|does not exist|permission denied/);
+      }
+      // One statement per execution: the extended protocol refuses a second one outright.
+      await expect(w.readOnly({ signal, timeoutMs: 5_000 }, (s) => s.query('SELECT 1; DELETE FROM sales.orders'))).rejects.toThrow(
+        /cannot insert multiple commands into a prepared statement/,
+      );
+      await expect(w.readOnly({ signal, timeoutMs: 5_000 }, (s) => s.select('SELECT 1; DELETE FROM sales.orders', [], { maxRows: 5, maxBytes: 10_000 }))).rejects.toThrow(
+        /multiple commands/,
+      );
+    } finally {
+      await w.close();
+    }
+    expect(await wh.checksum()).toBe(before);
+  });
+
+  it('the read-only role itself cannot write, even in a read-write transaction', async () => {
+    const c = new pg.Client({ connectionString: wh.readerUrl });
+    await c.connect();
+    try {
+      await expect(c.query("UPDATE support.tickets SET status = 'closed'")).rejects.toThrow(/read-only transaction/); // role default
+      await c.query('BEGIN READ WRITE');
+      await expect(c.query("UPDATE support.tickets SET status = 'closed'")).rejects.toThrow(/permission denied/);
+      await c.query('ROLLBACK');
+      await c.query('BEGIN READ WRITE');
+      await expect(c.query('CREATE TABLE support.x (a int)')).rejects.toThrow(/permission denied/);
+      await c.query('ROLLBACK');
+      await c.query('BEGIN READ WRITE');
+      await expect(c.query('CREATE TEMP TABLE x (a int)')).rejects.toThrow(/permission denied/);
+      await c.query('ROLLBACK');
+    } finally {
+      await c.end();
+    }
+    expect(await wh.checksum()).toBe(before);
+  });
+});
