@@ -1,7 +1,7 @@
 // The files server: documents in a sandboxed directory tree (a volume in Kubernetes), listed,
 // read, searched and written through governed tools. Core does auth, policy, audit and the rest.
 import { access, constants } from 'node:fs/promises';
-import type { ServerDefinition } from '@mcp-fleet/core';
+import { FleetError, type ServerDefinition } from '@mcp-fleet/core';
 import { Areas } from './access/areas.js';
 import { loadFilesConfig } from './config.js';
 import { Sandbox } from './sandbox/sandbox.js';
@@ -21,7 +21,13 @@ const definition: ServerDefinition<FilesConnectors> = {
   connect: async ({ env, logger }) => {
     const config = loadFilesConfig(env);
     // The root is fixed here, once, from configuration: nothing a client sends (roots, URIs) changes it.
-    const sandbox = await Sandbox.open(config.root);
+    const sandbox = await Sandbox.open(config.root).catch((err: Error) => {
+      throw new FleetError(
+        'FLEET_ERR_CONFIG',
+        `FILES_ROOT ${config.root} is not a usable directory: ${err.message}`,
+        { cause: err },
+      );
+    });
     logger.info(
       { root: sandbox.root, readAreas: config.readAreas, writeAreas: config.writeAreas },
       'files sandbox ready',
