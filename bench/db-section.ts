@@ -19,6 +19,8 @@ export interface DatabaseSectionOptions {
   issuer: DevIssuer;
   /** Environment of a governed server at `baseUrl` (auth, policy, fleet DB). */
   governedEnv: (baseUrl: string) => Record<string, string>;
+  /** The bundled fastify+pg route. */
+  routeFile: string;
   /** Extra node arguments for a target id (CPU profiling). */
   nodeArgs: (id: string) => string[];
   /** A fresh id range for each load job. */
@@ -113,19 +115,22 @@ export async function runDatabaseSection(o: DatabaseSectionOptions): Promise<Dat
 
     const toolPort = await freePort();
     const toolBase = `http://127.0.0.1:${toolPort}`;
-    const tool = await startTarget(
-      'db-tool',
-      'servers/database/src/main.ts',
-      toolPort,
-      { ...o.governedEnv(toolBase), WAREHOUSE_URL: wh.readerUrl, WAREHOUSE_POOL_MAX: String(POOL_MAX) },
-      '/readyz',
-      o.nodeArgs('db-tool'),
-    );
+    // The database server runs from TypeScript source (tsx): libpg-query loads its WASM from its own package.
+    const tool = await startTarget('db-tool', {
+      file: 'servers/database/src/main.ts',
+      runtime: 'ts',
+      port: toolPort,
+      env: { ...o.governedEnv(toolBase), WAREHOUSE_URL: wh.readerUrl, WAREHOUSE_POOL_MAX: String(POOL_MAX) },
+      readyPath: '/readyz',
+      nodeArgs: o.nodeArgs('db-tool'),
+    });
     targets.push(tool);
     const routePort = await freePort();
-    const route = await startTarget('db-route', 'bench/targets/pg-route.ts', routePort, {
-      WAREHOUSE_URL: wh.readerUrl,
-      WAREHOUSE_POOL_MAX: String(POOL_MAX),
+    const route = await startTarget('db-route', {
+      file: o.routeFile,
+      runtime: 'js',
+      port: routePort,
+      env: { WAREHOUSE_URL: wh.readerUrl, WAREHOUSE_POOL_MAX: String(POOL_MAX) },
     });
     targets.push(route);
     const agent = 'bench-db-tool';

@@ -22,18 +22,28 @@ export interface Target {
   stop(): Promise<void>;
 }
 
-/** Starts `file` (relative to the repo root) with `env`, polls `readyPath` until it answers 200. */
-export async function startTarget(
-  name: string,
-  file: string,
-  port: number,
-  env: Record<string, string>,
-  readyPath = '/healthz',
-  extraNodeArgs: string[] = [],
-  timeoutMs = 30_000,
-): Promise<Target> {
+/** How to start a server: a bundled `.mjs` with plain node, or TypeScript source through tsx. */
+export interface TargetOptions {
+  /** Path of the entry, absolute or relative to the repo root. */
+  file: string;
+  /** `js`: `node file` (a bundle); `ts`: `node --conditions=mcp-fleet-source --import tsx file`. */
+  runtime: 'js' | 'ts';
+  port: number;
+  env: Record<string, string>;
+  readyPath?: string;
+  /** Extra node arguments (e.g. --cpu-prof). */
+  nodeArgs?: string[];
+  timeoutMs?: number;
+}
+
+/** Starts a server process, polls its readiness path until it answers 200. */
+export async function startTarget(name: string, o: TargetOptions): Promise<Target> {
+  const { file, port, env } = o;
+  const readyPath = o.readyPath ?? '/healthz';
+  const timeoutMs = o.timeoutMs ?? 30_000;
   const t0 = performance.now();
-  const child = spawn(process.execPath, [...NODE_ARGS, ...extraNodeArgs, file], {
+  const args = [...(o.runtime === 'ts' ? NODE_ARGS : []), ...(o.nodeArgs ?? []), file];
+  const child = spawn(process.execPath, args, {
     cwd: ROOT,
     env: { ...process.env, ...env, PORT: String(port), NODE_ENV: 'production' },
     // stdout (the audit lines of a production server) goes to /dev/null; stderr is kept for failures.

@@ -5,11 +5,13 @@
 //               no fleet database, allow-all policy, no audit output: governance as far off as core allows.
 import {
   AuditLog,
+  attachGovernance,
   buildHttpApp,
   createFleetServer,
   createLogger,
   createMetrics,
   type FleetRuntime,
+  Governance,
   loadCoreConfig,
   PolicyStore,
   runServerMain,
@@ -84,6 +86,8 @@ if (variant === 'production') {
   };
   // Stands in for TokenVerifier: no signature check, a fixed identity. Diagnostic only, never shipped.
   const verifier = { verify: async () => identity } as unknown as TokenVerifier;
+  // Core's governance runtime without a fleet DB or Redis: in-process limiter state, cache, inflight calls.
+  attachGovernance(runtime, new Governance({ server: benchServer.name, config, logger, metrics }));
   const app = buildHttpApp(runtime, { verifier });
   await serveUntilSigterm(
     () => app.listen({ host: config.host, port: config.port }),

@@ -1,0 +1,187 @@
+// The servers under test in sections 1-4, with what is on and off in each, and the fleet
+// configuration they share (policy files, auth, the fleet database).
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parsePolicy, policySchema, ToolRegistry } from '@mcp-fleet/core';
+import type { DevIssuer } from '@mcp-fleet/testkit';
+import { benchServer, ECHO_TOOL } from './lib/echo-tool.js';
+import type { BenchDatabase } from './lib/fleet-db.js';
+import { ROOT } from './lib/processes.js';
+import type { Era } from './lib/wire.js';
+
+/** One server under test and the runs made against it. */
+export interface TargetSpec {
+  id: string;
+  section: string;
+  label: string;
+  /** What is on and off in this target, for the JSON file. */
+  describe: string;
+  /** TypeScript entry (bundled before the run). */
+  file: string;
+  readyPath: string;
+  env: (baseUrl: string) => Record<string, string>;
+  /** Token for this target (roles), or null when it takes none. */
+  roles: string[] | null;
+  /** Reconcile audit rows in the fleet database with the calls answered. */
+  audited: boolean;
+  runs: { era: Era; connections: number }[];
+}
+
+/** Fleet configuration shared by the fleet targets, the db section and the cold start. */
+export interface FleetSetup {
+  governedEnv: (baseUrl: string) => Record<string, string>;
+  minimalEnv: (baseUrl: string) => Record<string, string>;
+  authEnv: (baseUrl: string) => Record<string, string>;
+  limitsSupported: boolean;
+  redisUrl: string | undefined;
+  notes: string[];
+}
+
+const HIGH = 1_000_000_000;
+
+/**
+ * The governed policy is the example policy the local fleet loads (the caller has its `support` role),
+ * plus rate limits and a budget far above what the bench can reach, when core's policy schema has them.
+ */
+export function fleetSetup(db: BenchDatabase, issuer: DevIssuer, redisUrl: string | undefined): FleetSetup {
+  const dir = mkdtempSync(join(tmpdir(), 'mcp-fleet-bench-'));
+  const example = parsePolicy(readFileSync(join(ROOT, 'deploy/policies/example.yaml'), 'utf8'));
+  const withLimits = structuredClone(example) as Record<string, unknown> & {
+    roles: Record<string, Record<string, unknown>>;
+  };
+  withLimits.roles.support = {
+    ...withLimits.roles.support,
+    limits: { perMinute: HIGH, perTool: { [ECHO_TOOL]: HIGH } },
+    budget: { perWindow: { cost: HIGH, minutes: 60 } },
+  };
+  withLimits.tools = { [ECHO_TOOL]: { globalPerMinute: HIGH } };
+  const limitsSupported = policySchema.safeParse(withLimits).success;
+  const governed = limitsSupported ? withLimits : example;
+  parsePolicy(JSON.stringify(governed), benchServer.name, new ToolRegistry(benchServer.tools));
+  const governedPolicy = join(dir, 'governed-policy.yaml');
+  writeFileSync(governedPolicy, JSON.stringify(governed, null, 2)); // JSON is YAML
+  const allowAllPolicy = join(dir, 'allow-all-policy.yaml');
+  writeFileSync(
+    allowAllPolicy,
+    JSON.stringify({ version: 1, roles: { all: { grants: [{ servers: ['*'] }] } } }),
+  );
+
+  const authEnv = (baseUrl: string) => ({
+    HOST: '127.0.0.1',
+    PUBLIC_URL: baseUrl,
+    AUTH_ISSUER: issuer.issuer,
+    AUTH_JWKS_URL: issuer.jwksUrl,
+  });
+  return {
+    authEnv,
+    governedEnv: (baseUrl) => ({
+      ...authEnv(baseUrl),
+      POLICY_FILE: governedPolicy,
+      DATABASE_URL: db.url,
+      ...(redisUrl ? { REDIS_URL: redisUrl } : {}),
+    }),
+    minimalEnv: (baseUrl) => ({ ...authEnv(baseUrl), POLICY_FILE: allowAllPolicy, AUDIT_STDOUT: 'false' }),
+    limitsSupported,
+    redisUrl,
+    notes: [
+      limitsSupported
+        ? `governed policy: deploy/policies/example.yaml + for role support limits.perMinute, limits.perTool.${ECHO_TOOL}, budget.perWindow and tools.${ECHO_TOOL}.globalPerMinute all ${HIGH.toLocaleString('en')} (never reached)`
+        : "governed policy: deploy/policies/example.yaml; core's policy schema has no rate limits yet, so no rate limit is on the governed path",
+      redisUrl
+        ? `rate-limit counters and cache in Redis (${redisUrl})`
+        : 'no REDIS_URL: rate-limit counters and cache in process (set BENCH_REDIS_URL to measure with Redis)',
+    ],
+  };
+}
+
+/** Path of the fleet target (one file, variants chosen by BENCH_FLEET_VARIANT). */
+export const FLEET_TARGET = 'bench/targets/fleet-server.ts';
+
+/** Sections 1-4. */
+export function targetSpecs(f: FleetSetup, levels: number[], moderate: number): TargetSpec[] {
+  const all = (era: Era) => levels.map((connections) => ({ era, connections }));
+  const side = { era: 'legacy' as const, connections: moderate };
+  return [
+    {
+      id: 'ceiling',
+      section: '1',
+      label: 'ceiling: fastify route by hand',
+      describe: 'fastify POST /mcp answering tools/call by hand: no SDK, no auth, no governance',
+      file: 'bench/targets/ceiling.ts',
+      readyPath: '/healthz',
+      env: () => ({}),
+      roles: null,
+      audited: false,
+      runs: all('modern'),
+    },
+    {
+      id: 'sdk',
+      section: '2',
+      label: 'SDK idiom: createMcpHandler + McpServer',
+      describe:
+        'SDK v2 createMcpHandler, a new McpServer per request, toNodeHandler on node:http; no auth, no governance',
+      file: 'bench/targets/sdk-idiom.ts',
+      readyPath: '/healthz',
+      env: () => ({}),
+      roles: null,
+      audited: false,
+      runs: [...all('modern'), side],
+    },
+    {
+      id: 'fleet-governed',
+      section: '3',
+      label: 'fleet: full governance (production main)',
+      describe:
+        'runServerMain(definition): Host/Origin guard, JWT (ES256, JWKS over HTTP, verified every request), example policy file, ' +
+        'zod validation, audit to PostgreSQL (batched) + audit JSON lines to stdout (/dev/null), prom-client metrics, timeout; ' +
+        `rate limits + budget ${f.limitsSupported ? 'on (never reached)' : 'not in core yet'}${f.redisUrl ? ', counters in Redis' : ''}`,
+      file: FLEET_TARGET,
+      readyPath: '/readyz',
+      env: (b) => ({ ...f.governedEnv(b), BENCH_FLEET_VARIANT: 'production' }),
+      roles: ['support'],
+      audited: true,
+      runs: [...all('modern'), side],
+    },
+    {
+      id: 'fleet-sdkpath',
+      section: '3b',
+      label: 'fleet: full governance, fastPath off (SDK path)',
+      describe:
+        'as 3, built with createFleetServer(def, { mcp: { fastPath: false } }): every message through the SDK handler',
+      file: FLEET_TARGET,
+      readyPath: '/readyz',
+      env: (b) => ({ ...f.governedEnv(b), BENCH_FLEET_VARIANT: 'sdk-path' }),
+      roles: ['support'],
+      audited: true,
+      runs: [{ era: 'modern', connections: moderate }],
+    },
+    {
+      id: 'fleet-minimal',
+      section: '4a',
+      label: 'fleet: governance off, JWT on',
+      describe:
+        'runServerMain: JWT verified; allow-all policy; no DATABASE_URL (no durable audit, no fleet DB); AUDIT_STDOUT=false; ' +
+        'validation, metrics and the in-process limiter stay (core has no switch for them)',
+      file: FLEET_TARGET,
+      readyPath: '/readyz',
+      env: (b) => ({ ...f.minimalEnv(b), BENCH_FLEET_VARIANT: 'production' }),
+      roles: ['all'],
+      audited: false,
+      runs: all('modern'),
+    },
+    {
+      id: 'fleet-bare',
+      section: '4b',
+      label: 'fleet: governance off, no JWT (stub)',
+      describe:
+        'core buildHttpApp + protocol host + callTool with a stub verifier (no JWT), allow-all policy, no DB, no audit output',
+      file: FLEET_TARGET,
+      readyPath: '/readyz',
+      env: (b) => ({ ...f.authEnv(b), BENCH_FLEET_VARIANT: 'bare' }),
+      roles: ['all'],
+      audited: false,
+      runs: all('modern'),
+    },
+  ];
+}
