@@ -8,6 +8,7 @@
 //
 // Adding a server: add an entry to SERVERS, add it to helm/mcp-fleet (Chart.yaml dependencies and
 // values), run this script.
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -258,10 +259,27 @@ export function renderCharts() {
   return files;
 }
 
+/**
+ * Formats generated JSON and YAML the way `biome format` (the repository's formatter) would, so
+ * that `biome check .` and `--check` agree. Without biome installed the text is left as is.
+ */
+export function formatLikeRepo(path, text) {
+  if (!/\.(json|ya?ml)$/.test(path)) return text;
+  const biome = join(root, 'node_modules', '@biomejs', 'biome', 'bin', 'biome');
+  if (!existsSync(biome)) return text;
+  const r = spawnSync(process.execPath, [biome, 'format', `--stdin-file-path=${path}`], {
+    input: text,
+    encoding: 'utf8',
+    cwd: root,
+  });
+  return r.status === 0 && r.stdout ? r.stdout : text;
+}
+
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const check = process.argv.includes('--check');
   const stale = [];
-  for (const [path, content] of renderCharts()) {
+  for (const [path, raw] of renderCharts()) {
+    const content = formatLikeRepo(path, raw);
     const current = existsSync(path) ? readFileSync(path, 'utf8') : undefined;
     if (current === content) continue;
     stale.push(path.slice(root.length + 1));

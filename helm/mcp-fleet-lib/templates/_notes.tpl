@@ -1,10 +1,11 @@
 {{/* NOTES.txt of a server chart. */}}
 {{- define "mcp-fleet-lib.notes" -}}
 {{- $url := include "mcp-fleet-lib.publicUrl" . -}}
+{{- $u := urlParse $url -}}
 mcp-fleet {{ .Chart.Name }} server, release {{ .Release.Name }} in {{ .Release.Namespace }}.
 
 MCP endpoint (Streamable HTTP):   {{ $url }}/mcp
-Protected resource metadata:      {{ $url }}/.well-known/oauth-protected-resource/mcp
+Protected resource metadata:      {{ printf "%s://%s/.well-known/oauth-protected-resource%s/mcp" $u.scheme $u.host $u.path }}
 Token audience your IdP must set: {{ (fromYaml (include "mcp-fleet-lib.auth" .)).audience | default (printf "%s/mcp" $url) }}
 
 Check the rollout:
