@@ -24,7 +24,7 @@ export const APP_VERSION = '0.1.0';
 const secret = (key, description, optional = false) => ({ key, optional, description });
 
 /**
- * What differs per server. `secretEnv`: environment variables read from credentialsSecret;
+ * What differs per server. `secretEnv`: environment variables read from credentials.existingSecret;
  * `egress`: outbound TCP beyond DNS, the fleet database, Redis and the IdP; `values`: other
  * defaults that differ.
  */

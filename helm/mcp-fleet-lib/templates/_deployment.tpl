@@ -155,7 +155,7 @@ spec:
               value: {{ $persistence.mountPath | quote }}
             {{- end }}
             {{- range $name, $ref := .Values.secretEnv }}
-            {{- $secretName := $ref.secretName | default $.Values.credentialsSecret }}
+            {{- $secretName := $ref.secretName | default $.Values.credentials.existingSecret }}
             {{- if $secretName }}
             - name: {{ $name }}
               valueFrom:
