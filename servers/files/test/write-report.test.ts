@@ -1,6 +1,14 @@
 // write_report is all-or-nothing and never overwrites by surprise: a write that fails midway leaves
 // no file; concurrent writes to one new name give one file and one clear refusal each for the rest.
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type BootedServer, createTestDatabase, type TestClient } from '@mcp-fleet/testkit';
@@ -157,6 +165,21 @@ describe('what a successful write does', () => {
     expect((await call(admin, 'read_document', { path })).data?.content).toBe('version two\n');
     const listed = await call(admin, 'list_folder', { path: 'reports' });
     expect(entriesOf(listed).map((e) => e.name)).toContain('living.md');
+  });
+
+  it('an edit made outside the fleet is seen by the next read and listing, within the cache TTL', async () => {
+    const file = join(layout.root, 'docs/release-notes.txt');
+    const first = await call(analyst, 'read_document', { path: 'docs/release-notes.txt' });
+    expect(first.data?.content).toContain('2026.11');
+    writeFileSync(file, 'Release notes\n\n2026.12 - edited by a human\n');
+    const second = await call(analyst, 'read_document', { path: 'docs/release-notes.txt' });
+    expect(second.data?.content).toContain('2026.12 - edited by a human');
+    expect(second.data?.version).not.toBe(first.data?.version);
+    const before = entriesOf(await call(analyst, 'list_folder', { path: 'docs' })).map((e) => e.name);
+    writeFileSync(join(layout.root, 'docs/new-policy.md'), '# New\n');
+    const after = entriesOf(await call(analyst, 'list_folder', { path: 'docs' })).map((e) => e.name);
+    expect(before).not.toContain('new-policy.md');
+    expect(after).toContain('new-policy.md');
   });
 });
 

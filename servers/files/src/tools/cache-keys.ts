@@ -2,14 +2,8 @@
 // the identity and modification time of what a call reads are part of the key, so an edit (or a
 // replace-by-rename) makes the next call miss the cache instead of returning the old text.
 import { stat } from 'node:fs/promises';
-import type { AnyTool } from '@mcp-fleet/core';
 import { parseUserPath } from '../sandbox/path-input.js';
 import type { FilesConnectors } from './context.js';
-
-/** What core passes to a tool's `cacheKey` hook (the parts the files server uses). */
-interface KeyContext {
-  connectors: FilesConnectors;
-}
 
 /**
  * `dev:ino:size:mtime:ctime` of the file or folder `path` resolves to. For a folder, its mtime
@@ -33,15 +27,4 @@ export async function pathVersionKey(
  */
 export function treeGenerationKey(connectors: FilesConnectors): string {
   return `g${connectors.generation.value}`;
-}
-
-/**
- * Attaches core's `cacheKey` hook to a tool declaration. Done by assignment rather than in the
- * declaration so this package compiles whether or not core's typings declare the hook yet.
- */
-export function withCacheKey<T extends AnyTool<FilesConnectors>>(
-  tool: T,
-  key: (args: Record<string, unknown>, ctx: KeyContext) => Promise<string> | string,
-): T {
-  return Object.assign(tool, { cacheKey: key });
 }

@@ -1,10 +1,18 @@
 // get_file_info: what a file is (kind, media type, size, times) without reading it into the context.
-import { defineTool, ToolError } from '@mcp-fleet/core';
+import { type CacheKeyContext, defineTool, ToolError } from '@mcp-fleet/core';
 import { z } from 'zod';
 import { fileReadConstraint } from '../access/constraints.js';
 import { sniffKind } from '../documents/file-kind.js';
 import { typeOf } from '../sandbox/sandbox.js';
-import { asToolError, type FilesContext, modifiedAt, resolveReadable, versionOf } from './context.js';
+import { pathVersionKey } from './cache-keys.js';
+import {
+  asToolError,
+  type FilesConnectors,
+  type FilesContext,
+  modifiedAt,
+  resolveReadable,
+  versionOf,
+} from './context.js';
 
 const output = z.object({
   path: z.string(),
@@ -37,6 +45,7 @@ export const getFileInfo = defineTool({
   output,
   governance: { readOnly: true, cacheTtlSeconds: 30, timeoutMs: 5_000 },
   constraint: fileReadConstraint(),
+  cacheKey: (args, ctx: CacheKeyContext<FilesConnectors>) => pathVersionKey(ctx.connectors, args.path, false),
   handler: async (args, ctx: FilesContext) => {
     const { resolved } = await resolveReadable(ctx, args.path, false);
     const st = resolved.stats;

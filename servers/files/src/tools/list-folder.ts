@@ -1,9 +1,17 @@
 // list_folder: a page of a folder's entries the caller may see, with sizes, types and times.
-import { defineTool, ToolError } from '@mcp-fleet/core';
+import { type CacheKeyContext, defineTool, ToolError } from '@mcp-fleet/core';
 import { z } from 'zod';
 import { folderReadConstraint } from '../access/constraints.js';
 import { typeOf } from '../sandbox/sandbox.js';
-import { asToolError, type FilesContext, modifiedAt, resolveReadable, versionOf } from './context.js';
+import { pathVersionKey } from './cache-keys.js';
+import {
+  asToolError,
+  type FilesConnectors,
+  type FilesContext,
+  modifiedAt,
+  resolveReadable,
+  versionOf,
+} from './context.js';
 import { describeEntry, readFolder } from './folder-entries.js';
 
 const entrySchema = z.object({
@@ -66,6 +74,8 @@ export const listFolder = defineTool({
   output,
   governance: { readOnly: true, cacheTtlSeconds: 30, timeoutMs: 10_000 },
   constraint: folderReadConstraint(),
+  // The folder's identity + mtime is in the cache key: an added or removed entry is seen at once.
+  cacheKey: (args, ctx: CacheKeyContext<FilesConnectors>) => pathVersionKey(ctx.connectors, args.path, true),
   toText: (d) =>
     [
       `${d.path || '(top)'}: ${d.entries.length} entr${d.entries.length === 1 ? 'y' : 'ies'}`,

@@ -1,14 +1,22 @@
 // read_document: the text of a document — whole when small, else a window by lines, bytes or PDF
 // pages — always capped, binaries described instead of dumped.
 import type { FileHandle } from 'node:fs/promises';
-import { defineTool, ToolError } from '@mcp-fleet/core';
+import { type CacheKeyContext, defineTool, ToolError } from '@mcp-fleet/core';
 import { z } from 'zod';
 import { fileReadConstraint } from '../access/constraints.js';
 import { sniffKind } from '../documents/file-kind.js';
 import { extractPdfText, PdfUnreadable } from '../documents/pdf-text.js';
 import { readBytes, readLines } from '../documents/read-text.js';
 import { typeOf } from '../sandbox/sandbox.js';
-import { asToolError, type FilesContext, modifiedAt, resolveReadable, versionOf } from './context.js';
+import { pathVersionKey } from './cache-keys.js';
+import {
+  asToolError,
+  type FilesConnectors,
+  type FilesContext,
+  modifiedAt,
+  resolveReadable,
+  versionOf,
+} from './context.js';
 
 const output = z.object({
   path: z.string(),
@@ -90,6 +98,8 @@ export const readDocument = defineTool({
   output,
   governance: { readOnly: true, cacheTtlSeconds: 60, timeoutMs: 20_000 },
   constraint: fileReadConstraint(),
+  // The file's identity + mtime is in the cache key: an edit is seen by the very next read.
+  cacheKey: (args, ctx: CacheKeyContext<FilesConnectors>) => pathVersionKey(ctx.connectors, args.path, false),
   toText: (d) => {
     const r = d.range;
     const where =

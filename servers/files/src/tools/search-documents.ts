@@ -1,11 +1,12 @@
 // search_documents: full-text search over the documents the caller may read, with context snippets.
-import { defineTool, ToolError } from '@mcp-fleet/core';
+import { type CacheKeyContext, defineTool, ToolError } from '@mcp-fleet/core';
 import picomatch from 'picomatch';
 import { z } from 'zod';
 import { folderReadConstraint } from '../access/constraints.js';
 import { typeOf } from '../sandbox/sandbox.js';
 import { searchTree } from '../search/search-tree.js';
-import { asToolError, type FilesContext, resolveReadable } from './context.js';
+import { treeGenerationKey } from './cache-keys.js';
+import { asToolError, type FilesConnectors, type FilesContext, resolveReadable } from './context.js';
 
 const output = z.object({
   query: z.string(),
@@ -61,6 +62,7 @@ export const searchDocuments = defineTool({
   output,
   governance: { readOnly: true, cacheTtlSeconds: 30, timeoutMs: 15_000 },
   constraint: folderReadConstraint(),
+  cacheKey: (_args, ctx: CacheKeyContext<FilesConnectors>) => treeGenerationKey(ctx.connectors),
   toText: (d) =>
     [
       `${d.hits.length} match${d.hits.length === 1 ? '' : 'es'} for "${d.query}" in ${d.filesMatched} of ${d.filesScanned} files scanned` +
@@ -100,8 +102,8 @@ export const searchDocuments = defineTool({
           signal: ctx.signal,
         },
       );
-      const result = {
-        // A search cut short by a limit is a best-effort answer: core must not cache it (`partial`).
+      return {
+        // A search cut short by a limit is a best-effort answer: core must not cache it.
         partial: outcome.stoppedBecause !== 'complete',
         data: {
           query: args.query,
@@ -115,7 +117,6 @@ export const searchDocuments = defineTool({
           elapsedMs: Date.now() - started,
         },
       };
-      return result;
     } catch (err) {
       if (ctx.signal.aborted) throw err;
       return asToolError(err);
