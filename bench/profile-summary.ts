@@ -1,6 +1,7 @@
 // Summarises a V8 .cpuprofile (from `BENCH_PROFILE=fleet-governed pnpm bench`): where the server's
 // CPU time went, by function (self time) and by module, so hot-path work can be aimed.
-// Usage: node --import tsx bench/profile-summary.ts <file.cpuprofile> [top=30] [--time]
+// Usage: node --import tsx bench/profile-summary.ts <file.cpuprofile> [top=30] [--time] [--skip=<s>]
+// --skip drops the first seconds of the profile (start-up: module loading, migrations).
 // Each sample counts once by default: on a busy machine the sampler thread is descheduled and a
 // time-weighted count credits the whole gap to whatever frame it finds next. --time weights by time.
 import { readFileSync } from 'node:fs';
@@ -20,7 +21,8 @@ interface Profile {
 
 const args = process.argv.slice(2);
 const byTime = args.includes('--time');
-const [file, topArg] = args.filter((a) => a !== '--time');
+const skipUs = Number(args.find((a) => a.startsWith('--skip='))?.slice(7) ?? 0) * 1e6;
+const [file, topArg] = args.filter((a) => !a.startsWith('--'));
 if (!file) {
   process.stderr.write('usage: profile-summary <file.cpuprofile> [top]\n');
   process.exit(2);
@@ -32,7 +34,10 @@ const parent = new Map<number, number>();
 for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
 
 const self = new Map<number, number>();
+let elapsed = 0;
 profile.samples.forEach((id, i) => {
+  elapsed += profile.timeDeltas[i] ?? 0;
+  if (elapsed < skipUs) return;
   self.set(id, (self.get(id) ?? 0) + (byTime ? (profile.timeDeltas[i] ?? 0) : 1));
 });
 const total = [...self.values()].reduce((a, b) => a + b, 0);

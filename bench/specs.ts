@@ -157,6 +157,20 @@ export function targetSpecs(f: FleetSetup, levels: number[], moderate: number): 
       runs: [{ era: 'modern', connections: moderate }],
     },
     {
+      id: 'fleet-whatif',
+      section: '3c',
+      label: 'what-if: 3 + verified-token cache (bench, not core)',
+      describe:
+        'bench prototype of a suggested core change: section 3 assembled as createFleetServer does, with verified tokens remembered ' +
+        'for min(exp, 60 s) keyed by the whole token; everything else as 3. Not the production path; not used for any target',
+      file: 'bench/targets/fleet-whatif.ts',
+      readyPath: '/readyz',
+      env: (b) => f.governedEnv(b),
+      roles: ['support'],
+      audited: true,
+      runs: all('modern'),
+    },
+    {
       id: 'fleet-minimal',
       section: '4a',
       label: 'fleet: governance off, JWT on',

@@ -49,12 +49,13 @@ export function renderTable(rows: Row[]): string {
     'p50 ms',
     'p99 ms',
     'srv CPU%',
+    'CPU ms/call',
     'gen CPU%',
     'peak RSS MB',
     'checked ok',
     'wrong',
   ];
-  const widths = [46, 10, 5, 9, 8, 8, 8, 8, 12, 10, 5];
+  const widths = [50, 10, 5, 9, 8, 8, 8, 11, 8, 11, 10, 5];
   const lines = [head.map((h, i) => (i < 2 ? pad(h, widths[i]!) : lpad(h, widths[i]!))).join(' ')];
   lines.push(widths.map((w) => '-'.repeat(w)).join(' '));
   for (const r of rows) {
