@@ -11,7 +11,9 @@ const int = (def: number, min: number, max: number) => z.coerce.number().int().m
 /** Environment of the database server (besides core's). */
 export const databaseEnvSchema = z.object({
   /** Connection URL of the warehouse, as a read-only login role. */
-  WAREHOUSE_URL: z.string().min(1, 'WAREHOUSE_URL is required: the warehouse connection URL of a read-only role'),
+  WAREHOUSE_URL: z
+    .string()
+    .min(1, 'WAREHOUSE_URL is required: the warehouse connection URL of a read-only role'),
   /** Start even though the role can write. For a throw-away warehouse only; logged loudly. */
   WAREHOUSE_ALLOW_WRITABLE_ROLE: z
     .enum(['true', 'false', '1', '0', 'yes', 'no'])

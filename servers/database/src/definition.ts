@@ -40,13 +40,16 @@ async function resolveSavedSchemas(warehouse: Warehouse, saved: SavedQuery[], lo
   await warehouse.readOnly({ signal, timeoutMs: 10_000 }, async (s) => {
     for (const q of saved) {
       q.schemas = [...new Set((await resolveRelationSchemas(s, q.relations)).map((r) => r.schema))];
-      if (q.relations.length > 0 && q.schemas.length === 0) logger.warn({ query: q.name }, 'saved query names no table this role can see');
+      if (q.relations.length > 0 && q.schemas.length === 0)
+        logger.warn({ query: q.name }, 'saved query names no table this role can see');
     }
   });
 }
 
 /** Builds the database server's definition (tests build their own with other options). */
-export function createDatabaseDefinition(o: DatabaseDefinitionOptions = {}): ServerDefinition<DatabaseConnectors> {
+export function createDatabaseDefinition(
+  o: DatabaseDefinitionOptions = {},
+): ServerDefinition<DatabaseConnectors> {
   const savedQueriesFile = resolve(o.savedQueriesFile ?? DEFAULT_SAVED_QUERIES_FILE);
   const queryTimeoutMs = o.queryTimeoutMs ?? 30_000;
   const saved = loadSavedQueries(savedQueriesFile, BUILT_IN_TOOL_NAMES);
@@ -60,34 +63,50 @@ export function createDatabaseDefinition(o: DatabaseDefinitionOptions = {}): Ser
     connect: async ({ env, logger, fleetDb }) => {
       const config = { ...loadDatabaseConfig(env), queryTimeoutMs, savedQueriesFile };
       if (env.SAVED_QUERIES_FILE && resolve(env.SAVED_QUERIES_FILE) !== savedQueriesFile) {
-        throw new FleetError('FLEET_ERR_CONFIG', 'SAVED_QUERIES_FILE differs from the file the tools were built from; set it in the process environment before start');
+        throw new FleetError(
+          'FLEET_ERR_CONFIG',
+          'SAVED_QUERIES_FILE differs from the file the tools were built from; set it in the process environment before start',
+        );
       }
       const warehouse = new Warehouse({ url: config.warehouseUrl, poolMax: config.poolMax, logger });
       try {
         await warehouse.init();
         const writes = await findWriteCapabilities(warehouse.control);
         if (writes.length > 0) {
-          if (!config.allowWritableRole) throw new FleetError('FLEET_ERR_CONFIG', writableRoleMessage(writes));
-          logger.warn({ capabilities: writes.map((w) => w.detail).slice(0, 20) }, 'WAREHOUSE_ALLOW_WRITABLE_ROLE is set: the warehouse role can write; queries stay read-only');
+          if (!config.allowWritableRole)
+            throw new FleetError('FLEET_ERR_CONFIG', writableRoleMessage(writes));
+          logger.warn(
+            { capabilities: writes.map((w) => w.detail).slice(0, 20) },
+            'WAREHOUSE_ALLOW_WRITABLE_ROLE is set: the warehouse role can write; queries stay read-only',
+          );
         }
         await resolveSavedSchemas(warehouse, saved, logger);
       } catch (err) {
         await warehouse.close();
         if (err instanceof FleetError) throw err;
-        throw new FleetError('FLEET_ERR_CONFIG', `cannot use the warehouse in WAREHOUSE_URL: ${scrub((err as Error).message, config.warehouseUrl)}`);
+        throw new FleetError(
+          'FLEET_ERR_CONFIG',
+          `cannot use the warehouse in WAREHOUSE_URL: ${scrub((err as Error).message, config.warehouseUrl)}`,
+        );
       }
       return { warehouse, config, dashboards: fleetDb ? new DashboardStore(fleetDb) : null };
     },
     disconnect: (c) => c.warehouse.close(),
     readiness: (c) => [
-      { name: 'warehouse', critical: true, check: async () => void (await c.warehouse.control.query('SELECT 1')) },
+      {
+        name: 'warehouse',
+        critical: true,
+        check: async () => void (await c.warehouse.control.query('SELECT 1')),
+      },
     ],
   };
 }
 
 /** Reads the options the tool list depends on from the environment (leniently: connect validates the rest). */
 export function definitionOptionsFromEnv(env: Record<string, string | undefined>): DatabaseDefinitionOptions {
-  const timeout = databaseEnvSchema.shape.WAREHOUSE_QUERY_TIMEOUT_MS.safeParse(env.WAREHOUSE_QUERY_TIMEOUT_MS);
+  const timeout = databaseEnvSchema.shape.WAREHOUSE_QUERY_TIMEOUT_MS.safeParse(
+    env.WAREHOUSE_QUERY_TIMEOUT_MS,
+  );
   return {
     ...(env.SAVED_QUERIES_FILE ? { savedQueriesFile: env.SAVED_QUERIES_FILE } : {}),
     ...(timeout.success ? { queryTimeoutMs: timeout.data } : {}),
@@ -95,5 +114,7 @@ export function definitionOptionsFromEnv(env: Record<string, string | undefined>
 }
 
 /** The database server as `fleet start` and `fleet policy explain` load it. */
-const definition: ServerDefinition<DatabaseConnectors> = createDatabaseDefinition(definitionOptionsFromEnv(process.env));
+const definition: ServerDefinition<DatabaseConnectors> = createDatabaseDefinition(
+  definitionOptionsFromEnv(process.env),
+);
 export default definition;

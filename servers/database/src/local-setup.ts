@@ -1,7 +1,8 @@
 // `pnpm start` hook: builds the demo warehouse in the embedded PostgreSQL and hands the server a
 // WAREHOUSE_URL for its read-only role. Idempotent; seconds on a first start, instant after.
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+
 import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildDemoWarehouse } from './demo/build-warehouse.js';
 
@@ -40,7 +41,15 @@ function readerPassword(fleetDir: string): string {
 /** Prepares the demo warehouse and returns the server's extra environment. */
 export async function prepareLocal(ctx: LocalSetupContext): Promise<Record<string, string>> {
   const log = logger(ctx.log);
-  const built = await buildDemoWarehouse({ adminUrl: ctx.adminUrl, readerPassword: readerPassword(ctx.fleetDir), log });
-  log(built.rebuilt ? `demo warehouse "${built.database}" built in ${built.ms} ms` : `demo warehouse "${built.database}" ready (${built.ms} ms)`);
+  const built = await buildDemoWarehouse({
+    adminUrl: ctx.adminUrl,
+    readerPassword: readerPassword(ctx.fleetDir),
+    log,
+  });
+  log(
+    built.rebuilt
+      ? `demo warehouse "${built.database}" built in ${built.ms} ms`
+      : `demo warehouse "${built.database}" ready (${built.ms} ms)`,
+  );
   return { WAREHOUSE_URL: built.readerUrl };
 }

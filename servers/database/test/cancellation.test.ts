@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { type BootedServer, connectClient } from '@mcp-fleet/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bootDatabase, createWarehouse, eventually, type TestWarehouse, textOf } from './helpers.js';
+import { bootDatabase, createWarehouse, data, eventually, type TestWarehouse, textOf } from './helpers.js';
 
 let wh: TestWarehouse;
 let s: BootedServer;
@@ -20,14 +20,21 @@ afterAll(async () => {
 describe('cancellation', () => {
   it('cancels a minutes-long query at the timeout and ends its backend', async () => {
     const marker = `cancel_me_${randomBytes(4).toString('hex')}`;
-    const client = await connectClient('modern', s.url, await s.token({ sub: 'analyst-1', roles: ['analyst'] }));
+    const client = await connectClient(
+      'modern',
+      s.url,
+      await s.token({ sub: 'analyst-1', roles: ['analyst'] }),
+    );
     try {
       // 20,000^3 rows: hours of work.
       const sql = `SELECT count(*) AS ${marker} FROM product.events a, product.events b, product.events c`;
       const call = client.callTool('run_query', { sql });
       let pid: number | undefined;
       await eventually(async () => {
-        const [row] = await wh.admin<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE query LIKE $1 AND state = 'active' AND pid <> pg_backend_pid()", [`%${marker}%`]);
+        const [row] = await wh.admin<{ pid: number }>(
+          "SELECT pid FROM pg_stat_activity WHERE query LIKE $1 AND state = 'active' AND pid <> pg_backend_pid()",
+          [`%${marker}%`],
+        );
         pid = row?.pid;
         return pid !== undefined;
       }, 1_400);
@@ -39,7 +46,10 @@ describe('cancellation', () => {
       expect(textOf(r)).toMatch(/timed out after 1500 ms|cancelled after 1500 ms/);
       expect(Date.now() - started).toBeLessThan(5_000);
 
-      const gone = await eventually(async () => (await wh.admin('SELECT 1 FROM pg_stat_activity WHERE pid = $1', [pid])).length === 0, 5_000);
+      const gone = await eventually(
+        async () => (await wh.admin('SELECT 1 FROM pg_stat_activity WHERE pid = $1', [pid])).length === 0,
+        5_000,
+      );
       expect(gone, `backend ${pid} still in pg_stat_activity`).toBe(true);
     } finally {
       await client.close();
@@ -47,14 +57,21 @@ describe('cancellation', () => {
   });
 
   it('enforces a shorter per-call timeout on the server side (statement_timeout)', async () => {
-    const client = await connectClient('legacy', s.url, await s.token({ sub: 'analyst-2', roles: ['analyst'] }));
+    const client = await connectClient(
+      'legacy',
+      s.url,
+      await s.token({ sub: 'analyst-2', roles: ['analyst'] }),
+    );
     try {
-      const r = await client.callTool('run_query', { sql: 'SELECT count(*) FROM product.events a, product.events b', timeout_ms: 200 });
+      const r = await client.callTool('run_query', {
+        sql: 'SELECT count(*) FROM product.events a, product.events b',
+        timeout_ms: 200,
+      });
       expect(r.isError).toBe(true);
       expect(textOf(r)).toMatch(/cancelled after 200 ms \(statement timeout\)/);
       // The pool is healthy afterwards.
       const ok = await client.callTool('run_query', { sql: 'SELECT count(*) AS n FROM support.tickets' });
-      expect(ok.structuredContent?.rows).toEqual([[1000]]);
+      expect(data(ok).rows).toEqual([[1000]]);
     } finally {
       await client.close();
     }

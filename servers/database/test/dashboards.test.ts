@@ -3,7 +3,7 @@
 import { type BootedServer, connectClient } from '@mcp-fleet/testkit';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bootDatabase, createWarehouse, type TestWarehouse, textOf } from './helpers.js';
+import { bootDatabase, createWarehouse, data, type TestWarehouse, textOf } from './helpers.js';
 
 let wh: TestWarehouse;
 let s: BootedServer;
@@ -14,7 +14,11 @@ const dashboard = {
   description: 'Open work and revenue',
   panels: [
     { title: 'Urgent open tickets', query: 'count_open_tickets', params: { priority: 'urgent' } },
-    { title: 'Revenue Q1 2025', query: 'get_revenue_by_month', params: { from: '2025-01-01', to: '2025-03-31' } },
+    {
+      title: 'Revenue Q1 2025',
+      query: 'get_revenue_by_month',
+      params: { from: '2025-01-01', to: '2025-03-31' },
+    },
   ],
 };
 
@@ -22,7 +26,8 @@ async function storedRows(): Promise<{ name: string; version: number; tenant: st
   const c = new pg.Client({ connectionString: wh.fleetUrl });
   await c.connect();
   try {
-    return (await c.query('SELECT name, version, tenant FROM database_dashboards ORDER BY tenant, name')).rows;
+    return (await c.query('SELECT name, version, tenant FROM database_dashboards ORDER BY tenant, name'))
+      .rows;
   } finally {
     await c.end();
   }
@@ -39,31 +44,58 @@ afterAll(async () => {
 
 describe('dashboards', () => {
   it('saves idempotently: the same content twice is one version', async () => {
-    const analyst = await connectClient('modern', s.url, await s.token({ sub: 'analyst-1', roles: ['analyst'], tenant: 'northwind' }));
+    const analyst = await connectClient(
+      'modern',
+      s.url,
+      await s.token({ sub: 'analyst-1', roles: ['analyst'], tenant: 'northwind' }),
+    );
     try {
       const first = await analyst.callTool('save_dashboard', dashboard);
       expect(first.isError, textOf(first)).toBeFalsy();
       expect(first.structuredContent).toEqual({ name: 'support-overview', status: 'created', version: 1 });
-      const again = await analyst.callTool('save_dashboard', { ...dashboard, panels: dashboard.panels.map((p) => ({ params: p.params, query: p.query, title: p.title })) });
+      const again = await analyst.callTool('save_dashboard', {
+        ...dashboard,
+        panels: dashboard.panels.map((p) => ({ params: p.params, query: p.query, title: p.title })),
+      });
       expect(again.structuredContent).toEqual({ name: 'support-overview', status: 'unchanged', version: 1 });
-      const changed = await analyst.callTool('save_dashboard', { ...dashboard, title: 'Support overview (weekly)' });
+      const changed = await analyst.callTool('save_dashboard', {
+        ...dashboard,
+        title: 'Support overview (weekly)',
+      });
       expect(changed.structuredContent).toEqual({ name: 'support-overview', status: 'updated', version: 2 });
       expect(await storedRows()).toEqual([{ name: 'support-overview', version: 2, tenant: 'northwind' }]);
 
       const listed = await analyst.callTool('list_dashboards', {});
-      expect((listed.structuredContent?.dashboards as { name: string; panelCount: number }[]).map((d) => [d.name, d.panelCount])).toEqual([['support-overview', 2]]);
+      expect(
+        (data(listed).dashboards as { name: string; panelCount: number }[]).map((d) => [
+          d.name,
+          d.panelCount,
+        ]),
+      ).toEqual([['support-overview', 2]]);
     } finally {
       await analyst.close();
     }
   });
 
   it('checks panels against the saved queries before storing anything', async () => {
-    const analyst = await connectClient('legacy', s.url, await s.token({ sub: 'analyst-2', roles: ['analyst'], tenant: 'northwind' }));
+    const analyst = await connectClient(
+      'legacy',
+      s.url,
+      await s.token({ sub: 'analyst-2', roles: ['analyst'], tenant: 'northwind' }),
+    );
     try {
-      const unknown = await analyst.callTool('save_dashboard', { ...dashboard, name: 'broken', panels: [{ title: 'x', query: 'drop_everything', params: {} }] });
+      const unknown = await analyst.callTool('save_dashboard', {
+        ...dashboard,
+        name: 'broken',
+        panels: [{ title: 'x', query: 'drop_everything', params: {} }],
+      });
       expect(unknown.isError).toBe(true);
       expect(textOf(unknown)).toMatch(/"drop_everything" is not a saved query/);
-      const badParams = await analyst.callTool('save_dashboard', { ...dashboard, name: 'broken', panels: [{ title: 'x', query: 'count_open_tickets', params: { priority: 'blocker' } }] });
+      const badParams = await analyst.callTool('save_dashboard', {
+        ...dashboard,
+        name: 'broken',
+        panels: [{ title: 'x', query: 'count_open_tickets', params: { priority: 'blocker' } }],
+      });
       expect(badParams.isError).toBe(true);
       expect(textOf(badParams)).toMatch(/invalid params: priority/);
       expect((await storedRows()).map((r) => r.name)).not.toContain('broken');
@@ -73,17 +105,28 @@ describe('dashboards', () => {
   });
 
   it('is denied to support, and a support viewer only gets the panels its schemas allow', async () => {
-    const support = await connectClient('modern', s.url, await s.token({ sub: 'support-1', roles: ['support'], tenant: 'northwind' }));
+    const support = await connectClient(
+      'modern',
+      s.url,
+      await s.token({ sub: 'support-1', roles: ['support'], tenant: 'northwind' }),
+    );
     try {
       const { tools } = await support.listTools();
       expect(tools.map((t) => t.name)).not.toContain('save_dashboard');
-      await expect(support.callTool('save_dashboard', { ...dashboard, name: 'by-support' })).rejects.toThrow(/not available/);
+      await expect(support.callTool('save_dashboard', { ...dashboard, name: 'by-support' })).rejects.toThrow(
+        /not available/,
+      );
       expect((await storedRows()).map((r) => r.name)).not.toContain('by-support');
 
       const viewed = await support.callTool('get_dashboard', { name: 'support-overview' });
       expect(viewed.isError).toBeFalsy();
-      const [urgent, revenue] = viewed.structuredContent?.panels as { result: { rows: unknown[][] } | null; error: string | null }[];
-      const [direct] = await wh.admin<{ n: number }>("SELECT count(*)::int AS n FROM support.tickets WHERE priority = 'urgent' AND status IN ('new', 'open', 'pending', 'on_hold')");
+      const [urgent, revenue] = data(viewed).panels as {
+        result: { rows: unknown[][] } | null;
+        error: string | null;
+      }[];
+      const [direct] = await wh.admin<{ n: number }>(
+        "SELECT count(*)::int AS n FROM support.tickets WHERE priority = 'urgent' AND status IN ('new', 'open', 'pending', 'on_hold')",
+      );
       expect(urgent?.error).toBeNull();
       expect((urgent?.result?.rows ?? []).reduce((sum, row) => sum + (row[2] as number), 0)).toBe(direct?.n);
       expect(revenue?.result).toBeNull();
@@ -94,10 +137,14 @@ describe('dashboards', () => {
   });
 
   it('keeps tenants apart', async () => {
-    const other = await connectClient('modern', s.url, await s.token({ sub: 'analyst-3', roles: ['analyst'], tenant: 'globex' }));
+    const other = await connectClient(
+      'modern',
+      s.url,
+      await s.token({ sub: 'analyst-3', roles: ['analyst'], tenant: 'globex' }),
+    );
     try {
       const listed = await other.callTool('list_dashboards', {});
-      expect(listed.structuredContent?.dashboards).toEqual([]);
+      expect(data(listed).dashboards).toEqual([]);
       const missing = await other.callTool('get_dashboard', { name: 'support-overview' });
       expect(missing.isError).toBe(true);
       expect(textOf(missing)).toMatch(/not found. Call list_dashboards/);

@@ -7,10 +7,12 @@ import { type BootedServer, bootServer, createTestDatabase } from '@mcp-fleet/te
 import pg from 'pg';
 import { parse as parseYaml } from 'yaml';
 import { createDatabaseDefinition, type DatabaseDefinitionOptions } from '../src/definition.js';
-import { buildDemoWarehouse, type BuiltWarehouse } from '../src/demo/build-warehouse.js';
+import { type BuiltWarehouse, buildDemoWarehouse } from '../src/demo/build-warehouse.js';
 
 /** The policy `pnpm start` loads, so these tests also check its database lines. */
-export const examplePolicy = parseYaml(readFileSync(fileURLToPath(new URL('../../../deploy/policies/example.yaml', import.meta.url)), 'utf8'));
+export const examplePolicy = parseYaml(
+  readFileSync(fileURLToPath(new URL('../../../deploy/policies/example.yaml', import.meta.url)), 'utf8'),
+);
 
 /** A warehouse for one test file. */
 export interface TestWarehouse extends BuiltWarehouse {
@@ -32,7 +34,8 @@ export async function createWarehouse(scale = 0.05): Promise<TestWarehouse> {
   const readerRole = `wh_reader_${randomBytes(4).toString('hex')}`;
   const built = await buildDemoWarehouse({ adminUrl: adminRoot, database, readerRole, scale });
   const pool = new pg.Pool({ connectionString: built.adminUrl, max: 2 });
-  const admin = async <R extends pg.QueryResultRow>(sql: string, values: unknown[] = []) => (await pool.query<R>(sql, values)).rows;
+  const admin = async <R extends pg.QueryResultRow>(sql: string, values: unknown[] = []) =>
+    (await pool.query<R>(sql, values)).rows;
   return {
     ...built,
     fleetUrl: fleet.url,
@@ -45,7 +48,9 @@ export async function createWarehouse(scale = 0.05): Promise<TestWarehouse> {
       );
       const parts: string[] = [];
       for (const { t } of tables) {
-        const [row] = await admin<{ h: string; n: number }>(`SELECT md5(coalesce(string_agg(x::text, E'\\n' ORDER BY x::text), '')) AS h, count(*)::int AS n FROM ${t} x`);
+        const [row] = await admin<{ h: string; n: number }>(
+          `SELECT md5(coalesce(string_agg(x::text, E'\\n' ORDER BY x::text), '')) AS h, count(*)::int AS n FROM ${t} x`,
+        );
         parts.push(`${t}:${row?.n}:${row?.h}`);
       }
       const [meta] = await admin<{ rels: string; funcs: string; los: number; comment: string | null }>(
@@ -57,7 +62,12 @@ export async function createWarehouse(scale = 0.05): Promise<TestWarehouse> {
                 (SELECT count(*)::int FROM pg_largeobject_metadata) AS los,
                 shobj_description((SELECT oid FROM pg_database WHERE datname = current_database()), 'pg_database') AS comment`,
       );
-      parts.push(`rels=${meta?.rels}`, `funcs=${meta?.funcs}`, `los=${meta?.los}`, `comment=${meta?.comment}`);
+      parts.push(
+        `rels=${meta?.rels}`,
+        `funcs=${meta?.funcs}`,
+        `los=${meta?.los}`,
+        `comment=${meta?.comment}`,
+      );
       return parts.join('\n');
     },
     async cleanup() {
@@ -78,7 +88,12 @@ export async function createWarehouse(scale = 0.05): Promise<TestWarehouse> {
 /** Boots the database server on `wh` as its read-only role (or `url`), with the example policy. */
 export async function bootDatabase(
   wh: TestWarehouse,
-  o: { env?: Record<string, string>; definition?: DatabaseDefinitionOptions; policy?: unknown; url?: string } = {},
+  o: {
+    env?: Record<string, string>;
+    definition?: DatabaseDefinitionOptions;
+    policy?: unknown;
+    url?: string;
+  } = {},
 ): Promise<BootedServer> {
   return bootServer(createDatabaseDefinition(o.definition), {
     policy: o.policy ?? examplePolicy,
@@ -100,4 +115,13 @@ export async function eventually(fn: () => Promise<boolean>, ms = 5_000): Promis
     await new Promise((r) => setTimeout(r, 100));
   }
   return fn();
+}
+
+/** The structured content of a tool result; throws with the result's text when there is none. */
+export function data(r: {
+  structuredContent?: Record<string, unknown>;
+  content: { type: string; text?: string }[];
+}): Record<string, unknown> {
+  if (!r.structuredContent) throw new Error(`no structured content: ${textOf(r)}`);
+  return r.structuredContent;
 }

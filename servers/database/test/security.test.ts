@@ -12,13 +12,19 @@ import { allAttacks, HARMLESS } from './sql-corpus.js';
 
 let wh: TestWarehouse;
 let before: string;
-const servers: Record<'reader' | 'superuser', BootedServer | undefined> = { reader: undefined, superuser: undefined };
+const servers: Record<'reader' | 'superuser', BootedServer | undefined> = {
+  reader: undefined,
+  superuser: undefined,
+};
 
 beforeAll(async () => {
   wh = await createWarehouse();
   before = await wh.checksum();
   servers.reader = await bootDatabase(wh);
-  servers.superuser = await bootDatabase(wh, { url: wh.adminUrl, env: { WAREHOUSE_ALLOW_WRITABLE_ROLE: 'true' } });
+  servers.superuser = await bootDatabase(wh, {
+    url: wh.adminUrl,
+    env: { WAREHOUSE_ALLOW_WRITABLE_ROLE: 'true' },
+  });
 });
 afterAll(async () => {
   await servers.reader?.close();
@@ -30,7 +36,11 @@ describe.each(['reader', 'superuser'] as const)('connected as the %s role', (who
   let client: TestClient;
   beforeAll(async () => {
     const s = servers[who] as BootedServer;
-    client = await connectClient(who === 'reader' ? 'modern' : 'legacy', s.url, await s.token({ sub: `attacker-${who}`, roles: ['admin'] }));
+    client = await connectClient(
+      who === 'reader' ? 'modern' : 'legacy',
+      s.url,
+      await s.token({ sub: `attacker-${who}`, roles: ['admin'] }),
+    );
   });
   afterAll(async () => client?.close());
 
@@ -38,7 +48,8 @@ describe.each(['reader', 'superuser'] as const)('connected as the %s role', (who
     const failures: string[] = [];
     for (const a of allAttacks()) {
       const r = await client.callTool('run_query', { sql: a.sql });
-      if (!r.isError || !a.why.test(textOf(r))) failures.push(`${a.kind}: ${a.sql} -> ${JSON.stringify(r).slice(0, 300)}`);
+      if (!r.isError || !a.why.test(textOf(r)))
+        failures.push(`${a.kind}: ${a.sql} -> ${JSON.stringify(r).slice(0, 300)}`);
     }
     expect(failures).toEqual([]);
   });
@@ -72,34 +83,54 @@ describe('the layers under the SQL guard', () => {
   const signal = new AbortController().signal;
   const silent = { info() {}, warn() {}, error() {}, debug() {} } as never;
 
-  it.each(['reader', 'superuser'] as const)('a READ ONLY transaction refuses DML and DDL even for the %s role', async (who) => {
-    const w = new Warehouse({ url: who === 'reader' ? wh.readerUrl : wh.adminUrl, poolMax: 1, logger: silent });
-    try {
-      await w.init();
-      for (const sql of ["UPDATE support.tickets SET status = 'closed'", 'DELETE FROM sales.orders', 'CREATE TABLE support.x (a int)', "SELECT lo_from_bytea(0, '\\x00'::bytea)"]) {
-        const run = w.readOnly({ signal, timeoutMs: 5_000 }, (s) => s.query(sql));
-        await expect(run, sql).rejects.toThrow(/read-only transaction|PostgreSQL error|does not exist|permission denied/);
+  it.each(['reader', 'superuser'] as const)(
+    'a READ ONLY transaction refuses DML and DDL even for the %s role',
+    async (who) => {
+      const w = new Warehouse({
+        url: who === 'reader' ? wh.readerUrl : wh.adminUrl,
+        poolMax: 1,
+        logger: silent,
+      });
+      try {
+        await w.init();
+        for (const sql of [
+          "UPDATE support.tickets SET status = 'closed'",
+          'DELETE FROM sales.orders',
+          'CREATE TABLE support.x (a int)',
+          "SELECT lo_from_bytea(0, '\\x00'::bytea)",
+        ]) {
+          const run = w.readOnly({ signal, timeoutMs: 5_000 }, (s) => s.query(sql));
+          await expect(run, sql).rejects.toThrow(
+            /read-only transaction|PostgreSQL error|does not exist|permission denied/,
+          );
+        }
+        // One statement per execution: the extended protocol refuses a second one outright.
+        await expect(
+          w.readOnly({ signal, timeoutMs: 5_000 }, (s) => s.query('SELECT 1; DELETE FROM sales.orders')),
+        ).rejects.toThrow(/cannot insert multiple commands into a prepared statement/);
+        await expect(
+          w.readOnly({ signal, timeoutMs: 5_000 }, (s) =>
+            s.select('SELECT 1; DELETE FROM sales.orders', [], { maxRows: 5, maxBytes: 10_000 }),
+          ),
+        ).rejects.toThrow(/multiple commands/);
+      } finally {
+        await w.close();
       }
-      // One statement per execution: the extended protocol refuses a second one outright.
-      await expect(w.readOnly({ signal, timeoutMs: 5_000 }, (s) => s.query('SELECT 1; DELETE FROM sales.orders'))).rejects.toThrow(
-        /cannot insert multiple commands into a prepared statement/,
-      );
-      await expect(w.readOnly({ signal, timeoutMs: 5_000 }, (s) => s.select('SELECT 1; DELETE FROM sales.orders', [], { maxRows: 5, maxBytes: 10_000 }))).rejects.toThrow(
-        /multiple commands/,
-      );
-    } finally {
-      await w.close();
-    }
-    expect(await wh.checksum()).toBe(before);
-  });
+      expect(await wh.checksum()).toBe(before);
+    },
+  );
 
   it('the read-only role itself cannot write, even in a read-write transaction', async () => {
     const c = new pg.Client({ connectionString: wh.readerUrl });
     await c.connect();
     try {
-      await expect(c.query("UPDATE support.tickets SET status = 'closed'")).rejects.toThrow(/read-only transaction/); // role default
+      await expect(c.query("UPDATE support.tickets SET status = 'closed'")).rejects.toThrow(
+        /read-only transaction/,
+      ); // role default
       await c.query('BEGIN READ WRITE');
-      await expect(c.query("UPDATE support.tickets SET status = 'closed'")).rejects.toThrow(/permission denied/);
+      await expect(c.query("UPDATE support.tickets SET status = 'closed'")).rejects.toThrow(
+        /permission denied/,
+      );
       await c.query('ROLLBACK');
       await c.query('BEGIN READ WRITE');
       await expect(c.query('CREATE TABLE support.x (a int)')).rejects.toThrow(/permission denied/);

@@ -3,7 +3,7 @@
 import { type BootedServer, connectClient } from '@mcp-fleet/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Warehouse } from '../src/connectors/warehouse.js';
-import { bootDatabase, createWarehouse, type TestWarehouse, textOf } from './helpers.js';
+import { bootDatabase, createWarehouse, data, type TestWarehouse, textOf } from './helpers.js';
 
 let wh: TestWarehouse;
 let s: BootedServer;
@@ -21,21 +21,30 @@ afterAll(async () => {
 
 describe('session state between calls on one pooled connection', () => {
   it('a per-call setting is gone in the next call, and setting attempts are refused', async () => {
-    const client = await connectClient('modern', s.url, await s.token({ sub: 'analyst-1', roles: ['analyst'] }));
+    const client = await connectClient(
+      'modern',
+      s.url,
+      await s.token({ sub: 'analyst-1', roles: ['analyst'] }),
+    );
     try {
-      const probe = "SELECT current_setting('statement_timeout') AS timeout, current_setting('search_path') AS path, pg_backend_pid() AS pid";
+      const probe =
+        "SELECT current_setting('statement_timeout') AS timeout, current_setting('search_path') AS path, pg_backend_pid() AS pid";
       const first = await client.callTool('run_query', { sql: probe, timeout_ms: 1234 });
-      const [[t1, , pid1]] = first.structuredContent?.rows as [[string, string, number]];
+      const [[t1, , pid1]] = data(first).rows as [[string, string, number]];
       expect(t1).toBe('1234ms');
 
-      for (const sql of ["SET search_path = billing", "SELECT set_config('search_path', 'billing', false)", 'SET statement_timeout = 1']) {
+      for (const sql of [
+        'SET search_path = billing',
+        "SELECT set_config('search_path', 'billing', false)",
+        'SET statement_timeout = 1',
+      ]) {
         const r = await client.callTool('run_query', { sql });
         expect(r.isError, sql).toBe(true);
         expect(textOf(r)).toMatch(/Only read-only SELECT|is not allowed/);
       }
 
       const second = await client.callTool('run_query', { sql: `${probe} -- second call` });
-      const [[t2, path2, pid2]] = second.structuredContent?.rows as [[string, string, number]];
+      const [[t2, path2, pid2]] = data(second).rows as [[string, string, number]];
       expect(pid2).toBe(pid1); // the same backend served both calls
       expect(t2).toBe('30s');
       expect(path2).toBe('"$user", public');
@@ -57,14 +66,28 @@ describe('session state between calls on one pooled connection', () => {
         return sess.pid;
       });
       const after = await w.readOnly({ signal, timeoutMs: 5_000 }, (sess) =>
-        sess.query<{ pid: number; work_mem: string; path: string; prepared: number; locks: number; channels: number }>(
+        sess.query<{
+          pid: number;
+          work_mem: string;
+          path: string;
+          prepared: number;
+          locks: number;
+          channels: number;
+        }>(
           `SELECT pg_backend_pid() AS pid, current_setting('work_mem') AS work_mem, current_setting('search_path') AS path,
              (SELECT count(*)::int FROM pg_prepared_statements) AS prepared,
              (SELECT count(*)::int FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()) AS locks,
              (SELECT count(*)::int FROM pg_listening_channels()) AS channels`,
         ),
       );
-      expect(after[0]).toEqual({ pid, work_mem: '4MB', path: '"$user", public', prepared: 0, locks: 0, channels: 0 });
+      expect(after[0]).toEqual({
+        pid,
+        work_mem: '4MB',
+        path: '"$user", public',
+        prepared: 0,
+        locks: 0,
+        channels: 0,
+      });
     } finally {
       await w.close();
     }

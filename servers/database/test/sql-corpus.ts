@@ -37,8 +37,8 @@ export const ATTACKS: Record<string, Attack[]> = {
     { sql: "SELECT * FROM support.tickets, LATERAL pg_stat_file('/etc/passwd') AS f", why: FUNCTION },
     { sql: "SELECT * FROM generate_series(1, 1) AS g, pg_read_file('/etc/passwd') AS f", why: FUNCTION },
     { sql: "SELECT * FROM (SELECT * FROM pg_read_file('/etc/passwd') AS x) AS y", why: FUNCTION },
-    { sql: "SELECT * FROM U&\"pg_read\\005Ffile\"('/etc/passwd') AS t", why: FUNCTION },
-    { sql: "SELECT \"pg_read_file\"('/etc/passwd')", why: FUNCTION },
+    { sql: 'SELECT * FROM U&"pg_read\\005Ffile"(\'/etc/passwd\') AS t', why: FUNCTION },
+    { sql: 'SELECT "pg_read_file"(\'/etc/passwd\')', why: FUNCTION },
     { sql: "SELECT PG_READ_FILE('/etc/passwd')", why: FUNCTION },
     { sql: "VALUES ((SELECT pg_read_file('/etc/passwd')))", why: FUNCTION },
     { sql: "SELECT ARRAY(SELECT pg_ls_dir('/'))", why: FUNCTION },
@@ -47,22 +47,37 @@ export const ATTACKS: Record<string, Attack[]> = {
   ],
   dblink: [
     { sql: "SELECT dblink_exec('dbname=postgres', 'DROP TABLE support.tickets')", why: FUNCTION },
-    { sql: "SELECT * FROM dblink('dbname=postgres', 'DELETE FROM support.tickets RETURNING 1') AS t(x int)", why: FUNCTION },
+    {
+      sql: "SELECT * FROM dblink('dbname=postgres', 'DELETE FROM support.tickets RETURNING 1') AS t(x int)",
+      why: FUNCTION,
+    },
     { sql: "SELECT public.dblink_connect('c', 'dbname=postgres')", why: FUNCTION },
-    { sql: "SELECT * FROM support.tickets WHERE dblink_exec('dbname=postgres', 'DROP TABLE support.tickets') = 'x'", why: FUNCTION },
+    {
+      sql: "SELECT * FROM support.tickets WHERE dblink_exec('dbname=postgres', 'DROP TABLE support.tickets') = 'x'",
+      why: FUNCTION,
+    },
   ],
   'data-modifying CTEs': [
     { sql: 'WITH d AS (DELETE FROM support.tickets RETURNING *) SELECT count(*) FROM d', why: NESTED },
     { sql: "WITH u AS (UPDATE support.tickets SET priority = 'low' RETURNING 1) SELECT 1", why: NESTED },
     { sql: 'WITH i AS (INSERT INTO sales.customers (id) VALUES (0) RETURNING 1) SELECT 1', why: NESTED },
     { sql: 'WITH a AS (SELECT 1), b AS (DELETE FROM sales.orders RETURNING 1) SELECT * FROM a', why: NESTED },
-    { sql: 'SELECT * FROM (WITH d AS (DELETE FROM support.tickets RETURNING id) SELECT id FROM d) AS x', why: NESTED },
-    { sql: 'WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r), d AS (DELETE FROM sales.orders RETURNING 1) SELECT 1', why: NESTED },
+    {
+      sql: 'SELECT * FROM (WITH d AS (DELETE FROM support.tickets RETURNING id) SELECT id FROM d) AS x',
+      why: NESTED,
+    },
+    {
+      sql: 'WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r), d AS (DELETE FROM sales.orders RETURNING 1) SELECT 1',
+      why: NESTED,
+    },
   ],
   'EXPLAIN ANALYZE of DML': [
     { sql: 'EXPLAIN ANALYZE DELETE FROM support.tickets', why: NOT_SELECT },
     { sql: "EXPLAIN (ANALYZE, FORMAT JSON) UPDATE support.tickets SET status = 'closed'", why: NOT_SELECT },
-    { sql: 'EXPLAIN ANALYZE WITH d AS (DELETE FROM support.tickets RETURNING 1) SELECT * FROM d', why: NOT_SELECT },
+    {
+      sql: 'EXPLAIN ANALYZE WITH d AS (DELETE FROM support.tickets RETURNING 1) SELECT * FROM d',
+      why: NOT_SELECT,
+    },
     { sql: 'EXPLAIN ANALYZE CREATE TABLE support.x AS SELECT 1', why: NOT_SELECT },
   ],
   'COPY ... PROGRAM and files': [
@@ -76,8 +91,11 @@ export const ATTACKS: Record<string, Attack[]> = {
     { sql: "SELECT * FROM query_to_xml_and_xmlschema('SELECT 1', true, false, '') AS t", why: FUNCTION },
     { sql: "SELECT table_to_xml('support.tickets', true, false, '')", why: FUNCTION },
     { sql: "SELECT cursor_to_xml('c', 1, true, false, '')", why: FUNCTION },
-    { sql: 'SELECT database_to_xml(true, false, \'\')', why: FUNCTION },
-    { sql: "SELECT 1 FROM support.tickets WHERE query_to_xml('SELECT pg_sleep(10)', true, false, '') IS NOT NULL", why: FUNCTION },
+    { sql: "SELECT database_to_xml(true, false, '')", why: FUNCTION },
+    {
+      sql: "SELECT 1 FROM support.tickets WHERE query_to_xml('SELECT pg_sleep(10)', true, false, '') IS NOT NULL",
+      why: FUNCTION,
+    },
   ],
   'large objects': [
     { sql: "SELECT lo_import('/etc/passwd')", why: FUNCTION },
@@ -118,9 +136,9 @@ export const ATTACKS: Record<string, Attack[]> = {
     { sql: 'DISCARD ALL', why: NOT_SELECT },
   ],
   'comment and quoting tricks': [
-    { sql: "SELECT 1/*! ; DROP TABLE support.tickets */;DROP TABLE support.tickets", why: STACKED },
+    { sql: 'SELECT 1/*! ; DROP TABLE support.tickets */;DROP TABLE support.tickets', why: STACKED },
     { sql: "SELECT E'\\'';DROP TABLE support.tickets;--'", why: STACKED },
-    { sql: "SELECT $a$ $$ $a$; DELETE FROM support.tickets", why: STACKED },
+    { sql: 'SELECT $a$ $$ $a$; DELETE FROM support.tickets', why: STACKED },
     { sql: "SELECT U&'\\0027'; DROP TABLE support.tickets", why: STACKED },
     { sql: '-- SELECT 1\nDELETE FROM support.tickets', why: NOT_SELECT },
     { sql: '/* SELECT */ DELETE FROM support.tickets', why: NOT_SELECT },
@@ -162,10 +180,16 @@ export const ATTACKS: Record<string, Attack[]> = {
     { sql: 'SELECT pg_cancel_backend(pg_backend_pid())', why: FUNCTION },
     { sql: 'SELECT pg_reload_conf()', why: FUNCTION },
     { sql: 'SELECT pg_switch_wal()', why: FUNCTION },
-    { sql: 'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid = pg_backend_pid()', why: FUNCTION },
+    {
+      sql: 'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid = pg_backend_pid()',
+      why: FUNCTION,
+    },
   ],
   'writes and DDL': [
-    { sql: "INSERT INTO support.tickets (id, customer_id, subject, status, priority, channel, created_at, updated_at) VALUES (0, 1, 'x', 'new', 'low', 'web', now(), now())", why: NOT_SELECT },
+    {
+      sql: "INSERT INTO support.tickets (id, customer_id, subject, status, priority, channel, created_at, updated_at) VALUES (0, 1, 'x', 'new', 'low', 'web', now(), now())",
+      why: NOT_SELECT,
+    },
     { sql: "UPDATE support.tickets SET status = 'closed'", why: NOT_SELECT },
     { sql: 'DELETE FROM support.tickets', why: NOT_SELECT },
     { sql: 'TRUNCATE support.tickets CASCADE', why: NOT_SELECT },
@@ -178,7 +202,10 @@ export const ATTACKS: Record<string, Attack[]> = {
     { sql: "ALTER SYSTEM SET work_mem = '1GB'", why: NOT_SELECT },
     { sql: 'VACUUM support.tickets', why: NOT_SELECT },
     { sql: 'ANALYZE support.tickets', why: NOT_SELECT },
-    { sql: "MERGE INTO support.tickets t USING (SELECT 1 AS id) s ON t.id = s.id WHEN MATCHED THEN DELETE", why: NOT_SELECT },
+    {
+      sql: 'MERGE INTO support.tickets t USING (SELECT 1 AS id) s ON t.id = s.id WHEN MATCHED THEN DELETE',
+      why: NOT_SELECT,
+    },
     { sql: 'CREATE FUNCTION support.f() RETURNS int LANGUAGE sql AS $$ SELECT 1 $$', why: NOT_SELECT },
     { sql: 'CHECKPOINT', why: NOT_SELECT },
   ],

@@ -36,7 +36,14 @@ afterAll(async () => {
 
 const start = (url: string, extra: Record<string, string> = {}) =>
   createFleetServer(createDatabaseDefinition(), {
-    env: { LOG_LEVEL: 'silent', AUDIT_STDOUT: 'false', AUTH_ISSUER: 'http://127.0.0.1:9', AUTH_JWKS_URL: 'http://127.0.0.1:9/jwks.json', WAREHOUSE_URL: url, ...extra },
+    env: {
+      LOG_LEVEL: 'silent',
+      AUDIT_STDOUT: 'false',
+      AUTH_ISSUER: 'http://127.0.0.1:9',
+      AUTH_JWKS_URL: 'http://127.0.0.1:9/jwks.json',
+      WAREHOUSE_URL: url,
+      ...extra,
+    },
   });
 
 describe('start-up checks of the warehouse role', () => {
@@ -45,7 +52,9 @@ describe('start-up checks of the warehouse role', () => {
       () => null,
       (e: Error) => e,
     );
-    expect(err?.message).toMatch(/Refusing to start: the warehouse role in WAREHOUSE_URL can change the warehouse/);
+    expect(err?.message).toMatch(
+      /Refusing to start: the warehouse role in WAREHOUSE_URL can change the warehouse/,
+    );
     expect(err?.message).toMatch(/UPDATE on support\.tickets/);
     expect(err?.message).toMatch(/docs\/database\.md/);
     expect(err?.message).not.toContain(password);
@@ -60,12 +69,21 @@ describe('start-up checks of the warehouse role', () => {
   });
 
   it('starts with the explicit override, and queries stay read-only', async () => {
-    const s = await bootServer(createDatabaseDefinition(), { policy: examplePolicy, env: { WAREHOUSE_URL: writerUrl, WAREHOUSE_ALLOW_WRITABLE_ROLE: 'true' } });
+    const s = await bootServer(createDatabaseDefinition(), {
+      policy: examplePolicy,
+      env: { WAREHOUSE_URL: writerUrl, WAREHOUSE_ALLOW_WRITABLE_ROLE: 'true' },
+    });
     try {
       expect((await fetch(`${s.baseUrl}/readyz`)).status).toBe(200);
       const before = await wh.checksum();
-      const client = await connectClient('modern', s.url, await s.token({ sub: 'admin-1', roles: ['admin'] }));
-      const r = await client.callTool('run_query', { sql: "WITH u AS (UPDATE support.tickets SET status = 'closed' RETURNING 1) SELECT count(*) FROM u" });
+      const client = await connectClient(
+        'modern',
+        s.url,
+        await s.token({ sub: 'admin-1', roles: ['admin'] }),
+      );
+      const r = await client.callTool('run_query', {
+        sql: "WITH u AS (UPDATE support.tickets SET status = 'closed' RETURNING 1) SELECT count(*) FROM u",
+      });
       await client.close();
       expect(r.isError).toBe(true);
       expect(await wh.checksum()).toBe(before);
@@ -93,7 +111,12 @@ describe('start-up checks of the warehouse role', () => {
 describe('demo warehouse set-up', () => {
   it('is idempotent and leaves a role that can only read', async () => {
     const before = await wh.checksum();
-    const again = await buildDemoWarehouse({ adminUrl: process.env.FLEET_TEST_PG_URL as string, database: wh.database, readerRole: wh.readerRole, scale: 0.05 });
+    const again = await buildDemoWarehouse({
+      adminUrl: process.env.FLEET_TEST_PG_URL as string,
+      database: wh.database,
+      readerRole: wh.readerRole,
+      scale: 0.05,
+    });
     expect(again.rebuilt).toBe(false);
     expect(await wh.checksum()).toBe(before);
     const c = new pg.Client({ connectionString: again.readerUrl });
@@ -108,10 +131,16 @@ describe('demo warehouse set-up', () => {
   });
 
   it('generates the same data on every build', async () => {
-    const rows = await wh.admin<{ h: string }>("SELECT md5(string_agg(t::text, ',' ORDER BY id)) AS h FROM support.tickets t WHERE id <= 5");
+    const rows = await wh.admin<{ h: string }>(
+      "SELECT md5(string_agg(t::text, ',' ORDER BY id)) AS h FROM support.tickets t WHERE id <= 5",
+    );
     const fresh = await createWarehouse();
     try {
-      expect(await fresh.admin("SELECT md5(string_agg(t::text, ',' ORDER BY id)) AS h FROM support.tickets t WHERE id <= 5")).toEqual(rows);
+      expect(
+        await fresh.admin(
+          "SELECT md5(string_agg(t::text, ',' ORDER BY id)) AS h FROM support.tickets t WHERE id <= 5",
+        ),
+      ).toEqual(rows);
     } finally {
       await fresh.cleanup();
     }

@@ -2,7 +2,7 @@
 // and answers "how many open tickets by priority" — and sees only what the example policy allows.
 import { type BootedServer, connectClient } from '@mcp-fleet/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bootDatabase, createWarehouse, type TestWarehouse, textOf } from './helpers.js';
+import { bootDatabase, createWarehouse, data, type TestWarehouse, textOf } from './helpers.js';
 
 let wh: TestWarehouse;
 let s: BootedServer;
@@ -23,11 +23,25 @@ afterAll(async () => {
 
 describe.each(['modern', 'legacy'] as const)('support agent with a %s client', (era) => {
   it('discovers the schema and counts open tickets by priority', async () => {
-    const client = await connectClient(era, s.url, await s.token({ sub: `support-${era}`, roles: ['support'] }));
+    const client = await connectClient(
+      era,
+      s.url,
+      await s.token({ sub: `support-${era}`, roles: ['support'] }),
+    );
     try {
       const { tools } = await client.listTools();
       const names = tools.map((t) => t.name);
-      expect(names).toEqual(expect.arrayContaining(['list_schemas', 'list_tables', 'describe_table', 'run_query', 'explain_query', 'count_open_tickets', 'database_health']));
+      expect(names).toEqual(
+        expect.arrayContaining([
+          'list_schemas',
+          'list_tables',
+          'describe_table',
+          'run_query',
+          'explain_query',
+          'count_open_tickets',
+          'database_health',
+        ]),
+      );
       // Not granted to support: the write, and the saved queries that read billing.
       expect(names).not.toContain('save_dashboard');
       expect(names).not.toContain('get_revenue_by_month');
@@ -35,22 +49,40 @@ describe.each(['modern', 'legacy'] as const)('support agent with a %s client', (
 
       const schemas = await client.callTool('list_schemas', {});
       expect(schemas.isError).toBeFalsy();
-      const schemaNames = (schemas.structuredContent?.schemas as { name: string }[]).map((x) => x.name);
+      const schemaNames = (data(schemas).schemas as { name: string }[]).map((x) => x.name);
       expect(schemaNames.sort()).toEqual(['product', 'sales', 'support']); // billing is filtered out by policy
 
       const tables = await client.callTool('list_tables', { schema: 'support' });
-      const listed = tables.structuredContent?.tables as { name: string; rowEstimate: number | null; comment: string | null }[];
+      const listed = data(tables).tables as {
+        name: string;
+        rowEstimate: number | null;
+        comment: string | null;
+      }[];
       const tickets = listed.find((t) => t.name === 'tickets');
       expect(tickets?.rowEstimate).toBe(1000);
       expect(tickets?.comment).toMatch(/Open work/);
 
       const described = await client.callTool('describe_table', { schema: 'support', table: 'tickets' });
-      const columns = described.structuredContent?.columns as { name: string; type: string; enumValues: string[] | null }[];
-      expect(columns.find((c) => c.name === 'priority')?.enumValues).toEqual(['low', 'normal', 'high', 'urgent']);
+      const columns = data(described).columns as {
+        name: string;
+        type: string;
+        enumValues: string[] | null;
+      }[];
+      expect(columns.find((c) => c.name === 'priority')?.enumValues).toEqual([
+        'low',
+        'normal',
+        'high',
+        'urgent',
+      ]);
       expect(columns.find((c) => c.name === 'status')?.enumValues).toContain('on_hold');
-      expect(described.structuredContent?.primaryKey).toEqual(['id']);
-      expect(described.structuredContent?.foreignKeys).toEqual([
-        { name: 'tickets_customer_id_fkey', columns: ['customer_id'], references: 'sales.customers', referencedColumns: ['id'] },
+      expect(data(described).primaryKey).toEqual(['id']);
+      expect(data(described).foreignKeys).toEqual([
+        {
+          name: 'tickets_customer_id_fkey',
+          columns: ['customer_id'],
+          references: 'sales.customers',
+          referencedColumns: ['id'],
+        },
       ]);
       expect(textOf(described)).toMatch(/priority support\.ticket_priority/);
 
@@ -59,19 +91,20 @@ describe.each(['modern', 'legacy'] as const)('support agent with a %s client', (
               WHERE status IN ('new', 'open', 'pending', 'on_hold') GROUP BY priority ORDER BY priority`,
       });
       expect(answer.isError).toBeFalsy();
-      expect(answer.structuredContent?.columns).toEqual([
+      expect(data(answer).columns).toEqual([
         { name: 'priority', type: 'support.ticket_priority' },
         { name: 'tickets', type: 'bigint' },
       ]);
-      const got = Object.fromEntries((answer.structuredContent?.rows as [string, number][]).map(([p, n]) => [p, n]));
+      const got = Object.fromEntries((data(answer).rows as [string, number][]).map(([p, n]) => [p, n]));
       expect(got).toEqual(expected);
-      expect(answer.structuredContent?.truncated).toBe(false);
+      expect(data(answer).truncated).toBe(false);
       expect(textOf(answer)).toMatch(/^priority\s+\| tickets/);
 
       // The saved query gives the same totals.
       const saved = await client.callTool('count_open_tickets', {});
       const totals: Record<string, number> = {};
-      for (const [, priority, n] of saved.structuredContent?.rows as [string, string, number][]) totals[priority] = (totals[priority] ?? 0) + n;
+      for (const [, priority, n] of data(saved).rows as [string, string, number][])
+        totals[priority] = (totals[priority] ?? 0) + n;
       expect(totals).toEqual(expected);
     } finally {
       await client.close();
@@ -81,7 +114,11 @@ describe.each(['modern', 'legacy'] as const)('support agent with a %s client', (
 
 describe('policy on warehouse schemas', () => {
   it('refuses support a schema outside its grant, on every tool that names one', async () => {
-    const client = await connectClient('modern', s.url, await s.token({ sub: 'support-1', roles: ['support'] }));
+    const client = await connectClient(
+      'modern',
+      s.url,
+      await s.token({ sub: 'support-1', roles: ['support'] }),
+    );
     try {
       for (const [tool, args] of [
         ['list_tables', { schema: 'billing' }],
@@ -111,35 +148,64 @@ describe('policy on warehouse schemas', () => {
   });
 
   it('lets an analyst read every schema', async () => {
-    const client = await connectClient('legacy', s.url, await s.token({ sub: 'analyst-1', roles: ['analyst'] }));
+    const client = await connectClient(
+      'legacy',
+      s.url,
+      await s.token({ sub: 'analyst-1', roles: ['analyst'] }),
+    );
     try {
-      const r = await client.callTool('run_query', { sql: "SELECT count(*) AS paid FROM billing.invoices WHERE status = 'paid'" });
+      const r = await client.callTool('run_query', {
+        sql: "SELECT count(*) AS paid FROM billing.invoices WHERE status = 'paid'",
+      });
       expect(r.isError).toBeFalsy();
-      const [[paid]] = r.structuredContent?.rows as [[number]];
-      const [direct] = await wh.admin<{ n: number }>("SELECT count(*)::int AS n FROM billing.invoices WHERE status = 'paid'");
+      const [[paid]] = data(r).rows as [[number]];
+      const [direct] = await wh.admin<{ n: number }>(
+        "SELECT count(*)::int AS n FROM billing.invoices WHERE status = 'paid'",
+      );
       expect(paid).toBe(direct?.n);
       const revenue = await client.callTool('get_revenue_by_month', { from: '2025-01-01', to: '2025-03-31' });
-      expect((revenue.structuredContent?.rows as unknown[][]).map((row) => row[0])).toEqual(['2025-01', '2025-02', '2025-03']);
+      expect((data(revenue).rows as unknown[][]).map((row) => row[0])).toEqual([
+        '2025-01',
+        '2025-02',
+        '2025-03',
+      ]);
     } finally {
       await client.close();
     }
   });
 
   it('binds a claim-scoped saved query to the token, never to arguments', async () => {
-    const [one] = await wh.admin<{ id: number; name: string }>("SELECT id, name FROM sales.customers WHERE tenant = 'contoso' ORDER BY id LIMIT 1");
+    const [one] = await wh.admin<{ id: number; name: string }>(
+      "SELECT id, name FROM sales.customers WHERE tenant = 'contoso' ORDER BY id LIMIT 1",
+    );
     const fragment = (one?.name ?? '').split(' ')[0] as string;
-    const contoso = await connectClient('modern', s.url, await s.token({ sub: 'support-2', roles: ['support'], tenant: 'contoso' }));
-    const noTenant = await connectClient('modern', s.url, await s.token({ sub: 'support-3', roles: ['support'] }));
+    const contoso = await connectClient(
+      'modern',
+      s.url,
+      await s.token({ sub: 'support-2', roles: ['support'], tenant: 'contoso' }),
+    );
+    const noTenant = await connectClient(
+      'modern',
+      s.url,
+      await s.token({ sub: 'support-3', roles: ['support'] }),
+    );
     try {
       const { tools } = await contoso.listTools();
-      const schema = (tools.find((t) => t.name === 'find_customers') as { inputSchema?: { properties?: Record<string, unknown> } }).inputSchema;
+      const schema = (
+        tools.find((t) => t.name === 'find_customers') as {
+          inputSchema?: { properties?: Record<string, unknown> };
+        }
+      ).inputSchema;
       expect(Object.keys(schema?.properties ?? {}).sort()).toEqual(['limit', 'query']);
 
       const found = await contoso.callTool('find_customers', { query: fragment, limit: 50 });
       expect(found.isError).toBeFalsy();
-      const ids = (found.structuredContent?.rows as [number][]).map((r) => r[0]);
+      const ids = (data(found).rows as [number][]).map((r) => r[0]);
       expect(ids).toContain(one?.id);
-      const tenants = await wh.admin<{ tenant: string }>('SELECT DISTINCT tenant FROM sales.customers WHERE id = ANY($1)', [ids]);
+      const tenants = await wh.admin<{ tenant: string }>(
+        'SELECT DISTINCT tenant FROM sales.customers WHERE id = ANY($1)',
+        [ids],
+      );
       expect(tenants.map((t) => t.tenant)).toEqual(['contoso']);
 
       const smuggled = await contoso.callTool('find_customers', { query: fragment, tenant: 'globex' });
@@ -155,13 +221,20 @@ describe('policy on warehouse schemas', () => {
   });
 
   it('reports warehouse health', async () => {
-    const client = await connectClient('modern', s.url, await s.token({ sub: 'support-4', roles: ['support'] }));
+    const client = await connectClient(
+      'modern',
+      s.url,
+      await s.token({ sub: 'support-4', roles: ['support'] }),
+    );
     try {
       const r = await client.callTool('database_health', {});
       expect(r.isError).toBeFalsy();
-      expect(r.structuredContent).toMatchObject({ status: expect.stringMatching(/ok|degraded/), replication: null });
-      expect(r.structuredContent?.latencyMs).toBeGreaterThan(0);
-      expect((r.structuredContent?.connections as { total: number }).total).toBeGreaterThan(0);
+      expect(r.structuredContent).toMatchObject({
+        status: expect.stringMatching(/ok|degraded/),
+        replication: null,
+      });
+      expect(data(r).latencyMs).toBeGreaterThan(0);
+      expect((data(r).connections as { total: number }).total).toBeGreaterThan(0);
       expect(textOf(r)).toMatch(/^status: /);
     } finally {
       await client.close();

@@ -67,12 +67,20 @@ export async function listSchemas(s: ReadOnlySession, includeSystem: boolean): P
 
 /** Whether the schema exists and the role may use it. */
 export async function schemaExists(s: ReadOnlySession, schema: string): Promise<boolean> {
-  const rows = await s.query(`SELECT 1 FROM pg_namespace n WHERE n.nspname = $1 AND has_schema_privilege(n.oid, 'USAGE')`, [schema]);
+  const rows = await s.query(
+    `SELECT 1 FROM pg_namespace n WHERE n.nspname = $1 AND has_schema_privilege(n.oid, 'USAGE')`,
+    [schema],
+  );
   return rows.length > 0;
 }
 
 /** Readable tables and views of one schema, optionally filtered by a case-insensitive name fragment. */
-export async function listTables(s: ReadOnlySession, schema: string, nameContains: string | undefined, limit: number): Promise<TableInfo[]> {
+export async function listTables(
+  s: ReadOnlySession,
+  schema: string,
+  nameContains: string | undefined,
+  limit: number,
+): Promise<TableInfo[]> {
   return s.query<TableInfo & Record<string, unknown>>(
     `SELECT c.relname AS name, ${KIND} AS kind, ${ESTIMATE} AS "rowEstimate", obj_description(c.oid, 'pg_class') AS comment
      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -84,8 +92,18 @@ export async function listTables(s: ReadOnlySession, schema: string, nameContain
 }
 
 /** Describes one readable table or view; null when it does not exist or cannot be read. */
-export async function describeTable(s: ReadOnlySession, schema: string, table: string): Promise<TableDescription | null> {
-  const [rel] = await s.query<{ oid: number; kind: string; comment: string | null; rowEstimate: number | null; view: string | null }>(
+export async function describeTable(
+  s: ReadOnlySession,
+  schema: string,
+  table: string,
+): Promise<TableDescription | null> {
+  const [rel] = await s.query<{
+    oid: number;
+    kind: string;
+    comment: string | null;
+    rowEstimate: number | null;
+    view: string | null;
+  }>(
     `SELECT c.oid::int AS oid, ${KIND} AS kind, obj_description(c.oid, 'pg_class') AS comment, ${ESTIMATE} AS "rowEstimate",
        CASE WHEN c.relkind IN ('v','m') THEN pg_get_viewdef(c.oid, true) END AS view
      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -101,7 +119,14 @@ export async function describeTable(s: ReadOnlySession, schema: string, table: s
      WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum`,
     [rel.oid],
   );
-  const constraints = await s.query<{ name: string; type: string; columns: string[]; ref: string | null; refColumns: string[]; definition: string }>(
+  const constraints = await s.query<{
+    name: string;
+    type: string;
+    columns: string[];
+    ref: string | null;
+    refColumns: string[];
+    definition: string;
+  }>(
     `SELECT con.conname AS name, con.contype::text AS type,
        ARRAY(SELECT a.attname::text FROM unnest(con.conkey) WITH ORDINALITY k(num, ord)
              JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.num ORDER BY k.ord) AS columns,
@@ -137,10 +162,19 @@ export async function describeTable(s: ReadOnlySession, schema: string, table: s
     primaryKey: pk ? pk.columns : null,
     foreignKeys: constraints
       .filter((c) => c.type === 'f')
-      .map((c) => ({ name: c.name, columns: c.columns, references: c.ref ?? '?', referencedColumns: c.refColumns })),
+      .map((c) => ({
+        name: c.name,
+        columns: c.columns,
+        references: c.ref ?? '?',
+        referencedColumns: c.refColumns,
+      })),
     referencedBy,
-    uniqueConstraints: constraints.filter((c) => c.type === 'u').map((c) => ({ name: c.name, columns: c.columns })),
-    checks: constraints.filter((c) => c.type === 'c').map((c) => ({ name: c.name, definition: c.definition })),
+    uniqueConstraints: constraints
+      .filter((c) => c.type === 'u')
+      .map((c) => ({ name: c.name, columns: c.columns })),
+    checks: constraints
+      .filter((c) => c.type === 'c')
+      .map((c) => ({ name: c.name, definition: c.definition })),
     indexes,
     viewDefinition: rel.view,
   };
@@ -157,7 +191,9 @@ export async function resolveRelationSchemas(
   relations: readonly { schema: string | null; name: string }[],
 ): Promise<{ relation: string; schema: string }[]> {
   const quote = (x: string) => (/^[a-z_][a-z0-9_$]*$/.test(x) ? x : `"${x.replace(/"/g, '""')}"`);
-  const resolved = relations.flatMap((r) => (r.schema === null ? [] : [{ relation: `${quote(r.schema)}.${quote(r.name)}`, schema: r.schema }]));
+  const resolved = relations.flatMap((r) =>
+    r.schema === null ? [] : [{ relation: `${quote(r.schema)}.${quote(r.name)}`, schema: r.schema }],
+  );
   const bare = [...new Set(relations.filter((r) => r.schema === null).map((r) => r.name))];
   if (bare.length === 0) return resolved;
   const found = await s.query<{ relation: string; schema: string }>(

@@ -12,8 +12,19 @@ export interface WarehouseHealth {
   inRecovery: boolean | null;
   connections: { total: number; max: number; usedPercent: number; byState: Record<string, number> } | null;
   pool: { total: number; idle: number; waiting: number; max: number };
-  longRunning: { pid: number; seconds: number; state: string; waitEvent: string | null; application: string | null; query: string | null }[];
-  replication: { role: 'primary' | 'standby'; replicas: { name: string | null; state: string | null; replayLagSeconds: number | null }[]; replayLagSeconds: number | null } | null;
+  longRunning: {
+    pid: number;
+    seconds: number;
+    state: string;
+    waitEvent: string | null;
+    application: string | null;
+    query: string | null;
+  }[];
+  replication: {
+    role: 'primary' | 'standby';
+    replicas: { name: string | null; state: string | null; replayLagSeconds: number | null }[];
+    replayLagSeconds: number | null;
+  } | null;
   cacheHitRatio: number | null;
   problems: string[];
   error?: string;
@@ -31,13 +42,31 @@ export async function checkHealth(
   queryPool: pg.Pool,
   o: { longRunningSeconds: number; showQueries: boolean; poolMax: number },
 ): Promise<WarehouseHealth> {
-  const pool = { total: queryPool.totalCount, idle: queryPool.idleCount, waiting: queryPool.waitingCount, max: o.poolMax };
+  const pool = {
+    total: queryPool.totalCount,
+    idle: queryPool.idleCount,
+    waiting: queryPool.waitingCount,
+    max: o.poolMax,
+  };
   const started = performance.now();
   let c: pg.PoolClient;
   try {
     c = await control.connect();
   } catch {
-    return { status: 'down', latencyMs: null, serverVersion: null, database: null, inRecovery: null, connections: null, pool, longRunning: [], replication: null, cacheHitRatio: null, problems: ['the warehouse is unreachable'], error: 'cannot connect to the warehouse' };
+    return {
+      status: 'down',
+      latencyMs: null,
+      serverVersion: null,
+      database: null,
+      inRecovery: null,
+      connections: null,
+      pool,
+      longRunning: [],
+      replication: null,
+      cacheHitRatio: null,
+      problems: ['the warehouse is unreachable'],
+      error: 'cannot connect to the warehouse',
+    };
   }
   try {
     await c.query('BEGIN TRANSACTION READ ONLY; SET LOCAL statement_timeout = 5000');
@@ -53,7 +82,14 @@ export async function checkHealth(
       `SELECT coalesce(state, 'background') AS state, count(*)::int AS n FROM pg_stat_activity GROUP BY 1 ORDER BY 1`,
     );
     const total = states.reduce((sum, s) => sum + s.n, 0);
-    const long = await q<{ pid: number; seconds: number; state: string; wait: string | null; app: string | null; query: string | null }>(
+    const long = await q<{
+      pid: number;
+      seconds: number;
+      state: string;
+      wait: string | null;
+      app: string | null;
+      query: string | null;
+    }>(
       c,
       `SELECT pid, round(extract(epoch FROM now() - query_start))::int AS seconds, state, wait_event_type AS wait,
               application_name AS app, CASE WHEN $2 THEN left(query, 300) END AS query
@@ -74,8 +110,10 @@ export async function checkHealth(
     const usedPercent = info ? Math.round((total / info.max) * 1000) / 10 : 0;
     if (usedPercent >= 90) problems.push(`connections at ${usedPercent}% of max_connections`);
     if (long.length > 0) problems.push(`${long.length} queries running longer than ${o.longRunningSeconds}s`);
-    if (cache?.ratio !== null && cache?.ratio !== undefined && cache.ratio < 0.9) problems.push(`cache hit ratio ${cache.ratio} is below 0.9`);
-    if (replication?.replayLagSeconds && replication.replayLagSeconds > 60) problems.push(`replication lag ${replication.replayLagSeconds}s`);
+    if (cache?.ratio !== null && cache?.ratio !== undefined && cache.ratio < 0.9)
+      problems.push(`cache hit ratio ${cache.ratio} is below 0.9`);
+    if (replication?.replayLagSeconds && replication.replayLagSeconds > 60)
+      problems.push(`replication lag ${replication.replayLagSeconds}s`);
     if (pool.waiting > 0) problems.push(`${pool.waiting} calls waiting for a warehouse connection`);
     return {
       status: problems.length > 0 ? 'degraded' : 'ok',
@@ -83,22 +121,50 @@ export async function checkHealth(
       serverVersion: info?.version ?? null,
       database: info?.db ?? null,
       inRecovery: info?.recovery ?? null,
-      connections: { total, max: info?.max ?? 0, usedPercent, byState: Object.fromEntries(states.map((s) => [s.state, s.n])) },
+      connections: {
+        total,
+        max: info?.max ?? 0,
+        usedPercent,
+        byState: Object.fromEntries(states.map((s) => [s.state, s.n])),
+      },
       pool,
-      longRunning: long.map((l) => ({ pid: l.pid, seconds: l.seconds, state: l.state, waitEvent: l.wait, application: l.app, query: l.query })),
+      longRunning: long.map((l) => ({
+        pid: l.pid,
+        seconds: l.seconds,
+        state: l.state,
+        waitEvent: l.wait,
+        application: l.app,
+        query: l.query,
+      })),
       replication,
       cacheHitRatio: cache?.ratio ?? null,
       problems,
     };
   } catch (err) {
     await c.query('ROLLBACK').catch(() => {});
-    return { status: 'down', latencyMs: null, serverVersion: null, database: null, inRecovery: null, connections: null, pool, longRunning: [], replication: null, cacheHitRatio: null, problems: ['a health query failed'], error: (err as Error).message.slice(0, 200) };
+    return {
+      status: 'down',
+      latencyMs: null,
+      serverVersion: null,
+      database: null,
+      inRecovery: null,
+      connections: null,
+      pool,
+      longRunning: [],
+      replication: null,
+      cacheHitRatio: null,
+      problems: ['a health query failed'],
+      error: (err as Error).message.slice(0, 200),
+    };
   } finally {
     c.release();
   }
 }
 
-async function replicationStatus(c: pg.PoolClient, inRecovery: boolean): Promise<WarehouseHealth['replication']> {
+async function replicationStatus(
+  c: pg.PoolClient,
+  inRecovery: boolean,
+): Promise<WarehouseHealth['replication']> {
   if (inRecovery) {
     const [lag] = await q<{ lag: number | null }>(
       c,

@@ -9,7 +9,11 @@ interface PgErrorLike {
 }
 
 function isPgError(err: unknown): err is PgErrorLike {
-  return err instanceof Error && typeof (err as PgErrorLike).code === 'string' && /^[0-9A-Z]{5}$/.test((err as PgErrorLike).code ?? '');
+  return (
+    err instanceof Error &&
+    typeof (err as PgErrorLike).code === 'string' &&
+    /^[0-9A-Z]{5}$/.test((err as PgErrorLike).code ?? '')
+  );
 }
 
 /** True when the error means the connection itself is unusable (socket gone, server restarting). */
@@ -21,7 +25,9 @@ export function isConnectionError(err: unknown): boolean {
     code === '57P01' ||
     code === '57P02' ||
     code === '57P03' ||
-    /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|Connection terminated|timeout exceeded when trying to connect/i.test(err.message)
+    /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|Connection terminated|timeout exceeded when trying to connect/i.test(
+      err.message,
+    )
   );
 }
 
@@ -33,7 +39,10 @@ export function isConnectionError(err: unknown): boolean {
 export function toToolError(err: unknown, timeoutMs: number): ToolError | null {
   if (err instanceof ToolError) return err;
   if (isConnectionError(err)) {
-    return new ToolError('The warehouse is unreachable right now. Wait a moment and try again; call database_health to check it.', 'warehouse_unavailable');
+    return new ToolError(
+      'The warehouse is unreachable right now. Wait a moment and try again; call database_health to check it.',
+      'warehouse_unavailable',
+    );
   }
   if (!isPgError(err)) return null;
   const at = err.position ? ` (at character ${err.position})` : '';
@@ -45,19 +54,37 @@ export function toToolError(err: unknown, timeoutMs: number): ToolError | null {
         'query_timeout',
       );
     case '42P01':
-      return new ToolError(`${err.message}${at}. Call list_tables to see the tables you can read, and qualify names as schema.table.`, 'undefined_table');
+      return new ToolError(
+        `${err.message}${at}. Call list_tables to see the tables you can read, and qualify names as schema.table.`,
+        'undefined_table',
+      );
     case '42703':
-      return new ToolError(`${err.message}${at}. Call describe_table to see the table's columns.`, 'undefined_column');
+      return new ToolError(
+        `${err.message}${at}. Call describe_table to see the table's columns.`,
+        'undefined_column',
+      );
     case '42883':
-      return new ToolError(`${err.message}${at}. Check argument types; add explicit casts.${hint}`, 'undefined_function');
+      return new ToolError(
+        `${err.message}${at}. Check argument types; add explicit casts.${hint}`,
+        'undefined_function',
+      );
     case '42501':
-      return new ToolError(`${err.message}. The warehouse role may not read this; use tables listed by list_tables.`, 'permission_denied');
+      return new ToolError(
+        `${err.message}. The warehouse role may not read this; use tables listed by list_tables.`,
+        'permission_denied',
+      );
     case '25006':
       return new ToolError(`${err.message}. This server only reads; writes are never possible.`, 'read_only');
     case '53200':
     case '54000':
-      return new ToolError(`${err.message}. The query needs too much memory; aggregate or filter more.`, 'resources');
+      return new ToolError(
+        `${err.message}. The query needs too much memory; aggregate or filter more.`,
+        'resources',
+      );
     default:
-      return new ToolError(`PostgreSQL error ${err.code}: ${err.message}${at}.${hint} Fix the query and try again.`, 'sql_error');
+      return new ToolError(
+        `PostgreSQL error ${err.code}: ${err.message}${at}.${hint} Fix the query and try again.`,
+        'sql_error',
+      );
   }
 }

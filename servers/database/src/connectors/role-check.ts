@@ -63,14 +63,18 @@ export async function findWriteCapabilities(client: pg.Pool | pg.PoolClient): Pr
     if (role.rolcreaterole) found.push({ kind: 'role', detail: `role ${role.role} has CREATEROLE` });
     if (role.rolcreatedb) found.push({ kind: 'role', detail: `role ${role.role} has CREATEDB` });
     if (role.rolreplication) found.push({ kind: 'role', detail: `role ${role.role} has REPLICATION` });
-    for (const m of role.memberships) found.push({ kind: 'membership', detail: `role ${role.role} is a member of ${m}` });
-    if (role.db_create) found.push({ kind: 'database', detail: 'CREATE on the database (can create schemas)' });
+    for (const m of role.memberships)
+      found.push({ kind: 'membership', detail: `role ${role.role} is a member of ${m}` });
+    if (role.db_create)
+      found.push({ kind: 'database', detail: 'CREATE on the database (can create schemas)' });
   }
-  for (const s of await q<{ name: string }>(SCHEMA_SQL)) found.push({ kind: 'schema', detail: `CREATE on schema ${s.name}` });
+  for (const s of await q<{ name: string }>(SCHEMA_SQL))
+    found.push({ kind: 'schema', detail: `CREATE on schema ${s.name}` });
   for (const t of await q<{ name: string; privileges: string[] }>(TABLE_SQL)) {
     found.push({ kind: 'table', detail: `${t.privileges.join('/')} on ${t.name}` });
   }
-  for (const s of await q<{ name: string }>(SEQUENCE_SQL)) found.push({ kind: 'sequence', detail: `USAGE/UPDATE on sequence ${s.name} (nextval)` });
+  for (const s of await q<{ name: string }>(SEQUENCE_SQL))
+    found.push({ kind: 'sequence', detail: `USAGE/UPDATE on sequence ${s.name} (nextval)` });
   return found;
 }
 

@@ -43,7 +43,11 @@ export interface ReadOnlySession {
   /** Runs trusted SQL (catalog queries) with bound values, always over the extended protocol. */
   query<R extends Record<string, unknown>>(text: string, values?: unknown[]): Promise<R[]>;
   /** Runs one checked SELECT through a portal, reading at most `maxRows` rows / `maxBytes` bytes. */
-  select(text: string, values: unknown[], limits: { maxRows: number; maxBytes: number }): Promise<SelectResult>;
+  select(
+    text: string,
+    values: unknown[],
+    limits: { maxRows: number; maxBytes: number },
+  ): Promise<SelectResult>;
   /** The backend process id serving this call. */
   readonly pid: number;
 }
@@ -60,11 +64,25 @@ export class Warehouse {
   #serverVersion = 0;
 
   constructor(o: WarehouseOptions) {
-    const base = { connectionString: o.url, connectionTimeoutMillis: 5_000, idleTimeoutMillis: 30_000, types: warehouseTypes };
-    this.pool = new pg.Pool({ ...base, max: o.poolMax, application_name: o.applicationName ?? 'mcp-fleet-database' });
-    this.control = new pg.Pool({ ...base, max: 2, application_name: `${o.applicationName ?? 'mcp-fleet-database'}-control` });
+    const base = {
+      connectionString: o.url,
+      connectionTimeoutMillis: 5_000,
+      idleTimeoutMillis: 30_000,
+      types: warehouseTypes,
+    };
+    this.pool = new pg.Pool({
+      ...base,
+      max: o.poolMax,
+      application_name: o.applicationName ?? 'mcp-fleet-database',
+    });
+    this.control = new pg.Pool({
+      ...base,
+      max: 2,
+      application_name: `${o.applicationName ?? 'mcp-fleet-database'}-control`,
+    });
     this.#logger = o.logger;
-    for (const p of [this.pool, this.control]) p.on('error', (err) => o.logger.warn({ err: err.message }, 'warehouse connection error'));
+    for (const p of [this.pool, this.control])
+      p.on('error', (err) => o.logger.warn({ err: err.message }, 'warehouse connection error'));
   }
 
   /** server_version_num of the warehouse (known after {@link init}). */
@@ -74,7 +92,9 @@ export class Warehouse {
 
   /** Connects once and learns the server version (fails fast on a bad URL or password). */
   async init(): Promise<void> {
-    const r = await this.control.query<{ v: string }>(extended("SELECT current_setting('server_version_num') AS v"));
+    const r = await this.control.query<{ v: string }>(
+      extended("SELECT current_setting('server_version_num') AS v"),
+    );
     this.#serverVersion = Number(r.rows[0]?.v ?? 0);
   }
 
@@ -103,7 +123,8 @@ export class Warehouse {
       const ms = Math.max(1, Math.ceil(o.timeoutMs));
       // Trusted constant text (numbers formatted here), so the simple protocol is fine for it.
       // client_connection_check_interval (PG 14+) ends the backend if this process vanishes mid-query.
-      const check = this.#serverVersion >= 140000 ? '; SET LOCAL client_connection_check_interval = 1000' : '';
+      const check =
+        this.#serverVersion >= 140000 ? '; SET LOCAL client_connection_check_interval = 1000' : '';
       await client.query(
         `BEGIN TRANSACTION READ ONLY; SET LOCAL statement_timeout = ${ms}; SET LOCAL lock_timeout = ${ms}; SET LOCAL idle_in_transaction_session_timeout = ${ms + 10_000}${check}`,
       );
@@ -133,7 +154,10 @@ export class Warehouse {
       await client.query('DISCARD ALL');
       client.release();
     } catch (err) {
-      this.#logger.warn({ err: (err as Error).message }, 'warehouse session reset failed; connection destroyed');
+      this.#logger.warn(
+        { err: (err as Error).message },
+        'warehouse session reset failed; connection destroyed',
+      );
       client.release(true);
     }
   }
@@ -156,7 +180,12 @@ export class Warehouse {
     };
   }
 
-  async #select(client: pg.PoolClient, text: string, values: unknown[], limits: { maxRows: number; maxBytes: number }): Promise<SelectResult> {
+  async #select(
+    client: pg.PoolClient,
+    text: string,
+    values: unknown[],
+    limits: { maxRows: number; maxBytes: number },
+  ): Promise<SelectResult> {
     // A cursor runs Parse/Bind/Execute on one unnamed statement (never the simple protocol, so
     // never several statements) and fetches in batches, so caps bound memory as well as output.
     const cursor = client.query(new Cursor(text, values, { rowMode: 'array', types: warehouseTypes }));
@@ -197,15 +226,24 @@ export class Warehouse {
     return { columns, rows, truncated: truncatedBy !== null, truncatedBy };
   }
 
-  async #columns(client: pg.PoolClient, fields: { name: string; dataTypeID: number }[]): Promise<ResultColumn[]> {
+  async #columns(
+    client: pg.PoolClient,
+    fields: { name: string; dataTypeID: number }[],
+  ): Promise<ResultColumn[]> {
     const unknown = [...new Set(fields.map((f) => f.dataTypeID).filter((oid) => !this.#typeNames.has(oid)))];
     if (unknown.length > 0) {
       const r = await client.query<{ oid: number; name: string }>(
-        extended('SELECT oid::int AS oid, format_type(oid, NULL) AS name FROM pg_catalog.pg_type WHERE oid = ANY($1::oid[])', [unknown]),
+        extended(
+          'SELECT oid::int AS oid, format_type(oid, NULL) AS name FROM pg_catalog.pg_type WHERE oid = ANY($1::oid[])',
+          [unknown],
+        ),
       );
       if (this.#typeNames.size < 10_000) for (const t of r.rows) this.#typeNames.set(t.oid, t.name);
     }
-    return fields.map((f) => ({ name: f.name, type: this.#typeNames.get(f.dataTypeID) ?? `oid ${f.dataTypeID}` }));
+    return fields.map((f) => ({
+      name: f.name,
+      type: this.#typeNames.get(f.dataTypeID) ?? `oid ${f.dataTypeID}`,
+    }));
   }
 
   /** Closes both pools. */

@@ -67,7 +67,10 @@ function canonical(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
   if (value && typeof value === 'object') {
     const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined);
-    return `{${entries.sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
+    return `{${entries
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`)
+      .join(',')}}`;
   }
   return JSON.stringify(value);
 }
@@ -101,8 +104,14 @@ export class DashboardStore {
   }
 
   /** Creates or replaces a dashboard; saving identical content again changes nothing. */
-  async save(tenant: string, d: { name: string; title: string; description: string; panels: DashboardPanel[] }, actor: string): Promise<SaveOutcome> {
-    const hash = createHash('sha256').update(canonical({ title: d.title, description: d.description, panels: d.panels })).digest('hex');
+  async save(
+    tenant: string,
+    d: { name: string; title: string; description: string; panels: DashboardPanel[] },
+    actor: string,
+  ): Promise<SaveOutcome> {
+    const hash = createHash('sha256')
+      .update(canonical({ title: d.title, description: d.description, panels: d.panels }))
+      .digest('hex');
     const r = await this.#pool.query<{ version: number; inserted: boolean }>(
       `INSERT INTO database_dashboards AS d (tenant, name, title, description, panels, content_hash, created_by, updated_by)
        VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $7)
@@ -115,7 +124,10 @@ export class DashboardStore {
     );
     const row = r.rows[0];
     if (row) return { status: row.inserted ? 'created' : 'updated', version: row.version };
-    const current = await this.#pool.query<{ version: number }>('SELECT version FROM database_dashboards WHERE tenant = $1 AND name = $2', [tenant, d.name]);
+    const current = await this.#pool.query<{ version: number }>(
+      'SELECT version FROM database_dashboards WHERE tenant = $1 AND name = $2',
+      [tenant, d.name],
+    );
     return { status: 'unchanged', version: current.rows[0]?.version ?? 1 };
   }
 }

@@ -72,13 +72,17 @@ export async function buildDemoWarehouse(o: BuildOptions): Promise<BuiltWarehous
   const password = o.readerPassword ?? randomBytes(18).toString('base64url');
   let rebuilt = false;
   await withClient(adminUrl, async (c) => {
-    const current = await c.query<{ d: string | null }>(`SELECT shobj_description(oid, 'pg_database') AS d FROM pg_database WHERE datname = current_database()`);
+    const current = await c.query<{ d: string | null }>(
+      `SELECT shobj_description(oid, 'pg_database') AS d FROM pg_database WHERE datname = current_database()`,
+    );
     if (current.rows[0]?.d !== marker) {
       log(`building the demo warehouse "${database}" (scale ${scale})`);
       await c.query('BEGIN');
       try {
         // JIT compiling these one-off INSERTs costs more than running them.
-        await c.query("SET LOCAL jit = off; SET LOCAL synchronous_commit = off; SET LOCAL maintenance_work_mem = '256MB'");
+        await c.query(
+          "SET LOCAL jit = off; SET LOCAL synchronous_commit = off; SET LOCAL maintenance_work_mem = '256MB'",
+        );
         for (const statement of demoDatasetSql(scale)) await c.query(statement);
         await c.query(`COMMENT ON DATABASE ${ident(database)} IS ${pg.escapeLiteral(marker)}`);
         await c.query('COMMIT');
@@ -93,7 +97,8 @@ export async function buildDemoWarehouse(o: BuildOptions): Promise<BuiltWarehous
     const role = await c.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [readerRole]);
     if (role.rowCount === 0) await c.query(`CREATE ROLE ${ident(readerRole)} LOGIN`);
     await c.query(`ALTER ROLE ${ident(readerRole)} PASSWORD ${pg.escapeLiteral(password)}`);
-    for (const statement of readerRoleSql({ role: readerRole, database, schemas: DEMO_SCHEMAS })) await c.query(statement);
+    for (const statement of readerRoleSql({ role: readerRole, database, schemas: DEMO_SCHEMAS }))
+      await c.query(statement);
   });
   return {
     readerUrl: withDatabase(o.adminUrl, database, { name: readerRole, password }),

@@ -19,7 +19,8 @@ export function demoDatasetSql(scale: number): string[] {
   const { customers: C, orders, tickets, events } = demoSizes(scale);
   // r(k, salt): a deterministic pseudo-random number in [0, 1) per row and column. hashint8extended
   // is the (stable, C) hash behind hash partitioning; inline, it costs well under a microsecond.
-  const r = (k: string, salt: number) => `((hashint8extended((${k})::bigint, ${salt}) & 2147483647)::float8 / 2147483648.0)`;
+  const r = (k: string, salt: number) =>
+    `((hashint8extended((${k})::bigint, ${salt}) & 2147483647)::float8 / 2147483648.0)`;
   const pick = (values: string[], k: string, salt: number) =>
     `(ARRAY[${values.map((v) => `'${v}'`).join(',')}])[1 + floor(${r(k, salt)} * ${values.length})::int]`;
   return [
@@ -174,7 +175,10 @@ export function demoDatasetSql(scale: number): string[] {
       ['billing.invoices', 'invoices_subscription_id_fkey', 'subscription_id', 'billing.subscriptions'],
       ['support.tickets', 'tickets_customer_id_fkey', 'customer_id', 'sales.customers'],
       ['product.events', 'events_customer_id_fkey', 'customer_id', 'sales.customers'],
-    ].map(([table, name, column, target]) => `ALTER TABLE ${table} ADD CONSTRAINT ${name} FOREIGN KEY (${column}) REFERENCES ${target} (id)`),
+    ].map(
+      ([table, name, column, target]) =>
+        `ALTER TABLE ${table} ADD CONSTRAINT ${name} FOREIGN KEY (${column}) REFERENCES ${target} (id)`,
+    ),
 
     `CREATE INDEX orders_customer_idx ON sales.orders (customer_id)`,
     `CREATE INDEX invoices_customer_idx ON billing.invoices (customer_id)`,

@@ -123,13 +123,16 @@ export function loadSavedQueries(file: string, reserved: readonly string[] = [])
       return fail(`${name}: ${(err as Error).message}`);
     }
     if (checked.parameterCount !== q.parameters.length) {
-      fail(`${name}: the statement uses $1..$${checked.parameterCount} but ${q.parameters.length} parameters are declared`);
+      fail(
+        `${name}: the statement uses $1..$${checked.parameterCount} but ${q.parameters.length} parameters are declared`,
+      );
     }
     const seen = new Set<string>();
     for (const p of q.parameters) {
       if (seen.has(p.name)) fail(`${name}: parameter ${p.name} declared twice`);
       seen.add(p.name);
-      if (p.fromClaim && p.default !== undefined) fail(`${name}.${p.name}: a claim-bound parameter cannot have a default`);
+      if (p.fromClaim && p.default !== undefined)
+        fail(`${name}.${p.name}: a claim-bound parameter cannot have a default`);
     }
     out.push({ ...q, name, statement: checked.text, relations: checked.relations, schemas: null });
   }

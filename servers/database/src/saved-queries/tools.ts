@@ -1,7 +1,21 @@
 // Turns each saved query into its own tool: generated input schema, values bound as parameters
 // (never spliced into SQL), claim-bound parameters filled from the verified token only.
-import { type AnyTool, type CacheKeyContext, claimValue, defineTool, type Identity, ToolError } from '@mcp-fleet/core';
-import { type DatabaseConnectors, type DatabaseContext, type QueryResult, queryResultSchema, resultText, runChecked } from '../tools/query-result.js';
+import {
+  type AnyTool,
+  type CacheKeyContext,
+  claimValue,
+  defineTool,
+  type Identity,
+  ToolError,
+} from '@mcp-fleet/core';
+import {
+  type DatabaseConnectors,
+  type DatabaseContext,
+  type QueryResult,
+  queryResultSchema,
+  resultText,
+  runChecked,
+} from '../tools/query-result.js';
 import { allowedSchemas, schemaConstraintSchema } from '../tools/schema-access.js';
 import { claimSchemaOf, inputSchemaOf, type SavedQuery } from './saved-query.js';
 
@@ -17,19 +31,26 @@ export function bindParameters(q: SavedQuery, args: Record<string, unknown>, ide
       );
     }
     const checked = claimSchemaOf(p).safeParse(value);
-    if (!checked.success) throw new ToolError(`The "${p.fromClaim}" claim of your token is not a valid ${p.type} for ${q.name}.`, 'claim_invalid');
+    if (!checked.success)
+      throw new ToolError(
+        `The "${p.fromClaim}" claim of your token is not a valid ${p.type} for ${q.name}.`,
+        'claim_invalid',
+      );
     return checked.data;
   });
 }
 
 /** Cache-key material of a query's claim-bound parameters (their values for this caller). */
 export function claimKey(q: SavedQuery, identity: Identity): string {
-  return JSON.stringify(q.parameters.filter((p) => p.fromClaim).map((p) => claimValue(identity, p.fromClaim as string) ?? null));
+  return JSON.stringify(
+    q.parameters.filter((p) => p.fromClaim).map((p) => claimValue(identity, p.fromClaim as string) ?? null),
+  );
 }
 
 /** Why the allowed schemas do not cover a saved query, or null when they do. */
 export function savedQueryViolation(q: SavedQuery, allowed: Iterable<string>): string | null {
-  if (q.schemas === null) return `${q.name} is not ready yet (the warehouse has not been inspected); try again shortly.`;
+  if (q.schemas === null)
+    return `${q.name} is not ready yet (the warehouse has not been inspected); try again shortly.`;
   const set = new Set(allowed);
   const bad = q.schemas.filter((s) => !set.has(s));
   return bad.length === 0 ? null : `${q.name} reads schema ${bad.join(', ')}, which your role may not read.`;
@@ -44,11 +65,16 @@ export async function runSavedQuery(
 ): Promise<QueryResult> {
   const values = bindParameters(q, args, ctx.identity);
   const { config } = ctx.connectors;
-  return runChecked(ctx, { text: q.statement, relations: q.relations, parameterCount: q.parameters.length }, values, {
-    maxRows: Math.min(o.maxRows ?? q.maxRows ?? config.maxRows, config.maxRows),
-    timeoutMs: config.queryTimeoutMs,
-    allowed: o.allowed,
-  });
+  return runChecked(
+    ctx,
+    { text: q.statement, relations: q.relations, parameterCount: q.parameters.length },
+    values,
+    {
+      maxRows: Math.min(o.maxRows ?? q.maxRows ?? config.maxRows, config.maxRows),
+      timeoutMs: config.queryTimeoutMs,
+      allowed: o.allowed,
+    },
+  );
 }
 
 /** The tool of one saved query. */
@@ -71,9 +97,13 @@ export function savedQueryTool(q: SavedQuery, o: { queryTimeoutMs: number }): An
     },
     toText: resultText,
     // Core keys the cache by tenant, user and roles; a query bound to any other claim adds its value.
-    ...(claimBound.length > 0 ? { cacheKey: (_args: unknown, c: CacheKeyContext<DatabaseConnectors>) => claimKey(q, c.identity) } : {}),
+    ...(claimBound.length > 0
+      ? { cacheKey: (_args: unknown, c: CacheKeyContext<DatabaseConnectors>) => claimKey(q, c.identity) }
+      : {}),
     handler: async (args, ctx: DatabaseContext) => ({
-      data: await runSavedQuery(q, args as Record<string, unknown>, ctx, { allowed: allowedSchemas(ctx.constraints) }),
+      data: await runSavedQuery(q, args as Record<string, unknown>, ctx, {
+        allowed: allowedSchemas(ctx.constraints),
+      }),
     }),
   }) as AnyTool<DatabaseConnectors>;
 }

@@ -81,8 +81,10 @@ function statementWord(tag: string): string {
 }
 
 function nodeAdvice(tag: string): string {
-  if (tag === 'LockingClause') return 'SELECT ... FOR UPDATE/SHARE takes row locks and is not allowed; remove the locking clause.';
-  if (tag === 'IntoClause') return 'SELECT ... INTO creates a table and is not allowed; remove the INTO clause.';
+  if (tag === 'LockingClause')
+    return 'SELECT ... FOR UPDATE/SHARE takes row locks and is not allowed; remove the locking clause.';
+  if (tag === 'IntoClause')
+    return 'SELECT ... INTO creates a table and is not allowed; remove the INTO clause.';
   if (tag.endsWith('Stmt')) {
     return `${statementWord(tag)} is not allowed anywhere in a query (including inside WITH clauses and subqueries); only reads are.`;
   }
@@ -112,9 +114,12 @@ function checkOperator(node: { kind?: string; name?: unknown }): void {
   if (!OPERATOR_EXPR_KINDS.has(kind)) {
     throw new SqlRefused(`the expression kind ${kind} is not allowed; rewrite it with ordinary operators.`);
   }
-  const op = parts.length === 2 && parts[0] === 'pg_catalog' ? parts[1] : parts.length === 1 ? parts[0] : undefined;
+  const op =
+    parts.length === 2 && parts[0] === 'pg_catalog' ? parts[1] : parts.length === 1 ? parts[0] : undefined;
   if (op === undefined || !ALLOWED_OPERATORS.has(op)) {
-    throw new SqlRefused(`operator ${parts.join('.')} is not allowed; use built-in comparison, arithmetic, text or json operators.`);
+    throw new SqlRefused(
+      `operator ${parts.join('.')} is not allowed; use built-in comparison, arithmetic, text or json operators.`,
+    );
   }
 }
 
@@ -135,12 +140,13 @@ function inspect(tag: string, node: Record<string, unknown>, state: WalkState): 
       break;
     case 'ParamRef': {
       if (!state.allowParameters) {
-        throw new SqlRefused('query parameters ($1...) are not supported here; write literal values into the SQL, or use a saved query tool.');
+        throw new SqlRefused(
+          'query parameters ($1...) are not supported here; write literal values into the SQL, or use a saved query tool.',
+        );
       }
       state.parameterCount = Math.max(state.parameterCount, Number(node.number ?? 0));
       break;
     }
-    case 'SQLValueFunction':
     default:
       break;
   }
@@ -158,13 +164,18 @@ function walk(value: unknown, state: WalkState): void {
   // Struct-typed fields (a RangeVar in `relation`, an IntoClause) carry no tag, so relations are
   // recognised by shape wherever they sit, and SELECT INTO by its field name.
   if (typeof object.relname === 'string') {
-    if (object.catalogname) throw new SqlRefused('references to other databases are not allowed; name tables as schema.table.');
-    state.relations.push({ schema: typeof object.schemaname === 'string' ? object.schemaname : null, name: object.relname });
+    if (object.catalogname)
+      throw new SqlRefused('references to other databases are not allowed; name tables as schema.table.');
+    state.relations.push({
+      schema: typeof object.schemaname === 'string' ? object.schemaname : null,
+      name: object.relname,
+    });
   }
   for (const [key, child] of Object.entries(object)) {
     if (key === 'intoClause' && child) throw new SqlRefused(nodeAdvice('IntoClause'));
     if (/^[A-Z]/.test(key)) {
-      if (child === null || typeof child !== 'object' || Array.isArray(child)) throw new SqlRefused(nodeAdvice(key));
+      if (child === null || typeof child !== 'object' || Array.isArray(child))
+        throw new SqlRefused(nodeAdvice(key));
       inspect(key, child as Record<string, unknown>, state);
     }
     walk(child, state);
@@ -189,8 +200,12 @@ function parseStatements(sql: string): RawStmt[] {
   }
 }
 
-function onlyStatement(sql: string, stmts: RawStmt[]): { tag: string; node: Record<string, unknown>; text: string } {
-  if (stmts.length === 0) throw new SqlRefused('The SQL is empty (or only comments). Send one SELECT statement.');
+function onlyStatement(
+  sql: string,
+  stmts: RawStmt[],
+): { tag: string; node: Record<string, unknown>; text: string } {
+  if (stmts.length === 0)
+    throw new SqlRefused('The SQL is empty (or only comments). Send one SELECT statement.');
   if (stmts.length > 1) {
     const kinds = stmts.map((s) => statementWord(Object.keys(s.stmt ?? {})[0] ?? '?'));
     throw new SqlRefused(
@@ -199,7 +214,8 @@ function onlyStatement(sql: string, stmts: RawStmt[]): { tag: string; node: Reco
   }
   const raw = stmts[0] as RawStmt;
   const [tag, node] = Object.entries(raw.stmt ?? {})[0] ?? [];
-  if (!tag || !node || typeof node !== 'object') throw new SqlRefused('The SQL did not parse into a statement. Send one SELECT statement.');
+  if (!tag || !node || typeof node !== 'object')
+    throw new SqlRefused('The SQL did not parse into a statement. Send one SELECT statement.');
   // Locations are byte offsets into the UTF-8 text.
   const bytes = Buffer.from(sql, 'utf8');
   const start = raw.stmt_location ?? 0;
@@ -219,7 +235,11 @@ export function checkReadOnlySql(sql: string, options: GuardOptions = {}): Check
       `Only read-only SELECT queries are allowed; this is ${statementWord(tag)}. Write a SELECT (WITH, VALUES and TABLE also work).`,
     );
   }
-  const state: WalkState = { relations: [], parameterCount: 0, allowParameters: Boolean(options.allowParameters) };
+  const state: WalkState = {
+    relations: [],
+    parameterCount: 0,
+    allowParameters: Boolean(options.allowParameters),
+  };
   walk({ SelectStmt: node }, state);
   return { text, relations: state.relations, parameterCount: state.parameterCount };
 }

@@ -5,16 +5,27 @@ import { z } from 'zod';
 import type { DashboardStore } from '../dashboards/store.js';
 import { inputSchemaOf, type SavedQuery } from '../saved-queries/saved-query.js';
 import { claimKey, runSavedQuery, savedQueryViolation } from '../saved-queries/tools.js';
-import { type DatabaseConnectors, type DatabaseContext, queryResultSchema, resultText } from './query-result.js';
+import {
+  type DatabaseConnectors,
+  type DatabaseContext,
+  queryResultSchema,
+  resultText,
+} from './query-result.js';
 import { allowedSchemas, schemaConstraintSchema } from './schema-access.js';
 
 const dashboardName = z
   .string()
-  .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'lower-case letters, digits, "-" and "_", starting with a letter or digit (max 63)');
+  .regex(
+    /^[a-z0-9][a-z0-9_-]{0,62}$/,
+    'lower-case letters, digits, "-" and "_", starting with a letter or digit (max 63)',
+  );
 
 function store(ctx: DatabaseContext): DashboardStore {
   const s = ctx.connectors.dashboards;
-  if (!s) throw new ToolError('Dashboards are unavailable: this server has no fleet database configured. Use the saved query tools directly.');
+  if (!s)
+    throw new ToolError(
+      'Dashboards are unavailable: this server has no fleet database configured. Use the saved query tools directly.',
+    );
   return s;
 }
 
@@ -38,13 +49,25 @@ export function dashboardTools(saved: readonly SavedQuery[]): AnyTool<DatabaseCo
   const list = defineTool({
     name: 'list_dashboards',
     title: 'List dashboards',
-    description: 'Lists the saved dashboards of your organisation (name, title, number of panels). Call get_dashboard to see one with its data.',
+    description:
+      'Lists the saved dashboards of your organisation (name, title, number of panels). Call get_dashboard to see one with its data.',
     input: z.object({}),
     output: z.object({
-      dashboards: z.array(z.object({ name: z.string(), title: z.string(), description: z.string(), panelCount: z.number(), version: z.number(), updatedAt: z.string() })),
+      dashboards: z.array(
+        z.object({
+          name: z.string(),
+          title: z.string(),
+          description: z.string(),
+          panelCount: z.number(),
+          version: z.number(),
+          updatedAt: z.string(),
+        }),
+      ),
     }),
     governance: { readOnly: true, cacheTtlSeconds: 60, timeoutMs: 10_000 },
-    handler: async (_args, ctx: DatabaseContext) => ({ data: { dashboards: await store(ctx).list(tenantOf(ctx)) } }),
+    handler: async (_args, ctx: DatabaseContext) => ({
+      data: { dashboards: await store(ctx).list(tenantOf(ctx)) },
+    }),
   });
 
   const get = defineTool({
@@ -54,18 +77,32 @@ export function dashboardTools(saved: readonly SavedQuery[]): AnyTool<DatabaseCo
       'Returns one dashboard and runs each of its panels (saved queries) for you, returning their rows. A panel you may not ' +
       'read, or that fails, carries an error instead of rows. Call list_dashboards for names.',
     input: z.object({ name: dashboardName }),
-    output: z.object({ name: z.string(), title: z.string(), description: z.string(), version: z.number(), panels: z.array(panelResult) }),
+    output: z.object({
+      name: z.string(),
+      title: z.string(),
+      description: z.string(),
+      version: z.number(),
+      panels: z.array(panelResult),
+    }),
     governance: { readOnly: true, cacheTtlSeconds: 30 },
     constraint: { ...constraint, check: () => null },
     // Panels run with the viewer's claims: those are part of what the cached result depends on.
-    cacheKey: (_args, c: CacheKeyContext<DatabaseConnectors>) => saved.map((q) => claimKey(q, c.identity)).join('|'),
+    cacheKey: (_args, c: CacheKeyContext<DatabaseConnectors>) =>
+      saved.map((q) => claimKey(q, c.identity)).join('|'),
     toText: (d) =>
-      [`Dashboard ${d.title} (${d.name}, v${d.version})`, d.description, ...d.panels.map((p) => `\n## ${p.title}\n${p.result ? resultText(p.result) : `error: ${p.error}`}`)]
+      [
+        `Dashboard ${d.title} (${d.name}, v${d.version})`,
+        d.description,
+        ...d.panels.map((p) => `\n## ${p.title}\n${p.result ? resultText(p.result) : `error: ${p.error}`}`),
+      ]
         .filter(Boolean)
         .join('\n'),
     handler: async (args, ctx: DatabaseContext) => {
       const d = await store(ctx).get(tenantOf(ctx), args.name);
-      if (!d) throw new ToolError(`Dashboard "${args.name}" was not found. Call list_dashboards to see the dashboards you can open.`);
+      if (!d)
+        throw new ToolError(
+          `Dashboard "${args.name}" was not found. Call list_dashboards to see the dashboards you can open.`,
+        );
       const allowed = allowedSchemas(ctx.constraints);
       const panels: z.output<typeof panelResult>[] = [];
       // One panel at a time: a dashboard never takes more than one warehouse connection.
@@ -75,7 +112,8 @@ export function dashboardTools(saved: readonly SavedQuery[]): AnyTool<DatabaseCo
         let error: string | null = null;
         let result = null;
         if (!q) error = `saved query ${p.query} no longer exists`;
-        else if (allowed !== null && savedQueryViolation(q, allowed)) error = `not allowed by policy: ${savedQueryViolation(q, allowed)}`;
+        else if (allowed !== null && savedQueryViolation(q, allowed))
+          error = `not allowed by policy: ${savedQueryViolation(q, allowed)}`;
         else {
           try {
             result = await runSavedQuery(q, p.params, ctx, { maxRows: p.maxRows ?? 200, allowed });
@@ -88,20 +126,31 @@ export function dashboardTools(saved: readonly SavedQuery[]): AnyTool<DatabaseCo
       }
       // A failed panel may be transient: such a result is returned but never cached.
       const partial = panels.some((p) => p.error !== null);
-      return { data: { name: d.name, title: d.title, description: d.description, version: d.version, panels }, partial };
+      return {
+        data: { name: d.name, title: d.title, description: d.description, version: d.version, panels },
+        partial,
+      };
     },
   });
 
   const panelInput = z.object({
     title: z.string().min(1).max(200),
-    query: z.string().describe(`Name of a saved query tool: ${saved.map((q) => q.name).join(', ') || '(none configured)'}.`),
-    params: z.record(z.string(), z.unknown()).default({}).describe("Arguments for the saved query (as its tool's input schema says)."),
+    query: z
+      .string()
+      .describe(`Name of a saved query tool: ${saved.map((q) => q.name).join(', ') || '(none configured)'}.`),
+    params: z
+      .record(z.string(), z.unknown())
+      .default({})
+      .describe("Arguments for the saved query (as its tool's input schema says)."),
     max_rows: z.number().int().min(1).max(1000).optional(),
   });
   type PanelInput = z.output<typeof panelInput>;
 
   const panelViolations = (panels: PanelInput[], allowedList: readonly string[]) =>
-    panels.map((p) => byName.get(p.query)).flatMap((q) => (q ? [savedQueryViolation(q, allowedList)] : [])).find((v) => v !== null) ?? null;
+    panels
+      .map((p) => byName.get(p.query))
+      .flatMap((q) => (q ? [savedQueryViolation(q, allowedList)] : []))
+      .find((v) => v !== null) ?? null;
 
   const save = defineTool({
     name: 'save_dashboard',
@@ -116,21 +165,44 @@ export function dashboardTools(saved: readonly SavedQuery[]): AnyTool<DatabaseCo
       description: z.string().max(2000).default(''),
       panels: z.array(panelInput).min(1).max(12),
     }),
-    output: z.object({ name: z.string(), status: z.enum(['created', 'updated', 'unchanged']), version: z.number() }),
+    output: z.object({
+      name: z.string(),
+      status: z.enum(['created', 'updated', 'unchanged']),
+      version: z.number(),
+    }),
     governance: { readOnly: false, timeoutMs: 10_000 },
-    constraint: { ...constraint, check: (args: { panels: PanelInput[] }, v) => panelViolations(args.panels, v.schemas) },
+    constraint: {
+      ...constraint,
+      check: (args: { panels: PanelInput[] }, v) => panelViolations(args.panels, v.schemas),
+    },
     handler: async (args, ctx: DatabaseContext) => {
       const panels = args.panels.map((p, i) => {
         const q = byName.get(p.query);
-        if (!q) throw new ToolError(`Panel ${i + 1}: "${p.query}" is not a saved query. Use one of: ${[...byName.keys()].join(', ')}.`);
+        if (!q)
+          throw new ToolError(
+            `Panel ${i + 1}: "${p.query}" is not a saved query. Use one of: ${[...byName.keys()].join(', ')}.`,
+          );
         const parsed = inputSchemaOf(q).safeParse(p.params);
         if (!parsed.success) {
-          const why = parsed.error.issues.map((x) => `${x.path.join('.') || '(params)'}: ${x.message}`).join('; ');
-          throw new ToolError(`Panel ${i + 1} (${p.query}): invalid params: ${why}. Check the ${p.query} tool's input schema.`);
+          const why = parsed.error.issues
+            .map((x) => `${x.path.join('.') || '(params)'}: ${x.message}`)
+            .join('; ');
+          throw new ToolError(
+            `Panel ${i + 1} (${p.query}): invalid params: ${why}. Check the ${p.query} tool's input schema.`,
+          );
         }
-        return { title: p.title, query: p.query, params: parsed.data as Record<string, unknown>, maxRows: p.max_rows };
+        return {
+          title: p.title,
+          query: p.query,
+          params: parsed.data as Record<string, unknown>,
+          maxRows: p.max_rows,
+        };
       });
-      const outcome = await store(ctx).save(tenantOf(ctx), { name: args.name, title: args.title, description: args.description, panels }, ctx.identity.agentId);
+      const outcome = await store(ctx).save(
+        tenantOf(ctx),
+        { name: args.name, title: args.title, description: args.description, panels },
+        ctx.identity.agentId,
+      );
       return { data: { name: args.name, ...outcome } };
     },
   });

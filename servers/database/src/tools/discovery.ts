@@ -21,13 +21,20 @@ export const listSchemasTool = defineTool({
     include_system: z.boolean().default(false).describe('Also list pg_catalog and information_schema.'),
   }),
   output: z.object({
-    schemas: z.array(z.object({ name: z.string(), comment: z.string().nullable(), tables: z.number().int() })),
+    schemas: z.array(
+      z.object({ name: z.string(), comment: z.string().nullable(), tables: z.number().int() }),
+    ),
   }),
   governance: { readOnly: true, cacheTtlSeconds: 600, timeoutMs: DISCOVERY_TIMEOUT_MS },
-  constraint: schemaConstraint('warehouse schemas the role may see (others are left out of the list)', () => []),
+  constraint: schemaConstraint(
+    'warehouse schemas the role may see (others are left out of the list)',
+    () => [],
+  ),
   handler: async (args, ctx: DatabaseContext) => {
     const allowed = allowedSchemas(ctx.constraints);
-    const all = await ctx.connectors.warehouse.readOnly(call(ctx), (s) => listSchemas(s, args.include_system));
+    const all = await ctx.connectors.warehouse.readOnly(call(ctx), (s) =>
+      listSchemas(s, args.include_system),
+    );
     return { data: { schemas: all.filter((s) => allowed === null || allowed.has(s.name)) } };
   },
 });
@@ -41,19 +48,32 @@ export const listTablesTool = defineTool({
     'Then call describe_table for the columns of a table you want to query.',
   input: z.object({
     schema: identifier.describe('Schema name from list_schemas.'),
-    name_contains: z.string().max(63).optional().describe('Only tables whose name contains this text (case-insensitive).'),
+    name_contains: z
+      .string()
+      .max(63)
+      .optional()
+      .describe('Only tables whose name contains this text (case-insensitive).'),
     limit: z.number().int().min(1).max(1000).default(200),
   }),
   output: z.object({
     schema: z.string(),
-    tables: z.array(z.object({ name: z.string(), kind: z.string(), rowEstimate: z.number().nullable(), comment: z.string().nullable() })),
+    tables: z.array(
+      z.object({
+        name: z.string(),
+        kind: z.string(),
+        rowEstimate: z.number().nullable(),
+        comment: z.string().nullable(),
+      }),
+    ),
   }),
   governance: { readOnly: true, cacheTtlSeconds: 300, timeoutMs: DISCOVERY_TIMEOUT_MS },
   constraint: schemaConstraint('warehouse schemas the role may list', (a: { schema: string }) => [a.schema]),
   handler: async (args, ctx: DatabaseContext) => {
     const tables = await ctx.connectors.warehouse.readOnly(call(ctx), async (s) => {
       if (!(await schemaExists(s, args.schema))) {
-        throw new ToolError(`Schema "${args.schema}" was not found (or is not readable). Call list_schemas to see the schemas you can use.`);
+        throw new ToolError(
+          `Schema "${args.schema}" was not found (or is not readable). Call list_schemas to see the schemas you can use.`,
+        );
       }
       return listTables(s, args.schema, args.name_contains, args.limit);
     });
@@ -78,7 +98,14 @@ const described = z.object({
     }),
   ),
   primaryKey: z.array(z.string()).nullable(),
-  foreignKeys: z.array(z.object({ name: z.string(), columns: z.array(z.string()), references: z.string(), referencedColumns: z.array(z.string()) })),
+  foreignKeys: z.array(
+    z.object({
+      name: z.string(),
+      columns: z.array(z.string()),
+      references: z.string(),
+      referencedColumns: z.array(z.string()),
+    }),
+  ),
   referencedBy: z.array(z.object({ name: z.string(), table: z.string(), columns: z.array(z.string()) })),
   uniqueConstraints: z.array(z.object({ name: z.string(), columns: z.array(z.string()) })),
   checks: z.array(z.object({ name: z.string(), definition: z.string() })),
@@ -100,7 +127,9 @@ function describedText(d: z.output<typeof described>): string {
     `${d.kind} ${d.schema}.${d.table}${d.rowEstimate !== null ? ` (~${d.rowEstimate} rows)` : ''}${d.comment ? `: ${d.comment}` : ''}`,
     ...cols,
     d.primaryKey ? `primary key (${d.primaryKey.join(', ')})` : 'no primary key',
-    ...d.foreignKeys.map((f) => `foreign key (${f.columns.join(', ')}) -> ${f.references} (${f.referencedColumns.join(', ')})`),
+    ...d.foreignKeys.map(
+      (f) => `foreign key (${f.columns.join(', ')}) -> ${f.references} (${f.referencedColumns.join(', ')})`,
+    ),
     ...d.referencedBy.map((r) => `referenced by ${r.table} (${r.columns.join(', ')})`),
     ...d.indexes.map((i) => `index ${i.definition}`),
   ].join('\n');
@@ -114,15 +143,25 @@ export const describeTableTool = defineTool({
     'Columns (types, nullability, defaults, descriptions, allowed values of enum columns), primary and foreign keys, ' +
     'tables that reference it, and indexes of one table or view. Call list_tables first to find names; use the ' +
     'foreign keys to write joins for run_query.',
-  input: z.object({ schema: identifier.describe('Schema name.'), table: identifier.describe('Table or view name.') }),
+  input: z.object({
+    schema: identifier.describe('Schema name.'),
+    table: identifier.describe('Table or view name.'),
+  }),
   output: described,
   governance: { readOnly: true, cacheTtlSeconds: 300, timeoutMs: DISCOVERY_TIMEOUT_MS },
-  constraint: schemaConstraint('warehouse schemas whose tables the role may describe', (a: { schema: string }) => [a.schema]),
+  constraint: schemaConstraint(
+    'warehouse schemas whose tables the role may describe',
+    (a: { schema: string }) => [a.schema],
+  ),
   toText: describedText,
   handler: async (args, ctx: DatabaseContext) => {
-    const found = await ctx.connectors.warehouse.readOnly(call(ctx), (s) => describeTable(s, args.schema, args.table));
+    const found = await ctx.connectors.warehouse.readOnly(call(ctx), (s) =>
+      describeTable(s, args.schema, args.table),
+    );
     if (!found) {
-      throw new ToolError(`Table ${args.schema}.${args.table} was not found (or is not readable). Call list_tables with schema "${args.schema}" to see its tables.`);
+      throw new ToolError(
+        `Table ${args.schema}.${args.table} was not found (or is not readable). Call list_tables with schema "${args.schema}" to see its tables.`,
+      );
     }
     return { data: found };
   },

@@ -23,13 +23,17 @@ interface PlanNode {
 
 function renderPlan(node: PlanNode, depth: number, out: string[]): void {
   if (out.length >= 200) return;
-  const on = node['Relation Name'] ? ` on ${node.Schema ? `${node.Schema}.` : ''}${node['Relation Name']}` : '';
+  const on = node['Relation Name']
+    ? ` on ${node.Schema ? `${node.Schema}.` : ''}${node['Relation Name']}`
+    : '';
   const using = node['Index Name'] ? ` using ${node['Index Name']}` : '';
   const actual =
     node['Actual Total Time'] !== undefined
       ? ` (actual ${node['Actual Total Time']} ms, rows=${node['Actual Rows']}, loops=${node['Actual Loops']})`
       : '';
-  out.push(`${'  '.repeat(depth)}-> ${node['Node Type'] ?? '?'}${on}${using} (cost=${node['Total Cost']} rows=${node['Plan Rows']})${actual}`);
+  out.push(
+    `${'  '.repeat(depth)}-> ${node['Node Type'] ?? '?'}${on}${using} (cost=${node['Total Cost']} rows=${node['Plan Rows']})${actual}`,
+  );
   for (const child of node.Plans ?? []) renderPlan(child, depth + 1, out);
 }
 
@@ -56,7 +60,9 @@ export function explainQueryTool(o: { queryTimeoutMs: number }) {
     }),
     output,
     governance: { readOnly: true, cacheTtlSeconds: 60, timeoutMs: o.queryTimeoutMs },
-    constraint: schemaConstraint('warehouse schemas whose tables the query may read', (a: { sql: string }) => namedSchemas(a.sql)),
+    constraint: schemaConstraint('warehouse schemas whose tables the query may read', (a: { sql: string }) =>
+      namedSchemas(a.sql),
+    ),
     toText: (d) => {
       const root = (d.plan as { Plan?: PlanNode }[] | undefined)?.[0]?.Plan;
       const lines: string[] = [];
@@ -67,11 +73,17 @@ export function explainQueryTool(o: { queryTimeoutMs: number }) {
     handler: async (args, ctx: DatabaseContext) => {
       const checked = checkReadOnlySql(args.sql);
       const text = explainStatement(checked, args.analyze);
-      const plan = await ctx.connectors.warehouse.readOnly({ signal: ctx.signal, timeoutMs: o.queryTimeoutMs }, async (s) => {
-        assertRelationsAllowed(await resolveRelationSchemas(s, checked.relations), allowedSchemas(ctx.constraints));
-        const rows = await s.query<{ 'QUERY PLAN': unknown }>(text);
-        return rows[0]?.['QUERY PLAN'];
-      });
+      const plan = await ctx.connectors.warehouse.readOnly(
+        { signal: ctx.signal, timeoutMs: o.queryTimeoutMs },
+        async (s) => {
+          assertRelationsAllowed(
+            await resolveRelationSchemas(s, checked.relations),
+            allowedSchemas(ctx.constraints),
+          );
+          const rows = await s.query<{ 'QUERY PLAN': unknown }>(text);
+          return rows[0]?.['QUERY PLAN'];
+        },
+      );
       const top = (plan as { Plan?: PlanNode; 'Execution Time'?: number }[] | undefined)?.[0];
       return {
         data: {

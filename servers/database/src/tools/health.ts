@@ -11,15 +11,35 @@ const output = z.object({
   serverVersion: z.string().nullable(),
   database: z.string().nullable(),
   inRecovery: z.boolean().nullable(),
-  connections: z.object({ total: z.number(), max: z.number(), usedPercent: z.number(), byState: z.record(z.string(), z.number()) }).nullable(),
+  connections: z
+    .object({
+      total: z.number(),
+      max: z.number(),
+      usedPercent: z.number(),
+      byState: z.record(z.string(), z.number()),
+    })
+    .nullable(),
   pool: z.object({ total: z.number(), idle: z.number(), waiting: z.number(), max: z.number() }),
   longRunning: z.array(
-    z.object({ pid: z.number(), seconds: z.number(), state: z.string(), waitEvent: z.string().nullable(), application: z.string().nullable(), query: z.string().nullable() }),
+    z.object({
+      pid: z.number(),
+      seconds: z.number(),
+      state: z.string(),
+      waitEvent: z.string().nullable(),
+      application: z.string().nullable(),
+      query: z.string().nullable(),
+    }),
   ),
   replication: z
     .object({
       role: z.enum(['primary', 'standby']),
-      replicas: z.array(z.object({ name: z.string().nullable(), state: z.string().nullable(), replayLagSeconds: z.number().nullable() })),
+      replicas: z.array(
+        z.object({
+          name: z.string().nullable(),
+          state: z.string().nullable(),
+          replayLagSeconds: z.number().nullable(),
+        }),
+      ),
       replayLagSeconds: z.number().nullable(),
     })
     .nullable(),
@@ -33,21 +53,28 @@ export const databaseHealthTool = defineTool({
   name: 'database_health',
   title: 'Check warehouse health',
   description:
-    'Checks the warehouse: reachable or not, round-trip latency, connections in use (server and this server\'s pool), ' +
+    "Checks the warehouse: reachable or not, round-trip latency, connections in use (server and this server's pool), " +
     'queries running longer than the configured threshold, replication lag when there are replicas or this is a ' +
     'standby, and the buffer cache hit ratio. "problems" lists anything that needs attention.',
   input: z.object({}),
   output,
   // Short cache: health is about now, but a burst of agents asking should not hammer the warehouse.
   governance: { readOnly: true, cacheTtlSeconds: 5, timeoutMs: 10_000 },
-  constraint: schemaConstraint('warehouse schemas the role may read (a constrained role does not see query texts)', () => []),
+  constraint: schemaConstraint(
+    'warehouse schemas the role may read (a constrained role does not see query texts)',
+    () => [],
+  ),
   toText: (h) =>
     [
       `status: ${h.status}${h.latencyMs !== null ? `, latency ${h.latencyMs} ms` : ''}`,
-      h.connections ? `connections: ${h.connections.total}/${h.connections.max} (${h.connections.usedPercent}%)` : null,
+      h.connections
+        ? `connections: ${h.connections.total}/${h.connections.max} (${h.connections.usedPercent}%)`
+        : null,
       `pool: ${h.pool.total - h.pool.idle} busy, ${h.pool.idle} idle, ${h.pool.waiting} waiting (max ${h.pool.max})`,
       h.cacheHitRatio !== null ? `cache hit ratio: ${h.cacheHitRatio}` : null,
-      h.replication ? `replication: ${h.replication.role}, lag ${h.replication.replayLagSeconds ?? 'unknown'} s` : 'replication: none',
+      h.replication
+        ? `replication: ${h.replication.role}, lag ${h.replication.replayLagSeconds ?? 'unknown'} s`
+        : 'replication: none',
       `long-running queries: ${h.longRunning.length}`,
       ...h.problems.map((p) => `problem: ${p}`),
       h.error ? `error: ${h.error}` : null,

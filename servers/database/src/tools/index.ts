@@ -1,7 +1,7 @@
 // The database server's tools: built-ins, then one tool per saved query, then dashboards and health.
 import type { AnyTool } from '@mcp-fleet/core';
-import { savedQueryTool } from '../saved-queries/tools.js';
 import type { SavedQuery } from '../saved-queries/saved-query.js';
+import { savedQueryTool } from '../saved-queries/tools.js';
 import { dashboardTools } from './dashboards.js';
 import { describeTableTool, listSchemasTool, listTablesTool } from './discovery.js';
 import { explainQueryTool } from './explain-query.js';
@@ -23,7 +23,10 @@ export const BUILT_IN_TOOL_NAMES = [
 ] as const;
 
 /** Every tool of the server, in the order tools/list shows them. */
-export function databaseTools(saved: readonly SavedQuery[], o: { queryTimeoutMs: number }): AnyTool<DatabaseConnectors>[] {
+export function databaseTools(
+  saved: readonly SavedQuery[],
+  o: { queryTimeoutMs: number },
+): AnyTool<DatabaseConnectors>[] {
   return [
     listSchemasTool as AnyTool<DatabaseConnectors>,
     listTablesTool as AnyTool<DatabaseConnectors>,

@@ -43,13 +43,21 @@ function cell(v: unknown): string {
 export function resultText(r: QueryResult): string {
   const header = r.columns.map((c) => c.name);
   const body = r.rows.map((row) => row.map(cell));
-  const widths = header.map((h, i) => Math.min(60, Math.max(h.length, ...body.map((b) => (b[i] ?? '').length))));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join(' | ').trimEnd();
+  const widths = header.map((h, i) =>
+    Math.min(60, Math.max(h.length, ...body.map((b) => (b[i] ?? '').length))),
+  );
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i] ?? 0))
+      .join(' | ')
+      .trimEnd();
   const out = [line(header), widths.map((w) => '-'.repeat(w)).join('-+-'), ...body.map(line)];
   const count = `(${r.rowCount} row${r.rowCount === 1 ? '' : 's'}, ${r.elapsedMs} ms)`;
   if (r.truncated) {
     const why = r.truncatedBy === 'bytes' ? 'the byte limit' : `the ${r.rowCount}-row limit`;
-    out.push(`${count} TRUNCATED at ${why}: the query has more rows. Aggregate, filter, or add ORDER BY ... LIMIT.`);
+    out.push(
+      `${count} TRUNCATED at ${why}: the query has more rows. Aggregate, filter, or add ORDER BY ... LIMIT.`,
+    );
   } else {
     out.push(count);
   }
@@ -68,7 +76,12 @@ export interface RunLimits {
  * Runs a checked SELECT: resolves the relations it names in the same session that will run it,
  * refuses those outside the allowed schemas, then reads through a capped cursor.
  */
-export async function runChecked(ctx: DatabaseContext, q: CheckedQuery, values: unknown[], limits: RunLimits): Promise<QueryResult> {
+export async function runChecked(
+  ctx: DatabaseContext,
+  q: CheckedQuery,
+  values: unknown[],
+  limits: RunLimits,
+): Promise<QueryResult> {
   const { warehouse, config } = ctx.connectors;
   return warehouse.readOnly({ signal: ctx.signal, timeoutMs: limits.timeoutMs }, async (s) => {
     assertRelationsAllowed(await resolveRelationSchemas(s, q.relations), limits.allowed);

@@ -27,12 +27,26 @@ export function runQueryTool(o: { queryTimeoutMs: number }) {
       'no INSERT/UPDATE/DDL, no SET, no multiple statements, no $1 parameters (write literals).',
     input: z.object({
       sql: z.string().min(1).max(20_000).describe('One SELECT statement (WITH, VALUES and TABLE also work).'),
-      max_rows: z.number().int().min(1).max(100_000).optional().describe('Return at most this many rows (capped by the server limit).'),
-      timeout_ms: z.number().int().min(100).max(600_000).optional().describe('Cancel the query after this long (capped by the server limit).'),
+      max_rows: z
+        .number()
+        .int()
+        .min(1)
+        .max(100_000)
+        .optional()
+        .describe('Return at most this many rows (capped by the server limit).'),
+      timeout_ms: z
+        .number()
+        .int()
+        .min(100)
+        .max(600_000)
+        .optional()
+        .describe('Cancel the query after this long (capped by the server limit).'),
     }),
     output: queryResultSchema,
     governance: { readOnly: true, cacheTtlSeconds: 30, timeoutMs: o.queryTimeoutMs },
-    constraint: schemaConstraint('warehouse schemas whose tables the query may read', (a: { sql: string }) => namedSchemas(a.sql)),
+    constraint: schemaConstraint('warehouse schemas whose tables the query may read', (a: { sql: string }) =>
+      namedSchemas(a.sql),
+    ),
     toText: resultText,
     handler: async (args, ctx: DatabaseContext) => {
       const checked = checkReadOnlySql(args.sql);

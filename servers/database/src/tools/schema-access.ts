@@ -33,7 +33,10 @@ function refusal(schemas: readonly string[], allowed: Iterable<string>): string 
  * A schema constraint for a tool. `schemasOf` returns the schemas a call names (may be empty
  * for tools that filter their output instead, like list_schemas).
  */
-export function schemaConstraint<Args>(description: string, schemasOf: (args: Args) => readonly string[]): ToolConstraint<Args, SchemaConstraint> {
+export function schemaConstraint<Args>(
+  description: string,
+  schemasOf: (args: Args) => readonly string[],
+): ToolConstraint<Args, SchemaConstraint> {
   return {
     description,
     schema: schemaConstraintSchema,
@@ -45,7 +48,10 @@ export function schemaConstraint<Args>(description: string, schemasOf: (args: Ar
 }
 
 /** Throws a ToolError when a resolved relation lies outside the allowed schemas. */
-export function assertRelationsAllowed(resolved: readonly { relation: string; schema: string }[], allowed: Set<string> | null): void {
+export function assertRelationsAllowed(
+  resolved: readonly { relation: string; schema: string }[],
+  allowed: Set<string> | null,
+): void {
   if (allowed === null) return;
   const bad = resolved.filter((r) => !allowed.has(r.schema));
   if (bad.length === 0) return;
