@@ -1,6 +1,6 @@
 // A support agent reads and searches docs; an analyst writes a report and reads it back; neither
 // reaches outside its areas. Both protocol eras, real MCP clients, the example policy.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BootedServer } from '@mcp-fleet/testkit';
 import { createTestDatabase } from '@mcp-fleet/testkit';
@@ -174,6 +174,49 @@ describe('reads', () => {
       byteOffset: 0,
     });
     expect(both.isError).toBe(true);
+    await c.close();
+  });
+
+  it('pages through a folder with the cursor, and refuses a cursor from another folder', async () => {
+    const c = await clientAs(s, 'legacy', 'support');
+    const full = entriesOf(await call(c, 'list_folder', { path: 'docs', limit: 200 })).map((e) => e.name);
+    const paged: string[] = [];
+    let cursor: string | undefined;
+    let pages = 0;
+    do {
+      const page = await call(c, 'list_folder', { path: 'docs', limit: 2, ...(cursor ? { cursor } : {}) });
+      expect(page.isError, page.text).toBe(false);
+      paged.push(...entriesOf(page).map((e) => e.name));
+      cursor = (page.data?.nextCursor as string | null) ?? undefined;
+      pages++;
+    } while (cursor && pages < 50);
+    expect(paged).toEqual(full);
+    expect(pages).toBe(Math.ceil(full.length / 2));
+    const first = await call(c, 'list_folder', { path: 'docs', limit: 1 });
+    const wrong = await call(c, 'list_folder', {
+      path: 'docs/support',
+      cursor: first.data?.nextCursor as string,
+    });
+    expect(wrong.isError).toBe(true);
+    expect(wrong.text).toMatch(/cursor does not belong/);
+    await c.close();
+  });
+
+  it('describes a binary file instead of returning its bytes', async () => {
+    const png = Buffer.concat([
+      Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0]),
+      Buffer.from('BINARY-MARKER'),
+      Buffer.alloc(2000, 7),
+    ]);
+    writeFileSync(join(layout.root, 'docs/logo.png'), png);
+    const c = await clientAs(s, 'modern', 'support');
+    const r = await call(c, 'read_document', { path: 'docs/logo.png' });
+    expect(r.isError).toBe(false);
+    expect(r.data).toMatchObject({ kind: 'binary', mediaType: 'image/png', content: '' });
+    expect(r.data?.description).toMatch(/PNG image, 2023 bytes/);
+    expect(r.raw).not.toContain('BINARY-MARKER');
+    const info = await call(c, 'get_file_info', { path: 'docs/logo.png' });
+    expect(info.data).toMatchObject({ kind: 'binary', readable: false, size: 2023 });
     await c.close();
   });
 
