@@ -47,7 +47,8 @@ export function buildHttpApp(rt: FleetRuntime, options: HttpAppOptions): Fastify
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     },
   });
-  const metadataUrl = `${config.publicUrl}${metadataPath(config.resource)}`;
+  // RFC 9728: the metadata URL is the origin + the well-known prefix + the resource path.
+  const metadataUrl = `${new URL(config.publicUrl).origin}${metadataPath(config.resource)}`;
   const metadata = {
     resource: config.resource,
     authorization_servers: config.auth.issuer ? [config.auth.issuer] : [],
