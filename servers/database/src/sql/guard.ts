@@ -229,19 +229,41 @@ function onlyStatement(
  * operators. Throws {@link SqlRefused} with advice for the model otherwise.
  */
 export function checkReadOnlySql(sql: string, options: GuardOptions = {}): CheckedQuery {
+  // A call is checked twice (policy constraint, then handler) and agents repeat queries; parsing
+  // costs ~0.3-1 ms, so verdicts are remembered (the guard is a pure function of its input).
+  const key = `${options.allowParameters ? 'p' : 'n'}:${sql}`;
+  let verdict = verdicts.get(key);
+  if (verdict === undefined) {
+    try {
+      verdict = check(sql, Boolean(options.allowParameters));
+    } catch (err) {
+      if (!(err instanceof SqlRefused)) throw err;
+      verdict = err;
+    }
+    if (verdicts.size >= VERDICTS_MAX) verdicts.delete(verdicts.keys().next().value as string);
+    verdicts.set(key, verdict);
+  }
+  if (verdict instanceof SqlRefused) throw new SqlRefused(verdict.message);
+  return verdict;
+}
+
+const VERDICTS_MAX = 256;
+const verdicts = new Map<string, CheckedQuery | SqlRefused>();
+
+function check(sql: string, allowParameters: boolean): CheckedQuery {
   const { tag, node, text } = onlyStatement(sql, parseStatements(sql));
   if (tag !== 'SelectStmt') {
     throw new SqlRefused(
       `Only read-only SELECT queries are allowed; this is ${statementWord(tag)}. Write a SELECT (WITH, VALUES and TABLE also work).`,
     );
   }
-  const state: WalkState = {
-    relations: [],
-    parameterCount: 0,
-    allowParameters: Boolean(options.allowParameters),
-  };
+  const state: WalkState = { relations: [], parameterCount: 0, allowParameters };
   walk({ SelectStmt: node }, state);
-  return { text, relations: state.relations, parameterCount: state.parameterCount };
+  return Object.freeze({
+    text,
+    relations: Object.freeze(state.relations) as RelationRef[],
+    parameterCount: state.parameterCount,
+  });
 }
 
 /**
