@@ -47,7 +47,7 @@ describe('dashboards', () => {
     const analyst = await connectClient(
       'modern',
       s.url,
-      await s.token({ sub: 'analyst-1', roles: ['analyst'], tenant: 'northwind' }),
+      await s.token({ sub: 'analyst-1', roles: ['analyst'], tenant: 'acme' }),
     );
     try {
       const first = await analyst.callTool('save_dashboard', dashboard);
@@ -63,7 +63,7 @@ describe('dashboards', () => {
         title: 'Support overview (weekly)',
       });
       expect(changed.structuredContent).toEqual({ name: 'support-overview', status: 'updated', version: 2 });
-      expect(await storedRows()).toEqual([{ name: 'support-overview', version: 2, tenant: 'northwind' }]);
+      expect(await storedRows()).toEqual([{ name: 'support-overview', version: 2, tenant: 'acme' }]);
 
       const listed = await analyst.callTool('list_dashboards', {});
       expect(
@@ -81,7 +81,7 @@ describe('dashboards', () => {
     const analyst = await connectClient(
       'legacy',
       s.url,
-      await s.token({ sub: 'analyst-2', roles: ['analyst'], tenant: 'northwind' }),
+      await s.token({ sub: 'analyst-2', roles: ['analyst'], tenant: 'acme' }),
     );
     try {
       const unknown = await analyst.callTool('save_dashboard', {
@@ -108,7 +108,7 @@ describe('dashboards', () => {
     const support = await connectClient(
       'modern',
       s.url,
-      await s.token({ sub: 'support-1', roles: ['support'], tenant: 'northwind' }),
+      await s.token({ sub: 'support-1', roles: ['support'], tenant: 'acme' }),
     );
     try {
       const { tools } = await support.listTools();

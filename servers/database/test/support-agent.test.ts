@@ -176,13 +176,13 @@ describe('policy on warehouse schemas', () => {
 
   it('binds a claim-scoped saved query to the token, never to arguments', async () => {
     const [one] = await wh.admin<{ id: number; name: string }>(
-      "SELECT id, name FROM sales.customers WHERE tenant = 'contoso' ORDER BY id LIMIT 1",
+      "SELECT id, name FROM sales.customers WHERE tenant = 'initech' ORDER BY id LIMIT 1",
     );
     const fragment = (one?.name ?? '').split(' ')[0] as string;
-    const contoso = await connectClient(
+    const initech = await connectClient(
       'modern',
       s.url,
-      await s.token({ sub: 'support-2', roles: ['support'], tenant: 'contoso' }),
+      await s.token({ sub: 'support-2', roles: ['support'], tenant: 'initech' }),
     );
     const noTenant = await connectClient(
       'modern',
@@ -190,7 +190,7 @@ describe('policy on warehouse schemas', () => {
       await s.token({ sub: 'support-3', roles: ['support'] }),
     );
     try {
-      const { tools } = await contoso.listTools();
+      const { tools } = await initech.listTools();
       const schema = (
         tools.find((t) => t.name === 'find_customers') as {
           inputSchema?: { properties?: Record<string, unknown> };
@@ -198,7 +198,7 @@ describe('policy on warehouse schemas', () => {
       ).inputSchema;
       expect(Object.keys(schema?.properties ?? {}).sort()).toEqual(['limit', 'query']);
 
-      const found = await contoso.callTool('find_customers', { query: fragment, limit: 50 });
+      const found = await initech.callTool('find_customers', { query: fragment, limit: 50 });
       expect(found.isError).toBeFalsy();
       const ids = (data(found).rows as [number][]).map((r) => r[0]);
       expect(ids).toContain(one?.id);
@@ -206,16 +206,16 @@ describe('policy on warehouse schemas', () => {
         'SELECT DISTINCT tenant FROM sales.customers WHERE id = ANY($1)',
         [ids],
       );
-      expect(tenants.map((t) => t.tenant)).toEqual(['contoso']);
+      expect(tenants.map((t) => t.tenant)).toEqual(['initech']);
 
-      const smuggled = await contoso.callTool('find_customers', { query: fragment, tenant: 'globex' });
+      const smuggled = await initech.callTool('find_customers', { query: fragment, tenant: 'globex' });
       expect(smuggled.isError).toBe(true); // not an argument of the tool at all
 
       const missing = await noTenant.callTool('find_customers', { query: fragment });
       expect(missing.isError).toBe(true);
       expect(textOf(missing)).toMatch(/"tenant" claim/);
     } finally {
-      await contoso.close();
+      await initech.close();
       await noTenant.close();
     }
   });

@@ -6,7 +6,7 @@
 export const DEMO_SCHEMAS = ['sales', 'billing', 'support', 'product'] as const;
 
 /** Version of the dataset: bump when the SQL below changes, so existing warehouses are rebuilt. */
-export const DATASET_VERSION = 1;
+export const DATASET_VERSION = 2;
 
 /** Row counts at a scale (1 = the `pnpm start` size: 400,000 product events). */
 export function demoSizes(scale: number) {
@@ -43,10 +43,10 @@ export function demoDatasetSql(scale: number): string[] {
        segment text NOT NULL CHECK (segment IN ('smb', 'mid_market', 'enterprise')),
        created_at timestamptz NOT NULL)`,
     `COMMENT ON TABLE sales.customers IS 'Customer accounts. tenant is the business unit that owns the account.'`,
-    `COMMENT ON COLUMN sales.customers.tenant IS 'Owning business unit: northwind, contoso or globex.'`,
+    `COMMENT ON COLUMN sales.customers.tenant IS 'Owning business unit: acme, globex or initech (the tenant claim of a token).'`,
     `COMMENT ON COLUMN sales.customers.segment IS 'smb, mid_market or enterprise.'`,
     `INSERT INTO sales.customers
-     SELECT i, ${pick(['northwind', 'contoso', 'globex'], 'i', 0)},
+     SELECT i, ${pick(['acme', 'globex', 'initech'], 'i', 0)},
        ${pick(['Acme', 'Blue', 'Cedar', 'Delta', 'Echo', 'Falcon', 'Granite', 'Harbor', 'Iris', 'Juniper', 'Kite', 'Lumen', 'Maple', 'Nova', 'Orbit', 'Pine', 'Quartz', 'River', 'Summit', 'Tide'], 'i', 1)}
          || ' ' || ${pick(['Labs', 'Systems', 'Foods', 'Logistics', 'Health', 'Media', 'Retail', 'Energy', 'Works', 'Studio'], 'i', 2)} || ' ' || i,
        'billing@customer' || i || '.example.com',
