@@ -91,6 +91,20 @@ describe('audit records', () => {
   });
 });
 
+describe('hostile argument bytes', () => {
+  it('stores the record of a mutation whose arguments carry NUL bytes, so the mutation is not refused', async () => {
+    const res = await call(['writer'], 'write_note', { note: 'a\u0000b', 'k\u0000': 1 }, 'nul-write');
+    expect(res.body.result.isError).toBeUndefined();
+    await s.server.runtime.audit.flush();
+    const rows = await query<{ outcome: string; arguments: { note: string } }>(
+      "SELECT outcome, arguments FROM audit_records WHERE request_id = 'nul-write'",
+    );
+    expect(rows).toHaveLength(1);
+    expect(rows[0]!.outcome).toBe('ok');
+    expect(rows[0]!.arguments.note).toBe('a\\u0000b');
+  });
+});
+
 describe('a PostgreSQL outage', () => {
   it('keeps reads answering, refuses mutations without running them, and recovers', async () => {
     await database.stop();

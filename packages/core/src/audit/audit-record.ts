@@ -48,20 +48,31 @@ const MAX_DEPTH = 6;
 
 /** Copies tool arguments with secret-looking keys redacted and long strings cut. */
 export function redactArguments(value: unknown, depth = 0): unknown {
-  if (typeof value === 'string') return value.length > MAX_STRING ? `${value.slice(0, MAX_STRING)}…[${value.length} chars]` : value;
+  if (typeof value === 'string') {
+    const cut = value.length > MAX_STRING ? `${value.slice(0, MAX_STRING)}…[${value.length} chars]` : value;
+    return auditSafe(cut);
+  }
   if (value === null || typeof value !== 'object') return value;
   if (depth >= MAX_DEPTH) return '[nested]';
   if (Array.isArray(value)) return value.slice(0, 100).map((v) => redactArguments(v, depth + 1));
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value)) {
-    out[k] = SECRET_KEY.test(k) ? '[redacted]' : redactArguments(v, depth + 1);
+    out[auditSafe(k)] = SECRET_KEY.test(k) ? '[redacted]' : redactArguments(v, depth + 1);
   }
   return out;
+}
+
+/**
+ * PostgreSQL text and jsonb cannot hold U+0000, so a NUL an attacker puts in an argument would make
+ * the record unstorable (and, for a mutation, the call refused as "audit unavailable"). Spell it out.
+ */
+export function auditSafe(text: string): string {
+  return text.includes('\u0000') ? text.replaceAll('\u0000', '\\u0000') : text;
 }
 
 /** A one-line summary of a result for the audit record (never the full payload). */
 export function summarize(text: string | undefined, maxLength = 200): string | null {
   if (text === undefined) return null;
-  const oneLine = text.replace(/\s+/g, ' ').trim();
+  const oneLine = auditSafe(text).replace(/\s+/g, ' ').trim();
   return oneLine.length > maxLength ? `${oneLine.slice(0, maxLength)}…` : oneLine;
 }

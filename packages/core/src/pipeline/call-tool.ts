@@ -4,7 +4,7 @@
 // Each governance step lives with its concern (rate-limit/, cache/, approvals/, idempotency/...).
 import { randomUUID } from 'node:crypto';
 import { finishApproval, requestApproval, useApproval } from '../approvals/approval-gate.js';
-import { type AuditOutcome, type AuditRecord, redactArguments, summarize } from '../audit/audit-record.js';
+import { type AuditOutcome, type AuditRecord, auditSafe, redactArguments, summarize } from '../audit/audit-record.js';
 import { cacheable, cacheKeyOf, lookupCache, storeInCache } from '../cache/cache-step.js';
 import { runHandler } from '../cancellation/run-handler.js';
 import { FleetError } from '../errors.js';
@@ -86,7 +86,7 @@ export async function callTool(rt: FleetRuntime, req: ToolCallRequest): Promise<
     server: rt.server,
     requestId: req.requestId,
     method: 'tools/call',
-    tool: req.name.slice(0, 128),
+    tool: auditSafe(req.name.slice(0, 128)),
     agentId: req.identity.agentId,
     agentSession: req.identity.session ?? null,
     userInvoker: req.identity.user ?? null,
