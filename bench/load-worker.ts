@@ -120,49 +120,128 @@ async function runOnce(job: LoadJob, durationS: number, startId: number) {
   return { result, ok, wrong, firstWrong, latencies, nextId: next };
 }
 
-async function run(job: LoadJob): Promise<LoadResult> {
-  let id = job.firstId;
-  let answered = 0;
-  let warmupWrong = 0;
-  if (job.warmupS > 0) {
-    const w = await runOnce(job, job.warmupS, id);
-    id = w.nextId;
-    answered += w.ok + w.wrong;
-    warmupWrong = w.wrong;
+/** Measured slices of one series (one target, era and concurrency), merged into one result. */
+interface Series {
+  next: number;
+  ok: number;
+  wrong: number;
+  firstWrong: string | null;
+  errors: number;
+  timeouts: number;
+  non2xx: number;
+  latencies: number[];
+  durationS: number;
+  cpuS: number;
+  answered: number;
+  warmupWrong: number;
+}
+
+const series = new Map<string, Series>();
+
+function seriesOf(job: LoadJob): Series {
+  let s = series.get(job.tag);
+  if (!s) {
+    s = {
+      next: job.firstId,
+      ok: 0,
+      wrong: 0,
+      firstWrong: null,
+      errors: 0,
+      timeouts: 0,
+      non2xx: 0,
+      latencies: [],
+      durationS: 0,
+      cpuS: 0,
+      answered: 0,
+      warmupWrong: 0,
+    };
+    series.set(job.tag, s);
   }
+  return s;
+}
+
+/** Runs `seconds` of load for the job's series; a warm-up run is checked and counted but not measured. */
+async function runSlice(job: LoadJob, seconds: number, warmup: boolean): Promise<void> {
+  const s = seriesOf(job);
   const cpu0 = process.cpuUsage();
-  const m = await runOnce(job, job.durationS, id);
+  const m = await runOnce(job, seconds, s.next);
   const cpu = process.cpuUsage(cpu0);
-  answered += m.ok + m.wrong;
-  const sorted = Float64Array.from(m.latencies).sort();
-  const mean = sorted.reduce((s, v) => s + v, 0) / Math.max(1, sorted.length);
-  const r = m.result;
+  s.next = m.nextId;
+  s.answered += m.ok + m.wrong;
+  s.firstWrong ??= m.firstWrong;
+  if (warmup) {
+    s.warmupWrong += m.wrong;
+    s.wrong += m.wrong;
+    return;
+  }
+  s.ok += m.ok;
+  s.wrong += m.wrong;
+  s.errors += m.result.errors;
+  s.timeouts += m.result.timeouts;
+  s.non2xx += m.result.non2xx;
+  for (const l of m.latencies) s.latencies.push(l);
+  s.durationS += m.result.duration;
+  s.cpuS += (cpu.user + cpu.system) / 1e6;
+}
+
+function summary(tag: string, connections: number): LoadResult {
+  const s = series.get(tag);
+  if (!s) throw new Error(`no series ${tag}`);
+  const sorted = Float64Array.from(s.latencies).sort();
   return {
-    connections: job.connections,
-    durationS: r.duration,
-    rps: m.ok / r.duration,
-    ok: m.ok,
-    wrong: m.wrong + warmupWrong,
-    firstWrong: m.firstWrong,
-    errors: r.errors,
-    timeouts: r.timeouts,
-    non2xx: r.non2xx,
+    connections,
+    durationS: s.durationS,
+    rps: s.ok / s.durationS,
+    ok: s.ok,
+    wrong: s.wrong,
+    firstWrong: s.firstWrong,
+    errors: s.errors,
+    timeouts: s.timeouts,
+    non2xx: s.non2xx,
     latency: {
-      mean,
+      mean: sorted.reduce((a, v) => a + v, 0) / Math.max(1, sorted.length),
       p50: percentile(sorted, 50),
       p90: percentile(sorted, 90),
       p99: percentile(sorted, 99),
       max: sorted.length ? sorted[sorted.length - 1]! : Number.NaN,
     },
-    answeredTotal: answered,
-    warmupWrong,
-    generatorCpuPct: ((cpu.user + cpu.system) / 1e6 / r.duration) * 100,
+    answeredTotal: s.answered,
+    warmupWrong: s.warmupWrong,
+    generatorCpuPct: (s.cpuS / s.durationS) * 100,
   };
 }
 
-process.once('message', (job: LoadJob) => {
-  run(job).then(
-    (result) => process.send!({ ok: true, result }, () => process.exit(0)),
-    (err: Error) => process.send!({ ok: false, error: err.stack ?? err.message }, () => process.exit(1)),
+/** A command from the orchestrator (lib/load.ts). */
+export type WorkerCommand =
+  | { cmd: 'run'; job: LoadJob }
+  | { cmd: 'warmup'; job: LoadJob }
+  | { cmd: 'slice'; job: LoadJob; seconds: number }
+  | { cmd: 'summary'; job: LoadJob }
+  | { cmd: 'exit' };
+
+async function handle(c: WorkerCommand): Promise<LoadResult | null> {
+  switch (c.cmd) {
+    case 'run':
+      if (c.job.warmupS > 0) await runSlice(c.job, c.job.warmupS, true);
+      await runSlice(c.job, c.job.durationS, false);
+      return summary(c.job.tag, c.job.connections);
+    case 'warmup':
+      await runSlice(c.job, c.job.warmupS, true);
+      return null;
+    case 'slice':
+      await runSlice(c.job, c.seconds, false);
+      return null;
+    case 'summary':
+      return summary(c.job.tag, c.job.connections);
+    case 'exit':
+      process.exit(0);
+  }
+}
+
+// Commands arrive one at a time (the orchestrator waits for each answer).
+process.on('message', (c: WorkerCommand) => {
+  handle(c).then(
+    (result) => process.send!({ ok: true, result }),
+    (err: Error) => process.send!({ ok: false, error: err.stack ?? err.message }),
   );
 });

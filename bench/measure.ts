@@ -4,7 +4,7 @@ import type { DevIssuer } from '@mcp-fleet/testkit';
 import { freePort } from '@mcp-fleet/testkit';
 import { ECHO_TOOL } from './lib/echo-tool.js';
 import type { BenchDatabase } from './lib/fleet-db.js';
-import { runLoad } from './lib/load.js';
+import { LoadGenerator, type LoadJob } from './lib/load.js';
 import { sampled, startTarget, type Target } from './lib/processes.js';
 import { type Row, renderTable } from './lib/report.js';
 import type { Era } from './lib/wire.js';
@@ -20,6 +20,8 @@ export interface MeasureContext {
   nextFirstId: () => number;
   warmupS: number;
   durationS: number;
+  /** Measured time is cut into this many slices, taken round-robin across targets. */
+  slices: number;
   say: (s: string) => void;
   rows: Row[];
   failures: string[];
@@ -29,6 +31,7 @@ export interface MeasureContext {
 interface Live {
   spec: TargetSpec;
   target: Target;
+  gen: LoadGenerator;
   baseUrl: string;
   agent: string;
   token: string | undefined;
@@ -53,53 +56,77 @@ async function start(ctx: MeasureContext, spec: TargetSpec): Promise<Live> {
     readyPath: spec.readyPath,
     nodeArgs: ctx.nodeArgs(spec.id),
   });
-  return { spec, target, baseUrl, agent, token, answered: 0, slack: 0 };
+  return { spec, target, gen: LoadGenerator.start(), baseUrl, agent, token, answered: 0, slack: 0 };
 }
 
-async function measure(ctx: MeasureContext, l: Live, run: { era: Era; connections: number }): Promise<void> {
-  const { spec } = l;
-  const {
-    value: result,
-    peakRss,
-    cpuPct,
-  } = await sampled(l.target.pid, () =>
-    runLoad({
-      url: `${l.baseUrl}/mcp`,
-      connections: run.connections,
-      warmupS: ctx.warmupS,
-      durationS: ctx.durationS,
-      era: run.era,
-      tool: ECHO_TOOL,
-      ...(l.token ? { token: l.token } : {}),
-      firstId: ctx.nextFirstId(),
-      tag: `${spec.id}-${run.era}-${run.connections}`,
-      args: { kind: 'echo' },
-    }),
-  );
-  l.answered += result.answeredTotal;
-  l.slack += run.connections * 2;
-  const row: Row = {
-    id: spec.id,
-    section: spec.section,
-    label: spec.label,
-    era: run.era,
+function jobFor(ctx: MeasureContext, l: Live, run: { era: Era; connections: number }): LoadJob {
+  return {
+    url: `${l.baseUrl}/mcp`,
     connections: run.connections,
-    result,
-    serverCpuPct: cpuPct,
-    serverPeakRssMB: peakRss / 1e6,
+    warmupS: ctx.warmupS,
+    durationS: ctx.durationS,
+    era: run.era,
+    tool: ECHO_TOOL,
+    ...(l.token ? { token: l.token } : {}),
+    firstId: ctx.nextFirstId(),
+    tag: `${l.spec.id}-${run.era}-${run.connections}`,
+    args: { kind: 'echo' },
   };
-  ctx.rows.push(row);
-  ctx.say(renderTable([row]).split('\n').slice(2).join('\n'));
-  const bad = result.wrong + result.errors + result.timeouts + result.non2xx;
-  if (bad > 0) {
-    ctx.failures.push(
-      `${spec.id} ${run.era} c=${run.connections}: ${result.wrong} wrong, ${result.errors} errors, ${result.timeouts} timeouts, ${result.non2xx} non-2xx (first: ${result.firstWrong})`,
-    );
+}
+
+/**
+ * Measures every target at one era and concurrency: each warms up, then the measured time is cut into
+ * slices taken round-robin (the order rotating every slice), so drifting load on the machine falls
+ * on every target alike and the ratios stay fair.
+ */
+async function measureLevel(
+  ctx: MeasureContext,
+  group: Live[],
+  run: { era: Era; connections: number },
+): Promise<void> {
+  const jobs = new Map(group.map((l) => [l, jobFor(ctx, l, run)]));
+  const usage = new Map(group.map((l) => [l, { cpuS: 0, wallS: 0, peakRss: 0 }]));
+  for (const l of group) await l.gen.warmup(jobs.get(l)!);
+  const seconds = ctx.durationS / ctx.slices;
+  for (let k = 0; k < ctx.slices; k++) {
+    for (let i = 0; i < group.length; i++) {
+      const l = group[(i + k) % group.length]!;
+      const u = usage.get(l)!;
+      const s = await sampled(l.target.pid, () => l.gen.slice(jobs.get(l)!, seconds));
+      u.cpuS += s.cpuS;
+      u.wallS += s.wallS;
+      u.peakRss = Math.max(u.peakRss, s.peakRss);
+    }
+  }
+  for (const l of group) {
+    const result = await l.gen.summary(jobs.get(l)!);
+    const u = usage.get(l)!;
+    l.answered += result.answeredTotal;
+    l.slack += run.connections * (ctx.slices + 1) * 2;
+    const row: Row = {
+      id: l.spec.id,
+      section: l.spec.section,
+      label: l.spec.label,
+      era: run.era,
+      connections: run.connections,
+      result,
+      serverCpuPct: (u.cpuS / u.wallS) * 100,
+      serverPeakRssMB: u.peakRss / 1e6,
+    };
+    ctx.rows.push(row);
+    ctx.say(renderTable([row]).split('\n').slice(2).join('\n'));
+    const bad = result.wrong + result.errors + result.timeouts + result.non2xx;
+    if (bad > 0) {
+      ctx.failures.push(
+        `${l.spec.id} ${run.era} c=${run.connections}: ${result.wrong} wrong, ${result.errors} errors, ${result.timeouts} timeouts, ${result.non2xx} non-2xx (first: ${result.firstWrong})`,
+      );
+    }
   }
 }
 
 /** Stops a target (SIGTERM: a production server drains and flushes its audit queue), then reconciles audit rows. */
 async function finish(ctx: MeasureContext, l: Live): Promise<void> {
+  l.gen.close();
   await l.target.stop();
   if (!l.spec.audited) return;
   const counts = await ctx.db.auditCounts(l.agent);
@@ -116,10 +143,7 @@ async function finish(ctx: MeasureContext, l: Live): Promise<void> {
     );
 }
 
-/**
- * Every target runs at once (idle when not measured) and the measurements interleave level by level,
- * so the ratios compare figures taken close together, whatever else the machine is doing.
- */
+/** Sections 1-4: every target runs at once (idle when not measured); measurements interleave. */
 export async function measureTargets(
   ctx: MeasureContext,
   specs: TargetSpec[],
@@ -140,13 +164,13 @@ export async function measureTargets(
     ].filter((r, i, all) => all.findIndex((x) => x.era === r.era && x.connections === r.connections) === i);
     ctx.say(`\n${renderTable([]).split('\n')[0]}`);
     for (const run of schedule) {
-      for (const l of live) {
-        if (!l.spec.runs.some((r) => r.era === run.era && r.connections === run.connections)) continue;
-        try {
-          await measure(ctx, l, run);
-        } catch (err) {
-          ctx.failures.push(`${l.spec.id} ${run.era} c=${run.connections}: ${(err as Error).message}`);
-        }
+      const group = live.filter((l) =>
+        l.spec.runs.some((r) => r.era === run.era && r.connections === run.connections),
+      );
+      try {
+        await measureLevel(ctx, group, run);
+      } catch (err) {
+        ctx.failures.push(`${run.era} c=${run.connections}: ${(err as Error).message}`);
       }
     }
   } finally {

@@ -84,9 +84,10 @@ async function run(job: PgDirectJob): Promise<LoadResult> {
   }
 }
 
-process.once('message', (job: PgDirectJob) => {
-  run(job).then(
-    (result) => process.send!({ ok: true, result }, () => process.exit(0)),
-    (err: Error) => process.send!({ ok: false, error: err.stack ?? err.message }, () => process.exit(1)),
+process.on('message', (c: { cmd: 'run'; job: PgDirectJob } | { cmd: 'exit' }) => {
+  if (c.cmd === 'exit') process.exit(0);
+  run(c.job).then(
+    (result) => process.send!({ ok: true, result }),
+    (err: Error) => process.send!({ ok: false, error: err.stack ?? err.message }),
   );
 });

@@ -23,6 +23,7 @@ const MODERATE = Number(env.BENCH_MODERATE ?? 10);
 const DURATION_S = Number(env.BENCH_DURATION ?? 5);
 const WARMUP_S = Number(env.BENCH_WARMUP ?? 1);
 const COLD_RUNS = Number(env.BENCH_COLD_RUNS ?? 3);
+const SLICES = Math.max(1, Number(env.BENCH_SLICES ?? 5));
 const ONLY = env.BENCH_ONLY?.split(',');
 const PROFILE = env.BENCH_PROFILE?.split(',') ?? [];
 
@@ -42,7 +43,7 @@ const audits: Record<string, unknown> = {};
 const machine = machineInfo();
 const loadAtStart = loadavg();
 say(
-  `mcp-fleet bench: ${LEVELS.join('/')} connections, ${WARMUP_S} s warm-up + ${DURATION_S} s per measurement`,
+  `mcp-fleet bench: ${LEVELS.join('/')} connections; per measurement ${WARMUP_S} s warm-up, then ${DURATION_S} s measured in ${SLICES} slices taken round-robin across targets`,
 );
 say(`machine: ${machine.cores} cores, ${machine.cpuModel}, ${machine.memoryGiB} GiB, Node ${machine.node}`);
 if (loadAtStart[0]! > machine.cores * 0.5) {
@@ -88,6 +89,7 @@ try {
       nextFirstId,
       warmupS: WARMUP_S,
       durationS: DURATION_S,
+      slices: SLICES,
       say,
       rows,
       failures,
@@ -177,6 +179,7 @@ const report = {
   loadAverage: { atStart: loadAtStart, atEnd: loadavg() },
   versions: { ...packageVersions(), postgres: db.serverVersion },
   settings: {
+    slices: SLICES,
     connections: LEVELS,
     moderate: MODERATE,
     warmupS: WARMUP_S,

@@ -111,7 +111,7 @@ export function cpuSeconds(pid: number): number {
 export async function sampled<T>(
   pid: number,
   work: () => Promise<T>,
-): Promise<{ value: T; peakRss: number; cpuPct: number }> {
+): Promise<{ value: T; peakRss: number; cpuPct: number; cpuS: number; wallS: number }> {
   let peak = rssBytes(pid);
   const timer = setInterval(() => {
     const v = rssBytes(pid);
@@ -121,8 +121,9 @@ export async function sampled<T>(
   const t0 = performance.now();
   try {
     const value = await work();
-    const cpuPct = ((cpuSeconds(pid) - c0) / ((performance.now() - t0) / 1000)) * 100;
-    return { value, peakRss: Math.max(peak, rssBytes(pid)), cpuPct };
+    const cpuS = cpuSeconds(pid) - c0;
+    const wallS = (performance.now() - t0) / 1000;
+    return { value, peakRss: Math.max(peak, rssBytes(pid)), cpuPct: (cpuS / wallS) * 100, cpuS, wallS };
   } finally {
     clearInterval(timer);
   }
