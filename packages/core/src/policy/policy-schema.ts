@@ -22,10 +22,21 @@ export const grantSchema = z
   .strict();
 
 const perMinute = z.number().int().positive();
-/** A tool key in limits: `tool_name`, or `server/tool_name` to single out one server's tool. */
-const toolKey = z
-  .string()
-  .regex(/^([a-z0-9_-]+\/)?[a-z][a-z0-9_]*$/, 'keys are tool names, optionally "server/tool_name"');
+const TOOL_KEY = /^([a-z0-9_-]+\/)?[a-z][a-z0-9_]*$/;
+/** A record keyed by `tool_name`, or `server/tool_name` to single out one server's tool. */
+function byToolName<T extends z.ZodType>(value: T) {
+  return z.record(z.string(), value).superRefine((rec, ctx) => {
+    for (const key of Object.keys(rec)) {
+      if (!TOOL_KEY.test(key)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [key],
+          message: 'keys are tool names, optionally "server/tool_name"',
+        });
+      }
+    }
+  });
+}
 
 /** Rate limits of a role, per caller (agent + tenant) on one server, in calls per minute. */
 export const limitsSchema = z
@@ -33,7 +44,7 @@ export const limitsSchema = z
     /** All tools of a server together. */
     perMinute: perMinute.optional(),
     /** One tool, per caller; overrides `tools.<tool>.perCallerPerMinute`. */
-    perTool: z.record(toolKey, perMinute).default({}),
+    perTool: byToolName(perMinute).default({}),
   })
   .strict();
 
@@ -99,7 +110,7 @@ export const policySchema = z
       .strict()
       .optional(),
     /** Per-tool settings keyed by `tool_name` or `server/tool_name` (the latter wins). */
-    tools: z.record(toolKey, toolSettingsSchema).optional(),
+    tools: byToolName(toolSettingsSchema).optional(),
   })
   .strict();
 
