@@ -1,5 +1,6 @@
 // The load generator: autocannon in its own process (never the server's event loop). Receives one
 // job over IPC, runs a warm-up then the measured run, checks EVERY response, replies with figures.
+import { Agent, request } from 'node:http';
 import autocannon from 'autocannon';
 import { customerSql, expectedRow } from './lib/db-query.js';
 import { callBody, callHeaders, checkResponse, checkRowResponse, type Era } from './lib/wire.js';
@@ -8,6 +9,8 @@ import { callBody, callHeaders, checkResponse, checkRowResponse, type Era } from
 export interface LoadJob {
   url: string;
   connections: number;
+  /** Total requests per second, evenly spaced (open loop, echo only); absent = closed loop (autocannon). */
+  rate?: number;
   warmupS: number;
   durationS: number;
   era: Era;
@@ -79,6 +82,7 @@ async function runOnce(job: LoadJob, durationS: number, startId: number) {
     {
       url: job.url,
       connections: job.connections,
+      ...(job.rate ? { overallRate: job.rate } : {}),
       pipelining: 1,
       duration: durationS,
       timeout: 10,
@@ -118,6 +122,85 @@ async function runOnce(job: LoadJob, durationS: number, startId: number) {
   });
   const result = await done;
   return { result, ok, wrong, firstWrong, latencies, nextId: next };
+}
+
+/**
+ * Open loop at a fixed rate, requests evenly spaced (autocannon's rate option sends each second's
+ * quota in a burst, which measures queueing, not the cost of a call). Latency runs from the time a
+ * request was due, so a server falling behind shows up in it. Every response is checked as above.
+ */
+async function runPaced(job: LoadJob, seconds: number, startId: number) {
+  const agent = new Agent({ keepAlive: true, maxSockets: job.connections });
+  const url = new URL(job.url);
+  const headers = callHeaders(job.era, job.tool, job.token);
+  const interval = 1000 / job.rate!;
+  let next = startId;
+  let ok = 0;
+  let wrong = 0;
+  let errors = 0;
+  let non2xx = 0;
+  let firstWrong: string | null = null;
+  const latencies: number[] = [];
+  const inflight = new Set<Promise<void>>();
+  const one = (n: number, due: number) =>
+    new Promise<void>((resolve) => {
+      const args = { text: `${job.tag}-${n}`, n };
+      const body = callBody(job.era, n, job.tool, args);
+      const req = request(
+        {
+          agent,
+          host: url.hostname,
+          port: url.port,
+          path: url.pathname,
+          method: 'POST',
+          headers: { ...headers, 'content-length': Buffer.byteLength(body) },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => {
+            latencies.push(performance.now() - due);
+            const status = res.statusCode ?? 0;
+            if (status < 200 || status > 299) non2xx++;
+            const why = checkResponse(status, Buffer.concat(chunks).toString('utf8'), n, args);
+            if (why === null) ok++;
+            else {
+              wrong++;
+              firstWrong ??= why;
+            }
+            resolve();
+          });
+        },
+      );
+      req.on('error', (err) => {
+        errors++;
+        firstWrong ??= err.message;
+        resolve();
+      });
+      req.end(body);
+    });
+  const t0 = performance.now();
+  const end = t0 + seconds * 1000;
+  for (let k = 0; ; k++) {
+    const due = t0 + k * interval;
+    if (due >= end) break;
+    const wait = due - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    const p = one(next++, due);
+    inflight.add(p);
+    void p.then(() => inflight.delete(p));
+  }
+  await Promise.all(inflight);
+  agent.destroy();
+  const duration = (performance.now() - t0) / 1000;
+  return {
+    result: { errors, timeouts: 0, non2xx, duration },
+    ok,
+    wrong,
+    firstWrong,
+    latencies,
+    nextId: next,
+  };
 }
 
 /** Measured slices of one series (one target, era and concurrency), merged into one result. */
@@ -164,7 +247,7 @@ function seriesOf(job: LoadJob): Series {
 async function runSlice(job: LoadJob, seconds: number, warmup: boolean): Promise<void> {
   const s = seriesOf(job);
   const cpu0 = process.cpuUsage();
-  const m = await runOnce(job, seconds, s.next);
+  const m = job.rate ? await runPaced(job, seconds, s.next) : await runOnce(job, seconds, s.next);
   const cpu = process.cpuUsage(cpu0);
   s.next = m.nextId;
   s.answered += m.ok + m.wrong;

@@ -8,7 +8,7 @@ import { LoadGenerator, type LoadJob } from './lib/load.js';
 import { sampled, startTarget, type Target } from './lib/processes.js';
 import { type Row, renderTable } from './lib/report.js';
 import type { Era } from './lib/wire.js';
-import type { TargetSpec } from './specs.js';
+import type { Run, TargetSpec } from './specs.js';
 
 /** What the load sections need from the run. */
 export interface MeasureContext {
@@ -59,17 +59,20 @@ async function start(ctx: MeasureContext, spec: TargetSpec): Promise<Live> {
   return { spec, target, gen: LoadGenerator.start(), baseUrl, agent, token, answered: 0, slack: 0 };
 }
 
-function jobFor(ctx: MeasureContext, l: Live, run: { era: Era; connections: number }): LoadJob {
+const sameRun = (a: Run, b: Run) => a.era === b.era && a.connections === b.connections && a.rate === b.rate;
+
+function jobFor(ctx: MeasureContext, l: Live, run: Run): LoadJob {
   return {
     url: `${l.baseUrl}/mcp`,
     connections: run.connections,
+    ...(run.rate ? { rate: run.rate } : {}),
     warmupS: ctx.warmupS,
     durationS: ctx.durationS,
     era: run.era,
     tool: ECHO_TOOL,
     ...(l.token ? { token: l.token } : {}),
     firstId: ctx.nextFirstId(),
-    tag: `${l.spec.id}-${run.era}-${run.connections}`,
+    tag: `${l.spec.id}-${run.era}-${run.connections}${run.rate ? `@${run.rate}` : ''}`,
     args: { kind: 'echo' },
   };
 }
@@ -79,11 +82,7 @@ function jobFor(ctx: MeasureContext, l: Live, run: { era: Era; connections: numb
  * slices taken round-robin (the order rotating every slice), so drifting load on the machine falls
  * on every target alike and the ratios stay fair.
  */
-async function measureLevel(
-  ctx: MeasureContext,
-  group: Live[],
-  run: { era: Era; connections: number },
-): Promise<void> {
+async function measureLevel(ctx: MeasureContext, group: Live[], run: Run): Promise<void> {
   const jobs = new Map(group.map((l) => [l, jobFor(ctx, l, run)]));
   const usage = new Map(group.map((l) => [l, { cpuS: 0, wallS: 0, peakRss: 0 }]));
   for (const l of group) await l.gen.warmup(jobs.get(l)!);
@@ -109,6 +108,7 @@ async function measureLevel(
       label: l.spec.label,
       era: run.era,
       connections: run.connections,
+      ...(run.rate ? { rate: run.rate } : {}),
       result,
       serverCpuPct: (u.cpuS / u.wallS) * 100,
       serverPeakRssMB: u.peakRss / 1e6,
@@ -161,12 +161,10 @@ export async function measureTargets(
     const schedule = [
       ...levels.map((connections) => ({ era: 'modern' as Era, connections })),
       ...specs.flatMap((s) => s.runs),
-    ].filter((r, i, all) => all.findIndex((x) => x.era === r.era && x.connections === r.connections) === i);
+    ].filter((r, i, all) => all.findIndex((x) => sameRun(x, r)) === i);
     ctx.say(`\n${renderTable([]).split('\n')[0]}`);
     for (const run of schedule) {
-      const group = live.filter((l) =>
-        l.spec.runs.some((r) => r.era === run.era && r.connections === run.connections),
-      );
+      const group = live.filter((l) => l.spec.runs.some((r) => sameRun(r, run)));
       try {
         await measureLevel(ctx, group, run);
       } catch (err) {

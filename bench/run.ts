@@ -20,6 +20,7 @@ import { evaluateTargets } from './targets.js';
 const env = process.env;
 const LEVELS = (env.BENCH_CONNECTIONS ?? '1,10,50').split(',').map(Number);
 const MODERATE = Number(env.BENCH_MODERATE ?? 10);
+const MODERATE_RATE = Number(env.BENCH_MODERATE_RATE ?? 100);
 const DURATION_S = Number(env.BENCH_DURATION ?? 5);
 const WARMUP_S = Number(env.BENCH_WARMUP ?? 1);
 const COLD_RUNS = Number(env.BENCH_COLD_RUNS ?? 3);
@@ -58,7 +59,7 @@ const issuer = await DevIssuer.create();
 await issuer.listen(0);
 const fleet = fleetSetup(db, issuer, env.BENCH_REDIS_URL);
 const notes = [...fleet.notes];
-const specs = targetSpecs(fleet, LEVELS, MODERATE).filter((s) => wants(s.id));
+const specs = targetSpecs(fleet, LEVELS, MODERATE, MODERATE_RATE).filter((s) => wants(s.id));
 
 let coldStart: ColdStartResult | undefined;
 let dbSection: DatabaseSectionResult | undefined;
@@ -119,7 +120,7 @@ try {
   await db.close().catch((err: Error) => notes.push(`database cleanup failed: ${err.message}`));
 }
 
-const { verdicts, ratios } = evaluateTargets(rows, LEVELS, MODERATE, coldStart, dbSection);
+const { verdicts, ratios } = evaluateTargets(rows, LEVELS, MODERATE, MODERATE_RATE, coldStart, dbSection);
 const runSeconds = (Date.now() - started) / 1000;
 
 say(
@@ -182,6 +183,7 @@ const report = {
     slices: SLICES,
     connections: LEVELS,
     moderate: MODERATE,
+    moderateRate: MODERATE_RATE,
     warmupS: WARMUP_S,
     durationS: DURATION_S,
     coldRuns: COLD_RUNS,

@@ -25,7 +25,15 @@ export interface TargetSpec {
   roles: string[] | null;
   /** Reconcile audit rows in the fleet database with the calls answered. */
   audited: boolean;
-  runs: { era: Era; connections: number }[];
+  runs: Run[];
+}
+
+/** One measurement: protocol era, connections, and for open-loop runs a fixed total request rate. */
+export interface Run {
+  era: Era;
+  connections: number;
+  /** Requests per second across all connections (open loop); absent = as fast as answers come. */
+  rate?: number;
 }
 
 /** Fleet configuration shared by the fleet targets, the db section and the cold start. */
@@ -99,8 +107,18 @@ export function fleetSetup(db: BenchDatabase, issuer: DevIssuer, redisUrl: strin
 export const FLEET_TARGET = 'bench/targets/fleet-server.ts';
 
 /** Sections 1-4. */
-export function targetSpecs(f: FleetSetup, levels: number[], moderate: number): TargetSpec[] {
-  const all = (era: Era) => levels.map((connections) => ({ era, connections }));
+export function targetSpecs(
+  f: FleetSetup,
+  levels: number[],
+  moderate: number,
+  moderateRate: number,
+): TargetSpec[] {
+  // Closed-loop levels measure capacity; the open-loop row (a fixed rate well below every target's
+  // capacity) measures what one call costs in latency when the server is not saturated.
+  const all = (era: Era): Run[] => [
+    ...levels.map((connections) => ({ era, connections })),
+    { era, connections: moderate, rate: moderateRate },
+  ];
   const side = { era: 'legacy' as const, connections: moderate };
   return [
     {

@@ -10,6 +10,8 @@ export interface Row {
   label: string;
   era: Era | null;
   connections: number | null;
+  /** Open-loop request rate (req/s), when the run had one. */
+  rate?: number;
   result?: LoadResult;
   serverCpuPct?: number;
   serverPeakRssMB?: number;
@@ -55,7 +57,7 @@ export function renderTable(rows: Row[]): string {
     'checked ok',
     'wrong',
   ];
-  const widths = [50, 10, 5, 9, 8, 8, 8, 11, 8, 11, 10, 5];
+  const widths = [50, 10, 8, 9, 8, 8, 8, 11, 8, 11, 10, 5];
   const lines = [head.map((h, i) => (i < 2 ? pad(h, widths[i]!) : lpad(h, widths[i]!))).join(' ')];
   lines.push(widths.map((w) => '-'.repeat(w)).join(' '));
   for (const r of rows) {
@@ -68,7 +70,7 @@ export function renderTable(rows: Row[]): string {
     const cells = [
       pad(label, widths[0]!),
       pad(r.era === 'modern' ? '2026-07-28' : r.era === 'legacy' ? '2025-11-25' : '-', widths[1]!),
-      lpad(String(r.connections ?? '-'), widths[2]!),
+      lpad(r.rate ? `${r.connections}@${r.rate}/s` : String(r.connections ?? '-'), widths[2]!),
       lpad(fmt(x.rps, 0), widths[3]!),
       lpad(fmt(x.latency.p50, 3), widths[4]!),
       lpad(fmt(x.latency.p99, 3), widths[5]!),
