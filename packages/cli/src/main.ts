@@ -1,5 +1,6 @@
 #!/usr/bin/env -S node --conditions=mcp-fleet-source --import tsx
 // The `fleet` command.
+import { runApprovals } from './commands/approvals.js';
 import { auditCommand } from './commands/audit.js';
 import { migrateCommand } from './commands/migrate.js';
 import { policyCommand } from './commands/policy.js';
@@ -15,6 +16,9 @@ const USAGE = `fleet <command>
   migrate                                 apply fleet database migrations (DATABASE_URL)
   audit [--agent a] [--tool t] [--outcome o] [--limit n] [--json]
                                           read the audit trail (DATABASE_URL, default: the local fleet)
+  approvals list|show <id>|approve <id>|deny <id> [--note n] [--status s] [--server s] [--json]
+                                          human decisions on held calls (HTTP API with --url/--token,
+                                          or the fleet database directly with --as <your name>)
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -30,6 +34,8 @@ async function main(argv: string[]): Promise<number> {
       return migrateCommand();
     case 'audit':
       return auditCommand(rest);
+    case 'approvals':
+      return runApprovals(rest);
     default:
       process.stdout.write(USAGE);
       return command === undefined || command === 'help' || command === '--help' ? 0 : 2;

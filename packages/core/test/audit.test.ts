@@ -118,7 +118,7 @@ describe('a PostgreSQL outage', () => {
     expect(write.body.result.content[0].text).toMatch(/audit store is unavailable/);
     expect(upstream.writes).toBe(writesBefore);
 
-    const ready = await (await fetch(`${s.baseUrl}/readyz`)).json();
+    const ready = (await (await fetch(`${s.baseUrl}/readyz`)).json()) as { status: string; checks: Record<string, string> };
     expect(ready.status).toBe('degraded');
     expect(ready.checks.fleet_db).toMatch(/^failing/);
 

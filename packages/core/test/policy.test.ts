@@ -134,15 +134,15 @@ describe('tool registration', () => {
       handler: async () => ({ text: '' }),
     });
   it('fails loudly on duplicates, bad names and missing governance', () => {
-    expect(() => new ToolRegistry([make('get_thing'), make('get_thing')])).toThrow(/registered twice/);
-    expect(() => new ToolRegistry([make('GetThing')])).toThrow(/snake_case/);
-    expect(() => new ToolRegistry([{ ...make('get_thing'), governance: {} as never }])).toThrow(/governance.readOnly/);
-    expect(() => new ToolRegistry([{ ...make('put_thing', false), governance: { readOnly: false, cacheTtlSeconds: 60 } }])).toThrow(
+    expect(() => new ToolRegistry([make('get_thing'), make('get_thing')] as unknown as AnyTool[])).toThrow(/registered twice/);
+    expect(() => new ToolRegistry([make('GetThing')] as unknown as AnyTool[])).toThrow(/snake_case/);
+    expect(() => new ToolRegistry([{ ...make('get_thing'), governance: {} } as unknown as AnyTool])).toThrow(/governance.readOnly/);
+    expect(() => new ToolRegistry([{ ...make('put_thing', false), governance: { readOnly: false, cacheTtlSeconds: 60 } } as unknown as AnyTool])).toThrow(
       /cannot be cacheable/,
     );
   });
   it('sets annotations from governance', () => {
-    const reg = new ToolRegistry([make('get_thing'), make('put_thing', false)]);
+    const reg = new ToolRegistry([make('get_thing'), make('put_thing', false)] as unknown as AnyTool[]);
     expect(reg.get('get_thing')!.listing.annotations).toMatchObject({ readOnlyHint: true, destructiveHint: false });
     expect(reg.get('put_thing')!.listing.annotations).toMatchObject({ readOnlyHint: false });
   });

@@ -2,7 +2,7 @@
 // parser and decide(), so what they print is what the servers enforce.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { type AnyTool, decide, parsePolicy, type PolicyDocument, ToolRegistry, toolFacts } from '@mcp-fleet/core';
+import { type AnyTool, decide, explainGovernance, parsePolicy, type PolicyDocument, ToolRegistry, toolFacts } from '@mcp-fleet/core';
 import { discoverServers, EXAMPLE_POLICY, loadDefinition } from '../layout.js';
 
 /** One line of `policy explain`. */
@@ -14,6 +14,8 @@ export interface ExplainRow {
   reason: string;
   approval: boolean;
   constraints: unknown[] | null;
+  /** Rate limits, budget, cache, idempotency, approval and timeout that apply, with where each comes from. */
+  governance: string[];
 }
 
 /** A server's name and tools, as policy sees them. */
@@ -37,6 +39,7 @@ export function explainPolicy(policy: PolicyDocument, role: string, servers: rea
         reason: d.reason,
         approval: d.approvalRequired,
         constraints: d.constraints,
+        governance: d.allowed ? explainGovernance(policy, [role], server.name, reg.tool).lines : [],
       });
     }
   }
@@ -122,6 +125,7 @@ export async function policyCommand(argv: string[]): Promise<number> {
       const verdict = r.allowed ? (r.approval ? 'ALLOW (approval)' : 'ALLOW') : 'deny';
       const limits = r.allowed && r.constraints !== null ? `  constraints: ${JSON.stringify(r.constraints)}` : '';
       process.stdout.write(`${verdict.padEnd(17)} ${r.server}/${r.tool} ${r.readOnly ? '[read]' : '[write]'}  — ${r.reason}${limits}\n`);
+      for (const line of r.governance) process.stdout.write(`${''.padEnd(19)}${line}\n`);
     }
     return 0;
   }
