@@ -52,6 +52,7 @@ export function packageVersions(): Record<string, string> {
     pino: versionOf('pino', core),
     autocannon: versionOf('autocannon', root),
     tsx: versionOf('tsx', root),
+    esbuild: versionOf('esbuild', root),
   };
 }
 
