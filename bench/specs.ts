@@ -58,12 +58,20 @@ export function fleetSetup(db: BenchDatabase, issuer: DevIssuer, redisUrl: strin
   const withLimits = structuredClone(example) as Record<string, unknown> & {
     roles: Record<string, Record<string, unknown>>;
   };
+  // Every per-caller and global limit on what the bench calls is raised out of reach; costs and the
+  // rest of the example's settings stay as they are.
   withLimits.roles.support = {
     ...withLimits.roles.support,
-    limits: { perMinute: HIGH, perTool: { [ECHO_TOOL]: HIGH } },
-    budget: { perWindow: { cost: HIGH, minutes: 60 } },
+    limits: { perMinute: HIGH, perTool: { [ECHO_TOOL]: HIGH, 'database/run_query': HIGH } },
+    budget: { perSession: HIGH, perWindow: { cost: HIGH, minutes: 60 } },
   };
-  withLimits.tools = { [ECHO_TOOL]: { globalPerMinute: HIGH } };
+  const tools = { ...((withLimits.tools ?? {}) as Record<string, Record<string, unknown>>) };
+  for (const [key, settings] of Object.entries(tools)) {
+    if ('globalPerMinute' in settings) tools[key] = { ...settings, globalPerMinute: HIGH };
+  }
+  tools[ECHO_TOOL] = { ...tools[ECHO_TOOL], globalPerMinute: HIGH };
+  tools['database/run_query'] = { ...tools['database/run_query'], globalPerMinute: HIGH };
+  withLimits.tools = tools;
   const limitsSupported = policySchema.safeParse(withLimits).success;
   const governed = limitsSupported ? withLimits : example;
   parsePolicy(JSON.stringify(governed), benchServer.name, new ToolRegistry(benchServer.tools));
@@ -94,7 +102,7 @@ export function fleetSetup(db: BenchDatabase, issuer: DevIssuer, redisUrl: strin
     redisUrl,
     notes: [
       limitsSupported
-        ? `governed policy: deploy/policies/example.yaml + for role support limits.perMinute, limits.perTool.${ECHO_TOOL}, budget.perWindow and tools.${ECHO_TOOL}.globalPerMinute all ${HIGH.toLocaleString('en')} (never reached)`
+        ? `governed policy: deploy/policies/example.yaml with every limit on what the bench calls raised to ${HIGH.toLocaleString('en')} (role support: limits.perMinute, limits.perTool, budget.perSession, budget.perWindow; tools.*.globalPerMinute), so none is reached; costs and constraints as in the example`
         : "governed policy: deploy/policies/example.yaml; core's policy schema has no rate limits yet, so no rate limit is on the governed path",
       redisUrl
         ? `rate-limit counters and cache in Redis (${redisUrl})`
