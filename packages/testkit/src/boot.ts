@@ -2,7 +2,12 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type CreateServerOptions, createFleetServer, type FleetServer, type ServerDefinition } from '@mcp-fleet/core';
+import {
+  type CreateServerOptions,
+  createFleetServer,
+  type FleetServer,
+  type ServerDefinition,
+} from '@mcp-fleet/core';
 import { stringify } from 'yaml';
 import { DevIssuer, type MintOptions } from './dev-issuer.js';
 import { freePort } from './postgres.js';

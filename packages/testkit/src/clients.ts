@@ -1,5 +1,8 @@
 // MCP clients of both protocol eras that send a bearer token: real SDK clients over real sockets.
-import { Client as ModernClient, StreamableHTTPClientTransport as ModernTransport } from '@modelcontextprotocol/client';
+import {
+  Client as ModernClient,
+  StreamableHTTPClientTransport as ModernTransport,
+} from '@modelcontextprotocol/client';
 import { Client as LegacyClient } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport as LegacyTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 
@@ -9,8 +12,14 @@ export type ClientEra = 'modern' | 'legacy';
 /** What tests need from either client. */
 export interface TestClient {
   era: ClientEra;
-  listTools(): Promise<{ tools: { name: string; annotations?: Record<string, unknown>; outputSchema?: unknown }[] }>;
-  callTool(name: string, args?: Record<string, unknown>, meta?: Record<string, unknown>): Promise<{
+  listTools(): Promise<{
+    tools: { name: string; annotations?: Record<string, unknown>; outputSchema?: unknown }[];
+  }>;
+  callTool(
+    name: string,
+    args?: Record<string, unknown>,
+    meta?: Record<string, unknown>,
+  ): Promise<{
     content: { type: string; text?: string }[];
     structuredContent?: Record<string, unknown>;
     isError?: boolean;
@@ -19,16 +28,31 @@ export interface TestClient {
 }
 
 /** Connects a 2026-07-28 client (`@modelcontextprotocol/client`, pinned to the modern revision). */
-export async function connectModern(url: string, token: string, name = 'fleet-test-modern'): Promise<TestClient> {
-  const client = new ModernClient({ name, version: '1.0.0' }, { versionNegotiation: { mode: { pin: '2026-07-28' } } });
-  await client.connect(new ModernTransport(new URL(url), { requestInit: { headers: { authorization: `Bearer ${token}` } } }));
+export async function connectModern(
+  url: string,
+  token: string,
+  name = 'fleet-test-modern',
+): Promise<TestClient> {
+  const client = new ModernClient(
+    { name, version: '1.0.0' },
+    { versionNegotiation: { mode: { pin: '2026-07-28' } } },
+  );
+  await client.connect(
+    new ModernTransport(new URL(url), { requestInit: { headers: { authorization: `Bearer ${token}` } } }),
+  );
   return wrap('modern', client as unknown as AnyClient);
 }
 
 /** Connects a 2025-11-25 client (`@modelcontextprotocol/sdk` 1.x). */
-export async function connectLegacy(url: string, token: string, name = 'fleet-test-legacy'): Promise<TestClient> {
+export async function connectLegacy(
+  url: string,
+  token: string,
+  name = 'fleet-test-legacy',
+): Promise<TestClient> {
   const client = new LegacyClient({ name, version: '1.0.0' });
-  await client.connect(new LegacyTransport(new URL(url), { requestInit: { headers: { authorization: `Bearer ${token}` } } }));
+  await client.connect(
+    new LegacyTransport(new URL(url), { requestInit: { headers: { authorization: `Bearer ${token}` } } }),
+  );
   return wrap('legacy', client as unknown as AnyClient);
 }
 
@@ -39,7 +63,11 @@ export function connectClient(era: ClientEra, url: string, token: string): Promi
 
 interface AnyClient {
   listTools(): Promise<TestClient extends { listTools(): Promise<infer R> } ? R : never>;
-  callTool(p: { name: string; arguments?: Record<string, unknown>; _meta?: Record<string, unknown> }): Promise<unknown>;
+  callTool(p: {
+    name: string;
+    arguments?: Record<string, unknown>;
+    _meta?: Record<string, unknown>;
+  }): Promise<unknown>;
   close(): Promise<void>;
 }
 

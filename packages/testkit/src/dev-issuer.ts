@@ -108,7 +108,10 @@ export class DevIssuer {
       const path = (req.url ?? '/').split('?')[0];
       if (path === '/.well-known/jwks.json') {
         res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(this.jwks));
-      } else if (path === '/.well-known/openid-configuration' || path === '/.well-known/oauth-authorization-server') {
+      } else if (
+        path === '/.well-known/openid-configuration' ||
+        path === '/.well-known/oauth-authorization-server'
+      ) {
         res
           .writeHead(200, { 'content-type': 'application/json' })
           .end(JSON.stringify({ issuer: this.issuer, jwks_uri: `${this.issuer}/.well-known/jwks.json` }));

@@ -2,6 +2,7 @@
 export { type BootedServer, type BootOptions, bootServer } from './boot.js';
 export { type ClientEra, connectClient, connectLegacy, connectModern, type TestClient } from './clients.js';
 export { DevIssuer, type MintOptions } from './dev-issuer.js';
+export { policyWithoutThrottling } from './policy.js';
 export {
   createTestDatabase,
   type EmbeddedOptions,

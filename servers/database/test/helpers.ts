@@ -3,15 +3,20 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { type BootedServer, bootServer, createTestDatabase } from '@mcp-fleet/testkit';
+import {
+  type BootedServer,
+  bootServer,
+  createTestDatabase,
+  policyWithoutThrottling,
+} from '@mcp-fleet/testkit';
 import pg from 'pg';
 import { parse as parseYaml } from 'yaml';
 import { createDatabaseDefinition, type DatabaseDefinitionOptions } from '../src/definition.js';
 import { type BuiltWarehouse, buildDemoWarehouse } from '../src/demo/build-warehouse.js';
 
-/** The policy `pnpm start` loads, so these tests also check its database lines. */
-export const examplePolicy = parseYaml(
-  readFileSync(fileURLToPath(new URL('../../../deploy/policies/example.yaml', import.meta.url)), 'utf8'),
+/** The policy `pnpm start` loads (grants and constraints; not its rate limits), so these tests also check its database lines. */
+export const examplePolicy = policyWithoutThrottling(
+  new URL('../../../deploy/policies/example.yaml', import.meta.url),
 );
 
 /** A warehouse for one test file. */

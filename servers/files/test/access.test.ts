@@ -1,5 +1,6 @@
 // Areas and policy constraints: globs on real paths with a segment boundary, the server ceiling
 // narrowed (never widened) by policy, and constraint values validated when the policy loads.
+import { readFileSync } from 'node:fs';
 import { parsePolicy, ToolRegistry } from '@mcp-fleet/core';
 import { describe, expect, it } from 'vitest';
 import { AccessScope, Areas } from '../src/access/areas.js';
@@ -11,7 +12,6 @@ import {
   writeScope,
 } from '../src/access/constraints.js';
 import definition from '../src/definition.js';
-import { examplePolicy } from './helpers.js';
 
 describe('Areas', () => {
   const docs = new Areas(['docs/**']);
@@ -81,12 +81,16 @@ describe('constraints', () => {
 
   it('the example policy loads against the files tools, and a bad constraint is refused at load', () => {
     const registry = new ToolRegistry(definition.tools);
-    expect(() => parsePolicy(examplePolicy, 'files', registry)).not.toThrow();
-    const broken = examplePolicy.replace(
+    const exampleText = readFileSync(
+      new URL('../../../deploy/policies/example.yaml', import.meta.url),
+      'utf8',
+    );
+    expect(() => parsePolicy(exampleText, 'files', registry)).not.toThrow();
+    const broken = exampleText.replace(
       'read_document: { read: ["docs/**"] }',
       'read_document: { read: ["/etc/**"] }',
     );
-    expect(broken).not.toBe(examplePolicy);
+    expect(broken).not.toBe(exampleText);
     expect(() => parsePolicy(broken, 'files', registry)).toThrow(/relative to the sandbox root/);
   });
 });

@@ -9,6 +9,7 @@ import {
   bootServer,
   type ClientEra,
   connectClient,
+  policyWithoutThrottling,
   type TestClient,
 } from '@mcp-fleet/testkit';
 import definition from '../src/definition.js';
@@ -17,10 +18,9 @@ import { prepareLocal } from '../src/local-setup.js';
 /** A string that must never appear in any answer: it lives only outside the sandbox. */
 export const SENTINEL = 'SENTINEL-c0ffee-outside-the-sandbox-9f1b';
 
-/** The example policy the local fleet loads. */
-export const examplePolicy = readFileSync(
+/** The example policy the local fleet loads: its grants and constraints, without its rate limits. */
+export const examplePolicy = policyWithoutThrottling(
   new URL('../../../deploy/policies/example.yaml', import.meta.url),
-  'utf8',
 );
 
 /** A temporary layout: `base/files` (the root), `base/outside` and the lookalike sibling `base/files_secret`. */

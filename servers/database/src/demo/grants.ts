@@ -34,5 +34,10 @@ export function readerRoleSql(o: ReaderRoleOptions): string[] {
     `GRANT USAGE ON SCHEMA ${schemas} TO ${role}`,
     `GRANT SELECT ON ALL TABLES IN SCHEMA ${schemas} TO ${role}`,
     `ALTER DEFAULT PRIVILEGES${forOwner} IN SCHEMA ${schemas} GRANT SELECT ON TABLES TO ${role}`,
+    // Large objects live outside any schema, and PostgreSQL 15 lets a READ ONLY transaction create
+    // them; their writer functions are executable by PUBLIC by default. Take them away in this database.
+    `REVOKE EXECUTE ON FUNCTION lo_from_bytea(oid, bytea), lo_create(oid), lo_creat(integer), lo_put(oid, bigint, bytea),
+       lowrite(integer, bytea), lo_unlink(oid), lo_truncate(integer, integer), lo_truncate64(integer, bigint),
+       lo_import(text), lo_import(text, oid) FROM PUBLIC`,
   ];
 }
