@@ -4,11 +4,20 @@
 import { createServer, request, type Server } from 'node:http';
 
 /** Starts the proxy on a free port; returns its base URL and a closer. */
-export async function startAuthProxy(target: string, token: string): Promise<{ url: string; close: () => Promise<void> }> {
+export async function startAuthProxy(
+  target: string,
+  token: string,
+): Promise<{ url: string; close: () => Promise<void> }> {
   const to = new URL(target);
   const server: Server = createServer((req, res) => {
     const upstream = request(
-      { host: to.hostname, port: to.port, method: req.method, path: req.url, headers: { ...req.headers, authorization: `Bearer ${token}` } },
+      {
+        host: to.hostname,
+        port: to.port,
+        method: req.method,
+        path: req.url,
+        headers: { ...req.headers, authorization: `Bearer ${token}` },
+      },
       (up) => {
         res.writeHead(up.statusCode ?? 502, up.headers);
         up.pipe(res);

@@ -8,7 +8,12 @@ import { freePort } from '@mcp-fleet/testkit';
 import { discoverServers, ROOT } from '../../packages/cli/src/layout.js';
 
 const run = promisify(execFile);
-const NODE_ARGS = ['--conditions=mcp-fleet-source', '--import', 'tsx', join(ROOT, 'packages/cli/src/main.ts')];
+const NODE_ARGS = [
+  '--conditions=mcp-fleet-source',
+  '--import',
+  'tsx',
+  join(ROOT, 'packages/cli/src/main.ts'),
+];
 
 /** A local fleet started by the CLI. */
 export interface LocalFleet {
@@ -35,7 +40,11 @@ export async function startLocalFleet(): Promise<LocalFleet> {
     env[`FLEET_PORT_${s.name.toUpperCase().replace(/-/g, '_')}`] = String(port);
     urls[s.name] = `http://127.0.0.1:${port}/mcp`;
   }
-  const child: ChildProcess = spawn(process.execPath, [...NODE_ARGS, 'start'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child: ChildProcess = spawn(process.execPath, [...NODE_ARGS, 'start'], {
+    cwd: ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   child.stdout?.on('data', (d: Buffer) => {
     out += d.toString();
@@ -58,7 +67,8 @@ export async function startLocalFleet(): Promise<LocalFleet> {
     env,
     urls,
     output: () => out,
-    fleet: async (...args) => (await run(process.execPath, [...NODE_ARGS, ...args], { cwd: ROOT, env })).stdout,
+    fleet: async (...args) =>
+      (await run(process.execPath, [...NODE_ARGS, ...args], { cwd: ROOT, env })).stdout,
     stop: () =>
       new Promise((resolve) => {
         if (child.exitCode !== null) return resolve(child.exitCode);

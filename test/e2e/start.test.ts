@@ -14,12 +14,15 @@ afterAll(async () => {
 
 describe('fleet start', () => {
   it('reports every server ready', () => {
-    for (const name of Object.keys(fleet.urls)) expect(fleet.output()).toMatch(new RegExp(`${name}\\s+ready`));
+    for (const name of Object.keys(fleet.urls))
+      expect(fleet.output()).toMatch(new RegExp(`${name}\\s+ready`));
   });
 
   it('serves every server to a support token from `fleet token`, over both eras', async () => {
     for (const [name, url] of Object.entries(fleet.urls)) {
-      const token = (await fleet.fleet('token', '--agent', 'e2e-agent', '--role', 'support', '--server', name)).trim();
+      const token = (
+        await fleet.fleet('token', '--agent', 'e2e-agent', '--role', 'support', '--server', name)
+      ).trim();
       for (const era of ['modern', 'legacy'] as const) {
         const client = await connectClient(era, url, token);
         const { tools } = await client.listTools();
@@ -34,10 +37,16 @@ describe('fleet start', () => {
   it('refuses a token minted for another server', async () => {
     const names = Object.keys(fleet.urls);
     if (names.length < 2) return;
-    const token = (await fleet.fleet('token', '--agent', 'e2e', '--role', 'support', '--server', names[0]!)).trim();
+    const token = (
+      await fleet.fleet('token', '--agent', 'e2e', '--role', 'support', '--server', names[0]!)
+    ).trim();
     const res = await fetch(fleet.urls[names[1]!]!, {
       method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+      headers: {
+        authorization: `Bearer ${token}`,
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+      },
       body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
     });
     expect(res.status).toBe(401);

@@ -1,9 +1,14 @@
 // For every role of the example policy and every tool of every server in this checkout: a tool is
 // listed exactly when it is callable, over real clients of both protocol eras.
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { parsePolicy, type ServerDefinition } from '@mcp-fleet/core';
-import { bootServer, type BootedServer, connectClient, createTestDatabase, DevIssuer } from '@mcp-fleet/testkit';
+import {
+  type BootedServer,
+  bootServer,
+  connectClient,
+  createTestDatabase,
+  DevIssuer,
+} from '@mcp-fleet/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { discoverServers, EXAMPLE_POLICY, loadDefinition } from '../../packages/cli/src/layout.js';
 import { callMsg, rpc } from '../../packages/core/test/helpers.js';
@@ -24,8 +29,16 @@ beforeAll(async () => {
     const def = await loadDefinition(pkg);
     // Only the declarations matter here: no connectors, so nothing upstream is touched. Admission is
     // decided before any handler runs; a handler that needs a connector answers with an error result.
-    const declarationsOnly: ServerDefinition<unknown> = { ...def, connect: undefined, readiness: undefined, disconnect: undefined };
-    booted.set(def.name, await bootServer(declarationsOnly, { policy: policyText, issuer, databaseUrl: db.url }));
+    const declarationsOnly: ServerDefinition<unknown> = {
+      ...def,
+      connect: undefined,
+      readiness: undefined,
+      disconnect: undefined,
+    };
+    booted.set(
+      def.name,
+      await bootServer(declarationsOnly, { policy: policyText, issuer, databaseUrl: db.url }),
+    );
   }
 }, 180_000);
 afterAll(async () => {
@@ -39,7 +52,9 @@ describe('listed ⇔ callable (example policy, every server)', () => {
     expect(packages.length).toBeGreaterThan(0);
   });
 
-  const cases = packages.flatMap((pkg) => roles.flatMap((role) => (['modern', 'legacy'] as const).map((era) => [pkg.name, role, era] as const)));
+  const cases = packages.flatMap((pkg) =>
+    roles.flatMap((role) => (['modern', 'legacy'] as const).map((era) => [pkg.name, role, era] as const)),
+  );
   it.each(cases)('%s: role %s over a %s client', async (server, role, era) => {
     const s = booted.get(server)!;
     const token = await s.token({ sub: `agent-${role}`, roles: [role], tenant: 'acme' });
@@ -50,7 +65,8 @@ describe('listed ⇔ callable (example policy, every server)', () => {
     for (const name of s.server.runtime.registry.names()) {
       const res = await rpc(s.url, callMsg(name, {}), { authorization: `Bearer ${token}` });
       const callable = res.body?.result !== undefined;
-      if (callable !== listed.has(name)) mismatches.push(`${name}: listed=${listed.has(name)} callable=${callable}`);
+      if (callable !== listed.has(name))
+        mismatches.push(`${name}: listed=${listed.has(name)} callable=${callable}`);
     }
     expect(mismatches).toEqual([]);
   });
@@ -61,7 +77,11 @@ describe('the contract roles', () => {
     expect(roles).toEqual(expect.arrayContaining(['support', 'analyst', 'admin']));
     for (const s of booted.values()) {
       const token = await s.token({ sub: 'nobody', roles: ['no_such_role'] });
-      const res = await rpc(s.url, { jsonrpc: '2.0', id: 1, method: 'tools/list' }, { authorization: `Bearer ${token}` });
+      const res = await rpc(
+        s.url,
+        { jsonrpc: '2.0', id: 1, method: 'tools/list' },
+        { authorization: `Bearer ${token}` },
+      );
       expect(res.body.result.tools).toEqual([]);
     }
   });
@@ -69,8 +89,15 @@ describe('the contract roles', () => {
   it('support may not call mutating tools other than create_ticket', async () => {
     for (const s of booted.values()) {
       const token = await s.token({ sub: 'support-agent', roles: ['support'] });
-      const res = await rpc(s.url, { jsonrpc: '2.0', id: 1, method: 'tools/list' }, { authorization: `Bearer ${token}` });
-      for (const tool of res.body.result.tools as { name: string; annotations: { readOnlyHint: boolean } }[]) {
+      const res = await rpc(
+        s.url,
+        { jsonrpc: '2.0', id: 1, method: 'tools/list' },
+        { authorization: `Bearer ${token}` },
+      );
+      for (const tool of res.body.result.tools as {
+        name: string;
+        annotations: { readOnlyHint: boolean };
+      }[]) {
         if (!tool.annotations.readOnlyHint) expect(tool.name).toBe('create_ticket');
       }
     }

@@ -52,7 +52,11 @@ export function discoverServers(): ServerPackage[] {
     const name = pkg.mcpFleet.name;
     found.push({
       name,
-      port: Number(process.env[`FLEET_PORT_${name.toUpperCase().replace(/-/g, '_')}`] ?? pkg.mcpFleet.port ?? LOCAL_PORTS[name]),
+      port: Number(
+        process.env[`FLEET_PORT_${name.toUpperCase().replace(/-/g, '_')}`] ??
+          pkg.mcpFleet.port ??
+          LOCAL_PORTS[name],
+      ),
       dir: join(dir, entry),
       main: join(dir, entry, 'src/main.ts'),
       definition: join(dir, entry, 'src/definition.ts'),
@@ -65,7 +69,12 @@ export function discoverServers(): ServerPackage[] {
 /** The local resource URL (token audience) of a server. */
 export function localResource(name: string): string {
   const port = discoverServers().find((s) => s.name === name)?.port ?? LOCAL_PORTS[name];
-  if (port === undefined) throw new Error(`unknown server "${name}"; known: ${Object.keys(LOCAL_PORTS).filter((k) => k !== 'issuer').join(', ')}`);
+  if (port === undefined)
+    throw new Error(
+      `unknown server "${name}"; known: ${Object.keys(LOCAL_PORTS)
+        .filter((k) => k !== 'issuer')
+        .join(', ')}`,
+    );
   return `http://127.0.0.1:${port}/mcp`;
 }
 

@@ -52,7 +52,10 @@ export const coreEnvSchema = z.object({
   AUDIT_QUEUE_MAX: int(50_000, 10),
   MIGRATE_ON_START: bool(true),
   SHUTDOWN_GRACE_MS: int(15_000, 0),
-  REDIS_KEY_PREFIX: z.string().regex(/^[A-Za-z0-9:._-]{1,64}$/).default('mcp-fleet'),
+  REDIS_KEY_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9:._-]{1,64}$/)
+    .default('mcp-fleet'),
   REDIS_COMMAND_TIMEOUT_MS: int(250, 10),
   CACHE_MAX_ENTRIES: int(10_000, 0),
   CACHE_MAX_BYTES: int(64 * 1024 * 1024, 0),

@@ -1,4 +1,6 @@
 // Assembles a fleet server from a declaration: configuration + connectors + tools. Core does the rest.
+
+import type { FastifyInstance } from 'fastify';
 import type pg from 'pg';
 import { AuditLog } from './audit/audit-log.js';
 import { type CoreConfig, loadCoreConfig } from './config.js';
@@ -13,7 +15,6 @@ import { PolicyStore } from './policy/policy-store.js';
 import type { McpHostOptions } from './protocol/mcp-host.js';
 import { ToolRegistry } from './tools/registry.js';
 import type { AnyTool } from './tools/tool.js';
-import type { FastifyInstance } from 'fastify';
 
 /** What a server package declares; everything else is core's job. */
 export interface ServerDefinition<Connectors> {
@@ -26,7 +27,12 @@ export interface ServerDefinition<Connectors> {
   instructions?: string;
   tools: readonly AnyTool<Connectors>[];
   /** Opens the server's connectors (pg pools, vendor clients). Called once at start. */
-  connect?: (ctx: { env: Record<string, string | undefined>; config: CoreConfig; logger: Logger; fleetDb: pg.Pool | undefined }) => Promise<Connectors> | Connectors;
+  connect?: (ctx: {
+    env: Record<string, string | undefined>;
+    config: CoreConfig;
+    logger: Logger;
+    fleetDb: pg.Pool | undefined;
+  }) => Promise<Connectors> | Connectors;
   /** Closes what `connect` opened. */
   disconnect?: (connectors: Connectors) => Promise<void>;
   /** Readiness checks on the connectors (e.g. warehouse reachable). */
@@ -57,7 +63,10 @@ export interface CreateServerOptions {
 }
 
 /** Builds a fleet server from its definition and the environment. */
-export async function createFleetServer<C>(def: ServerDefinition<C>, options: CreateServerOptions = {}): Promise<FleetServer> {
+export async function createFleetServer<C>(
+  def: ServerDefinition<C>,
+  options: CreateServerOptions = {},
+): Promise<FleetServer> {
   const env = options.env ?? process.env;
   const config = loadCoreConfig(env, def.defaultPort);
   const logger = options.logger ?? createLogger({ level: config.logLevel, name: def.name });
@@ -105,7 +114,11 @@ export async function createFleetServer<C>(def: ServerDefinition<C>, options: Cr
   const readiness: ReadinessCheck[] = [...(def.readiness?.(connectors) ?? []), ...governance.readiness()];
   if (fleetDb) {
     // Not critical: reads keep answering while the fleet database is away; mutations are refused.
-    readiness.push({ name: 'fleet_db', critical: false, check: async () => void (await fleetDb.query('SELECT 1')) });
+    readiness.push({
+      name: 'fleet_db',
+      critical: false,
+      check: async () => void (await fleetDb.query('SELECT 1')),
+    });
   }
   const app = buildHttpApp(runtime, {
     verifier,
@@ -129,7 +142,10 @@ export async function createFleetServer<C>(def: ServerDefinition<C>, options: Cr
         await app.close(); // stops accepting, waits for in-flight requests
         await audit.close();
         await governance.close();
-        if (def.disconnect) await def.disconnect(connectors).catch((err) => logger.warn({ err: err.message }, 'disconnect failed'));
+        if (def.disconnect)
+          await def
+            .disconnect(connectors)
+            .catch((err) => logger.warn({ err: err.message }, 'disconnect failed'));
         await fleetDb?.end().catch(() => {});
       })();
       return closing;
@@ -141,7 +157,10 @@ export async function createFleetServer<C>(def: ServerDefinition<C>, options: Cr
  * The body of every server's `main.ts`: `main.js` serves; `main.js migrate` applies the fleet
  * database migrations and exits. SIGTERM/SIGINT drain in-flight calls and flush audit.
  */
-export async function runServerMain<C>(def: ServerDefinition<C>, argv = process.argv.slice(2)): Promise<void> {
+export async function runServerMain<C>(
+  def: ServerDefinition<C>,
+  argv = process.argv.slice(2),
+): Promise<void> {
   if (argv[0] === 'migrate') {
     const config = loadCoreConfig(process.env, def.defaultPort);
     const logger = createLogger({ level: config.logLevel, name: def.name });
@@ -155,7 +174,10 @@ export async function runServerMain<C>(def: ServerDefinition<C>, argv = process.
   const server = await createFleetServer(def);
   const address = await server.listen();
   const { logger, config } = server.runtime;
-  logger.info({ address, resource: config.resource, tools: server.runtime.registry.names() }, `${def.name} listening`);
+  logger.info(
+    { address, resource: config.resource, tools: server.runtime.registry.names() },
+    `${def.name} listening`,
+  );
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;

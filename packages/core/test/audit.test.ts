@@ -3,7 +3,13 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { bootServer, type BootedServer, freePort, type PostgresHandle, startEmbeddedPostgres } from '@mcp-fleet/testkit';
+import {
+  type BootedServer,
+  bootServer,
+  freePort,
+  type PostgresHandle,
+  startEmbeddedPostgres,
+} from '@mcp-fleet/testkit';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixturePolicy, fixtureServer, upstream } from './fixtures.js';
@@ -62,13 +68,23 @@ describe('audit records', () => {
     await call(['writer'], 'write_note', { note: 'hello', password: 'hunter2' }, `${run}-write`);
     await s.server.runtime.audit.flush();
 
-    const rows = await query<{ request_id: string; outcome: string; decision: string; agent_id: string; agent_session: string; user_invoker: string; tenant: string; arguments: unknown; duration_ms: number; tool: string }>(
-      'SELECT * FROM audit_records WHERE request_id LIKE $1 ORDER BY ts',
-      [`${run}-%`],
-    );
+    const rows = await query<{
+      request_id: string;
+      outcome: string;
+      decision: string;
+      agent_id: string;
+      agent_session: string;
+      user_invoker: string;
+      tenant: string;
+      arguments: unknown;
+      duration_ms: number;
+      tool: string;
+    }>('SELECT * FROM audit_records WHERE request_id LIKE $1 ORDER BY ts', [`${run}-%`]);
     const byRequest = Object.fromEntries(rows.map((r) => [r.request_id.slice(run.length + 1), r]));
     expect(rows).toHaveLength(7);
-    expect(Object.fromEntries(Object.entries(byRequest).map(([k, r]) => [k, `${r.decision}/${r.outcome}`]))).toEqual({
+    expect(
+      Object.fromEntries(Object.entries(byRequest).map(([k, r]) => [k, `${r.decision}/${r.outcome}`])),
+    ).toEqual({
       ok: 'allow/ok',
       denied: 'deny/denied',
       invalid: 'allow/invalid',
@@ -78,7 +94,13 @@ describe('audit records', () => {
       write: 'allow/ok',
     });
     const ok = byRequest.ok!;
-    expect(ok).toMatchObject({ agent_id: 'auditor-agent', agent_session: 'session-9', user_invoker: 'alice', tenant: 'acme', tool: 'echo_text' });
+    expect(ok).toMatchObject({
+      agent_id: 'auditor-agent',
+      agent_session: 'session-9',
+      user_invoker: 'alice',
+      tenant: 'acme',
+      tool: 'echo_text',
+    });
     expect(ok.duration_ms).toBeGreaterThanOrEqual(0);
     expect(ok.arguments).toEqual({ text: 'ok', api_key: '[redacted]' });
     expect(JSON.stringify(rows)).not.toContain('sk_live_SECRET123');
@@ -118,7 +140,10 @@ describe('a PostgreSQL outage', () => {
     expect(write.body.result.content[0].text).toMatch(/audit store is unavailable/);
     expect(upstream.writes).toBe(writesBefore);
 
-    const ready = (await (await fetch(`${s.baseUrl}/readyz`)).json()) as { status: string; checks: Record<string, string> };
+    const ready = (await (await fetch(`${s.baseUrl}/readyz`)).json()) as {
+      status: string;
+      checks: Record<string, string>;
+    };
     expect(ready.status).toBe('degraded');
     expect(ready.checks.fleet_db).toMatch(/^failing/);
 
@@ -143,6 +168,8 @@ describe('a PostgreSQL outage', () => {
     );
     expect(rows.find((r) => r.request_id === 'outage-read')?.outcome).toBe('ok');
     // The refused write was never stored (there was nowhere to store it) but was logged to stdout.
-    expect(lines.some((l) => l.includes('"requestId":"outage-write"') && l.includes('audit_unavailable'))).toBe(true);
+    expect(
+      lines.some((l) => l.includes('"requestId":"outage-write"') && l.includes('audit_unavailable')),
+    ).toBe(true);
   });
 });

@@ -26,7 +26,9 @@ const lookup = defineTool({
     description: 'schemas the caller may read',
     schema: z.object({ schemas: z.array(z.string()).min(1) }),
     check: (args, value) =>
-      value.schemas.includes(args.schema) ? null : `schema "${args.schema}" is not one you may read (allowed: ${value.schemas.join(', ')})`,
+      value.schemas.includes(args.schema)
+        ? null
+        : `schema "${args.schema}" is not one you may read (allowed: ${value.schemas.join(', ')})`,
   },
   handler: async ({ schema, id }) => {
     if (id > 1000) throw new ToolError(`record ${id} not found in ${schema}; ids go up to 1000`);
@@ -90,7 +92,9 @@ export const fixturePolicy = {
     reader: { description: 'read tools', grants: [{ servers: ['fixture'], access: 'read' }] },
     writer: { grants: [{ servers: ['fixture'], tools: ['write_note', 'echo_text'] }] },
     narrow: {
-      grants: [{ servers: ['*'], tools: ['lookup_record'], constraints: { lookup_record: { schemas: ['public'] } } }],
+      grants: [
+        { servers: ['*'], tools: ['lookup_record'], constraints: { lookup_record: { schemas: ['public'] } } },
+      ],
     },
     other_server: { grants: [{ servers: ['database'], tools: ['*'] }] },
   },

@@ -9,39 +9,42 @@ export async function rpc(
   url: string,
   body: unknown,
   headers: Record<string, string> = {},
+  // biome-ignore lint/suspicious/noExplicitAny: tests walk arbitrary JSON-RPC answers
 ): Promise<{ status: number; headers: Headers; body: any; text: string }> {
   const payload = typeof body === 'string' ? body : JSON.stringify(body);
-  const { status, rawHeaders, text } = await new Promise<{ status: number; rawHeaders: Record<string, string>; text: string }>(
-    (resolve, reject) => {
-      const req = request(
-        url,
-        {
-          method: 'POST',
-          headers: {
-            'content-type': 'application/json',
-            accept: 'application/json, text/event-stream',
-            'mcp-protocol-version': '2025-11-25',
-            'content-length': Buffer.byteLength(payload),
-            ...headers,
-          },
+  const { status, rawHeaders, text } = await new Promise<{
+    status: number;
+    rawHeaders: Record<string, string>;
+    text: string;
+  }>((resolve, reject) => {
+    const req = request(
+      url,
+      {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+          'mcp-protocol-version': '2025-11-25',
+          'content-length': Buffer.byteLength(payload),
+          ...headers,
         },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () =>
-            resolve({
-              status: res.statusCode ?? 0,
-              rawHeaders: Object.fromEntries(Object.entries(res.headers).map(([k, v]) => [k, String(v)])),
-              text: Buffer.concat(chunks).toString('utf8'),
-            }),
-          );
-          res.on('error', reject);
-        },
-      );
-      req.on('error', reject);
-      req.end(payload);
-    },
-  );
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            rawHeaders: Object.fromEntries(Object.entries(res.headers).map(([k, v]) => [k, String(v)])),
+            text: Buffer.concat(chunks).toString('utf8'),
+          }),
+        );
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(payload);
+  });
   let parsed: unknown = text;
   try {
     parsed = JSON.parse(text);

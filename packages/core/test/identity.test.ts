@@ -1,6 +1,6 @@
 // Every identity attack class of THREATS.md is refused with the right status and challenge.
 import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
-import { bootServer, type BootedServer, DevIssuer } from '@mcp-fleet/testkit';
+import { type BootedServer, bootServer, DevIssuer } from '@mcp-fleet/testkit';
 import { SignJWT, UnsecuredJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixturePolicy, fixtureServer } from './fixtures.js';
@@ -12,7 +12,10 @@ let sibling: BootedServer;
 beforeAll(async () => {
   s = await bootServer(fixtureServer, { policy: fixturePolicy, env: { AUTH_REQUIRED_SCOPES: 'mcp:tools' } });
   // A sibling server trusting the same issuer: its tokens must not open this one.
-  sibling = await bootServer({ ...fixtureServer, name: 'sibling' }, { policy: fixturePolicy, issuer: s.issuer });
+  sibling = await bootServer(
+    { ...fixtureServer, name: 'sibling' },
+    { policy: fixturePolicy, issuer: s.issuer },
+  );
 });
 afterAll(async () => {
   await sibling?.close();
@@ -22,7 +25,11 @@ afterAll(async () => {
 const good = () => s.token({ sub: 'agent-1', roles: ['reader'], scope: 'mcp:tools' });
 const auth = (token: string) => ({ authorization: `Bearer ${token}` });
 
-function expectChallenge(res: { status: number; headers: Headers; text: string }, status: number, error?: string) {
+function expectChallenge(
+  res: { status: number; headers: Headers; text: string },
+  status: number,
+  error?: string,
+) {
   expect(res.status).toBe(status);
   const challenge = res.headers.get('www-authenticate') ?? '';
   expect(challenge).toMatch(/^Bearer /);
@@ -47,11 +54,26 @@ describe('bearer tokens', () => {
   const cases: [string, () => Promise<string>][] = [
     ['a malformed token', async () => 'not-a-jwt'],
     ['a token with a bad signature', async () => `${(await good()).slice(0, -6)}AAAAAA`],
-    ['an expired token', () => s.token({ sub: 'a', roles: ['reader'], scope: 'mcp:tools', ttlSeconds: -600 })],
-    ['a not-yet-valid token', () => s.token({ sub: 'a', roles: ['reader'], scope: 'mcp:tools', nbfSeconds: 3600 })],
-    ['a wrong-issuer token', () => s.token({ sub: 'a', roles: ['reader'], scope: 'mcp:tools', issuer: 'https://evil.example' })],
-    ['a wrong-audience token', () => s.token({ sub: 'a', roles: ['reader'], scope: 'mcp:tools', aud: 'https://other.example/mcp' })],
-    ['a token minted for a sibling server', () => sibling.token({ sub: 'a', roles: ['reader'], scope: 'mcp:tools' })],
+    [
+      'an expired token',
+      () => s.token({ sub: 'a', roles: ['reader'], scope: 'mcp:tools', ttlSeconds: -600 }),
+    ],
+    [
+      'a not-yet-valid token',
+      () => s.token({ sub: 'a', roles: ['reader'], scope: 'mcp:tools', nbfSeconds: 3600 }),
+    ],
+    [
+      'a wrong-issuer token',
+      () => s.token({ sub: 'a', roles: ['reader'], scope: 'mcp:tools', issuer: 'https://evil.example' }),
+    ],
+    [
+      'a wrong-audience token',
+      () => s.token({ sub: 'a', roles: ['reader'], scope: 'mcp:tools', aud: 'https://other.example/mcp' }),
+    ],
+    [
+      'a token minted for a sibling server',
+      () => sibling.token({ sub: 'a', roles: ['reader'], scope: 'mcp:tools' }),
+    ],
     [
       'an alg:none token',
       async () =>
@@ -96,7 +118,10 @@ describe('bearer tokens', () => {
           .sign(createPrivateKey(privateKey.export({ format: 'pem', type: 'pkcs8' })));
       },
     ],
-    ['a token without an agent id', async () => s.issuer.mint({ sub: '', roles: ['reader'], aud: s.url, scope: 'mcp:tools' })],
+    [
+      'a token without an agent id',
+      async () => s.issuer.mint({ sub: '', roles: ['reader'], aud: s.url, scope: 'mcp:tools' }),
+    ],
   ];
   it.each(cases)('refuses %s with 401 invalid_token', async (_name, make) => {
     const res = await rpc(s.url, callMsg('echo_text', { text: 'x' }), auth(await make()));
@@ -112,7 +137,9 @@ describe('bearer tokens', () => {
 
   it('accepts the sibling token on the sibling and refuses it here (audience binding both ways)', async () => {
     const siblingToken = await sibling.token({ sub: 'a', roles: ['reader'] });
-    expect((await rpc(sibling.url, callMsg('echo_text', { text: 'x' }), auth(siblingToken))).status).toBe(200);
+    expect((await rpc(sibling.url, callMsg('echo_text', { text: 'x' }), auth(siblingToken))).status).toBe(
+      200,
+    );
     expect((await rpc(s.url, callMsg('echo_text', { text: 'x' }), auth(siblingToken))).status).toBe(401);
   });
 
@@ -124,34 +151,49 @@ describe('bearer tokens', () => {
 });
 
 describe('protected resource metadata', () => {
-  it.each(['/.well-known/oauth-protected-resource', '/.well-known/oauth-protected-resource/mcp'])('is served at %s', async (path) => {
-    const res = await fetch(`${s.baseUrl}${path}`);
-    expect(res.status).toBe(200);
-    const doc = (await res.json()) as Record<string, unknown>;
-    expect(doc.resource).toBe(s.url);
-    expect(doc.authorization_servers).toEqual([s.issuer.issuer]);
-    expect(doc.scopes_supported).toEqual(['mcp:tools']);
-  });
+  it.each(['/.well-known/oauth-protected-resource', '/.well-known/oauth-protected-resource/mcp'])(
+    'is served at %s',
+    async (path) => {
+      const res = await fetch(`${s.baseUrl}${path}`);
+      expect(res.status).toBe(200);
+      const doc = (await res.json()) as Record<string, unknown>;
+      expect(doc.resource).toBe(s.url);
+      expect(doc.authorization_servers).toEqual([s.issuer.issuer]);
+      expect(doc.scopes_supported).toEqual(['mcp:tools']);
+    },
+  );
 });
 
 describe('headers and bodies', () => {
   it('refuses a foreign Host (DNS rebinding) with 403 before looking at the token', async () => {
-    const res = await rpc(s.url, callMsg('echo_text', { text: 'x' }), { ...auth(await good()), host: 'evil.example:80' });
+    const res = await rpc(s.url, callMsg('echo_text', { text: 'x' }), {
+      ...auth(await good()),
+      host: 'evil.example:80',
+    });
     expect(res.status).toBe(403);
   });
 
   it('refuses a foreign Origin with 403', async () => {
-    const res = await rpc(s.url, callMsg('echo_text', { text: 'x' }), { ...auth(await good()), origin: 'http://evil.example' });
+    const res = await rpc(s.url, callMsg('echo_text', { text: 'x' }), {
+      ...auth(await good()),
+      origin: 'http://evil.example',
+    });
     expect(res.status).toBe(403);
   });
 
   it('accepts a loopback Origin', async () => {
-    const res = await rpc(s.url, callMsg('echo_text', { text: 'x' }), { ...auth(await good()), origin: 'http://localhost:3000' });
+    const res = await rpc(s.url, callMsg('echo_text', { text: 'x' }), {
+      ...auth(await good()),
+      origin: 'http://localhost:3000',
+    });
     expect(res.status).toBe(200);
   });
 
   it('refuses an unsupported MCP-Protocol-Version with 400', async () => {
-    const res = await rpc(s.url, callMsg('echo_text', { text: 'x' }), { ...auth(await good()), 'mcp-protocol-version': '1999-01-01' });
+    const res = await rpc(s.url, callMsg('echo_text', { text: 'x' }), {
+      ...auth(await good()),
+      'mcp-protocol-version': '1999-01-01',
+    });
     expect(res.status).toBe(400);
   });
 

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type AnyTool, decide, defineTool, FleetError, parsePolicy, ToolRegistry } from '@mcp-fleet/core';
-import { bootServer, type BootedServer, connectClient, createTestDatabase } from '@mcp-fleet/testkit';
+import { type BootedServer, bootServer, connectClient, createTestDatabase } from '@mcp-fleet/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { fixturePolicy, fixtureServer } from './fixtures.js';
@@ -41,7 +41,11 @@ describe('listed ⇔ callable', () => {
 
   it('lists nothing and admits nothing for a token without roles', async () => {
     const token = await s.token({ sub: 'agent-none' });
-    const res = await rpc(s.url, { jsonrpc: '2.0', id: 1, method: 'tools/list' }, { authorization: `Bearer ${token}` });
+    const res = await rpc(
+      s.url,
+      { jsonrpc: '2.0', id: 1, method: 'tools/list' },
+      { authorization: `Bearer ${token}` },
+    );
     expect(res.body.result.tools).toEqual([]);
   });
 });
@@ -54,7 +58,9 @@ describe('decide()', () => {
     expect(decide(policy, { roles: [] }, 'fixture', tool).reason).toBe('token carries no roles');
   });
   it('does not let role names reach Object.prototype', () => {
-    expect(decide(policy, { roles: ['__proto__', 'constructor', 'toString'] }, 'fixture', tool).allowed).toBe(false);
+    expect(decide(policy, { roles: ['__proto__', 'constructor', 'toString'] }, 'fixture', tool).allowed).toBe(
+      false,
+    );
   });
   it('unions constraints across grants and leaves a tool unconstrained when any grant does', () => {
     const d = decide(policy, { roles: ['narrow'] }, 'fixture', tool);
@@ -63,13 +69,23 @@ describe('decide()', () => {
   });
   it('keeps destructive tools behind approval even for a role granted everything', () => {
     const admin = parsePolicy('version: 1\nroles:\n  admin:\n    grants:\n      - servers: ["*"]\n');
-    expect(decide(admin, { roles: ['admin'] }, 'x', { name: 'delete_everything', readOnly: false, needsApproval: true }).approvalRequired).toBe(true);
+    expect(
+      decide(admin, { roles: ['admin'] }, 'x', {
+        name: 'delete_everything',
+        readOnly: false,
+        needsApproval: true,
+      }).approvalRequired,
+    ).toBe(true);
   });
   it('applies constraints on calls: the narrow role may read only the public schema', async () => {
     const token = await s.token({ sub: 'agent-narrow', roles: ['narrow'] });
-    const ok = await rpc(s.url, callMsg('lookup_record', { schema: 'public', id: 1 }), { authorization: `Bearer ${token}` });
+    const ok = await rpc(s.url, callMsg('lookup_record', { schema: 'public', id: 1 }), {
+      authorization: `Bearer ${token}`,
+    });
     expect(ok.body.result.structuredContent).toEqual({ schema: 'public', id: 1 });
-    const no = await rpc(s.url, callMsg('lookup_record', { schema: 'hr', id: 1 }), { authorization: `Bearer ${token}` });
+    const no = await rpc(s.url, callMsg('lookup_record', { schema: 'hr', id: 1 }), {
+      authorization: `Bearer ${token}`,
+    });
     expect(no.body.result.isError).toBe(true);
     expect(no.body.result.content[0].text).toMatch(/schema "hr" is not one you may read/);
   });
@@ -78,7 +94,9 @@ describe('decide()', () => {
 describe('policy files', () => {
   it('refuses invalid policies with a message that names the problem', () => {
     expect(() => parsePolicy('version: 2\nroles: {}')).toThrow(FleetError);
-    expect(() => parsePolicy('version: 1\nroles:\n  r:\n    grants:\n      - servers: [x]\n        tool: [y]\n')).toThrow(/tool/);
+    expect(() =>
+      parsePolicy('version: 1\nroles:\n  r:\n    grants:\n      - servers: [x]\n        tool: [y]\n'),
+    ).toThrow(/tool/);
     expect(() => parsePolicy(':: not yaml ::\n  - [')).toThrow(/YAML/);
     const registry = new ToolRegistry(fixtureServer.tools as AnyTool[]);
     expect(() =>
@@ -93,9 +111,13 @@ describe('policy files', () => {
   it('picks up a changed policy without restart, and keeps the old one when the new one is invalid', async () => {
     const token = await s.token({ sub: 'agent-reload', roles: ['reader'] });
     const list = async () =>
-      (await rpc(s.url, { jsonrpc: '2.0', id: 1, method: 'tools/list' }, { authorization: `Bearer ${token}` })).body.result.tools.map(
-        (t: { name: string }) => t.name,
-      );
+      (
+        await rpc(
+          s.url,
+          { jsonrpc: '2.0', id: 1, method: 'tools/list' },
+          { authorization: `Bearer ${token}` },
+        )
+      ).body.result.tools.map((t: { name: string }) => t.name);
     expect(await list()).toContain('echo_text');
     const waitFor = async (pred: (names: string[]) => boolean) => {
       for (let i = 0; i < 50; i++) {
@@ -104,10 +126,15 @@ describe('policy files', () => {
       }
       return false;
     };
-    s.writePolicy({ version: 1, roles: { reader: { grants: [{ servers: ['fixture'], tools: ['wait_slowly'] }] } } });
+    s.writePolicy({
+      version: 1,
+      roles: { reader: { grants: [{ servers: ['fixture'], tools: ['wait_slowly'] }] } },
+    });
     expect(await waitFor((n) => n.length === 1 && n[0] === 'wait_slowly')).toBe(true);
 
-    s.writePolicy('version: 1\nroles:\n  reader:\n    grants:\n      - servers: [fixture]\n        tools: [echo_text]\n        typo: true\n');
+    s.writePolicy(
+      'version: 1\nroles:\n  reader:\n    grants:\n      - servers: [fixture]\n        tools: [echo_text]\n        typo: true\n',
+    );
     await new Promise((r) => setTimeout(r, 600));
     expect(await list()).toEqual(['wait_slowly']);
 
@@ -134,16 +161,29 @@ describe('tool registration', () => {
       handler: async () => ({ text: '' }),
     });
   it('fails loudly on duplicates, bad names and missing governance', () => {
-    expect(() => new ToolRegistry([make('get_thing'), make('get_thing')] as unknown as AnyTool[])).toThrow(/registered twice/);
-    expect(() => new ToolRegistry([make('GetThing')] as unknown as AnyTool[])).toThrow(/snake_case/);
-    expect(() => new ToolRegistry([{ ...make('get_thing'), governance: {} } as unknown as AnyTool])).toThrow(/governance.readOnly/);
-    expect(() => new ToolRegistry([{ ...make('put_thing', false), governance: { readOnly: false, cacheTtlSeconds: 60 } } as unknown as AnyTool])).toThrow(
-      /cannot be cacheable/,
+    expect(() => new ToolRegistry([make('get_thing'), make('get_thing')] as unknown as AnyTool[])).toThrow(
+      /registered twice/,
     );
+    expect(() => new ToolRegistry([make('GetThing')] as unknown as AnyTool[])).toThrow(/snake_case/);
+    expect(() => new ToolRegistry([{ ...make('get_thing'), governance: {} } as unknown as AnyTool])).toThrow(
+      /governance.readOnly/,
+    );
+    expect(
+      () =>
+        new ToolRegistry([
+          {
+            ...make('put_thing', false),
+            governance: { readOnly: false, cacheTtlSeconds: 60 },
+          } as unknown as AnyTool,
+        ]),
+    ).toThrow(/cannot be cacheable/);
   });
   it('sets annotations from governance', () => {
     const reg = new ToolRegistry([make('get_thing'), make('put_thing', false)] as unknown as AnyTool[]);
-    expect(reg.get('get_thing')!.listing.annotations).toMatchObject({ readOnlyHint: true, destructiveHint: false });
+    expect(reg.get('get_thing')!.listing.annotations).toMatchObject({
+      readOnlyHint: true,
+      destructiveHint: false,
+    });
     expect(reg.get('put_thing')!.listing.annotations).toMatchObject({ readOnlyHint: false });
   });
 });

@@ -1,5 +1,5 @@
 // The protocol host: both eras, the fast path agreeing with the SDK path, and no crossed answers.
-import { bootServer, type BootedServer } from '@mcp-fleet/testkit';
+import { type BootedServer, bootServer } from '@mcp-fleet/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixturePolicy, fixtureServer } from './fixtures.js';
 import { callMsg, modernCall, rpc } from './helpers.js';
@@ -28,7 +28,10 @@ describe('fast path and SDK path give the same answers', () => {
     ['legacy tools/call', (id) => ({ body: callMsg('echo_text', { text: 'same' }, id), headers: {} })],
     ['legacy invalid arguments', (id) => ({ body: callMsg('echo_text', { text: 42 }, id), headers: {} })],
     ['legacy denied tool', (id) => ({ body: callMsg('write_note', { note: 'x' }, id), headers: {} })],
-    ['legacy tool error', (id) => ({ body: callMsg('lookup_record', { schema: 'public', id: 5000 }, id), headers: {} })],
+    [
+      'legacy tool error',
+      (id) => ({ body: callMsg('lookup_record', { schema: 'public', id: 5000 }, id), headers: {} }),
+    ],
     ['legacy ping', (id) => ({ body: { jsonrpc: '2.0', id, method: 'ping' }, headers: {} })],
     ['modern tools/call', (id) => modernCall('echo_text', { text: 'same' }, id)],
     ['modern denied tool', (id) => modernCall('write_note', { note: 'x' }, id)],
@@ -49,7 +52,11 @@ describe('fast path and SDK path give the same answers', () => {
     const headers = { authorization: `Bearer ${token}` };
     const m = make(7);
     const a = await rpc(fast.url, m.body, { ...headers, ...m.headers });
-    const b = await rpc(sdkOnly.url, m.body, { ...headers, ...m.headers, authorization: `Bearer ${await sdkOnly.token({ sub: 'agent-eq', roles: ['reader'] })}` });
+    const b = await rpc(sdkOnly.url, m.body, {
+      ...headers,
+      ...m.headers,
+      authorization: `Bearer ${await sdkOnly.token({ sub: 'agent-eq', roles: ['reader'] })}`,
+    });
     expect(a.status).toBe(b.status);
     expect(strip(a.body)).toEqual(strip(b.body));
     // The two answers really came from different code paths: the SDK's legacy leg streams SSE.
@@ -66,9 +73,17 @@ describe('stateless HTTP behaviour', () => {
     ]);
     const calls = [];
     for (let i = 0; i < 50; i++) {
-      calls.push(rpc(fast.url, callMsg('echo_text', { text: `one-${i}` }, 1), { authorization: `Bearer ${t1}` }));
-      calls.push(rpc(fast.url, callMsg('echo_text', { text: `two-${i}` }, 1), { authorization: `Bearer ${t2}` }));
-      calls.push(rpc(sdkOnly.url, callMsg('echo_text', { text: `one-${i}` }, 1), { authorization: `Bearer ${await sdkOnly.token({ sub: 'agent-one', roles: ['reader'] })}` }));
+      calls.push(
+        rpc(fast.url, callMsg('echo_text', { text: `one-${i}` }, 1), { authorization: `Bearer ${t1}` }),
+      );
+      calls.push(
+        rpc(fast.url, callMsg('echo_text', { text: `two-${i}` }, 1), { authorization: `Bearer ${t2}` }),
+      );
+      calls.push(
+        rpc(sdkOnly.url, callMsg('echo_text', { text: `one-${i}` }, 1), {
+          authorization: `Bearer ${await sdkOnly.token({ sub: 'agent-one', roles: ['reader'] })}`,
+        }),
+      );
     }
     const results = await Promise.all(calls);
     results.forEach((r, n) => {
@@ -82,14 +97,21 @@ describe('stateless HTTP behaviour', () => {
   it('answers GET and DELETE with 405 (no sessions, no server-initiated stream)', async () => {
     const token = await fast.token({ sub: 'a', roles: ['reader'] });
     for (const method of ['GET', 'DELETE']) {
-      const res = await fetch(fast.url, { method, headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream' } });
+      const res = await fetch(fast.url, {
+        method,
+        headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream' },
+      });
       expect(res.status).toBe(405);
     }
   });
 
   it('acknowledges notifications with 202 and no body', async () => {
     const token = await fast.token({ sub: 'a', roles: ['reader'] });
-    const res = await rpc(fast.url, { jsonrpc: '2.0', method: 'notifications/initialized' }, { authorization: `Bearer ${token}` });
+    const res = await rpc(
+      fast.url,
+      { jsonrpc: '2.0', method: 'notifications/initialized' },
+      { authorization: `Bearer ${token}` },
+    );
     expect(res.status).toBe(202);
   });
 
@@ -101,7 +123,11 @@ describe('stateless HTTP behaviour', () => {
         jsonrpc: '2.0',
         id: 0,
         method: 'initialize',
-        params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
+        params: {
+          protocolVersion: '2025-06-18',
+          capabilities: {},
+          clientInfo: { name: 'raw', version: '1' },
+        },
       },
       { authorization: `Bearer ${token}` },
     );
@@ -114,7 +140,11 @@ describe('stateless HTTP behaviour', () => {
   it('refuses a modern request whose envelope disagrees with its header', async () => {
     const token = await fast.token({ sub: 'a', roles: ['reader'] });
     const m = modernCall('echo_text', { text: 'x' });
-    const res = await rpc(fast.url, m.body, { authorization: `Bearer ${token}`, ...m.headers, 'mcp-name': 'other_tool' });
+    const res = await rpc(fast.url, m.body, {
+      authorization: `Bearer ${token}`,
+      ...m.headers,
+      'mcp-name': 'other_tool',
+    });
     expect(res.body.result).toBeUndefined();
     expect(res.body.error ?? res.status >= 400).toBeTruthy();
   });

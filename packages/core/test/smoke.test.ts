@@ -1,4 +1,4 @@
-import { bootServer, type BootedServer, connectClient } from '@mcp-fleet/testkit';
+import { type BootedServer, bootServer, connectClient } from '@mcp-fleet/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixturePolicy, fixtureServer } from './fixtures.js';
 

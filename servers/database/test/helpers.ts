@@ -1,8 +1,6 @@
 // Test helpers: a small demo warehouse on the test PostgreSQL with its read-only role, a checksum
 // of everything in it, and a booted database server with the example policy.
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import {
   type BootedServer,
   bootServer,
@@ -10,7 +8,6 @@ import {
   policyWithoutThrottling,
 } from '@mcp-fleet/testkit';
 import pg from 'pg';
-import { parse as parseYaml } from 'yaml';
 import { createDatabaseDefinition, type DatabaseDefinitionOptions } from '../src/definition.js';
 import { type BuiltWarehouse, buildDemoWarehouse } from '../src/demo/build-warehouse.js';
 

@@ -14,7 +14,8 @@ export async function auditCommand(argv: string[]): Promise<number> {
       json: { type: 'boolean', default: false },
     },
   });
-  const url = process.env.DATABASE_URL ?? `postgres://fleet:fleet@127.0.0.1:${process.env.FLEET_PG_PORT ?? 7432}/fleet`;
+  const url =
+    process.env.DATABASE_URL ?? `postgres://fleet:fleet@127.0.0.1:${process.env.FLEET_PG_PORT ?? 7432}/fleet`;
   const where: string[] = [];
   const params: unknown[] = [];
   for (const [col, v] of [

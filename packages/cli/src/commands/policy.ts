@@ -2,7 +2,15 @@
 // parser and decide(), so what they print is what the servers enforce.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { type AnyTool, decide, explainGovernance, parsePolicy, type PolicyDocument, ToolRegistry, toolFacts } from '@mcp-fleet/core';
+import {
+  type AnyTool,
+  decide,
+  explainGovernance,
+  type PolicyDocument,
+  parsePolicy,
+  ToolRegistry,
+  toolFacts,
+} from '@mcp-fleet/core';
 import { discoverServers, EXAMPLE_POLICY, loadDefinition } from '../layout.js';
 
 /** One line of `policy explain`. */
@@ -25,7 +33,11 @@ export interface ServerTools {
 }
 
 /** What `role` may do on each server, decided by the same function the servers call. */
-export function explainPolicy(policy: PolicyDocument, role: string, servers: readonly ServerTools[]): ExplainRow[] {
+export function explainPolicy(
+  policy: PolicyDocument,
+  role: string,
+  servers: readonly ServerTools[],
+): ExplainRow[] {
   const rows: ExplainRow[] = [];
   for (const server of servers) {
     const registry = new ToolRegistry(server.tools);
@@ -92,7 +104,10 @@ export async function checkPolicyFile(file: string): Promise<{ ok: boolean; mess
       }
     });
   }
-  if (ok) messages.unshift(`${file}: valid (${Object.keys(doc.roles).length} roles, checked against ${servers.length} servers)`);
+  if (ok)
+    messages.unshift(
+      `${file}: valid (${Object.keys(doc.roles).length} roles, checked against ${servers.length} servers)`,
+    );
   return { ok, messages };
 }
 
@@ -108,14 +123,22 @@ export async function policyCommand(argv: string[]): Promise<number> {
   if (sub === 'explain') {
     const { values } = parseArgs({
       args: rest,
-      options: { role: { type: 'string' }, server: { type: 'string' }, file: { type: 'string' }, json: { type: 'boolean' } },
+      options: {
+        role: { type: 'string' },
+        server: { type: 'string' },
+        file: { type: 'string' },
+        json: { type: 'boolean' },
+      },
     });
     if (!values.role) {
-      process.stderr.write('usage: fleet policy explain --role <role> [--server <name>] [--file <policy.yaml>]\n');
+      process.stderr.write(
+        'usage: fleet policy explain --role <role> [--server <name>] [--file <policy.yaml>]\n',
+      );
       return 2;
     }
     const policy = parsePolicy(readFileSync(values.file ?? EXAMPLE_POLICY, 'utf8'));
-    if (!Object.hasOwn(policy.roles, values.role)) process.stderr.write(`note: role "${values.role}" is not in the policy; everything is denied\n`);
+    if (!Object.hasOwn(policy.roles, values.role))
+      process.stderr.write(`note: role "${values.role}" is not in the policy; everything is denied\n`);
     const rows = explainPolicy(policy, values.role, await loadServers(values.server));
     if (values.json) {
       process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
@@ -123,12 +146,17 @@ export async function policyCommand(argv: string[]): Promise<number> {
     }
     for (const r of rows) {
       const verdict = r.allowed ? (r.approval ? 'ALLOW (approval)' : 'ALLOW') : 'deny';
-      const limits = r.allowed && r.constraints !== null ? `  constraints: ${JSON.stringify(r.constraints)}` : '';
-      process.stdout.write(`${verdict.padEnd(17)} ${r.server}/${r.tool} ${r.readOnly ? '[read]' : '[write]'}  — ${r.reason}${limits}\n`);
+      const limits =
+        r.allowed && r.constraints !== null ? `  constraints: ${JSON.stringify(r.constraints)}` : '';
+      process.stdout.write(
+        `${verdict.padEnd(17)} ${r.server}/${r.tool} ${r.readOnly ? '[read]' : '[write]'}  — ${r.reason}${limits}\n`,
+      );
       for (const line of r.governance) process.stdout.write(`${''.padEnd(19)}${line}\n`);
     }
     return 0;
   }
-  process.stderr.write('usage: fleet policy check [file] | fleet policy explain --role <role> [--server <name>]\n');
+  process.stderr.write(
+    'usage: fleet policy check [file] | fleet policy explain --role <role> [--server <name>]\n',
+  );
   return 2;
 }

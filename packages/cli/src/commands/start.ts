@@ -65,10 +65,16 @@ export async function startCommand(argv: string[]): Promise<number> {
   let fleetDbUrl = process.env.DATABASE_URL;
   if (!fleetDbUrl || !adminUrl) {
     const t0 = Date.now();
-    pgHandle = await startEmbeddedPostgres({ dir: join(FLEET_DIR, 'pg'), port: LOCAL_PG_PORT, persistent: true });
+    pgHandle = await startEmbeddedPostgres({
+      dir: join(FLEET_DIR, 'pg'),
+      port: LOCAL_PG_PORT,
+      persistent: true,
+    });
     adminUrl = pgHandle.url;
     fleetDbUrl = await ensureDatabase(adminUrl, 'fleet');
-    say(`postgres   embedded PostgreSQL on 127.0.0.1:${LOCAL_PG_PORT} (data in ${join(FLEET_DIR, 'pg')}), ready in ${Date.now() - t0} ms`);
+    say(
+      `postgres   embedded PostgreSQL on 127.0.0.1:${LOCAL_PG_PORT} (data in ${join(FLEET_DIR, 'pg')}), ready in ${Date.now() - t0} ms`,
+    );
   }
 
   const issuer = await DevIssuer.fromFile(join(FLEET_DIR, 'dev-issuer.json'), LOCAL_ISSUER);
@@ -104,10 +110,18 @@ export async function startCommand(argv: string[]): Promise<number> {
     let extraEnv: Record<string, string> = {};
     if (server.localSetup && existsSync(server.localSetup)) {
       const setup = (await import(server.localSetup)) as {
-        prepareLocal: (ctx: { adminUrl: string; fleetDir: string; log: (m: string) => void }) => Promise<Record<string, string>>;
+        prepareLocal: (ctx: {
+          adminUrl: string;
+          fleetDir: string;
+          log: (m: string) => void;
+        }) => Promise<Record<string, string>>;
       };
       const t0 = Date.now();
-      extraEnv = await setup.prepareLocal({ adminUrl: adminUrl!, fleetDir: FLEET_DIR, log: (m) => say(`${server.name.padEnd(10)} ${m}`) });
+      extraEnv = await setup.prepareLocal({
+        adminUrl: adminUrl!,
+        fleetDir: FLEET_DIR,
+        log: (m) => say(`${server.name.padEnd(10)} ${m}`),
+      });
       say(`${server.name.padEnd(10)} local setup done in ${Date.now() - t0} ms`);
     }
     const log = createWriteStream(join(FLEET_DIR, 'logs', `${server.name}.log`), { flags: 'a' });
@@ -132,13 +146,17 @@ export async function startCommand(argv: string[]): Promise<number> {
     child.stderr?.on('data', (d: Buffer) => process.stderr.write(`[${server.name}] ${d}`));
     child.once('exit', (code, signal) => {
       if (!stopping) {
-        process.stderr.write(`[${server.name}] exited (${signal ?? code}); see ${join(FLEET_DIR, 'logs', `${server.name}.log`)}\n`);
+        process.stderr.write(
+          `[${server.name}] exited (${signal ?? code}); see ${join(FLEET_DIR, 'logs', `${server.name}.log`)}\n`,
+        );
       }
     });
     children.set(server.name, child);
     const ok = await waitReady(`http://127.0.0.1:${server.port}/readyz`, child, 60_000);
     started.push({ server, ok });
-    say(`${server.name.padEnd(10)} ${ok ? 'ready' : 'FAILED'}  http://127.0.0.1:${server.port}/mcp  (log: .fleet/logs/${server.name}.log)`);
+    say(
+      `${server.name.padEnd(10)} ${ok ? 'ready' : 'FAILED'}  http://127.0.0.1:${server.port}/mcp  (log: .fleet/logs/${server.name}.log)`,
+    );
   }
 
   const failed = started.filter((s) => !s.ok);

@@ -30,7 +30,9 @@ export async function tokenCommand(argv: string[]): Promise<number> {
     },
   });
   if (!values.agent || !values.role?.length) {
-    process.stderr.write('usage: fleet token --agent <id> --role <role> [--server <name>|--all] [--ttl <dur>]\n');
+    process.stderr.write(
+      'usage: fleet token --agent <id> --role <role> [--server <name>|--all] [--ttl <dur>]\n',
+    );
     return 2;
   }
   if (!values.all && !values.server) {

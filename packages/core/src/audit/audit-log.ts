@@ -110,13 +110,18 @@ export class AuditLog {
   async persistBeforeMutation(record: AuditRecord): Promise<void> {
     const pool = this.#opts.pool;
     if (!pool) {
-      throw new FleetError('FLEET_ERR_AUDIT_UNAVAILABLE', 'no audit store is configured (DATABASE_URL)', { statusCode: 503 });
+      throw new FleetError('FLEET_ERR_AUDIT_UNAVAILABLE', 'no audit store is configured (DATABASE_URL)', {
+        statusCode: 503,
+      });
     }
     try {
       await pool.query(upsertSql(1), row(record));
     } catch (err) {
       this.#opts.metrics.auditWriteFailures.inc();
-      throw new FleetError('FLEET_ERR_AUDIT_UNAVAILABLE', 'audit store unavailable', { statusCode: 503, cause: err });
+      throw new FleetError('FLEET_ERR_AUDIT_UNAVAILABLE', 'audit store unavailable', {
+        statusCode: 503,
+        cause: err,
+      });
     }
   }
 
@@ -168,7 +173,10 @@ export class AuditLog {
         this.#backoffUntil = 0;
       } catch (err) {
         this.#opts.metrics.auditWriteFailures.inc();
-        this.#opts.logger.warn({ err: (err as Error).message, pending: this.#queue.length }, 'audit write failed; will retry');
+        this.#opts.logger.warn(
+          { err: (err as Error).message, pending: this.#queue.length },
+          'audit write failed; will retry',
+        );
         this.#backoffUntil = Date.now() + 1_000;
         if (this.#closed) return;
         this.#schedule(1_000);

@@ -42,7 +42,8 @@ export interface AuditRecord {
   details: Record<string, unknown> | null;
 }
 
-const SECRET_KEY = /pass(word|phrase)?|secret|token|api[-_]?key|authori[sz]ation|cookie|credential|private[-_]?key|session[-_]?key/i;
+const SECRET_KEY =
+  /pass(word|phrase)?|secret|token|api[-_]?key|authori[sz]ation|cookie|credential|private[-_]?key|session[-_]?key/i;
 const MAX_STRING = 2_000;
 const MAX_DEPTH = 6;
 

@@ -62,7 +62,11 @@ export function createFleetPool(url: string, logger: Logger, max = 10): pg.Pool 
 }
 
 /** Applies pending migrations in id order; safe to run from many replicas at once. */
-export async function migrate(pool: pg.Pool, migrations: readonly Migration[], logger: Logger): Promise<string[]> {
+export async function migrate(
+  pool: pg.Pool,
+  migrations: readonly Migration[],
+  logger: Logger,
+): Promise<string[]> {
   const client = await pool.connect();
   const applied: string[] = [];
   try {
@@ -70,7 +74,9 @@ export async function migrate(pool: pg.Pool, migrations: readonly Migration[], l
     await client.query(
       'CREATE TABLE IF NOT EXISTS fleet_migrations (id text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())',
     );
-    const done = new Set((await client.query<{ id: string }>('SELECT id FROM fleet_migrations')).rows.map((r) => r.id));
+    const done = new Set(
+      (await client.query<{ id: string }>('SELECT id FROM fleet_migrations')).rows.map((r) => r.id),
+    );
     const seen = new Set<string>();
     for (const m of [...migrations].sort((a, b) => a.id.localeCompare(b.id))) {
       if (seen.has(m.id)) continue;

@@ -2,8 +2,8 @@
 // protected-resource metadata outside them.
 import { randomUUID } from 'node:crypto';
 import fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
-import { AuthFailure, type TokenVerifier } from '../identity/token-verifier.js';
 import type { Identity } from '../identity/identity.js';
+import { AuthFailure, type TokenVerifier } from '../identity/token-verifier.js';
 import type { FleetRuntime } from '../pipeline/runtime.js';
 import { createMcpHost, type McpHostOptions } from '../protocol/mcp-host.js';
 import { approvalsApi } from './approvals-api.js';
@@ -113,12 +113,16 @@ export function buildHttpApp(rt: FleetRuntime, options: HttpAppOptions): Fastify
       try {
         request.identity = await options.verifier.verify(request.headers.authorization);
       } catch (err) {
-        const failure = err instanceof AuthFailure ? err : new AuthFailure('keys_unavailable', 'token could not be verified');
+        const failure =
+          err instanceof AuthFailure
+            ? err
+            : new AuthFailure('keys_unavailable', 'token could not be verified');
         rt.metrics.authFailures.inc({ reason: failure.reason });
         let challenge = `Bearer resource_metadata="${metadataUrl}"`;
         if (failure.oauthError) {
           challenge += `, error="${failure.oauthError}", error_description="${failure.message}"`;
-          if (failure.oauthError === 'insufficient_scope') challenge += `, scope="${config.auth.requiredScopes.join(' ')}"`;
+          if (failure.oauthError === 'insufficient_scope')
+            challenge += `, scope="${config.auth.requiredScopes.join(' ')}"`;
         }
         return reply
           .code(failure.statusCode)

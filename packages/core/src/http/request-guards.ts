@@ -32,7 +32,8 @@ export function hostAndOriginGuard(allowedHosts: readonly string[], allowedOrigi
     const origin = request.headers.origin;
     if (origin !== undefined) {
       const name = originHostname(origin);
-      const allowed = origins.has(origin.toLowerCase()) || (name !== undefined && (hosts.has(name) || origins.has(name)));
+      const allowed =
+        origins.has(origin.toLowerCase()) || (name !== undefined && (hosts.has(name) || origins.has(name)));
       if (!allowed) return refuse(reply, 'Forbidden: Origin not allowed');
     }
   };

@@ -3,9 +3,9 @@ import { readFile } from 'node:fs/promises';
 import {
   createLocalJWKSet,
   createRemoteJWKSet,
-  errors as joseErrors,
   type JSONWebKeySet,
   type JWTVerifyGetKey,
+  errors as joseErrors,
   jwtVerify,
 } from 'jose';
 import type { CoreConfig } from '../config.js';
@@ -34,9 +34,17 @@ export class AuthFailure extends FleetError {
 
   constructor(reason: AuthFailureReason, message: string) {
     const scope = reason === 'insufficient_scope';
-    super(scope ? 'FLEET_ERR_AUTH_SCOPE' : reason === 'missing' ? 'FLEET_ERR_AUTH_MISSING' : 'FLEET_ERR_AUTH_INVALID', message, {
-      statusCode: scope ? 403 : reason === 'keys_unavailable' ? 503 : 401,
-    });
+    super(
+      scope
+        ? 'FLEET_ERR_AUTH_SCOPE'
+        : reason === 'missing'
+          ? 'FLEET_ERR_AUTH_MISSING'
+          : 'FLEET_ERR_AUTH_INVALID',
+      message,
+      {
+        statusCode: scope ? 403 : reason === 'keys_unavailable' ? 503 : 401,
+      },
+    );
     this.reason = reason;
     this.oauthError = reason === 'missing' ? undefined : scope ? 'insufficient_scope' : 'invalid_token';
   }
@@ -48,12 +56,16 @@ function classify(err: unknown): AuthFailure {
   if (err instanceof joseErrors.JWTClaimValidationFailed) {
     if (err.claim === 'iss') return new AuthFailure('wrong_issuer', 'token issuer is not trusted');
     if (err.claim === 'aud') return new AuthFailure('wrong_audience', 'token audience is not this server');
-    if (err.claim === 'nbf' || err.claim === 'iat') return new AuthFailure('not_yet_valid', 'token not yet valid');
+    if (err.claim === 'nbf' || err.claim === 'iat')
+      return new AuthFailure('not_yet_valid', 'token not yet valid');
     return new AuthFailure('malformed', `token claim "${err.claim}" is invalid`);
   }
-  if (err instanceof joseErrors.JOSEAlgNotAllowed) return new AuthFailure('bad_algorithm', 'token algorithm not allowed');
-  if (err instanceof joseErrors.JWSSignatureVerificationFailed) return new AuthFailure('bad_signature', 'token signature invalid');
-  if (err instanceof joseErrors.JWKSNoMatchingKey) return new AuthFailure('no_key', 'token signed by an unknown key');
+  if (err instanceof joseErrors.JOSEAlgNotAllowed)
+    return new AuthFailure('bad_algorithm', 'token algorithm not allowed');
+  if (err instanceof joseErrors.JWSSignatureVerificationFailed)
+    return new AuthFailure('bad_signature', 'token signature invalid');
+  if (err instanceof joseErrors.JWKSNoMatchingKey)
+    return new AuthFailure('no_key', 'token signed by an unknown key');
   if (err instanceof joseErrors.JWKSTimeout || (err as { code?: string })?.code === 'ERR_JOSE_GENERIC') {
     return new AuthFailure('keys_unavailable', 'signing keys unavailable; retry shortly');
   }
@@ -80,7 +92,10 @@ export class TokenVerifier {
       keys = createLocalJWKSet(jwks);
     } else if (config.jwksUrl) {
       // jose caches the set, refetches when a token names an unknown kid (key rotation), at most every 30 s.
-      keys = createRemoteJWKSet(new URL(config.jwksUrl), { cooldownDuration: 30_000, cacheMaxAge: 10 * 60_000 });
+      keys = createRemoteJWKSet(new URL(config.jwksUrl), {
+        cooldownDuration: 30_000,
+        cacheMaxAge: 10 * 60_000,
+      });
     } else {
       throw new FleetError('FLEET_ERR_CONFIG', 'AUTH_JWKS_URL or AUTH_JWKS_FILE is required');
     }
@@ -108,7 +123,8 @@ export class TokenVerifier {
     const identity = identityFromClaims(payload, cfg.claims);
     if (!identity) throw new AuthFailure('missing_identity', `token has no "${cfg.claims.agent}" claim`);
     const missing = cfg.requiredScopes.filter((s) => !identity.scopes.includes(s));
-    if (missing.length > 0) throw new AuthFailure('insufficient_scope', `token lacks scope: ${missing.join(' ')}`);
+    if (missing.length > 0)
+      throw new AuthFailure('insufficient_scope', `token lacks scope: ${missing.join(' ')}`);
     return identity;
   }
 }

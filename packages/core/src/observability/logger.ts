@@ -1,5 +1,5 @@
 // pino logger with the fleet's redaction rules. The only module besides metrics.ts that imports pino.
-import { pino, type Logger } from 'pino';
+import { type Logger, pino } from 'pino';
 
 export type { Logger };
 

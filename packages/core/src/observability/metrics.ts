@@ -1,5 +1,5 @@
 // prom-client metrics, one registry per app. Label values are bounded: tool names, outcomes, reasons.
-import { Counter, Histogram, Registry, collectDefaultMetrics, Gauge } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 /** The metrics one fleet server exports on /metrics. */
 export interface FleetMetrics {

@@ -4,7 +4,13 @@
 // Each governance step lives with its concern (rate-limit/, cache/, approvals/, idempotency/...).
 import { randomUUID } from 'node:crypto';
 import { finishApproval, requestApproval, useApproval } from '../approvals/approval-gate.js';
-import { type AuditOutcome, type AuditRecord, auditSafe, redactArguments, summarize } from '../audit/audit-record.js';
+import {
+  type AuditOutcome,
+  type AuditRecord,
+  auditSafe,
+  redactArguments,
+  summarize,
+} from '../audit/audit-record.js';
 import { cacheable, cacheKeyOf, lookupCache, storeInCache } from '../cache/cache-step.js';
 import { runHandler } from '../cancellation/run-handler.js';
 import { FleetError } from '../errors.js';

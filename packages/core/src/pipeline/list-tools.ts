@@ -8,7 +8,11 @@ import type { FleetRuntime } from './runtime.js';
 /** The facts decide() needs about a registered tool. */
 export function toolFacts(reg: RegisteredTool): ToolFacts {
   const g = reg.tool.governance;
-  return { name: reg.tool.name, readOnly: g.readOnly, needsApproval: Boolean(g.needsApproval || g.destructive) };
+  return {
+    name: reg.tool.name,
+    readOnly: g.readOnly,
+    needsApproval: Boolean(g.needsApproval || g.destructive),
+  };
 }
 
 // The listing depends only on the policy object and the caller's set of roles; memoise per policy.

@@ -45,7 +45,12 @@ export function grantCovers(grant: Grant, server: string, tool: ToolFacts): bool
 }
 
 /** Decides whether `identity` may use `tool` on `server` under `policy`. Deny by default. */
-export function decide(policy: PolicyDocument, identity: Pick<Identity, 'roles'>, server: string, tool: ToolFacts): Decision {
+export function decide(
+  policy: PolicyDocument,
+  identity: Pick<Identity, 'roles'>,
+  server: string,
+  tool: ToolFacts,
+): Decision {
   const viaRoles: string[] = [];
   let constraints: unknown[] | null = [];
   let approval = tool.needsApproval;

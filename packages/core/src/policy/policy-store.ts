@@ -39,7 +39,10 @@ function validateConstraints(doc: PolicyDocument, registry: ToolRegistry): void 
         if (!reg) continue; // a constraint for another server's tool
         const where = `roles.${roleName}.grants.${i}.constraints.${toolName}`;
         if (!reg.tool.constraint) {
-          throw new FleetError('FLEET_ERR_POLICY_INVALID', `${where}: tool ${toolName} declares no constraints`);
+          throw new FleetError(
+            'FLEET_ERR_POLICY_INVALID',
+            `${where}: tool ${toolName} declares no constraints`,
+          );
         }
         const ok = reg.tool.constraint.schema.safeParse(value);
         if (!ok.success) {
@@ -100,7 +103,10 @@ export class PolicyStore {
     try {
       text = readFileSync(file, 'utf8');
     } catch (err) {
-      logger.error({ err: (err as Error).message, file }, 'policy file unreadable; previous policy stays in force');
+      logger.error(
+        { err: (err as Error).message, file },
+        'policy file unreadable; previous policy stays in force',
+      );
       this.#opts.onReload?.('rejected');
       return 'rejected';
     }
@@ -114,7 +120,10 @@ export class PolicyStore {
       return 'applied';
     } catch (err) {
       this.#hash = hash; // do not log the same broken file every poll
-      logger.error({ err: (err as Error).message, file }, 'policy change refused; previous policy stays in force');
+      logger.error(
+        { err: (err as Error).message, file },
+        'policy change refused; previous policy stays in force',
+      );
       this.#opts.onReload?.('rejected');
       return 'rejected';
     }

@@ -14,8 +14,8 @@ import {
   PROTOCOL_VERSION_META_KEY,
   ProtocolError,
   SERVER_INFO_META_KEY,
-  SUPPORTED_PROTOCOL_VERSIONS,
   Server,
+  SUPPORTED_PROTOCOL_VERSIONS,
 } from '@modelcontextprotocol/server';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { InflightCalls } from '../cancellation/inflight-calls.js';
@@ -30,7 +30,10 @@ export const MODERN_PROTOCOL_VERSION = '2026-07-28';
 /** 2025-era revisions served through the stateless legacy path. */
 export const LEGACY_PROTOCOL_VERSIONS: readonly string[] = SUPPORTED_PROTOCOL_VERSIONS;
 /** Every protocol revision this host answers. */
-export const SERVED_PROTOCOL_VERSIONS: readonly string[] = [MODERN_PROTOCOL_VERSION, ...LEGACY_PROTOCOL_VERSIONS];
+export const SERVED_PROTOCOL_VERSIONS: readonly string[] = [
+  MODERN_PROTOCOL_VERSION,
+  ...LEGACY_PROTOCOL_VERSIONS,
+];
 
 type Era = 'modern' | 'legacy';
 type RpcId = string | number;
@@ -69,7 +72,14 @@ export function createMcpHost(rt: FleetRuntime, options: McpHostOptions = {}): M
   const serverInfo = { name: `mcp-fleet-${rt.server}`, version: rt.version };
   const fastPath = options.fastPath ?? true;
 
-  const toResult = async (scope: CallScope, name: string, args: unknown, rpcId: RpcId | null, signal?: AbortSignal, meta?: unknown) =>
+  const toResult = async (
+    scope: CallScope,
+    name: string,
+    args: unknown,
+    rpcId: RpcId | null,
+    signal?: AbortSignal,
+    meta?: unknown,
+  ) =>
     callTool(rt, {
       identity: scope.identity,
       name,
@@ -84,7 +94,8 @@ export function createMcpHost(rt: FleetRuntime, options: McpHostOptions = {}): M
   // notifications/cancelled (2025-era clients) arrives as its own stateless POST: abort the call it
   // names, if it belongs to the same verified caller. The SDK still answers the POST (202).
   const cancelNotified = (message: unknown, identity: Identity) => {
-    if (!isRecord(message) || message.method !== 'notifications/cancelled' || !isRecord(message.params)) return;
+    if (!isRecord(message) || message.method !== 'notifications/cancelled' || !isRecord(message.params))
+      return;
     const id = message.params.requestId;
     if (typeof id !== 'string' && typeof id !== 'number') return;
     governanceOf(rt).inflight.cancel(InflightCalls.key(identity, id), 'notification');
@@ -104,7 +115,14 @@ export function createMcpHost(rt: FleetRuntime, options: McpHostOptions = {}): M
       server.setRequestHandler('tools/call', async (req, ctx) => {
         const scope = scopeOf(ctx.http?.authInfo);
         try {
-          return (await toResult(scope, req.params.name, req.params.arguments, ctx.mcpReq.id, ctx.mcpReq.signal, req.params._meta)) as never;
+          return (await toResult(
+            scope,
+            req.params.name,
+            req.params.arguments,
+            ctx.mcpReq.id,
+            ctx.mcpReq.signal,
+            req.params._meta,
+          )) as never;
         } catch (err) {
           if (err instanceof ToolNotAvailableError) throw new ProtocolError(INVALID_PARAMS, err.message);
           throw err;
@@ -118,12 +136,19 @@ export function createMcpHost(rt: FleetRuntime, options: McpHostOptions = {}): M
       onerror: (err) => rt.logger.debug({ err: err.message }, 'mcp request rejected by the SDK'),
     },
   );
-  const sdkNode = toNodeHandler(sdkHandler, { onerror: (err) => rt.logger.warn({ err: err.message }, 'mcp adapter error') });
+  const sdkNode = toNodeHandler(sdkHandler, {
+    onerror: (err) => rt.logger.warn({ err: err.message }, 'mcp adapter error'),
+  });
 
   /** Which era a request belongs to when it is eligible for the fast path; undefined sends it to the SDK. */
-  const fastEra = (request: FastifyRequest, body: Record<string, unknown>, method: string): Era | undefined => {
+  const fastEra = (
+    request: FastifyRequest,
+    body: Record<string, unknown>,
+    method: string,
+  ): Era | undefined => {
     const accept = request.headers.accept;
-    if (accept !== undefined && !accept.includes('application/json') && !accept.includes('*/*')) return undefined;
+    if (accept !== undefined && !accept.includes('application/json') && !accept.includes('*/*'))
+      return undefined;
     const header = request.headers['mcp-protocol-version'];
     const params = body.params;
     if (params !== undefined && !isRecord(params)) return undefined;
@@ -138,23 +163,34 @@ export function createMcpHost(rt: FleetRuntime, options: McpHostOptions = {}): M
       return 'modern';
     }
     if (metaVersion !== undefined) return undefined;
-    if (header === undefined || (typeof header === 'string' && LEGACY_PROTOCOL_VERSIONS.includes(header))) return 'legacy';
+    if (header === undefined || (typeof header === 'string' && LEGACY_PROTOCOL_VERSIONS.includes(header)))
+      return 'legacy';
     return undefined;
   };
 
   const sendResult = (reply: FastifyReply, id: RpcId, era: Era, result: Record<string, unknown>) => {
     const body =
       era === 'modern'
-        ? { ...result, resultType: 'complete', _meta: { ...(result._meta as Record<string, unknown> | undefined), [SERVER_INFO_META_KEY]: serverInfo } }
+        ? {
+            ...result,
+            resultType: 'complete',
+            _meta: {
+              ...(result._meta as Record<string, unknown> | undefined),
+              [SERVER_INFO_META_KEY]: serverInfo,
+            },
+          }
         : result;
-    reply.header('content-type', 'application/json').send(JSON.stringify({ jsonrpc: '2.0', id, result: body }));
+    reply
+      .header('content-type', 'application/json')
+      .send(JSON.stringify({ jsonrpc: '2.0', id, result: body }));
   };
   const sendError = (reply: FastifyReply, id: RpcId, code: number, message: string) => {
-    reply.header('content-type', 'application/json').send(JSON.stringify({ jsonrpc: '2.0', id, error: { code, message } }));
+    reply
+      .header('content-type', 'application/json')
+      .send(JSON.stringify({ jsonrpc: '2.0', id, error: { code, message } }));
   };
 
   const handleFast = async (
-    request: FastifyRequest,
     reply: FastifyReply,
     body: Record<string, unknown>,
     method: string,
@@ -165,11 +201,17 @@ export function createMcpHost(rt: FleetRuntime, options: McpHostOptions = {}): M
     if (method === 'ping') return sendResult(reply, id, era, {});
     if (method === 'tools/list') {
       const tools = listTools(rt, scope.identity);
-      return sendResult(reply, id, era, era === 'modern' ? { tools, ttlMs: 0, cacheScope: 'private' } : { tools });
+      return sendResult(
+        reply,
+        id,
+        era,
+        era === 'modern' ? { tools, ttlMs: 0, cacheScope: 'private' } : { tools },
+      );
     }
     const params = body.params as Record<string, unknown> | undefined;
     const name = params?.name;
-    if (typeof name !== 'string') return sendError(reply, id, INVALID_PARAMS, 'tools/call needs params.name (a string)');
+    if (typeof name !== 'string')
+      return sendError(reply, id, INVALID_PARAMS, 'tools/call needs params.name (a string)');
     // A client that disconnects cancels its call: the handler's abort signal fires.
     const disconnect = new AbortController();
     const onClose = () => {
@@ -209,7 +251,7 @@ export function createMcpHost(rt: FleetRuntime, options: McpHostOptions = {}): M
           (typeof id === 'string' || (typeof id === 'number' && Number.isInteger(id)))
         ) {
           const era = fastEra(request, body, method);
-          if (era) return handleFast(request, reply, body, method, era, scope);
+          if (era) return handleFast(reply, body, method, era, scope);
         }
       }
       const auth: AuthInfo = {

@@ -1,7 +1,7 @@
 // A tool is declared once: what the model sees, how its input is checked, how it is governed, what runs.
 import type { z } from 'zod';
-import type { Logger } from '../observability/logger.js';
 import type { Identity } from '../identity/identity.js';
+import type { Logger } from '../observability/logger.js';
 
 /** MCP tool annotations (hints for clients; the fleet's own governance never trusts them). */
 export interface ToolAnnotations {
@@ -91,7 +91,12 @@ export type AnyTool<Connectors = any> = ToolDefinition<z.ZodObject, z.ZodType, C
  * Declares a tool with full type inference for its handler. Returns the declaration unchanged.
  * @example defineTool({ name: 'list_tables', input: z.object({...}), governance: { readOnly: true }, handler })
  */
-export function defineTool<In extends z.ZodObject, Out extends z.ZodType, Connectors, ConstraintValue = unknown>(
+export function defineTool<
+  In extends z.ZodObject,
+  Out extends z.ZodType,
+  Connectors,
+  ConstraintValue = unknown,
+>(
   tool: ToolDefinition<In, Out, Connectors, ConstraintValue>,
 ): ToolDefinition<In, Out, Connectors, ConstraintValue> {
   return tool;
