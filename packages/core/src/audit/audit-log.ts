@@ -54,7 +54,12 @@ function row(r: AuditRecord): unknown[] {
   ];
 }
 
+// Batches come in a few sizes; build each statement text once.
+const sqlBySize = new Map<number, string>();
+
 function upsertSql(count: number): string {
+  const known = sqlBySize.get(count);
+  if (known) return known;
   const values: string[] = [];
   for (let i = 0; i < count; i++) {
     const base = i * COLUMNS.length;
@@ -63,7 +68,9 @@ function upsertSql(count: number): string {
   const updates = ['outcome', 'result_summary', 'duration_ms', 'details', 'decision', 'decision_reason']
     .map((c) => `${c} = EXCLUDED.${c}`)
     .join(', ');
-  return `INSERT INTO audit_records (${COLUMNS.join(',')}) VALUES ${values.join(',')} ON CONFLICT (id) DO UPDATE SET ${updates}`;
+  const sql = `INSERT INTO audit_records (${COLUMNS.join(',')}) VALUES ${values.join(',')} ON CONFLICT (id) DO UPDATE SET ${updates}`;
+  sqlBySize.set(count, sql);
+  return sql;
 }
 
 /** Options for {@link AuditLog}. */
