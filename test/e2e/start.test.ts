@@ -1,6 +1,7 @@
 // The quick start, end to end: `fleet start` brings up every server on the embedded defaults, `fleet
 // token` mints a token it accepts, real clients of both eras use it, and Ctrl-C stops everything.
 import { connectClient } from '@mcp-fleet/testkit';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalFleet, startLocalFleet } from './local-fleet.js';
 
@@ -31,6 +32,39 @@ describe('fleet start', () => {
         await client.callTool(tools[0]!.name, {}).catch(() => undefined);
         await client.close();
       }
+    }
+  });
+
+  it('lets a support agent answer "how many open tickets by priority" on the demo warehouse', async () => {
+    const url = fleet.urls.database;
+    expect(url, 'the database server is part of the fleet').toBeDefined();
+    const token = (
+      await fleet.fleet('token', '--agent', 'e2e-support', '--role', 'support', '--server', 'database')
+    ).trim();
+    const client = await connectClient('modern', url!, token);
+    try {
+      const tables = await client.callTool('list_tables', { schema: 'support' });
+      expect(JSON.stringify(tables.structuredContent)).toContain('tickets');
+      const answer = await client.callTool('run_query', {
+        sql: "SELECT priority::text, count(*) AS n FROM support.tickets WHERE status IN ('new','open','pending','on_hold') GROUP BY 1 ORDER BY 1",
+      });
+      expect(answer.isError).toBeFalsy();
+      const got = Object.fromEntries(
+        (answer.structuredContent!.rows as [string, number][]).map(([p, n]) => [p, Number(n)]),
+      );
+      // The same question asked of the embedded warehouse directly.
+      const direct = new pg.Client({
+        connectionString: `postgres://fleet:fleet@127.0.0.1:${fleet.env.FLEET_PG_PORT}/warehouse`,
+      });
+      await direct.connect();
+      const { rows } = await direct.query<{ priority: string; n: string }>(
+        "SELECT priority::text, count(*) AS n FROM support.tickets WHERE status IN ('new','open','pending','on_hold') GROUP BY 1",
+      );
+      await direct.end();
+      expect(got).toEqual(Object.fromEntries(rows.map((r) => [r.priority, Number(r.n)])));
+      expect(Object.keys(got).length).toBeGreaterThan(1);
+    } finally {
+      await client.close();
     }
   });
 
