@@ -142,7 +142,9 @@ export class Warehouse {
       } else if (failure !== undefined && isConnectionError(failure)) {
         client.release(true);
       } else {
-        await this.#reset(client);
+        // The caller has its answer; the reset (ROLLBACK + DISCARD ALL) finishes before the
+        // connection goes back to the pool, so the next call still starts clean, without waiting here.
+        void this.#reset(client);
       }
     }
   }
