@@ -46,8 +46,8 @@ main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
   },
-  (err: Error) => {
-    process.stderr.write(`fleet: ${err.message}\n`);
+  (err: unknown) => {
+    process.stderr.write(`fleet: ${err instanceof Error ? err.message : String(err ?? 'failed')}\n`);
     process.exitCode = 1;
   },
 );

