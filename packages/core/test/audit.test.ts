@@ -127,6 +127,64 @@ describe('hostile argument bytes', () => {
   });
 });
 
+describe('records PostgreSQL would refuse', () => {
+  it('stores arguments with lone UTF-16 surrogates (as U+FFFD) instead of blocking the queue', async () => {
+    await call(['reader'], 'echo_text', { text: 'x', note: 'a\udc00b' }, 'surrogate-read');
+    await call(['reader'], 'echo_text', { text: 'after' }, 'surrogate-after');
+    await s.server.runtime.audit.flush();
+    const rows = await query<{ request_id: string; arguments: { note?: string } }>(
+      "SELECT request_id, arguments FROM audit_records WHERE request_id IN ('surrogate-read', 'surrogate-after')",
+    );
+    expect(rows.map((r) => r.request_id).sort()).toEqual(['surrogate-after', 'surrogate-read']);
+    expect(rows.find((r) => r.request_id === 'surrogate-read')!.arguments.note).toBe('a\ufffdb');
+  });
+
+  it('drops only a record PostgreSQL rejects, and keeps writing the ones around it', async () => {
+    const { AuditLog, createMetrics, createLogger } = await import('@mcp-fleet/core');
+    const metrics = createMetrics('poison-test');
+    const log = new AuditLog({
+      pool: s.server.fleetDb,
+      logger: createLogger({ level: 'silent' }),
+      metrics,
+      stdout: false,
+      flushMs: 10_000,
+      queueMax: 100,
+    });
+    const base = (requestId: string) => ({
+      id: crypto.randomUUID(),
+      ts: new Date().toISOString(),
+      server: 'fixture',
+      requestId,
+      method: 'tools/call',
+      tool: 'echo_text',
+      agentId: 'a',
+      agentSession: null,
+      userInvoker: null,
+      tenant: null as string | null,
+      roles: [],
+      arguments: {},
+      decision: 'allow' as const,
+      decisionReason: 'test',
+      outcome: 'ok' as const,
+      resultSummary: null,
+      durationMs: 1,
+      policyVersion: null,
+      protocolVersion: null,
+      details: null,
+    });
+    log.record(base('poison-before'));
+    log.record({ ...base('poison-bad'), tenant: 'nul\u0000here' }); // text cannot hold NUL: SQLSTATE 22021
+    log.record(base('poison-after'));
+    await log.close();
+    const rows = await query<{ request_id: string }>(
+      "SELECT request_id FROM audit_records WHERE request_id LIKE 'poison-%' ORDER BY request_id",
+    );
+    expect(rows.map((r) => r.request_id)).toEqual(['poison-after', 'poison-before']);
+    expect(log.pending).toBe(0);
+    expect(await metrics.registry.getSingleMetricAsString('mcp_audit_dropped_total')).toMatch(/ 1$/m);
+  });
+});
+
 describe('a PostgreSQL outage', () => {
   it('keeps reads answering, refuses mutations without running them, and recovers', async () => {
     await database.stop();

@@ -73,6 +73,12 @@ function upsertSql(count: number): string {
   return sql;
 }
 
+/** SQLSTATE classes 22 (data exception) and 23 (integrity): the record itself is at fault, not the link. */
+function isDataError(err: unknown): boolean {
+  const code = (err as { code?: unknown })?.code;
+  return typeof code === 'string' && (code.startsWith('22') || code.startsWith('23'));
+}
+
 /** Options for {@link AuditLog}. */
 export interface AuditLogOptions {
   pool: pg.Pool | undefined;
@@ -180,6 +186,10 @@ export class AuditLog {
         this.#backoffUntil = 0;
       } catch (err) {
         this.#opts.metrics.auditWriteFailures.inc();
+        if (isDataError(err)) {
+          // One record PostgreSQL refuses must not hold back every record behind it.
+          if (await this.#isolate(pool, batch)) continue;
+        }
         this.#opts.logger.warn(
           { err: (err as Error).message, pending: this.#queue.length },
           'audit write failed; will retry',
@@ -190,6 +200,29 @@ export class AuditLog {
         return;
       }
     }
+  }
+
+  /**
+   * Writes a refused batch one record at a time and drops only the records PostgreSQL rejects as
+   * data (they already went to stdout, and the drop is logged and counted). Returns false when a
+   * write fails for another reason (connection lost): the rest stays queued for the retry.
+   */
+  async #isolate(pool: pg.Pool, batch: AuditRecord[]): Promise<boolean> {
+    for (const record of batch) {
+      try {
+        await pool.query(upsertSql(1), row(record));
+      } catch (err) {
+        if (!isDataError(err)) return false;
+        this.#opts.metrics.auditDropped.inc();
+        this.#opts.logger.error(
+          { err: (err as Error).message, auditId: record.id, requestId: record.requestId },
+          'audit record refused by PostgreSQL; kept on stdout only',
+        );
+      }
+      this.#queue.splice(this.#queue.indexOf(record), 1);
+    }
+    this.#opts.metrics.auditQueue.set(this.#queue.length);
+    return true;
   }
 
   #schedule(ms: number): void {

@@ -64,11 +64,14 @@ export function redactArguments(value: unknown, depth = 0): unknown {
 }
 
 /**
- * PostgreSQL text and jsonb cannot hold U+0000, so a NUL an attacker puts in an argument would make
- * the record unstorable (and, for a mutation, the call refused as "audit unavailable"). Spell it out.
+ * PostgreSQL text and jsonb cannot hold U+0000 or lone surrogates, so such characters in an argument
+ * would make the record unstorable (and, for a mutation, the call refused as "audit unavailable").
+ * Spell NUL out and replace lone surrogates.
  */
 export function auditSafe(text: string): string {
-  return text.includes('\u0000') ? text.replaceAll('\u0000', '\\u0000') : text;
+  // Lone UTF-16 surrogates ("\udc00" in a JSON argument) are not valid in jsonb either: make them U+FFFD.
+  const wellFormed = text.isWellFormed() ? text : text.toWellFormed();
+  return wellFormed.includes('\u0000') ? wellFormed.replaceAll('\u0000', '\\u0000') : wellFormed;
 }
 
 /** A one-line summary of a result for the audit record (never the full payload). */
