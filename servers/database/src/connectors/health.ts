@@ -33,6 +33,24 @@ export interface WarehouseHealth {
 const q = async <R extends pg.QueryResultRow>(c: pg.PoolClient, text: string, values: unknown[] = []) =>
   (await c.query<R>(extended(text, values))).rows;
 
+/** The report when the warehouse cannot be checked: every measurement unknown, one problem named. */
+function down(pool: WarehouseHealth['pool'], problem: string, error: string): WarehouseHealth {
+  return {
+    status: 'down',
+    latencyMs: null,
+    serverVersion: null,
+    database: null,
+    inRecovery: null,
+    connections: null,
+    pool,
+    longRunning: [],
+    replication: null,
+    cacheHitRatio: null,
+    problems: [problem],
+    error,
+  };
+}
+
 /**
  * Collects warehouse health through `control` (its own pool, so a saturated query pool still
  * gets an answer). `showQueries` adds the (truncated) text of long-running queries the role can see.
@@ -53,20 +71,7 @@ export async function checkHealth(
   try {
     c = await control.connect();
   } catch {
-    return {
-      status: 'down',
-      latencyMs: null,
-      serverVersion: null,
-      database: null,
-      inRecovery: null,
-      connections: null,
-      pool,
-      longRunning: [],
-      replication: null,
-      cacheHitRatio: null,
-      problems: ['the warehouse is unreachable'],
-      error: 'cannot connect to the warehouse',
-    };
+    return down(pool, 'the warehouse is unreachable', 'cannot connect to the warehouse');
   }
   try {
     await c.query('BEGIN TRANSACTION READ ONLY; SET LOCAL statement_timeout = 5000');
@@ -142,20 +147,7 @@ export async function checkHealth(
     };
   } catch (err) {
     await c.query('ROLLBACK').catch(() => {});
-    return {
-      status: 'down',
-      latencyMs: null,
-      serverVersion: null,
-      database: null,
-      inRecovery: null,
-      connections: null,
-      pool,
-      longRunning: [],
-      replication: null,
-      cacheHitRatio: null,
-      problems: ['a health query failed'],
-      error: (err as Error).message.slice(0, 200),
-    };
+    return down(pool, 'a health query failed', (err as Error).message.slice(0, 200));
   } finally {
     c.release();
   }
