@@ -48,25 +48,50 @@ const write = defineTool({
   },
 });
 
-const slow = defineTool({
-  name: 'wait_slowly',
-  title: 'Wait slowly',
-  description: 'Waits for the given number of milliseconds, honouring cancellation. For timeout tests.',
-  input: z.object({ ms: z.number().int().min(0).max(60_000) }),
-  governance: { readOnly: true, timeoutMs: 300 },
-  handler: async ({ ms }, ctx) => {
-    upstream.slowStarted += 1;
-    await new Promise<void>((resolve, reject) => {
-      const t = setTimeout(resolve, ms);
-      ctx.signal.addEventListener('abort', () => {
-        clearTimeout(t);
-        upstream.slowAborted += 1;
-        reject(ctx.signal.reason);
+/** Counters a waiting tool bumps: how many calls started, how many saw their abort signal. */
+export interface WaitCounters {
+  slowStarted: number;
+  slowAborted: number;
+}
+
+/**
+ * A read-only tool that waits `ms` milliseconds, honouring cancellation, counting starts and aborts
+ * in `counters` (the "upstream" timeout and cancellation tests look at).
+ */
+export function waitingTool(
+  o: { name: string; title: string; description: string; timeoutMs: number },
+  counters: WaitCounters,
+) {
+  return defineTool({
+    name: o.name,
+    title: o.title,
+    description: o.description,
+    input: z.object({ ms: z.number().int().min(0).max(60_000) }),
+    governance: { readOnly: true, timeoutMs: o.timeoutMs },
+    handler: async ({ ms }, ctx) => {
+      counters.slowStarted += 1;
+      await new Promise<void>((resolve, reject) => {
+        const t = setTimeout(resolve, ms);
+        ctx.signal.addEventListener('abort', () => {
+          clearTimeout(t);
+          counters.slowAborted += 1;
+          reject(ctx.signal.reason);
+        });
       });
-    });
-    return { text: `waited ${ms} ms` };
+      return { text: `waited ${ms} ms` };
+    },
+  });
+}
+
+const slow = waitingTool(
+  {
+    name: 'wait_slowly',
+    title: 'Wait slowly',
+    description: 'Waits for the given number of milliseconds, honouring cancellation. For timeout tests.',
+    timeoutMs: 300,
   },
-});
+  upstream,
+);
 
 const destroy = defineTool({
   name: 'delete_everything',

@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { defineTool, type ServerDefinition, ToolError } from '@mcp-fleet/core';
 import { type BootedServer, bootServer, DevIssuer } from '@mcp-fleet/testkit';
 import { z } from 'zod';
+import { waitingTool } from '../fixtures.js';
 
 /** How often each upstream really ran (shared by every replica in this process). */
 export const upstream = {
@@ -113,34 +114,26 @@ const expensive = defineTool({
   handler: async ({ q }) => ({ text: `rows for ${q}` }),
 });
 
-const slow = defineTool({
-  name: 'wait_slowly',
-  title: 'Wait slowly',
-  description: 'Waits for the given number of milliseconds, honouring cancellation. Times out after 300 ms.',
-  input: z.object({ ms: z.number().int().min(0).max(60_000) }),
-  governance: { readOnly: true, timeoutMs: 300 },
-  handler: async ({ ms }, ctx) => {
-    upstream.slowStarted += 1;
-    await new Promise<void>((resolve, reject) => {
-      const t = setTimeout(resolve, ms);
-      ctx.signal.addEventListener('abort', () => {
-        clearTimeout(t);
-        upstream.slowAborted += 1;
-        reject(ctx.signal.reason);
-      });
-    });
-    return { text: `waited ${ms} ms` };
+const slow = waitingTool(
+  {
+    name: 'wait_slowly',
+    title: 'Wait slowly',
+    description:
+      'Waits for the given number of milliseconds, honouring cancellation. Times out after 300 ms.',
+    timeoutMs: 300,
   },
-});
+  upstream,
+);
 
-const longTask = defineTool({
-  name: 'run_long_task',
-  title: 'Run a long task',
-  description: 'Waits for the given number of milliseconds (timeout 20 s), honouring cancellation.',
-  input: z.object({ ms: z.number().int().min(0).max(60_000) }),
-  governance: { readOnly: true, timeoutMs: 20_000 },
-  handler: slow.handler,
-});
+const longTask = waitingTool(
+  {
+    name: 'run_long_task',
+    title: 'Run a long task',
+    description: 'Waits for the given number of milliseconds (timeout 20 s), honouring cancellation.',
+    timeoutMs: 20_000,
+  },
+  upstream,
+);
 
 const transfer = defineTool({
   name: 'transfer_funds',
