@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Identity } from '../identity/identity.js';
-import { AuthFailure, type TokenVerifier } from '../identity/token-verifier.js';
+import { AuthFailure, bearerChallenge, type TokenVerifier } from '../identity/token-verifier.js';
 import type { FleetRuntime } from '../pipeline/runtime.js';
 import { createMcpHost, type McpHostOptions } from '../protocol/mcp-host.js';
 import { approvalsApi } from './approvals-api.js';
@@ -118,15 +118,9 @@ export function buildHttpApp(rt: FleetRuntime, options: HttpAppOptions): Fastify
             ? err
             : new AuthFailure('keys_unavailable', 'token could not be verified');
         rt.metrics.authFailures.inc({ reason: failure.reason });
-        let challenge = `Bearer resource_metadata="${metadataUrl}"`;
-        if (failure.oauthError) {
-          challenge += `, error="${failure.oauthError}", error_description="${failure.message}"`;
-          if (failure.oauthError === 'insufficient_scope')
-            challenge += `, scope="${config.auth.requiredScopes.join(' ')}"`;
-        }
         return reply
           .code(failure.statusCode)
-          .header('www-authenticate', challenge)
+          .header('www-authenticate', bearerChallenge(failure, metadataUrl, config.auth.requiredScopes))
           .send({ error: failure.oauthError ?? 'invalid_request', error_description: failure.message });
       }
     });

@@ -12,7 +12,7 @@ import type { ApprovalStatus, ApprovalStore } from '../approvals/approval-store.
 import type { AuditRecord } from '../audit/audit-record.js';
 import { governanceOf } from '../governance/governance.js';
 import type { Identity } from '../identity/identity.js';
-import { AuthFailure, TokenVerifier } from '../identity/token-verifier.js';
+import { AuthFailure, bearerChallenge, TokenVerifier } from '../identity/token-verifier.js';
 import type { FleetRuntime } from '../pipeline/runtime.js';
 import { hostAndOriginGuard } from './request-guards.js';
 
@@ -67,13 +67,9 @@ export function approvalsApi(rt: FleetRuntime, options: ApprovalsApiOptions = {}
             ? err
             : new AuthFailure('keys_unavailable', 'token could not be verified');
         rt.metrics.authFailures.inc({ reason: f.reason });
-        let challenge = `Bearer${options.metadataUrl ? ` resource_metadata="${options.metadataUrl}"` : ''}`;
-        if (f.oauthError)
-          challenge += `${options.metadataUrl ? ',' : ''} error="${f.oauthError}", error_description="${f.message}"`;
-        if (f.oauthError === 'insufficient_scope') challenge += `, scope="${scope}"`;
         return reply
           .code(f.statusCode)
-          .header('www-authenticate', challenge)
+          .header('www-authenticate', bearerChallenge(f, options.metadataUrl, [scope]))
           .send({ error: f.oauthError ?? 'invalid_request', message: f.message });
       }
     });

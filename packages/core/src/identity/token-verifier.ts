@@ -73,6 +73,24 @@ function classify(err: unknown): AuthFailure {
   return new AuthFailure('keys_unavailable', 'token could not be verified; retry shortly');
 }
 
+/**
+ * The RFC 6750 `WWW-Authenticate` value for a refused token: where the protected-resource metadata
+ * is (RFC 9728), the OAuth error and, for a missing scope, the scopes needed.
+ */
+export function bearerChallenge(
+  failure: AuthFailure,
+  metadataUrl: string | undefined,
+  scopes: readonly string[],
+): string {
+  const params: string[] = [];
+  if (metadataUrl) params.push(`resource_metadata="${metadataUrl}"`);
+  if (failure.oauthError) {
+    params.push(`error="${failure.oauthError}"`, `error_description="${failure.message}"`);
+    if (failure.oauthError === 'insufficient_scope') params.push(`scope="${scopes.join(' ')}"`);
+  }
+  return params.length ? `Bearer ${params.join(', ')}` : 'Bearer';
+}
+
 /** How long a verified token is remembered at most (it is never kept past its own `exp`). */
 const VERIFIED_TTL_MS = 60_000;
 const VERIFIED_MAX = 10_000;
