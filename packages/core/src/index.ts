@@ -10,6 +10,7 @@ export {
 } from './approvals/approval-store.js';
 export { AuditLog } from './audit/audit-log.js';
 export { type AuditOutcome, type AuditRecord, redactArguments } from './audit/audit-record.js';
+export { CallCancellation, type CancelSource } from './cancellation/call-cancellation.js';
 export { type ClaimNames, type CoreConfig, DEFAULT_ALGORITHMS, loadCoreConfig } from './config.js';
 export { CORE_MIGRATIONS, createFleetPool, type Migration, migrate } from './db/fleet-db.js';
 export { FleetError, type FleetErrorCode, ToolError } from './errors.js';

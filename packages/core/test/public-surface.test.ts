@@ -13,6 +13,7 @@ it('core exports exactly its documented runtime surface', () => {
     'AuthFailure',
     'CACHE_META_KEY',
     'CORE_MIGRATIONS',
+    'CallCancellation',
     'DEFAULT_ALGORITHMS',
     'DENY_ALL',
     'FleetError',

@@ -21,7 +21,7 @@ export async function cacheKeyOf(c: GovernedCall): Promise<string | undefined> {
       extra = await c.tool.cacheKey(c.args as never, {
         identity: c.req.identity,
         connectors: c.rt.connectors,
-        signal: c.req.signal ?? NEVER,
+        signal: c.req.cancellation?.signal ?? NEVER,
       });
     } catch (err) {
       c.gov.logger.debug(

@@ -7,6 +7,7 @@ import type { CallToolResult, ToolCallRequest } from '../pipeline/call-tool.js';
 import type { FleetRuntime } from '../pipeline/runtime.js';
 import type { Decision } from '../policy/decide.js';
 import type { RegisteredTool } from '../tools/registry.js';
+import { CallCancellation } from './call-cancellation.js';
 import { InflightCalls } from './inflight-calls.js';
 
 // Aborted after every call so work a handler left behind stops; one shared reason, because building
@@ -23,7 +24,8 @@ export interface Execution {
   outcome: AuditOutcome;
   /** The handler said its result is incomplete: never cached. */
   partial: boolean;
-  cancelledBy: string | undefined;
+  /** Who cancelled the call (disconnect or notification), when the client did. */
+  cancelledBy?: string | undefined;
 }
 
 /** Runs the handler with timeout and cancellation; never throws. */
@@ -37,30 +39,26 @@ export async function runHandler(
   timeoutMs: number,
 ): Promise<Execution> {
   const { tool } = reg;
-  const controller = new AbortController();
-  let cancelledBy: string | undefined;
-  const cancel = (source: string) => {
-    if (controller.signal.aborted) return;
-    cancelledBy = source;
-    gov.metrics.cancellations.inc({ source });
-    controller.abort(new FleetError('FLEET_ERR_TOOL', 'cancelled by the client'));
-  };
+  // One cancellation per call, shared with the protocol host (which cancels it on disconnect); its
+  // AbortSignal is only built if the handler or a governance step asks for it.
+  const run = req.cancellation ?? new CallCancellation();
   const timer = setTimeout(
-    () => controller.abort(new FleetError('FLEET_ERR_TIMEOUT', `timed out after ${timeoutMs} ms`)),
+    () => run.cancel('timeout', new FleetError('FLEET_ERR_TIMEOUT', `timed out after ${timeoutMs} ms`)),
     timeoutMs,
   );
-  const onClientAbort = () => cancel('disconnect');
-  if (req.signal) {
-    if (req.signal.aborted) onClientAbort();
-    else req.signal.addEventListener('abort', onClientAbort, { once: true });
-  }
   // A legacy client cancels with notifications/cancelled naming this call's JSON-RPC id.
   const unregister =
     req.rpcId === null
       ? undefined
-      : gov.inflight.register(InflightCalls.key(req.identity, req.rpcId), cancel);
+      : gov.inflight.register(InflightCalls.key(req.identity, req.rpcId), () =>
+          run.cancel('notification', new FleetError('FLEET_ERR_TOOL', 'cancelled by the client')),
+        );
   const aborted = new Promise<never>((_, reject) => {
-    controller.signal.addEventListener('abort', () => reject(controller.signal.reason), { once: true });
+    run.onCancel((reason) => {
+      const source = run.source;
+      if (source === 'disconnect' || source === 'notification') gov.metrics.cancellations.inc({ source });
+      reject(reason);
+    });
   });
   aborted.catch(() => {});
   rt.metrics.inflight.inc();
@@ -69,7 +67,9 @@ export async function runHandler(
       tool.handler(args as Record<string, unknown>, {
         identity: req.identity,
         logger: rt.logger,
-        signal: controller.signal,
+        get signal() {
+          return run.signal;
+        },
         connectors: rt.connectors,
         requestId: req.requestId,
         constraints: decision.constraints,
@@ -94,9 +94,9 @@ export async function runHandler(
       out.text ??
       (out.data !== undefined ? (tool.toText?.(out.data as never) ?? JSON.stringify(out.data)) : '');
     result.content.push({ type: 'text', text });
-    return { result, outcome: 'ok', partial: out.partial === true, cancelledBy };
+    return { result, outcome: 'ok', partial: out.partial === true };
   } catch (err) {
-    if (controller.signal.aborted && controller.signal.reason === err) {
+    if (run.cancelled && run.reason === err) {
       const timedOut = err instanceof FleetError && err.code === 'FLEET_ERR_TIMEOUT';
       return {
         result: errorResult(
@@ -106,11 +106,11 @@ export async function runHandler(
         ),
         outcome: timedOut ? 'timeout' : 'cancelled',
         partial: true,
-        cancelledBy,
+        cancelledBy: timedOut ? undefined : run.source,
       };
     }
     if (err instanceof ToolError)
-      return { result: errorResult(err.message), outcome: 'error', partial: true, cancelledBy };
+      return { result: errorResult(err.message), outcome: 'error', partial: true };
     rt.logger.error(
       { err: (err as Error).message, stack: (err as Error).stack, tool: tool.name, requestId: req.requestId },
       'tool failed',
@@ -121,13 +121,11 @@ export async function runHandler(
       ),
       outcome: 'error',
       partial: true,
-      cancelledBy,
     };
   } finally {
     clearTimeout(timer);
     unregister?.();
-    req.signal?.removeEventListener('abort', onClientAbort);
     rt.metrics.inflight.dec();
-    if (!controller.signal.aborted) controller.abort(CALL_FINISHED);
+    run.cancel('finished', CALL_FINISHED);
   }
 }

@@ -49,7 +49,7 @@ export async function claimKey(
       auditId: c.auditId,
       leaseMs: timeoutMs + 30_000,
       waitMs: timeoutMs + 5_000,
-      signal: c.req.signal,
+      ...(c.req.cancellation ? { signal: c.req.cancellation.signal } : {}),
     });
   } catch (err) {
     return { answer: storeDown(c, err, 'idempotency_claim') };

@@ -12,6 +12,7 @@ import {
   summarize,
 } from '../audit/audit-record.js';
 import { cacheable, cacheKeyOf, lookupCache, storeInCache } from '../cache/cache-step.js';
+import type { CallCancellation } from '../cancellation/call-cancellation.js';
 import { runHandler } from '../cancellation/run-handler.js';
 import { FleetError } from '../errors.js';
 import { fingerprint } from '../governance/fingerprint.js';
@@ -42,8 +43,8 @@ export interface ToolCallRequest {
   /** The JSON-RPC id the client used (audit detail only). */
   rpcId: string | number | null;
   protocolVersion: string | null;
-  /** Fires when the client goes away or cancels. */
-  signal?: AbortSignal;
+  /** Cancelled when the client goes away or cancels (the host's; the pipeline makes one otherwise). */
+  cancellation?: CallCancellation;
   /** The request's `_meta` (may carry `io.mcp-fleet/idempotencyKey`, `io.mcp-fleet/approvalId`). */
   meta?: Record<string, unknown> | undefined;
 }

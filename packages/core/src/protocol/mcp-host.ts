@@ -18,7 +18,9 @@ import {
   SUPPORTED_PROTOCOL_VERSIONS,
 } from '@modelcontextprotocol/server';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { CallCancellation } from '../cancellation/call-cancellation.js';
 import { InflightCalls } from '../cancellation/inflight-calls.js';
+import { FleetError } from '../errors.js';
 import { governanceOf } from '../governance/governance.js';
 import type { Identity } from '../identity/identity.js';
 import { type CallToolResult, callTool, ToolNotAvailableError } from '../pipeline/call-tool.js';
@@ -37,6 +39,9 @@ export const SERVED_PROTOCOL_VERSIONS: readonly string[] = [
 
 type Era = 'modern' | 'legacy';
 type RpcId = string | number;
+
+/** The reason a call's cancellation carries when its client disconnected. */
+const CLIENT_GONE = new FleetError('FLEET_ERR_TOOL', 'the client disconnected');
 
 interface CallScope {
   identity: Identity;
@@ -77,7 +82,7 @@ export function createMcpHost(rt: FleetRuntime, options: McpHostOptions = {}): M
     name: string,
     args: unknown,
     rpcId: RpcId | null,
-    signal?: AbortSignal,
+    cancellation: CallCancellation,
     meta?: unknown,
   ) =>
     callTool(rt, {
@@ -87,7 +92,7 @@ export function createMcpHost(rt: FleetRuntime, options: McpHostOptions = {}): M
       requestId: scope.requestId,
       rpcId,
       protocolVersion: scope.protocolVersion,
-      ...(signal ? { signal } : {}),
+      cancellation,
       ...(isRecord(meta) ? { meta } : {}),
     });
 
@@ -120,7 +125,7 @@ export function createMcpHost(rt: FleetRuntime, options: McpHostOptions = {}): M
             req.params.name,
             req.params.arguments,
             ctx.mcpReq.id,
-            ctx.mcpReq.signal,
+            CallCancellation.from(ctx.mcpReq.signal),
             req.params._meta,
           )) as never;
         } catch (err) {
@@ -213,21 +218,21 @@ export function createMcpHost(rt: FleetRuntime, options: McpHostOptions = {}): M
     if (typeof name !== 'string')
       return sendError(reply, id, INVALID_PARAMS, 'tools/call needs params.name (a string)');
     // A client that disconnects cancels its call: the handler's abort signal fires.
-    const disconnect = new AbortController();
+    const cancellation = new CallCancellation();
     const onClose = () => {
-      if (!reply.raw.writableFinished) disconnect.abort();
+      if (!reply.raw.writableFinished) cancellation.cancel('disconnect', CLIENT_GONE);
     };
     reply.raw.once('close', onClose);
     let result: CallToolResult;
     try {
-      result = await toResult(scope, name, params?.arguments, id, disconnect.signal, params?._meta);
+      result = await toResult(scope, name, params?.arguments, id, cancellation, params?._meta);
     } catch (err) {
       if (err instanceof ToolNotAvailableError) return sendError(reply, id, INVALID_PARAMS, err.message);
       throw err;
     } finally {
       reply.raw.off('close', onClose);
     }
-    if (disconnect.signal.aborted) return;
+    if (cancellation.source === 'disconnect') return;
     return sendResult(reply, id, era, result);
   };
 
