@@ -3,6 +3,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { AuditLog, type AuditRecord, createLogger, createMetrics } from '@mcp-fleet/core';
 import {
   type BootedServer,
   bootServer,
@@ -127,6 +128,47 @@ describe('hostile argument bytes', () => {
   });
 });
 
+/** An audit log of its own on the fleet database, flushed only by close(). */
+function standaloneLog(name: string, queueMax: number) {
+  const metrics = createMetrics(name);
+  const log = new AuditLog({
+    pool: s.server.fleetDb,
+    logger: createLogger({ level: 'silent' }),
+    metrics,
+    stdout: false,
+    flushMs: 60_000,
+    queueMax,
+  });
+  return { log, metrics };
+}
+
+/** A finished call's record, as callTool would write it. */
+function auditRecord(requestId: string, fields: Partial<AuditRecord> = {}): AuditRecord {
+  return {
+    id: crypto.randomUUID(),
+    ts: new Date().toISOString(),
+    server: 'fixture',
+    requestId,
+    method: 'tools/call',
+    tool: 'echo_text',
+    agentId: 'a',
+    agentSession: null,
+    userInvoker: null,
+    tenant: null,
+    roles: [],
+    arguments: {},
+    decision: 'allow',
+    decisionReason: 'test',
+    outcome: 'ok',
+    resultSummary: null,
+    durationMs: 1,
+    policyVersion: null,
+    protocolVersion: null,
+    details: null,
+    ...fields,
+  };
+}
+
 describe('records PostgreSQL would refuse', () => {
   it('stores arguments with lone UTF-16 surrogates (as U+FFFD) instead of blocking the queue', async () => {
     await call(['reader'], 'echo_text', { text: 'x', note: 'a\udc00b' }, 'surrogate-read');
@@ -140,48 +182,42 @@ describe('records PostgreSQL would refuse', () => {
   });
 
   it('drops only a record PostgreSQL rejects, and keeps writing the ones around it', async () => {
-    const { AuditLog, createMetrics, createLogger } = await import('@mcp-fleet/core');
-    const metrics = createMetrics('poison-test');
-    const log = new AuditLog({
-      pool: s.server.fleetDb,
-      logger: createLogger({ level: 'silent' }),
-      metrics,
-      stdout: false,
-      flushMs: 10_000,
-      queueMax: 100,
-    });
-    const base = (requestId: string) => ({
-      id: crypto.randomUUID(),
-      ts: new Date().toISOString(),
-      server: 'fixture',
-      requestId,
-      method: 'tools/call',
-      tool: 'echo_text',
-      agentId: 'a',
-      agentSession: null,
-      userInvoker: null,
-      tenant: null as string | null,
-      roles: [],
-      arguments: {},
-      decision: 'allow' as const,
-      decisionReason: 'test',
-      outcome: 'ok' as const,
-      resultSummary: null,
-      durationMs: 1,
-      policyVersion: null,
-      protocolVersion: null,
-      details: null,
-    });
-    log.record(base('poison-before'));
-    log.record({ ...base('poison-bad'), tenant: 'nul\u0000here' }); // text cannot hold NUL: SQLSTATE 22021
-    log.record(base('poison-after'));
+    const { log, metrics } = standaloneLog('poison-test', 100);
+    log.record(auditRecord('poison-before'));
+    log.record(auditRecord('poison-bad', { ts: 'the day before yesterday' })); // not a timestamptz: SQLSTATE 22007
+    // NUL and a lone surrogate in any field are stored, spelled out / as U+FFFD, not refused.
+    log.record(auditRecord('poison-nul', { tenant: 'nul\u0000here', decisionReason: 'lone \udc00' }));
+    log.record(auditRecord('poison-after'));
     await log.close();
-    const rows = await query<{ request_id: string }>(
-      "SELECT request_id FROM audit_records WHERE request_id LIKE 'poison-%' ORDER BY request_id",
+    const rows = await query<{ request_id: string; tenant: string | null; decision_reason: string }>(
+      "SELECT request_id, tenant, decision_reason FROM audit_records WHERE request_id LIKE 'poison-%' ORDER BY request_id",
     );
-    expect(rows.map((r) => r.request_id)).toEqual(['poison-after', 'poison-before']);
+    expect(rows.map((r) => r.request_id)).toEqual(['poison-after', 'poison-before', 'poison-nul']);
+    expect(rows[2]).toMatchObject({ tenant: 'nul\\u0000here', decision_reason: 'lone \ufffd' });
     expect(log.pending).toBe(0);
     expect(await metrics.registry.getSingleMetricAsString('mcp_audit_dropped_total')).toMatch(/ 1$/m);
+  });
+});
+
+describe('a full audit queue', () => {
+  it('drops the oldest records, counts them, and writes the newest', async () => {
+    const { log, metrics } = standaloneLog('overflow-test', 5);
+    for (let i = 1; i <= 8; i++) log.record(auditRecord(`overflow-${i}`, { roles: ['r'], arguments: { i } }));
+    expect(log.pending).toBe(5);
+    await log.close();
+    expect(log.pending).toBe(0);
+    const rows = await query<{ request_id: string; roles: string[]; arguments: { i: number } }>(
+      "SELECT request_id, roles, arguments FROM audit_records WHERE request_id LIKE 'overflow-%' ORDER BY request_id",
+    );
+    expect(rows.map((r) => r.request_id)).toEqual([
+      'overflow-4',
+      'overflow-5',
+      'overflow-6',
+      'overflow-7',
+      'overflow-8',
+    ]);
+    expect(rows[0]).toMatchObject({ roles: ['r'], arguments: { i: 4 } });
+    expect(await metrics.registry.getSingleMetricAsString('mcp_audit_dropped_total')).toMatch(/ 3$/m);
   });
 });
 

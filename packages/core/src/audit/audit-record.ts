@@ -80,3 +80,21 @@ export function summarize(text: string | undefined, maxLength = 200): string | n
   const oneLine = auditSafe(text).replace(/\s+/g, ' ').trim();
   return oneLine.length > maxLength ? `${oneLine.slice(0, maxLength)}…` : oneLine;
 }
+
+// In JSON.stringify output, U+0000 and lone surrogates are the only `\u0000` / `\udXXX` escapes
+// (paired surrogates come out as the characters themselves). An odd run of backslashes starts one.
+const UNSTORABLE_ESCAPE = /(\\+)u(0000|[dD][89a-fA-F][0-9a-fA-F]{2})/g;
+
+/**
+ * The record as JSON text that PostgreSQL's jsonb accepts whatever any field holds: NUL spelled out
+ * as `\u0000` text, lone surrogates as U+FFFD (as {@link auditSafe} does for arguments).
+ */
+export function auditJson(record: AuditRecord): string {
+  const json = JSON.stringify(record);
+  if (!json.includes('\\u')) return json;
+  return json.replace(UNSTORABLE_ESCAPE, (match, slashes: string, code: string) => {
+    if (slashes.length % 2 === 0) return match; // an escaped backslash followed by text "u...."
+    const keep = slashes.slice(1);
+    return code === '0000' ? `${keep}\\\\u0000` : `${keep}\\ufffd`;
+  });
+}

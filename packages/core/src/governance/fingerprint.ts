@@ -1,5 +1,5 @@
 // Canonical JSON and hashes: the same arguments give the same fingerprint whatever their key order.
-import { createHash } from 'node:crypto';
+import * as crypto from 'node:crypto';
 
 /** JSON with object keys sorted at every depth; `undefined` members dropped, as JSON.stringify does. */
 export function canonicalJson(value: unknown): string {
@@ -20,9 +20,15 @@ export function canonicalJson(value: unknown): string {
   return `{${parts.join(',')}}`;
 }
 
+// crypto.hash (Node >= 20.12) hashes in one call without a Hash object; it is per call on the hot path.
+const oneShot = (crypto as { hash?: (algorithm: string, data: string, encoding: 'base64url') => string })
+  .hash;
+
 /** SHA-256 (base64url) of a string. */
 export function sha256(text: string): string {
-  return createHash('sha256').update(text).digest('base64url');
+  return oneShot
+    ? oneShot('sha256', text, 'base64url')
+    : crypto.createHash('sha256').update(text).digest('base64url');
 }
 
 /** Fingerprint of a value: SHA-256 of its canonical JSON. */
