@@ -68,7 +68,12 @@ export function createDatabaseDefinition(
           'SAVED_QUERIES_FILE differs from the file the tools were built from; set it in the process environment before start',
         );
       }
-      const warehouse = new Warehouse({ url: config.warehouseUrl, poolMax: config.poolMax, logger });
+      const warehouse = new Warehouse({
+        url: config.warehouseUrl,
+        poolMax: config.poolMax,
+        logger,
+        defaultTimeoutMs: config.queryTimeoutMs,
+      });
       try {
         await warehouse.init();
         const writes = await findWriteCapabilities(warehouse.control);

@@ -12,6 +12,12 @@ import { createDatabaseDefinition, type DatabaseDefinitionOptions } from '../src
 import { type BuiltWarehouse, buildDemoWarehouse } from '../src/demo/build-warehouse.js';
 
 /** The policy `pnpm start` loads (grants and constraints; not its rate limits), so these tests also check its database lines. */
+/** A logger that drops everything, for connectors built directly in a test. */
+export const silentLogger = { info() {}, warn() {}, error() {}, debug() {} } as never;
+
+/** A signal that never aborts, for calls made directly on the connector. */
+export const neverAborted: AbortSignal = new AbortController().signal;
+
 export const examplePolicy = policyWithoutThrottling(
   new URL('../../../deploy/policies/example.yaml', import.meta.url),
 );
@@ -36,6 +42,10 @@ export async function createWarehouse(scale = 0.05): Promise<TestWarehouse> {
   const readerRole = `wh_reader_${randomBytes(4).toString('hex')}`;
   const built = await buildDemoWarehouse({ adminUrl: adminRoot, database, readerRole, scale });
   const pool = new pg.Pool({ connectionString: built.adminUrl, max: 2 });
+  // pool.end() resolves before its clients' sockets close, so the forced DROP DATABASE in cleanup
+  // can terminate a backend the pool is still closing (FATAL 57P01). pg-pool hands an idle
+  // client's error to the pool, which throws it uncaught when nobody listens there.
+  pool.on('error', () => {});
   const admin = async <R extends pg.QueryResultRow>(sql: string, values: unknown[] = []) =>
     (await pool.query<R>(sql, values)).rows;
   return {

@@ -7,7 +7,14 @@ import { type BootedServer, connectClient, type TestClient } from '@mcp-fleet/te
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Warehouse } from '../src/connectors/warehouse.js';
-import { bootDatabase, createWarehouse, type TestWarehouse, textOf } from './helpers.js';
+import {
+  bootDatabase,
+  createWarehouse,
+  neverAborted,
+  silentLogger,
+  type TestWarehouse,
+  textOf,
+} from './helpers.js';
 import { allAttacks, HARMLESS } from './sql-corpus.js';
 
 let wh: TestWarehouse;
@@ -80,16 +87,13 @@ describe.each(['reader', 'superuser'] as const)('connected as the %s role', (who
 
 describe('the layers under the SQL guard', () => {
   // These call the connector directly, as a guard bug would: the transaction and role must still hold.
-  const signal = new AbortController().signal;
-  const silent = { info() {}, warn() {}, error() {}, debug() {} } as never;
-
   it.each(['reader', 'superuser'] as const)(
     'a READ ONLY transaction refuses DML and DDL even for the %s role',
     async (who) => {
       const w = new Warehouse({
         url: who === 'reader' ? wh.readerUrl : wh.adminUrl,
         poolMax: 1,
-        logger: silent,
+        logger: silentLogger,
       });
       try {
         await w.init();
@@ -102,17 +106,19 @@ describe('the layers under the SQL guard', () => {
           // only the SQL guard's function allow-list stops lo_* (see the corpus tests).
           ...(who === 'reader' ? ["SELECT lo_from_bytea(0, '\\x00'::bytea)"] : []),
         ]) {
-          const run = w.readOnly({ signal, timeoutMs: 5_000 }, (s) => s.query(sql));
+          const run = w.readOnly({ signal: neverAborted, timeoutMs: 5_000 }, (s) => s.query(sql));
           await expect(run, sql).rejects.toThrow(
             /read-only transaction|PostgreSQL error|does not exist|permission denied/,
           );
         }
         // One statement per execution: the extended protocol refuses a second one outright.
         await expect(
-          w.readOnly({ signal, timeoutMs: 5_000 }, (s) => s.query('SELECT 1; DELETE FROM sales.orders')),
+          w.readOnly({ signal: neverAborted, timeoutMs: 5_000 }, (s) =>
+            s.query('SELECT 1; DELETE FROM sales.orders'),
+          ),
         ).rejects.toThrow(/cannot insert multiple commands into a prepared statement/);
         await expect(
-          w.readOnly({ signal, timeoutMs: 5_000 }, (s) =>
+          w.readOnly({ signal: neverAborted, timeoutMs: 5_000 }, (s) =>
             s.select('SELECT 1; DELETE FROM sales.orders', [], { maxRows: 5, maxBytes: 10_000 }),
           ),
         ).rejects.toThrow(/multiple commands/);

@@ -1,14 +1,21 @@
 // Nothing one call does to its pooled session is visible to the next call on that same
-// connection: transaction-scoped settings, plus ROLLBACK and DISCARD ALL before reuse.
+// connection: read-only and timeouts are startup-packet defaults, and DISCARD ALL before reuse
+// returns every setting to them.
 import { type BootedServer, connectClient } from '@mcp-fleet/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Warehouse } from '../src/connectors/warehouse.js';
-import { bootDatabase, createWarehouse, data, type TestWarehouse, textOf } from './helpers.js';
+import {
+  bootDatabase,
+  createWarehouse,
+  data,
+  neverAborted,
+  silentLogger,
+  type TestWarehouse,
+  textOf,
+} from './helpers.js';
 
 let wh: TestWarehouse;
 let s: BootedServer;
-const signal = new AbortController().signal;
-const silent = { info() {}, warn() {}, error() {}, debug() {} } as never;
 
 beforeAll(async () => {
   wh = await createWarehouse();
@@ -54,18 +61,20 @@ describe('session state between calls on one pooled connection', () => {
   });
 
   it('state a guard bug let through is still wiped before the connection is reused', async () => {
-    const w = new Warehouse({ url: wh.readerUrl, poolMax: 1, logger: silent });
+    const w = new Warehouse({ url: wh.readerUrl, poolMax: 1, logger: silentLogger });
     try {
       await w.init();
-      const pid = await w.readOnly({ signal, timeoutMs: 5_000 }, async (sess) => {
+      const pid = await w.readOnly({ signal: neverAborted, timeoutMs: 5_000 }, async (sess) => {
         await sess.query("SET work_mem = '1234kB'");
+        await sess.query('SET default_transaction_read_only = off');
+        await sess.query('SET statement_timeout = 0');
         await sess.query("SELECT set_config('search_path', 'billing', false)");
         await sess.query('PREPARE leaked AS SELECT 1');
         await sess.query('SELECT pg_advisory_lock(4242)');
         await sess.query('LISTEN leaked_channel');
         return sess.pid;
       });
-      const after = await w.readOnly({ signal, timeoutMs: 5_000 }, (sess) =>
+      const after = await w.readOnly({ signal: neverAborted, timeoutMs: 5_000 }, (sess) =>
         sess.query<{
           pid: number;
           work_mem: string;
@@ -73,8 +82,11 @@ describe('session state between calls on one pooled connection', () => {
           prepared: number;
           locks: number;
           channels: number;
+          read_only: string;
+          timeout: string;
         }>(
           `SELECT pg_backend_pid() AS pid, current_setting('work_mem') AS work_mem, current_setting('search_path') AS path,
+             current_setting('transaction_read_only') AS read_only, current_setting('statement_timeout') AS timeout,
              (SELECT count(*)::int FROM pg_prepared_statements) AS prepared,
              (SELECT count(*)::int FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()) AS locks,
              (SELECT count(*)::int FROM pg_listening_channels()) AS channels`,
@@ -87,7 +99,15 @@ describe('session state between calls on one pooled connection', () => {
         prepared: 0,
         locks: 0,
         channels: 0,
+        read_only: 'on',
+        timeout: '5s', // this call's own timeout, not the 0 the previous call left
       });
+      // And the session really refuses writes again.
+      await expect(
+        w.readOnly({ signal: neverAborted, timeoutMs: 5_000 }, (sess) =>
+          sess.query('CREATE TEMP TABLE leaked (x int)'),
+        ),
+      ).rejects.toThrow(/read-only transaction/);
     } finally {
       await w.close();
     }

@@ -1,12 +1,12 @@
-// The warehouse connection: a pool of read-only sessions, each call in its own READ ONLY
-// transaction with a server-side timeout, cancelled for real when the caller goes away, and reset
-// before the connection serves anyone else.
+// The warehouse connection: a pool of read-only sessions (read-only and timeouts are the session
+// defaults, set in the connection's startup packet), each call cancelled for real when the caller
+// goes away, and every session reset to those defaults before it serves anyone else.
 import type { Logger } from '@mcp-fleet/core';
 import pg from 'pg';
-import Cursor from 'pg-cursor';
+import { CappedSelect } from './capped-select.js';
 import { backendPid, extended } from './extended.js';
 import { isConnectionError, toToolError } from './pg-errors.js';
-import { jsonBytes, toJsonValue, warehouseTypes } from './values.js';
+import { warehouseTypes } from './values.js';
 
 /** Options for {@link Warehouse}. */
 export interface WarehouseOptions {
@@ -14,6 +14,39 @@ export interface WarehouseOptions {
   poolMax: number;
   logger: Logger;
   applicationName?: string;
+  /** The sessions' default statement timeout (a call asking for another sets its own). */
+  defaultTimeoutMs?: number;
+}
+
+/**
+ * Session defaults sent in the startup packet. DISCARD ALL (RESET ALL) returns a session to these,
+ * so no call can leave a session writable or without timeouts, and a call needs no BEGIN/SET round
+ * trip before its query. client_connection_check_interval (PG 14+) ends the backend if this process
+ * vanishes mid-query.
+ */
+function sessionOptions(timeoutMs: number, serverVersion: number): string {
+  const opts = [
+    'default_transaction_read_only=on',
+    `statement_timeout=${timeoutMs}`,
+    `lock_timeout=${timeoutMs}`,
+    `idle_in_transaction_session_timeout=${timeoutMs + 10_000}`,
+  ];
+  if (serverVersion >= 140000) opts.push('client_connection_check_interval=1000');
+  return opts.map((o) => `-c ${o}`).join(' ');
+}
+
+/**
+ * Logs connection errors. The pool reports errors of its idle clients (including those pool.end()
+ * is still closing); each client also keeps its own listener, because pg-pool stops listening to a
+ * client while it is checked out, and a backend terminated between two of a call's queries (a
+ * failover, a forced database drop) would otherwise raise an uncaught error.
+ */
+function watchErrors(pool: pg.Pool, logger: Logger): void {
+  const log = (err: Error) => logger.warn({ err: err.message }, 'warehouse connection error');
+  pool.on('error', log);
+  pool.on('connect', (client) =>
+    client.on('error', (err) => logger.debug({ err: err.message }, 'warehouse connection closed')),
+  );
 }
 
 /** Per-call limits. */
@@ -52,37 +85,41 @@ export interface ReadOnlySession {
   readonly pid: number;
 }
 
-const BATCH = 250;
-
 /** The pool of read-only warehouse sessions, plus a small control pool for cancels and health. */
 export class Warehouse {
-  readonly pool: pg.Pool;
   /** Separate connections, so a cancel or a health check never waits behind busy query slots. */
   readonly control: pg.Pool;
+  readonly #options: WarehouseOptions;
+  /** Connection settings both pools share. */
+  readonly #base: pg.PoolConfig;
+  readonly #defaultTimeoutMs: number;
   readonly #logger: Logger;
   readonly #typeNames = new Map<number, string>();
+  #pool: pg.Pool | undefined;
   #serverVersion = 0;
 
   constructor(o: WarehouseOptions) {
-    const base = {
+    this.#options = o;
+    this.#base = {
       connectionString: o.url,
       connectionTimeoutMillis: 5_000,
       idleTimeoutMillis: 30_000,
       types: warehouseTypes,
     };
-    this.pool = new pg.Pool({
-      ...base,
-      max: o.poolMax,
-      application_name: o.applicationName ?? 'mcp-fleet-database',
-    });
+    this.#defaultTimeoutMs = Math.max(1, Math.ceil(o.defaultTimeoutMs ?? 30_000));
     this.control = new pg.Pool({
-      ...base,
+      ...this.#base,
       max: 2,
       application_name: `${o.applicationName ?? 'mcp-fleet-database'}-control`,
     });
     this.#logger = o.logger;
-    for (const p of [this.pool, this.control])
-      p.on('error', (err) => o.logger.warn({ err: err.message }, 'warehouse connection error'));
+    watchErrors(this.control, o.logger);
+  }
+
+  /** The query sessions (built by {@link init}, once the server version is known). */
+  get pool(): pg.Pool {
+    if (!this.#pool) throw new Error('Warehouse.init() has not run');
+    return this.#pool;
   }
 
   /** server_version_num of the warehouse (known after {@link init}). */
@@ -96,13 +133,22 @@ export class Warehouse {
       extended("SELECT current_setting('server_version_num') AS v"),
     );
     this.#serverVersion = Number(r.rows[0]?.v ?? 0);
+    if (this.#pool) return;
+    const o = this.#options;
+    this.#pool = new pg.Pool({
+      ...this.#base,
+      max: o.poolMax,
+      application_name: o.applicationName ?? 'mcp-fleet-database',
+      options: sessionOptions(this.#defaultTimeoutMs, this.#serverVersion),
+    });
+    watchErrors(this.#pool, o.logger);
   }
 
   /**
-   * Runs `fn` in a READ ONLY transaction with `statement_timeout` set for this transaction only.
+   * Runs `fn` on a read-only session whose statements time out after `timeoutMs`.
    * On abort the backend is cancelled (pg_cancel_backend from the control pool) and the
-   * connection destroyed; otherwise it is rolled back and DISCARD ALL'd before reuse, so nothing
-   * one call does to its session can be seen by the next.
+   * connection destroyed; otherwise it is DISCARD ALL'd (back to the read-only startup defaults)
+   * before reuse, so nothing one call does to its session can be seen by the next.
    */
   async readOnly<T>(o: CallOptions, fn: (session: ReadOnlySession) => Promise<T>): Promise<T> {
     if (o.signal.aborted) throw o.signal.reason;
@@ -121,13 +167,13 @@ export class Warehouse {
     try {
       if (o.signal.aborted) throw o.signal.reason;
       const ms = Math.max(1, Math.ceil(o.timeoutMs));
-      // Trusted constant text (numbers formatted here), so the simple protocol is fine for it.
-      // client_connection_check_interval (PG 14+) ends the backend if this process vanishes mid-query.
-      const check =
-        this.#serverVersion >= 140000 ? '; SET LOCAL client_connection_check_interval = 1000' : '';
-      await client.query(
-        `BEGIN TRANSACTION READ ONLY; SET LOCAL statement_timeout = ${ms}; SET LOCAL lock_timeout = ${ms}; SET LOCAL idle_in_transaction_session_timeout = ${ms + 10_000}${check}`,
-      );
+      // Another timeout than the sessions' default: set for this session until its reset. Trusted
+      // constant text (numbers formatted here), so the simple protocol is fine for it.
+      if (ms !== this.#defaultTimeoutMs) {
+        await client.query(
+          `SET statement_timeout = ${ms}; SET lock_timeout = ${ms}; SET idle_in_transaction_session_timeout = ${ms + 10_000}`,
+        );
+      }
       return await fn(this.#session(client));
     } catch (err) {
       failure = err;
@@ -142,17 +188,19 @@ export class Warehouse {
       } else if (failure !== undefined && isConnectionError(failure)) {
         client.release(true);
       } else {
-        // The caller has its answer; the reset (ROLLBACK + DISCARD ALL) finishes before the
+        // The caller has its answer; the reset (DISCARD ALL) finishes before the
         // connection goes back to the pool, so the next call still starts clean, without waiting here.
         void this.#reset(client);
       }
     }
   }
 
-  /** Rolls back and discards all session state; a connection that cannot be reset is destroyed. */
+  /**
+   * Discards all session state (settings back to the startup defaults, prepared statements, temp
+   * objects, locks); a connection that cannot be reset (say, left inside a transaction) is destroyed.
+   */
   async #reset(client: pg.PoolClient): Promise<void> {
     try {
-      await client.query('ROLLBACK');
       await client.query('DISCARD ALL');
       client.release();
     } catch (err) {
@@ -188,42 +236,11 @@ export class Warehouse {
     values: unknown[],
     limits: { maxRows: number; maxBytes: number },
   ): Promise<SelectResult> {
-    // A cursor runs Parse/Bind/Execute on one unnamed statement (never the simple protocol, so
-    // never several statements) and fetches in batches, so caps bound memory as well as output.
-    const cursor = client.query(new Cursor(text, values, { rowMode: 'array', types: warehouseTypes }));
-    const rows: unknown[][] = [];
-    let bytes = 0;
-    let truncatedBy: SelectResult['truncatedBy'] = null;
-    let fields: { name: string; dataTypeID: number }[] = [];
-    try {
-      reading: while (true) {
-        const want = Math.min(BATCH, limits.maxRows + 1 - rows.length);
-        const batch = await new Promise<unknown[][]>((resolve, reject) =>
-          cursor.read(want, (err, got, result) => {
-            if (err) return reject(err);
-            fields = result.fields ?? fields;
-            resolve(got as unknown[][]);
-          }),
-        );
-        for (const raw of batch) {
-          if (rows.length === limits.maxRows) {
-            truncatedBy = 'rows';
-            break reading;
-          }
-          const row = raw.map(toJsonValue);
-          const size = jsonBytes(row) + 1;
-          if (bytes + size > limits.maxBytes) {
-            truncatedBy = 'bytes';
-            break reading;
-          }
-          bytes += size;
-          rows.push(row);
-        }
-        if (batch.length < want) break;
-      }
-    } finally {
-      await cursor.close().catch(() => {});
-    }
+    // Parse/Bind/Execute of one unnamed statement (never the simple protocol, so never several
+    // statements), read in batches with the caps applied as rows arrive.
+    const select = new CappedSelect(text, values, limits, warehouseTypes);
+    client.query(select as never);
+    const { fields, rows, truncatedBy } = await select.result;
     const columns = await this.#columns(client, fields);
     return { columns, rows, truncated: truncatedBy !== null, truncatedBy };
   }
@@ -250,6 +267,6 @@ export class Warehouse {
 
   /** Closes both pools. */
   async close(): Promise<void> {
-    await Promise.allSettled([this.pool.end(), this.control.end()]);
+    await Promise.allSettled([this.#pool?.end(), this.control.end()]);
   }
 }
