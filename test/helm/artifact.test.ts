@@ -106,7 +106,7 @@ describe('docker/Dockerfile', () => {
       /rm -rf \/usr\/local\/lib\/node_modules \/usr\/local\/bin\/npm \/usr\/local\/bin\/npx/,
     );
     expect(runtime).toMatch(/\/usr\/local\/bin\/corepack/);
-    expect(runtime).toMatch(/^CMD \["node", "dist\/main\.js"\]$/m);
+    expect(runtime).toMatch(/^CMD \["node", "--max-semi-space-size=32", "dist\/main\.js"\]$/m);
     expect(runtime).not.toMatch(/^(VOLUME|RUN .*(npm|pnpm) (install|ci))/m);
   });
 
@@ -233,7 +233,7 @@ describe(`production artifact of the ${SERVER} server`, () => {
     // The hook Job: `node dist/main.js migrate`, then exit 0.
     execFileSync(process.execPath, ['dist/main.js', 'migrate'], { cwd: out, env, stdio: 'pipe', ...asApp });
 
-    server = spawn(process.execPath, ['dist/main.js'], {
+    server = spawn(process.execPath, ['--max-semi-space-size=32', 'dist/main.js'], {
       cwd: out,
       env,
       stdio: ['ignore', 'pipe', 'pipe'],
