@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { type DevIssuer, freePort } from '@mcp-fleet/testkit';
 import pg from 'pg';
+import { bundle } from './lib/bundle.js';
 import { CUSTOMERS } from './lib/db-query.js';
 import type { BenchDatabase } from './lib/fleet-db.js';
 import { type LoadResult, runLoad, runWorker } from './lib/load.js';
@@ -115,10 +116,15 @@ export async function runDatabaseSection(o: DatabaseSectionOptions): Promise<Dat
 
     const toolPort = await freePort();
     const toolBase = `http://127.0.0.1:${toolPort}`;
-    // The database server runs from TypeScript source (tsx): libpg-query loads its WASM from its own package.
+    // The database server runs compiled, like its image's `node dist/main.js`: one bundle written into
+    // the server's own dist/, with libpg-query left outside so it loads its WASM from its package.
+    const toolFile = await bundle('servers/database/src/main.ts', {
+      outfile: 'servers/database/dist/bench-main.mjs',
+      external: ['libpg-query'],
+    });
     const tool = await startTarget('db-tool', {
-      file: 'servers/database/src/main.ts',
-      runtime: 'ts',
+      file: toolFile,
+      runtime: 'js',
       port: toolPort,
       env: { ...o.governedEnv(toolBase), WAREHOUSE_URL: wh.readerUrl, WAREHOUSE_POOL_MAX: String(POOL_MAX) },
       readyPath: '/readyz',

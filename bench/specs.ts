@@ -111,6 +111,9 @@ export function fleetSetup(db: BenchDatabase, issuer: DevIssuer, redisUrl: strin
   };
 }
 
+/** CPU work per call of the diagnostic ceiling variant (section 1b), in µs. */
+export const CEILING_WORK_US = 60;
+
 /** Path of the fleet target (one file, variants chosen by BENCH_FLEET_VARIANT). */
 export const FLEET_TARGET = 'bench/targets/fleet-server.ts';
 
@@ -140,6 +143,20 @@ export function targetSpecs(
       roles: null,
       audited: false,
       runs: all('modern'),
+    },
+    {
+      id: 'ceiling-work',
+      section: '1b',
+      label: 'ceiling + 60 µs of work per call (diagnostic)',
+      describe:
+        'the ceiling route spinning 60 µs per request: shows the per-call cost of socket wake-ups that the ceiling, ' +
+        'saturating its load generator, does not pay. Used for no target',
+      file: 'bench/targets/ceiling.ts',
+      readyPath: '/healthz',
+      env: () => ({ CEILING_WORK_US: String(CEILING_WORK_US) }),
+      roles: null,
+      audited: false,
+      runs: [{ era: 'modern', connections: moderate }],
     },
     {
       id: 'sdk',
@@ -181,20 +198,6 @@ export function targetSpecs(
       roles: ['support'],
       audited: true,
       runs: [{ era: 'modern', connections: moderate }],
-    },
-    {
-      id: 'fleet-whatif',
-      section: '3c',
-      label: 'what-if: 3 + verified-token cache (bench, not core)',
-      describe:
-        'bench prototype of a suggested core change: section 3 assembled as createFleetServer does, with verified tokens remembered ' +
-        'for min(exp, 60 s) keyed by the whole token; everything else as 3. Not the production path; not used for any target',
-      file: 'bench/targets/fleet-whatif.ts',
-      readyPath: '/readyz',
-      env: (b) => f.governedEnv(b),
-      roles: ['support'],
-      audited: true,
-      runs: all('modern'),
     },
     {
       id: 'fleet-minimal',

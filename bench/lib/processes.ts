@@ -10,6 +10,14 @@ export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 /** How every bench child runs TypeScript: workspace packages from source, tsx as the loader. */
 export const NODE_ARGS = ['--conditions=mcp-fleet-source', '--import', 'tsx'];
 
+/**
+ * V8 flags every server under test runs with, the fleet's and the baselines' alike: the image's
+ * `node --max-semi-space-size=32 dist/main.js` (docker/Dockerfile). A larger young generation means
+ * fewer scavenges and fewer short-lived objects promoted; measured here it gave every target
+ * 10-15 % more throughput, and the ratios stay what they were.
+ */
+export const RUNTIME_FLAGS = ['--max-semi-space-size=32'];
+
 /** A running server under test. */
 export interface Target {
   name: string;
@@ -42,7 +50,7 @@ export async function startTarget(name: string, o: TargetOptions): Promise<Targe
   const readyPath = o.readyPath ?? '/healthz';
   const timeoutMs = o.timeoutMs ?? 30_000;
   const t0 = performance.now();
-  const args = [...(o.runtime === 'ts' ? NODE_ARGS : []), ...(o.nodeArgs ?? []), file];
+  const args = [...RUNTIME_FLAGS, ...(o.runtime === 'ts' ? NODE_ARGS : []), ...(o.nodeArgs ?? []), file];
   const child = spawn(process.execPath, args, {
     cwd: ROOT,
     env: { ...process.env, ...env, PORT: String(port), NODE_ENV: 'production' },

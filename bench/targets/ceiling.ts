@@ -4,6 +4,9 @@ import fastify from 'fastify';
 import { ECHO_TOOL, echoAnswer } from '../lib/echo-tool.js';
 
 const serverInfo = { name: 'bench-ceiling', version: '0.0.0' };
+// Section 1b (diagnostic): the same route doing this many µs of CPU work per call, to show what a
+// server that works per call pays in socket wake-ups that the saturated ceiling does not.
+const workUs = Number(process.env.CEILING_WORK_US ?? 0);
 const app = fastify({ logger: false });
 
 interface Rpc {
@@ -15,6 +18,10 @@ interface Rpc {
 
 app.get('/healthz', async () => ({ status: 'ok' }));
 app.post('/mcp', async (request, reply) => {
+  if (workUs > 0) {
+    const until = performance.now() + workUs / 1000;
+    while (performance.now() < until); // busy work, not a sleep: CPU a real handler would spend
+  }
   const msg = request.body as Rpc;
   reply.header('content-type', 'application/json');
   const id = msg.id ?? null;
