@@ -75,6 +75,9 @@ function httpBackend(url: string, token: string): Backend {
 
 function dbBackend(url: string, approver: string): Backend {
   const pool = new pg.Pool({ connectionString: url, max: 2, connectionTimeoutMillis: 5_000 });
+  // An idle connection dropped by the server is the pool's to replace, not an uncaught exception;
+  // a query that fails still rejects with its own error.
+  pool.on('error', () => {});
   const store = new ApprovalStore(pool);
   const messages: Record<string, string> = {
     not_found: 'no such approval request',
