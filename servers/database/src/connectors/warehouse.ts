@@ -1,6 +1,8 @@
 // The warehouse connection: a pool of read-only sessions (read-only and timeouts are the session
 // defaults, set in the connection's startup packet), each call cancelled for real when the caller
-// goes away, and every session reset to those defaults before it serves anyone else.
+// goes away, and every session reset to those defaults before it serves anyone else. Where the
+// startup settings do not reach the server (a connection pooler such as PgBouncer refuses or drops
+// them), every call runs in its own READ ONLY transaction with SET LOCAL timeouts instead.
 import type { Logger } from '@mcp-fleet/core';
 import pg from 'pg';
 import { CappedSelect } from './capped-select.js';
@@ -49,6 +51,15 @@ function watchErrors(pool: pg.Pool, logger: Logger): void {
   );
 }
 
+/**
+ * How a connection keeps its calls read-only and time-boxed: by its startup defaults, or (when a
+ * pooler kept them from the server) by a READ ONLY transaction with SET LOCAL timeouts per call.
+ */
+type SessionMode = 'startup' | 'transaction';
+
+/** PgBouncer's refusal of a startup parameter it does not know (`ignore_startup_parameters`). */
+const REFUSED_OPTIONS = /unsupported startup parameter/i;
+
 /** Per-call limits. */
 export interface CallOptions {
   signal: AbortSignal;
@@ -96,6 +107,11 @@ export class Warehouse {
   readonly #logger: Logger;
   readonly #typeNames = new Map<number, string>();
   #pool: pg.Pool | undefined;
+  /** Whether the pool sends the startup options at all (not after a pooler refused them). */
+  #startupOptions = true;
+  /** Each connection's mode, learned on its first call (the same client object is reused). */
+  readonly #modes = new WeakMap<pg.ClientBase, SessionMode>();
+  #transactionModeLogged = false;
   #serverVersion = 0;
 
   constructor(o: WarehouseOptions) {
@@ -127,21 +143,83 @@ export class Warehouse {
     return this.#serverVersion;
   }
 
-  /** Connects once and learns the server version (fails fast on a bad URL or password). */
+  /**
+   * Connects once and learns the server version (fails fast on a bad URL or password), then opens
+   * the first query session to learn whether its startup defaults reach the server.
+   */
   async init(): Promise<void> {
     const r = await this.control.query<{ v: string }>(
       extended("SELECT current_setting('server_version_num') AS v"),
     );
     this.#serverVersion = Number(r.rows[0]?.v ?? 0);
     if (this.#pool) return;
+    this.#pool = this.#createPool();
+    let first: pg.PoolClient;
+    try {
+      first = await this.#pool.connect();
+    } catch (err) {
+      if (!REFUSED_OPTIONS.test((err as Error).message)) throw err;
+      // A pooler in front of the warehouse refuses the startup options: open sessions without
+      // them, and give every call its own READ ONLY transaction.
+      await this.#pool.end();
+      this.#startupOptions = false;
+      this.#pool = this.#createPool();
+      first = await this.#pool.connect();
+    }
+    try {
+      await this.#modeOf(first);
+      first.release();
+    } catch (err) {
+      first.release(true);
+      throw err;
+    }
+  }
+
+  #createPool(): pg.Pool {
     const o = this.#options;
-    this.#pool = new pg.Pool({
+    const pool = new pg.Pool({
       ...this.#base,
       max: o.poolMax,
       application_name: o.applicationName ?? 'mcp-fleet-database',
-      options: sessionOptions(this.#defaultTimeoutMs, this.#serverVersion),
+      ...(this.#startupOptions
+        ? { options: sessionOptions(this.#defaultTimeoutMs, this.#serverVersion) }
+        : {}),
     });
-    watchErrors(this.#pool, o.logger);
+    watchErrors(pool, o.logger);
+    return pool;
+  }
+
+  /**
+   * Whether this connection is a session of its own with the startup defaults in force (asked once
+   * per connection). A pooler that drops unknown startup parameters would otherwise leave sessions
+   * writable and unbounded; one that hides the backend's pid (its own BackendKeyData) may hand the
+   * connection's statements to different backends, and a cancel by that pid could hit a stranger.
+   */
+  async #modeOf(client: pg.PoolClient): Promise<SessionMode> {
+    const known = this.#modes.get(client);
+    if (known) return known;
+    let mode: SessionMode = 'transaction';
+    if (this.#startupOptions) {
+      const r = await client.query<{ held: boolean; pid: number }>(
+        extended(
+          `SELECT current_setting('default_transaction_read_only') = 'on'
+              AND (SELECT setting::bigint FROM pg_catalog.pg_settings WHERE name = 'statement_timeout') = $1 AS held,
+              pg_backend_pid() AS pid`,
+          [this.#defaultTimeoutMs],
+        ),
+      );
+      const row = r.rows[0];
+      if (row?.held === true && row.pid === backendPid(client)) mode = 'startup';
+    }
+    if (mode === 'transaction' && !this.#transactionModeLogged) {
+      this.#transactionModeLogged = true;
+      this.#logger.warn(
+        { startupOptionsSent: this.#startupOptions },
+        'warehouse sessions are not plain PostgreSQL sessions with their startup settings (a connection pooler in between?); every call runs in its own READ ONLY transaction',
+      );
+    }
+    this.#modes.set(client, mode);
+    return mode;
   }
 
   /**
@@ -158,23 +236,38 @@ export class Warehouse {
     } catch (err) {
       throw toToolError(err, o.timeoutMs) ?? err;
     }
+    // The backend to cancel: known once the mode is (in a transaction, the one that runs it).
+    let pid: number | undefined;
     let cancelling: Promise<void> | undefined;
     const onAbort = () => {
-      cancelling ??= this.#cancel(backendPid(client));
+      // Before the pid is known there is nothing to cancel; the connection is destroyed below.
+      cancelling ??= pid === undefined ? Promise.resolve() : this.#cancel(pid);
     };
     o.signal.addEventListener('abort', onAbort, { once: true });
     let failure: unknown;
     try {
       if (o.signal.aborted) throw o.signal.reason;
       const ms = Math.max(1, Math.ceil(o.timeoutMs));
-      // Another timeout than the sessions' default: set for this session until its reset. Trusted
-      // constant text (numbers formatted here), so the simple protocol is fine for it.
-      if (ms !== this.#defaultTimeoutMs) {
-        await client.query(
-          `SET statement_timeout = ${ms}; SET lock_timeout = ${ms}; SET idle_in_transaction_session_timeout = ${ms + 10_000}`,
-        );
+      // Trusted constant text (numbers formatted here), so the simple protocol is fine for these.
+      if ((await this.#modeOf(client)) === 'transaction') {
+        const check =
+          this.#serverVersion >= 140000 ? '; SET LOCAL client_connection_check_interval = 1000' : '';
+        const results = (await client.query(
+          `BEGIN TRANSACTION READ ONLY; SET LOCAL statement_timeout = ${ms}; SET LOCAL lock_timeout = ${ms}; SET LOCAL idle_in_transaction_session_timeout = ${ms + 10_000}${check}; SELECT pg_backend_pid() AS pid`,
+        )) as unknown as pg.QueryResult<{ pid: number }>[];
+        pid = results.at(-1)?.rows[0]?.pid;
+      } else {
+        pid = backendPid(client);
+        // Another timeout than the sessions' default: set for this session until its reset.
+        if (ms !== this.#defaultTimeoutMs) {
+          await client.query(
+            `SET statement_timeout = ${ms}; SET lock_timeout = ${ms}; SET idle_in_transaction_session_timeout = ${ms + 10_000}`,
+          );
+        }
       }
-      return await fn(this.#session(client));
+      // An abort before the pid was known cancelled nothing: stop here rather than start the query.
+      if (o.signal.aborted) throw o.signal.reason;
+      return await fn(this.#session(client, pid ?? backendPid(client)));
     } catch (err) {
       failure = err;
       if (o.signal.aborted) throw o.signal.reason;
@@ -201,6 +294,7 @@ export class Warehouse {
    */
   async #reset(client: pg.PoolClient): Promise<void> {
     try {
+      if (this.#modes.get(client) === 'transaction') await client.query('ROLLBACK');
       await client.query('DISCARD ALL');
       client.release();
     } catch (err) {
@@ -221,9 +315,9 @@ export class Warehouse {
     }
   }
 
-  #session(client: pg.PoolClient): ReadOnlySession {
+  #session(client: pg.PoolClient, pid: number): ReadOnlySession {
     return {
-      pid: backendPid(client),
+      pid,
       query: async <R extends Record<string, unknown>>(text: string, values: unknown[] = []) =>
         (await client.query<R>(extended(text, values))).rows,
       select: (text, values, limits) => this.#select(client, text, values, limits),
