@@ -162,7 +162,12 @@ describe('rate limits', () => {
         env: { REDIS_URL: `redis://127.0.0.1:${port}`, REDIS_KEY_PREFIX: redisPrefix() },
       });
       const [a, b] = fleet.replicas;
-      for (let i = 0; i < 50 && (await metric(a!, 'mcp_redis_up')) !== 1; i++) await sleep(100);
+      // Both replicas must share the count before the first call: one still connecting would count
+      // its calls in its own memory, and the shared limit below would not be reached.
+      for (const r of [a!, b!]) {
+        for (let i = 0; i < 100 && (await metric(r, 'mcp_redis_up')) !== 1; i++) await sleep(100);
+        expect(await metric(r, 'mcp_redis_up')).toBe(1);
+      }
       const token = await fleet.token({ sub: 'agent-dies', roles: ['limited'] });
       const ca = await connectClient('modern', a!.url, token);
       const cb = await connectClient('modern', b!.url, token);
