@@ -3,11 +3,11 @@
 import { randomUUID } from 'node:crypto';
 import fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Identity } from '../identity/identity.js';
-import { AuthFailure, bearerChallenge, type TokenVerifier } from '../identity/token-verifier.js';
+import type { TokenVerifier } from '../identity/token-verifier.js';
 import type { FleetRuntime } from '../pipeline/runtime.js';
 import { createMcpHost, type McpHostOptions } from '../protocol/mcp-host.js';
 import { approvalsApi } from './approvals-api.js';
-import { hostAndOriginGuard } from './request-guards.js';
+import { bearerAuth, hostAndOriginGuard } from './request-guards.js';
 
 /** A dependency /readyz reports on. A failing critical check makes the server not ready (503). */
 export interface ReadinessCheck {
@@ -109,21 +109,19 @@ export function buildHttpApp(rt: FleetRuntime, options: HttpAppOptions): Fastify
   app.register(async (mcp) => {
     mcp.decorateRequest('identity', null);
     mcp.addHook('onRequest', hostAndOriginGuard(config.allowedHosts, config.allowedOrigins));
-    mcp.addHook('onRequest', async (request, reply) => {
-      try {
-        request.identity = await options.verifier.verify(request.headers.authorization);
-      } catch (err) {
-        const failure =
-          err instanceof AuthFailure
-            ? err
-            : new AuthFailure('keys_unavailable', 'token could not be verified');
-        rt.metrics.authFailures.inc({ reason: failure.reason });
-        return reply
-          .code(failure.statusCode)
-          .header('www-authenticate', bearerChallenge(failure, metadataUrl, config.auth.requiredScopes))
-          .send({ error: failure.oauthError ?? 'invalid_request', error_description: failure.message });
-      }
-    });
+    mcp.addHook(
+      'onRequest',
+      bearerAuth({
+        verifier: options.verifier,
+        metrics: rt.metrics,
+        metadataUrl,
+        scopes: config.auth.requiredScopes,
+        textKey: 'error_description',
+        accept: (request, identity) => {
+          request.identity = identity;
+        },
+      }),
+    );
     const serve = async (request: Parameters<typeof host.handle>[0], reply: FastifyReply) =>
       host.handle(request, reply, request.identity!);
     mcp.post('/mcp', serve);

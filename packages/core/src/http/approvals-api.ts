@@ -12,9 +12,9 @@ import type { ApprovalStatus, ApprovalStore } from '../approvals/approval-store.
 import type { AuditRecord } from '../audit/audit-record.js';
 import { governanceOf } from '../governance/governance.js';
 import type { Identity } from '../identity/identity.js';
-import { AuthFailure, bearerChallenge, TokenVerifier } from '../identity/token-verifier.js';
+import { TokenVerifier } from '../identity/token-verifier.js';
 import type { FleetRuntime } from '../pipeline/runtime.js';
-import { hostAndOriginGuard } from './request-guards.js';
+import { bearerAuth, hostAndOriginGuard } from './request-guards.js';
 
 const STATUSES = new Set<string>([
   'pending',
@@ -58,21 +58,17 @@ export function approvalsApi(rt: FleetRuntime, options: ApprovalsApiOptions = {}
     };
 
     app.addHook('onRequest', hostAndOriginGuard(rt.config.allowedHosts, rt.config.allowedOrigins));
-    app.addHook('onRequest', async (request, reply) => {
-      try {
-        approvers.set(request, await verifier.verify(request.headers.authorization));
-      } catch (err) {
-        const f =
-          err instanceof AuthFailure
-            ? err
-            : new AuthFailure('keys_unavailable', 'token could not be verified');
-        rt.metrics.authFailures.inc({ reason: f.reason });
-        return reply
-          .code(f.statusCode)
-          .header('www-authenticate', bearerChallenge(f, options.metadataUrl, [scope]))
-          .send({ error: f.oauthError ?? 'invalid_request', message: f.message });
-      }
-    });
+    app.addHook(
+      'onRequest',
+      bearerAuth({
+        verifier,
+        metrics: rt.metrics,
+        metadataUrl: options.metadataUrl,
+        scopes: [scope],
+        textKey: 'message',
+        accept: (request, identity) => approvers.set(request, identity),
+      }),
+    );
 
     app.get('/approvals', async (request, reply) => {
       const s = store(reply);

@@ -1,5 +1,9 @@
-// Header checks that run before anything else on /mcp: Host and Origin (DNS rebinding protection).
+// Header checks that run before anything else on /mcp and the approvals API: Host and Origin (DNS
+// rebinding protection), then the bearer token.
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Identity } from '../identity/identity.js';
+import { AuthFailure, bearerChallenge, type TokenVerifier } from '../identity/token-verifier.js';
+import type { FleetMetrics } from '../observability/metrics.js';
 
 function hostnameOf(hostHeader: string): string {
   // "[::1]:7401" -> "[::1]", "example.com:443" -> "example.com"
@@ -35,6 +39,40 @@ export function hostAndOriginGuard(allowedHosts: readonly string[], allowedOrigi
       const allowed =
         origins.has(origin.toLowerCase()) || (name !== undefined && (hosts.has(name) || origins.has(name)));
       if (!allowed) return refuse(reply, 'Forbidden: Origin not allowed');
+    }
+  };
+}
+
+/** Options for {@link bearerAuth}. */
+export interface BearerAuthOptions {
+  verifier: TokenVerifier;
+  metrics: Pick<FleetMetrics, 'authFailures'>;
+  /** Where clients find the protected-resource metadata (named in WWW-Authenticate). */
+  metadataUrl: string | undefined;
+  /** The scopes a token must carry, named in an insufficient_scope challenge. */
+  scopes: readonly string[];
+  /** The body key for the failure's text: `error_description` (RFC 6750) or the API's `message`. */
+  textKey: 'error_description' | 'message';
+  /** Keeps the verified identity for the route. */
+  accept(request: FastifyRequest, identity: Identity): void;
+}
+
+/**
+ * Builds the onRequest hook that verifies the bearer token: 401 or 403 with a WWW-Authenticate
+ * challenge and an OAuth error code, counted in mcp_auth_failures_total by reason.
+ */
+export function bearerAuth(o: BearerAuthOptions) {
+  return async function authenticate(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    try {
+      o.accept(request, await o.verifier.verify(request.headers.authorization));
+    } catch (err) {
+      const failure =
+        err instanceof AuthFailure ? err : new AuthFailure('keys_unavailable', 'token could not be verified');
+      o.metrics.authFailures.inc({ reason: failure.reason });
+      return reply
+        .code(failure.statusCode)
+        .header('www-authenticate', bearerChallenge(failure, o.metadataUrl, o.scopes))
+        .send({ error: failure.oauthError ?? 'invalid_request', [o.textKey]: failure.message });
     }
   };
 }
