@@ -21,20 +21,29 @@ export interface WarehouseOptions {
 }
 
 /**
- * Session defaults sent in the startup packet. DISCARD ALL (RESET ALL) returns a session to these,
- * so no call can leave a session writable or without timeouts, and a call needs no BEGIN/SET round
- * trip before its query. client_connection_check_interval (PG 14+) ends the backend if this process
- * vanishes mid-query.
+ * The settings that time-box a session (`name=value`, numbers formatted here, so trusted text):
+ * sent as startup defaults, or SET for one session or one transaction. client_connection_check_interval
+ * (PG 14+) ends the backend if this process vanishes mid-query.
  */
-function sessionOptions(timeoutMs: number, serverVersion: number): string {
-  const opts = [
-    'default_transaction_read_only=on',
+function timeoutSettings(timeoutMs: number, serverVersion: number): string[] {
+  const settings = [
     `statement_timeout=${timeoutMs}`,
     `lock_timeout=${timeoutMs}`,
     `idle_in_transaction_session_timeout=${timeoutMs + 10_000}`,
   ];
-  if (serverVersion >= 140000) opts.push('client_connection_check_interval=1000');
-  return opts.map((o) => `-c ${o}`).join(' ');
+  if (serverVersion >= 140000) settings.push('client_connection_check_interval=1000');
+  return settings;
+}
+
+/**
+ * Session defaults sent in the startup packet. DISCARD ALL (RESET ALL) returns a session to these,
+ * so no call can leave a session writable or without timeouts, and a call needs no BEGIN/SET round
+ * trip before its query.
+ */
+function sessionOptions(timeoutMs: number, serverVersion: number): string {
+  return ['default_transaction_read_only=on', ...timeoutSettings(timeoutMs, serverVersion)]
+    .map((o) => `-c ${o}`)
+    .join(' ');
 }
 
 /**
@@ -167,7 +176,7 @@ export class Warehouse {
       first = await this.#pool.connect();
     }
     try {
-      await this.#modeOf(first);
+      await this.#learnMode(first);
       first.release();
     } catch (err) {
       first.release(true);
@@ -190,14 +199,12 @@ export class Warehouse {
   }
 
   /**
-   * Whether this connection is a session of its own with the startup defaults in force (asked once
+   * Learns whether this connection is a session of its own with the startup defaults in force (once
    * per connection). A pooler that drops unknown startup parameters would otherwise leave sessions
    * writable and unbounded; one that hides the backend's pid (its own BackendKeyData) may hand the
    * connection's statements to different backends, and a cancel by that pid could hit a stranger.
    */
-  async #modeOf(client: pg.PoolClient): Promise<SessionMode> {
-    const known = this.#modes.get(client);
-    if (known) return known;
+  async #learnMode(client: pg.PoolClient): Promise<SessionMode> {
     let mode: SessionMode = 'transaction';
     if (this.#startupOptions) {
       const r = await client.query<{ held: boolean; pid: number }>(
@@ -248,12 +255,12 @@ export class Warehouse {
     try {
       if (o.signal.aborted) throw o.signal.reason;
       const ms = Math.max(1, Math.ceil(o.timeoutMs));
+      const mode = this.#modes.get(client) ?? (await this.#learnMode(client));
       // Trusted constant text (numbers formatted here), so the simple protocol is fine for these.
-      if ((await this.#modeOf(client)) === 'transaction') {
-        const check =
-          this.#serverVersion >= 140000 ? '; SET LOCAL client_connection_check_interval = 1000' : '';
+      if (mode === 'transaction') {
+        const set = timeoutSettings(ms, this.#serverVersion).map((t) => `SET LOCAL ${t}; `);
         const results = (await client.query(
-          `BEGIN TRANSACTION READ ONLY; SET LOCAL statement_timeout = ${ms}; SET LOCAL lock_timeout = ${ms}; SET LOCAL idle_in_transaction_session_timeout = ${ms + 10_000}${check}; SELECT pg_backend_pid() AS pid`,
+          `BEGIN TRANSACTION READ ONLY; ${set.join('')}SELECT pg_backend_pid() AS pid`,
         )) as unknown as pg.QueryResult<{ pid: number }>[];
         pid = results.at(-1)?.rows[0]?.pid;
       } else {
@@ -261,7 +268,9 @@ export class Warehouse {
         // Another timeout than the sessions' default: set for this session until its reset.
         if (ms !== this.#defaultTimeoutMs) {
           await client.query(
-            `SET statement_timeout = ${ms}; SET lock_timeout = ${ms}; SET idle_in_transaction_session_timeout = ${ms + 10_000}`,
+            timeoutSettings(ms, this.#serverVersion)
+              .map((t) => `SET ${t}`)
+              .join('; '),
           );
         }
       }
