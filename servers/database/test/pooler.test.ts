@@ -109,23 +109,23 @@ async function startPooler(
           first = startupPacket(params.filter(([k]) => k !== 'options'));
         }
       }
-      const server = net.connect(Number(upstream.port || 5432), upstream.hostname);
-      sockets.add(server);
-      server.on('close', () => {
-        sockets.delete(server);
+      const backend = net.connect(Number(upstream.port || 5432), upstream.hostname);
+      sockets.add(backend);
+      backend.on('close', () => {
+        sockets.delete(backend);
         client.destroy();
       });
-      server.on('error', () => server.destroy());
-      client.on('close', () => server.destroy());
-      server.write(first);
-      if (rest.length > 0) server.write(rest);
-      client.pipe(server);
+      backend.on('error', () => backend.destroy());
+      client.on('close', () => backend.destroy());
+      backend.write(first);
+      if (rest.length > 0) backend.write(rest);
+      client.pipe(backend);
       if (behaviour === 'hides-pid')
-        server.on(
+        backend.on(
           'data',
           pidRewriter(client, () => fake.pid),
         );
-      else server.pipe(client);
+      else backend.pipe(client);
     };
     client.on('data', onData);
   });
@@ -145,6 +145,10 @@ async function startPooler(
   };
 }
 
+/** What a session's read-only mode and statement timeout are while a call runs. */
+const SETTINGS =
+  "SELECT current_setting('transaction_read_only') AS ro, current_setting('statement_timeout') AS timeout";
+
 let wh: TestWarehouse;
 
 beforeAll(async () => {
@@ -158,9 +162,8 @@ describe.each<Behaviour>(['drops-options', 'refuses-options', 'hides-pid'])(
   'behind a pooler that %s',
   (behaviour) => {
     let pooler: Awaited<ReturnType<typeof startPooler>>;
-    const fake = { pid: 1 };
     beforeAll(async () => {
-      pooler = await startPooler(wh.adminUrl, behaviour, fake);
+      pooler = await startPooler(wh.adminUrl, behaviour);
     });
     afterAll(async () => {
       await pooler?.close();
@@ -172,11 +175,7 @@ describe.each<Behaviour>(['drops-options', 'refuses-options', 'hides-pid'])(
       try {
         await w.init();
         const call = { signal: neverAborted, timeoutMs: 1_234 };
-        const [settings] = await w.readOnly(call, (s) =>
-          s.query<{ ro: string; timeout: string }>(
-            "SELECT current_setting('transaction_read_only') AS ro, current_setting('statement_timeout') AS timeout",
-          ),
-        );
+        const [settings] = await w.readOnly(call, (s) => s.query<{ ro: string; timeout: string }>(SETTINGS));
         expect(settings).toEqual({ ro: 'on', timeout: '1234ms' });
 
         await expect(w.readOnly(call, (s) => s.query('CREATE TABLE pooler_probe (id int)'))).rejects.toThrow(
@@ -194,11 +193,7 @@ describe.each<Behaviour>(['drops-options', 'refuses-options', 'hides-pid'])(
         expect(Date.now() - started).toBeLessThan(5_000);
 
         // The next call on the same connection starts clean: read-only, with its own timeout.
-        const [again] = await w.readOnly(call, (s) =>
-          s.query<{ ro: string; timeout: string }>(
-            "SELECT current_setting('transaction_read_only') AS ro, current_setting('statement_timeout') AS timeout",
-          ),
-        );
+        const [again] = await w.readOnly(call, (s) => s.query<{ ro: string; timeout: string }>(SETTINGS));
         expect(again).toEqual({ ro: 'on', timeout: '1234ms' });
       } finally {
         await w.close();
