@@ -211,13 +211,7 @@ export class AuditLog {
     }
     this.#queue.push({ json, auditId: record.id, requestId: record.requestId, seq: ++this.#seq });
     this.#opts.metrics.auditQueue.set(this.#queue.length);
-    if (!this.#timer && !this.#closed) {
-      this.#timer = setTimeout(() => {
-        this.#timer = undefined;
-        void this.flush();
-      }, this.#opts.flushMs);
-      this.#timer.unref();
-    }
+    if (!this.#closed) this.#schedule(this.#opts.flushMs);
   }
 
   /** Writes the stdout lines waiting for the end of this turn (also run on process exit). */
@@ -298,6 +292,7 @@ export class AuditLog {
     return true;
   }
 
+  /** Flushes in `ms` unless a flush is already scheduled. */
   #schedule(ms: number): void {
     if (this.#timer) return;
     this.#timer = setTimeout(() => {
