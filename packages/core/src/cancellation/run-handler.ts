@@ -97,7 +97,7 @@ export async function runHandler(
     return { result, outcome: 'ok', partial: out.partial === true };
   } catch (err) {
     if (run.cancelled && run.reason === err) {
-      const timedOut = err instanceof FleetError && err.code === 'FLEET_ERR_TIMEOUT';
+      const timedOut = run.source === 'timeout';
       return {
         result: errorResult(
           timedOut
