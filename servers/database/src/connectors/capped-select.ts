@@ -140,11 +140,7 @@ export class CappedSelect {
 
   /** pg has already detached this query; the backend skips to our Sync (sent here if not yet). */
   handleError(err: unknown, connection: ProtocolConnection): void {
-    if (!this.#synced) {
-      this.#synced = true;
-      connection.sync();
-    }
-    this.#settle(err);
+    this.#finish(connection, err);
   }
 
   handleReadyForQuery(): void {
@@ -156,12 +152,13 @@ export class CappedSelect {
     return Math.max(1, Math.min(BATCH, this.#limits.maxRows + 1 - this.#rows.length));
   }
 
-  #finish(connection: ProtocolConnection): void {
+  /** Sends the Sync once (it ends the exchange, and an implicit transaction with its portal), then settles. */
+  #finish(connection: ProtocolConnection, err?: unknown): void {
     if (!this.#synced) {
       this.#synced = true;
-      connection.sync(); // ends the implicit transaction and the unnamed portal with it
+      connection.sync();
     }
-    this.#settle();
+    this.#settle(err);
   }
 
   #settle(err?: unknown): void {
