@@ -147,10 +147,10 @@ export function targetSpecs(
     {
       id: 'ceiling-work',
       section: '1b',
-      label: 'ceiling + 60 µs of work per call (diagnostic)',
+      label: `ceiling + ${CEILING_WORK_US} µs of work per call (diagnostic)`,
       describe:
-        'the ceiling route spinning 60 µs per request: shows the per-call cost of socket wake-ups that the ceiling, ' +
-        'saturating its load generator, does not pay. Used for no target',
+        `the ceiling route spinning ${CEILING_WORK_US} µs per request: shows the per-call cost of socket wake-ups ` +
+        'that the ceiling, saturating its load generator, does not pay. Used for no target',
       file: 'bench/targets/ceiling.ts',
       readyPath: '/healthz',
       env: () => ({ CEILING_WORK_US: String(CEILING_WORK_US) }),
