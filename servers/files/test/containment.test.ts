@@ -1,7 +1,7 @@
 // Nothing reads or writes outside the sandbox: a hostile tree and a corpus of hostile paths against
 // every tool, as the most privileged role (admin) and as the roles of the example policy. The
 // sentinel outside must never appear in an answer and the folders outside must stay unchanged.
-import { existsSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, realpathSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { type BootedServer, createTestDatabase, type TestClient } from '@mcp-fleet/testkit';
 import { Client as LegacyClient } from '@modelcontextprotocol/sdk/client/index.js';
@@ -159,6 +159,33 @@ describe('hostile tree', () => {
     expect(viaAdmin.data?.content).toContain('120000');
   });
 
+  it('a hard link is refused to every role with the reason, in docs/ and in hr/, until it is a single file again', async () => {
+    const marker = tree.hardLinkMarker;
+    // Support may read docs/**; the file is also hr/reviews.txt, which support may not read.
+    const viaDocs = await call(support, 'read_document', { path: tree.hardLink });
+    expect(viaDocs.isError).toBe(true);
+    expect(viaDocs.text).toMatch(/is a hard link .* cannot tell which area it belongs to/);
+    expect(viaDocs.raw).not.toContain(marker);
+    const info = await call(support, 'get_file_info', { path: tree.hardLink });
+    expect(info.isError).toBe(true);
+    expect(info.text).toMatch(/is a hard link/);
+    const found = await call(support, 'search_documents', { query: marker, path: 'docs' });
+    expect(hitsOf(found)).toEqual([]);
+    // Skipped like any file it cannot read, not scanned (the query itself is echoed back).
+    expect((found.data?.skipped as { unreadable: number } | undefined)?.unreadable).toBeGreaterThanOrEqual(1);
+    // Everywhere: admin, who may read both areas, is refused under either name too.
+    for (const path of [tree.hardLink, tree.hardLinkTarget]) {
+      const r = await call(admin, 'read_document', { path });
+      expect(r.isError, path).toBe(true);
+      expect(r.text).toMatch(/is a hard link \(the same file has 2 names/);
+    }
+    // The operator's fix: once the hr/ name is gone the file has one name, lives in docs/, and reads.
+    unlinkSync(join(layout.root, tree.hardLinkTarget));
+    const fixed = await call(support, 'read_document', { path: tree.hardLink });
+    expect(fixed.isError, fixed.text).toBe(false);
+    expect(fixed.data?.content).toBe(`${marker}: performance reviews\n`);
+  });
+
   it('a lookalike area (docs_secret next to docs) is not part of docs/**', async () => {
     const r = await call(support, 'read_document', { path: 'docs_secret/plans.md' });
     expect(r.isError).toBe(true);
@@ -167,7 +194,7 @@ describe('hostile tree', () => {
   });
 
   it('special files are described or refused, never opened (a FIFO does not block)', async () => {
-    for (const path of ['docs/pipe.fifo', 'docs/live.sock', ...(tree.hasDevice ? ['docs/null.dev'] : [])]) {
+    for (const path of ['docs/pipe.fifo', 'docs/live.sock', 'docs/null.dev']) {
       const r = await call(admin, 'read_document', { path });
       expect(r.isError, path).toBe(true);
       expect(r.text).toMatch(/special file/);
@@ -239,17 +266,23 @@ describe('hostile tree', () => {
     expectOutsideUntouched();
   });
 
-  it('roots sent by a client never widen the sandbox', async () => {
+  it('the server never asks a client for its roots, and a client offering `/` as a root still cannot read outside', async () => {
+    // The sandbox is FILES_ROOT alone. A client that offers roots (outside, and the whole disk) and
+    // announces a change must neither be asked for them (roots/list) nor gain anything by them.
     const client = new LegacyClient(
       { name: 'roots-client', version: '1.0.0' },
       { capabilities: { roots: { listChanged: true } } },
     );
-    client.setRequestHandler(ListRootsRequestSchema, async () => ({
-      roots: [
-        { uri: `file://${layout.outside}`, name: 'outside' },
-        { uri: 'file:///', name: 'everything' },
-      ],
-    }));
+    let rootsRequests = 0;
+    client.setRequestHandler(ListRootsRequestSchema, async () => {
+      rootsRequests++;
+      return {
+        roots: [
+          { uri: `file://${layout.outside}`, name: 'outside' },
+          { uri: 'file:///', name: 'everything' },
+        ],
+      };
+    });
     const token = await s.token({ sub: 'roots-agent', roles: ['admin'] });
     await client.connect(
       new StreamableHTTPClientTransport(new URL(s.url), {
@@ -257,17 +290,21 @@ describe('hostile tree', () => {
       }),
     );
     await client.sendRootsListChanged();
-    for (const path of [
-      join(layout.outside, 'secret.txt'),
-      `file://${join(layout.outside, 'secret.txt')}`,
-      'outside/secret.txt',
-      'secret.txt',
-    ]) {
-      const r = await client.callTool({ name: 'read_document', arguments: { path } });
-      expect(r.isError, path).toBe(true);
-      expect(JSON.stringify(r)).not.toContain(SENTINEL);
+    const secret = join(layout.outside, 'secret.txt');
+    for (const path of [secret, `file://${secret}`, 'outside/secret.txt', 'secret.txt', '/etc/passwd']) {
+      for (const name of ['read_document', 'get_file_info']) {
+        const r = await client.callTool({ name, arguments: { path } });
+        expect(r.isError, `${name} ${path}`).toBe(true);
+        expect(JSON.stringify(r)).not.toContain(SENTINEL);
+        expect(JSON.stringify(r)).not.toContain('root:x:0:0');
+      }
     }
+    // The same client still reads inside the root: the refusals above are about the paths.
+    const inside = await client.callTool({ name: 'read_document', arguments: { path: tree.deepPath } });
+    expect(inside.isError).toBeFalsy();
+    expect(JSON.stringify(inside)).toContain('deep document');
     await client.close();
+    expect(rootsRequests).toBe(0);
     expectOutsideUntouched();
   });
 });

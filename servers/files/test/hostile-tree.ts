@@ -1,8 +1,18 @@
 // Builds a hostile tree inside the sandbox (links out, links in parents, dangling and looping links,
-// lookalike folders, deep nesting, a huge sparse file, a FIFO, a socket, odd Unicode names) and the
+// a hard link across areas, lookalike folders, deep nesting, a huge sparse file, a FIFO, a socket,
+// a device, odd Unicode names) and the
 // corpus of hostile path spellings the containment tests throw at every tool.
 import { execFileSync } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, symlinkSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  linkSync,
+  mkdirSync,
+  openSync,
+  symlinkSync,
+  truncateSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import type { Layout } from './helpers.js';
@@ -11,10 +21,17 @@ import type { Layout } from './helpers.js';
 export interface HostileTree {
   deepPath: string;
   tooDeepPath: string;
-  hasDevice: boolean;
+  /** `docs/…` name of a hard link to {@link HostileTree.hardLinkTarget}. */
+  hardLink: string;
+  /** A file of `hr/` (no example role but admin reads hr/) that also has a name under docs/. */
+  hardLinkTarget: string;
+  /** Text only that hr/ file holds. */
+  hardLinkMarker: string;
   socket: Server;
   close(): Promise<void>;
 }
+
+const HARD_LINK_MARKER = 'hr-only-marker-5be1d7';
 
 /** A huge file: 3 GiB, sparse (costs no disk), readable text at the start. */
 export const HUGE_SIZE = 3 * 1024 ** 3;
@@ -32,6 +49,10 @@ export async function buildHostileTree(layout: Layout): Promise<HostileTree> {
   symlinkSync('/etc/passwd', r('docs/passwd.md'));
   // A link that stays inside the root but leads into an area support may not read.
   symlinkSync('../hr/salaries.csv', r('docs/inside-link.csv'));
+  // A hard link in docs/ to a file of hr/: realpath of a hard link is its own name, so only the
+  // link count tells that the file is also hr/'s. Whoever fills the volume can make one.
+  writeFileSync(r('hr/reviews.txt'), `${HARD_LINK_MARKER}: performance reviews\n`);
+  linkSync(r('hr/reviews.txt'), r('docs/team-notes.txt'));
   // Lookalike of an area name (prefix trick on area matching) inside the root.
   mkdirSync(r('docs_secret'));
   writeFileSync(r('docs_secret/plans.md'), 'lookalike area: launch plans\n');
@@ -49,16 +70,20 @@ export async function buildHostileTree(layout: Layout): Promise<HostileTree> {
   for (let i = 1; i <= 2000; i++) writeSync(fd, `line ${i} of a very large log\n`);
   closeSync(fd);
   truncateSync(r('docs/huge.log'), HUGE_SIZE);
-  // Special files: a FIFO (opening it for reading would block forever), a socket, maybe a device.
+  // Special files: a FIFO (opening it for reading would block forever), a socket, a device.
   execFileSync('mkfifo', [r('docs/pipe.fifo')]);
   const socket = createServer();
   await new Promise<void>((resolve) => socket.listen(r('docs/live.sock'), resolve));
-  let hasDevice = false;
+  // A character device (the null device). Needs CAP_MKNOD, which CI has (it runs as root); where
+  // it is missing the tree cannot be built and every test of this file fails saying why, rather
+  // than the device case quietly not running.
   try {
-    execFileSync('mknod', [r('docs/null.dev'), 'c', '1', '3'], { stdio: 'ignore' });
-    hasDevice = true;
-  } catch {
-    // Not permitted here (no CAP_MKNOD): the device case is covered where it is.
+    execFileSync('mknod', [r('docs/null.dev'), 'c', '1', '3'], { stdio: 'pipe' });
+  } catch (err) {
+    const stderr = String((err as { stderr?: Buffer }).stderr ?? '').trim();
+    throw new Error(
+      `the hostile tree needs a device file and \`mknod\` failed (${stderr || (err as Error).message}); run these tests as root or with CAP_MKNOD, as CI does`,
+    );
   }
   // Odd Unicode: NFD and NFC spellings of "café" as two different files, CJK, an RTL override,
   // and a name that is not valid UTF-8.
@@ -73,7 +98,9 @@ export async function buildHostileTree(layout: Layout): Promise<HostileTree> {
   return {
     deepPath: `docs/${deepDirs.join('/')}/deep.md`,
     tooDeepPath: `docs/${tooDeep}/x.md`,
-    hasDevice,
+    hardLink: 'docs/team-notes.txt',
+    hardLinkTarget: 'hr/reviews.txt',
+    hardLinkMarker: HARD_LINK_MARKER,
     socket,
     close: () => new Promise<void>((resolve) => socket.close(() => resolve())),
   };

@@ -18,7 +18,8 @@ export class SandboxRefusal extends Error {
       | 'denied'
       | 'changed'
       | 'too_large'
-      | 'exists',
+      | 'exists'
+      | 'hard_link',
   ) {
     super(message);
     this.name = 'SandboxRefusal';
@@ -131,7 +132,7 @@ export class Sandbox {
   /**
    * Opens `real` without following a link in its last component and without blocking on a FIFO,
    * then checks the descriptor: a regular file, the same one that was resolved (when `expected` is
-   * given), and still inside the root according to the kernel (`/proc/self/fd`), so a parent
+   * given), with a single name (no hard link), and still inside the root according to the kernel (`/proc/self/fd`), so a parent
    * folder swapped for a link between the check and the open is caught.
    */
   async openVerified(
@@ -160,6 +161,16 @@ export class Sandbox {
       }
       if (expected && (stats.ino !== expected.ino || stats.dev !== expected.dev)) {
         throw new SandboxRefusal(`\`${asked}\` changed while it was being opened; try again.`, 'changed');
+      }
+      // A hard link has no "real" path: realpath returns the name it was opened by, so a file of
+      // hr/ linked into docs/ would be judged as docs/. Whoever fills the volume can make one, an
+      // agent cannot; the server refuses to guess which area the file belongs to. Checked on the
+      // open descriptor, so the answer is about the very file that would be read.
+      if (stats.nlink > 1) {
+        throw new SandboxRefusal(
+          `\`${asked}\` is a hard link (the same file has ${stats.nlink} names on the volume), so the server cannot tell which area it belongs to and does not read it. Tell an operator: it should be replaced by a copy.`,
+          'hard_link',
+        );
       }
       if (HAS_PROC_FD) {
         const actual = await readlink(`/proc/self/fd/${handle.fd}`).catch(() => null);
