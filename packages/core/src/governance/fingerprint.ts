@@ -1,23 +1,50 @@
 // Canonical JSON and hashes: the same arguments give the same fingerprint whatever their key order.
 import * as crypto from 'node:crypto';
 
-/** JSON with object keys sorted at every depth; `undefined` members dropped, as JSON.stringify does. */
+/**
+ * JSON with object keys sorted at every depth; `undefined` members dropped, as JSON.stringify does.
+ * Iterative (an explicit stack), so no depth of input can overflow the call stack.
+ */
 export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== 'object') {
-    return value === undefined ? 'null' : JSON.stringify(value);
+  let out = '';
+  // Each entry is either a value still to write or literal text (punctuation, keys) to append.
+  const work: ({ text: string } | { value: unknown })[] = [{ value }];
+  while (work.length > 0) {
+    const item = work.pop()!;
+    if ('text' in item) {
+      out += item.text;
+      continue;
+    }
+    let v = item.value;
+    if (v !== null && typeof v === 'object' && typeof (v as { toJSON?: unknown }).toJSON === 'function') {
+      v = (v as { toJSON: () => unknown }).toJSON();
+    }
+    if (v === null || typeof v !== 'object') {
+      out += (v === undefined ? undefined : JSON.stringify(v)) ?? 'null';
+      continue;
+    }
+    const parts: ({ text: string } | { value: unknown })[] = [];
+    if (Array.isArray(v)) {
+      parts.push({ text: '[' });
+      v.forEach((el, i) => {
+        if (i > 0) parts.push({ text: ',' });
+        parts.push({ value: el });
+      });
+      parts.push({ text: ']' });
+    } else {
+      parts.push({ text: '{' });
+      let first = true;
+      for (const k of Object.keys(v).sort()) {
+        const member = (v as Record<string, unknown>)[k];
+        if (member === undefined || typeof member === 'function') continue;
+        parts.push({ text: `${first ? '' : ','}${JSON.stringify(k)}:` }, { value: member });
+        first = false;
+      }
+      parts.push({ text: '}' });
+    }
+    for (let i = parts.length - 1; i >= 0; i--) work.push(parts[i]!);
   }
-  const withJson = value as { toJSON?: () => unknown };
-  if (typeof withJson.toJSON === 'function') return canonicalJson(withJson.toJSON());
-  if (Array.isArray(value))
-    return `[${value.map((v) => (v === undefined ? 'null' : canonicalJson(v))).join(',')}]`;
-  const keys = Object.keys(value).sort();
-  const parts: string[] = [];
-  for (const k of keys) {
-    const v = (value as Record<string, unknown>)[k];
-    if (v === undefined || typeof v === 'function') continue;
-    parts.push(`${JSON.stringify(k)}:${canonicalJson(v)}`);
-  }
-  return `{${parts.join(',')}}`;
+  return out;
 }
 
 // crypto.hash (Node >= 20.12) hashes in one call without a Hash object; it is per call on the hot path.

@@ -15,6 +15,7 @@ import { cacheable, cacheKeyOf, lookupCache, storeInCache } from '../cache/cache
 import type { CallCancellation } from '../cancellation/call-cancellation.js';
 import { runHandler } from '../cancellation/run-handler.js';
 import { FleetError } from '../errors.js';
+import { argumentsProblem } from '../governance/argument-bounds.js';
 import { fingerprint } from '../governance/fingerprint.js';
 import { governanceOf } from '../governance/governance.js';
 import type { GovernedCall, StepAnswer } from '../governance/governed-call.js';
@@ -79,8 +80,48 @@ function describeIssues(issues: readonly { path: readonly PropertyKey[]; message
     .join('; ');
 }
 
-/** Runs one governed tool call and returns its result; records exactly one audit record. */
+/** How far one call got: what the last-resort handler in {@link callTool} needs to finish it. */
+interface CallState {
+  finish?: (outcome: AuditOutcome, result: CallToolResult | null) => void;
+  finished: boolean;
+  /** Undoes what the call holds (idempotency claim, approval) when it ends by an exception. */
+  release?: () => Promise<void>;
+}
+
+/**
+ * Runs one governed tool call and returns its result; records exactly one audit record, whatever
+ * happens: an exception anywhere in the pipeline still ends in a record (outcome `error`) and an
+ * `isError` result naming the request, never in a 500 without a trace.
+ */
 export async function callTool(rt: FleetRuntime, req: ToolCallRequest): Promise<CallToolResult> {
+  const call: CallState = { finished: false };
+  try {
+    return await governedCall(rt, req, call);
+  } catch (err) {
+    if (err instanceof ToolNotAvailableError || call.finished || !call.finish) throw err;
+    rt.logger.error(
+      {
+        err: (err as Error).message,
+        stack: (err as Error).stack,
+        tool: req.name.slice(0, 128),
+        requestId: req.requestId,
+      },
+      'tool call failed in the pipeline',
+    );
+    await call.release?.().catch(() => {});
+    const result = errorResult(
+      `${req.name.slice(0, 128)} failed with an internal error (reference ${req.requestId}). Retrying may help; if not, report the reference.`,
+    );
+    call.finish('error', result);
+    return result;
+  }
+}
+
+async function governedCall(
+  rt: FleetRuntime,
+  req: ToolCallRequest,
+  call: CallState,
+): Promise<CallToolResult> {
   const started = performance.now();
   const reg = rt.registry.get(req.name);
   const decision: Decision = reg
@@ -118,7 +159,9 @@ export async function callTool(rt: FleetRuntime, req: ToolCallRequest): Promise<
     rt.audit.record(record);
     rt.metrics.toolCalls.inc({ tool: metricTool, outcome });
     rt.metrics.toolDuration.observe({ tool: metricTool }, durationMs / 1000);
+    call.finished = true;
   };
+  call.finish = finish;
   const done = ({ outcome, result }: StepAnswer): CallToolResult => {
     finish(outcome, result);
     return result;
@@ -130,6 +173,18 @@ export async function callTool(rt: FleetRuntime, req: ToolCallRequest): Promise<
     throw new ToolNotAvailableError(req.name);
   }
   const { tool } = reg;
+
+  // Bounded before anything walks them (fingerprint, redaction, the schema): deep or huge arguments
+  // are a clear refusal with a record, not a RangeError.
+  const shapeProblem = argumentsProblem(req.arguments);
+  if (shapeProblem) {
+    return done({
+      outcome: 'invalid',
+      result: errorResult(
+        `Invalid arguments for ${tool.name}: ${shapeProblem}. Send an object matching the tool's input schema.`,
+      ),
+    });
+  }
 
   // Core's own arguments (idempotency_key, approval_id) and _meta keys come off before validation.
   const reserved = takeReserved(tool, req.arguments, req.meta);
@@ -212,6 +267,7 @@ export async function callTool(rt: FleetRuntime, req: ToolCallRequest): Promise<
     const claimed = await claimKey(c, reserved.idempotencyKey, timeoutMs);
     if ('answer' in claimed) return done(claimed.answer);
     idem = claimed.ref;
+    call.release = async () => releaseKey(c, idem);
   }
 
   if (!tool.governance.readOnly) {

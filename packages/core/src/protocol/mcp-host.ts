@@ -21,6 +21,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { CallCancellation } from '../cancellation/call-cancellation.js';
 import { InflightCalls } from '../cancellation/inflight-calls.js';
 import { FleetError } from '../errors.js';
+import { argumentsProblem, nestedDeeperThan } from '../governance/argument-bounds.js';
 import { governanceOf } from '../governance/governance.js';
 import type { Identity } from '../identity/identity.js';
 import { type CallToolResult, callTool, ToolNotAvailableError } from '../pipeline/call-tool.js';
@@ -47,6 +48,12 @@ interface CallScope {
   identity: Identity;
   requestId: string;
   protocolVersion: string | null;
+  /**
+   * The `arguments` of a tools/call the SDK's schema would refuse before our handler runs (null, an
+   * array, a string...): the SDK gets `{}` in their place and the pipeline gets these, so the call
+   * is answered and audited as `invalid` exactly as on the fast path.
+   */
+  heldArguments?: { value: unknown };
 }
 
 /** Options for {@link createMcpHost}. */
@@ -64,6 +71,18 @@ export interface McpHost {
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** How deep a JSON-RPC message may nest outside a tool call's arguments. */
+const MAX_ENVELOPE_DEPTH = 64;
+
+/** A tools/call the fast path answers: it names a tool; anything else is the SDK's to refuse. */
+function fastCallable(params: unknown): boolean {
+  return (
+    isRecord(params) &&
+    typeof params.name === 'string' &&
+    (params._meta === undefined || isRecord(params._meta))
+  );
 }
 
 function scopeOf(authInfo: AuthInfo | undefined): CallScope {
@@ -123,7 +142,7 @@ export function createMcpHost(rt: FleetRuntime, options: McpHostOptions = {}): M
           return (await toResult(
             scope,
             req.params.name,
-            req.params.arguments,
+            scope.heldArguments ? scope.heldArguments.value : req.params.arguments,
             ctx.mcpReq.id,
             CallCancellation.from(ctx.mcpReq.signal),
             req.params._meta,
@@ -214,9 +233,7 @@ export function createMcpHost(rt: FleetRuntime, options: McpHostOptions = {}): M
       );
     }
     const params = body.params as Record<string, unknown> | undefined;
-    const name = params?.name;
-    if (typeof name !== 'string')
-      return sendError(reply, id, INVALID_PARAMS, 'tools/call needs params.name (a string)');
+    const name = params?.name as string; // checked by fastEligible
     // A client that disconnects cancels its call: the handler's abort signal fires.
     const cancellation = new CallCancellation();
     const onClose = () => {
@@ -248,15 +265,50 @@ export function createMcpHost(rt: FleetRuntime, options: McpHostOptions = {}): M
         if (Array.isArray(body)) for (const m of body) cancelNotified(m, identity);
         else cancelNotified(body, identity);
       }
-      if (fastPath && request.method === 'POST' && isRecord(body) && body.jsonrpc === '2.0') {
+      let sdkBody = body;
+      if (request.method === 'POST') {
+        // Neither path walks a message deeper than this (the SDK's schemas recurse); a tool call's
+        // arguments are the pipeline's to bound, so that such a call is refused with its record.
+        const args = isRecord(body) && isRecord(body.params) ? body.params.arguments : undefined;
+        if (nestedDeeperThan(body, MAX_ENVELOPE_DEPTH, args)) {
+          return reply
+            .code(400)
+            .header('content-type', 'application/json')
+            .send(
+              JSON.stringify({
+                jsonrpc: '2.0',
+                id: null,
+                error: {
+                  code: -32600,
+                  message: `Invalid Request: the message is nested more than ${MAX_ENVELOPE_DEPTH} levels deep`,
+                },
+              }),
+            );
+        }
+      }
+      if (request.method === 'POST' && isRecord(body) && body.jsonrpc === '2.0') {
         const method = body.method;
         const id = body.id;
         if (
+          fastPath &&
           (method === 'tools/call' || method === 'tools/list' || method === 'ping') &&
-          (typeof id === 'string' || (typeof id === 'number' && Number.isInteger(id)))
+          // Only ids the SDK also accepts as-is (1e308 and 1.5 are the SDK's to answer).
+          (typeof id === 'string' || (typeof id === 'number' && Number.isSafeInteger(id))) &&
+          (method !== 'tools/call' || fastCallable(body.params))
         ) {
           const era = fastEra(request, body, method);
           if (era) return handleFast(reply, body, method, era, scope);
+        }
+        const params = body.params;
+        if (
+          method === 'tools/call' &&
+          isRecord(params) &&
+          typeof params.name === 'string' &&
+          params.arguments !== undefined &&
+          (!isRecord(params.arguments) || argumentsProblem(params.arguments) !== undefined)
+        ) {
+          scope.heldArguments = { value: params.arguments };
+          sdkBody = { ...body, params: { ...params, arguments: {} } };
         }
       }
       const auth: AuthInfo = {
@@ -268,7 +320,7 @@ export function createMcpHost(rt: FleetRuntime, options: McpHostOptions = {}): M
       };
       (request.raw as { auth?: AuthInfo }).auth = auth;
       reply.hijack();
-      await sdkNode(request.raw, reply.raw, request.method === 'POST' ? body : undefined);
+      await sdkNode(request.raw, reply.raw, request.method === 'POST' ? sdkBody : undefined);
     },
     close: () => sdkHandler.close(),
   };

@@ -1,0 +1,222 @@
+// Whatever shape a request has, the fast path and the SDK-only path give the same answer, nothing
+// answers 500, and every tools/call that reaches the pipeline leaves exactly one audit record.
+import { randomUUID } from 'node:crypto';
+import { type BootedServer, bootServer } from '@mcp-fleet/testkit';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fixturePolicy, fixtureServer } from './fixtures.js';
+import { rpc } from './helpers.js';
+
+interface Line {
+  requestId: string;
+  method: string;
+  outcome: string;
+  arguments: unknown;
+  details: Record<string, unknown> | null;
+}
+
+let fast: BootedServer;
+let sdkOnly: BootedServer;
+const lines = { fast: [] as Line[], sdk: [] as Line[] };
+let fastToken: string;
+let sdkToken: string;
+
+beforeAll(async () => {
+  const env = { AUDIT_STDOUT: 'true' };
+  fast = await bootServer(fixtureServer, {
+    policy: fixturePolicy,
+    env,
+    serverOptions: { auditWrite: (l) => lines.fast.push(JSON.parse(l)) },
+  });
+  sdkOnly = await bootServer(fixtureServer, {
+    policy: fixturePolicy,
+    issuer: fast.issuer,
+    env,
+    serverOptions: { mcp: { fastPath: false }, auditWrite: (l) => lines.sdk.push(JSON.parse(l)) },
+  });
+  fastToken = await fast.token({ sub: 'agent-shapes', roles: ['reader'] });
+  sdkToken = await sdkOnly.token({ sub: 'agent-shapes', roles: ['reader'] });
+});
+afterAll(async () => {
+  await sdkOnly?.close();
+  await fast?.close();
+});
+
+const strip = (body: unknown) => JSON.parse(JSON.stringify(body ?? null));
+
+/** Sends one body to both servers under one request id; returns both answers and both audit records. */
+async function both(body: unknown, headers: Record<string, string> = {}) {
+  const requestId = randomUUID();
+  const send = (s: BootedServer, token: string) =>
+    rpc(s.url, body, { authorization: `Bearer ${token}`, 'x-request-id': requestId, ...headers });
+  const [a, b] = await Promise.all([send(fast, fastToken), send(sdkOnly, sdkToken)]);
+  return {
+    a,
+    b,
+    fastRecords: lines.fast.filter((l) => l.requestId === requestId),
+    sdkRecords: lines.sdk.filter((l) => l.requestId === requestId),
+  };
+}
+
+function expectSameAndAudited(r: Awaited<ReturnType<typeof both>>, body: unknown): void {
+  const context = JSON.stringify(body).slice(0, 300);
+  expect(r.a.status, context).toBeLessThan(500);
+  expect(r.b.status, context).toBeLessThan(500);
+  expect(r.a.status, context).toBe(r.b.status);
+  expect(strip(r.a.body), context).toEqual(strip(r.b.body));
+  expect(r.fastRecords.length, context).toBeLessThanOrEqual(1);
+  expect(
+    r.fastRecords.map((l) => l.outcome),
+    context,
+  ).toEqual(r.sdkRecords.map((l) => l.outcome));
+  // A tools/call answered with a result went through the pipeline: it has its record.
+  const answered = (x: { body: { result?: { content?: unknown } } }) => x.body?.result?.content !== undefined;
+  if (answered(r.a)) expect(r.fastRecords.length, context).toBe(1);
+  if (answered(r.b)) expect(r.sdkRecords.length, context).toBe(1);
+}
+
+/** `depth` arrays inside each other around a string. */
+function nested(depth: number): unknown {
+  let v: unknown = 'bottom';
+  for (let i = 0; i < depth; i++) v = [v];
+  return v;
+}
+
+describe('deep and odd arguments', () => {
+  it('refuses 10,000-deep arguments with a clear message and one small audit record, on both paths', async () => {
+    // As text: JSON.stringify itself cannot write 10,000 levels.
+    const deep = `${'['.repeat(10_000)}"bottom"${']'.repeat(10_000)}`;
+    const body = `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo_text","arguments":{"text":"x","extra":${deep}}}}`;
+    const r = await both(body);
+    expectSameAndAudited(r, 'deep');
+    expect(r.a.status).toBe(200);
+    expect(r.a.body.result.isError).toBe(true);
+    expect(r.a.body.result.content[0].text).toMatch(/nested more than 64 levels/);
+    expect(r.fastRecords).toHaveLength(1);
+    expect(r.fastRecords[0]!.outcome).toBe('invalid');
+    expect(JSON.stringify(r.fastRecords[0]).length).toBeLessThan(10_000);
+  });
+
+  it.each([
+    ['null', null],
+    ['an array', ['text']],
+    ['a string', 'text'],
+    ['a number', 7],
+  ])('answers arguments that are %s the same on both paths, with one record', async (_n, args) => {
+    const body = {
+      jsonrpc: '2.0',
+      id: 3,
+      method: 'tools/call',
+      params: { name: 'echo_text', arguments: args },
+    };
+    const r = await both(body);
+    expectSameAndAudited(r, body);
+    expect(r.fastRecords).toHaveLength(1);
+    expect(r.fastRecords[0]!.outcome).toBe('invalid');
+  });
+
+  it.each([
+    ['1e308', 1e308],
+    ['1.5', 1.5],
+    ['null', null],
+    ['-0', -0],
+    ['a huge string', 'x'.repeat(5000)],
+  ])('answers id %s the same on both paths', async (_n, id) => {
+    const body = {
+      jsonrpc: '2.0',
+      id,
+      method: 'tools/call',
+      params: { name: 'echo_text', arguments: { text: 'a' } },
+    };
+    expectSameAndAudited(await both(body), body);
+  });
+
+  it('answers params given as an array the same on both paths', async () => {
+    const body = { jsonrpc: '2.0', id: 4, method: 'tools/call', params: ['echo_text', { text: 'a' }] };
+    expectSameAndAudited(await both(body), body);
+  });
+});
+
+// --- the property: generated request shapes -----------------------------------------------------
+
+const scalar = fc.oneof(
+  fc.string({ maxLength: 12 }),
+  fc.integer(),
+  fc.double({ noNaN: true, noDefaultInfinity: true }),
+  fc.boolean(),
+  fc.constant(null),
+);
+/** JSON of random depth and size, sometimes very deep (a chain), sometimes wide. */
+const json: fc.Arbitrary<unknown> = fc.oneof(
+  { weight: 4, arbitrary: fc.jsonValue({ maxDepth: 4 }) },
+  { weight: 1, arbitrary: fc.integer({ min: 60, max: 3_000 }).map(nested) },
+  { weight: 1, arbitrary: fc.array(scalar, { minLength: 0, maxLength: 300 }) },
+);
+const reservedKeys = fc.constantFrom(
+  'idempotency_key',
+  'approval_id',
+  'io.mcp-fleet/idempotencyKey',
+  'io.mcp-fleet/approvalId',
+  'io.modelcontextprotocol/protocolVersion',
+);
+const reservedValue = fc.oneof(
+  fc.uuid(),
+  fc.string({ maxLength: 20 }),
+  fc.integer({ min: 1, max: 5_000 }).map((n) => 'k'.repeat(n)),
+  json,
+);
+const args = fc.oneof(
+  { weight: 3, arbitrary: fc.record({ text: fc.oneof(fc.string({ maxLength: 30 }), scalar) }) },
+  {
+    weight: 3,
+    arbitrary: fc
+      .tuple(
+        fc.record({ text: fc.string({ maxLength: 10 }) }),
+        fc.dictionary(fc.oneof(fc.string({ maxLength: 6 }), reservedKeys), json, { maxKeys: 3 }),
+      )
+      .map(([a, b]) => ({ ...a, ...b })),
+  },
+  { weight: 1, arbitrary: json },
+  { weight: 1, arbitrary: fc.constant(undefined) },
+);
+const meta = fc.option(fc.dictionary(reservedKeys, reservedValue, { maxKeys: 3 }), { nil: undefined });
+const toolName = fc.constantFrom('echo_text', 'lookup_record', 'write_note', 'no_such_tool', 'ECHO_TEXT', '');
+const method = fc.constantFrom(
+  'tools/call',
+  'tools/call',
+  'tools/call',
+  'TOOLS/CALL',
+  'Tools/Call',
+  'tools/list',
+  'ping',
+);
+const id = fc.oneof(
+  fc.integer({ min: 0, max: 1_000_000 }),
+  fc.string({ maxLength: 12 }),
+  fc.constantFrom(1e308, 1.5, null, -1, 2 ** 53),
+  fc.double({ noNaN: true, noDefaultInfinity: true }),
+);
+const params = fc.oneof(
+  {
+    weight: 6,
+    arbitrary: fc.record({ name: toolName, arguments: args, _meta: meta }, { requiredKeys: ['name'] }),
+  },
+  { weight: 1, arbitrary: fc.array(json, { maxLength: 3 }) },
+  { weight: 1, arbitrary: fc.record({ name: fc.oneof(scalar, json) }) },
+  { weight: 1, arbitrary: fc.constant(undefined) },
+);
+const envelope = fc.record(
+  { jsonrpc: fc.constantFrom('2.0', '2.0', '2.0', '1.0'), id, method, params },
+  { requiredKeys: ['jsonrpc', 'method'] },
+);
+
+describe('generated request shapes', () => {
+  it('get the same answer from both paths, never a 500, and at most one audit record per call', async () => {
+    await fc.assert(
+      fc.asyncProperty(envelope, async (body) => {
+        expectSameAndAudited(await both(body), body);
+      }),
+      { numRuns: 150 },
+    );
+  });
+});
