@@ -7,11 +7,13 @@ import {
   readdirSync,
   readFileSync,
   rmSync,
+  statSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type BootedServer, createTestDatabase, type TestClient } from '@mcp-fleet/testkit';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeAtomic } from '../src/sandbox/safe-write.js';
 import { bootFiles, call, clientAs, entriesOf, type Layout, makeLayout } from './helpers.js';
@@ -117,14 +119,39 @@ describe('failed writes leave nothing behind', () => {
       [{ path: 'reports/tool.sh', content: 'rm -rf /' }, /must end in one of/],
       [{ path: 'reports/noext', content: 'x' }, /must end in one of/],
       [{ path: 'reports/.hidden.md', content: 'x' }, /may not start with a dot/],
-      // Core cannot store a NUL in the audit record (PostgreSQL jsonb), so it refuses first; either way nothing is written.
-      [{ path: 'reports/nul.md', content: 'a\u0000b' }, /NUL|audit store/],
     ];
     for (const [args, message] of cases) {
       const r = await call(analyst, 'write_report', args);
       expect(r.isError, JSON.stringify(args).slice(0, 80)).toBe(true);
       expect(r.text).toMatch(message);
       expect(existsSync(join(layout.root, args.path as string))).toBe(false);
+    }
+  });
+});
+
+describe('a report containing NUL', () => {
+  it('is refused by write_report itself, with its reason, and the refusal is in the audit trail', async () => {
+    const r = await call(analyst, 'write_report', { path: 'reports/nul.md', content: 'a\u0000b' });
+    expect(r.isError).toBe(true);
+    // The tool's own refusal, not the audit store failing: core stores NUL spelled out.
+    expect(r.text).toBe('Not saved: the content contains NUL bytes; reports are text.');
+    expect(existsSync(join(layout.root, 'reports/nul.md'))).toBe(false);
+    const audit = new pg.Client({ connectionString: db.url });
+    await audit.connect();
+    try {
+      let rows: { outcome: string; content: string }[] = [];
+      // Records reach PostgreSQL in batches; wait for the call's final outcome.
+      for (let i = 0; i < 50; i++) {
+        ({ rows } = await audit.query<{ outcome: string; content: string }>(
+          `SELECT outcome, arguments->>'content' AS content FROM audit_records
+            WHERE tool = 'write_report' AND arguments->>'path' = 'reports/nul.md'`,
+        ));
+        if (rows.length > 0 && rows.every((row) => row.outcome !== 'started')) break;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      expect(rows).toEqual([{ outcome: 'error', content: 'a\\u0000b' }]);
+    } finally {
+      await audit.end();
     }
   });
 });
@@ -140,6 +167,9 @@ describe('what a successful write does', () => {
       created: true,
     });
     expect(r.data?.sha256).toMatch(/^[0-9a-f]{64}$/);
+    // The temporary name the write went through is gone: the report has one name, so the
+    // hard-link refusal of reads does not apply to it, and it reads back.
+    expect(statSync(join(layout.root, 'reports/2026/q4/revenue.csv')).nlink).toBe(1);
     const back = await call(analyst, 'read_document', { path: 'reports/2026/q4/revenue.csv' });
     expect(back.data?.content).toBe(content);
   });
@@ -163,6 +193,7 @@ describe('what a successful write does', () => {
       (await call(admin, 'write_report', { path, content: 'version two\n', overwrite: true })).isError,
     ).toBe(false);
     expect((await call(admin, 'read_document', { path })).data?.content).toBe('version two\n');
+    expect(statSync(join(layout.root, path)).nlink).toBe(1);
     const listed = await call(admin, 'list_folder', { path: 'reports' });
     expect(entriesOf(listed).map((e) => e.name)).toContain('living.md');
   });
