@@ -144,9 +144,49 @@ describe('bearer tokens', () => {
   });
 
   it('counts auth failures by reason in /metrics', async () => {
-    const text = await (await fetch(`${s.baseUrl}/metrics`)).text();
-    expect(text).toMatch(/mcp_auth_failures_total\{reason="expired"[^}]*\} [1-9]/);
-    expect(text).toMatch(/mcp_auth_failures_total\{reason="wrong_audience"[^}]*\} [1-9]/);
+    // Self-contained: the counts move by exactly the refusals this test causes.
+    const before = { expired: await authFailures('expired'), aud: await authFailures('wrong_audience') };
+    const expired = await s.token({ sub: 'a', roles: ['reader'], scope: 'mcp:tools', ttlSeconds: -600 });
+    const foreign = await sibling.token({ sub: 'a', roles: ['reader'], scope: 'mcp:tools' });
+    expect((await rpc(s.url, callMsg('echo_text', { text: 'x' }), auth(expired))).status).toBe(401);
+    expect((await rpc(s.url, callMsg('echo_text', { text: 'x' }), auth(foreign))).status).toBe(401);
+    expect(await authFailures('expired')).toBe(before.expired + 1);
+    expect(await authFailures('wrong_audience')).toBe(before.aud + 1);
+  });
+});
+
+/** The value of mcp_auth_failures_total for one reason (0 before the first). */
+async function authFailures(reason: string): Promise<number> {
+  const text = await (await fetch(`${s.baseUrl}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`mcp_auth_failures_total{reason="${reason}"`));
+  return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : 0;
+}
+
+describe('identity claims are typed', () => {
+  const odd: [string, string, unknown][] = [
+    ['tenant', 'a number', 42],
+    ['tenant', 'an array', ['acme']],
+    ['tenant', 'empty', ''],
+    ['tenant', 'an object', { id: 'acme' }],
+    ['user', 'a number', 7],
+    ['user', 'empty', ''],
+    ['sid', 'an array', ['s1']],
+  ];
+  it.each(odd)('refuses a token whose %s claim is %s, saying which claim', async (claim, _kind, value) => {
+    const token = await s.token({
+      sub: 'agent-typed',
+      roles: ['reader'],
+      scope: 'mcp:tools',
+      extra: { [claim]: value },
+    });
+    const res = await rpc(s.url, callMsg('echo_text', { text: 'x' }), auth(token));
+    expectChallenge(res, 401, 'invalid_token');
+    expect(res.body.error_description).toBe(`the "${claim}" claim must be a non-empty string`);
+  });
+
+  it('still accepts a token whose tenant claim is absent', async () => {
+    const res = await rpc(s.url, callMsg('echo_text', { text: 'x' }), auth(await good()));
+    expect(res.status).toBe(200);
   });
 });
 
@@ -166,11 +206,16 @@ describe('protected resource metadata', () => {
 
 describe('headers and bodies', () => {
   it('refuses a foreign Host (DNS rebinding) with 403 before looking at the token', async () => {
+    // An invalid token: had the token been checked first, the answer would be 401 and a counted failure.
+    const before = await authFailures('malformed');
     const res = await rpc(s.url, callMsg('echo_text', { text: 'x' }), {
-      ...auth(await good()),
+      ...auth('not-a-jwt'),
       host: 'evil.example:80',
     });
     expect(res.status).toBe(403);
+    expect(res.body.error.message).toBe('Forbidden: Host header not allowed');
+    expect(res.headers.get('www-authenticate')).toBeNull();
+    expect(await authFailures('malformed')).toBe(before);
   });
 
   it('refuses a foreign Origin with 403', async () => {

@@ -39,6 +39,19 @@ function asString(value: unknown): string | undefined {
   return typeof value === 'string' && value.length > 0 ? value : undefined;
 }
 
+/**
+ * Says which identity claim is present but not a non-empty string (a number, an array, `""`...), or
+ * `undefined`. Such a token is refused: read as "no tenant", a numeric org id would put every tenant
+ * in one shared cache, rate-limit, idempotency and approval scope.
+ */
+export function malformedClaim(payload: JWTPayload, names: ClaimNames): string | undefined {
+  for (const path of [names.agent, names.tenant, names.user, names.session]) {
+    const value = readPath(payload, path);
+    if (value !== undefined && asString(value) === undefined) return path;
+  }
+  return undefined;
+}
+
 /** Reads an identity out of verified claims using the configured claim names (dotted paths allowed). */
 export function identityFromClaims(payload: JWTPayload, names: ClaimNames): Identity | undefined {
   const agentId = asString(readPath(payload, names.agent));

@@ -10,7 +10,7 @@ import {
 } from 'jose';
 import type { CoreConfig } from '../config.js';
 import { FleetError } from '../errors.js';
-import { type Identity, identityFromClaims } from './identity.js';
+import { type Identity, identityFromClaims, malformedClaim } from './identity.js';
 
 /** Why a token was refused; bounded, used as a metric label. */
 export type AuthFailureReason =
@@ -157,6 +157,9 @@ export class TokenVerifier {
     } catch (err) {
       throw classify(err);
     }
+    const malformed = malformedClaim(payload, cfg.claims);
+    if (malformed !== undefined)
+      throw new AuthFailure('missing_identity', `the "${malformed}" claim must be a non-empty string`);
     const identity = identityFromClaims(payload, cfg.claims);
     if (!identity) throw new AuthFailure('missing_identity', `token has no "${cfg.claims.agent}" claim`);
     const missing = cfg.requiredScopes.filter((s) => !identity.scopes.includes(s));
