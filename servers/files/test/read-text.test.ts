@@ -1,6 +1,6 @@
 // Windows of text files: byte windows start and end on character boundaries, line windows are
 // exact and bounded, and both report where the next window starts.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, ftruncateSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,6 +22,35 @@ async function withFile<T>(
   } finally {
     await fh.close();
   }
+}
+
+/**
+ * The real file handle, counting the bytes read through it and sampling the process's buffer
+ * memory (ArrayBuffers, where Buffers live) before every read, so a caller that keeps what it
+ * reads shows up as growth.
+ */
+function metered(fh: FileHandle): { handle: FileHandle; bytesRead: number; peakGrowth(): number } {
+  const baseline = process.memoryUsage().arrayBuffers;
+  let peak = baseline;
+  const m = {
+    bytesRead: 0,
+    peakGrowth: () => peak - baseline,
+    handle: new Proxy(fh, {
+      get(target, key) {
+        if (key === 'read') {
+          return async (...args: Parameters<FileHandle['read']>) => {
+            peak = Math.max(peak, process.memoryUsage().arrayBuffers);
+            const r = await target.read(...args);
+            m.bytesRead += r.bytesRead;
+            return r;
+          };
+        }
+        const value = Reflect.get(target, key, target);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    }),
+  };
+  return m;
 }
 
 beforeAll(() => {
@@ -85,14 +114,32 @@ describe('readLines', () => {
     });
   });
 
-  it('keeps memory bounded: a 5 MB single line before the window is counted, not kept', async () => {
-    const big = Buffer.concat([Buffer.alloc(5 * 1024 * 1024, 'x'), Buffer.from('\nafter\n')]);
-    await withFile(big, async (fh, size) => {
-      const w = await readLines(fh, size, 2, 1, 1024, 64 * 1024 * 1024, never);
+  it('keeps memory bounded: a 64 MiB line before the window is scanned, not kept', async () => {
+    const line = 64 * 1024 * 1024;
+    const path = join(dir, 'one-huge-line.log');
+    // 64 MiB without a newline (sparse: zero bytes cost no disk), then the line that is wanted.
+    const fd = openSync(path, 'w');
+    ftruncateSync(fd, line);
+    writeSync(fd, '\nafter\n', line);
+    closeSync(fd);
+    const fh = await open(path, 'r');
+    try {
+      const size = (await fh.stat()).size;
+      const past = metered(fh);
+      const w = await readLines(past.handle, size, 2, 1, 1024, 2 * line, never);
       expect(w.text).toBe('after\n');
-      const first = await readLines(fh, size, 1, 1, 1024, 64 * 1024 * 1024, never);
+      // The whole line was read from the file (to find where it ends), yet buffer memory held
+      // during the scan stayed far below the line's size: it was counted, not kept.
+      expect(past.bytesRead).toBe(size);
+      expect(past.peakGrowth()).toBeLessThan(line / 16);
+      // A window that starts ON the huge line stops reading once the byte cap is passed.
+      const on = metered(fh);
+      const first = await readLines(on.handle, size, 1, 1, 1024, 2 * line, never);
       expect(first).toMatchObject({ text: '', endLine: null, truncated: true, byteOffset: 0 });
-    });
+      expect(on.bytesRead).toBeLessThanOrEqual(64 * 1024);
+    } finally {
+      await fh.close();
+    }
   });
 
   it('honours cancellation between chunks', async () => {
