@@ -1,5 +1,6 @@
 // SQL written to escape read-only mode: the public bypasses of THREATS.md and further variants of
 // each class. Every entry must be refused, with a message matching `why`, and change nothing.
+import { REVIEW_ATTACKS } from './sql-corpus-review.js';
 
 /** One hostile statement. */
 export interface Attack {
@@ -234,9 +235,19 @@ export const HARMLESS: string[] = [
   "SELECT 'pg_read_file(''/etc/passwd'')' AS s",
   'SELECT "pg_sleep" FROM (SELECT 1 AS "pg_sleep") AS t',
   'SELECT count(*) FROM support.tickets;',
+  // Column names that are also function names stay usable (sum is the default name of sum(...)).
+  'SELECT c.name, c.email FROM sales.customers c LIMIT 1',
+  'SELECT s.sum, s.count FROM (SELECT sum(id), count(*) FROM support.tickets) s',
+  'SELECT (t).name FROM (SELECT c AS t FROM sales.customers c LIMIT 1) x',
+  "SELECT pg_total_relation_size('support.tickets'), obj_description('support.tickets'::regclass)",
+  "SELECT current_setting('TimeZone'), current_setting('fleet.tenant', true)",
+  "SELECT format('%s: %-10s|%5s', 1, 'a', 'b'), '2025-01-01'::date, 1::numeric(10, 2), '{}'::jsonb",
+  'SELECT count(*) FROM generate_series(1, 1000) g',
 ];
 
 /** Every attack, flattened with its class. */
 export function allAttacks(): (Attack & { kind: string })[] {
-  return Object.entries(ATTACKS).flatMap(([kind, list]) => list.map((a) => ({ ...a, kind })));
+  return Object.entries({ ...ATTACKS, ...REVIEW_ATTACKS }).flatMap(([kind, list]) =>
+    list.map((a) => ({ ...a, kind })),
+  );
 }

@@ -1,6 +1,7 @@
 // Schema discovery from the PostgreSQL catalogs: trusted SQL with bound values, run inside the
 // same read-only sessions as everything else. Only what the warehouse role may read is shown.
-import type { ReadOnlySession } from './warehouse.js';
+import { registerFunctionNames } from '../sql/guard.js';
+import type { ReadOnlySession, Warehouse } from './warehouse.js';
 
 const USER_SCHEMAS = `n.nspname NOT LIKE 'pg\\_%' AND n.nspname <> 'information_schema'`;
 
@@ -204,4 +205,33 @@ export async function resolveRelationSchemas(
     [bare],
   );
   return [...resolved, ...found];
+}
+
+/** Every function name in the warehouse's pg_proc, whatever its schema (extensions included). */
+export async function functionNames(s: ReadOnlySession): Promise<string[]> {
+  const [row] = await s.query<{ names: string[] | null }>(
+    'SELECT array_agg(DISTINCT proname::text) AS names FROM pg_catalog.pg_proc',
+  );
+  return row?.names ?? [];
+}
+
+// Read once per warehouse, and again now and then so an extension installed later is known too.
+const RELEARN_MS = 5 * 60_000;
+const learned = new WeakMap<Warehouse, { at: number; done: Promise<void> }>();
+
+/**
+ * Teaches the SQL guard every function name of this warehouse before it checks model SQL, so that
+ * `x.f` (PostgreSQL's attribute notation for `f(x)`) is refused for functions the built-in list
+ * lacks. A failure to read the catalog fails the call: the guard never runs half-informed.
+ */
+export function learnFunctionNames(warehouse: Warehouse): Promise<void> {
+  const seen = learned.get(warehouse);
+  if (seen && Date.now() - seen.at < RELEARN_MS) return seen.done;
+  // Not the caller's signal: other calls share this read, and one caller's cancel must not fail them.
+  const done = warehouse
+    .readOnly({ signal: new AbortController().signal, timeoutMs: 10_000 }, functionNames)
+    .then(registerFunctionNames);
+  learned.set(warehouse, { at: Date.now(), done });
+  done.catch(() => learned.delete(warehouse));
+  return done;
 }

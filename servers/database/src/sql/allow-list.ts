@@ -141,3 +141,56 @@ export const KEYWORD_EXPR_KINDS: ReadonlySet<string> = new Set([
   'AEXPR_BETWEEN_SYM',
   'AEXPR_NOT_BETWEEN_SYM',
 ]);
+
+/**
+ * Types a cast (`x::t`, `CAST(x AS t)`, `t 'literal'`) may target, by the name the parser gives
+ * (`int` is `int4`). A cast runs the target's input or cast function: reg* types read the catalog
+ * (`'billing'::regnamespace`), xml runs libxml, and a warehouse-defined type or domain can run
+ * any function. `regclass` is handled apart: only of a literal, which then counts as a relation.
+ */
+// biome-ignore format: grouped by kind, several names a line
+export const ALLOWED_CAST_TYPES: ReadonlySet<string> = new Set([
+  'bool', 'int2', 'int4', 'int8', 'numeric', 'float4', 'float8', 'money',
+  'text', 'varchar', 'bpchar', 'char', 'name', 'bytea', 'uuid', 'json', 'jsonb', 'jsonpath',
+  'date', 'time', 'timetz', 'timestamp', 'timestamptz', 'interval',
+  'inet', 'cidr', 'macaddr', 'macaddr8', 'bit', 'varbit', 'tsvector', 'tsquery', 'regconfig',
+  'int4range', 'int8range', 'numrange', 'daterange', 'tsrange', 'tstzrange',
+  'int4multirange', 'int8multirange', 'nummultirange', 'datemultirange', 'tsmultirange', 'tstzmultirange',
+]);
+
+/**
+ * Allowed functions that need more than their name checked (see function-checks.ts): they take a
+ * relation, a setting name or a format string. They are also never reachable as `x.f`, where
+ * their arguments could not be inspected.
+ */
+export const CHECKED_CALLS: ReadonlySet<string> = new Set([
+  'format',
+  'current_setting',
+  'pg_relation_size',
+  'pg_total_relation_size',
+  'pg_table_size',
+  'pg_indexes_size',
+  'obj_description',
+  'col_description',
+  'generate_series',
+]);
+
+/**
+ * Settings `current_setting()` may read. Settings can carry secrets (`ALTER ROLE ... SET app.key`),
+ * so only these are readable. The fleet.* ones are bound from verified claims for row-level security.
+ */
+// biome-ignore format: several names a line
+export const READABLE_SETTINGS: ReadonlySet<string> = new Set([
+  'fleet.tenant', 'fleet.user', 'fleet.roles',
+  'timezone', 'datestyle', 'intervalstyle', 'extra_float_digits', 'default_text_search_config',
+  'server_version', 'server_version_num', 'server_encoding', 'client_encoding', 'lc_collate',
+  'lc_ctype', 'lc_monetary', 'lc_numeric', 'lc_time', 'standard_conforming_strings',
+  'transaction_read_only', 'transaction_isolation', 'statement_timeout', 'search_path',
+  'max_identifier_length', 'integer_datetimes',
+]);
+
+/** The widest `format()` field a query may ask for (`%1000s`); wider ones allocate at will (F9). */
+export const FORMAT_MAX_WIDTH = 1000;
+
+/** The most rows `generate_series()` with literal bounds may produce. */
+export const SERIES_MAX_ROWS = 10_000_000;

@@ -1,24 +1,23 @@
 // The first line of defence for model-written SQL: PostgreSQL's own parser (libpg-query), then an
 // allow-list applied to EVERY node of the tree — select list, FROM clause, CTEs, subqueries alike.
 // Parse failure is refusal. The later layers (READ ONLY transaction, read-only role) still apply.
-import { ToolError } from '@mcp-fleet/core';
 import { loadModule, parseSync } from 'libpg-query';
+import { ALLOWED_NODES } from './allow-list.js';
 import {
-  ALLOWED_FUNCTIONS,
-  ALLOWED_NODES,
-  ALLOWED_OPERATORS,
-  KEYWORD_EXPR_KINDS,
-  OPERATOR_EXPR_KINDS,
-} from './allow-list.js';
+  addFunctionNames,
+  checkAttribute,
+  checkCast,
+  checkFunction,
+  checkOperator,
+  checkOperatorName,
+  fieldNames,
+} from './name-checks.js';
+import { type RelationRef, SqlRefused } from './refusal.js';
+
+export { type RelationRef, SqlRefused };
 
 // The parser is WebAssembly; load it once when this module is first imported.
 await loadModule();
-
-/** A relation a query names, as written (schema is null when unqualified). */
-export interface RelationRef {
-  schema: string | null;
-  name: string;
-}
 
 /** A statement that passed the guard. */
 export interface CheckedQuery {
@@ -28,14 +27,6 @@ export interface CheckedQuery {
   relations: RelationRef[];
   /** The highest `$n` used (0 when none). */
   parameterCount: number;
-}
-
-/** A refusal of SQL: its message tells the model what to change. */
-export class SqlRefused extends ToolError {
-  constructor(message: string) {
-    super(message, 'sql_refused');
-    this.name = 'SqlRefused';
-  }
 }
 
 /** Options for {@link checkReadOnlySql}. */
@@ -91,38 +82,6 @@ function nodeAdvice(tag: string): string {
   return `the query uses ${tag}, which this server does not allow; rewrite it with plain SELECT features (joins, filters, aggregates, CTEs).`;
 }
 
-function names(list: unknown): string[] {
-  if (!Array.isArray(list)) return [];
-  return list.map((n) => (n as { String?: { sval?: string } }).String?.sval ?? '?');
-}
-
-function checkFunction(node: { funcname?: unknown }): void {
-  const parts = names(node.funcname);
-  const [first, second] = parts;
-  const name = parts.length === 2 && first === 'pg_catalog' ? second : parts.length === 1 ? first : undefined;
-  if (name === undefined || !ALLOWED_FUNCTIONS.has(name)) {
-    throw new SqlRefused(
-      `function ${parts.join('.')}() is not allowed: only built-in read-only functions are (aggregates, window, math, text, date/time, json). Rewrite the query without it.`,
-    );
-  }
-}
-
-function checkOperator(node: { kind?: string; name?: unknown }): void {
-  const kind = node.kind ?? '';
-  const parts = names(node.name);
-  if (KEYWORD_EXPR_KINDS.has(kind)) return;
-  if (!OPERATOR_EXPR_KINDS.has(kind)) {
-    throw new SqlRefused(`the expression kind ${kind} is not allowed; rewrite it with ordinary operators.`);
-  }
-  const op =
-    parts.length === 2 && parts[0] === 'pg_catalog' ? parts[1] : parts.length === 1 ? parts[0] : undefined;
-  if (op === undefined || !ALLOWED_OPERATORS.has(op)) {
-    throw new SqlRefused(
-      `operator ${parts.join('.')} is not allowed; use built-in comparison, arithmetic, text or json operators.`,
-    );
-  }
-}
-
 interface WalkState {
   relations: RelationRef[];
   parameterCount: number;
@@ -133,10 +92,27 @@ function inspect(tag: string, node: Record<string, unknown>, state: WalkState): 
   if (!ALLOWED_NODES.has(tag)) throw new SqlRefused(nodeAdvice(tag));
   switch (tag) {
     case 'FuncCall':
-      checkFunction(node);
+      checkFunction(node, state.relations);
       break;
     case 'A_Expr':
       checkOperator(node as { kind?: string; name?: unknown });
+      break;
+    case 'SubLink':
+      if (node.operName !== undefined) checkOperatorName(node.operName);
+      break;
+    case 'SortBy':
+      if (node.useOp !== undefined) checkOperatorName(node.useOp);
+      break;
+    case 'TypeCast':
+      checkCast(node, state.relations);
+      break;
+    case 'ColumnRef': {
+      const fields = fieldNames(node, 'fields');
+      for (const field of fields.slice(1)) checkAttribute(field, fields.join('.'));
+      break;
+    }
+    case 'A_Indirection':
+      for (const field of fieldNames(node, 'indirection')) checkAttribute(field, `(...).${field}`);
       break;
     case 'ParamRef': {
       if (!state.allowParameters) {
@@ -249,6 +225,14 @@ export function checkReadOnlySql(sql: string, options: GuardOptions = {}): Check
 
 const VERDICTS_MAX = 256;
 const verdicts = new Map<string, CheckedQuery | SqlRefused>();
+
+/**
+ * Teaches the guard the function names of the warehouse's pg_proc (extensions, its own
+ * functions), so `x.f` is known to call them. Verdicts given before are forgotten.
+ */
+export function registerFunctionNames(list: Iterable<string>): void {
+  if (addFunctionNames(list)) verdicts.clear();
+}
 
 function check(sql: string, allowParameters: boolean): CheckedQuery {
   const { tag, node, text } = onlyStatement(sql, parseStatements(sql));

@@ -2,7 +2,7 @@
 // so "EXPLAIN ANALYZE <DML>" cannot be expressed.
 import { defineTool } from '@mcp-fleet/core';
 import { z } from 'zod';
-import { resolveRelationSchemas } from '../connectors/catalog.js';
+import { learnFunctionNames, resolveRelationSchemas } from '../connectors/catalog.js';
 import { checkReadOnlySql, explainStatement } from '../sql/guard.js';
 import type { DatabaseContext } from './query-result.js';
 import { namedSchemas } from './run-query.js';
@@ -71,10 +71,11 @@ export function explainQueryTool(o: { queryTimeoutMs: number }) {
       return lines.join('\n');
     },
     handler: async (args, ctx: DatabaseContext) => {
+      await learnFunctionNames(ctx.connectors.warehouse);
       const checked = checkReadOnlySql(args.sql);
       const text = explainStatement(checked, args.analyze);
       const plan = await ctx.connectors.warehouse.readOnly(
-        { signal: ctx.signal, timeoutMs: o.queryTimeoutMs },
+        { signal: ctx.signal, timeoutMs: o.queryTimeoutMs, claims: ctx.identity },
         async (s) => {
           assertRelationsAllowed(
             await resolveRelationSchemas(s, checked.relations),

@@ -1,0 +1,122 @@
+// The names a query uses, checked against the allow-lists: functions however they are spelled
+// (`f(x)`, `x.f`, `(x).f`), cast target types, and operators wherever a node carries one.
+import {
+  ALLOWED_CAST_TYPES,
+  ALLOWED_FUNCTIONS,
+  ALLOWED_OPERATORS,
+  CHECKED_CALLS,
+  KEYWORD_EXPR_KINDS,
+  OPERATOR_EXPR_KINDS,
+} from './allow-list.js';
+import { BUILTIN_FUNCTION_NAMES } from './builtin-function-names.js';
+import { checkCall, relationFromLiteral, stringLiteral } from './function-checks.js';
+import { type RelationRef, SqlRefused } from './refusal.js';
+
+function names(list: unknown): string[] {
+  if (!Array.isArray(list)) return [];
+  return list.map((n) => (n as { String?: { sval?: string } }).String?.sval ?? '?');
+}
+
+/** A function call: the name must be allowed, and some allowed functions have their arguments checked. */
+export function checkFunction(node: Record<string, unknown>, relations: RelationRef[]): void {
+  const parts = names(node.funcname);
+  const [first, second] = parts;
+  const name = parts.length === 2 && first === 'pg_catalog' ? second : parts.length === 1 ? first : undefined;
+  if (name === undefined || !ALLOWED_FUNCTIONS.has(name)) {
+    throw new SqlRefused(
+      `function ${parts.join('.')}() is not allowed: only built-in read-only functions are (aggregates, window, math, text, date/time, json). Rewrite the query without it.`,
+    );
+  }
+  if (CHECKED_CALLS.has(name)) checkCall(name, node, relations);
+}
+
+// Every name PostgreSQL may resolve to a function: the built-ins, plus whatever the warehouse's
+// own pg_proc holds (extensions, its functions), registered by the tools before they check SQL.
+const functionNames = new Set<string>(BUILTIN_FUNCTION_NAMES);
+
+/**
+ * Adds function names from the warehouse's pg_proc, so that `x.f` is recognised as a call of
+ * `f` for every function that exists there. True when a name was new.
+ */
+export function addFunctionNames(list: Iterable<string>): boolean {
+  const before = functionNames.size;
+  for (const name of list) functionNames.add(name);
+  return functionNames.size !== before;
+}
+
+/**
+ * PostgreSQL reads `x.f` and `(x).f` as `f(x)` when `f` is not a column of `x` (attribute notation),
+ * so a field name that is a function's name is a call. Allowed: allowed functions whose arguments
+ * need no inspection, and type names (`c.name`, `t.date` convert at most). A column that shares a
+ * forbidden function's name can still be selected unqualified or renamed.
+ */
+export function checkAttribute(field: string, written: string): void {
+  if (!functionNames.has(field)) return;
+  if (ALLOWED_CAST_TYPES.has(field)) return;
+  if (ALLOWED_FUNCTIONS.has(field) && !CHECKED_CALLS.has(field)) return;
+  throw new SqlRefused(
+    `${written} is read by PostgreSQL as a call ${field}(...) (attribute notation), and function ${field}() is not allowed here. If ${field} is a column, select it without the table prefix or rename it with AS in a subquery.`,
+  );
+}
+
+/** The identifier fields of a ColumnRef (`fields`) or A_Indirection (`indirection`). */
+export function fieldNames(node: Record<string, unknown>, key: 'fields' | 'indirection'): string[] {
+  const list = Array.isArray(node[key]) ? (node[key] as unknown[]) : [];
+  return list.flatMap((f) => {
+    const s = (f as { String?: { sval?: string } }).String;
+    return s ? [s.sval ?? ''] : [];
+  });
+}
+
+/**
+ * A cast runs the target type's input or cast function, so only plain built-in types may be
+ * targeted. `'schema.table'::regclass` is allowed as a relation reference, checked like FROM.
+ */
+export function checkCast(node: Record<string, unknown>, relations: RelationRef[]): void {
+  const type = (node.typeName ?? {}) as {
+    names?: unknown;
+    pct_type?: boolean;
+    setof?: boolean;
+    arrayBounds?: unknown;
+  };
+  const parts = names(type.names);
+  const [first, second] = parts;
+  const name = parts.length === 2 && first === 'pg_catalog' ? second : parts.length === 1 ? first : undefined;
+  if (name === 'regclass' && !type.arrayBounds && !type.pct_type && !type.setof) {
+    const literal = stringLiteral(node.arg);
+    if (literal === undefined) {
+      throw new SqlRefused(
+        "cast to regclass is not allowed except of a literal: write 'schema.table'::regclass, so the table can be checked like one in FROM.",
+      );
+    }
+    relations.push(relationFromLiteral(literal, 'a regclass cast'));
+    return;
+  }
+  if (name === undefined || !ALLOWED_CAST_TYPES.has(name) || type.pct_type || type.setof) {
+    throw new SqlRefused(
+      `cast to ${parts.join('.')} is not allowed: only built-in types (numbers, text, dates and times, json, uuid, ranges) may be cast to. Compare as text instead (x::text = 'value').`,
+    );
+  }
+}
+
+/** An A_Expr: keyword forms pass, operator forms need an allowed operator. */
+export function checkOperator(node: { kind?: string; name?: unknown }): void {
+  const kind = node.kind ?? '';
+  if (KEYWORD_EXPR_KINDS.has(kind)) return;
+  if (!OPERATOR_EXPR_KINDS.has(kind)) {
+    throw new SqlRefused(`the expression kind ${kind} is not allowed; rewrite it with ordinary operators.`);
+  }
+  checkOperatorName(node.name);
+}
+
+/** An operator named anywhere (A_Expr, `x OP ANY (subquery)`, `ORDER BY ... USING OP`). */
+export function checkOperatorName(list: unknown): void {
+  const parts = names(list);
+  const op =
+    parts.length === 2 && parts[0] === 'pg_catalog' ? parts[1] : parts.length === 1 ? parts[0] : undefined;
+  if (op === undefined || !ALLOWED_OPERATORS.has(op)) {
+    throw new SqlRefused(
+      `operator ${parts.join('.')} is not allowed; use built-in comparison, arithmetic, text or json operators.`,
+    );
+  }
+}
