@@ -15,6 +15,8 @@ export const IDEMPOTENCY_ARG = 'idempotency_key';
 export const APPROVAL_ARG = 'approval_id';
 
 const KEY_PATTERN = /^[A-Za-z0-9._:/~+=-]{1,200}$/;
+/** The shape of an approval id (a UUID, as the approval store issues them). */
+const APPROVAL_ID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const IDEMPOTENCY_SCHEMA = {
   type: 'string',
@@ -100,6 +102,10 @@ export function takeReserved(
   out.problem = idem.problem ?? approval.problem;
   if (idem.value !== undefined && !KEY_PATTERN.test(idem.value)) {
     out.problem = `\`${IDEMPOTENCY_ARG}\` must be 1-200 characters of letters, digits and . _ : / ~ + = -`;
+  }
+  // Checked here, before any replay or record: only an approval's id (a UUID) ever goes further.
+  if (approval.value !== undefined && !APPROVAL_ID_PATTERN.test(approval.value)) {
+    out.problem ??= `\`${APPROVAL_ARG}\` must be the id (a UUID) from an earlier "awaiting approval" result`;
   }
   out.idempotencyKey = idem.value;
   out.approvalId = approval.value;

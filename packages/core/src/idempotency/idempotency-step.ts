@@ -39,7 +39,10 @@ export async function claimKey(
   timeoutMs: number,
 ): Promise<{ ref: IdempotencyRef } | { answer: StepAnswer }> {
   const store = c.gov.idempotency!;
-  const ref: IdempotencyRef = { server: c.rt.server, scope: c.caller, key };
+  // Scoped to the user as well as tenant + agent: one agent acting for alice and for bob must never
+  // hand bob alice's stored result (or tell him her key was used).
+  const scope = `${c.caller}:${encodeURIComponent(c.req.identity.user ?? '')}`;
+  const ref: IdempotencyRef = { server: c.rt.server, scope, key };
   c.detail('idempotencyKey', sha256(key).slice(0, 16));
   let claim: Awaited<ReturnType<typeof store.claim>>;
   try {

@@ -165,3 +165,49 @@ describe('idempotency keys', () => {
     await bare.close();
   });
 });
+
+describe('idempotency keys belong to the user too', () => {
+  it("never gives user B the result stored under user A's key, for the same agent and arguments", async () => {
+    const key = randomUUID();
+    const args = { account: 'acc-alice-private', amount: 42, idempotency_key: key };
+    const alice = await connectClient(
+      'modern',
+      fleet.replicas[0]!.url,
+      await fleet.token({ sub: 'agent-x', roles: ['operator'], tenant: 'acme', user: 'alice' }),
+    );
+    const bob = await connectClient(
+      'modern',
+      fleet.replicas[1]!.url,
+      await fleet.token({ sub: 'agent-x', roles: ['operator'], tenant: 'acme', user: 'bob' }),
+    );
+    const first = await alice.callTool('transfer_funds', args);
+    expect(first.isError).toBeFalsy();
+    const forBob = await bob.callTool('transfer_funds', args);
+    // Bob's call is his own: it ran (a second transfer), it is not alice's replayed result.
+    expect(forBob._meta?.['io.mcp-fleet/replayed']).toBeUndefined();
+    expect(textOf(forBob)).not.toBe(textOf(first));
+    expect(transfersTo('acc-alice-private')).toBe(2);
+    // Alice still gets her own result back.
+    const again = await alice.callTool('transfer_funds', args);
+    expect(textOf(again)).toBe(textOf(first));
+    expect(again._meta?.['io.mcp-fleet/replayed']).toBe(true);
+    await alice.close();
+    await bob.close();
+  });
+
+  it('refuses a malformed approval_id before any replay, and records it small', async () => {
+    const token = await fleet.token({ sub: 'agent-big-approval', roles: ['operator'], user: 'carol' });
+    const c = await connectClient('legacy', fleet.replicas[0]!.url, token);
+    const key = randomUUID();
+    const args = { account: 'acc-approval-shape', amount: 1, idempotency_key: key };
+    expect((await c.callTool('transfer_funds', args)).isError).toBeFalsy();
+    const r = await c.callTool('transfer_funds', { ...args, approval_id: 'a'.repeat(600_000) });
+    expect(r.isError).toBe(true);
+    expect(textOf(r)).toMatch(/`approval_id` must be the id \(a UUID\)/);
+    expect(r._meta?.['io.mcp-fleet/replayed']).toBeUndefined();
+    const line = fleet.audit.filter((a) => a.agentId === 'agent-big-approval').at(-1)!;
+    expect(line.outcome).toBe('invalid');
+    expect(JSON.stringify(line).length).toBeLessThan(10_000);
+    await c.close();
+  });
+});
