@@ -63,6 +63,12 @@ export const coreEnvSchema = z.object({
   APPROVAL_TTL_SECONDS: int(3600, 1),
   APPROVAL_RETENTION_DAYS: int(30, 1),
   APPROVER_SCOPE: z.string().regex(/^\S+$/).default('mcp:approve'),
+  APPROVER_AUDIENCE: z.string().min(1).optional(),
+  APPROVER_ISSUER: z.string().min(1).optional(),
+  APPROVER_JWKS_URL: z.url().optional(),
+  APPROVER_JWKS_FILE: z.string().optional(),
+  APPROVER_ALL_TENANTS: bool(false),
+  APPROVAL_MAX_ARGUMENT_BYTES: int(64 * 1024, 1024),
 });
 
 /** Which claim of a verified token carries each part of the caller's identity. */
@@ -123,6 +129,26 @@ export interface CoreConfig {
     /** The token scope the approvals API requires. */
     approverScope: string;
   };
+  /**
+   * Who may decide approvals: people holding approver tokens, a token class of its own (its own
+   * audience, optionally its own issuer). Absent in hand-built configs: see `approverSettings`.
+   */
+  approvers?: ApproverConfig;
+}
+
+/** Approver tokens and what approvers see (APPROVER_* settings). */
+export interface ApproverConfig {
+  /** Audience of approver tokens; never the MCP audience. Default `${publicUrl}/approvals`. */
+  audience: string;
+  /** Issuer of approver tokens; default the agents' (AUTH_ISSUER). */
+  issuer: string | undefined;
+  /** JWKS of approver tokens; default the agents' (AUTH_JWKS_URL / AUTH_JWKS_FILE). */
+  jwksUrl: string | undefined;
+  jwksFile: string | undefined;
+  /** An approver token without a tenant claim decides every tenant's requests (else only untenanted ones). */
+  allTenants: boolean;
+  /** Calls whose canonical arguments are longer than this (UTF-8 bytes) are refused, not put up for approval. */
+  maxArgumentBytes: number;
 }
 
 /** Asymmetric algorithms only: an HS* token "signed" with a public key must never verify. */
@@ -153,6 +179,15 @@ export function loadCoreConfig(env: Record<string, string | undefined>, defaultP
     throw new FleetError('FLEET_ERR_CONFIG', `AUTH_ALGORITHMS may not contain ${weak.join(', ')}`);
   }
   const publicHost = new URL(publicUrl).host;
+  const authAudience = e.AUTH_AUDIENCE ?? resource;
+  const approverAudience = e.APPROVER_AUDIENCE ?? `${publicUrl}/approvals`;
+  if (approverAudience === authAudience || approverAudience === resource) {
+    // An approver token must never be usable at /mcp, nor an agent token at /approvals.
+    throw new FleetError(
+      'FLEET_ERR_CONFIG',
+      `APPROVER_AUDIENCE (${approverAudience}) must differ from the MCP audience: approver tokens are not agent tokens`,
+    );
+  }
   return {
     host: e.HOST,
     port,
@@ -162,7 +197,7 @@ export function loadCoreConfig(env: Record<string, string | undefined>, defaultP
       issuer: e.AUTH_ISSUER,
       jwksUrl: e.AUTH_JWKS_URL,
       jwksFile: e.AUTH_JWKS_FILE,
-      audience: e.AUTH_AUDIENCE ?? resource,
+      audience: authAudience,
       algorithms,
       clockSkewSeconds: e.AUTH_CLOCK_SKEW_SECONDS,
       requiredScopes: e.AUTH_REQUIRED_SCOPES ?? [],
@@ -196,6 +231,14 @@ export function loadCoreConfig(env: Record<string, string | undefined>, defaultP
       approvalTtlSeconds: e.APPROVAL_TTL_SECONDS,
       approvalRetentionDays: e.APPROVAL_RETENTION_DAYS,
       approverScope: e.APPROVER_SCOPE,
+    },
+    approvers: {
+      audience: approverAudience,
+      issuer: e.APPROVER_ISSUER ?? e.AUTH_ISSUER,
+      jwksUrl: e.APPROVER_JWKS_URL ?? (e.APPROVER_JWKS_FILE ? undefined : e.AUTH_JWKS_URL),
+      jwksFile: e.APPROVER_JWKS_FILE ?? (e.APPROVER_JWKS_URL ? undefined : e.AUTH_JWKS_FILE),
+      allTenants: e.APPROVER_ALL_TENANTS,
+      maxArgumentBytes: e.APPROVAL_MAX_ARGUMENT_BYTES,
     },
   };
 }

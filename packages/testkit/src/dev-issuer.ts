@@ -32,6 +32,21 @@ interface StoredKey {
   publicJwk: JWK;
 }
 
+/** What to put in a minted approver token (a person deciding approvals, never an agent). */
+export interface ApproverMintOptions {
+  /** The person (subject) deciding. */
+  sub: string;
+  /** Audience: the approvals URL of one server (`.../approvals`) or several. */
+  aud: string | string[];
+  /** Restricts the approver to one tenant's requests. */
+  tenant?: string;
+  /** Default `mcp:approve`. */
+  scope?: string;
+  ttlSeconds?: number;
+  issuer?: string;
+  extra?: JWTPayload;
+}
+
 /** Mints ES256 tokens and serves the matching JWKS. */
 export class DevIssuer {
   readonly kid: string;
@@ -100,6 +115,22 @@ export class DevIssuer {
       .setExpirationTime(now + (o.ttlSeconds ?? 3600));
     if (o.nbfSeconds) jwt.setNotBefore(now + o.nbfSeconds);
     return jwt.sign(this.#privateKey);
+  }
+
+  /**
+   * Signs an approver token: the approvals audience, the approver scope, no roles, no agent session.
+   * Approvals APIs accept only this class of token; /mcp refuses it (wrong audience).
+   */
+  mintApprover(o: ApproverMintOptions): Promise<string> {
+    return this.mint({
+      sub: o.sub,
+      aud: o.aud,
+      scope: o.scope ?? 'mcp:approve',
+      ...(o.tenant ? { tenant: o.tenant } : {}),
+      ...(o.ttlSeconds !== undefined ? { ttlSeconds: o.ttlSeconds } : {}),
+      ...(o.issuer ? { issuer: o.issuer } : {}),
+      ...(o.extra ? { extra: o.extra } : {}),
+    });
   }
 
   /** Serves `/.well-known/jwks.json` and OpenID discovery on host:port (0 = any free port). */

@@ -1,7 +1,7 @@
 // The public surface of @mcp-fleet/testkit.
 export { type BootedServer, type BootOptions, bootServer } from './boot.js';
 export { type ClientEra, connectClient, connectLegacy, connectModern, type TestClient } from './clients.js';
-export { DevIssuer, type MintOptions } from './dev-issuer.js';
+export { type ApproverMintOptions, DevIssuer, type MintOptions } from './dev-issuer.js';
 export { policyWithoutThrottling } from './policy.js';
 export {
   createTestDatabase,
@@ -11,3 +11,4 @@ export {
   startEmbeddedPostgres,
   startTestPostgres,
 } from './postgres.js';
+export { type RedisHandle, startTestRedis, testRedisUrl } from './redis.js';

@@ -1,10 +1,12 @@
 // The approval gate of a call that policy or the tool marks as needing a human: a call without an
 // approval id opens (or finds) a request and stops; a call with one uses it, atomically and once, for
-// exactly the approved arguments and caller. Arguments like `confirm: true` play no part.
-import { redactArguments } from '../audit/audit-record.js';
+// exactly the approved arguments and caller. Arguments like `confirm: true` play no part. The human is
+// shown exactly the canonical JSON that the approval binds; a call too large to show in full is refused.
+import { canonicalJson } from '../governance/fingerprint.js';
 import { callerOf, type GovernedCall, type StepAnswer } from '../governance/governed-call.js';
 import { approvalRefusedResult, awaitingApprovalResult, refusal } from '../governance/results.js';
 import { storeDown } from '../governance/store-down.js';
+import { approverSettings } from './approvers.js';
 
 /** First half: without an approval id, open a request and answer "awaiting approval". */
 export async function requestApproval(
@@ -26,12 +28,28 @@ export async function requestApproval(
     c.detail('approvalId', approvalId);
     return undefined;
   }
+  // The text whose hash the approval binds (c.argsHash) is what the approver is shown, whole.
+  const argumentsJson = canonicalJson(c.args);
+  const bytes = Buffer.byteLength(argumentsJson, 'utf8');
+  const limit = approverSettings(c.rt.config).maxArgumentBytes;
+  if (bytes > limit) {
+    c.detail('approvalRefused', 'arguments_too_large');
+    c.detail('argumentBytes', bytes);
+    return {
+      outcome: 'denied',
+      result: refusal(
+        c.tool,
+        `${c.tool.name} was not run and not put up for approval: the arguments are too large to show an approver in full (${bytes} bytes, limit ${limit}); call with smaller arguments (split the work into several calls).`,
+        'arguments_too_large',
+      ),
+    };
+  }
   try {
     const opened = await store.request({
       server: c.rt.server,
       tool: c.tool.name,
       argsHash: c.argsHash,
-      arguments: redactArguments(c.args),
+      argumentsJson,
       caller: callerOf(c),
       session: c.req.identity.session ?? null,
       roles: c.req.identity.roles,

@@ -1,5 +1,6 @@
 // Approval requests in the fleet database. A request binds one tool, one argument hash and one caller
-// (agent + tenant + user); a human decides it through the approvals API or the CLI; the agent's
+// (agent + tenant + user) and keeps the exact canonical JSON that was hashed, which is what the human
+// is shown; a person decides it through the approvals API (or the CLI, which calls it); the agent's
 // resumed call consumes it atomically, once, before it expires.
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
@@ -32,6 +33,16 @@ export const APPROVALS_MIGRATION_SQL = `
   CREATE INDEX IF NOT EXISTS approvals_caller_idx ON approvals (server, tool, args_hash, agent_id);
 `;
 
+/**
+ * Second approvals migration: the exact canonical arguments (the text whose SHA-256 is `args_hash`)
+ * and the issuer of the approver who decided. Requests opened before it have no exact arguments and
+ * cannot be decided (the agent asks again).
+ */
+export const APPROVALS_EXACT_ARGUMENTS_MIGRATION_SQL = `
+  ALTER TABLE approvals ADD COLUMN IF NOT EXISTS arguments_json text;
+  ALTER TABLE approvals ADD COLUMN IF NOT EXISTS decided_by_issuer text;
+`;
+
 /** Status as shown to people: stored status, with `expired` for undecided or unused requests past their time. */
 export type ApprovalStatus = 'pending' | 'approved' | 'denied' | 'executing' | 'executed' | 'expired';
 
@@ -41,8 +52,13 @@ export interface ApprovalView {
   server: string;
   tool: string;
   status: ApprovalStatus;
-  /** The arguments (secrets redacted) the human is asked to approve. */
+  /**
+   * Exactly the arguments that will run if approved: nothing cut, dropped or redacted (parsed from
+   * {@link argumentsJson}). `null` for a request opened before exact arguments were kept.
+   */
   arguments: unknown;
+  /** The canonical JSON of the arguments, byte for byte the text whose SHA-256 is {@link argsHash}. */
+  argumentsJson: string | null;
   argsHash: string;
   agentId: string;
   tenant: string | null;
@@ -52,7 +68,10 @@ export interface ApprovalView {
   requestedAt: string;
   expiresAt: string;
   decidedAt: string | null;
+  /** The approver's subject. */
   decidedBy: string | null;
+  /** The approver's token issuer. */
+  decidedByIssuer: string | null;
   note: string | null;
   executedAt: string | null;
   outcome: string | null;
@@ -69,7 +88,29 @@ export interface ApprovalCaller {
 export type ConsumeRefusal = 'not_found' | 'mismatch' | 'pending' | 'denied' | 'expired' | 'used';
 
 /** Why a human decision was not recorded. */
-export type DecideRefusal = 'not_found' | 'self_approval' | 'already_decided' | 'expired';
+export type DecideRefusal =
+  | 'not_found'
+  | 'self_approval'
+  | 'requester_approval'
+  | 'incomplete'
+  | 'already_decided'
+  | 'expired';
+
+/** The verified person deciding a request (from an approver token). */
+export interface ApproverRef {
+  /** Token issuer. */
+  issuer: string;
+  /** Token subject. */
+  subject: string;
+  /** The token's `user` claim, if any (a person may be known by both). */
+  user: string | null;
+}
+
+/**
+ * Which tenants' requests a reader or approver may see: `undefined` every tenant, `null` only
+ * requests without a tenant, a string only that tenant's.
+ */
+export type TenantScope = string | null | undefined;
 
 interface DbRow {
   id: string;
@@ -77,6 +118,7 @@ interface DbRow {
   tool: string;
   args_hash: string;
   arguments: unknown;
+  arguments_json: string | null;
   agent_id: string;
   tenant: string | null;
   user_invoker: string | null;
@@ -87,6 +129,7 @@ interface DbRow {
   expires_at: Date;
   decided_at: Date | null;
   decided_by: string | null;
+  decided_by_issuer: string | null;
   decision_note: string | null;
   executed_at: Date | null;
   outcome: string | null;
@@ -103,7 +146,8 @@ function view(r: DbRow): ApprovalView {
     server: r.server,
     tool: r.tool,
     status: r.expired && (r.status === 'pending' || r.status === 'approved') ? 'expired' : r.status,
-    arguments: r.arguments,
+    arguments: r.arguments_json === null ? null : JSON.parse(r.arguments_json),
+    argumentsJson: r.arguments_json,
     argsHash: r.args_hash,
     agentId: r.agent_id,
     tenant: r.tenant,
@@ -114,6 +158,7 @@ function view(r: DbRow): ApprovalView {
     expiresAt: r.expires_at.toISOString(),
     decidedAt: iso(r.decided_at),
     decidedBy: r.decided_by,
+    decidedByIssuer: r.decided_by_issuer,
     note: r.decision_note,
     executedAt: iso(r.executed_at),
     outcome: r.outcome,
@@ -141,7 +186,8 @@ export class ApprovalStore {
     server: string;
     tool: string;
     argsHash: string;
-    arguments: unknown;
+    /** The canonical JSON whose SHA-256 is `argsHash`: stored and shown exactly as it is. */
+    argumentsJson: string;
     caller: ApprovalCaller;
     session: string | null;
     roles: string[];
@@ -153,12 +199,12 @@ export class ApprovalStore {
          SELECT id, expires_at FROM approvals
          WHERE server = $2 AND tool = $3 AND args_hash = $4 AND agent_id = $6
            AND tenant IS NOT DISTINCT FROM $7 AND user_invoker IS NOT DISTINCT FROM $8
-           AND status = 'pending' AND expires_at > now() + interval '1 minute'
+           AND status = 'pending' AND expires_at > now() + interval '1 minute' AND arguments_json IS NOT NULL
          ORDER BY requested_at DESC LIMIT 1
        ), created AS (
-         INSERT INTO approvals (id, server, tool, args_hash, arguments, agent_id, tenant, user_invoker, agent_session, roles,
+         INSERT INTO approvals (id, server, tool, args_hash, arguments_json, agent_id, tenant, user_invoker, agent_session, roles,
                                 status, expires_at, request_audit_id)
-         SELECT $1, $2, $3, $4, $5::jsonb, $6, $7, $8, $9, $10, 'pending', now() + make_interval(secs => $11), $12
+         SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'pending', now() + make_interval(secs => $11), $12
          WHERE NOT EXISTS (SELECT 1 FROM open)
          RETURNING id, expires_at
        )
@@ -169,7 +215,7 @@ export class ApprovalStore {
         r.server,
         r.tool,
         r.argsHash,
-        JSON.stringify(r.arguments ?? null),
+        r.argumentsJson,
         r.caller.agentId,
         r.caller.tenant,
         r.caller.user,
@@ -238,27 +284,36 @@ export class ApprovalStore {
   }
 
   /**
-   * Records a human decision. `approver` is who decided (never the requesting agent); `tenant`, when
-   * given, restricts the approver to requests of that tenant; `server` to one server's requests.
+   * Records a person's decision. Refused for the agent that asked (`self_approval`), for the person
+   * the agent acts for (`requester_approval`), outside the approver's tenant scope or server
+   * (`not_found`), and for requests without exact arguments (`incomplete`).
    */
   async decide(d: {
     id: string;
     approve: boolean;
-    approver: string;
+    approver: ApproverRef;
     note?: string | undefined;
     server?: string | undefined;
-    tenant?: string | undefined;
+    tenant?: TenantScope;
   }): Promise<
     { ok: true; approval: ApprovalView } | { ok: false; why: DecideRefusal; approval?: ApprovalView }
   > {
     const current = await this.get(d.id, { server: d.server, tenant: d.tenant });
     if (!current) return { ok: false, why: 'not_found' };
-    if (current.agentId === d.approver) return { ok: false, why: 'self_approval', approval: current };
+    const who = d.approver;
+    if (current.agentId === who.subject) return { ok: false, why: 'self_approval', approval: current };
+    if (current.user !== null && (current.user === who.subject || current.user === who.user))
+      return { ok: false, why: 'requester_approval', approval: current };
+    if (current.argumentsJson === null) return { ok: false, why: 'incomplete', approval: current };
+    // The same rules again in the statement, so nothing between the read and the write can matter.
     const { rows } = await this.#pool.query<DbRow>(
-      `UPDATE approvals SET status = $2, decided_at = now(), decided_by = $3, decision_note = $4
-       WHERE id = $1 AND status = 'pending' AND expires_at > now() AND agent_id <> $3
+      `UPDATE approvals SET status = $2, decided_at = now(), decided_by = $3, decided_by_issuer = $4,
+              decision_note = $5
+       WHERE id = $1 AND status = 'pending' AND expires_at > now() AND arguments_json IS NOT NULL
+         AND agent_id <> $3 AND user_invoker IS DISTINCT FROM $3
+         AND ($6::text IS NULL OR user_invoker IS DISTINCT FROM $6)
        RETURNING *, false AS expired`,
-      [d.id, d.approve ? 'approved' : 'denied', d.approver, d.note ?? null],
+      [d.id, d.approve ? 'approved' : 'denied', who.subject, who.issuer, d.note ?? null, who.user],
     );
     if (rows[0]) return { ok: true, approval: view(rows[0]) };
     const after = await this.get(d.id);
@@ -266,15 +321,15 @@ export class ApprovalStore {
     return { ok: false, why: 'already_decided', ...(after ? { approval: after } : {}) };
   }
 
-  /** One request, optionally only if it belongs to `server` / `tenant`. */
+  /** One request, optionally only if it belongs to `server` and the tenant scope. */
   async get(
     id: string,
-    scope: { server?: string | undefined; tenant?: string | undefined } = {},
+    scope: { server?: string | undefined; tenant?: TenantScope } = {},
   ): Promise<ApprovalView | undefined> {
     if (!ApprovalStore.isId(id)) return undefined;
     const { rows } = await this.#pool.query<DbRow>(
-      `${SELECT} WHERE id = $1 AND ($2::text IS NULL OR server = $2) AND ($3::text IS NULL OR tenant = $3)`,
-      [id, scope.server ?? null, scope.tenant ?? null],
+      `${SELECT} WHERE id = $1 AND ($2::text IS NULL OR server = $2) AND ($4 OR tenant IS NOT DISTINCT FROM $3)`,
+      [id, scope.server ?? null, scope.tenant ?? null, scope.tenant === undefined],
     );
     return rows[0] ? view(rows[0]) : undefined;
   }
@@ -283,13 +338,13 @@ export class ApprovalStore {
   async list(
     q: {
       server?: string | undefined;
-      tenant?: string | undefined;
+      tenant?: TenantScope;
       status?: ApprovalStatus | 'all' | undefined;
       limit?: number | undefined;
     } = {},
   ): Promise<ApprovalView[]> {
     const status = q.status ?? 'pending';
-    const where: string[] = ['($1::text IS NULL OR server = $1)', '($2::text IS NULL OR tenant = $2)'];
+    const where: string[] = ['($1::text IS NULL OR server = $1)', '($4 OR tenant IS NOT DISTINCT FROM $2)'];
     if (status === 'expired') where.push(`status IN ('pending', 'approved') AND expires_at <= now()`);
     else if (status === 'pending' || status === 'approved')
       where.push(`status = '${status}' AND expires_at > now()`);
@@ -299,7 +354,12 @@ export class ApprovalStore {
       );
     const { rows } = await this.#pool.query<DbRow>(
       `${SELECT} WHERE ${where.join(' AND ')} ORDER BY requested_at DESC LIMIT $3`,
-      [q.server ?? null, q.tenant ?? null, Math.min(Math.max(q.limit ?? 100, 1), 1000)],
+      [
+        q.server ?? null,
+        q.tenant ?? null,
+        Math.min(Math.max(q.limit ?? 100, 1), 1000),
+        q.tenant === undefined,
+      ],
     );
     return rows.map(view);
   }

@@ -1,20 +1,25 @@
-// The approvals API: where a human approves or denies what an agent asked to do. Outside /mcp, in its
-// own context, and only for approver tokens: same issuer and audience (this server's resource) as
-// agent tokens, plus the approver scope (APPROVER_SCOPE, default `mcp:approve`). Agent tokens get 403.
+// The approvals API: where a person approves or denies what an agent asked to do. Outside /mcp, in its
+// own context, and only for approver tokens: a token class of its own, with the approvals audience
+// (APPROVER_AUDIENCE, default `${PUBLIC_URL}/approvals`), the approver issuer (APPROVER_ISSUER, default
+// the agents') and the approver scope (APPROVER_SCOPE, default `mcp:approve`). Agent tokens (the MCP
+// audience) are refused whatever their scope. Every decision and refused decision attempt is audited.
 //
 //   GET  /approvals[?status=pending|approved|denied|executed|expired|all]   list (this server)
 //   GET  /approvals/:id                                                     one request
 //   POST /approvals/:id/approve   {"note"?: string}                         approve a pending request
 //   POST /approvals/:id/deny      {"note"?: string}                         deny it
-import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { ApprovalStatus, ApprovalStore } from '../approvals/approval-store.js';
-import type { AuditRecord } from '../audit/audit-record.js';
+import type { ApprovalStatus } from '../approvals/approval-store.js';
+import {
+  ApprovalDecisions,
+  type Approver,
+  ApproverVerifier,
+  approverSettings,
+} from '../approvals/approvers.js';
 import { governanceOf } from '../governance/governance.js';
-import type { Identity } from '../identity/identity.js';
-import { TokenVerifier } from '../identity/token-verifier.js';
+import { AuthFailure, bearerChallenge } from '../identity/token-verifier.js';
 import type { FleetRuntime } from '../pipeline/runtime.js';
-import { bearerAuth, hostAndOriginGuard } from './request-guards.js';
+import { hostAndOriginGuard } from './request-guards.js';
 
 const STATUSES = new Set<string>([
   'pending',
@@ -29,14 +34,16 @@ const STATUSES = new Set<string>([
 const REFUSED: Record<string, [number, string]> = {
   not_found: [404, 'no such approval request on this server'],
   self_approval: [403, 'the agent that asked for an action cannot approve or deny it'],
+  requester_approval: [403, 'the person the agent acts for cannot approve or deny its request'],
+  incomplete: [409, 'this request was opened without its exact arguments; the agent must ask again'],
   already_decided: [409, 'this request was already decided'],
   expired: [409, 'this request has expired; the agent must ask again'],
 };
 
 /** Options for {@link approvalsApi}. */
 export interface ApprovalsApiOptions {
-  /** Verifier for approver tokens; default: the server's auth settings with the approver scope required. */
-  verifier?: TokenVerifier;
+  /** Verifier for approver tokens; default: the server's approver settings (APPROVER_*). */
+  verifier?: ApproverVerifier;
   /** Where clients find the protected-resource metadata (for WWW-Authenticate). */
   metadataUrl?: string;
 }
@@ -45,33 +52,53 @@ export interface ApprovalsApiOptions {
 export function approvalsApi(rt: FleetRuntime, options: ApprovalsApiOptions = {}) {
   return async function approvals(app: FastifyInstance): Promise<void> {
     const scope = rt.config.governance.approverScope;
-    const verifier =
-      options.verifier ?? (await TokenVerifier.create({ ...rt.config.auth, requiredScopes: [scope] }));
-    const approvers = new WeakMap<FastifyRequest, Identity>();
-    const store = (reply: FastifyReply): ApprovalStore | undefined => {
-      const s = governanceOf(rt).approvals;
-      if (!s)
+    const verifier = options.verifier ?? (await ApproverVerifier.create(rt.config, scope));
+    const approvers = new WeakMap<FastifyRequest, Approver>();
+    let decisions: ApprovalDecisions | undefined;
+    const service = (reply: FastifyReply): ApprovalDecisions | undefined => {
+      const store = governanceOf(rt).approvals;
+      if (!store) {
         void reply
           .code(503)
           .send({ error: 'unavailable', message: 'approvals need the fleet database (DATABASE_URL)' });
-      return s;
+        return undefined;
+      }
+      decisions ??= new ApprovalDecisions({
+        store,
+        server: rt.server,
+        allTenants: approverSettings(rt.config).allTenants,
+        audit: (record) => rt.audit.record(record),
+        policyVersion: () => rt.policy.version || null,
+      });
+      return decisions;
     };
+    const decisionOf = (request: FastifyRequest) =>
+      request.method === 'POST' ? /^\/approvals\/([^/?]+)\/(approve|deny)(?:\?|$)/.exec(request.url) : null;
 
     app.addHook('onRequest', hostAndOriginGuard(rt.config.allowedHosts, rt.config.allowedOrigins));
-    app.addHook(
-      'onRequest',
-      bearerAuth({
-        verifier,
-        metrics: rt.metrics,
-        metadataUrl: options.metadataUrl,
-        scopes: [scope],
-        textKey: 'message',
-        accept: (request, identity) => approvers.set(request, identity),
-      }),
-    );
+    app.addHook('onRequest', async (request, reply) => {
+      try {
+        approvers.set(request, await verifier.verify(request.headers.authorization));
+      } catch (err) {
+        const failure =
+          err instanceof AuthFailure
+            ? err
+            : new AuthFailure('keys_unavailable', 'token could not be verified');
+        rt.metrics.authFailures.inc({ reason: failure.reason });
+        // A refused decision attempt is audited too (no verified approver, so no identity on it).
+        const attempt = decisionOf(request);
+        if (attempt && governanceOf(rt).approvals) {
+          service(reply)!.refusedAttempt(request.id, attempt[1]!, attempt[2] === 'approve', failure.reason);
+        }
+        return reply
+          .code(failure.statusCode)
+          .header('www-authenticate', bearerChallenge(failure, options.metadataUrl, [scope]))
+          .send({ error: failure.oauthError ?? 'invalid_request', message: failure.message });
+      }
+    });
 
     app.get('/approvals', async (request, reply) => {
-      const s = store(reply);
+      const s = service(reply);
       if (!s) return reply;
       const q = request.query as Record<string, string | undefined>;
       const status = q.status ?? 'pending';
@@ -79,29 +106,21 @@ export function approvalsApi(rt: FleetRuntime, options: ApprovalsApiOptions = {}
         return reply
           .code(400)
           .send({ error: 'invalid_request', message: `status must be one of ${[...STATUSES].join(', ')}` });
-      const approver = approvers.get(request)!;
       const limit = q.limit === undefined ? undefined : Number.parseInt(q.limit, 10) || undefined;
-      return {
-        approvals: await s.list({
-          server: rt.server,
-          tenant: approver.tenant,
-          status: status as ApprovalStatus | 'all',
-          limit,
-        }),
-      };
+      return { approvals: await s.list(approvers.get(request)!, status as ApprovalStatus | 'all', limit) };
     });
 
     app.get('/approvals/:id', async (request, reply) => {
-      const s = store(reply);
+      const s = service(reply);
       if (!s) return reply;
       const { id } = request.params as { id: string };
-      const found = await s.get(id, { server: rt.server, tenant: approvers.get(request)!.tenant });
+      const found = await s.get(approvers.get(request)!, id);
       if (!found) return reply.code(404).send({ error: 'not_found', message: REFUSED.not_found![1] });
       return found;
     });
 
     const decideRoute = (approve: boolean) => async (request: FastifyRequest, reply: FastifyReply) => {
-      const s = store(reply);
+      const s = service(reply);
       if (!s) return reply;
       const { id } = request.params as { id: string };
       const body = (request.body ?? {}) as { note?: unknown };
@@ -110,24 +129,12 @@ export function approvalsApi(rt: FleetRuntime, options: ApprovalsApiOptions = {}
           .code(400)
           .send({ error: 'invalid_request', message: 'note must be a string of at most 1000 characters' });
       }
-      const approver = approvers.get(request)!;
-      const decided = await s.decide({
+      const decided = await s.decide(approvers.get(request)!, {
         id,
         approve,
-        approver: approver.agentId,
         note: body.note as string | undefined,
-        server: rt.server,
-        tenant: approver.tenant,
+        requestId: request.id,
       });
-      audit(
-        rt,
-        request,
-        approver,
-        id,
-        approve,
-        decided.ok ? 'ok' : 'denied',
-        decided.ok ? decided.approval.tool : (decided.approval?.tool ?? null),
-      );
       if (!decided.ok) {
         const [status, message] = REFUSED[decided.why]!;
         return reply
@@ -143,39 +150,4 @@ export function approvalsApi(rt: FleetRuntime, options: ApprovalsApiOptions = {}
     app.post('/approvals/:id/approve', decideRoute(true));
     app.post('/approvals/:id/deny', decideRoute(false));
   };
-}
-
-/** One audit record per decision attempt: who decided what, on which request. */
-function audit(
-  rt: FleetRuntime,
-  request: FastifyRequest,
-  approver: Identity,
-  approvalId: string,
-  approve: boolean,
-  outcome: 'ok' | 'denied',
-  tool: string | null,
-): void {
-  const record: AuditRecord = {
-    id: randomUUID(),
-    ts: new Date().toISOString(),
-    server: rt.server,
-    requestId: request.id,
-    method: approve ? 'approvals/approve' : 'approvals/deny',
-    tool,
-    agentId: approver.agentId,
-    agentSession: approver.session ?? null,
-    userInvoker: approver.user ?? null,
-    tenant: approver.tenant ?? null,
-    roles: approver.roles,
-    arguments: { approvalId: approvalId.slice(0, 64) },
-    decision: outcome === 'ok' ? 'allow' : 'deny',
-    decisionReason: `approver scope ${rt.config.governance.approverScope}`,
-    outcome,
-    resultSummary: null,
-    durationMs: null,
-    policyVersion: rt.policy.version || null,
-    protocolVersion: null,
-    details: { approvalId: approvalId.slice(0, 64) },
-  };
-  rt.audit.record(record);
 }

@@ -1,11 +1,15 @@
-// The approval gate: an agent's call opens a request and runs nothing; only a human with an approver
-// token (not the agent, whose token is refused) can approve; the approved call runs once, only with
-// the approved arguments, only for the same caller, before expiry; deny, expiry, mismatch and reuse
-// all mean no. Two replicas and a restart in between, state in PostgreSQL.
-import { setTimeout as sleep } from 'node:timers/promises';
+// The approval gate: an agent's call opens a request and runs nothing; only a person with an approver
+// token (a token class of its own: approvals audience, approver scope) can approve — never an agent
+// token, whatever its scope, nor the agent that asked or the person it acts for; approvers see only
+// their tenant's requests; every decision and refused attempt is audited with the approver's issuer
+// and subject. The approved call runs once, only with the approved arguments, only for the same
+// caller, before expiry; deny, expiry, mismatch and reuse all mean no. Two replicas and a restart in
+// between, state in PostgreSQL.
+import { loadCoreConfig } from '@mcp-fleet/core';
 import { connectClient, createTestDatabase, type TestClient } from '@mcp-fleet/testkit';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Fleet, textOf, upstream } from './harness.js';
+import { AUDIENCE, type AuditLine, Fleet, PUBLIC_URL, textOf, upstream } from './harness.js';
 
 let fleet: Fleet;
 let db: { url: string; drop: () => Promise<void> };
@@ -40,7 +44,17 @@ async function api(replica: number, method: 'GET' | 'POST', path: string, token?
 
 const agentToken = (sub = 'agent-a', extra: Partial<Parameters<Fleet['token']>[0]> = {}) =>
   fleet.token({ sub, roles: ['operator'], tenant: 'acme', user: 'carol', ...extra });
-const approverToken = () => fleet.token({ sub: 'human-alice', roles: [], scope: 'mcp:approve' });
+/** The approvals audience of the governance server (APPROVER_AUDIENCE's default). */
+const APPROVALS_AUDIENCE = `${PUBLIC_URL}/approvals`;
+const approverToken = (sub = 'human-alice', tenant: string | null = 'acme') =>
+  fleet.issuer.mintApprover({ sub, aud: APPROVALS_AUDIENCE, ...(tenant ? { tenant } : {}) });
+const decisionAudits = () =>
+  fleet.audit.filter(
+    (a) => a.method === 'approvals/approve' || a.method === 'approvals/deny',
+  ) as (AuditLine & {
+    outcome: string;
+    details: { approvalId: string; refused?: string; approver: { issuer: string; subject: string } | null };
+  })[];
 
 describe('approval gate', () => {
   it('holds a destructive call for a human, whatever the arguments say, and the agent cannot approve it', async () => {
@@ -75,21 +89,26 @@ describe('approval gate', () => {
     expect(textOf(early)).toMatch(/still waiting for a human decision/);
     expect(refundsOf('pay_1')).toBe(0);
 
-    // The agent's own token cannot use the approvals API; neither can no token or a sibling's token.
+    // The agent's own token cannot use the approvals API (wrong audience, whatever its scope);
+    // neither can no token or another server's approver token.
     const asAgent = await api(1, 'POST', `/approvals/${id}/approve`, await agentToken());
-    expect(asAgent.status).toBe(403);
-    expect(asAgent.headers.get('www-authenticate')).toMatch(/insufficient_scope.*mcp:approve/);
+    expect(asAgent.status).toBe(401);
+    expect(asAgent.headers.get('www-authenticate')).toMatch(/invalid_token/);
     expect((await api(1, 'POST', `/approvals/${id}/approve`)).status).toBe(401);
-    const otherServer = await fleet.token({
+    const otherServer = await fleet.issuer.mintApprover({
       sub: 'human-bob',
-      roles: [],
-      scope: 'mcp:approve',
-      aud: 'http://other.local/mcp',
+      aud: 'http://other.local/approvals',
     });
     expect((await api(1, 'POST', `/approvals/${id}/approve`, otherServer)).status).toBe(401);
-    // Even with the approver scope, the requesting agent may not decide its own request.
-    const selfApprover = await agentToken('agent-a', { scope: 'mcp:approve' });
-    const self = await api(1, 'POST', `/approvals/${id}/approve`, selfApprover);
+    const selfAgent = await api(
+      1,
+      'POST',
+      `/approvals/${id}/approve`,
+      await agentToken('agent-a', { scope: 'mcp:approve' }),
+    );
+    expect(selfAgent.status).toBe(401);
+    // Even a person-class token naming the requesting agent may not decide its request.
+    const self = await api(1, 'POST', `/approvals/${id}/approve`, await approverToken('agent-a'));
     expect(self.status).toBe(403);
     expect(self.body.error).toBe('self_approval');
     // Nor can it through /mcp: the approvals API is not a tool.
@@ -124,9 +143,13 @@ describe('approval gate', () => {
     });
     // Deciding twice is refused.
     expect((await api(1, 'POST', `/approvals/${id}/deny`, await approverToken())).status).toBe(409);
-    expect(fleet.audit.some((a) => a.method === 'approvals/approve' && a.agentId === 'human-alice')).toBe(
-      true,
-    );
+    // Audited with the verified approver: issuer and subject.
+    expect(decisionAudits().find((a) => a.details.approvalId === id && a.outcome === 'ok')).toMatchObject({
+      method: 'approvals/approve',
+      agentId: 'human-alice',
+      details: { approver: { issuer: fleet.issuer.issuer, subject: 'human-alice' } },
+    });
+    expect(approved.body).toMatchObject({ decidedByIssuer: fleet.issuer.issuer });
 
     // The replica that took the request goes away; a new one starts.
     await fleet.stop(fleet.replicas[0]!);
@@ -197,8 +220,8 @@ describe('approval gate', () => {
   });
 
   it('lets approvals expire, undecided or unused', async () => {
-    const short = await fleet.add({ APPROVAL_TTL_SECONDS: '1' });
-    const agent = await connectClient('modern', short.url, await agentToken());
+    const replica = fleet.replicas[0]!;
+    const agent = await connectClient('modern', replica.url, await agentToken());
     const undecided = approvalIdOf(
       (await agent.callTool('refund_payment', { payment: 'pay_4', amount: 1 })) as Result,
     );
@@ -206,7 +229,12 @@ describe('approval gate', () => {
       (await agent.callTool('refund_payment', { payment: 'pay_5', amount: 1 })) as Result,
     );
     expect((await api(0, 'POST', `/approvals/${unused}/approve`, await approverToken())).status).toBe(200);
-    await sleep(1_300);
+    // Their time runs out: set in the fleet database rather than waited for.
+    const pool = new pg.Pool({ connectionString: db.url, max: 1 });
+    await pool.query(`UPDATE approvals SET expires_at = now() - interval '1 second' WHERE id = ANY($1)`, [
+      [undecided, unused],
+    ]);
+    await pool.end();
     const late = await api(0, 'POST', `/approvals/${undecided}/approve`, await approverToken());
     expect(late.status).toBe(409);
     expect(late.body.error).toBe('expired');
@@ -218,7 +246,6 @@ describe('approval gate', () => {
       expect.arrayContaining([undecided]),
     );
     await agent.close();
-    await fleet.stop(short);
   });
 
   it('answers tools with an output schema with an error-flagged hold that clients accept', async () => {
@@ -241,5 +268,160 @@ describe('approval gate', () => {
       404,
     );
     expect((await api(0, 'GET', '/approvals?status=bogus', t)).status).toBe(400);
+  });
+});
+
+describe('approvers are people, not agents', () => {
+  const hold = async (payment: string, who: { sub?: string; tenant?: string; user?: string } = {}) => {
+    const agent = await connectClient(
+      'modern',
+      fleet.replicas[0]!.url,
+      await fleet.token({
+        sub: who.sub ?? 'agent-a',
+        roles: ['operator'],
+        ...('tenant' in who ? (who.tenant ? { tenant: who.tenant } : {}) : { tenant: 'acme' }),
+        user: who.user ?? 'carol',
+      }),
+    );
+    const id = approvalIdOf((await agent.callTool('refund_payment', { payment, amount: 5 })) as Result);
+    await agent.close();
+    return id;
+  };
+
+  it("refuses another agent's token even when it carries the approver scope, and audits the attempt", async () => {
+    const id = await hold('pay_f5_1');
+    // agent-b: an agent token (MCP audience) with the approver scope, the shape `fleet token --scope` makes.
+    const agentB = await fleet.token({
+      sub: 'agent-b',
+      roles: ['operator'],
+      tenant: 'acme',
+      scope: 'mcp:tools mcp:approve',
+    });
+    const tried = await api(1, 'POST', `/approvals/${id}/approve`, agentB);
+    expect(tried.status).toBe(401);
+    // Nor a token naming both audiences: it still works at /mcp, so it is an agent's.
+    const both = await fleet.issuer.mintApprover({
+      sub: 'agent-b',
+      aud: [AUDIENCE, APPROVALS_AUDIENCE],
+      tenant: 'acme',
+    });
+    expect((await api(1, 'POST', `/approvals/${id}/approve`, both)).status).toBe(401);
+    expect((await api(1, 'GET', `/approvals/${id}`, agentB)).status).toBe(401);
+    expect((await api(0, 'GET', `/approvals/${id}`, await approverToken())).body.status).toBe('pending');
+    const agent = await connectClient('modern', fleet.replicas[0]!.url, await agentToken());
+    const r = await agent.callTool('refund_payment', { payment: 'pay_f5_1', amount: 5, approval_id: id });
+    expect(textOf(r)).toMatch(/still waiting for a human decision/);
+    expect(refundsOf('pay_f5_1')).toBe(0);
+    await agent.close();
+    expect(decisionAudits().filter((a) => a.details.approvalId === id)).toEqual([
+      expect.objectContaining({
+        outcome: 'denied',
+        agentId: null,
+        details: expect.objectContaining({ refused: 'token_wrong_audience' }),
+      }),
+      expect.objectContaining({
+        outcome: 'denied',
+        agentId: null,
+        details: expect.objectContaining({ refused: 'token_wrong_audience' }),
+      }),
+    ]);
+  });
+
+  it('refuses an approver token at /mcp', async () => {
+    const res = await fetch(fleet.replicas[0]!.url, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${await approverToken()}`,
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+      },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list', params: {} }),
+    });
+    expect(res.status).toBe(401);
+  });
+
+  it('does not let the person the agent acts for approve its request', async () => {
+    const id = await hold('pay_f5_2', { user: 'carol' });
+    const asCarol = await api(1, 'POST', `/approvals/${id}/approve`, await approverToken('carol'));
+    expect(asCarol.status).toBe(403);
+    expect(asCarol.body.error).toBe('requester_approval');
+    // Known to the approver IdP by another subject, but the same person (`user` claim): no either.
+    const carolAlias = await fleet.issuer.mintApprover({
+      sub: 'c.jones',
+      aud: APPROVALS_AUDIENCE,
+      tenant: 'acme',
+      extra: { user: 'carol' },
+    });
+    const alias = await api(1, 'POST', `/approvals/${id}/deny`, carolAlias);
+    expect(alias.status).toBe(403);
+    expect(alias.body.error).toBe('requester_approval');
+    expect((await api(1, 'GET', `/approvals/${id}`, await approverToken())).body.status).toBe('pending');
+    expect(decisionAudits().filter((a) => a.details.approvalId === id)).toEqual([
+      expect.objectContaining({
+        outcome: 'denied',
+        agentId: 'carol',
+        details: expect.objectContaining({
+          refused: 'requester_approval',
+          approver: { issuer: fleet.issuer.issuer, subject: 'carol', tenant: 'acme' },
+        }),
+      }),
+      expect.objectContaining({
+        outcome: 'denied',
+        agentId: 'c.jones',
+        details: expect.objectContaining({ refused: 'requester_approval' }),
+      }),
+    ]);
+    // Someone else may.
+    expect((await api(1, 'POST', `/approvals/${id}/deny`, await approverToken('human-alice'))).status).toBe(
+      200,
+    );
+  });
+
+  it('scopes approvers to their tenant; without a tenant claim, to requests without one unless configured', async () => {
+    const acme = await hold('pay_t_acme', { sub: 'agent-t', tenant: 'acme' });
+    const globex = await hold('pay_t_globex', { sub: 'agent-t', tenant: 'globex' });
+    const none = await hold('pay_t_none', { sub: 'agent-t', tenant: undefined });
+    const idsSeenBy = async (token: string, replica = 0) =>
+      (
+        (await api(replica, 'GET', '/approvals?status=all&limit=1000', token)).body.approvals as {
+          id: string;
+        }[]
+      )
+        .map((a) => a.id)
+        .filter((x) => [acme, globex, none].includes(x))
+        .sort();
+
+    const acmeApprover = await approverToken('human-alice', 'acme');
+    expect(await idsSeenBy(acmeApprover)).toEqual([acme]);
+    expect((await api(0, 'GET', `/approvals/${globex}`, acmeApprover)).status).toBe(404);
+    expect((await api(0, 'POST', `/approvals/${globex}/approve`, acmeApprover)).status).toBe(404);
+    expect((await api(0, 'POST', `/approvals/${none}/approve`, acmeApprover)).status).toBe(404);
+
+    const untenanted = await approverToken('human-olga', null);
+    expect(await idsSeenBy(untenanted)).toEqual([none]);
+    expect((await api(0, 'POST', `/approvals/${acme}/approve`, untenanted)).status).toBe(404);
+    expect((await api(0, 'GET', `/approvals/${globex}`, untenanted)).status).toBe(404);
+
+    // APPROVER_ALL_TENANTS=true: an approver without a tenant claim sees and decides every tenant's.
+    const wide = await fleet.add({ APPROVER_ALL_TENANTS: 'true' });
+    const wideIndex = fleet.replicas.indexOf(wide);
+    expect(await idsSeenBy(untenanted, wideIndex)).toEqual([acme, globex, none].sort());
+    expect(await idsSeenBy(acmeApprover, wideIndex)).toEqual([acme]);
+    expect((await api(wideIndex, 'POST', `/approvals/${globex}/approve`, untenanted)).status).toBe(200);
+    await fleet.stop(wide);
+    expect((await api(0, 'GET', `/approvals/${acme}`, acmeApprover)).body.status).toBe('pending');
+  });
+
+  it('refuses to start with an approver audience equal to the MCP audience', () => {
+    expect(() => loadCoreConfig({ PUBLIC_URL, APPROVER_AUDIENCE: AUDIENCE }, 7498)).toThrow(
+      /APPROVER_AUDIENCE/,
+    );
+    expect(() =>
+      loadCoreConfig(
+        { PUBLIC_URL, AUTH_AUDIENCE: 'https://api.example/db', APPROVER_AUDIENCE: 'https://api.example/db' },
+        7498,
+      ),
+    ).toThrow(/must differ from the MCP audience/);
+    expect(loadCoreConfig({ PUBLIC_URL }, 7498).approvers?.audience).toBe(APPROVALS_AUDIENCE);
   });
 });
