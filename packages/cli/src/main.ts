@@ -11,14 +11,17 @@ const USAGE = `fleet <command>
   start [--only a,b]                      start the local fleet (embedded PostgreSQL, dev issuer, servers)
   token --agent <id> --role <role> [--server <name>|--all] [--ttl 1h] [--tenant t] [--user u] [--session s]
                                           print a dev JWT from the local issuer (local use only)
+  token --approver <name> [--tenant t] [--server <name>]
+                                          print a dev approver token (approvals audience, mcp:approve)
   policy check [file]                     validate a policy file against the servers' tools
   policy explain --role <r> [--server s]  what a role may do, from the servers' own decision function
   migrate                                 apply fleet database migrations (DATABASE_URL)
   audit [--agent a] [--tool t] [--outcome o] [--limit n] [--json]
                                           read the audit trail (DATABASE_URL, default: the local fleet)
   approvals list|show <id>|approve <id>|deny <id> [--note n] [--status s] [--server s] [--json]
-                                          human decisions on held calls (HTTP API with --url/--token,
-                                          or the fleet database directly with --as <your name>)
+                                          human decisions on held calls, through the servers'
+                                          approvals API with an approver token (--token or
+                                          FLEET_APPROVER_TOKEN; --url, default the local fleet)
 `;
 
 async function main(argv: string[]): Promise<number> {

@@ -1,18 +1,18 @@
-// `fleet approvals`: where a human reviews and decides what agents asked to do. Two ways in, both
-// closed to agents: a server's approvals API with an approver token (`--url` + `--token`), or the
-// fleet database directly (`--database-url` / DATABASE_URL; default the local fleet's).
-import { userInfo } from 'node:os';
+// `fleet approvals`: where a person reviews and decides what agents asked to do. One way in: the
+// servers' approvals API with an approver token (`--token` / FLEET_APPROVER_TOKEN, minted for people by
+// the IdP, or locally by `fleet token --approver <you>`). The server verifies the token, applies the
+// rules of who may decide what, and audits every decision; the CLI decides nothing itself.
 import { parseArgs } from 'node:util';
-import { type ApprovalStatus, ApprovalStore, type ApprovalView } from '@mcp-fleet/core';
-import pg from 'pg';
+import type { ApprovalView } from '@mcp-fleet/core';
+import { discoverServers, LOCAL_PORTS } from '../layout.js';
 
 const USAGE = `fleet approvals <list|show|approve|deny>
   list [--status pending|approved|denied|executing|executed|expired|all] [--server s] [--limit n] [--json]
   show <id> [--json]
   approve <id> [--note "why"] [--json]
   deny <id> [--note "why"] [--json]
-Through a server's approvals API:  --url <server URL> --token <approver JWT>   (or FLEET_APPROVALS_URL, FLEET_APPROVER_TOKEN)
-Through the fleet database:        --database-url <url> [--as <name>]          (or DATABASE_URL; default: the local fleet)
+Every action needs an approver token:  --token <approver JWT>   (or FLEET_APPROVER_TOKEN; locally: fleet token --approver <you>)
+Servers:  --url <server URL>[,<server URL>...]   (or FLEET_APPROVALS_URL; default: every server of the local fleet)
 `;
 
 const STATUSES = ['pending', 'approved', 'denied', 'executing', 'executed', 'expired', 'all'];
@@ -41,13 +41,18 @@ interface Backend {
   close(): Promise<void>;
 }
 
-function httpBackend(url: string, token: string): Backend {
-  const base = url.replace(/\/+$/, '').replace(/\/mcp$/, '');
+/** Thrown when a server cannot be reached at all (skipped when looking through the local fleet). */
+class Unreachable extends Error {}
+
+function serverBackend(url: string, token: string): Backend {
+  const base = url.replace(/\/+$/, '').replace(/\/(mcp|approvals)$/, '');
   const call = async (method: 'GET' | 'POST', path: string, body?: unknown) => {
     const res = await fetch(`${base}${path}`, {
       method,
       headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
       ...(body ? { body: JSON.stringify(body) } : {}),
+    }).catch((e: Error) => {
+      throw new Unreachable(`${base}: ${e.message}`);
     });
     const json = (await res.json().catch(() => ({}))) as Record<string, unknown>;
     if (!res.ok)
@@ -73,40 +78,71 @@ function httpBackend(url: string, token: string): Backend {
   };
 }
 
-function dbBackend(url: string, approver: string): Backend {
-  const pool = new pg.Pool({ connectionString: url, max: 2, connectionTimeoutMillis: 5_000 });
-  // An idle connection dropped by the server is the pool's to replace, not an uncaught exception;
-  // a query that fails still rejects with its own error.
-  pool.on('error', () => {});
-  const store = new ApprovalStore(pool);
-  const messages: Record<string, string> = {
-    not_found: 'no such approval request',
-    self_approval: 'the agent that asked for an action cannot decide it',
-    already_decided: 'this request was already decided',
-    expired: 'this request has expired; the agent must ask again',
+/**
+ * Several servers (the local fleet, or a list of URLs): lists are merged; one request is looked up on
+ * each server in turn until one knows it. Servers that do not answer are skipped only when `lenient`.
+ */
+function fleetBackend(urls: string[], token: string, lenient: boolean): Backend {
+  const backends = urls.map((u) => serverBackend(u, token));
+  const each = async <T>(fn: (b: Backend) => Promise<T>): Promise<T[]> => {
+    const out: T[] = [];
+    let reached = 0;
+    for (const b of backends) {
+      try {
+        out.push(await fn(b));
+        reached += 1;
+      } catch (e) {
+        if (!(e instanceof Unreachable) || !lenient || backends.length === 1) throw e;
+      }
+    }
+    if (reached === 0) throw new Unreachable('no fleet server answered; is the fleet running (pnpm start)?');
+    return out;
+  };
+  const one = async (fn: (b: Backend) => Promise<ApprovalView>): Promise<ApprovalView> => {
+    for (const b of backends) {
+      try {
+        return await fn(b);
+      } catch (e) {
+        if (e instanceof Refused && e.code === 'not_found') continue;
+        if (e instanceof Unreachable && lenient && backends.length > 1) continue;
+        throw e;
+      }
+    }
+    throw new Refused('not_found', 'no such approval request on these servers (or not one you may see)');
   };
   return {
-    list: (status, server, limit) => store.list({ status: status as ApprovalStatus | 'all', server, limit }),
-    show: async (id) => {
-      const found = await store.get(id);
-      if (!found) throw new Refused('not_found', messages.not_found!);
-      return found;
-    },
-    decide: async (id, approve, note) => {
-      const d = await store.decide({ id, approve, approver, note });
-      if (!d.ok) throw new Refused(d.why, messages[d.why] ?? d.why);
-      return d.approval;
-    },
-    close: () => pool.end(),
+    list: async (status, server, limit) =>
+      (await each((b) => b.list(status, server, limit)))
+        .flat()
+        .filter((a) => server === undefined || a.server === server)
+        .sort((a, b) => b.requestedAt.localeCompare(a.requestedAt))
+        .slice(0, limit),
+    show: (id) => one((b) => b.show(id)),
+    decide: (id, approve, note) => one((b) => b.decide(id, approve, note)),
+    close: async () => {},
   };
+}
+
+/** The local fleet's server URLs. */
+function localServers(): string[] {
+  const found = discoverServers().map((s) => s.port);
+  const ports = found.length
+    ? found
+    : Object.entries(LOCAL_PORTS)
+        .filter(([n]) => n !== 'issuer')
+        .map(([, p]) => p);
+  return ports.map((p) => `http://127.0.0.1:${p}`);
 }
 
 function describe(a: ApprovalView): string {
   const who = [`agent=${a.agentId}`, a.tenant ? `tenant=${a.tenant}` : '', a.user ? `user=${a.user}` : '']
     .filter(Boolean)
     .join(' ');
-  const decided = a.decidedBy ? ` decided by ${a.decidedBy}${a.note ? ` ("${a.note}")` : ''}` : '';
-  return `${a.id}  ${a.status.padEnd(9)} ${a.server}/${a.tool}  ${who}  expires ${a.expiresAt}${decided}\n    arguments: ${JSON.stringify(a.arguments)}\n`;
+  const by = a.decidedByIssuer ? `${a.decidedBy} of ${a.decidedByIssuer}` : a.decidedBy;
+  const decided = a.decidedBy ? ` decided by ${by}${a.note ? ` ("${a.note}")` : ''}` : '';
+  // The exact canonical arguments the approval binds, in full: never cut.
+  const args = a.argumentsJson ?? JSON.stringify(a.arguments);
+  return `${a.id}  ${a.status.padEnd(9)} ${a.server}/${a.tool}  ${who}  expires ${a.expiresAt}${decided}\n    arguments: ${args}\n`;
 }
 
 /**
@@ -135,20 +171,27 @@ export async function runApprovals(argv: string[], io: ApprovalsIo = {}): Promis
     err(`--status must be one of ${STATUSES.join(', ')}\n`);
     return 2;
   }
-  const url = values.url ?? env.FLEET_APPROVALS_URL;
-  const token = values.token ?? env.FLEET_APPROVER_TOKEN;
-  if (url && !token) {
-    err('--url needs an approver token (--token or FLEET_APPROVER_TOKEN) carrying the approver scope\n');
+  if (values.as !== undefined || values['database-url'] !== undefined) {
+    err(
+      `--as and --database-url are gone: a decision is made by the person an approver token names, through the server, which audits it. Use --token (fleet token --approver <you> locally).\n`,
+    );
     return 2;
   }
-  const backend = url
-    ? httpBackend(url, token!)
-    : dbBackend(
-        values['database-url'] ??
-          env.DATABASE_URL ??
-          `postgres://fleet:fleet@127.0.0.1:${env.FLEET_PG_PORT ?? 7432}/fleet`,
-        values.as ?? `cli:${env.USER ?? safeUser()}`,
-      );
+  const url = values.url ?? env.FLEET_APPROVALS_URL;
+  const token = values.token ?? env.FLEET_APPROVER_TOKEN;
+  if (!token) {
+    err(
+      'an approver token is required: --token or FLEET_APPROVER_TOKEN (from your IdP; locally `fleet token --approver <you>`)\n',
+    );
+    return 2;
+  }
+  const urls = url
+    ? url
+        .split(',')
+        .map((u) => u.trim())
+        .filter(Boolean)
+    : localServers();
+  const backend = fleetBackend(urls, token, !url);
   try {
     if (action === 'list') {
       const rows = await backend.list(
@@ -169,7 +212,7 @@ export async function runApprovals(argv: string[], io: ApprovalsIo = {}): Promis
     return 0;
   } catch (e) {
     err(
-      `fleet approvals ${action}: ${e instanceof Refused ? e.message : `failed: ${(e as Error).message}`}\n`,
+      `fleet approvals ${action}: ${e instanceof Refused || e instanceof Unreachable ? e.message : `failed: ${(e as Error).message}`}\n`,
     );
     return 1;
   } finally {
@@ -193,12 +236,4 @@ function parse(argv: string[]) {
       as: { type: 'string' },
     },
   });
-}
-
-function safeUser(): string {
-  try {
-    return userInfo().username;
-  } catch {
-    return 'unknown';
-  }
 }

@@ -13,7 +13,15 @@ export function parseDuration(text: string): number {
   return n * ({ s: 1, m: 60, h: 3600, d: 86400 } as const)[(m[2] ?? 's') as 's' | 'm' | 'h' | 'd'];
 }
 
-/** `fleet token --agent <id> --role <role> [--server <name>|--all] [--ttl <dur>] [--tenant t] [--user u] [--session s] [--scope s]` */
+/** The local approvals URL of a server: its resource with `/mcp` replaced by `/approvals` (APPROVER_AUDIENCE's default). */
+export function localApprovalsAudience(server: string): string {
+  return localResource(server).replace(/\/mcp$/, '/approvals');
+}
+
+/**
+ * `fleet token --agent <id> --role <role> [--server <name>|--all] [--ttl <dur>] [--tenant t] [--user u] [--session s] [--scope s]`
+ * or, for a person deciding approvals, `fleet token --approver <name> [--tenant t] [--server <name>] [--ttl <dur>]`.
+ */
 export async function tokenCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
@@ -26,12 +34,34 @@ export async function tokenCommand(argv: string[]): Promise<number> {
       tenant: { type: 'string', default: 'acme' },
       user: { type: 'string' },
       session: { type: 'string' },
-      scope: { type: 'string', default: LOCAL_SCOPE },
+      scope: { type: 'string' },
+      approver: { type: 'string' },
     },
   });
+  const servers = Object.keys(LOCAL_PORTS).filter((k) => k !== 'issuer');
+  if (values.approver !== undefined) {
+    // An approver token: approvals audience (every local server's unless --server), the approver
+    // scope, no roles, no agent session. /mcp refuses it; only the approvals API accepts it.
+    if (!values.approver || values.agent || values.role?.length) {
+      process.stderr.write(
+        'usage: fleet token --approver <name> [--tenant t] [--server <name>] [--ttl <dur>] (no --agent or --role: approvers are people, not agents)\n',
+      );
+      return 2;
+    }
+    const issuer = await DevIssuer.fromFile(join(FLEET_DIR, 'dev-issuer.json'), LOCAL_ISSUER);
+    const token = await issuer.mintApprover({
+      sub: values.approver,
+      aud: values.server ? localApprovalsAudience(values.server) : servers.map(localApprovalsAudience),
+      ...(values.scope ? { scope: values.scope } : {}),
+      tenant: values.tenant,
+      ttlSeconds: parseDuration(values.ttl),
+    });
+    process.stdout.write(`${token}\n`);
+    return 0;
+  }
   if (!values.agent || !values.role?.length) {
     process.stderr.write(
-      'usage: fleet token --agent <id> --role <role> [--server <name>|--all] [--ttl <dur>]\n',
+      'usage: fleet token --agent <id> --role <role> [--server <name>|--all] [--ttl <dur>]\n       fleet token --approver <name> [--tenant t] [--server <name>]\n',
     );
     return 2;
   }
@@ -39,14 +69,13 @@ export async function tokenCommand(argv: string[]): Promise<number> {
     process.stderr.write('name the audience: --server <name> (one server) or --all (every server)\n');
     return 2;
   }
-  const servers = Object.keys(LOCAL_PORTS).filter((k) => k !== 'issuer');
   const aud = values.all ? servers.map((s) => localResource(s)) : localResource(values.server!);
   const issuer = await DevIssuer.fromFile(join(FLEET_DIR, 'dev-issuer.json'), LOCAL_ISSUER);
   const token = await issuer.mint({
     sub: values.agent,
     roles: values.role.flatMap((r) => r.split(',')),
     aud,
-    scope: values.scope,
+    scope: values.scope ?? LOCAL_SCOPE,
     tenant: values.tenant,
     ...(values.user ? { user: values.user } : {}),
     sid: values.session ?? randomUUID(),

@@ -1,9 +1,10 @@
-// `fleet approvals` (the CLI function the lead wires into `fleet`): a human lists and decides
-// requests through a server's approvals API with an approver token, or through the fleet database.
+// `fleet approvals` (the CLI function the lead wires into `fleet`): a person lists and decides requests
+// through the servers' approvals API with an approver token; the server verifies it, applies the rules
+// and audits every decision. Agent tokens (even with the approver scope) and self-declared names are refused.
 import { connectClient, createTestDatabase } from '@mcp-fleet/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runApprovals } from '../../../cli/src/commands/approvals.js';
-import { Fleet, textOf, upstream } from './harness.js';
+import { type AuditLine, Fleet, PUBLIC_URL, textOf, upstream } from './harness.js';
 
 let fleet: Fleet;
 let db: { url: string; drop: () => Promise<void> };
@@ -31,32 +32,48 @@ async function cli(argv: string[], env: Record<string, string> = {}) {
   return { code, stdout, stderr };
 }
 
-async function requestRefund(payment: string): Promise<string> {
+async function requestRefund(payment: string, user?: string): Promise<string> {
   const agent = await connectClient(
     'modern',
     fleet.replicas[0]!.url,
-    await fleet.token({ sub: 'agent-cli', roles: ['operator'] }),
+    await fleet.token({ sub: 'agent-cli', roles: ['operator'], ...(user ? { user } : {}) }),
   );
   const r = await agent.callTool('refund_payment', { payment, amount: 12 });
   await agent.close();
   return /Approval id: ([0-9a-f-]{36})/.exec(textOf(r))![1]!;
 }
 
+const approverToken = (sub: string) => fleet.issuer.mintApprover({ sub, aud: `${PUBLIC_URL}/approvals` });
+const decisionAudits = (id: string) =>
+  (
+    fleet.audit as (AuditLine & {
+      details: { approvalId: string; refused?: string; approver: { issuer: string; subject: string } | null };
+    })[]
+  ).filter((a) => a.method.startsWith('approvals/') && a.details.approvalId === id);
+
 describe('fleet approvals', () => {
-  it('lists and approves through the HTTP API with an approver token; the agent token is refused', async () => {
+  it('lists and approves with an approver token, audited; an agent token with the approver scope is refused', async () => {
     const id = await requestRefund('pay_cli_1');
     const url = fleet.replicas[0]!.url;
-    const approver = await fleet.token({ sub: 'human-dana', roles: [], scope: 'mcp:approve' });
+    const approver = await approverToken('human-dana');
     const listed = await cli(['list', '--url', url, '--token', approver]);
     expect(listed.code).toBe(0);
     expect(listed.stdout).toContain(id);
     expect(listed.stdout).toMatch(/pending\s+govtest\/refund_payment\s+agent=agent-cli/);
     expect(listed.stdout).toContain('"payment":"pay_cli_1"');
 
-    const agentToken = await fleet.token({ sub: 'agent-cli', roles: ['operator'] });
+    // Another agent's token carrying the approver scope: refused, and nothing decided.
+    const agentToken = await fleet.token({
+      sub: 'agent-other',
+      roles: ['operator'],
+      scope: 'mcp:tools mcp:approve',
+    });
     const sneaky = await cli(['approve', id, '--url', url], { FLEET_APPROVER_TOKEN: agentToken });
     expect(sneaky.code).toBe(1);
-    expect(sneaky.stderr).toMatch(/403/);
+    expect(sneaky.stderr).toMatch(/401/);
+    expect(
+      JSON.parse((await cli(['show', id, '--url', url, '--token', approver, '--json'])).stdout).status,
+    ).toBe('pending');
 
     const ok = await cli(['approve', id, '--note', 'ok by finance', '--json'], {
       FLEET_APPROVALS_URL: url,
@@ -67,8 +84,24 @@ describe('fleet approvals', () => {
       id,
       status: 'approved',
       decidedBy: 'human-dana',
+      decidedByIssuer: fleet.issuer.issuer,
       note: 'ok by finance',
     });
+    expect(decisionAudits(id)).toEqual([
+      expect.objectContaining({
+        outcome: 'denied',
+        agentId: null,
+        details: expect.objectContaining({ refused: 'token_wrong_audience' }),
+      }),
+      expect.objectContaining({
+        method: 'approvals/approve',
+        outcome: 'ok',
+        agentId: 'human-dana',
+        details: expect.objectContaining({
+          approver: { issuer: fleet.issuer.issuer, subject: 'human-dana', tenant: null },
+        }),
+      }),
+    ]);
     const agent = await connectClient(
       'modern',
       url,
@@ -80,24 +113,60 @@ describe('fleet approvals', () => {
     await agent.close();
   });
 
-  it('decides through the fleet database directly', async () => {
+  it('denies through the API, audited; refuses self-declared names and a missing token', async () => {
     const id = await requestRefund('pay_cli_2');
-    const shown = await cli(['show', id, '--database-url', db.url]);
+    const env = {
+      FLEET_APPROVALS_URL: fleet.replicas[0]!.url,
+      FLEET_APPROVER_TOKEN: await approverToken('ops-erin'),
+    };
+    const shown = await cli(['show', id], env);
     expect(shown.code).toBe(0);
     expect(shown.stdout).toMatch(/pending/);
-    const denied = await cli(['deny', id, '--note', 'not this one', '--as', 'ops-erin'], {
-      DATABASE_URL: db.url,
-    });
+    // The approver is whoever the token names; a name on the command line decides nothing.
+    const declared = await cli(['deny', id, '--as', 'ops-erin', '--database-url', db.url]);
+    expect(declared.code).toBe(2);
+    expect(declared.stderr).toMatch(/--as and --database-url are gone/);
+    const tokenless = await cli(['deny', id], { FLEET_APPROVALS_URL: fleet.replicas[0]!.url });
+    expect(tokenless.code).toBe(2);
+    expect(tokenless.stderr).toMatch(/approver token is required/);
+    expect(decisionAudits(id)).toEqual([]);
+
+    const denied = await cli(['deny', id, '--note', 'not this one'], env);
     expect(denied.code).toBe(0);
-    expect(denied.stdout).toMatch(/denied .*decided by ops-erin \("not this one"\)/);
-    // Twice: refused with a reason.
-    const twice = await cli(['approve', id], { DATABASE_URL: db.url });
+    expect(denied.stdout).toMatch(
+      /denied .*decided by ops-erin of http:\/\/127\.0\.0\.1:\d+ \("not this one"\)/,
+    );
+    // Twice: refused with a reason, and audited as a refused attempt.
+    const twice = await cli(['approve', id], env);
     expect(twice.code).toBe(1);
     expect(twice.stderr).toMatch(/already decided/);
-    expect(
-      (await cli(['list', '--status', 'denied', '--server', 'govtest'], { DATABASE_URL: db.url })).stdout,
-    ).toContain(id);
+    expect(decisionAudits(id).map((a) => [a.method, a.outcome, a.details.refused ?? null])).toEqual([
+      ['approvals/deny', 'ok', null],
+      ['approvals/approve', 'denied', 'already_decided'],
+    ]);
+    expect((await cli(['list', '--status', 'denied', '--server', 'govtest'], env)).stdout).toContain(id);
     expect(upstream.refunds.filter((r) => r.payment === 'pay_cli_2')).toHaveLength(0);
-    expect((await cli(['list', '--status', 'bogus'], { DATABASE_URL: db.url })).code).toBe(2);
+    expect((await cli(['list', '--status', 'bogus'], env)).code).toBe(2);
+  });
+
+  it('does not let the person the agent acts for approve through the CLI', async () => {
+    const id = await requestRefund('pay_cli_3', 'frank');
+    const r = await cli([
+      'approve',
+      id,
+      '--url',
+      fleet.replicas[0]!.url,
+      '--token',
+      await approverToken('frank'),
+    ]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/403: the person the agent acts for cannot approve/);
+    expect(decisionAudits(id)).toEqual([
+      expect.objectContaining({
+        agentId: 'frank',
+        outcome: 'denied',
+        details: expect.objectContaining({ refused: 'requester_approval' }),
+      }),
+    ]);
   });
 });
