@@ -79,6 +79,7 @@ export { type RegisteredTool, type ToolListing, ToolRegistry } from './tools/reg
 export {
   type AnyTool,
   defineTool,
+  type NestedCallResult,
   type ToolAnnotations,
   type ToolConstraint,
   type ToolContext,

@@ -3,8 +3,8 @@
 // AbortController: creating, linking and aborting two of them per call was ~5 % of a governed call's
 // CPU in the bench profile (`BENCH_PROFILE=fleet-governed pnpm bench`).
 
-/** What cancelled a call. */
-export type CancelSource = 'disconnect' | 'notification' | 'timeout' | 'finished';
+/** What cancelled a call (`parent`: the tool that made this nested call ended or was cancelled). */
+export type CancelSource = 'disconnect' | 'notification' | 'timeout' | 'finished' | 'parent';
 
 /** Cancellation state of one tool call, shared by the protocol host and the handler run. */
 export class CallCancellation {

@@ -7,6 +7,7 @@ import type { CallToolResult, ToolCallRequest } from '../pipeline/call-tool.js';
 import type { FleetRuntime } from '../pipeline/runtime.js';
 import type { Decision } from '../policy/decide.js';
 import type { RegisteredTool } from '../tools/registry.js';
+import type { ToolContext } from '../tools/tool.js';
 import { CallCancellation } from './call-cancellation.js';
 import { InflightCalls } from './inflight-calls.js';
 
@@ -37,6 +38,8 @@ export async function runHandler(
   decision: Decision,
   req: ToolCallRequest,
   timeoutMs: number,
+  /** Builds the handler's `ctx.callTool` around this call's cancellation. */
+  nested: (run: CallCancellation) => ToolContext<unknown>['callTool'],
 ): Promise<Execution> {
   const { tool } = reg;
   // One cancellation per call, shared with the protocol host (which cancels it on disconnect); its
@@ -73,6 +76,7 @@ export async function runHandler(
         connectors: rt.connectors,
         requestId: req.requestId,
         constraints: decision.constraints,
+        callTool: nested(run),
       }),
       aborted,
     ]);

@@ -29,6 +29,7 @@ import { type Decision, decide } from '../policy/decide.js';
 import { callerKey } from '../rate-limit/call-limits.js';
 import { checkLimits } from '../rate-limit/limit-step.js';
 import { toolFacts } from './list-tools.js';
+import { nestedCaller } from './nested-call.js';
 import type { FleetRuntime } from './runtime.js';
 
 export { CACHE_META_KEY } from '../cache/cache-step.js';
@@ -48,6 +49,8 @@ export interface ToolCallRequest {
   cancellation?: CallCancellation;
   /** The request's `_meta` (may carry `io.mcp-fleet/idempotencyKey`, `io.mcp-fleet/approvalId`). */
   meta?: Record<string, unknown> | undefined;
+  /** Set on a call a tool handler made through `ctx.callTool`: its parent, and where its outcome goes. */
+  nested?: { parentCallId: string; outcome?: AuditOutcome };
 }
 
 /** An MCP CallToolResult. */
@@ -150,10 +153,12 @@ async function governedCall(
     protocolVersion: req.protocolVersion,
     details: req.rpcId === null ? null : { rpcId: req.rpcId },
   };
+  if (req.nested) record.details = { ...record.details, parentCallId: req.nested.parentCallId };
   const metricTool = reg ? reg.tool.name : '(unknown)';
   const finish = (outcome: AuditOutcome, result: CallToolResult | null): void => {
     const durationMs = performance.now() - started;
     record.outcome = outcome;
+    if (req.nested) req.nested.outcome = outcome;
     record.durationMs = Math.round(durationMs * 1000) / 1000;
     record.resultSummary = result ? summarize(result.content[0]?.text) : null;
     rt.audit.record(record);
@@ -296,7 +301,9 @@ async function governedCall(
     }
   }
 
-  const run = await runHandler(rt, gov, reg, args, decision, req, timeoutMs);
+  const run = await runHandler(rt, gov, reg, args, decision, req, timeoutMs, (parentRun) =>
+    nestedCaller(callTool, rt, req, record.id, parentRun),
+  );
   if (run.cancelledBy) c.detail('cancelledBy', run.cancelledBy);
   if (run.outcome === 'timeout') c.detail('timeoutMs', timeoutMs);
   if (cacheKey !== undefined) storeInCache(c, cacheKey, run.result, run.outcome, run.partial);

@@ -53,6 +53,26 @@ export interface ToolContext<Connectors> {
   requestId: string;
   /** Constraint values granted by policy for this call; `null` when unconstrained. */
   constraints: unknown[] | null;
+  /**
+   * Calls another read-only tool of this server as the same caller (identity, tenant, user, roles,
+   * session) through the whole governed pipeline: decision, validation, constraints, rate limits and
+   * budgets, cache, timeout and audit. Its audit record names this call in `details.parentCallId`;
+   * it is cancelled when this call is. A nested call cannot nest again. Never throws for a refusal:
+   * a tool the caller may not use comes back with outcome `denied`.
+   */
+  callTool(name: string, args: Record<string, unknown>): Promise<NestedCallResult>;
+}
+
+/** How a nested call ({@link ToolContext.callTool}) ended. */
+export interface NestedCallResult {
+  /** The outcome its audit record carries: `ok`, `cached`, `denied`, `rate_limited`, `error`... */
+  outcome: string;
+  /** The tool ran (or was served from cache) and its result is not an error. */
+  ok: boolean;
+  /** Its structured result, when `ok` and the tool has one. */
+  data?: unknown;
+  /** Its text result, or why it was refused or failed (written for a model). */
+  text: string;
 }
 
 /** What a handler returns: structured data (tools with an output schema) and/or text for the model. */
