@@ -1,13 +1,14 @@
 // Dashboards: list_dashboards, get_dashboard (runs each panel's saved query for the caller) and
 // save_dashboard, the server's one write (granted to analysts), stored in the fleet database.
-import { type AnyTool, type CacheKeyContext, defineTool, ToolError } from '@mcp-fleet/core';
+import { type AnyTool, defineTool, type NestedCallResult, ToolError } from '@mcp-fleet/core';
 import { z } from 'zod';
 import type { DashboardStore } from '../dashboards/store.js';
 import { inputSchemaOf, type SavedQuery } from '../saved-queries/saved-query.js';
-import { claimKey, runSavedQuery, savedQueryViolation } from '../saved-queries/tools.js';
+import { savedQueryViolation } from '../saved-queries/tools.js';
 import {
   type DatabaseConnectors,
   type DatabaseContext,
+  type QueryResult,
   queryResultSchema,
   resultText,
 } from './query-result.js';
@@ -70,12 +71,26 @@ export function dashboardTools(saved: readonly SavedQuery[]): AnyTool<DatabaseCo
     }),
   });
 
+  /** A panel's rows cut to the panel's own row cap (the saved query's cap applies first). */
+  const capRows = (r: QueryResult, maxRows: number): QueryResult =>
+    r.rows.length <= maxRows
+      ? r
+      : { ...r, rows: r.rows.slice(0, maxRows), rowCount: maxRows, truncated: true, truncatedBy: 'rows' };
+
+  /** The panel error a refused or failed nested call becomes (its own words, for the model). */
+  const panelError = (query: string, r: NestedCallResult): string => {
+    if (r.outcome !== 'denied') return r.text;
+    const why = r.text.replace(/^not allowed by policy:\s*/i, '');
+    return `not allowed by policy: ${why === r.text ? `${query} is not granted to your role` : why}`;
+  };
+
   const get = defineTool({
     name: 'get_dashboard',
     title: 'Get a dashboard with its data',
     description:
-      'Returns one dashboard and runs each of its panels (saved queries) for you, returning their rows. A panel you may not ' +
-      'read, or that fails, carries an error instead of rows. Call list_dashboards for names.',
+      'Returns one dashboard and runs each of its panels (saved queries) for you, as if you called each saved query ' +
+      'yourself: a panel whose query your role may not call, or that your rate limits or budget refuse, or that fails, ' +
+      'carries an error instead of rows. Each panel counts as a call of its saved query. Call list_dashboards for names.',
     input: z.object({ name: dashboardName }),
     output: z.object({
       name: z.string(),
@@ -84,11 +99,12 @@ export function dashboardTools(saved: readonly SavedQuery[]): AnyTool<DatabaseCo
       version: z.number(),
       panels: z.array(panelResult),
     }),
-    governance: { readOnly: true, cacheTtlSeconds: 30 },
+    // Not cached as a whole: each panel is a governed call of its saved query (decided, limited,
+    // budgeted and audited every time), cached under that tool's own caller-scoped key. A cached
+    // dashboard would serve panels without any of that, and go stale when grants change.
+    governance: { readOnly: true },
+    // A schema constraint on get_dashboard narrows further (it never widens what a panel's own grant allows).
     constraint: { ...constraint, check: () => null },
-    // Panels run with the viewer's claims: those are part of what the cached result depends on.
-    cacheKey: (_args, c: CacheKeyContext<DatabaseConnectors>) =>
-      saved.map((q) => claimKey(q, c.identity)).join('|'),
     toText: (d) =>
       [
         `Dashboard ${d.title} (${d.name}, v${d.version})`,
@@ -110,21 +126,20 @@ export function dashboardTools(saved: readonly SavedQuery[]): AnyTool<DatabaseCo
         if (ctx.signal.aborted) throw ctx.signal.reason;
         const q = byName.get(p.query);
         let error: string | null = null;
-        let result = null;
+        let result: QueryResult | null = null;
+        const narrowed = q && allowed !== null ? savedQueryViolation(q, allowed) : null;
         if (!q) error = `saved query ${p.query} no longer exists`;
-        else if (allowed !== null && savedQueryViolation(q, allowed))
-          error = `not allowed by policy: ${savedQueryViolation(q, allowed)}`;
+        else if (narrowed !== null) error = `not allowed by policy: ${narrowed}`;
         else {
-          try {
-            result = await runSavedQuery(q, p.params, ctx, { maxRows: p.maxRows ?? 200, allowed });
-          } catch (err) {
-            if (!(err instanceof ToolError)) throw err;
-            error = err.message;
-          }
+          // The caller's own governed call of the saved query: decision, except lists, constraints,
+          // limits, budget, cache and an audit record naming this get_dashboard call.
+          const r = await ctx.callTool(q.name, p.params);
+          if (r.ok && r.data !== undefined) result = capRows(r.data as QueryResult, p.maxRows ?? 200);
+          else error = r.ok ? `${q.name} returned no rows` : panelError(q.name, r);
         }
         panels.push({ title: p.title, query: p.query, result, error });
       }
-      // A failed panel may be transient: such a result is returned but never cached.
+      // A failed panel may be transient: such a result is returned but marked partial.
       const partial = panels.some((p) => p.error !== null);
       return {
         data: { name: d.name, title: d.title, description: d.description, version: d.version, panels },
