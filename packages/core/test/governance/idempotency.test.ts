@@ -166,6 +166,8 @@ describe('idempotency keys', () => {
   });
 });
 
+const replayed = (r: object) => (r as { _meta?: Record<string, unknown> })._meta?.['io.mcp-fleet/replayed'];
+
 describe('idempotency keys belong to the user too', () => {
   it("never gives user B the result stored under user A's key, for the same agent and arguments", async () => {
     const key = randomUUID();
@@ -184,13 +186,13 @@ describe('idempotency keys belong to the user too', () => {
     expect(first.isError).toBeFalsy();
     const forBob = await bob.callTool('transfer_funds', args);
     // Bob's call is his own: it ran (a second transfer), it is not alice's replayed result.
-    expect(forBob._meta?.['io.mcp-fleet/replayed']).toBeUndefined();
+    expect(replayed(forBob)).toBeUndefined();
     expect(textOf(forBob)).not.toBe(textOf(first));
     expect(transfersTo('acc-alice-private')).toBe(2);
     // Alice still gets her own result back.
     const again = await alice.callTool('transfer_funds', args);
     expect(textOf(again)).toBe(textOf(first));
-    expect(again._meta?.['io.mcp-fleet/replayed']).toBe(true);
+    expect(replayed(again)).toBe(true);
     await alice.close();
     await bob.close();
   });
@@ -204,7 +206,7 @@ describe('idempotency keys belong to the user too', () => {
     const r = await c.callTool('transfer_funds', { ...args, approval_id: 'a'.repeat(600_000) });
     expect(r.isError).toBe(true);
     expect(textOf(r)).toMatch(/`approval_id` must be the id \(a UUID\)/);
-    expect(r._meta?.['io.mcp-fleet/replayed']).toBeUndefined();
+    expect(replayed(r)).toBeUndefined();
     const line = fleet.audit.filter((a) => a.agentId === 'agent-big-approval').at(-1)!;
     expect(line.outcome).toBe('invalid');
     expect(JSON.stringify(line).length).toBeLessThan(10_000);
