@@ -1,6 +1,6 @@
 // Per-session and per-window budgets: calls spend their tool's cost; a spent budget stops the agent
 // with a clear result, an audit record and a metric, shared by replicas through Redis.
-import { connectClient } from '@mcp-fleet/testkit';
+import { connectClient, testRedisUrl } from '@mcp-fleet/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Fleet, metric, redisPrefix, textOf } from './harness.js';
 
@@ -8,7 +8,7 @@ let fleet: Fleet;
 beforeAll(async () => {
   fleet = await Fleet.start({
     count: 2,
-    env: { REDIS_URL: 'redis://127.0.0.1:6379', REDIS_KEY_PREFIX: redisPrefix() },
+    env: { REDIS_URL: testRedisUrl(), REDIS_KEY_PREFIX: redisPrefix() },
   });
 });
 afterAll(async () => fleet?.close());

@@ -1,7 +1,7 @@
 // The result cache: identical calls are served from cache, shared across sessions (and replicas, via
 // Redis) only between callers with the same tenant, user, roles and constraints; errors and partial
 // results are never cached; redundant calls show up in metrics.
-import { connectClient, type TestClient } from '@mcp-fleet/testkit';
+import { connectClient, type TestClient, testRedisUrl } from '@mcp-fleet/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Fleet, fileState, metric, redisPrefix, textOf, upstream } from './harness.js';
 
@@ -10,7 +10,7 @@ const clients: TestClient[] = [];
 beforeAll(async () => {
   fleet = await Fleet.start({
     count: 2,
-    env: { REDIS_URL: 'redis://127.0.0.1:6379', REDIS_KEY_PREFIX: redisPrefix() },
+    env: { REDIS_URL: testRedisUrl(), REDIS_KEY_PREFIX: redisPrefix() },
   });
 });
 afterAll(async () => {

@@ -2,11 +2,11 @@
 // ceiling per tool; and limits that keep holding per process when Redis is unreachable or dies.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { connectClient, freePort } from '@mcp-fleet/testkit';
+import { connectClient, freePort, testRedisUrl } from '@mcp-fleet/testkit';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { Fleet, govPolicy, metric, redisPrefix, textOf, upstream } from './harness.js';
 
-const REDIS = 'redis://127.0.0.1:6379';
+const REDIS = testRedisUrl();
 const fleets: Fleet[] = [];
 const started = async (o: Parameters<typeof Fleet.start>[0]) => {
   const f = await Fleet.start(o);

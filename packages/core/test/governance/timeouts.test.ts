@@ -2,7 +2,7 @@
 // cancellation (notifications/cancelled from a 2025-era client, or a dropped connection) aborts the
 // handler, on whichever replica runs it; the audit record says which.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { connectClient } from '@mcp-fleet/testkit';
+import { connectClient, testRedisUrl } from '@mcp-fleet/testkit';
 import { Client as LegacyClient } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,7 +13,7 @@ let fleet: Fleet;
 beforeAll(async () => {
   fleet = await Fleet.start({
     count: 2,
-    env: { REDIS_URL: 'redis://127.0.0.1:6379', REDIS_KEY_PREFIX: redisPrefix() },
+    env: { REDIS_URL: testRedisUrl(), REDIS_KEY_PREFIX: redisPrefix() },
   });
 });
 afterAll(async () => fleet?.close());
