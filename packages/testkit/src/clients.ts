@@ -1,4 +1,6 @@
 // MCP clients of both protocol eras that send a bearer token: real SDK clients over real sockets.
+
+import { MODERN_PROTOCOL_VERSION } from '@mcp-fleet/core';
 import {
   Client as ModernClient,
   StreamableHTTPClientTransport as ModernTransport,
@@ -27,7 +29,7 @@ export interface TestClient {
   close(): Promise<void>;
 }
 
-/** Connects a 2026-07-28 client (`@modelcontextprotocol/client`, pinned to the modern revision). */
+/** Connects a 2026-07-28 client (`@modelcontextprotocol/client`, pinned to core's modern revision). */
 export async function connectModern(
   url: string,
   token: string,
@@ -35,7 +37,7 @@ export async function connectModern(
 ): Promise<TestClient> {
   const client = new ModernClient(
     { name, version: '1.0.0' },
-    { versionNegotiation: { mode: { pin: '2026-07-28' } } },
+    { versionNegotiation: { mode: { pin: MODERN_PROTOCOL_VERSION } } },
   );
   await client.connect(
     new ModernTransport(new URL(url), { requestInit: { headers: { authorization: `Bearer ${token}` } } }),

