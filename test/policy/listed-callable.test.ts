@@ -1,6 +1,7 @@
 // For every role of the example policy and every tool of every server in this checkout: a tool is
 // listed exactly when it is callable, over real clients of both protocol eras.
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { parsePolicy, type ServerDefinition } from '@mcp-fleet/core';
 import {
   type BootedServer,
@@ -10,7 +11,7 @@ import {
   DevIssuer,
 } from '@mcp-fleet/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { discoverServers, EXAMPLE_POLICY, loadDefinition } from '../../packages/cli/src/layout.js';
+import { discoverServers, EXAMPLE_POLICY, loadDefinition, ROOT } from '../../packages/cli/src/layout.js';
 import { callMsg, rpc } from '../../packages/core/test/helpers.js';
 
 const policyText = readFileSync(EXAMPLE_POLICY, 'utf8');
@@ -48,8 +49,16 @@ afterAll(async () => {
 });
 
 describe('listed ⇔ callable (example policy, every server)', () => {
-  it('finds the servers of this checkout', () => {
-    expect(packages.length).toBeGreaterThan(0);
+  it('covers every server package of this checkout, each booted', () => {
+    // Read servers/ independently of discoverServers(): a package it missed would go untested here.
+    const serversDir = join(ROOT, 'servers');
+    const onDisk = readdirSync(serversDir, { withFileTypes: true })
+      .filter((e) => e.isDirectory() && existsSync(join(serversDir, e.name, 'package.json')))
+      .map((e) => e.name)
+      .sort();
+    expect(onDisk).toEqual(expect.arrayContaining(['database', 'files']));
+    expect(packages.map((p) => basename(p.dir)).sort()).toEqual(onDisk);
+    expect([...booted.keys()].sort()).toEqual(packages.map((p) => p.name).sort());
   });
 
   const cases = packages.flatMap((pkg) =>
