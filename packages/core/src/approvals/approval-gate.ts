@@ -2,7 +2,7 @@
 // approval id opens (or finds) a request and stops; a call with one uses it, atomically and once, for
 // exactly the approved arguments and caller. Arguments like `confirm: true` play no part. The human is
 // shown exactly the canonical JSON that the approval binds; a call too large to show in full is refused.
-import { canonicalJson } from '../governance/fingerprint.js';
+import { canonicalJson, sha256 } from '../governance/fingerprint.js';
 import { callerOf, type GovernedCall, type StepAnswer } from '../governance/governed-call.js';
 import { approvalRefusedResult, awaitingApprovalResult, refusal } from '../governance/results.js';
 import { storeDown } from '../governance/store-down.js';
@@ -30,6 +30,18 @@ export async function requestApproval(
   }
   // The text whose hash the approval binds (c.argsHash) is what the approver is shown, whole.
   const argumentsJson = canonicalJson(c.args);
+  if (sha256(argumentsJson) !== c.argsHash) {
+    // The shown text must be exactly what the approval binds; if hashing ever changes, fail closed.
+    c.rt.logger.error({ tool: c.tool.name }, 'approval refused: shown arguments do not match the bound hash');
+    return {
+      outcome: 'error',
+      result: refusal(
+        c.tool,
+        `${c.tool.name} was not run: its approval request could not be prepared. Tell the operator.`,
+        'approvals_unavailable',
+      ),
+    };
+  }
   const bytes = Buffer.byteLength(argumentsJson, 'utf8');
   const limit = approverSettings(c.rt.config).maxArgumentBytes;
   if (bytes > limit) {

@@ -1,6 +1,11 @@
 // `fleet approvals` (the CLI function the lead wires into `fleet`): a person lists and decides requests
 // through the servers' approvals API with an approver token; the server verifies it, applies the rules
 // and audits every decision. Agent tokens (even with the approver scope) and self-declared names are refused.
+import { execFile } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
 import { connectClient, createTestDatabase } from '@mcp-fleet/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runApprovals } from '../../../cli/src/commands/approvals.js';
@@ -169,4 +174,24 @@ describe('fleet approvals', () => {
       }),
     ]);
   });
+
+  it('mints a local approver token with `fleet token --approver`: approvals audience, approver scope, no roles', async () => {
+    const root = resolve(import.meta.dirname, '../../../..');
+    const fleetCli = (...args: string[]) =>
+      promisify(execFile)(
+        process.execPath,
+        ['--conditions=mcp-fleet-source', '--import', 'tsx', 'packages/cli/src/main.ts', 'token', ...args],
+        { cwd: root, env: { ...process.env, FLEET_DIR: mkdtempSync(join(tmpdir(), 'fleet-token-')) } },
+      );
+    const { stdout } = await fleetCli('--approver', 'alice', '--tenant', 'initech');
+    const claims = JSON.parse(Buffer.from(stdout.trim().split('.')[1]!, 'base64url').toString('utf8'));
+    expect(claims).toMatchObject({ sub: 'alice', scope: 'mcp:approve', tenant: 'initech' });
+    expect(claims.roles).toBeUndefined();
+    expect(claims.sid).toBeUndefined();
+    // Every local server's approvals URL, and never an MCP endpoint.
+    expect(claims.aud.length).toBeGreaterThan(1);
+    for (const aud of claims.aud) expect(aud).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/approvals$/);
+    // Approvers are people: no agent roles on an approver token.
+    await expect(fleetCli('--approver', 'alice', '--role', 'admin')).rejects.toMatchObject({ code: 2 });
+  }, 120_000);
 });

@@ -412,6 +412,26 @@ describe('approvers are people, not agents', () => {
     expect((await api(0, 'GET', `/approvals/${acme}`, acmeApprover)).body.status).toBe('pending');
   });
 
+  it('lets no one decide a request kept without its exact arguments (opened before the upgrade)', async () => {
+    const id = await hold('pay_f4_old');
+    const pool = new pg.Pool({ connectionString: db.url, max: 1 });
+    await pool.query(
+      `UPDATE approvals SET arguments_json = NULL, arguments = '{"payment":"pay_f4_old"}' WHERE id = $1`,
+      [id],
+    );
+    await pool.end();
+    const r = await api(1, 'POST', `/approvals/${id}/approve`, await approverToken());
+    expect(r.status).toBe(409);
+    expect(r.body.error).toBe('incomplete');
+    // Asking again opens a new request, shown in full.
+    const again = await hold('pay_f4_old');
+    expect(again).not.toBe(id);
+    expect((await api(1, 'GET', `/approvals/${again}`, await approverToken())).body.arguments).toEqual({
+      payment: 'pay_f4_old',
+      amount: 5,
+    });
+  });
+
   it('refuses to start with an approver audience equal to the MCP audience', () => {
     expect(() => loadCoreConfig({ PUBLIC_URL, APPROVER_AUDIENCE: AUDIENCE }, 7498)).toThrow(
       /APPROVER_AUDIENCE/,
