@@ -1,0 +1,252 @@
+// The guard's corpus generated from the catalog of a real PostgreSQL: every function not on the
+// allow-list, in every form that can invoke it; every refused operator in every position; every
+// cast target and setting not on its allow-list. Derived from pg_proc, pg_operator, pg_type and
+// pg_settings rather than typed by hand, so a function the lists forgot is a failing case.
+import { createTestDatabase } from '@mcp-fleet/testkit';
+import fc from 'fast-check';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  ALLOWED_CAST_TYPES,
+  ALLOWED_FUNCTIONS,
+  ALLOWED_OPERATORS,
+  CHECKED_CALLS,
+  READABLE_SETTINGS,
+} from '../src/sql/allow-list.js';
+import { checkReadOnlySql, registerFunctionNames, SqlRefused } from '../src/sql/guard.js';
+import {
+  ATTRIBUTE_FORMS,
+  CALL_FORMS,
+  type Case,
+  castCases,
+  type Form,
+  ident,
+  type Operator,
+  operatorCases,
+  type Proc,
+} from './guard-catalog-forms.js';
+
+let db: { url: string; drop: () => Promise<void> };
+let version = '';
+let procs: Proc[] = [];
+let operators: (Operator & { volatile: boolean })[] = [];
+let types: { name: string; schema: string }[] = [];
+let settings: string[] = [];
+
+// Objects a hostile warehouse could hold: a function, a type and an operator of its own.
+const WAREHOUSE_OBJECTS = [
+  'CREATE FUNCTION public.exfiltrate(text) RETURNS text LANGUAGE sql AS $$ SELECT $1 $$',
+  'CREATE FUNCTION public.exfiltrate_op(text, text) RETURNS boolean LANGUAGE sql AS $$ SELECT true $$',
+  'CREATE TYPE public.evil_type AS (a int)',
+  'CREATE OPERATOR public.=== (LEFTARG = text, RIGHTARG = text, FUNCTION = public.exfiltrate_op)',
+];
+
+beforeAll(async () => {
+  db = await createTestDatabase('guard');
+  const c = new pg.Client({ connectionString: db.url });
+  await c.connect();
+  try {
+    for (const sql of WAREHOUSE_OBJECTS) await c.query(sql);
+    version =
+      (await c.query<{ v: string }>("SELECT current_setting('server_version') AS v")).rows[0]?.v ?? '?';
+    procs = (
+      await c.query<Proc>(
+        `SELECT p.proname AS name, n.nspname AS schema, p.pronargs AS nargs, p.pronargdefaults AS ndefaults,
+           ARRAY(SELECT t.typname::text FROM unnest(p.proargtypes) WITH ORDINALITY a(oid, i)
+                 JOIN pg_type t ON t.oid = a.oid ORDER BY a.i) AS args
+         FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace ORDER BY 1, 2`,
+      )
+    ).rows;
+    operators = (
+      await c.query<Operator & { volatile: boolean }>(
+        `SELECT o.oprname AS name, n.nspname AS schema, o.oprkind AS kind, p.provolatile = 'v' AS volatile
+         FROM pg_operator o JOIN pg_namespace n ON n.oid = o.oprnamespace JOIN pg_proc p ON p.oid = o.oprcode`,
+      )
+    ).rows;
+    types = (
+      await c.query<{ name: string; schema: string }>(
+        `SELECT t.typname AS name, n.nspname AS schema FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+         WHERE n.nspname NOT LIKE 'pg\\_toast%'`,
+      )
+    ).rows;
+    settings = (await c.query<{ name: string }>('SELECT name FROM pg_settings')).rows.map((r) => r.name);
+  } finally {
+    await c.end();
+  }
+  // What run_query and explain_query do before checking SQL: learn the warehouse's function names.
+  registerFunctionNames(procs.map((p) => p.name));
+});
+afterAll(async () => db?.drop());
+
+/** Runs every case through the guard; returns the first failures (accepted, or refused for another reason). */
+function failuresOf(cases: Case[], why: (c: Case) => RegExp): string[] {
+  const failures: string[] = [];
+  for (const c of cases) {
+    let error: unknown;
+    try {
+      checkReadOnlySql(c.sql);
+    } catch (err) {
+      error = err;
+    }
+    if (!(error instanceof SqlRefused)) failures.push(`accepted: ${c.sql}`);
+    else if (!why(c).test(error.message)) failures.push(`${c.sql} -> ${error.message}`);
+    if (failures.length >= 20) break;
+  }
+  return failures;
+}
+
+const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const namesIt = (c: Case) => new RegExp(`${escapeRegExp(c.name)}.*not allowed`, 'i');
+const casesOf = (build: Form[1], list: Proc[]): Case[] =>
+  list.flatMap((p) => {
+    const sql = build(p);
+    return sql === undefined ? [] : [{ sql, name: p.name }];
+  });
+
+const counted: Record<string, number> = {};
+const count = (group: string, cases: Case[]) => {
+  counted[group] = (counted[group] ?? 0) + cases.length;
+  return cases;
+};
+
+describe('every function pg_proc holds that is not on the allow-list', () => {
+  const refusedCalls = () => procs.filter((p) => !ALLOWED_FUNCTIONS.has(p.name));
+  // `x.f` passes only for allowed functions whose arguments need no inspection, and type names.
+  const refusedAttributes = () =>
+    procs.filter(
+      (p) =>
+        p.nargs >= 1 &&
+        p.nargs - p.ndefaults <= 1 &&
+        !ALLOWED_CAST_TYPES.has(p.name) &&
+        !(ALLOWED_FUNCTIONS.has(p.name) && !CHECKED_CALLS.has(p.name)),
+    );
+
+  for (const [label, build] of CALL_FORMS) {
+    it(`is refused in functional notation: ${label}`, () => {
+      const cases = count('calls', casesOf(build, refusedCalls()));
+      expect(cases.length).toBeGreaterThan(1000);
+      expect(failuresOf(cases, namesIt)).toEqual([]);
+    });
+  }
+
+  for (const [label, build] of ATTRIBUTE_FORMS) {
+    it(`is refused in attribute notation: ${label}`, () => {
+      const cases = count('attributes', casesOf(build, refusedAttributes()));
+      expect(cases.length).toBeGreaterThan(500);
+      expect(failuresOf(cases, namesIt)).toEqual([]);
+    });
+  }
+
+  it('includes the warehouse’s own functions, which the built-in list cannot know', () => {
+    const own = { name: 'exfiltrate', schema: 'public', nargs: 1, ndefaults: 0, args: ['text'] };
+    const cases = [...CALL_FORMS, ...ATTRIBUTE_FORMS].flatMap(([, b]) => {
+      const sql = b(own);
+      return sql === undefined ? [] : [{ sql, name: own.name }];
+    });
+    expect(failuresOf(count('warehouse functions', cases), namesIt)).toEqual([]);
+  });
+
+  it('lets through x.f only where f is harmless: type conversions, never volatile', () => {
+    const risky = procs.filter(
+      (p) => ALLOWED_CAST_TYPES.has(p.name) && !ALLOWED_FUNCTIONS.has(p.name) && p.schema !== 'pg_catalog',
+    );
+    // A warehouse function that shares a type's name is not a conversion: only pg_catalog's are.
+    expect(risky.map((p) => `${p.schema}.${p.name}`)).toEqual([]);
+  });
+});
+
+describe('every operator pg_operator holds that is not allowed', () => {
+  it('is refused infix, prefix, as OPERATOR(schema.op), with ANY/ALL and in ORDER BY USING', () => {
+    const refused = operators.filter((o) => !ALLOWED_OPERATORS.has(o.name) || o.schema !== 'pg_catalog');
+    // An allowed symbol in any other schema is another function: OPERATOR(public.=) is refused too.
+    const elsewhere = [...ALLOWED_OPERATORS]
+      .flatMap((name) => operatorCases({ name, schema: 'public', kind: 'b' }))
+      .filter((c) => c.sql.includes('OPERATOR(public.'));
+    const cases = count('operators', [...refused.flatMap(operatorCases), ...elsewhere]);
+    expect(cases.length).toBeGreaterThan(200);
+    expect(failuresOf(cases, (c) => new RegExp(`operator .*${escapeRegExp(c.name)} is not allowed`))).toEqual(
+      [],
+    );
+  });
+
+  it('allows only symbols whose built-in functions are never volatile', () => {
+    const volatile = operators.filter((o) => ALLOWED_OPERATORS.has(o.name) && o.volatile);
+    expect(volatile.map((o) => `${o.schema}.${o.name}`)).toEqual([]);
+  });
+});
+
+describe('every cast target and setting not on its allow-list', () => {
+  it('refuses casts to every other type pg_type holds', () => {
+    const refused = types.filter((t) => !ALLOWED_CAST_TYPES.has(t.name) && t.name !== 'regclass');
+    const cases = count('casts', refused.flatMap(castCases));
+    expect(cases.length).toBeGreaterThan(500);
+    expect(
+      failuresOf(cases, (c) => new RegExp(`cast to .*${escapeRegExp(c.name)}.* is not allowed`, 'i')),
+    ).toEqual([]);
+  });
+
+  it('refuses current_setting() of every other setting pg_settings lists', () => {
+    const refused = settings.filter((s) => !READABLE_SETTINGS.has(s.toLowerCase()));
+    const cases = count(
+      'settings',
+      refused.flatMap((s) => [
+        { sql: `SELECT current_setting('${s}')`, name: s },
+        { sql: `SELECT pg_catalog.current_setting('${s.toUpperCase()}', true)`, name: s },
+        { sql: `SELECT 1 WHERE current_setting('${s}') IS NOT NULL`, name: s },
+      ]),
+    );
+    expect(cases.length).toBeGreaterThan(500);
+    expect(failuresOf(cases, () => /setting .+ is not one a query may read/)).toEqual([]);
+  });
+});
+
+describe('random wrappers around a refused call', () => {
+  // Whatever expression, clause or subquery surrounds it, a forbidden call stays refused.
+  it('are refused whatever surrounds the call', () => {
+    const refused = procs.filter((p) => !ALLOWED_FUNCTIONS.has(p.name) && p.nargs - p.ndefaults <= 1);
+    const wrappers = [
+      (e: string) => `coalesce(${e}, NULL)`,
+      (e: string) => `(SELECT ${e})`,
+      (e: string) => `CASE WHEN true THEN ${e} END`,
+      (e: string) => `(${e})::text`,
+      (e: string) => `ARRAY[${e}]`,
+      (e: string) => `ROW(${e})`,
+      (e: string) => `(${e}) IS NULL`,
+      (e: string) => `greatest(${e}, ${e})`,
+      (e: string) => `(SELECT max(v) FROM (SELECT ${e} AS v) s)`,
+      (e: string) => `EXISTS (SELECT 1 WHERE ${e} IS NULL)`,
+    ];
+    const clauses = [
+      (e: string) => `SELECT ${e}`,
+      (e: string) => `SELECT 1 FROM generate_series(1, 2) g WHERE ${e} IS NULL`,
+      (e: string) => `SELECT 1 ORDER BY ${e}`,
+      (e: string) => `WITH w AS (SELECT ${e} AS v) SELECT * FROM w`,
+      (e: string) => `SELECT * FROM generate_series(1, 2) g, LATERAL (SELECT ${e}) s`,
+    ];
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...refused),
+        fc.boolean(),
+        fc.array(fc.constantFrom(...wrappers), { maxLength: 5 }),
+        fc.constantFrom(...clauses),
+        (p, attribute, wrap, clause) => {
+          const arg = p.args[0] && /^int|^float|^numeric/.test(p.args[0]) ? '1' : "'x'";
+          const core =
+            attribute && p.nargs >= 1 && !ALLOWED_CAST_TYPES.has(p.name)
+              ? `(${arg}).${ident(p.name)}`
+              : `${ident(p.name)}(${p.nargs - p.ndefaults ? arg : ''})`;
+          const sql = clause(wrap.reduce((e, w) => w(e), core));
+          expect(() => checkReadOnlySql(sql), sql).toThrow(SqlRefused);
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+});
+
+afterAll(() => {
+  const total = Object.values(counted).reduce((a, b) => a + b, 0);
+  console.log(
+    `guard corpus: ${total} cases from pg_proc of PostgreSQL ${version} (${JSON.stringify(counted)})`,
+  );
+});
