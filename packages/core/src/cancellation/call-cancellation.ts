@@ -12,6 +12,7 @@ export class CallCancellation {
   #reason: unknown;
   #controller: AbortController | undefined;
   #listeners: ((reason: unknown) => void)[] | undefined;
+  #committed = false;
 
   /** Builds one that is cancelled when `signal` aborts (the SDK path hands the host a signal). */
   static from(signal: AbortSignal | undefined, source: CancelSource = 'disconnect'): CallCancellation {
@@ -45,9 +46,26 @@ export class CallCancellation {
     return this.#controller.signal;
   }
 
-  /** Cancels once; later calls are ignored. Returns whether this call cancelled it. */
+  /** True once the handler passed its point of no return ({@link commit}). */
+  get committed(): boolean {
+    return this.#committed;
+  }
+
+  /**
+   * The point of no return: throws the cancellation's reason if the call was already cancelled (so
+   * the change never starts), else makes every later cancellation a no-op except the call's own end.
+   */
+  commit(): void {
+    if (this.#source !== undefined) throw this.#reason;
+    this.#committed = true;
+  }
+
+  /**
+   * Cancels once; later calls are ignored, and so is anything but `finished` after {@link commit}.
+   * Returns whether this call cancelled it.
+   */
   cancel(source: CancelSource, reason: unknown): boolean {
-    if (this.#source !== undefined) return false;
+    if (this.#source !== undefined || (this.#committed && source !== 'finished')) return false;
     this.#source = source;
     this.#reason = reason;
     const listeners = this.#listeners;

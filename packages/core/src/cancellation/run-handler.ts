@@ -27,6 +27,10 @@ export interface Execution {
   partial: boolean;
   /** Who cancelled the call (disconnect or notification), when the client did. */
   cancelledBy?: string | undefined;
+  /** The handler passed its point of no return (`ctx.commit()`). */
+  committed: boolean;
+  /** The timeout passed after the point of no return; the call waited for the handler. */
+  overran: boolean;
 }
 
 /** Runs the handler with timeout and cancellation; never throws. */
@@ -45,10 +49,12 @@ export async function runHandler(
   // One cancellation per call, shared with the protocol host (which cancels it on disconnect); its
   // AbortSignal is only built if the handler or a governance step asks for it.
   const run = req.cancellation ?? new CallCancellation();
-  const timer = setTimeout(
-    () => run.cancel('timeout', new FleetError('FLEET_ERR_TIMEOUT', `timed out after ${timeoutMs} ms`)),
-    timeoutMs,
-  );
+  let overran = false;
+  const timer = setTimeout(() => {
+    // Past the point of no return the timeout cancels nothing: the call waits for the handler.
+    if (!run.cancel('timeout', new FleetError('FLEET_ERR_TIMEOUT', `timed out after ${timeoutMs} ms`)))
+      overran = run.committed;
+  }, timeoutMs);
   // A legacy client cancels with notifications/cancelled naming this call's JSON-RPC id.
   const unregister =
     req.rpcId === null
@@ -76,6 +82,7 @@ export async function runHandler(
         connectors: rt.connectors,
         requestId: req.requestId,
         constraints: decision.constraints,
+        commit: () => run.commit(),
         callTool: nested(run),
       }),
       aborted,
@@ -98,7 +105,7 @@ export async function runHandler(
       out.text ??
       (out.data !== undefined ? (tool.toText?.(out.data as never) ?? JSON.stringify(out.data)) : '');
     result.content.push({ type: 'text', text });
-    return { result, outcome: 'ok', partial: out.partial === true };
+    return { result, outcome: 'ok', partial: out.partial === true, committed: run.committed, overran };
   } catch (err) {
     if (run.cancelled && run.reason === err) {
       const timedOut = run.source === 'timeout';
@@ -111,10 +118,18 @@ export async function runHandler(
         outcome: timedOut ? 'timeout' : 'cancelled',
         partial: true,
         cancelledBy: timedOut ? undefined : run.source,
+        committed: false,
+        overran: false,
       };
     }
     if (err instanceof ToolError)
-      return { result: errorResult(err.message), outcome: 'error', partial: true };
+      return {
+        result: errorResult(err.message),
+        outcome: 'error',
+        partial: true,
+        committed: run.committed,
+        overran,
+      };
     rt.logger.error(
       { err: (err as Error).message, stack: (err as Error).stack, tool: tool.name, requestId: req.requestId },
       'tool failed',
@@ -125,6 +140,8 @@ export async function runHandler(
       ),
       outcome: 'error',
       partial: true,
+      committed: run.committed,
+      overran,
     };
   } finally {
     clearTimeout(timer);

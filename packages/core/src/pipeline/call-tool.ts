@@ -299,15 +299,38 @@ async function governedCall(
       releaseKey(c, idem);
       return done(refused);
     }
+    // Until the handler runs, an exception gives the approval back: nothing reached the upstream.
+    call.release = async () => {
+      releaseKey(c, idem);
+      await returnApproval(c, approvalId);
+    };
   }
 
   const run = await runHandler(rt, gov, reg, args, decision, req, timeoutMs, (parentRun) =>
     nestedCaller(callTool, rt, req, record.id, parentRun),
   );
   if (run.cancelledBy) c.detail('cancelledBy', run.cancelledBy);
+  call.release = async () => releaseKey(c, idem);
   if (run.outcome === 'timeout') c.detail('timeoutMs', timeoutMs);
+  if (run.overran) c.detail('pastTimeoutAfterCommit', true);
   if (cacheKey !== undefined) storeInCache(c, cacheKey, run.result, run.outcome, run.partial);
   if (idem) await completeKey(c, idem, run.result, run.outcome);
-  if (approvalId !== undefined) await finishApproval(c, approvalId, run.outcome);
+  if (approvalId !== undefined) {
+    // A tool that declares its point of no return and failed before it changed nothing upstream: the
+    // human's approval is not spent by a transient failure. Otherwise it is (the change may have run).
+    if (tool.governance.commits && !run.committed && run.outcome !== 'ok') {
+      await returnApproval(c, approvalId);
+    } else await finishApproval(c, approvalId, run.outcome);
+  }
   return done(run);
+}
+
+/** Puts a used approval back to `approved` (the call never reached the upstream system). */
+async function returnApproval(c: GovernedCall, approvalId: string): Promise<void> {
+  try {
+    await c.gov.approvals?.unconsume(approvalId, c.auditId);
+    c.detail('approvalReturned', true);
+  } catch (err) {
+    c.rt.logger.warn({ err: (err as Error).message }, 'approval not given back; it stays used');
+  }
 }

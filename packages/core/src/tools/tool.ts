@@ -28,6 +28,11 @@ export interface ToolGovernance {
   openWorld?: boolean;
   /** Weight of one call against per-session budgets (default 1). */
   cost?: number;
+  /**
+   * The handler calls `ctx.commit()` right before its change reaches the upstream system. Core then
+   * knows that a failure before that point changed nothing, and gives back an approval the call used.
+   */
+  commits?: boolean;
 }
 
 /**
@@ -49,6 +54,14 @@ export interface ToolContext<Connectors> {
   logger: Logger;
   /** Fires on timeout, client disconnect or cancellation; pass it on to upstream calls. */
   signal: AbortSignal;
+  /**
+   * Declares the point of no return of a mutation: call it right before the step that makes the change
+   * (the rename of a written file, the Slack post, the SMTP send). It throws if the call was already
+   * timed out or cancelled, so the change never starts; once it returns, neither the timeout nor the
+   * client cancels the call any more: the call waits for the handler and the audit records what really
+   * happened. Declare `governance.commits` on a tool that calls it.
+   */
+  commit(): void;
   connectors: Connectors;
   requestId: string;
   /** Constraint values granted by policy for this call; `null` when unconstrained. */

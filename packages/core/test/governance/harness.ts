@@ -1,6 +1,7 @@
 // Test-only tools and helpers for the governance tests: a server whose tools count how often their
 // "upstream" really ran, booted as several replicas behind one public URL (one token audience).
 import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { defineTool, type ServerDefinition, ToolError } from '@mcp-fleet/core';
 import { type BootedServer, bootServer, DevIssuer } from '@mcp-fleet/testkit';
@@ -171,6 +172,47 @@ const refundStructured = defineTool({
   handler: async ({ account }) => ({ data: { account, closed: true } }),
 });
 
+/** What the point-of-no-return fixtures wrote, and an event per handler that finished (either way). */
+export const ledger = { entries: [] as string[], settled: new EventEmitter(), failedOnce: new Set<string>() };
+
+const writeLedger = defineTool({
+  name: 'write_ledger',
+  title: 'Write a ledger entry',
+  description:
+    'Writes a ledger entry after holdMs of preparation (commitFirst: the point of no return comes before it). Times out after 50 ms.',
+  input: z.object({ entry: z.string(), holdMs: z.number().int().min(0), commitFirst: z.boolean() }),
+  governance: { readOnly: false, timeoutMs: 50, commits: true },
+  handler: async ({ entry, holdMs, commitFirst }, ctx) => {
+    try {
+      if (commitFirst) ctx.commit();
+      await sleep(holdMs); // ignores the abort signal: a step that cannot be interrupted
+      if (!commitFirst) ctx.commit();
+      ledger.entries.push(entry);
+      return { text: `wrote ${entry}` };
+    } finally {
+      ledger.settled.emit(entry);
+    }
+  },
+});
+
+const refundFlaky = defineTool({
+  name: 'refund_flaky',
+  title: 'Refund (flaky upstream)',
+  description:
+    'Refunds a payment; the first attempt per payment fails before reaching the upstream. Destructive: needs approval.',
+  input: z.object({ payment: z.string() }),
+  governance: { readOnly: false, destructive: true, commits: true },
+  handler: async ({ payment }, ctx) => {
+    if (!ledger.failedOnce.has(payment)) {
+      ledger.failedOnce.add(payment);
+      throw new ToolError('the payment provider is unavailable; retry in a minute');
+    }
+    ctx.commit();
+    upstream.refunds.push({ payment, amount: 1 });
+    return { text: `refunded ${payment}` };
+  },
+});
+
 /** The governance test server. */
 export const govServer: ServerDefinition<undefined> = {
   name: 'govtest',
@@ -189,6 +231,8 @@ export const govServer: ServerDefinition<undefined> = {
     transfer,
     refund,
     refundStructured,
+    writeLedger,
+    refundFlaky,
   ],
 };
 
