@@ -14,6 +14,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { runApprovals } from '../../../cli/src/commands/approvals.js';
+import { MAX_ARGUMENT_DEPTH } from '../../src/governance/argument-bounds.js';
 import { type AuditLine, textOf } from './harness.js';
 
 const received: unknown[] = [];
@@ -87,7 +88,10 @@ const longArray = fc
   .tuple(fc.array(fc.string({ maxLength: 8 }), { minLength: 100, maxLength: 110 }), fc.string())
   .map(([items, last]) => [...items, `item ${items.length + 1}: ${last}`]);
 const secretish = fc.dictionary(secretKey, fc.string({ maxLength: 40 }), { minKeys: 1 });
-const deep = fc.tuple(fc.integer({ min: 5, max: 16 }), fc.string({ maxLength: 20 })).map(([depth, leaf]) => {
+// Arguments (1) > change (2) > nested (3) > `depth` levels > leaf object: up to the accepted bound exactly.
+const DEEPEST = MAX_ARGUMENT_DEPTH - 3;
+const deepest = fc.oneof(fc.constant(DEEPEST), fc.integer({ min: 5, max: DEEPEST }));
+const deep = fc.tuple(deepest, fc.string({ maxLength: 20 })).map(([depth, leaf]) => {
   let v: unknown = { leaf, beyond: 'the bound redactArguments cut' };
   for (let i = 0; i < depth; i++) v = { [`level${depth - i}`]: v };
   return v;
