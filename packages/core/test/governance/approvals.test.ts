@@ -6,7 +6,7 @@
 // caller, before expiry; deny, expiry, mismatch and reuse all mean no. Two replicas and a restart in
 // between, state in PostgreSQL.
 import { loadCoreConfig } from '@mcp-fleet/core';
-import { connectClient, createTestDatabase, type TestClient } from '@mcp-fleet/testkit';
+import { connectClient, createTestDatabase, DevIssuer, type TestClient } from '@mcp-fleet/testkit';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AUDIENCE, type AuditLine, Fleet, PUBLIC_URL, textOf, upstream } from './harness.js';
@@ -430,6 +430,38 @@ describe('approvers are people, not agents', () => {
       payment: 'pay_f4_old',
       amount: 5,
     });
+  });
+
+  it("takes approver tokens from a separate issuer when configured, and then not from the agents' issuer", async () => {
+    const workforce = await DevIssuer.create();
+    await workforce.listen();
+    const sso = await fleet.add({ APPROVER_ISSUER: workforce.issuer, APPROVER_JWKS_URL: workforce.jwksUrl });
+    const at = fleet.replicas.indexOf(sso);
+    const id = await hold('pay_f5_sso');
+    const fromAgentIdp = await api(
+      at,
+      'POST',
+      `/approvals/${id}/approve`,
+      await approverToken('human-alice'),
+    );
+    expect(fromAgentIdp.status).toBe(401);
+    const person = await workforce.mintApprover({
+      sub: 'human-alice',
+      aud: APPROVALS_AUDIENCE,
+      tenant: 'acme',
+    });
+    const ok = await api(at, 'POST', `/approvals/${id}/approve`, person);
+    expect(ok.status).toBe(200);
+    expect(ok.body).toMatchObject({ decidedBy: 'human-alice', decidedByIssuer: workforce.issuer });
+    // Agents still authenticate with their own IdP on /mcp; the workforce token is not one of theirs.
+    const res = await fetch(sso.url, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${person}`, 'content-type': 'application/json' },
+      body: '{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{}}',
+    });
+    expect(res.status).toBe(401);
+    await fleet.stop(sso);
+    await workforce.close();
   });
 
   it('refuses to start with an approver audience equal to the MCP audience', () => {
