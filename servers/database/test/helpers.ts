@@ -34,13 +34,16 @@ export interface TestWarehouse extends BuiltWarehouse {
 }
 
 /** Builds a small demo warehouse (scale 0.05: 20,000 events) and a fleet database. */
-export async function createWarehouse(scale = 0.05): Promise<TestWarehouse> {
+export async function createWarehouse(
+  scale = 0.05,
+  o: { tempFileLimit?: string } = {},
+): Promise<TestWarehouse> {
   const adminRoot = process.env.FLEET_TEST_PG_URL as string;
   const wh = await createTestDatabase('wh');
   const fleet = await createTestDatabase('fleet');
   const database = new URL(wh.url).pathname.slice(1);
   const readerRole = `wh_reader_${randomBytes(4).toString('hex')}`;
-  const built = await buildDemoWarehouse({ adminUrl: adminRoot, database, readerRole, scale });
+  const built = await buildDemoWarehouse({ adminUrl: adminRoot, database, readerRole, scale, ...o });
   const pool = new pg.Pool({ connectionString: built.adminUrl, max: 2 });
   // pool.end() resolves before its clients' sockets close, so the forced DROP DATABASE in cleanup
   // can terminate a backend the pool is still closing (FATAL 57P01). pg-pool hands an idle

@@ -68,9 +68,10 @@ describe('session state between calls on one pooled connection', () => {
         await sess.query("SET work_mem = '1234kB'");
         await sess.query('SET default_transaction_read_only = off');
         await sess.query('SET statement_timeout = 0');
-        await sess.query("SELECT set_config('search_path', 'billing', false)");
+        // set_config and advisory locks are no longer executable by the reader role at all
+        // (role-hardening.test.ts); SET is the same state by another door.
+        await sess.query('SET search_path = billing');
         await sess.query('PREPARE leaked AS SELECT 1');
-        await sess.query('SELECT pg_advisory_lock(4242)');
         await sess.query('LISTEN leaked_channel');
         return sess.pid;
       });
@@ -94,7 +95,7 @@ describe('session state between calls on one pooled connection', () => {
       );
       expect(after[0]).toEqual({
         pid,
-        work_mem: '4MB',
+        work_mem: '16MB', // the role's own default (ALTER ROLE ... SET work_mem), not the 1234kB the call set
         path: '"$user", public',
         prepared: 0,
         locks: 0,

@@ -128,7 +128,14 @@ describe('demo warehouse set-up', () => {
     await c.connect();
     try {
       expect(await findWriteCapabilities(c as unknown as pg.PoolClient)).toEqual([]);
+      // Outside the fleet (no fleet.tenant in the transaction) row-level security shows no row;
+      // with the setting the fleet gives a token without a tenant claim, every row.
+      const outside = await c.query('SELECT count(*)::int AS n FROM product.events');
+      expect(outside.rows[0].n).toBe(0);
+      await c.query('BEGIN');
+      await c.query("SET LOCAL fleet.tenant = '*'");
       const { rows } = await c.query('SELECT count(*)::int AS n FROM product.events');
+      await c.query('ROLLBACK');
       expect(rows[0].n).toBe(20_000);
     } finally {
       await c.end();

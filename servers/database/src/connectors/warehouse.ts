@@ -3,7 +3,10 @@
 // goes away, and every session reset to those defaults before it serves anyone else. Where the
 // startup settings do not reach the server (a connection pooler such as PgBouncer refuses or drops
 // them), every call runs in its own READ ONLY transaction with SET LOCAL timeouts instead.
-import type { Logger } from '@mcp-fleet/core';
+// Either way a call's statements run inside one transaction that carries the caller's verified
+// claims as transaction-local settings (fleet.tenant, fleet.user, fleet.roles), which the
+// warehouse's row-level security policies read.
+import { type Logger, ToolError } from '@mcp-fleet/core';
 import pg from 'pg';
 import { CappedSelect } from './capped-select.js';
 import { backendPid, extended } from './extended.js';
@@ -69,11 +72,47 @@ type SessionMode = 'startup' | 'transaction';
 /** PgBouncer's refusal of a startup parameter it does not know (`ignore_startup_parameters`). */
 const REFUSED_OPTIONS = /unsupported startup parameter/i;
 
+/** The verified claims a call's transaction carries (the tool context's identity fits). */
+export interface CallClaims {
+  tenant: string | undefined;
+  user: string | undefined;
+  roles: readonly string[];
+}
+
 /** Per-call limits. */
 export interface CallOptions {
   signal: AbortSignal;
   /** Server-side statement timeout; the tool's own timeout cancels the backend too. */
   timeoutMs: number;
+  /**
+   * The caller's verified claims. Without them (start-up and catalog work) the call's fleet.tenant
+   * is empty, and row-level security shows it no tenant's rows.
+   */
+  claims?: CallClaims;
+}
+
+/** The fleet.tenant of a token without a tenant claim: every tenant (see docs/database.md). */
+const ALL_TENANTS = '*';
+
+/**
+ * SET LOCAL statements for the caller's claims. Values are escaped literals (SET takes no
+ * parameters); they end with the transaction, and the guard refuses SET and set_config in queries,
+ * so the query cannot change them (and the reader role has no EXECUTE on set_config).
+ */
+function claimSettings(claims: CallClaims | undefined): string[] {
+  if (claims?.tenant === ALL_TENANTS) {
+    throw new ToolError(
+      `the token's tenant claim "${ALL_TENANTS}" is reserved (it means every tenant); ask for a token with your own tenant`,
+      'reserved_tenant',
+    );
+  }
+  const tenant = claims ? (claims.tenant ?? ALL_TENANTS) : '';
+  return [
+    `fleet.tenant = ${pg.escapeLiteral(tenant)}`,
+    // "user" is a reserved word: quoted, the setting is still named fleet.user.
+    `fleet."user" = ${pg.escapeLiteral(claims?.user ?? '')}`,
+    `fleet.roles = ${pg.escapeLiteral((claims?.roles ?? []).join(','))}`,
+  ];
 }
 
 /** A result column. */
@@ -255,24 +294,23 @@ export class Warehouse {
     try {
       if (o.signal.aborted) throw o.signal.reason;
       const ms = Math.max(1, Math.ceil(o.timeoutMs));
+      const claims = claimSettings(o.claims);
       const mode = this.#modes.get(client) ?? (await this.#learnMode(client));
-      // Trusted constant text (numbers formatted here), so the simple protocol is fine for these.
+      // Trusted text (numbers formatted here, claims escaped), so the simple protocol is fine for
+      // these: one round trip opens the call's transaction with its settings.
       if (mode === 'transaction') {
-        const set = timeoutSettings(ms, this.#serverVersion).map((t) => `SET LOCAL ${t}; `);
+        const set = [...timeoutSettings(ms, this.#serverVersion), ...claims].map((t) => `SET LOCAL ${t}; `);
         const results = (await client.query(
           `BEGIN TRANSACTION READ ONLY; ${set.join('')}SELECT pg_backend_pid() AS pid`,
         )) as unknown as pg.QueryResult<{ pid: number }>[];
         pid = results.at(-1)?.rows[0]?.pid;
       } else {
         pid = backendPid(client);
-        // Another timeout than the sessions' default: set for this session until its reset.
-        if (ms !== this.#defaultTimeoutMs) {
-          await client.query(
-            timeoutSettings(ms, this.#serverVersion)
-              .map((t) => `SET ${t}`)
-              .join('; '),
-          );
-        }
+        // Another timeout than the sessions' default: set for this transaction only.
+        const timeouts = ms !== this.#defaultTimeoutMs ? timeoutSettings(ms, this.#serverVersion) : [];
+        await client.query(
+          `BEGIN TRANSACTION READ ONLY; ${[...timeouts, ...claims].map((t) => `SET LOCAL ${t}`).join('; ')}`,
+        );
       }
       // An abort before the pid was known cancelled nothing: stop here rather than start the query.
       if (o.signal.aborted) throw o.signal.reason;
@@ -303,7 +341,8 @@ export class Warehouse {
    */
   async #reset(client: pg.PoolClient): Promise<void> {
     try {
-      if (this.#modes.get(client) === 'transaction') await client.query('ROLLBACK');
+      // Every call runs in a transaction (read-only: nothing to commit).
+      await client.query('ROLLBACK');
       await client.query('DISCARD ALL');
       client.release();
     } catch (err) {

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { DATASET_VERSION, DEMO_SCHEMAS, demoDatasetSql } from './dataset.js';
 import { readerRoleSql } from './grants.js';
+import { demoTenantIsolationSql } from './tenant-isolation.js';
 
 /** Options for {@link buildDemoWarehouse}. */
 export interface BuildOptions {
@@ -14,6 +15,8 @@ export interface BuildOptions {
   readerPassword?: string;
   /** 1 = 400,000 product events; tests use less. */
   scale?: number;
+  /** The reader's temp_file_limit (default 1GB; tests use less to see it stop a query). */
+  tempFileLimit?: string;
   log?: (message: string) => void;
 }
 
@@ -94,11 +97,18 @@ export async function buildDemoWarehouse(o: BuildOptions): Promise<BuiltWarehous
       await c.query('ANALYZE');
       rebuilt = true;
     }
+    // Every build, so a warehouse built before row-level security existed gets it too.
+    for (const statement of demoTenantIsolationSql()) await c.query(statement);
     const role = await c.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [readerRole]);
     if (role.rowCount === 0) await c.query(`CREATE ROLE ${ident(readerRole)} LOGIN`);
     await c.query(`ALTER ROLE ${ident(readerRole)} PASSWORD ${pg.escapeLiteral(password)}`);
-    for (const statement of readerRoleSql({ role: readerRole, database, schemas: DEMO_SCHEMAS }))
-      await c.query(statement);
+    const grants = readerRoleSql({
+      role: readerRole,
+      database,
+      schemas: DEMO_SCHEMAS,
+      ...(o.tempFileLimit ? { tempFileLimit: o.tempFileLimit } : {}),
+    });
+    for (const statement of grants) await c.query(statement);
   });
   return {
     readerUrl: withDatabase(o.adminUrl, database, { name: readerRole, password }),

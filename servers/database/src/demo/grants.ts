@@ -1,7 +1,9 @@
 // The exact privileges of the warehouse's read-only login role. The local demo runs these, and
 // docs/database.md shows the same statements for the platform team to run on a real warehouse.
+import { DANGEROUS_FUNCTION_WHERE } from '../connectors/role-check.js';
 
 const ident = (name: string) => `"${name.replace(/"/g, '""')}"`;
+const literal = (value: string) => `'${value.replace(/'/g, "''")}'`;
 
 /** Options for {@link readerRoleSql}. */
 export interface ReaderRoleOptions {
@@ -10,6 +12,28 @@ export interface ReaderRoleOptions {
   schemas: readonly string[];
   /** Role whose future tables should be readable too (ALTER DEFAULT PRIVILEGES FOR ROLE ...). */
   owner?: string;
+  /** Most temporary-file space one of its queries may use (temp_file_limit; default 1GB). */
+  tempFileLimit?: string;
+  /** Memory per sort or hash before it spills (work_mem; default 16MB). */
+  workMem?: string;
+}
+
+/**
+ * REVOKE EXECUTE on every dangerous built-in (the catalog decides which exist: see
+ * DANGEROUS_FUNCTION_WHERE) from PUBLIC, which is how every role reaches them by default, and from
+ * the role itself in case it was granted one. Needs the functions' owner (a superuser): a role's
+ * grant cannot take away what PUBLIC has.
+ */
+function revokeDangerousFunctionsSql(role: string): string {
+  return `DO $revoke$
+DECLARE f regprocedure;
+BEGIN
+  FOR f IN SELECT p.oid::regprocedure FROM pg_catalog.pg_proc p WHERE ${DANGEROUS_FUNCTION_WHERE.trim()}
+  LOOP
+    EXECUTE format('REVOKE EXECUTE ON FUNCTION %s FROM PUBLIC, %I', f, ${literal(role)});
+  END LOOP;
+END
+$revoke$`;
 }
 
 /**
@@ -25,6 +49,12 @@ export function readerRoleSql(o: ReaderRoleOptions): string[] {
     `ALTER ROLE ${role} WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS NOINHERIT CONNECTION LIMIT 50`,
     `ALTER ROLE ${role} SET default_transaction_read_only = on`,
     `ALTER ROLE ${role} SET statement_timeout = '5min'`,
+    // Bounds that hold even for a session that did not come through the fleet: disk for spilling
+    // sorts and hashes (superuser-only, so the role cannot raise it), memory per sort or hash, and
+    // how long a transaction may sit idle holding its snapshot.
+    `ALTER ROLE ${role} SET temp_file_limit = ${literal(o.tempFileLimit ?? '1GB')}`,
+    `ALTER ROLE ${role} SET work_mem = ${literal(o.workMem ?? '16MB')}`,
+    `ALTER ROLE ${role} SET idle_in_transaction_session_timeout = '10min'`,
     // PUBLIC gets CONNECT and TEMP on every new database by default; take both away.
     `REVOKE ALL ON DATABASE ${ident(o.database)} FROM PUBLIC`,
     `GRANT CONNECT ON DATABASE ${ident(o.database)} TO ${role}`,
@@ -34,10 +64,9 @@ export function readerRoleSql(o: ReaderRoleOptions): string[] {
     `GRANT USAGE ON SCHEMA ${schemas} TO ${role}`,
     `GRANT SELECT ON ALL TABLES IN SCHEMA ${schemas} TO ${role}`,
     `ALTER DEFAULT PRIVILEGES${forOwner} IN SCHEMA ${schemas} GRANT SELECT ON TABLES TO ${role}`,
-    // Large objects live outside any schema, and PostgreSQL 15 lets a READ ONLY transaction create
-    // them; their writer functions are executable by PUBLIC by default. Take them away in this database.
-    `REVOKE EXECUTE ON FUNCTION lo_from_bytea(oid, bytea), lo_create(oid), lo_creat(integer), lo_put(oid, bigint, bytea),
-       lowrite(integer, bytea), lo_unlink(oid), lo_truncate(integer, integer), lo_truncate64(integer, bigint),
-       lo_import(text), lo_import(text, oid) FROM PUBLIC`,
+    // Built-ins that run SQL from text, signal, lock, sleep, read files or write (large objects,
+    // which PostgreSQL 15 lets a READ ONLY transaction create, among them) are executable by PUBLIC
+    // by default. Take them away in this database (function privileges are per database).
+    revokeDangerousFunctionsSql(o.role),
   ];
 }

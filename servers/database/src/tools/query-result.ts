@@ -83,7 +83,8 @@ export async function runChecked(
   limits: RunLimits,
 ): Promise<QueryResult> {
   const { warehouse, config } = ctx.connectors;
-  return warehouse.readOnly({ signal: ctx.signal, timeoutMs: limits.timeoutMs }, async (s) => {
+  const call = { signal: ctx.signal, timeoutMs: limits.timeoutMs, claims: ctx.identity };
+  return warehouse.readOnly(call, async (s) => {
     assertRelationsAllowed(await resolveRelationSchemas(s, q.relations), limits.allowed);
     const started = performance.now();
     const r = await s.select(q.text, values, { maxRows: limits.maxRows, maxBytes: config.maxBytes });
