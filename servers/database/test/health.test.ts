@@ -18,11 +18,21 @@ afterAll(async () => {
 });
 
 describe('database_health', () => {
-  it('reports a long-running query, its text only to unconstrained callers', async () => {
-    // A session of the same role (as other replicas of this server would be) runs for a while.
+  it('reports a long-running query: its redacted text and pid to unconstrained callers, neither to constrained ones', async () => {
+    // A session of the same role (as other replicas of this server would be) waits on a lock the
+    // admin holds, so it runs for exactly as long as this test needs, whatever the machine's speed.
+    const holder = new pg.Client({ connectionString: wh.adminUrl });
+    await holder.connect();
+    await holder.query('BEGIN');
+    await holder.query('LOCK TABLE support.tickets IN ACCESS EXCLUSIVE MODE');
     const other = new pg.Client({ connectionString: wh.readerUrl, application_name: 'slow-report' });
     await other.connect();
-    const slow = other.query('SELECT pg_sleep(4) AS slow_marker').catch(() => undefined);
+    const otherPid = (await other.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]?.pid;
+    const slow = other
+      .query(
+        "SELECT count(*) AS slow_marker FROM support.tickets WHERE subject <> 'secret-literal-4711' AND id > 42",
+      )
+      .catch(() => undefined);
     const analyst = await connectClient(
       'modern',
       s.url,
@@ -34,32 +44,43 @@ describe('database_health', () => {
       await s.token({ sub: 'support-1', roles: ['support'] }),
     );
     try {
-      // Results are cached for 5 s, so ask once the query is past the 1 s threshold.
-      const running = await eventually(
+      // Blocked, and past the 1 s threshold (it stays blocked until the lock is released below).
+      const blocked = await eventually(
         async () =>
           (
             await wh.admin(
-              "SELECT 1 FROM pg_stat_activity WHERE application_name = 'slow-report' AND state = 'active' AND query_start < now() - interval '1.2 seconds'",
+              "SELECT 1 FROM pg_stat_activity WHERE pid = $1 AND wait_event_type = 'Lock' AND query_start < now() - interval '1.5 seconds'",
+              [otherPid],
             )
           ).length > 0,
-        3_000,
+        30_000,
       );
-      expect(running).toBe(true);
+      expect(blocked).toBe(true);
       const seen = data(await analyst.callTool('database_health', {}));
       expect(seen.status).toBe('degraded');
       expect(seen.problems).toEqual(
         expect.arrayContaining([expect.stringMatching(/queries running longer than 1s/)]),
       );
-      const [long] = seen.longRunning as { application: string; seconds: number; query: string | null }[];
-      expect(long).toMatchObject({ application: 'slow-report', query: 'SELECT pg_sleep(4) AS slow_marker' });
+      const long = (
+        seen.longRunning as { application: string; pid: number | null; query: string | null }[]
+      ).find((l) => l.application === 'slow-report');
+      expect(long).toEqual(
+        expect.objectContaining({
+          pid: otherPid,
+          query: "SELECT count(*) AS slow_marker FROM support.tickets WHERE subject <> '?' AND id > ?",
+        }),
+      );
 
       const limited = await support.callTool('database_health', {});
-      const [hidden] = data(limited).longRunning as { query: string | null }[];
-      expect(hidden?.query ?? null).toBeNull();
+      const hidden = data(limited).longRunning as { pid: number | null; query: string | null }[];
+      expect(hidden.length).toBeGreaterThan(0);
+      for (const l of hidden) expect(l).toEqual(expect.objectContaining({ pid: null, query: null }));
       expect(textOf(limited)).toMatch(/long-running queries: [1-9]/);
     } finally {
       await analyst.close();
       await support.close();
+      await holder.query('ROLLBACK');
+      await holder.end();
       await slow;
       await other.end();
     }

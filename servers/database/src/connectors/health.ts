@@ -13,11 +13,13 @@ export interface WarehouseHealth {
   connections: { total: number; max: number; usedPercent: number; byState: Record<string, number> } | null;
   pool: { total: number; idle: number; waiting: number; max: number };
   longRunning: {
-    pid: number;
+    /** Null for callers that may not see it (a pid is what a backend signal would aim at). */
+    pid: number | null;
     seconds: number;
     state: string;
     waitEvent: string | null;
     application: string | null;
+    /** The statement with its literals, numbers and comments replaced by `?`; null for constrained callers. */
     query: string | null;
   }[];
   replication: {
@@ -51,14 +53,36 @@ function down(pool: WarehouseHealth['pool'], problem: string, error: string): Wa
   };
 }
 
+/** One lexical piece of SQL a redaction looks at: comments, strings, quoted names, numbers. */
+const SQL_PIECES =
+  /(--[^\n]*)|(\/\*[\s\S]*?(?:\*\/|$))|(\$([A-Za-z_][A-Za-z_0-9]*)?\$[\s\S]*?(?:\$\4\$|$))|('(?:[^']|'')*(?:'|$))|("(?:[^"]|"")*(?:"|$))|((?<![\w$.])\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)/g;
+
+/**
+ * A statement's shape without its values: string and dollar-quoted literals and numbers become
+ * `?`, comments go (they can carry values too), quoted names stay. An unterminated literal (the
+ * text was cut) is redacted to the end, so a cut never reveals what it cut into.
+ */
+export function redactSql(text: string): string {
+  return text
+    .replace(SQL_PIECES, (_piece, comment, block, dollar, _tag, str, quoted) => {
+      if (comment !== undefined || block !== undefined) return '';
+      if (quoted !== undefined) return quoted;
+      if (dollar !== undefined || str !== undefined) return "'?'";
+      return '?';
+    })
+    .replace(/\s+/g, ' ')
+    .trim();
+}
+
 /**
  * Collects warehouse health through `control` (its own pool, so a saturated query pool still
- * gets an answer). `showQueries` adds the (truncated) text of long-running queries the role can see.
+ * gets an answer). `showQueries` adds the redacted text of long-running queries the role can see
+ * (never their literals: they can be other callers' values), `showPids` their backend pids.
  */
 export async function checkHealth(
   control: pg.Pool,
   queryPool: pg.Pool,
-  o: { longRunningSeconds: number; showQueries: boolean; poolMax: number },
+  o: { longRunningSeconds: number; showQueries: boolean; showPids: boolean; poolMax: number },
 ): Promise<WarehouseHealth> {
   const pool = {
     total: queryPool.totalCount,
@@ -97,7 +121,7 @@ export async function checkHealth(
     }>(
       c,
       `SELECT pid, round(extract(epoch FROM now() - query_start))::int AS seconds, state, wait_event_type AS wait,
-              application_name AS app, CASE WHEN $2 THEN left(query, 300) END AS query
+              application_name AS app, CASE WHEN $2 THEN left(query, 2000) END AS query
        FROM pg_stat_activity
        WHERE state <> 'idle' AND pid <> pg_backend_pid() AND backend_type = 'client backend'
          AND query_start < now() - make_interval(secs => $1)
@@ -134,12 +158,12 @@ export async function checkHealth(
       },
       pool,
       longRunning: long.map((l) => ({
-        pid: l.pid,
+        pid: o.showPids ? l.pid : null,
         seconds: l.seconds,
         state: l.state,
         waitEvent: l.wait,
         application: l.app,
-        query: l.query,
+        query: l.query === null ? null : redactSql(l.query).slice(0, 300),
       })),
       replication,
       cacheHitRatio: cache?.ratio ?? null,

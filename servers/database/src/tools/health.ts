@@ -22,7 +22,7 @@ const output = z.object({
   pool: z.object({ total: z.number(), idle: z.number(), waiting: z.number(), max: z.number() }),
   longRunning: z.array(
     z.object({
-      pid: z.number(),
+      pid: z.number().nullable(),
       seconds: z.number(),
       state: z.string(),
       waitEvent: z.string().nullable(),
@@ -55,13 +55,14 @@ export const databaseHealthTool = defineTool({
   description:
     "Checks the warehouse: reachable or not, round-trip latency, connections in use (server and this server's pool), " +
     'queries running longer than the configured threshold, replication lag when there are replicas or this is a ' +
-    'standby, and the buffer cache hit ratio. "problems" lists anything that needs attention.',
+    'standby, and the buffer cache hit ratio. "problems" lists anything that needs attention. Long-running ' +
+    'queries show their shape with values replaced by ?, and only to roles without a schema constraint.',
   input: z.object({}),
   output,
   // Short cache: health is about now, but a burst of agents asking should not hammer the warehouse.
   governance: { readOnly: true, cacheTtlSeconds: 5, timeoutMs: 10_000 },
   constraint: schemaConstraint(
-    'warehouse schemas the role may read (a constrained role does not see query texts)',
+    'warehouse schemas the role may read (a constrained role sees neither query texts nor backend pids)',
     () => [],
   ),
   toText: (h) =>
@@ -83,10 +84,14 @@ export const databaseHealthTool = defineTool({
       .join('\n'),
   handler: async (_args, ctx: DatabaseContext) => {
     const { warehouse, config } = ctx.connectors;
+    const unconstrained = allowedSchemas(ctx.constraints) === null;
     const health = await checkHealth(warehouse.control, warehouse.pool, {
       longRunningSeconds: config.longRunningSeconds,
-      // Query texts can carry other callers' literals; only unconstrained roles see them.
-      showQueries: allowedSchemas(ctx.constraints) === null,
+      // Query texts can carry other callers' literals: unconstrained roles see them redacted, the
+      // others not at all. A pid is what pg_terminate_backend / pg_cancel_backend aim at: not for
+      // constrained roles either.
+      showQueries: unconstrained,
+      showPids: unconstrained,
       poolMax: config.poolMax,
     });
     return { data: health };
