@@ -186,11 +186,11 @@ describe.each<Behaviour>(['drops-options', 'refuses-options', 'hides-pid'])(
         );
         expect(exists[0]?.t).toBeNull();
 
-        const started = Date.now();
+        // A 10 s sleep that ends in an error was stopped by the server-side timeout (finished, it
+        // would return a row); no duration is measured.
         await expect(
           w.readOnly({ signal: neverAborted, timeoutMs: 300 }, (s) => s.query('SELECT pg_sleep(10)')),
-        ).rejects.toThrow(/time/i);
-        expect(Date.now() - started).toBeLessThan(5_000);
+        ).rejects.toThrow(/cancelled after 300 ms \(statement timeout\)/);
 
         // The next call on the same connection starts clean: read-only, with its own timeout.
         const [again] = await w.readOnly(call, (s) => s.query<{ ro: string; timeout: string }>(SETTINGS));
