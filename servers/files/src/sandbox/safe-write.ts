@@ -79,7 +79,13 @@ export async function writeAtomic(
   dir: string,
   name: string,
   chunks: Iterable<Buffer> | AsyncIterable<Buffer>,
-  opts: { overwrite: boolean; signal: AbortSignal; mode?: number },
+  opts: {
+    overwrite: boolean;
+    signal: AbortSignal;
+    mode?: number;
+    /** The call's point of no return (ctx.commit()), called right before the file is placed. */
+    commit?: () => void;
+  },
 ): Promise<WriteOutcome> {
   const target = join(dir, name);
   const temp = join(dir, tempName());
@@ -100,6 +106,7 @@ export async function writeAtomic(
     }
     let created = true;
     if (!opts.overwrite) {
+      opts.commit?.();
       await placeWithoutReplacing(temp, target);
     } else {
       const existing = await lstat(target).catch(() => null);
@@ -110,6 +117,7 @@ export async function writeAtomic(
         );
       }
       created = existing === null;
+      opts.commit?.();
       await rename(temp, target);
     }
     placed = true;

@@ -51,7 +51,7 @@ export const writeReport = defineTool({
       .describe('Replace an existing report of that name (only if your role allows it)'),
   }),
   output,
-  governance: { readOnly: false, timeoutMs: 20_000 },
+  governance: { readOnly: false, timeoutMs: 20_000, commits: true },
   constraint: writeConstraint(),
   toText: (d) =>
     `${d.created ? 'Saved' : 'Replaced'} ${d.path} (${d.size} bytes, sha256 ${d.sha256.slice(0, 16)}…)`,
@@ -90,6 +90,8 @@ export const writeReport = defineTool({
       const outcome = await writeAtomic(dir, name, [bytes], {
         overwrite: args.overwrite,
         signal: ctx.signal,
+        // From the rename/link on, a timeout no longer reports "cancelled" for a report that was saved.
+        commit: () => ctx.commit(),
       });
       ctx.connectors.generation.value++;
       ctx.logger.info(
