@@ -8,6 +8,7 @@
 //   GET  /approvals/:id                                                     one request
 //   POST /approvals/:id/approve   {"note"?: string}                         approve a pending request
 //   POST /approvals/:id/deny      {"note"?: string}                         deny it
+//   GET  /.well-known/oauth-protected-resource/approvals                    RFC 9728 metadata of the approvals resource
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ApprovalStatus } from '../approvals/approval-store.js';
 import {
@@ -48,10 +49,20 @@ export interface ApprovalsApiOptions {
   metadataUrl?: string;
 }
 
+/** The RFC 9728 metadata path of a resource URL, or undefined when the audience is not a URL. */
+function metadataPathOf(resource: string): string | undefined {
+  try {
+    return `/.well-known/oauth-protected-resource${new URL(resource).pathname}`;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The fastify plugin serving the approvals API of one server. Register it without fastify-plugin. */
 export function approvalsApi(rt: FleetRuntime, options: ApprovalsApiOptions = {}) {
   return async function approvals(app: FastifyInstance): Promise<void> {
     const scope = rt.config.governance.approverScope;
+    const settings = approverSettings(rt.config);
     const verifier = options.verifier ?? (await ApproverVerifier.create(rt.config, scope));
     const approvers = new WeakMap<FastifyRequest, Approver>();
     let decisions: ApprovalDecisions | undefined;
@@ -66,17 +77,39 @@ export function approvalsApi(rt: FleetRuntime, options: ApprovalsApiOptions = {}
       decisions ??= new ApprovalDecisions({
         store,
         server: rt.server,
-        allTenants: approverSettings(rt.config).allTenants,
+        allTenants: settings.allTenants,
         audit: (record) => rt.audit.record(record),
         policyVersion: () => rt.policy.version || null,
       });
       return decisions;
     };
+    // Approver clients learn where to get an approver token from the approvals resource's own
+    // metadata (its audience, the approver issuer and scope), not from the MCP resource's.
+    const ownPath = metadataPathOf(settings.audience);
+    const servesOwn =
+      ownPath !== undefined &&
+      ownPath !== '/.well-known/oauth-protected-resource' &&
+      ownPath !== metadataPathOf(rt.config.resource);
+    const metadataUrl = servesOwn ? `${new URL(rt.config.publicUrl).origin}${ownPath}` : options.metadataUrl;
+    if (servesOwn) {
+      const metadata = {
+        resource: settings.audience,
+        authorization_servers: settings.issuer ? [settings.issuer] : [],
+        bearer_methods_supported: ['header'],
+        scopes_supported: [scope],
+        resource_name: `mcp-fleet ${rt.server} approvals`,
+      };
+      app.get(ownPath, async (_request, reply) => {
+        reply.header('cache-control', 'public, max-age=300');
+        return metadata;
+      });
+    }
     const decisionOf = (request: FastifyRequest) =>
       request.method === 'POST' ? /^\/approvals\/([^/?]+)\/(approve|deny)(?:\?|$)/.exec(request.url) : null;
 
     app.addHook('onRequest', hostAndOriginGuard(rt.config.allowedHosts, rt.config.allowedOrigins));
     app.addHook('onRequest', async (request, reply) => {
+      if (servesOwn && request.url.split('?')[0] === ownPath) return;
       try {
         approvers.set(request, await verifier.verify(request.headers.authorization));
       } catch (err) {
@@ -92,7 +125,7 @@ export function approvalsApi(rt: FleetRuntime, options: ApprovalsApiOptions = {}
         }
         return reply
           .code(failure.statusCode)
-          .header('www-authenticate', bearerChallenge(failure, options.metadataUrl, [scope]))
+          .header('www-authenticate', bearerChallenge(failure, metadataUrl, [scope]))
           .send({ error: failure.oauthError ?? 'invalid_request', message: failure.message });
       }
     });

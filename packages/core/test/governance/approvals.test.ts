@@ -94,6 +94,14 @@ describe('approval gate', () => {
     const asAgent = await api(1, 'POST', `/approvals/${id}/approve`, await agentToken());
     expect(asAgent.status).toBe(401);
     expect(asAgent.headers.get('www-authenticate')).toMatch(/invalid_token/);
+    // The challenge names the approvals resource's own metadata: where approver tokens come from.
+    const metadataUrl = `${PUBLIC_URL}/.well-known/oauth-protected-resource/approvals`;
+    expect(asAgent.headers.get('www-authenticate')).toContain(`resource_metadata="${metadataUrl}"`);
+    expect((await api(1, 'GET', '/.well-known/oauth-protected-resource/approvals')).body).toMatchObject({
+      resource: APPROVALS_AUDIENCE,
+      authorization_servers: [fleet.issuer.issuer],
+      scopes_supported: ['mcp:approve'],
+    });
     expect((await api(1, 'POST', `/approvals/${id}/approve`)).status).toBe(401);
     const otherServer = await fleet.issuer.mintApprover({
       sub: 'human-bob',
