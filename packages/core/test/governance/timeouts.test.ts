@@ -18,7 +18,8 @@ beforeAll(async () => {
 });
 afterAll(async () => fleet?.close());
 
-async function until(check: () => boolean, ms = 3_000): Promise<boolean> {
+/** Waits for an event the test can observe (a counter, an audit line); the bound only ends a hung test. */
+async function until(check: () => boolean, ms = 15_000): Promise<boolean> {
   const end = Date.now() + ms;
   while (Date.now() < end) {
     if (check()) return true;
@@ -37,9 +38,7 @@ describe('timeouts and cancellation', () => {
       await fleet.token({ sub: 'agent-slow', roles: ['reader'] }),
     );
     const aborted = upstream.slowAborted;
-    const t0 = Date.now();
     const r = await c.callTool('wait_slowly', { ms: 10_000 });
-    expect(Date.now() - t0).toBeLessThan(3_000);
     expect(r.isError).toBe(true);
     expect(textOf(r)).toMatch(/timed out after 300 ms and was cancelled/);
     expect(upstream.slowAborted - aborted).toBe(1);
@@ -65,12 +64,10 @@ describe('timeouts and cancellation', () => {
       signal: ac.signal,
     });
     expect(await until(() => upstream.slowStarted > started)).toBe(true);
-    const t0 = Date.now();
     ac.abort('user pressed stop');
     await expect(pending).rejects.toThrow();
-    // The upstream work stops long before its 15 s run or 20 s timeout.
+    // The upstream work saw its abort signal (the counter moves on abort only, never on completion).
     expect(await until(() => upstream.slowAborted > aborted)).toBe(true);
-    expect(Date.now() - t0).toBeLessThan(3_000);
     expect(await until(() => lastAudit('agent-cancel')?.outcome === 'cancelled')).toBe(true);
     expect(lastAudit('agent-cancel')?.details).toMatchObject({ cancelledBy: 'notification' });
     expect(
@@ -82,6 +79,7 @@ describe('timeouts and cancellation', () => {
   it('aborts the handler when the client drops the connection', async () => {
     const token = await fleet.token({ sub: 'agent-drop', roles: ['reader'] });
     const aborted = upstream.slowAborted;
+    const started = upstream.slowStarted;
     const ctl = new AbortController();
     const req = fetch(fleet.replicas[1]!.url, {
       method: 'POST',
@@ -94,7 +92,7 @@ describe('timeouts and cancellation', () => {
       },
       body: JSON.stringify(callMsg('run_long_task', { ms: 15_000 }, 41)),
     }).catch(() => undefined);
-    await sleep(200);
+    expect(await until(() => upstream.slowStarted > started)).toBe(true); // the handler is running
     ctl.abort();
     await req;
     expect(await until(() => upstream.slowAborted > aborted)).toBe(true);
@@ -107,30 +105,38 @@ describe('timeouts and cancellation', () => {
     const stranger = await fleet.token({ sub: 'agent-stranger', roles: ['reader'], sid: 'sx' });
     const aborted = upstream.slowAborted;
     const started = upstream.slowStarted;
-    const call = rpc(fleet.replicas[0]!.url, callMsg('run_long_task', { ms: 1_500 }, 'job-77'), {
+    const call = rpc(fleet.replicas[0]!.url, callMsg('run_long_task', { ms: 15_000 }, 'job-77'), {
       authorization: `Bearer ${token}`,
     });
-    expect(await until(() => upstream.slowStarted > started)).toBe(true);
-    const cancel = (t: string) =>
+    // A second call of the same caller: its cancellation, sent after the stranger's through the same
+    // replica (one ordered channel), tells the test when the stranger's has been delivered too.
+    const marker = rpc(fleet.replicas[0]!.url, callMsg('run_long_task', { ms: 15_000 }, 'job-78'), {
+      authorization: `Bearer ${token}`,
+    });
+    expect(await until(() => upstream.slowStarted >= started + 2)).toBe(true);
+    const cancel = (t: string, requestId: string) =>
       rpc(
         fleet.replicas[1]!.url,
         {
           jsonrpc: '2.0',
           method: 'notifications/cancelled',
-          params: { requestId: 'job-77', reason: 'stop' },
+          params: { requestId, reason: 'stop' },
         },
         { authorization: `Bearer ${t}` },
       );
-    // Another agent naming the same JSON-RPC id cancels nothing.
-    expect((await cancel(stranger)).status).toBe(202);
-    await sleep(300);
-    expect(upstream.slowAborted).toBe(aborted);
+    // Another agent naming the same JSON-RPC id cancels nothing: once the caller's later cancellation
+    // of job-78 has stopped job-78, job-77 is still running.
+    expect((await cancel(stranger, 'job-77')).status).toBe(202);
+    expect((await cancel(token, 'job-78')).status).toBe(202);
+    const markerAnswer = await marker;
+    expect(markerAnswer.body.result.content[0].text).toMatch(/was cancelled/);
+    expect(upstream.slowAborted - aborted).toBe(1);
     // The caller itself, through the other replica: the call stops.
-    expect((await cancel(token)).status).toBe(202);
+    expect((await cancel(token, 'job-77')).status).toBe(202);
     const answer = await call;
     expect(answer.body.result.isError).toBe(true);
     expect(answer.body.result.content[0].text).toMatch(/was cancelled/);
-    expect(upstream.slowAborted - aborted).toBe(1);
+    expect(upstream.slowAborted - aborted).toBe(2);
     expect(lastAudit('agent-x')).toMatchObject({
       outcome: 'cancelled',
       details: expect.objectContaining({ cancelledBy: 'notification' }),
