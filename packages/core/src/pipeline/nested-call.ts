@@ -29,11 +29,17 @@ export function nestedCaller(
   parentRun: CallCancellation,
 ): ToolContext<unknown>['callTool'] {
   return async (name, args) => {
-    if (parent.nested)
+    // Both refusals are a server's programming error, not the caller's doing: logged, not audited
+    // (the parent call's own record stands for the request).
+    if (parent.nested) {
+      rt.logger.warn({ tool: parent.name, nested: name }, 'nested call refused: a nested call cannot nest');
       return refused(`${name} was not run: a tool called by another tool cannot call tools itself.`);
+    }
     const reg = rt.registry.get(name);
-    if (reg && !reg.tool.governance.readOnly)
+    if (reg && !reg.tool.governance.readOnly) {
+      rt.logger.warn({ tool: parent.name, nested: name }, 'nested call refused: the tool is not read-only');
       return refused(`${name} was not run: it changes data, and only the client can call such a tool.`);
+    }
     const child = new CallCancellation();
     const unlink = parentRun.onCancel((reason) =>
       child.cancel('parent', parentRun.source === 'finished' ? PARENT_ENDED : reason),
