@@ -135,7 +135,7 @@ export function dashboardTools(saved: readonly SavedQuery[]): AnyTool<DatabaseCo
           // limits, budget, cache and an audit record naming this get_dashboard call.
           const r = await ctx.callTool(q.name, p.params);
           if (r.ok && r.data !== undefined) result = capRows(r.data as QueryResult, p.maxRows ?? 200);
-          else error = r.ok ? `${q.name} returned no rows` : panelError(q.name, r);
+          else error = r.ok ? `${q.name} returned no result` : panelError(q.name, r);
         }
         panels.push({ title: p.title, query: p.query, result, error });
       }
