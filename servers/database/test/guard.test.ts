@@ -56,6 +56,15 @@ describe('checkReadOnlySql', () => {
     expect(checkReadOnlySql('SELECT $1::int + $2', { allowParameters: true }).parameterCount).toBe(2);
   });
 
+  it('lets saved queries (configuration) cast to warehouse types, never model SQL', () => {
+    const sql = 'SELECT count(*) FROM support.tickets WHERE priority = $1::text::support.ticket_priority';
+    expect(() => checkReadOnlySql(sql, { allowParameters: true })).not.toThrow();
+    expect(() => checkReadOnlySql(sql.replace('$1', "'high'"))).toThrow(/cast to support.ticket_priority/);
+    expect(() => checkReadOnlySql('SELECT $1::text::regproc', { allowParameters: true })).toThrow(
+      /cast to regproc/,
+    );
+  });
+
   it('builds EXPLAIN only around the checked SELECT, whatever comments it ends with', () => {
     const text = explainStatement(checkReadOnlySql('SELECT 1 -- trailing comment'), true);
     expect(text).toBe('EXPLAIN (FORMAT JSON, ANALYZE true, BUFFERS true) SELECT 1 -- trailing comment\n');

@@ -85,6 +85,42 @@ describe.each(['reader', 'superuser'] as const)('connected as the %s role', (who
   });
 });
 
+describe('a role limited to some schemas (support: sales, support, product)', () => {
+  let client: TestClient;
+  beforeAll(async () => {
+    const s = servers.reader as BootedServer;
+    client = await connectClient('modern', s.url, await s.token({ sub: 'support-1', roles: ['support'] }));
+  });
+  afterAll(async () => client?.close());
+
+  // REVIEW F10: a relation named in a string is a relation, and the schema constraint applies to it.
+  it.each([
+    "SELECT pg_total_relation_size('billing.invoices')",
+    "SELECT pg_relation_size('BILLING.invoices', 'main')",
+    "SELECT obj_description('billing.invoices'::regclass)",
+    'SELECT col_description(\'"billing".invoices\'::regclass, 1)',
+    "SELECT 'billing.invoices'::regclass IS NOT NULL",
+  ])('refuses sizes, comments and OIDs of a forbidden schema: %s', async (sql) => {
+    for (const [tool, args] of [
+      ['run_query', { sql }],
+      ['explain_query', { sql, analyze: true }],
+    ] as const) {
+      const r = await client.callTool(tool, args);
+      expect(r.isError, `${tool}: ${textOf(r)}`).toBe(true);
+      expect(textOf(r)).toMatch(/billing/);
+      expect(textOf(r)).not.toMatch(/Monthly subscription invoices|\b\d{4,}\b/);
+    }
+  });
+
+  it('still reads sizes and comments of its own schemas', async () => {
+    const r = await client.callTool('run_query', {
+      sql: "SELECT pg_total_relation_size('support.tickets') > 0 AS sized, obj_description('support.tickets'::regclass) IS NOT NULL AS commented",
+    });
+    expect(r.isError, textOf(r)).toBeFalsy();
+    expect(textOf(r)).toMatch(/true/);
+  });
+});
+
 describe('the layers under the SQL guard', () => {
   // These call the connector directly, as a guard bug would: the transaction and role must still hold.
   it.each(['reader', 'superuser'] as const)(

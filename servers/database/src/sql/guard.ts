@@ -104,7 +104,7 @@ function inspect(tag: string, node: Record<string, unknown>, state: WalkState): 
       if (node.useOp !== undefined) checkOperatorName(node.useOp);
       break;
     case 'TypeCast':
-      checkCast(node, state.relations);
+      checkCast(node, state.relations, state.allowParameters);
       break;
     case 'ColumnRef': {
       const fields = fieldNames(node, 'fields');

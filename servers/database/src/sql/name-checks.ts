@@ -72,7 +72,11 @@ export function fieldNames(node: Record<string, unknown>, key: 'fields' | 'indir
  * A cast runs the target type's input or cast function, so only plain built-in types may be
  * targeted. `'schema.table'::regclass` is allowed as a relation reference, checked like FROM.
  */
-export function checkCast(node: Record<string, unknown>, relations: RelationRef[]): void {
+export function checkCast(
+  node: Record<string, unknown>,
+  relations: RelationRef[],
+  warehouseTypes: boolean,
+): void {
   const type = (node.typeName ?? {}) as {
     names?: unknown;
     pct_type?: boolean;
@@ -82,7 +86,9 @@ export function checkCast(node: Record<string, unknown>, relations: RelationRef[
   const parts = names(type.names);
   const [first, second] = parts;
   const name = parts.length === 2 && first === 'pg_catalog' ? second : parts.length === 1 ? first : undefined;
-  if (name === 'regclass' && !type.arrayBounds && !type.pct_type && !type.setof) {
+  if (type.pct_type || type.setof)
+    throw new SqlRefused(`cast to ${parts.join('.')}%TYPE or SETOF is not allowed.`);
+  if (name === 'regclass' && !type.arrayBounds) {
     const literal = stringLiteral(node.arg);
     if (literal === undefined) {
       throw new SqlRefused(
@@ -92,7 +98,10 @@ export function checkCast(node: Record<string, unknown>, relations: RelationRef[
     relations.push(relationFromLiteral(literal, 'a regclass cast'));
     return;
   }
-  if (name === undefined || !ALLOWED_CAST_TYPES.has(name) || type.pct_type || type.setof) {
+  // Saved queries come from configuration, whose authors may cast to the warehouse's own types
+  // (an enum such as support.ticket_priority); model-written SQL may not.
+  const ownType = warehouseTypes && parts.length === 2 && first !== 'pg_catalog';
+  if ((name === undefined || !ALLOWED_CAST_TYPES.has(name)) && !ownType) {
     throw new SqlRefused(
       `cast to ${parts.join('.')} is not allowed: only built-in types (numbers, text, dates and times, json, uuid, ranges) may be cast to. Compare as text instead (x::text = 'value').`,
     );
