@@ -98,10 +98,12 @@ function fleetBackend(urls: string[], token: string, lenient: boolean): Backend 
     if (reached === 0) throw new Unreachable('no fleet server answered; is the fleet running (pnpm start)?');
     return out;
   };
-  const one = async (fn: (b: Backend) => Promise<ApprovalView>): Promise<ApprovalView> => {
+  // The server holding a request, found by reading (a decision sent to the others would be audited
+  // there as a refused attempt).
+  const holder = async (id: string): Promise<[Backend, ApprovalView]> => {
     for (const b of backends) {
       try {
-        return await fn(b);
+        return [b, await b.show(id)];
       } catch (e) {
         if (e instanceof Refused && e.code === 'not_found') continue;
         if (e instanceof Unreachable && lenient && backends.length > 1) continue;
@@ -114,11 +116,16 @@ function fleetBackend(urls: string[], token: string, lenient: boolean): Backend 
     list: async (status, server, limit) =>
       (await each((b) => b.list(status, server, limit)))
         .flat()
+        // Replicas of one server share its requests: each request once.
+        .filter((a, i, all) => all.findIndex((x) => x.id === a.id) === i)
         .filter((a) => server === undefined || a.server === server)
         .sort((a, b) => b.requestedAt.localeCompare(a.requestedAt))
         .slice(0, limit),
-    show: (id) => one((b) => b.show(id)),
-    decide: (id, approve, note) => one((b) => b.decide(id, approve, note)),
+    show: async (id) => (await holder(id))[1],
+    decide: async (id, approve, note) =>
+      backends.length === 1
+        ? backends[0]!.decide(id, approve, note)
+        : (await holder(id))[0].decide(id, approve, note),
     close: async () => {},
   };
 }

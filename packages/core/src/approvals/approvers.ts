@@ -2,9 +2,10 @@
 // optionally their own issuer, the approver scope), and the one decision service below applies the
 // rules of who may decide what and writes the audit record of every decision and refused attempt.
 import { randomUUID } from 'node:crypto';
+import { decodeJwt } from 'jose';
 import type { AuditRecord } from '../audit/audit-record.js';
 import type { ApproverConfig, CoreConfig } from '../config.js';
-import { AuthFailure, TokenVerifier } from '../identity/token-verifier.js';
+import { AuthFailure, type AuthFailureReason, TokenVerifier } from '../identity/token-verifier.js';
 import type {
   ApprovalStatus,
   ApprovalStore,
@@ -76,6 +77,36 @@ export class ApproverVerifier {
   }
 }
 
+/**
+ * Refusals that jose reports only after the signature verified: the token was really issued by a
+ * trusted IdP (e.g. an agent's token at the approvals API), so its issuer and subject are facts worth
+ * an audit record. Unsigned or garbage tokens are counted in metrics only, so an anonymous client
+ * cannot fill the audit trail.
+ */
+const SIGNED_REFUSALS: ReadonlySet<AuthFailureReason> = new Set([
+  'wrong_audience',
+  'wrong_issuer',
+  'insufficient_scope',
+  'expired',
+  'not_yet_valid',
+  'missing_identity',
+]);
+
+/** Who presented a validly signed token that was refused, or undefined when the token proves nothing. */
+export function presenterOf(
+  authorization: string | undefined,
+  failure: AuthFailure,
+): { issuer: string | null; subject: string | null } | undefined {
+  if (!SIGNED_REFUSALS.has(failure.reason)) return undefined;
+  try {
+    const claims = decodeJwt((authorization ?? '').trim().replace(/^Bearer\s+/i, ''));
+    const str = (v: unknown) => (typeof v === 'string' ? v.slice(0, 256) : null);
+    return { issuer: str(claims.iss), subject: str(claims.sub) };
+  } catch {
+    return undefined;
+  }
+}
+
 /** A decision the service recorded, or why it was refused. */
 export type DecisionResult =
   | { ok: true; approval: ApprovalView }
@@ -139,9 +170,18 @@ export class ApprovalDecisions {
     return result;
   }
 
-  /** Audits a decision attempt whose token was refused (no verified approver). */
-  refusedAttempt(requestId: string, approvalId: string, approve: boolean, reason: string): void {
-    this.#record(requestId, approvalId, approve, null, { ok: false, why: `token_${reason}` });
+  /**
+   * Audits a decision attempt whose validly signed token was refused (e.g. an agent's token): no
+   * approver, but who presented it.
+   */
+  refusedAttempt(
+    requestId: string,
+    approvalId: string,
+    approve: boolean,
+    reason: string,
+    presentedBy: { issuer: string | null; subject: string | null },
+  ): void {
+    this.#record(requestId, approvalId, approve, null, { ok: false, why: `token_${reason}` }, presentedBy);
   }
 
   #record(
@@ -150,6 +190,7 @@ export class ApprovalDecisions {
     approve: boolean,
     approver: Approver | null,
     result: DecisionResult | { ok: false; why: string; approval?: undefined },
+    presentedBy?: { issuer: string | null; subject: string | null },
   ): void {
     const a = result.approval;
     const id = approvalId.slice(0, 64);
@@ -182,6 +223,7 @@ export class ApprovalDecisions {
           : null,
         ...(a ? { requestedBy: { agentId: a.agentId, user: a.user, tenant: a.tenant } } : {}),
         ...(result.ok ? {} : { refused: result.why }),
+        ...(presentedBy ? { presentedBy } : {}),
       },
     });
   }

@@ -16,6 +16,7 @@ import {
   type Approver,
   ApproverVerifier,
   approverSettings,
+  presenterOf,
 } from '../approvals/approvers.js';
 import { governanceOf } from '../governance/governance.js';
 import { AuthFailure, bearerChallenge } from '../identity/token-verifier.js';
@@ -118,10 +119,18 @@ export function approvalsApi(rt: FleetRuntime, options: ApprovalsApiOptions = {}
             ? err
             : new AuthFailure('keys_unavailable', 'token could not be verified');
         rt.metrics.authFailures.inc({ reason: failure.reason });
-        // A refused decision attempt is audited too (no verified approver, so no identity on it).
+        // A decision attempt with a validly signed but refused token (an agent's, say) is audited
+        // with who presented it; anonymous garbage is only counted.
         const attempt = decisionOf(request);
-        if (attempt && governanceOf(rt).approvals) {
-          service(reply)!.refusedAttempt(request.id, attempt[1]!, attempt[2] === 'approve', failure.reason);
+        const presentedBy = attempt ? presenterOf(request.headers.authorization, failure) : undefined;
+        if (attempt && presentedBy && governanceOf(rt).approvals) {
+          service(reply)!.refusedAttempt(
+            request.id,
+            attempt[1]!,
+            attempt[2] === 'approve',
+            failure.reason,
+            presentedBy,
+          );
         }
         return reply
           .code(failure.statusCode)

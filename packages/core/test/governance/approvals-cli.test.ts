@@ -96,7 +96,10 @@ describe('fleet approvals', () => {
       expect.objectContaining({
         outcome: 'denied',
         agentId: null,
-        details: expect.objectContaining({ refused: 'token_wrong_audience' }),
+        details: expect.objectContaining({
+          refused: 'token_wrong_audience',
+          presentedBy: { issuer: fleet.issuer.issuer, subject: 'agent-other' },
+        }),
       }),
       expect.objectContaining({
         method: 'approvals/approve',
@@ -152,6 +155,21 @@ describe('fleet approvals', () => {
     expect((await cli(['list', '--status', 'denied', '--server', 'govtest'], env)).stdout).toContain(id);
     expect(upstream.refunds.filter((r) => r.payment === 'pay_cli_2')).toHaveLength(0);
     expect((await cli(['list', '--status', 'bogus'], env)).code).toBe(2);
+  });
+
+  it('works across several servers: lists each request once and decides it where it is, audited once', async () => {
+    const id = await requestRefund('pay_cli_4');
+    const second = await fleet.add();
+    const urls = `${fleet.replicas[0]!.url},${second.url}`;
+    const env = { FLEET_APPROVALS_URL: urls, FLEET_APPROVER_TOKEN: await approverToken('human-gus') };
+    const listed = await cli(['list', '--json'], env);
+    expect(listed.code).toBe(0);
+    expect((JSON.parse(listed.stdout) as { id: string }[]).filter((a) => a.id === id)).toHaveLength(1);
+    const ok = await cli(['approve', id], env);
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toMatch(/approved .*decided by human-gus/);
+    expect(decisionAudits(id).map((a) => [a.method, a.outcome])).toEqual([['approvals/approve', 'ok']]);
+    await fleet.stop(second);
   });
 
   it('does not let the person the agent acts for approve through the CLI', async () => {

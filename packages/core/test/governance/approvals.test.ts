@@ -315,22 +315,27 @@ describe('approvers are people, not agents', () => {
     });
     expect((await api(1, 'POST', `/approvals/${id}/approve`, both)).status).toBe(401);
     expect((await api(1, 'GET', `/approvals/${id}`, agentB)).status).toBe(401);
+    // Anonymous garbage is refused and counted, but does not get to write audit records.
+    expect((await api(1, 'POST', `/approvals/${id}/approve`, 'a.b.c')).status).toBe(401);
+    expect((await api(1, 'POST', `/approvals/${id}/approve`)).status).toBe(401);
     expect((await api(0, 'GET', `/approvals/${id}`, await approverToken())).body.status).toBe('pending');
     const agent = await connectClient('modern', fleet.replicas[0]!.url, await agentToken());
     const r = await agent.callTool('refund_payment', { payment: 'pay_f5_1', amount: 5, approval_id: id });
     expect(textOf(r)).toMatch(/still waiting for a human decision/);
     expect(refundsOf('pay_f5_1')).toBe(0);
     await agent.close();
+    // Both attempts audited: refused, no approver, and who presented the (validly signed) token.
+    const presentedBy = { issuer: fleet.issuer.issuer, subject: 'agent-b' };
     expect(decisionAudits().filter((a) => a.details.approvalId === id)).toEqual([
       expect.objectContaining({
         outcome: 'denied',
         agentId: null,
-        details: expect.objectContaining({ refused: 'token_wrong_audience' }),
+        details: expect.objectContaining({ refused: 'token_wrong_audience', approver: null, presentedBy }),
       }),
       expect.objectContaining({
         outcome: 'denied',
         agentId: null,
-        details: expect.objectContaining({ refused: 'token_wrong_audience' }),
+        details: expect.objectContaining({ refused: 'token_wrong_audience', approver: null, presentedBy }),
       }),
     ]);
   });
