@@ -145,7 +145,17 @@ describe('stateless HTTP behaviour', () => {
       ...m.headers,
       'mcp-name': 'other_tool',
     });
+    // Refused as a header/body mismatch (not run, not some other error), the same on the SDK-only path.
+    expect(res.status).toBe(400);
     expect(res.body.result).toBeUndefined();
-    expect(res.body.error ?? res.status >= 400).toBeTruthy();
+    expect(res.body.error.code).toBe(-32020);
+    expect(res.body.error.message).toMatch(/Mcp-Name header names "other_tool"/);
+    const viaSdk = await rpc(sdkOnly.url, m.body, {
+      authorization: `Bearer ${await sdkOnly.token({ sub: 'a', roles: ['reader'] })}`,
+      ...m.headers,
+      'mcp-name': 'other_tool',
+    });
+    expect(viaSdk.status).toBe(400);
+    expect(strip(viaSdk.body)).toEqual(strip(res.body));
   });
 });
