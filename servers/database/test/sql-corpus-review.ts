@@ -71,6 +71,17 @@ export const REVIEW_ATTACKS: Record<string, Attack[]> = {
     { sql: "SELECT point '(1,1)' ## lseg '((0,0),(2,2))'", why: OPERATOR },
     { sql: 'SELECT 1 OPERATOR(public.+) 1', why: OPERATOR },
   ],
+  // Nodes that run handler functions the guard cannot name: refused by node type, whatever they call.
+  'sampling and table functions': [
+    { sql: 'SELECT * FROM support.tickets TABLESAMPLE SYSTEM (10)', why: /RangeTableSample/ },
+    { sql: 'SELECT * FROM support.tickets TABLESAMPLE public.evil_sampler (10)', why: /RangeTableSample/ },
+    {
+      sql: "SELECT * FROM JSON_TABLE('[1]'::jsonb, '$[*]' COLUMNS (a int PATH '$')) AS j",
+      why: /JsonTable/,
+    },
+    { sql: "SELECT JSON_OBJECT('a': pg_backend_pid())", why: /JsonObjectConstructor/ },
+    { sql: "SELECT '{}' IS JSON", why: /JsonIsPredicate/ },
+  ],
   // S5: settings can hold secrets (ALTER ROLE ... SET app.key = ...).
   'settings read back': [
     { sql: "SELECT current_setting('app.secret_key')", why: SETTING },

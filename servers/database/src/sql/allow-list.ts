@@ -192,5 +192,9 @@ export const READABLE_SETTINGS: ReadonlySet<string> = new Set([
 /** The widest `format()` field a query may ask for (`%1000s`); wider ones allocate at will (F9). */
 export const FORMAT_MAX_WIDTH = 1000;
 
-/** The most rows `generate_series()` with literal bounds may produce. */
-export const SERIES_MAX_ROWS = 10_000_000;
+/**
+ * The most rows `generate_series()` with literal bounds may produce. Generous on purpose: sorts and
+ * hashes are bounded by the role's work_mem/temp_file_limit and every query by statement_timeout;
+ * this only stops the absurd (a series of 10^12 fed to string_agg), which those do not bound.
+ */
+export const SERIES_MAX_ROWS = 100_000_000;
