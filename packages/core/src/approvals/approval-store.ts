@@ -4,6 +4,17 @@
 // resumed call consumes it atomically, once, before it expires.
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
+import {
+  type ApprovalCaller,
+  type ApprovalStatus,
+  type ApprovalView,
+  type ApproverRef,
+  type ConsumeRefusal,
+  type DbRow,
+  type DecideRefusal,
+  type TenantScope,
+  view,
+} from './approval-view.js';
 
 /** The table behind {@link ApprovalStore} (a core migration). */
 export const APPROVALS_MIGRATION_SQL = `
@@ -43,127 +54,18 @@ export const APPROVALS_EXACT_ARGUMENTS_MIGRATION_SQL = `
   ALTER TABLE approvals ADD COLUMN IF NOT EXISTS decided_by_issuer text;
 `;
 
-/** Status as shown to people: stored status, with `expired` for undecided or unused requests past their time. */
-export type ApprovalStatus = 'pending' | 'approved' | 'denied' | 'executing' | 'executed' | 'expired';
-
-/** One approval request as the API and CLI show it. */
-export interface ApprovalView {
-  id: string;
-  server: string;
-  tool: string;
-  status: ApprovalStatus;
-  /**
-   * Exactly the arguments that will run if approved: nothing cut, dropped or redacted (parsed from
-   * {@link argumentsJson}). `null` for a request opened before exact arguments were kept.
-   */
-  arguments: unknown;
-  /** The canonical JSON of the arguments, byte for byte the text whose SHA-256 is {@link argsHash}. */
-  argumentsJson: string | null;
-  argsHash: string;
-  agentId: string;
-  tenant: string | null;
-  user: string | null;
-  agentSession: string | null;
-  roles: string[];
-  requestedAt: string;
-  expiresAt: string;
-  decidedAt: string | null;
-  /** The approver's subject. */
-  decidedBy: string | null;
-  /** The approver's token issuer. */
-  decidedByIssuer: string | null;
-  note: string | null;
-  executedAt: string | null;
-  outcome: string | null;
-}
-
-/** The caller an approval is bound to. */
-export interface ApprovalCaller {
-  agentId: string;
-  tenant: string | null;
-  user: string | null;
-}
-
-/** Why a resumed call may not use an approval. */
-export type ConsumeRefusal = 'not_found' | 'mismatch' | 'pending' | 'denied' | 'expired' | 'used';
-
-/** Why a human decision was not recorded. */
-export type DecideRefusal =
-  | 'not_found'
-  | 'self_approval'
-  | 'requester_approval'
-  | 'incomplete'
-  | 'already_decided'
-  | 'expired';
-
-/** The verified person deciding a request (from an approver token). */
-export interface ApproverRef {
-  /** Token issuer. */
-  issuer: string;
-  /** Token subject. */
-  subject: string;
-  /** The token's `user` claim, if any (a person may be known by both). */
-  user: string | null;
-}
-
-/**
- * Which tenants' requests a reader or approver may see: `undefined` every tenant, `null` only
- * requests without a tenant, a string only that tenant's.
- */
-export type TenantScope = string | null | undefined;
-
-interface DbRow {
-  id: string;
-  server: string;
-  tool: string;
-  args_hash: string;
-  arguments: unknown;
-  arguments_json: string | null;
-  agent_id: string;
-  tenant: string | null;
-  user_invoker: string | null;
-  agent_session: string | null;
-  roles: string[];
-  status: Exclude<ApprovalStatus, 'expired'>;
-  requested_at: Date;
-  expires_at: Date;
-  decided_at: Date | null;
-  decided_by: string | null;
-  decided_by_issuer: string | null;
-  decision_note: string | null;
-  executed_at: Date | null;
-  outcome: string | null;
-  expired: boolean;
-}
+export type {
+  ApprovalCaller,
+  ApprovalStatus,
+  ApprovalView,
+  ApproverRef,
+  ConsumeRefusal,
+  DecideRefusal,
+  TenantScope,
+} from './approval-view.js';
 
 const SELECT = 'SELECT *, expires_at <= now() AS expired FROM approvals';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-function view(r: DbRow): ApprovalView {
-  const iso = (d: Date | null) => (d ? d.toISOString() : null);
-  return {
-    id: r.id,
-    server: r.server,
-    tool: r.tool,
-    status: r.expired && (r.status === 'pending' || r.status === 'approved') ? 'expired' : r.status,
-    arguments: r.arguments_json === null ? null : JSON.parse(r.arguments_json),
-    argumentsJson: r.arguments_json,
-    argsHash: r.args_hash,
-    agentId: r.agent_id,
-    tenant: r.tenant,
-    user: r.user_invoker,
-    agentSession: r.agent_session,
-    roles: r.roles,
-    requestedAt: r.requested_at.toISOString(),
-    expiresAt: r.expires_at.toISOString(),
-    decidedAt: iso(r.decided_at),
-    decidedBy: r.decided_by,
-    decidedByIssuer: r.decided_by_issuer,
-    note: r.decision_note,
-    executedAt: iso(r.executed_at),
-    outcome: r.outcome,
-  };
-}
 
 /** Approval requests of the fleet database (used by the call pipeline, the HTTP API and the CLI). */
 export class ApprovalStore {
