@@ -235,6 +235,36 @@ describe.each<Behaviour>(['drops-options', 'refuses-options', 'hides-pid'])(
           await client.close();
         }
       });
+
+      it("carries the token's tenant into each call's transaction, and nothing of it into the next", async () => {
+        const byTenant = 'SELECT tenant, count(*)::int AS n FROM sales.customers GROUP BY 1 ORDER BY 1';
+        const all = (
+          await wh.admin<{ tenant: string; n: number }>(
+            'SELECT tenant, count(*)::int AS n FROM sales.customers GROUP BY 1 ORDER BY 1',
+          )
+        ).map((r) => [r.tenant, r.n]);
+        const acme = await connectClient(
+          'modern',
+          s.url,
+          await s.token({ sub: 'support-acme', roles: ['support'], tenant: 'acme' }),
+        );
+        const analyst = await connectClient(
+          'modern',
+          s.url,
+          await s.token({ sub: 'analyst-2', roles: ['analyst'] }),
+        );
+        try {
+          for (let i = 0; i < 3; i++) {
+            const mine = await acme.callTool('run_query', { sql: `${byTenant} -- acme ${i}` });
+            expect(data(mine).rows).toEqual(all.filter(([t]) => t === 'acme'));
+            const everyone = await analyst.callTool('run_query', { sql: `${byTenant} -- all ${i}` });
+            expect(data(everyone).rows).toEqual(all);
+          }
+        } finally {
+          await acme.close();
+          await analyst.close();
+        }
+      });
     });
   },
 );
