@@ -141,6 +141,19 @@ function localServers(): string[] {
   return ports.map((p) => `http://127.0.0.1:${p}`);
 }
 
+// Characters a terminal does not show, or shows reordered (bidi overrides, zero-width, C1 controls):
+// an argument could use them to make what the approver reads differ from what runs.
+const INVISIBLE =
+  /[\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb]/g;
+
+/**
+ * JSON text with invisible characters written as `\uXXXX` escapes. They occur only inside JSON
+ * strings, where the escape is the same character: the text still parses to exactly the same value.
+ */
+export function visibleJson(json: string): string {
+  return json.replace(INVISIBLE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 function describe(a: ApprovalView): string {
   const who = [`agent=${a.agentId}`, a.tenant ? `tenant=${a.tenant}` : '', a.user ? `user=${a.user}` : '']
     .filter(Boolean)
@@ -148,7 +161,7 @@ function describe(a: ApprovalView): string {
   const by = a.decidedByIssuer ? `${a.decidedBy} of ${a.decidedByIssuer}` : a.decidedBy;
   const decided = a.decidedBy ? ` decided by ${by}${a.note ? ` ("${a.note}")` : ''}` : '';
   // The exact canonical arguments the approval binds, in full: never cut.
-  const args = a.argumentsJson ?? JSON.stringify(a.arguments);
+  const args = visibleJson(a.argumentsJson ?? JSON.stringify(a.arguments));
   return `${a.id}  ${a.status.padEnd(9)} ${a.server}/${a.tool}  ${who}  expires ${a.expiresAt}${decided}\n    arguments: ${args}\n`;
 }
 
@@ -206,7 +219,7 @@ export async function runApprovals(argv: string[], io: ApprovalsIo = {}): Promis
         values.server,
         Math.min(Math.max(Number(values.limit) || 50, 1), 1000),
       );
-      if (values.json) out(`${JSON.stringify(rows, null, 2)}\n`);
+      if (values.json) out(`${visibleJson(JSON.stringify(rows, null, 2))}\n`);
       else if (rows.length === 0) out(`no ${status === 'all' ? '' : `${status} `}approval requests\n`);
       else for (const r of rows) out(describe(r));
       return 0;
@@ -215,7 +228,7 @@ export async function runApprovals(argv: string[], io: ApprovalsIo = {}): Promis
       action === 'show'
         ? await backend.show(id!)
         : await backend.decide(id!, action === 'approve', values.note);
-    out(values.json ? `${JSON.stringify(result, null, 2)}\n` : describe(result));
+    out(values.json ? `${visibleJson(JSON.stringify(result, null, 2))}\n` : describe(result));
     return 0;
   } catch (e) {
     err(

@@ -139,7 +139,12 @@ describe('approval view', () => {
     const agent = await connectClient('modern', server.url, await agentToken());
     const args = {
       target: 'rec-cli',
-      change: { payment: `pay_${'0'.repeat(1_996)}; AND ALSO REFUND pay_999`, x_token: 'visible' },
+      change: {
+        payment: `pay_${'0'.repeat(1_996)}; AND ALSO REFUND pay_999`,
+        x_token: 'visible',
+        // Right-to-left override: a terminal would show this reordered.
+        file: 'invoice\u202Efdp.exe',
+      },
     };
     const id = /Approval id: ([0-9a-f-]{36})/.exec(textOf(await agent.callTool('apply_change', args)))![1]!;
     let stdout = '';
@@ -162,6 +167,9 @@ describe('approval view', () => {
     });
     expect(text).toContain('AND ALSO REFUND pay_999');
     expect(text).toContain('"x_token":"visible"');
+    // Invisible and reordering characters are shown as escapes (the same JSON value), not rendered.
+    expect(text).toContain('"file":"invoice\\u202efdp.exe"');
+    expect(text).not.toContain('\u202E');
     await agent.close();
   });
 
