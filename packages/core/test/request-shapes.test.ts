@@ -65,6 +65,9 @@ function expectSameAndAudited(r: Awaited<ReturnType<typeof both>>, body: unknown
   expect(r.a.status, context).toBe(r.b.status);
   expect(strip(r.a.body), context).toEqual(strip(r.b.body));
   expect(r.fastRecords.length, context).toBeLessThanOrEqual(1);
+  // Whatever the client sent, its record stays small (arguments, ids and reserved values are bounded).
+  for (const l of [...r.fastRecords, ...r.sdkRecords])
+    expect(JSON.stringify(l).length, context).toBeLessThan(300_000);
   expect(
     r.fastRecords.map((l) => l.outcome),
     context,
@@ -131,6 +134,19 @@ describe('deep and odd arguments', () => {
     expectSameAndAudited(await both(body), body);
   });
 
+  it('keeps the record small whatever the id and argument names (a 100,000-character id and key)', async () => {
+    const body = {
+      jsonrpc: '2.0',
+      id: 'i'.repeat(100_000),
+      method: 'tools/call',
+      params: { name: 'echo_text', arguments: { text: 'a', ['k'.repeat(100_000)]: 1 } },
+    };
+    const r = await both(body);
+    expectSameAndAudited(r, 'huge id and key');
+    expect(r.fastRecords).toHaveLength(1);
+    expect(JSON.stringify(r.fastRecords[0]).length).toBeLessThan(10_000);
+  });
+
   it('answers params given as an array the same on both paths', async () => {
     const body = { jsonrpc: '2.0', id: 4, method: 'tools/call', params: ['echo_text', { text: 'a' }] };
     expectSameAndAudited(await both(body), body);
@@ -159,6 +175,7 @@ const reservedKeys = fc.constantFrom(
   'io.mcp-fleet/approvalId',
   'io.modelcontextprotocol/protocolVersion',
 );
+const hugeString = fc.integer({ min: 1_000, max: 20_000 }).map((n) => 'k'.repeat(n));
 const reservedValue = fc.oneof(
   fc.uuid(),
   fc.string({ maxLength: 20 }),
@@ -172,7 +189,7 @@ const args = fc.oneof(
     arbitrary: fc
       .tuple(
         fc.record({ text: fc.string({ maxLength: 10 }) }),
-        fc.dictionary(fc.oneof(fc.string({ maxLength: 6 }), reservedKeys), json, { maxKeys: 3 }),
+        fc.dictionary(fc.oneof(fc.string({ maxLength: 6 }), reservedKeys, hugeString), json, { maxKeys: 3 }),
       )
       .map(([a, b]) => ({ ...a, ...b })),
   },
@@ -194,6 +211,7 @@ const id = fc.oneof(
   fc.integer({ min: 0, max: 1_000_000 }),
   fc.string({ maxLength: 12 }),
   fc.constantFrom(1e308, 1.5, null, -1, 2 ** 53),
+  hugeString,
   fc.double({ noNaN: true, noDefaultInfinity: true }),
 );
 const params = fc.oneof(

@@ -46,6 +46,7 @@ const SECRET_KEY =
   /pass(word|phrase)?|secret|token|api[-_]?key|authori[sz]ation|cookie|credential|private[-_]?key|session[-_]?key/i;
 const MAX_STRING = 2_000;
 const MAX_DEPTH = 6;
+const MAX_KEY = 200;
 
 /** Copies tool arguments with secret-looking keys redacted and long strings cut. */
 export function redactArguments(value: unknown, depth = 0): unknown {
@@ -58,7 +59,9 @@ export function redactArguments(value: unknown, depth = 0): unknown {
   if (Array.isArray(value)) return value.slice(0, 100).map((v) => redactArguments(v, depth + 1));
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value)) {
-    out[auditSafe(k)] = SECRET_KEY.test(k) ? '[redacted]' : redactArguments(v, depth + 1);
+    // Keys are the client's too: cut like values, so no argument can make a record grow unbounded.
+    const key = auditSafe(k.length > MAX_KEY ? `${k.slice(0, MAX_KEY)}…[${k.length} chars]` : k);
+    out[key] = SECRET_KEY.test(k) ? '[redacted]' : redactArguments(v, depth + 1);
   }
   return out;
 }

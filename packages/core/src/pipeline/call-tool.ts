@@ -151,7 +151,11 @@ async function governedCall(
     durationMs: null,
     policyVersion: rt.policy.version || null,
     protocolVersion: req.protocolVersion,
-    details: req.rpcId === null ? null : { rpcId: req.rpcId },
+    // The client chooses its id: a string one is cut so it cannot grow the record (F11).
+    details:
+      req.rpcId === null
+        ? null
+        : { rpcId: typeof req.rpcId === 'string' ? auditSafe(req.rpcId.slice(0, 200)) : req.rpcId },
   };
   if (req.nested) record.details = { ...record.details, parentCallId: req.nested.parentCallId };
   const metricTool = reg ? reg.tool.name : '(unknown)';

@@ -213,6 +213,23 @@ const refundFlaky = defineTool({
   },
 });
 
+const buggyCheck = defineTool({
+  name: 'check_zone',
+  title: 'Check a zone',
+  description: 'Returns the zone it is given. Its policy constraint check has a bug: it throws for "boom".',
+  input: z.object({ zone: z.string() }),
+  governance: { readOnly: true },
+  constraint: {
+    description: 'zones the caller may check',
+    schema: z.object({ zones: z.array(z.string()) }),
+    check: (args, v) => {
+      if (args.zone === 'boom') throw new Error('constraint check crashed');
+      return v.zones.includes(args.zone) ? null : `zone ${args.zone} is not allowed`;
+    },
+  },
+  handler: async ({ zone }) => ({ text: `zone ${zone}` }),
+});
+
 /** The governance test server. */
 export const govServer: ServerDefinition<undefined> = {
   name: 'govtest',
@@ -233,6 +250,7 @@ export const govServer: ServerDefinition<undefined> = {
     refundStructured,
     writeLedger,
     refundFlaky,
+    buggyCheck,
   ],
 };
 
@@ -264,6 +282,15 @@ export const govPolicy = {
       ],
     },
     operator: { grants: [{ servers: ['govtest'], tools: ['*'] }] },
+    zoner: {
+      grants: [
+        {
+          servers: ['govtest'],
+          tools: ['check_zone'],
+          constraints: { check_zone: { zones: ['boom', 'eu'] } },
+        },
+      ],
+    },
   },
   tools: { 'govtest/wait_slowly': { globalPerMinute: 1000 } },
 };
