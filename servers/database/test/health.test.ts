@@ -1,8 +1,10 @@
 // database_health sees what an operator would want to know: latency, connection use and a query
 // that has been running too long (with its text for unconstrained callers only).
 import { type BootedServer, connectClient } from '@mcp-fleet/testkit';
+import fc from 'fast-check';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { redactSql } from '../src/connectors/health.js';
 import { bootDatabase, createWarehouse, data, eventually, type TestWarehouse, textOf } from './helpers.js';
 
 let wh: TestWarehouse;
@@ -84,5 +86,41 @@ describe('database_health', () => {
       await slow;
       await other.end();
     }
+  });
+});
+
+describe('the query shape database_health shows', () => {
+  // Values a caller put in a query, in every literal form PostgreSQL reads, never come back; the
+  // statement around them does.
+  const secret = fc.stringMatching(/^[A-Za-z0-9]{6,16}$/).map((s) => `zq${s}`);
+  const literal = fc.oneof(
+    secret.map((v) => ({ v, sql: `'${v}'` })),
+    secret.map((v) => ({ v, sql: `'it''s ${v}'` })),
+    secret.map((v) => ({ v, sql: `E'a\\'${v}'` })),
+    secret.map((v) => ({ v, sql: `$$${v}$$` })),
+    secret.map((v) => ({ v, sql: `$t$ ${v} $t$` })),
+    secret.map((v) => ({ v, sql: `1 /* ${v} */` })),
+    secret.map((v) => ({ v, sql: `1 -- ${v}\n` })),
+    fc.integer({ min: 100_000, max: 2_000_000_000 }).map((n) => ({ v: String(n), sql: String(n) })),
+    fc.double({ min: 100_000, max: 1e9, noNaN: true }).map((n) => ({ v: String(n), sql: String(n) })),
+  );
+
+  it('replaces every literal, number and comment', () => {
+    fc.assert(
+      fc.property(
+        fc.array(literal, { minLength: 1, maxLength: 4 }),
+        fc.integer({ min: 5, max: 400 }),
+        (lits, cut) => {
+          const sql = `SELECT count(*) FROM sales.customers WHERE ${lits.map((l, i) => `c${i} = ${l.sql}`).join(' AND ')}`;
+          // Whole, and cut the way pg_stat_activity's text may be (mid-literal included).
+          for (const text of [sql, sql.slice(0, cut)]) {
+            const shown = redactSql(text);
+            for (const l of lits) expect(shown).not.toContain(l.v);
+          }
+          expect(redactSql(sql)).toMatch(/^SELECT count\(\*\) FROM sales\.customers WHERE c0 = /);
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 });

@@ -55,12 +55,13 @@ function down(pool: WarehouseHealth['pool'], problem: string, error: string): Wa
 
 /** One lexical piece of SQL a redaction looks at: comments, strings, quoted names, numbers. */
 const SQL_PIECES =
-  /(--[^\n]*)|(\/\*[\s\S]*?(?:\*\/|$))|(\$([A-Za-z_][A-Za-z_0-9]*)?\$[\s\S]*?(?:\$\4\$|$))|('(?:[^']|'')*(?:'|$))|("(?:[^"]|"")*(?:"|$))|((?<![\w$.])\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)/g;
+  /(--[^\n]*)|(\/\*[\s\S]*?(?:\*\/|$))|(\$([A-Za-z_][A-Za-z_0-9]*)?\$[\s\S]*?(?:\$\4\$|$))|('(?:[^'\\]|\\[\s\S]|'')*(?:'|$))|("(?:[^"]|"")*(?:"|$))|((?<![\w$.])\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)/g;
 
 /**
  * A statement's shape without its values: string and dollar-quoted literals and numbers become
- * `?`, comments go (they can carry values too), quoted names stay. An unterminated literal (the
- * text was cut) is redacted to the end, so a cut never reveals what it cut into.
+ * `?`, comments go (they can carry values too), quoted names stay. A backslash escapes the next
+ * character in every string (right for E'...', at worst redacting more of a standard string), and
+ * an unterminated literal (the text was cut) is redacted to the end: never less than the value.
  */
 export function redactSql(text: string): string {
   return text
