@@ -26,6 +26,8 @@ const servers: Record<'reader' | 'superuser', BootedServer | undefined> = {
 
 beforeAll(async () => {
   wh = await createWarehouse();
+  // A function of the warehouse's own: only its pg_proc tells the guard that `x.fleet_probe` is a call.
+  await wh.admin('CREATE FUNCTION public.fleet_probe(text) RETURNS text LANGUAGE sql AS $$ SELECT $1 $$');
   before = await wh.checksum();
   servers.reader = await bootDatabase(wh);
   servers.superuser = await bootDatabase(wh, {
@@ -70,6 +72,17 @@ describe.each(['reader', 'superuser'] as const)('connected as the %s role', (who
       }
     }
     expect(failures).toEqual([]);
+  });
+
+  it('refuses attribute notation of functions only the warehouse catalog names', async () => {
+    const sql = "SELECT x.fleet_probe FROM unnest(ARRAY['leak']) x";
+    for (const [tool, args] of [
+      ['run_query', { sql }],
+      ['explain_query', { sql, analyze: true }],
+    ] as const) {
+      const r = await client.callTool(tool, args);
+      expect(textOf(r), tool).toMatch(/function fleet_probe\(\) is not allowed/);
+    }
   });
 
   it('runs harmless look-alikes as the single SELECT they are', async () => {
