@@ -203,7 +203,8 @@ export class ApprovalStore {
     const current = await this.get(d.id, { server: d.server, tenant: d.tenant });
     if (!current) return { ok: false, why: 'not_found' };
     const who = d.approver;
-    if (current.agentId === who.subject) return { ok: false, why: 'self_approval', approval: current };
+    if (current.agentId === who.subject || current.agentId === who.user)
+      return { ok: false, why: 'self_approval', approval: current };
     if (current.user !== null && (current.user === who.subject || current.user === who.user))
       return { ok: false, why: 'requester_approval', approval: current };
     if (current.argumentsJson === null) return { ok: false, why: 'incomplete', approval: current };
@@ -213,7 +214,7 @@ export class ApprovalStore {
               decision_note = $5
        WHERE id = $1 AND status = 'pending' AND expires_at > now() AND arguments_json IS NOT NULL
          AND agent_id <> $3 AND user_invoker IS DISTINCT FROM $3
-         AND ($6::text IS NULL OR user_invoker IS DISTINCT FROM $6)
+         AND ($6::text IS NULL OR (user_invoker IS DISTINCT FROM $6 AND agent_id <> $6))
        RETURNING *, false AS expired`,
       [d.id, d.approve ? 'approved' : 'denied', who.subject, who.issuer, d.note ?? null, who.user],
     );

@@ -119,6 +119,15 @@ describe('approval gate', () => {
     const self = await api(1, 'POST', `/approvals/${id}/approve`, await approverToken('agent-a'));
     expect(self.status).toBe(403);
     expect(self.body.error).toBe('self_approval');
+    const selfByUserClaim = await fleet.issuer.mintApprover({
+      sub: 'someone',
+      aud: APPROVALS_AUDIENCE,
+      tenant: 'acme',
+      extra: { user: 'agent-a' },
+    });
+    expect((await api(1, 'POST', `/approvals/${id}/approve`, selfByUserClaim)).body.error).toBe(
+      'self_approval',
+    );
     // Nor can it through /mcp: the approvals API is not a tool.
     const { tools } = await agent.listTools();
     expect(tools.map((t) => t.name).filter((n) => /approv/.test(n))).toEqual([]);
