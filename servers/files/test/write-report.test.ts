@@ -2,6 +2,7 @@
 // no file; concurrent writes to one new name give one file and one clear refusal each for the rest.
 import {
   existsSync,
+  linkSync,
   mkdirSync,
   mkdtempSync,
   readdirSync,
@@ -196,6 +197,27 @@ describe('what a successful write does', () => {
     expect(statSync(join(layout.root, path)).nlink).toBe(1);
     const listed = await call(admin, 'list_folder', { path: 'reports' });
     expect(entriesOf(listed).map((e) => e.name)).toContain('living.md');
+  });
+
+  it('replacing a report that is hard-linked to a file of hr/ leaves the hr/ file as it was', async () => {
+    // Someone with access to the volume linked an hr/ file into reports/ (S3). A write in place
+    // would change hr/'s file through it; write_report replaces the name, never the file.
+    writeFileSync(join(layout.root, 'hr/plan.md'), 'hr plan: confidential\n');
+    linkSync(join(layout.root, 'hr/plan.md'), join(layout.root, 'reports/plan.md'));
+    const read = await call(admin, 'read_document', { path: 'reports/plan.md' });
+    expect(read.text).toMatch(/is a hard link/);
+    const r = await call(admin, 'write_report', {
+      path: 'reports/plan.md',
+      content: 'new plan\n',
+      overwrite: true,
+    });
+    expect(r.isError, r.text).toBe(false);
+    expect(readFileSync(join(layout.root, 'hr/plan.md'), 'utf8')).toBe('hr plan: confidential\n');
+    expect(statSync(join(layout.root, 'hr/plan.md')).nlink).toBe(1);
+    expect(statSync(join(layout.root, 'reports/plan.md')).nlink).toBe(1);
+    expect((await call(admin, 'read_document', { path: 'reports/plan.md' })).data?.content).toBe(
+      'new plan\n',
+    );
   });
 
   it('an edit made outside the fleet is seen by the next read and listing, within the cache TTL', async () => {
