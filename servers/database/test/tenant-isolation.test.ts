@@ -129,6 +129,35 @@ describe('row-level security bound to the token', () => {
     }
   });
 
+  it('a tenant claim is a value, never SQL, and "*" cannot be claimed', async () => {
+    for (const tenant of [
+      "acme' OR true OR tenant = '",
+      "x'; SET LOCAL fleet.tenant = '*'; --",
+      "ac\\me'",
+      '*',
+    ]) {
+      const c = await connectClient(
+        'modern',
+        s.url,
+        await s.token({ sub: 'odd', roles: ['support'], tenant }),
+      );
+      try {
+        const r = await c.callTool('run_query', {
+          sql: "SELECT count(*)::int AS n, current_setting('fleet.tenant', true) AS t FROM sales.customers",
+        });
+        if (tenant === '*') {
+          expect(r.isError).toBe(true);
+          expect(textOf(r)).toMatch(/reserved/);
+        } else {
+          expect(r.isError, textOf(r)).toBeFalsy();
+          expect(data(r).rows).toEqual([[0, tenant]]);
+        }
+      } finally {
+        await c.close();
+      }
+    }
+  });
+
   it('explain_query with analyze counts only the tenant rows', async () => {
     const r = await acme.callTool('explain_query', {
       sql: "SELECT id FROM sales.customers WHERE tenant = 'globex'",
