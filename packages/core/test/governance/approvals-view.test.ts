@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { runApprovals } from '../../../cli/src/commands/approvals.js';
 import { MAX_ARGUMENT_DEPTH } from '../../src/governance/argument-bounds.js';
+import { sha256 } from '../../src/governance/fingerprint.js';
 import { type AuditLine, textOf } from './harness.js';
 
 const received: unknown[] = [];
@@ -118,6 +119,8 @@ describe('approval view', () => {
         const one = await api('GET', `/approvals/${id}`);
         expect(one.status).toBe(200);
         expect(one.body.arguments).toEqual(args);
+        // The shown text is the very text the approval binds: its SHA-256 is the request's argsHash.
+        expect(sha256(one.body.argumentsJson as string)).toBe(one.body.argsHash);
         const listed = (await api('GET', '/approvals?status=pending&limit=1000')).body.approvals as {
           id: string;
           arguments: unknown;
