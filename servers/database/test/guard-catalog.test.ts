@@ -6,6 +6,8 @@ import { createTestDatabase } from '@mcp-fleet/testkit';
 import fc from 'fast-check';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { warehouseNames } from '../src/connectors/catalog.js';
+import type { ReadOnlySession } from '../src/connectors/warehouse.js';
 import {
   ALLOWED_CAST_TYPES,
   ALLOWED_FUNCTIONS,
@@ -13,7 +15,7 @@ import {
   CHECKED_CALLS,
   READABLE_SETTINGS,
 } from '../src/sql/allow-list.js';
-import { checkReadOnlySql, registerFunctionNames, SqlRefused } from '../src/sql/guard.js';
+import { checkReadOnlySql, registerWarehouseNames, SqlRefused } from '../src/sql/guard.js';
 import {
   ATTRIBUTE_FORMS,
   CALL_FORMS,
@@ -39,6 +41,9 @@ const WAREHOUSE_OBJECTS = [
   'CREATE FUNCTION public.exfiltrate_op(text, text) RETURNS boolean LANGUAGE sql AS $$ SELECT true $$',
   'CREATE TYPE public.evil_type AS (a int)',
   'CREATE OPERATOR public.=== (LEFTARG = text, RIGHTARG = text, FUNCTION = public.exfiltrate_op)',
+  // Shadows of allowed names: a better match than pg_catalog's for varchar, and for text operands.
+  'CREATE FUNCTION public.initcap(character varying) RETURNS text LANGUAGE sql AS $$ SELECT $1 $$',
+  'CREATE OPERATOR public.-|- (LEFTARG = text, RIGHTARG = text, FUNCTION = public.exfiltrate_op)',
 ];
 
 beforeAll(async () => {
@@ -70,11 +75,14 @@ beforeAll(async () => {
       )
     ).rows;
     settings = (await c.query<{ name: string }>('SELECT name FROM pg_settings')).rows.map((r) => r.name);
+    // What run_query and explain_query do before checking SQL: learn the warehouse's names.
+    const session = {
+      query: async (text: string) => (await c.query(text)).rows,
+    } as unknown as ReadOnlySession;
+    registerWarehouseNames(await warehouseNames(session));
   } finally {
     await c.end();
   }
-  // What run_query and explain_query do before checking SQL: learn the warehouse's function names.
-  registerFunctionNames(procs.map((p) => p.name));
 });
 afterAll(async () => db?.drop());
 
@@ -155,6 +163,26 @@ describe('every function pg_proc holds that is not on the allow-list', () => {
   });
 });
 
+describe('allowed names the warehouse redefines on its search path', () => {
+  // An unqualified call picks the best match across the search path, not pg_catalog's (CVE-2018-1058).
+  it('are refused unqualified and in attribute notation, and pass qualified with pg_catalog', () => {
+    const refused = [
+      "SELECT initcap('x'::varchar)",
+      "SELECT x.initcap FROM unnest(ARRAY['a']) x",
+      "SELECT 'a' -|- 'b'",
+      "SELECT 1 WHERE 'a' -|- ANY (SELECT 'b')",
+    ];
+    const cases = count(
+      'shadowing',
+      refused.map((sql) => ({ sql, name: sql.includes('-|-') ? '-|-' : 'initcap' })),
+    );
+    expect(failuresOf(cases, (c) => new RegExp(`${escapeRegExp(c.name)}.* is not allowed`))).toEqual([]);
+    expect(() =>
+      checkReadOnlySql("SELECT pg_catalog.initcap('x'), 'a' OPERATOR(pg_catalog.-|-) 'b'"),
+    ).not.toThrow();
+  });
+});
+
 describe('every operator pg_operator holds that is not allowed', () => {
   it('is refused infix, prefix, as OPERATOR(schema.op), with ANY/ALL and in ORDER BY USING', () => {
     const refused = operators.filter((o) => !ALLOWED_OPERATORS.has(o.name) || o.schema !== 'pg_catalog');
@@ -170,7 +198,9 @@ describe('every operator pg_operator holds that is not allowed', () => {
   });
 
   it('allows only symbols whose built-in functions are never volatile', () => {
-    const volatile = operators.filter((o) => ALLOWED_OPERATORS.has(o.name) && o.volatile);
+    const volatile = operators.filter(
+      (o) => ALLOWED_OPERATORS.has(o.name) && o.schema === 'pg_catalog' && o.volatile,
+    );
     expect(volatile.map((o) => `${o.schema}.${o.name}`)).toEqual([]);
   });
 });

@@ -1,6 +1,6 @@
 // Schema discovery from the PostgreSQL catalogs: trusted SQL with bound values, run inside the
 // same read-only sessions as everything else. Only what the warehouse role may read is shown.
-import { registerFunctionNames } from '../sql/guard.js';
+import { registerWarehouseNames, type WarehouseNames } from '../sql/guard.js';
 import type { ReadOnlySession, Warehouse } from './warehouse.js';
 
 const USER_SCHEMAS = `n.nspname NOT LIKE 'pg\\_%' AND n.nspname <> 'information_schema'`;
@@ -207,12 +207,26 @@ export async function resolveRelationSchemas(
   return [...resolved, ...found];
 }
 
-/** Every function name in the warehouse's pg_proc, whatever its schema (extensions included). */
-export async function functionNames(s: ReadOnlySession): Promise<string[]> {
-  const [row] = await s.query<{ names: string[] | null }>(
-    'SELECT array_agg(DISTINCT proname::text) AS names FROM pg_catalog.pg_proc',
+// Objects of the warehouse's own on the role's search path: not pg_catalog, not extension members.
+const OWN = (catalog: string, namespace: string) => `${namespace} <> 'pg_catalog'::regnamespace
+  AND ${namespace} = ANY (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = ANY (current_schemas(false)))
+  AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
+                  WHERE d.classid = '${catalog}'::regclass AND d.objid = x.oid AND d.deptype = 'e')`;
+
+/** Function and operator names the SQL guard needs from the warehouse's catalog. */
+export async function warehouseNames(s: ReadOnlySession): Promise<WarehouseNames> {
+  const [row] = await s.query<Record<keyof WarehouseNames, string[] | null>>(
+    `SELECT (SELECT array_agg(DISTINCT proname::text) FROM pg_catalog.pg_proc) AS functions,
+       (SELECT array_agg(DISTINCT x.proname::text) FROM pg_catalog.pg_proc x
+         WHERE ${OWN('pg_catalog.pg_proc', 'x.pronamespace')}) AS "ownFunctions",
+       (SELECT array_agg(DISTINCT x.oprname::text) FROM pg_catalog.pg_operator x
+         WHERE ${OWN('pg_catalog.pg_operator', 'x.oprnamespace')}) AS "ownOperators"`,
   );
-  return row?.names ?? [];
+  return {
+    functions: row?.functions ?? [],
+    ownFunctions: row?.ownFunctions ?? [],
+    ownOperators: row?.ownOperators ?? [],
+  };
 }
 
 // Read once per warehouse, and again now and then so an extension installed later is known too.
@@ -224,13 +238,13 @@ const learned = new WeakMap<Warehouse, { at: number; done: Promise<void> }>();
  * `x.f` (PostgreSQL's attribute notation for `f(x)`) is refused for functions the built-in list
  * lacks. A failure to read the catalog fails the call: the guard never runs half-informed.
  */
-export function learnFunctionNames(warehouse: Warehouse): Promise<void> {
+export function learnWarehouseNames(warehouse: Warehouse): Promise<void> {
   const seen = learned.get(warehouse);
   if (seen && Date.now() - seen.at < RELEARN_MS) return seen.done;
   // Not the caller's signal: other calls share this read, and one caller's cancel must not fail them.
   const done = warehouse
-    .readOnly({ signal: new AbortController().signal, timeoutMs: 10_000 }, functionNames)
-    .then(registerFunctionNames);
+    .readOnly({ signal: new AbortController().signal, timeoutMs: 10_000 }, warehouseNames)
+    .then(registerWarehouseNames);
   learned.set(warehouse, { at: Date.now(), done });
   done.catch(() => learned.delete(warehouse));
   return done;

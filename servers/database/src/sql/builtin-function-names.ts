@@ -1,6 +1,6 @@
 // Every function name in pg_catalog of PostgreSQL 15 (generated from pg_proc). PostgreSQL reads
 // `x.f` as `f(x)`, so the guard needs to know which names are functions before the warehouse's own
-// catalog has been read (see registerFunctionNames in guard.ts, fed from pg_proc at first use).
+// catalog has been read (see registerWarehouseNames in guard.ts, fed from pg_proc at first use).
 // Regenerate: SELECT string_agg(DISTINCT proname, ' ' ORDER BY proname) FROM pg_proc WHERE pronamespace = 'pg_catalog'::regnamespace
 
 /** Built-in function names, space-separated lines. */

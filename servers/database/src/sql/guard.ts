@@ -4,17 +4,18 @@
 import { loadModule, parseSync } from 'libpg-query';
 import { ALLOWED_NODES } from './allow-list.js';
 import {
-  addFunctionNames,
+  addWarehouseNames,
   checkAttribute,
   checkCast,
   checkFunction,
   checkOperator,
   checkOperatorName,
   fieldNames,
+  type WarehouseNames,
 } from './name-checks.js';
 import { type RelationRef, SqlRefused } from './refusal.js';
 
-export { type RelationRef, SqlRefused };
+export { type RelationRef, SqlRefused, type WarehouseNames };
 
 // The parser is WebAssembly; load it once when this module is first imported.
 await loadModule();
@@ -227,11 +228,12 @@ const VERDICTS_MAX = 256;
 const verdicts = new Map<string, CheckedQuery | SqlRefused>();
 
 /**
- * Teaches the guard the function names of the warehouse's pg_proc (extensions, its own
- * functions), so `x.f` is known to call them. Verdicts given before are forgotten.
+ * Teaches the guard what the warehouse's catalog names: every function (so `x.f` is known to call
+ * it) and the functions and operators it defines on the search path (so an unqualified allowed
+ * name that could resolve to one of them is refused). Verdicts given before are forgotten.
  */
-export function registerFunctionNames(list: Iterable<string>): void {
-  if (addFunctionNames(list)) verdicts.clear();
+export function registerWarehouseNames(names: WarehouseNames): void {
+  if (addWarehouseNames(names)) verdicts.clear();
 }
 
 function check(sql: string, allowParameters: boolean): CheckedQuery {

@@ -27,21 +27,39 @@ export function checkFunction(node: Record<string, unknown>, relations: Relation
       `function ${parts.join('.')}() is not allowed: only built-in read-only functions are (aggregates, window, math, text, date/time, json). Rewrite the query without it.`,
     );
   }
+  if (parts.length === 1 && ownFunctions.has(name)) {
+    throw new SqlRefused(
+      `function ${name}() is not allowed unqualified here: the warehouse defines its own ${name}() on the search path, which PostgreSQL may pick instead of the built-in. Write pg_catalog.${name}(...).`,
+    );
+  }
   if (CHECKED_CALLS.has(name)) checkCall(name, node, relations);
 }
 
 // Every name PostgreSQL may resolve to a function: the built-ins, plus whatever the warehouse's
 // own pg_proc holds (extensions, its functions), registered by the tools before they check SQL.
 const functionNames = new Set<string>(BUILTIN_FUNCTION_NAMES);
+// Functions and operators the warehouse defines itself in schemas on the role's search path (not
+// extension members): an unqualified allowed name could resolve to one of them (CVE-2018-1058).
+const ownFunctions = new Set<string>();
+const ownOperators = new Set<string>();
 
-/**
- * Adds function names from the warehouse's pg_proc, so that `x.f` is recognised as a call of
- * `f` for every function that exists there. True when a name was new.
- */
-export function addFunctionNames(list: Iterable<string>): boolean {
-  const before = functionNames.size;
-  for (const name of list) functionNames.add(name);
-  return functionNames.size !== before;
+/** What the warehouse's catalog says, as read by catalog.ts. */
+export interface WarehouseNames {
+  /** Every function name in pg_proc. */
+  functions: string[];
+  /** Functions the warehouse defines in schemas on the search path, outside extensions. */
+  ownFunctions: string[];
+  /** Operators the warehouse defines in schemas on the search path, outside extensions. */
+  ownOperators: string[];
+}
+
+/** Adds what the warehouse's catalog names. True when anything was new. */
+export function addWarehouseNames(n: WarehouseNames): boolean {
+  const before = functionNames.size + ownFunctions.size + ownOperators.size;
+  for (const name of n.functions) functionNames.add(name);
+  for (const name of n.ownFunctions) ownFunctions.add(name);
+  for (const name of n.ownOperators) ownOperators.add(name);
+  return functionNames.size + ownFunctions.size + ownOperators.size !== before;
 }
 
 /**
@@ -52,8 +70,8 @@ export function addFunctionNames(list: Iterable<string>): boolean {
  */
 export function checkAttribute(field: string, written: string): void {
   if (!functionNames.has(field)) return;
-  if (ALLOWED_CAST_TYPES.has(field)) return;
-  if (ALLOWED_FUNCTIONS.has(field) && !CHECKED_CALLS.has(field)) return;
+  if (!ownFunctions.has(field) && ALLOWED_CAST_TYPES.has(field)) return;
+  if (!ownFunctions.has(field) && ALLOWED_FUNCTIONS.has(field) && !CHECKED_CALLS.has(field)) return;
   throw new SqlRefused(
     `${written} is read by PostgreSQL as a call ${field}(...) (attribute notation), and function ${field}() is not allowed here. If ${field} is a column, select it without the table prefix or rename it with AS in a subquery.`,
   );
@@ -126,6 +144,11 @@ export function checkOperatorName(list: unknown): void {
   if (op === undefined || !ALLOWED_OPERATORS.has(op)) {
     throw new SqlRefused(
       `operator ${parts.join('.')} is not allowed; use built-in comparison, arithmetic, text or json operators.`,
+    );
+  }
+  if (parts.length === 1 && ownOperators.has(op)) {
+    throw new SqlRefused(
+      `operator ${op} is not allowed unqualified here: the warehouse defines its own ${op} on the search path. Write OPERATOR(pg_catalog.${op}).`,
     );
   }
 }

@@ -2,7 +2,7 @@
 // so "EXPLAIN ANALYZE <DML>" cannot be expressed.
 import { defineTool } from '@mcp-fleet/core';
 import { z } from 'zod';
-import { learnFunctionNames, resolveRelationSchemas } from '../connectors/catalog.js';
+import { learnWarehouseNames, resolveRelationSchemas } from '../connectors/catalog.js';
 import { checkReadOnlySql, explainStatement } from '../sql/guard.js';
 import type { DatabaseContext } from './query-result.js';
 import { namedSchemas } from './run-query.js';
@@ -71,7 +71,7 @@ export function explainQueryTool(o: { queryTimeoutMs: number }) {
       return lines.join('\n');
     },
     handler: async (args, ctx: DatabaseContext) => {
-      await learnFunctionNames(ctx.connectors.warehouse);
+      await learnWarehouseNames(ctx.connectors.warehouse);
       const checked = checkReadOnlySql(args.sql);
       const text = explainStatement(checked, args.analyze);
       const plan = await ctx.connectors.warehouse.readOnly(

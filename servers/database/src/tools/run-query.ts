@@ -2,7 +2,7 @@
 // read-only with row, byte and time caps.
 import { defineTool } from '@mcp-fleet/core';
 import { z } from 'zod';
-import { learnFunctionNames } from '../connectors/catalog.js';
+import { learnWarehouseNames } from '../connectors/catalog.js';
 import { checkReadOnlySql } from '../sql/guard.js';
 import { type DatabaseContext, queryResultSchema, resultText, runChecked } from './query-result.js';
 import { allowedSchemas, schemaConstraint } from './schema-access.js';
@@ -50,7 +50,7 @@ export function runQueryTool(o: { queryTimeoutMs: number }) {
     ),
     toText: resultText,
     handler: async (args, ctx: DatabaseContext) => {
-      await learnFunctionNames(ctx.connectors.warehouse);
+      await learnWarehouseNames(ctx.connectors.warehouse);
       const checked = checkReadOnlySql(args.sql);
       const { config } = ctx.connectors;
       const data = await runChecked(ctx, checked, [], {
