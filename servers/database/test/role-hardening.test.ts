@@ -100,13 +100,15 @@ describe('dangerous built-ins', () => {
 
 describe('role attributes and resource limits', () => {
   const role = `wh_odd_${randomBytes(4).toString('hex')}`;
+  const password = `pw-${randomBytes(8).toString('hex')}`;
   let url: string;
   beforeAll(async () => {
-    await wh.admin(`CREATE ROLE ${role} LOGIN NOINHERIT`);
+    // A password: the embedded PostgreSQL (unlike CI's trust-auth service) asks for one.
+    await wh.admin(`CREATE ROLE ${role} LOGIN NOINHERIT PASSWORD '${password}'`);
     await wh.admin(`GRANT CONNECT ON DATABASE "${wh.database}" TO ${role}`);
     const u = new URL(wh.readerUrl);
     u.username = role;
-    u.password = '';
+    u.password = password;
     url = u.toString();
   });
   afterAll(async () => {
