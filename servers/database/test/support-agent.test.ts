@@ -214,6 +214,15 @@ describe('policy on warehouse schemas', () => {
       const missing = await noTenant.callTool('find_customers', { query: fragment });
       expect(missing.isError).toBe(true);
       expect(textOf(missing)).toMatch(/"tenant" claim/);
+
+      // The same role also has run_query over sales (REVIEW F6): the scope holds there too.
+      const raw = await initech.callTool('run_query', {
+        sql: 'SELECT tenant, count(*)::int AS n, min(email) AS first FROM sales.customers GROUP BY 1 ORDER BY 1',
+      });
+      const [own] = await wh.admin<{ n: number; first: string }>(
+        "SELECT count(*)::int AS n, min(email) AS first FROM sales.customers WHERE tenant = 'initech'",
+      );
+      expect(data(raw).rows).toEqual([['initech', own?.n, own?.first]]);
     } finally {
       await initech.close();
       await noTenant.close();

@@ -40,8 +40,9 @@ function timeoutSettings(timeoutMs: number, serverVersion: number): string[] {
 
 /**
  * Session defaults sent in the startup packet. DISCARD ALL (RESET ALL) returns a session to these,
- * so no call can leave a session writable or without timeouts, and a call needs no BEGIN/SET round
- * trip before its query.
+ * so no call can leave a session writable or without timeouts, whatever happened in its
+ * transaction. (A call still opens one transaction, in the same round trip as its settings, to
+ * carry the caller's claims.)
  */
 function sessionOptions(timeoutMs: number, serverVersion: number): string {
   return ['default_transaction_read_only=on', ...timeoutSettings(timeoutMs, serverVersion)]
@@ -269,7 +270,9 @@ export class Warehouse {
   }
 
   /**
-   * Runs `fn` on a read-only session whose statements time out after `timeoutMs`.
+   * Runs `fn` in one READ ONLY transaction whose statements time out after `timeoutMs` and which
+   * carries `o.claims` as fleet.tenant / fleet.user / fleet.roles (row-level security reads them;
+   * without claims fleet.tenant is empty, and tenant-protected tables show no rows).
    * On abort the backend is cancelled (pg_cancel_backend from the control pool) and the
    * connection destroyed; otherwise it is DISCARD ALL'd (back to the read-only startup defaults)
    * before reuse, so nothing one call does to its session can be seen by the next.
