@@ -213,6 +213,11 @@ const OWN = (catalog: string, namespace: string) => `${namespace} <> 'pg_catalog
   AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
                   WHERE d.classid = '${catalog}'::regclass AND d.objid = x.oid AND d.deptype = 'e')`;
 
+// Argument types whose input reads the catalog (text casts to regclass implicitly): a function
+// taking one may say whether a table exists, so it never counts as pure.
+const CATALOG_LOOKUPS = `ARRAY(SELECT oid FROM pg_catalog.pg_type
+  WHERE typnamespace = 'pg_catalog'::regnamespace AND typname LIKE 'reg%')`;
+
 /** Function and operator names the SQL guard needs from the warehouse's catalog. */
 export async function warehouseNames(s: ReadOnlySession): Promise<WarehouseNames> {
   const [row] = await s.query<Record<keyof WarehouseNames, string[] | null>>(
@@ -220,12 +225,16 @@ export async function warehouseNames(s: ReadOnlySession): Promise<WarehouseNames
        (SELECT array_agg(DISTINCT x.proname::text) FROM pg_catalog.pg_proc x
          WHERE ${OWN('pg_catalog.pg_proc', 'x.pronamespace')}) AS "ownFunctions",
        (SELECT array_agg(DISTINCT x.oprname::text) FROM pg_catalog.pg_operator x
-         WHERE ${OWN('pg_catalog.pg_operator', 'x.oprnamespace')}) AS "ownOperators"`,
+         WHERE ${OWN('pg_catalog.pg_operator', 'x.oprnamespace')}) AS "ownOperators",
+       (SELECT array_agg(name) FROM (SELECT proname::text AS name FROM pg_catalog.pg_proc
+         GROUP BY proname HAVING bool_and(provolatile = 'i' AND NOT proargtypes::oid[] && ${CATALOG_LOOKUPS})) x)
+         AS "pureFunctions"`,
   );
   return {
     functions: row?.functions ?? [],
     ownFunctions: row?.ownFunctions ?? [],
     ownOperators: row?.ownOperators ?? [],
+    pureFunctions: row?.pureFunctions ?? [],
   };
 }
 

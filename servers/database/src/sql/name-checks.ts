@@ -42,6 +42,8 @@ const functionNames = new Set<string>(BUILTIN_FUNCTION_NAMES);
 // extension members): an unqualified allowed name could resolve to one of them (CVE-2018-1058).
 const ownFunctions = new Set<string>();
 const ownOperators = new Set<string>();
+// Names whose every function, in every schema, is IMMUTABLE: as `x.f` they compute from x alone.
+const pureFunctions = new Set<string>();
 
 /** What the warehouse's catalog says, as read by catalog.ts. */
 export interface WarehouseNames {
@@ -51,15 +53,19 @@ export interface WarehouseNames {
   ownFunctions: string[];
   /** Operators the warehouse defines in schemas on the search path, outside extensions. */
   ownOperators: string[];
+  /** Function names all of whose overloads are IMMUTABLE. */
+  pureFunctions: string[];
 }
 
 /** Adds what the warehouse's catalog names. True when anything was new. */
 export function addWarehouseNames(n: WarehouseNames): boolean {
-  const before = functionNames.size + ownFunctions.size + ownOperators.size;
+  const size = () => functionNames.size + ownFunctions.size + ownOperators.size + pureFunctions.size;
+  const before = size();
   for (const name of n.functions) functionNames.add(name);
   for (const name of n.ownFunctions) ownFunctions.add(name);
   for (const name of n.ownOperators) ownOperators.add(name);
-  return functionNames.size + ownFunctions.size + ownOperators.size !== before;
+  for (const name of n.pureFunctions) if (!CHECKED_CALLS.has(name)) pureFunctions.add(name);
+  return size() !== before;
 }
 
 /**
@@ -70,8 +76,11 @@ export function addWarehouseNames(n: WarehouseNames): boolean {
  */
 export function checkAttribute(field: string, written: string): void {
   if (!functionNames.has(field)) return;
-  if (!ownFunctions.has(field) && ALLOWED_CAST_TYPES.has(field)) return;
-  if (!ownFunctions.has(field) && ALLOWED_FUNCTIONS.has(field) && !CHECKED_CALLS.has(field)) return;
+  // A function of the warehouse's own may share any name; then `x.f` may be it.
+  if (!ownFunctions.has(field)) {
+    if (ALLOWED_CAST_TYPES.has(field) || pureFunctions.has(field)) return;
+    if (ALLOWED_FUNCTIONS.has(field) && !CHECKED_CALLS.has(field)) return;
+  }
   throw new SqlRefused(
     `${written} is read by PostgreSQL as a call ${field}(...) (attribute notation), and function ${field}() is not allowed here. If ${field} is a column, select it without the table prefix or rename it with AS in a subquery.`,
   );
