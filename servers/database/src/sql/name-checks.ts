@@ -43,7 +43,9 @@ const functionNames = new Set<string>(BUILTIN_FUNCTION_NAMES);
 const ownFunctions = new Set<string>();
 const ownOperators = new Set<string>();
 // Names whose every function, in every schema, is IMMUTABLE: as `x.f` they compute from x alone.
+// A name impure in any catalog registered (one per warehouse) stays impure.
 const pureFunctions = new Set<string>();
+const impureFunctions = new Set<string>();
 
 /** What the warehouse's catalog says, as read by catalog.ts. */
 export interface WarehouseNames {
@@ -59,12 +61,15 @@ export interface WarehouseNames {
 
 /** Adds what the warehouse's catalog names. True when anything was new. */
 export function addWarehouseNames(n: WarehouseNames): boolean {
-  const size = () => functionNames.size + ownFunctions.size + ownOperators.size + pureFunctions.size;
+  const size = () =>
+    functionNames.size + ownFunctions.size + ownOperators.size + pureFunctions.size + impureFunctions.size;
   const before = size();
   for (const name of n.functions) functionNames.add(name);
   for (const name of n.ownFunctions) ownFunctions.add(name);
   for (const name of n.ownOperators) ownOperators.add(name);
   for (const name of n.pureFunctions) if (!CHECKED_CALLS.has(name)) pureFunctions.add(name);
+  const pure = new Set(n.pureFunctions);
+  for (const name of n.functions) if (!pure.has(name)) impureFunctions.add(name);
   return size() !== before;
 }
 
@@ -78,7 +83,8 @@ export function checkAttribute(field: string, written: string): void {
   if (!functionNames.has(field)) return;
   // A function of the warehouse's own may share any name; then `x.f` may be it.
   if (!ownFunctions.has(field)) {
-    if (ALLOWED_CAST_TYPES.has(field) || pureFunctions.has(field)) return;
+    if (ALLOWED_CAST_TYPES.has(field)) return;
+    if (pureFunctions.has(field) && !impureFunctions.has(field)) return;
     if (ALLOWED_FUNCTIONS.has(field) && !CHECKED_CALLS.has(field)) return;
   }
   throw new SqlRefused(
