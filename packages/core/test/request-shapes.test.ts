@@ -228,13 +228,50 @@ const envelope = fc.record(
   { requiredKeys: ['jsonrpc', 'method'] },
 );
 
+/** Either era's headers: a 2025 revision, or 2026-07-28 with the envelope in `_meta` (or without it). */
+const era = fc.record({
+  version: fc.constantFrom('2025-11-25', '2025-06-18', '2026-07-28'),
+  envelope: fc.boolean(),
+  mcpName: fc.option(toolName, { nil: undefined }),
+});
+function withEra(
+  body: Record<string, unknown>,
+  e: { version: string; envelope: boolean; mcpName?: string | undefined },
+) {
+  const headers: Record<string, string> = { 'mcp-protocol-version': e.version };
+  if (e.version !== '2026-07-28') return { body, headers };
+  if (typeof body.method === 'string') headers['mcp-method'] = body.method;
+  if (e.mcpName !== undefined) headers['mcp-name'] = e.mcpName;
+  const params = body.params;
+  if (!e.envelope || params === null || typeof params !== 'object' || Array.isArray(params))
+    return { body, headers };
+  const p = params as Record<string, unknown>;
+  const meta = p._meta !== null && typeof p._meta === 'object' ? (p._meta as Record<string, unknown>) : {};
+  return {
+    body: {
+      ...body,
+      params: {
+        ...p,
+        _meta: {
+          ...meta,
+          'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+          'io.modelcontextprotocol/clientInfo': { name: 'prop', version: '1' },
+          'io.modelcontextprotocol/clientCapabilities': {},
+        },
+      },
+    },
+    headers,
+  };
+}
+
 describe('generated request shapes', () => {
   it('get the same answer from both paths, never a 500, and at most one audit record per call', async () => {
     await fc.assert(
-      fc.asyncProperty(envelope, async (body) => {
-        expectSameAndAudited(await both(body), body);
+      fc.asyncProperty(envelope, era, async (raw, e) => {
+        const { body, headers } = withEra(raw as Record<string, unknown>, e);
+        expectSameAndAudited(await both(body, headers), { body, headers });
       }),
-      { numRuns: 150 },
+      { numRuns: 200 },
     );
   });
 });

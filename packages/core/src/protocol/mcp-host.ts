@@ -180,10 +180,11 @@ export function createMcpHost(rt: FleetRuntime, options: McpHostOptions = {}): M
     const metaVersion = isRecord(meta) ? meta[PROTOCOL_VERSION_META_KEY] : undefined;
     if (header === MODERN_PROTOCOL_VERSION) {
       if (metaVersion !== MODERN_PROTOCOL_VERSION) return undefined;
-      const mcpMethod = request.headers['mcp-method'];
-      if (mcpMethod !== undefined && mcpMethod !== method) return undefined;
-      const mcpName = request.headers['mcp-name'];
-      if (mcpName !== undefined && mcpName !== params?.name) return undefined;
+      // The 2026 revision's routing headers: anything but an exact match (a missing Mcp-Name on a
+      // tools/call included) is the SDK's to refuse, so both paths give the same answer.
+      // A 2026 ping is the SDK's to answer (it refuses it where the fast path used to say ok).
+      if (request.headers['mcp-method'] !== method || method === 'ping') return undefined;
+      if (method === 'tools/call' && request.headers['mcp-name'] !== params?.name) return undefined;
       return 'modern';
     }
     if (metaVersion !== undefined) return undefined;
