@@ -3,10 +3,12 @@
 // executable by it, temporary files are capped, and the server refuses to start on a role that can
 // still call them, bypasses row-level security, or has no temp_file_limit.
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { createFleetServer } from '@mcp-fleet/core';
 import { type BootedServer, connectClient } from '@mcp-fleet/testkit';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DANGEROUS_FUNCTION_NAMES } from '../src/connectors/role-check.js';
 import { createDatabaseDefinition } from '../src/definition.js';
 import { bootDatabase, createWarehouse, data, type TestWarehouse, textOf } from './helpers.js';
 
@@ -68,6 +70,8 @@ const dangerous = [
   "SELECT pg_logical_emit_message(true, 'x', 'y')",
   'SELECT pg_reload_conf()',
   'SELECT pg_rotate_logfile()',
+  "SELECT brin_summarize_new_values('sales.customers_pkey')",
+  "SELECT gin_clean_pending_list('sales.customers_pkey')",
 ];
 
 describe('dangerous built-ins', () => {
@@ -84,6 +88,11 @@ describe('dangerous built-ins', () => {
     } finally {
       await c.end();
     }
+  });
+
+  it("docs/database.md's script revokes exactly what the start-up check looks for", () => {
+    const docs = readFileSync(new URL('../../../docs/database.md', import.meta.url), 'utf8');
+    expect(docs).toContain(`p.proname ~ '${DANGEROUS_FUNCTION_NAMES}'`);
   });
 
   it('the server refuses a reader that can still run one, naming it and the fix', async () => {

@@ -15,8 +15,8 @@ export interface WriteCapability {
  * The built-ins a warehouse reader must not execute, by name (POSIX regex over pg_proc.proname):
  * those that run SQL given as text (ts_stat, the *_to_xml family), signal or kill backends, take
  * advisory locks, sleep, read server files, touch large objects, change settings, send
- * notifications, assign transaction ids or write WAL messages, reload or rotate the server, and
- * dblink's writable connections. Matched in pg_catalog and in extensions' schemas, so a new
+ * notifications, assign transaction ids or write WAL messages or index summaries, reload or rotate
+ * the server, and dblink's writable connections. Matched in pg_catalog and in extensions' schemas, so a new
  * variant of a family (another overload, another PostgreSQL version) is covered without a list.
  * pg_cancel_backend is the one exception: the fleet cancels its own timed-out queries with it from
  * its control connection, which logs in as the same role (it stops a statement, never a session).
@@ -24,9 +24,9 @@ export interface WriteCapability {
 export const DANGEROUS_FUNCTION_NAMES =
   '^(ts_stat|.*_to_xml.*|pg_(terminate|signal)_backend|pg_(try_)?advisory.*|pg_read_(binary_)?file|pg_ls_.*|pg_stat_file' +
   '|lo_.*|lo(read|write)|set_config|dblink.*|pg_sleep.*|pg_notify|txid_current|pg_current_xact_id|pg_logical_emit_message' +
-  '|pg_reload_conf|pg_rotate_logfile|pg_file_.*|pg_stat_reset.*|.*_reset|pg_log_backend_memory_contexts|pg_promote' +
+  '|pg_reload_conf|pg_rotate_logfile|pg_file_.*|pg_stat_reset.*|.*_reset|pg_log_.*|pg_promote|pg_wal_replay_.*' +
   '|pg_switch_wal|pg_create_restore_point|pg_(start|stop)_backup|pg_backup_(start|stop)|pg_.*replication_slot.*' +
-  '|pg_replication_origin_.*|pg_import_system_collations|pg_nextoid)$';
+  '|pg_replication_origin_.*|pg_import_system_collations|pg_nextoid|brin_.*summarize.*|gin_clean_pending_list)$';
 
 /**
  * SQL condition over `pg_proc p` selecting the dangerous built-ins: the names above, plus
