@@ -93,7 +93,7 @@ export interface CallOptions {
 }
 
 /** The fleet.tenant of a token without a tenant claim: every tenant (see docs/database.md). */
-const ALL_TENANTS = '*';
+export const ALL_TENANTS = '*';
 
 /**
  * SET LOCAL statements for the caller's claims. Values are escaped literals (SET takes no

@@ -3,11 +3,10 @@
 // a call only its tenant's rows, whatever SQL it runs. docs/database.md shows the same pattern for
 // a platform team's own tables.
 
+import { ALL_TENANTS } from '../connectors/warehouse.js';
+
 /** The setting every policy reads: the caller's tenant, `*` for a token without a tenant claim. */
 export const TENANT_SETTING = 'fleet.tenant';
-
-/** The value meaning "every tenant": set only for tokens that carry no tenant claim at all. */
-export const ALL_TENANTS = '*';
 
 const setting = `current_setting('${TENANT_SETTING}', true)`;
 
