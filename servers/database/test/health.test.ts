@@ -103,6 +103,7 @@ describe('the query shape database_health shows', () => {
     secret.map((v) => ({ v, sql: `1 -- ${v}\n` })),
     fc.integer({ min: 100_000, max: 2_000_000_000 }).map((n) => ({ v: String(n), sql: String(n) })),
     fc.double({ min: 100_000, max: 1e9, noNaN: true }).map((n) => ({ v: String(n), sql: String(n) })),
+    fc.integer({ min: 100_000, max: 999_999 }).map((n) => ({ v: String(n), sql: `.${n}` })),
   );
 
   it('replaces every literal, number and comment', () => {

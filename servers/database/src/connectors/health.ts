@@ -55,7 +55,7 @@ function down(pool: WarehouseHealth['pool'], problem: string, error: string): Wa
 
 /** One lexical piece of SQL a redaction looks at: comments, strings, quoted names, numbers. */
 const SQL_PIECES =
-  /(--[^\n]*)|(\/\*[\s\S]*?(?:\*\/|$))|(\$([A-Za-z_][A-Za-z_0-9]*)?\$[\s\S]*?(?:\$\4\$|$))|('(?:[^'\\]|\\[\s\S]|'')*(?:'|$))|("(?:[^"]|"")*(?:"|$))|((?<![\w$.])\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)/g;
+  /(--[^\n]*)|(\/\*[\s\S]*?(?:\*\/|$))|(\$([A-Za-z_][A-Za-z_0-9]*)?\$[\s\S]*?(?:\$\4\$|$))|('(?:[^'\\]|\\[\s\S]|'')*(?:'|$))|("(?:[^"]|"")*(?:"|$))|((?<![\w$])(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)/g;
 
 /**
  * A statement's shape without its values: string and dollar-quoted literals and numbers become
