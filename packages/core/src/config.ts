@@ -69,6 +69,8 @@ export const coreEnvSchema = z.object({
   APPROVER_JWKS_FILE: z.string().optional(),
   APPROVER_ALL_TENANTS: bool(false),
   APPROVAL_MAX_ARGUMENT_BYTES: int(64 * 1024, 1024),
+  APPROVAL_MAX_PENDING_PER_AGENT: int(20, 1),
+  APPROVER_CLAIM_SUBJECT: z.string().min(1).default('sub'),
 });
 
 /** Which claim of a verified token carries each part of the caller's identity. */
@@ -149,6 +151,16 @@ export interface ApproverConfig {
   allTenants: boolean;
   /** Calls whose canonical arguments are longer than this (UTF-8 bytes) are refused, not put up for approval. */
   maxArgumentBytes: number;
+  /**
+   * How many requests one agent may have waiting for a decision on a server at once; beyond it the
+   * agent's call is refused (APPROVAL_MAX_PENDING_PER_AGENT, default 20). Absent: the default.
+   */
+  maxPendingPerAgent?: number;
+  /**
+   * The claim naming the approver (APPROVER_CLAIM_SUBJECT, default `sub`): approvers are read with
+   * their own claim mapping, never the agents' (AUTH_CLAIM_AGENT). Absent: `sub`.
+   */
+  subjectClaim?: string;
 }
 
 /** Asymmetric algorithms only: an HS* token "signed" with a public key must never verify. */
@@ -239,6 +251,8 @@ export function loadCoreConfig(env: Record<string, string | undefined>, defaultP
       jwksFile: e.APPROVER_JWKS_FILE ?? (e.APPROVER_JWKS_URL ? undefined : e.AUTH_JWKS_FILE),
       allTenants: e.APPROVER_ALL_TENANTS,
       maxArgumentBytes: e.APPROVAL_MAX_ARGUMENT_BYTES,
+      maxPendingPerAgent: e.APPROVAL_MAX_PENDING_PER_AGENT,
+      subjectClaim: e.APPROVER_CLAIM_SUBJECT,
     },
   };
 }

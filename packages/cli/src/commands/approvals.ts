@@ -7,10 +7,12 @@ import type { ApprovalView } from '@mcp-fleet/core';
 import { discoverServers, LOCAL_PORTS } from '../layout.js';
 
 const USAGE = `fleet approvals <list|show|approve|deny>
-  list [--status pending|approved|denied|executing|executed|expired|all] [--server s] [--limit n] [--json]
+  list [--status pending|approved|denied|executing|executed|expired|all] [--server s]
+       [--agent a] [--tool t] [--user u] [--limit n] [--offset n] [--json]
   show <id> [--json]
   approve <id> [--note "why"] [--json]
-  deny <id> [--note "why"] [--json]
+  deny <id> [--note "why"] [--json]          (also withdraws an approval that has not been used yet)
+Every text an agent, IdP or approver supplied is shown in printable ASCII: anything else as a \\uXXXX escape.
 Every action needs an approver token:  --token <approver JWT>   (or FLEET_APPROVER_TOKEN; locally: fleet token --approver <you>)
 Servers:  --url <server URL>[,<server URL>...]   (or FLEET_APPROVALS_URL; default: every server of the local fleet)
 `;
@@ -34,8 +36,29 @@ class Refused extends Error {
   }
 }
 
+/** What a list asks for. */
+interface ListQuery {
+  status: string;
+  server: string | undefined;
+  agent: string | undefined;
+  tool: string | undefined;
+  user: string | undefined;
+  limit: number;
+  offset: number;
+}
+
+/** A page of requests and the queue's totals (summed over servers). */
+interface ListPage {
+  approvals: ApprovalView[];
+  /** Matching requests per server name (replicas of one server report the same). */
+  totals: Record<string, number>;
+  /** Waiting requests per server and agent. */
+  pendingByAgent: Record<string, Record<string, number>>;
+  more: boolean;
+}
+
 interface Backend {
-  list(status: string, server: string | undefined, limit: number): Promise<ApprovalView[]>;
+  list(q: ListQuery): Promise<ListPage>;
   show(id: string): Promise<ApprovalView>;
   decide(id: string, approve: boolean, note: string | undefined): Promise<ApprovalView>;
   close(): Promise<void>;
@@ -63,9 +86,22 @@ function serverBackend(url: string, token: string): Backend {
     return json;
   };
   return {
-    list: async (status, _server, limit) =>
-      (await call('GET', `/approvals?status=${encodeURIComponent(status)}&limit=${limit}`))
-        .approvals as ApprovalView[],
+    list: async (q) => {
+      const params = new URLSearchParams({
+        status: q.status,
+        limit: String(q.limit),
+        offset: String(q.offset),
+      });
+      for (const k of ['agent', 'tool', 'user'] as const) if (q[k] !== undefined) params.set(k, q[k]!);
+      const body = await call('GET', `/approvals?${params}`);
+      const server = String(body.server ?? base);
+      return {
+        approvals: body.approvals as ApprovalView[],
+        totals: typeof body.total === 'number' ? { [server]: body.total } : {},
+        pendingByAgent: { [server]: (body.pendingByAgent ?? {}) as Record<string, number> },
+        more: body.nextOffset !== null && body.nextOffset !== undefined,
+      };
+    },
     show: async (id) =>
       (await call('GET', `/approvals/${encodeURIComponent(id)}`)) as unknown as ApprovalView,
     decide: async (id, approve, note) =>
@@ -113,14 +149,31 @@ function fleetBackend(urls: string[], token: string, lenient: boolean): Backend 
     throw new Refused('not_found', 'no such approval request on these servers (or not one you may see)');
   };
   return {
-    list: async (status, server, limit) =>
-      (await each((b) => b.list(status, server, limit)))
-        .flat()
+    list: async (q) => {
+      // One server: its own paging. Several: the first offset+limit of each, merged, then the page.
+      if (backends.length === 1) return backends[0]!.list(q);
+      const window = Math.min(q.offset + q.limit, 1000);
+      const pages = await each((b) => b.list({ ...q, offset: 0, limit: window }));
+      const merged = pages
+        .flatMap((p) => p.approvals)
         // Replicas of one server share its requests: each request once.
         .filter((a, i, all) => all.findIndex((x) => x.id === a.id) === i)
-        .filter((a) => server === undefined || a.server === server)
-        .sort((a, b) => b.requestedAt.localeCompare(a.requestedAt))
-        .slice(0, limit),
+        .filter((a) => q.server === undefined || a.server === q.server)
+        .sort((a, b) => b.requestedAt.localeCompare(a.requestedAt));
+      const keep = (name: string) => q.server === undefined || name === q.server;
+      const totals: Record<string, number> = {};
+      const pendingByAgent: Record<string, Record<string, number>> = {};
+      for (const p of pages) {
+        for (const [name, n] of Object.entries(p.totals)) if (keep(name)) totals[name] = n;
+        for (const [name, m] of Object.entries(p.pendingByAgent)) if (keep(name)) pendingByAgent[name] = m;
+      }
+      return {
+        approvals: merged.slice(q.offset, q.offset + q.limit),
+        totals,
+        pendingByAgent,
+        more: merged.length > q.offset + q.limit || pages.some((p) => p.more),
+      };
+    },
     show: async (id) => (await holder(id))[1],
     decide: async (id, approve, note) =>
       backends.length === 1
@@ -141,28 +194,78 @@ function localServers(): string[] {
   return ports.map((p) => `http://127.0.0.1:${p}`);
 }
 
-// Characters a terminal does not show, or shows reordered (bidi overrides, zero-width, C1 controls):
-// an argument could use them to make what the approver reads differ from what runs.
-const INVISIBLE =
-  /[\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb]/g;
-
 /**
- * JSON text with invisible characters written as `\uXXXX` escapes. They occur only inside JSON
- * strings, where the escape is the same character: the text still parses to exactly the same value.
+ * JSON text in printable ASCII: every UTF-16 code unit outside U+0020..U+007E is written as a
+ * `\uXXXX` escape (an astral character as its two surrogate escapes). Such characters occur only
+ * inside JSON strings, where the escape is the same character, so the text parses to exactly the
+ * same value, and the approver sees every character there is: nothing invisible, reordered,
+ * look-alike or combining is rendered. (No `u` flag on purpose: the match is per code unit.)
  */
 export function visibleJson(json: string): string {
-  return json.replace(INVISIBLE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return json.replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** Pretty-printed JSON in printable ASCII: its structural line breaks kept, every line as {@link visibleJson}. */
+function visiblePrettyJson(value: unknown): string {
+  return JSON.stringify(value, null, 2).split('\n').map(visibleJson).join('\n');
+}
+
+/** How many characters (code points) of a text are outside printable ASCII, i.e. shown escaped. */
+export function nonAsciiCount(text: string): number {
+  let n = 0;
+  for (const ch of text) if (!/^[\x20-\x7e]$/.test(ch)) n += 1;
+  return n;
+}
+
+/**
+ * A string an agent, an IdP or an approver supplied, for one line of text: as it is when it is plain
+ * printable ASCII without quotes, spaces or backslashes; otherwise as an ASCII JSON string.
+ */
+function shown(value: string): string {
+  return /^[\x21-\x7e]+$/.test(value) && !/["\\]/.test(value) ? value : visibleJson(JSON.stringify(value));
+}
+
+/** The notice that a request's texts had characters shown escaped, or ''. */
+function escapesNotice(a: ApprovalView): string {
+  const args = nonAsciiCount(a.argumentsJson ?? JSON.stringify(a.arguments));
+  const others = [
+    a.agentId,
+    a.tenant,
+    a.user,
+    a.note,
+    a.decidedBy,
+    a.decidedByIssuer,
+    a.revokedBy,
+    a.revokeNote,
+  ]
+    .filter((v): v is string => typeof v === 'string')
+    .reduce((n, v) => n + nonAsciiCount(v), 0);
+  const parts = [
+    args ? `the arguments contain ${args} non-ASCII characters, shown escaped as \\uXXXX` : '',
+    others ? `names and notes contain ${others} non-ASCII characters, shown escaped` : '',
+  ].filter(Boolean);
+  return parts.length ? `    note: ${parts.join('; ')}: read them before deciding\n` : '';
 }
 
 function describe(a: ApprovalView): string {
-  const who = [`agent=${a.agentId}`, a.tenant ? `tenant=${a.tenant}` : '', a.user ? `user=${a.user}` : '']
+  const who = [
+    `agent=${shown(a.agentId)}`,
+    a.tenant ? `tenant=${shown(a.tenant)}` : '',
+    a.user ? `user=${shown(a.user)}` : '',
+  ]
     .filter(Boolean)
     .join(' ');
-  const by = a.decidedByIssuer ? `${a.decidedBy} of ${a.decidedByIssuer}` : a.decidedBy;
-  const decided = a.decidedBy ? ` decided by ${by}${a.note ? ` ("${a.note}")` : ''}` : '';
+  const by = (subject: string | null, issuer: string | null) =>
+    subject === null ? '' : issuer ? `${shown(subject)} of ${shown(issuer)}` : shown(subject);
+  const decided = a.decidedBy
+    ? ` decided by ${by(a.decidedBy, a.decidedByIssuer)}${a.note ? ` (${shown(a.note)})` : ''}`
+    : '';
+  const revoked = a.revokedBy
+    ? ` approval withdrawn by ${by(a.revokedBy, a.revokedByIssuer)}${a.revokeNote ? ` (${shown(a.revokeNote)})` : ''}`
+    : '';
   // The exact canonical arguments the approval binds, in full: never cut.
   const args = visibleJson(a.argumentsJson ?? JSON.stringify(a.arguments));
-  return `${a.id}  ${a.status.padEnd(9)} ${a.server}/${a.tool}  ${who}  expires ${a.expiresAt}${decided}\n    arguments: ${args}\n`;
+  return `${shown(a.id)}  ${shown(a.status).padEnd(9)} ${shown(a.server)}/${shown(a.tool)}  ${who}  expires ${shown(a.expiresAt)}${decided}${revoked}\n    arguments: ${args}\n${escapesNotice(a)}`;
 }
 
 /**
@@ -214,21 +317,40 @@ export async function runApprovals(argv: string[], io: ApprovalsIo = {}): Promis
   const backend = fleetBackend(urls, token, !url);
   try {
     if (action === 'list') {
-      const rows = await backend.list(
+      const limit = Math.min(Math.max(Number(values.limit) || 50, 1), 1000);
+      const offset = Math.max(Number(values.offset) || 0, 0);
+      const page = await backend.list({
         status,
-        values.server,
-        Math.min(Math.max(Number(values.limit) || 50, 1), 1000),
-      );
-      if (values.json) out(`${visibleJson(JSON.stringify(rows, null, 2))}\n`);
-      else if (rows.length === 0) out(`no ${status === 'all' ? '' : `${status} `}approval requests\n`);
+        server: values.server,
+        agent: values.agent,
+        tool: values.tool,
+        user: values.user,
+        limit,
+        offset,
+      });
+      const rows = page.approvals;
+      if (values.json) {
+        out(`${visiblePrettyJson(rows)}\n`);
+        const escaped = rows.reduce((n, r) => n + nonAsciiCount(JSON.stringify(r)), 0);
+        if (escaped)
+          err(`note: the output contains ${escaped} non-ASCII characters, shown escaped as \\uXXXX\n`);
+        return 0;
+      }
+      if (rows.length === 0) out(`no ${status === 'all' ? '' : `${status} `}approval requests\n`);
       else for (const r of rows) out(describe(r));
+      out(summary(page, offset, limit, status));
       return 0;
     }
     const result =
       action === 'show'
         ? await backend.show(id!)
         : await backend.decide(id!, action === 'approve', values.note);
-    out(values.json ? `${visibleJson(JSON.stringify(result, null, 2))}\n` : describe(result));
+    if (values.json) {
+      out(`${visiblePrettyJson(result)}\n`);
+      const escaped = nonAsciiCount(JSON.stringify(result));
+      if (escaped)
+        err(`note: the output contains ${escaped} non-ASCII characters, shown escaped as \\uXXXX\n`);
+    } else out(describe(result));
     return 0;
   } catch (e) {
     err(
@@ -240,6 +362,29 @@ export async function runApprovals(argv: string[], io: ApprovalsIo = {}): Promis
   }
 }
 
+/** How much of the queue a list showed, who is waiting, and how to see more. */
+function summary(page: ListPage, offset: number, limit: number, status: string): string {
+  const total = Object.values(page.totals).reduce((a, b) => a + b, 0);
+  const lines = [
+    `shown ${page.approvals.length === 0 ? 0 : `${offset + 1}-${offset + page.approvals.length}`} of ${total} ${status === 'all' ? '' : `${status} `}requests`,
+  ];
+  const waiting = Object.entries(page.pendingByAgent).flatMap(([server, agents]) =>
+    Object.entries(agents).map(([agent, n]) => ({ server, agent, n })),
+  );
+  if (waiting.length > 0) {
+    waiting.sort((a, b) => b.n - a.n);
+    const several = Object.keys(page.pendingByAgent).length > 1;
+    lines.push(
+      `pending by agent: ${waiting
+        .slice(0, 20)
+        .map((w) => `${several ? `${shown(w.server)}/` : ''}${shown(w.agent)}=${w.n}`)
+        .join(', ')}${waiting.length > 20 ? `, ... (${waiting.length - 20} more agents)` : ''}`,
+    );
+  }
+  if (page.more) lines.push(`more: --offset ${offset + limit} (or narrow with --agent, --tool, --user)`);
+  return `${lines.join('\n')}\n`;
+}
+
 function parse(argv: string[]) {
   return parseArgs({
     args: argv,
@@ -248,6 +393,10 @@ function parse(argv: string[]) {
       status: { type: 'string' },
       server: { type: 'string' },
       limit: { type: 'string' },
+      offset: { type: 'string' },
+      agent: { type: 'string' },
+      tool: { type: 'string' },
+      user: { type: 'string' },
       note: { type: 'string' },
       json: { type: 'boolean', default: false },
       url: { type: 'string' },

@@ -6,7 +6,7 @@ import { canonicalJson, sha256 } from '../governance/fingerprint.js';
 import { callerOf, type GovernedCall, type StepAnswer } from '../governance/governed-call.js';
 import { approvalRefusedResult, awaitingApprovalResult, refusal } from '../governance/results.js';
 import { storeDown } from '../governance/store-down.js';
-import { approverSettings } from './approvers.js';
+import { approverSettings, DEFAULT_MAX_PENDING_PER_AGENT } from './approvers.js';
 
 /** First half: without an approval id, open a request and answer "awaiting approval". */
 export async function requestApproval(
@@ -42,8 +42,9 @@ export async function requestApproval(
       ),
     };
   }
+  const settings = approverSettings(c.rt.config);
   const bytes = Buffer.byteLength(argumentsJson, 'utf8');
-  const limit = approverSettings(c.rt.config).maxArgumentBytes;
+  const limit = settings.maxArgumentBytes;
   if (bytes > limit) {
     c.detail('approvalRefused', 'arguments_too_large');
     c.detail('argumentBytes', bytes);
@@ -67,7 +68,22 @@ export async function requestApproval(
       roles: c.req.identity.roles,
       ttlSeconds: c.gov.config.approvalTtlSeconds,
       auditId: c.auditId,
+      maxPending: settings.maxPendingPerAgent ?? DEFAULT_MAX_PENDING_PER_AGENT,
     });
+    if ('refused' in opened) {
+      // One agent may not bury everyone else's requests: refused, audited, nothing opened or run.
+      c.gov.metrics.approvals.inc({ tool: c.tool.name, event: 'refused_too_many_pending' });
+      c.detail('approvalRefused', 'too_many_pending');
+      c.detail('pendingApprovals', opened.pending);
+      return {
+        outcome: 'denied',
+        result: refusal(
+          c.tool,
+          `${c.tool.name} was not run and not put up for approval: ${opened.pending} approval requests are already waiting for a human decision for this agent (limit ${opened.limit}). Wait for those to be decided or to expire, or resume one with its approval_id; tell the user.`,
+          'too_many_pending',
+        ),
+      };
+    }
     c.gov.metrics.approvals.inc({ tool: c.tool.name, event: 'requested' });
     c.detail('approvalId', opened.id);
     if (opened.reused) c.detail('approvalReused', true);
@@ -89,6 +105,7 @@ export async function useApproval(c: GovernedCall, approvalId: string): Promise<
       tool: c.tool.name,
       argsHash: c.argsHash,
       caller: callerOf(c),
+      session: c.req.identity.session ?? null,
       auditId: c.auditId,
     });
   } catch (err) {

@@ -15,6 +15,7 @@ import {
   type TenantScope,
   view,
 } from './approval-view.js';
+import { matchesAny } from './identifiers.js';
 
 /** The table behind {@link ApprovalStore} (a core migration). */
 export const APPROVALS_MIGRATION_SQL = `
@@ -54,6 +55,19 @@ export const APPROVALS_EXACT_ARGUMENTS_MIGRATION_SQL = `
   ALTER TABLE approvals ADD COLUMN IF NOT EXISTS decided_by_issuer text;
 `;
 
+/**
+ * Third approvals migration: an approved but unused request can be withdrawn (who, when, why; the
+ * approver who approved stays in decided_by), and the per-agent count of waiting requests the
+ * queue cap reads is an index scan.
+ */
+export const APPROVALS_REVOCATION_MIGRATION_SQL = `
+  ALTER TABLE approvals ADD COLUMN IF NOT EXISTS revoked_at timestamptz;
+  ALTER TABLE approvals ADD COLUMN IF NOT EXISTS revoked_by text;
+  ALTER TABLE approvals ADD COLUMN IF NOT EXISTS revoked_by_issuer text;
+  ALTER TABLE approvals ADD COLUMN IF NOT EXISTS revoke_note text;
+  CREATE INDEX IF NOT EXISTS approvals_pending_agent_idx ON approvals (server, agent_id) WHERE status = 'pending';
+`;
+
 export type {
   ApprovalCaller,
   ApprovalStatus,
@@ -63,6 +77,29 @@ export type {
   DecideRefusal,
   TenantScope,
 } from './approval-view.js';
+
+/** What {@link ApprovalStore.page} selects. */
+export interface ListQuery {
+  server?: string | undefined;
+  tenant?: TenantScope;
+  status?: ApprovalStatus | 'all' | undefined;
+  agent?: string | undefined;
+  tool?: string | undefined;
+  user?: string | undefined;
+  limit?: number | undefined;
+  offset?: number | undefined;
+}
+
+/** One page of requests and what the whole queue looks like. */
+export interface ApprovalPage {
+  approvals: ApprovalView[];
+  /** Requests matching the query (all pages). */
+  total: number;
+  /** The offset of the next page, or null on the last. */
+  nextOffset: number | null;
+  /** Waiting (pending, unexpired) requests per agent in the server and tenant scope, largest first. */
+  pendingByAgent: Record<string, number>;
+}
 
 const SELECT = 'SELECT *, expires_at <= now() AS expired FROM approvals';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -81,8 +118,11 @@ export class ApprovalStore {
   }
 
   /**
-   * Opens a request, or returns the caller's open request for the same tool and arguments (a retry
-   * does not pile up requests for the human).
+   * Opens a request, or returns the caller's open request for the same tool and arguments in the same
+   * agent session (a retry does not pile up requests for the human). Refused (`too_many_pending`)
+   * when the agent already has `maxPending` requests waiting on this server: one agent cannot bury
+   * the others' requests. Serialised per agent (an advisory lock), so concurrent calls cannot pass
+   * the cap together.
    */
   async request(r: {
     server: string;
@@ -95,49 +135,90 @@ export class ApprovalStore {
     roles: string[];
     ttlSeconds: number;
     auditId: string;
-  }): Promise<{ id: string; expiresAt: string; reused: boolean }> {
-    const { rows } = await this.#pool.query<{ id: string; expires_at: Date; reused: boolean }>(
-      `WITH open AS (
-         SELECT id, expires_at FROM approvals
-         WHERE server = $2 AND tool = $3 AND args_hash = $4 AND agent_id = $6
-           AND tenant IS NOT DISTINCT FROM $7 AND user_invoker IS NOT DISTINCT FROM $8
+    /** Waiting requests one agent may have on this server (unlimited when absent). */
+    maxPending?: number | undefined;
+  }): Promise<
+    | { id: string; expiresAt: string; reused: boolean }
+    | { refused: 'too_many_pending'; pending: number; limit: number }
+  > {
+    const client = await this.#pool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [
+        `approvals:${r.server}:${r.caller.agentId}`,
+      ]);
+      const open = await client.query<{ id: string; expires_at: Date }>(
+        `SELECT id, expires_at FROM approvals
+         WHERE server = $1 AND tool = $2 AND args_hash = $3 AND agent_id = $4
+           AND tenant IS NOT DISTINCT FROM $5 AND user_invoker IS NOT DISTINCT FROM $6
+           AND agent_session IS NOT DISTINCT FROM $7
            AND status = 'pending' AND expires_at > now() + interval '1 minute' AND arguments_json IS NOT NULL
-         ORDER BY requested_at DESC LIMIT 1
-       ), created AS (
-         INSERT INTO approvals (id, server, tool, args_hash, arguments_json, agent_id, tenant, user_invoker, agent_session, roles,
+         ORDER BY requested_at DESC LIMIT 1`,
+        [r.server, r.tool, r.argsHash, r.caller.agentId, r.caller.tenant, r.caller.user, r.session],
+      );
+      const found = open.rows[0];
+      if (found) {
+        await client.query('COMMIT');
+        return { id: found.id, expiresAt: found.expires_at.toISOString(), reused: true };
+      }
+      if (r.maxPending !== undefined) {
+        const waiting = await client.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM approvals
+           WHERE server = $1 AND agent_id = $2 AND status = 'pending' AND expires_at > now()`,
+          [r.server, r.caller.agentId],
+        );
+        const pending = waiting.rows[0]?.n ?? 0;
+        if (pending >= r.maxPending) {
+          await client.query('COMMIT');
+          return { refused: 'too_many_pending', pending, limit: r.maxPending };
+        }
+      }
+      const { rows } = await client.query<{ id: string; expires_at: Date }>(
+        `INSERT INTO approvals (id, server, tool, args_hash, arguments_json, agent_id, tenant, user_invoker, agent_session, roles,
                                 status, expires_at, request_audit_id)
-         SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'pending', now() + make_interval(secs => $11), $12
-         WHERE NOT EXISTS (SELECT 1 FROM open)
-         RETURNING id, expires_at
-       )
-       SELECT id, expires_at, true AS reused FROM open
-       UNION ALL SELECT id, expires_at, false AS reused FROM created`,
-      [
-        randomUUID(),
-        r.server,
-        r.tool,
-        r.argsHash,
-        r.argumentsJson,
-        r.caller.agentId,
-        r.caller.tenant,
-        r.caller.user,
-        r.session,
-        r.roles,
-        r.ttlSeconds,
-        r.auditId,
-      ],
-    );
-    const row = rows[0]!;
-    return { id: row.id, expiresAt: row.expires_at.toISOString(), reused: row.reused };
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'pending', now() + make_interval(secs => $11), $12)
+         RETURNING id, expires_at`,
+        [
+          randomUUID(),
+          r.server,
+          r.tool,
+          r.argsHash,
+          r.argumentsJson,
+          r.caller.agentId,
+          r.caller.tenant,
+          r.caller.user,
+          r.session,
+          r.roles,
+          r.ttlSeconds,
+          r.auditId,
+        ],
+      );
+      await client.query('COMMIT');
+      const row = rows[0]!;
+      return { id: row.id, expiresAt: row.expires_at.toISOString(), reused: false };
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw err;
+    } finally {
+      client.release();
+    }
   }
 
   /**
-   * Consumes an approved request for exactly this call: same server, tool, arguments and caller,
-   * approved, not expired, not used. Atomic: of two concurrent calls, one wins.
+   * Consumes an approved request for exactly this call: same server, tool, arguments, caller and
+   * agent session, approved, not expired, not used. Atomic: of two concurrent calls, one wins.
    */
   async consume(
     id: string,
-    c: { server: string; tool: string; argsHash: string; caller: ApprovalCaller; auditId: string },
+    c: {
+      server: string;
+      tool: string;
+      argsHash: string;
+      caller: ApprovalCaller;
+      /** The agent session of the call (THREATS A5: an approval binds the session that asked). */
+      session: string | null;
+      auditId: string;
+    },
   ): Promise<{ ok: true } | { ok: false; why: ConsumeRefusal; expiresAt?: string }> {
     if (!ApprovalStore.isId(id)) return { ok: false, why: 'not_found' };
     const args = [id, c.server, c.tool, c.argsHash, c.caller.agentId, c.caller.tenant, c.caller.user];
@@ -145,9 +226,10 @@ export class ApprovalStore {
       `UPDATE approvals SET status = 'executing', executed_at = now(), execution_audit_id = $8
        WHERE id = $1 AND server = $2 AND tool = $3 AND args_hash = $4 AND agent_id = $5
          AND tenant IS NOT DISTINCT FROM $6 AND user_invoker IS NOT DISTINCT FROM $7
+         AND agent_session IS NOT DISTINCT FROM $9
          AND status = 'approved' AND expires_at > now()
        RETURNING id`,
-      [...args, c.auditId],
+      [...args, c.auditId, c.session],
     );
     if (won.rowCount === 1) return { ok: true };
     const { rows } = await this.#pool.query<DbRow>(`${SELECT} WHERE id = $1 AND server = $2`, [id, c.server]);
@@ -157,7 +239,8 @@ export class ApprovalStore {
       !row ||
       row.agent_id !== c.caller.agentId ||
       row.tenant !== c.caller.tenant ||
-      row.user_invoker !== c.caller.user
+      row.user_invoker !== c.caller.user ||
+      row.agent_session !== c.session
     ) {
       return { ok: false, why: 'not_found' };
     }
@@ -186,9 +269,12 @@ export class ApprovalStore {
   }
 
   /**
-   * Records a person's decision. Refused for the agent that asked (`self_approval`), for the person
-   * the agent acts for (`requester_approval`), outside the approver's tenant scope or server
-   * (`not_found`), and for requests without exact arguments (`incomplete`).
+   * Records a person's decision. Refused for the agent that asked (`self_approval`: any identifier or
+   * client of the approver token names it), for the person the agent acts for (`requester_approval`:
+   * any identifier names them), outside the approver's tenant scope or server (`not_found`), and for
+   * requests without exact arguments (`incomplete`). Identifiers are compared by
+   * {@link identifierKey} (case, width and invisible characters do not make another person). A
+   * denial of an approved request that has not been used withdraws the approval (`revoked`).
    */
   async decide(d: {
     id: string;
@@ -198,27 +284,40 @@ export class ApprovalStore {
     server?: string | undefined;
     tenant?: TenantScope;
   }): Promise<
-    { ok: true; approval: ApprovalView } | { ok: false; why: DecideRefusal; approval?: ApprovalView }
+    | { ok: true; approval: ApprovalView; revoked: boolean }
+    | { ok: false; why: DecideRefusal; approval?: ApprovalView }
   > {
     const current = await this.get(d.id, { server: d.server, tenant: d.tenant });
     if (!current) return { ok: false, why: 'not_found' };
     const who = d.approver;
-    if (current.agentId === who.subject || current.agentId === who.user)
+    const identifiers = [who.subject, ...(who.user ? [who.user] : []), ...(who.identifiers ?? [])];
+    if (matchesAny(current.agentId, [...identifiers, ...(who.clients ?? [])]))
       return { ok: false, why: 'self_approval', approval: current };
-    if (current.user !== null && (current.user === who.subject || current.user === who.user))
+    if (matchesAny(current.user, identifiers))
       return { ok: false, why: 'requester_approval', approval: current };
     if (current.argumentsJson === null) return { ok: false, why: 'incomplete', approval: current };
-    // The same rules again in the statement, so nothing between the read and the write can matter.
-    const { rows } = await this.#pool.query<DbRow>(
-      `UPDATE approvals SET status = $2, decided_at = now(), decided_by = $3, decided_by_issuer = $4,
-              decision_note = $5
-       WHERE id = $1 AND status = 'pending' AND expires_at > now() AND arguments_json IS NOT NULL
-         AND agent_id <> $3 AND user_invoker IS DISTINCT FROM $3
-         AND ($6::text IS NULL OR (user_invoker IS DISTINCT FROM $6 AND agent_id <> $6))
-       RETURNING *, false AS expired`,
-      [d.id, d.approve ? 'approved' : 'denied', who.subject, who.issuer, d.note ?? null, who.user],
-    );
-    if (rows[0]) return { ok: true, approval: view(rows[0]) };
+    const revoke = !d.approve && current.status === 'approved';
+    // The statement re-checks that the caller it was judged against is the row's (and the status),
+    // so nothing between the read and the write can matter.
+    const params = [d.id, who.subject, who.issuer, d.note ?? null, current.agentId, current.user];
+    const { rows } = revoke
+      ? await this.#pool.query<DbRow>(
+          `UPDATE approvals SET status = 'denied', revoked_at = now(), revoked_by = $2, revoked_by_issuer = $3,
+                  revoke_note = $4
+           WHERE id = $1 AND status = 'approved' AND expires_at > now()
+             AND agent_id = $5 AND user_invoker IS NOT DISTINCT FROM $6
+           RETURNING *, false AS expired`,
+          params,
+        )
+      : await this.#pool.query<DbRow>(
+          `UPDATE approvals SET status = $7, decided_at = now(), decided_by = $2, decided_by_issuer = $3,
+                  decision_note = $4
+           WHERE id = $1 AND status = 'pending' AND expires_at > now() AND arguments_json IS NOT NULL
+             AND agent_id = $5 AND user_invoker IS NOT DISTINCT FROM $6
+           RETURNING *, false AS expired`,
+          [...params, d.approve ? 'approved' : 'denied'],
+        );
+    if (rows[0]) return { ok: true, approval: view(rows[0]), revoked: revoke };
     const after = await this.get(d.id);
     if (after?.status === 'expired') return { ok: false, why: 'expired', approval: after };
     return { ok: false, why: 'already_decided', ...(after ? { approval: after } : {}) };
@@ -237,17 +336,17 @@ export class ApprovalStore {
     return rows[0] ? view(rows[0]) : undefined;
   }
 
-  /** Requests, newest first. `status` filters by the shown status (`all` for every one). */
-  async list(
-    q: {
-      server?: string | undefined;
-      tenant?: TenantScope;
-      status?: ApprovalStatus | 'all' | undefined;
-      limit?: number | undefined;
-    } = {},
-  ): Promise<ApprovalView[]> {
+  /**
+   * Requests, newest first, a page at a time. `status` filters by the shown status (`all` for every
+   * one); `agent`, `tool` and `user` by exact value. `total` counts every match (not just this page);
+   * `pendingByAgent` counts waiting requests per agent in the same server and tenant scope (unfiltered),
+   * so a flood by one agent is visible at a glance.
+   */
+  async page(q: ListQuery = {}): Promise<ApprovalPage> {
     const status = q.status ?? 'pending';
-    const where: string[] = ['($1::text IS NULL OR server = $1)', '($4 OR tenant IS NOT DISTINCT FROM $2)'];
+    const params: unknown[] = [q.server ?? null, q.tenant ?? null, q.tenant === undefined];
+    const scope = ['($1::text IS NULL OR server = $1)', '($3 OR tenant IS NOT DISTINCT FROM $2)'];
+    const where = [...scope];
     if (status === 'expired') where.push(`status IN ('pending', 'approved') AND expires_at <= now()`);
     else if (status === 'pending' || status === 'approved')
       where.push(`status = '${status}' AND expires_at > now()`);
@@ -255,16 +354,44 @@ export class ApprovalStore {
       where.push(
         `status = '${status === 'denied' ? 'denied' : status === 'executing' ? 'executing' : 'executed'}'`,
       );
-    const { rows } = await this.#pool.query<DbRow>(
-      `${SELECT} WHERE ${where.join(' AND ')} ORDER BY requested_at DESC LIMIT $3`,
-      [
-        q.server ?? null,
-        q.tenant ?? null,
-        Math.min(Math.max(q.limit ?? 100, 1), 1000),
-        q.tenant === undefined,
-      ],
-    );
-    return rows.map(view);
+    for (const [column, value] of [
+      ['agent_id', q.agent],
+      ['tool', q.tool],
+      ['user_invoker', q.user],
+    ] as const) {
+      if (value === undefined) continue;
+      params.push(value);
+      where.push(`${column} = $${params.length}`);
+    }
+    const limit = Math.min(Math.max(q.limit ?? 100, 1), 1000);
+    const offset = Math.min(Math.max(q.offset ?? 0, 0), 1_000_000);
+    const filter = where.join(' AND ');
+    const [found, counted, waiting] = await Promise.all([
+      this.#pool.query<DbRow>(
+        `${SELECT} WHERE ${filter} ORDER BY requested_at DESC, id DESC LIMIT ${limit} OFFSET ${offset}`,
+        params,
+      ),
+      this.#pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM approvals WHERE ${filter}`, params),
+      this.#pool.query<{ agent_id: string; n: number }>(
+        `SELECT agent_id, count(*)::int AS n FROM approvals
+         WHERE ${scope.join(' AND ')} AND status = 'pending' AND expires_at > now()
+         GROUP BY agent_id ORDER BY n DESC, agent_id LIMIT 100`,
+        params.slice(0, 3),
+      ),
+    ]);
+    const total = counted.rows[0]?.n ?? 0;
+    return {
+      approvals: found.rows.map(view),
+      total,
+      nextOffset:
+        offset + found.rows.length < total && found.rows.length > 0 ? offset + found.rows.length : null,
+      pendingByAgent: Object.fromEntries(waiting.rows.map((r) => [r.agent_id, r.n])),
+    };
+  }
+
+  /** Requests, newest first (the first page of {@link page}). */
+  async list(q: ListQuery = {}): Promise<ApprovalView[]> {
+    return (await this.page(q)).approvals;
   }
 
   /** Deletes requests that expired more than `retentionDays` ago; returns how many. */

@@ -31,6 +31,12 @@ export interface ApprovalView {
   /** The approver's token issuer. */
   decidedByIssuer: string | null;
   note: string | null;
+  /** When an approval was withdrawn before it was used (status `denied` since). */
+  revokedAt: string | null;
+  /** The approver who withdrew it (subject) and their token issuer. */
+  revokedBy: string | null;
+  revokedByIssuer: string | null;
+  revokeNote: string | null;
   executedAt: string | null;
   outcome: string | null;
 }
@@ -58,10 +64,17 @@ export type DecideRefusal =
 export interface ApproverRef {
   /** Token issuer. */
   issuer: string;
-  /** Token subject. */
+  /** Token subject (APPROVER_CLAIM_SUBJECT, default `sub`). */
   subject: string;
   /** The token's `user` claim, if any (a person may be known by both). */
   user: string | null;
+  /**
+   * Every identifier of the person the token names (subject, sub, user, email, preferred_username,
+   * upn, unique_name: whichever are present). None may name the requesting agent or its user.
+   */
+  identifiers?: readonly string[];
+  /** The OAuth clients the token was issued to (azp, client_id, appid): none may be the requesting agent. */
+  clients?: readonly string[];
 }
 
 /**
@@ -90,6 +103,10 @@ export interface DbRow {
   decided_by: string | null;
   decided_by_issuer: string | null;
   decision_note: string | null;
+  revoked_at?: Date | null;
+  revoked_by?: string | null;
+  revoked_by_issuer?: string | null;
+  revoke_note?: string | null;
   executed_at: Date | null;
   outcome: string | null;
   expired: boolean;
@@ -117,6 +134,10 @@ export function view(r: DbRow): ApprovalView {
     decidedBy: r.decided_by,
     decidedByIssuer: r.decided_by_issuer,
     note: r.decision_note,
+    revokedAt: iso(r.revoked_at ?? null),
+    revokedBy: r.revoked_by ?? null,
+    revokedByIssuer: r.revoked_by_issuer ?? null,
+    revokeNote: r.revoke_note ?? null,
     executedAt: iso(r.executed_at),
     outcome: r.outcome,
   };

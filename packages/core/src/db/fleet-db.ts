@@ -3,6 +3,7 @@ import pg from 'pg';
 import {
   APPROVALS_EXACT_ARGUMENTS_MIGRATION_SQL,
   APPROVALS_MIGRATION_SQL,
+  APPROVALS_REVOCATION_MIGRATION_SQL,
 } from '../approvals/approval-store.js';
 import { IDEMPOTENCY_MIGRATION_SQL } from '../idempotency/idempotency-store.js';
 import type { Logger } from '../observability/logger.js';
@@ -48,6 +49,7 @@ export const CORE_MIGRATIONS: Migration[] = [
   { id: '0010_idempotency_records', sql: IDEMPOTENCY_MIGRATION_SQL },
   { id: '0011_approvals', sql: APPROVALS_MIGRATION_SQL },
   { id: '0012_approvals_exact_arguments', sql: APPROVALS_EXACT_ARGUMENTS_MIGRATION_SQL },
+  { id: '0013_approvals_revocation', sql: APPROVALS_REVOCATION_MIGRATION_SQL },
 ];
 
 const LOCK_KEY = 0x6d6370666c; // "mcpfl": one advisory lock for all fleet migrations

@@ -4,18 +4,26 @@
 // the agents') and the approver scope (APPROVER_SCOPE, default `mcp:approve`). Agent tokens (the MCP
 // audience) are refused whatever their scope. Every decision and refused decision attempt is audited.
 //
-//   GET  /approvals[?status=pending|approved|denied|executed|expired|all]   list (this server)
+//   GET  /approvals[?status=pending|approved|denied|executed|expired|all]   list (this server), newest first
+//        [&agent=a][&tool=t][&user=u][&limit=n][&offset=n]                 filters (exact) and paging
+//        -> {server, approvals, total, nextOffset, pendingByAgent}         total of all pages; waiting per agent
 //   GET  /approvals/:id                                                     one request
 //   POST /approvals/:id/approve   {"note"?: string}                         approve a pending request
-//   POST /approvals/:id/deny      {"note"?: string}                         deny it
+//   POST /approvals/:id/deny      {"note"?: string}                         deny it; or withdraw an approval not yet used
+//
+// A decision on a malformed id is answered 404 before anything else (no audit record). Refused
+// attempts with a validly signed token are audited at most 10 a minute per presenter and all counted
+// in mcp_approval_refused_attempts_total{audited}.
 //   GET  /.well-known/oauth-protected-resource/approvals                    RFC 9728 metadata of the approvals resource
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { ApprovalStatus } from '../approvals/approval-store.js';
+import { Counter } from 'prom-client';
+import { type ApprovalStatus, ApprovalStore } from '../approvals/approval-store.js';
 import {
   ApprovalDecisions,
   type Approver,
   ApproverVerifier,
   approverSettings,
+  NotApproverToken,
   presenterOf,
 } from '../approvals/approvers.js';
 import { governanceOf } from '../governance/governance.js';
@@ -41,6 +49,14 @@ const REFUSED: Record<string, [number, string]> = {
   already_decided: [409, 'this request was already decided'],
   expired: [409, 'this request has expired; the agent must ask again'],
 };
+
+function decodeURIComponentSafe(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}
 
 /** Options for {@link approvalsApi}. */
 export interface ApprovalsApiOptions {
@@ -107,10 +123,23 @@ export function approvalsApi(rt: FleetRuntime, options: ApprovalsApiOptions = {}
     }
     const decisionOf = (request: FastifyRequest) =>
       request.method === 'POST' ? /^\/approvals\/([^/?]+)\/(approve|deny)(?:\?|$)/.exec(request.url) : null;
+    const refusedAttempts = (rt.metrics.registry.getSingleMetric('mcp_approval_refused_attempts_total') ??
+      new Counter({
+        name: 'mcp_approval_refused_attempts_total',
+        help: 'Decision attempts at the approvals API with a validly signed token that was refused (audited: whether an audit record was written).',
+        labelNames: ['audited'],
+        registers: [rt.metrics.registry],
+      })) as Counter<'audited'>;
 
     app.addHook('onRequest', hostAndOriginGuard(rt.config.allowedHosts, rt.config.allowedOrigins));
     app.addHook('onRequest', async (request, reply) => {
       if (servesOwn && request.url.split('?')[0] === ownPath) return;
+      // A decision on something that cannot be an approval id: 404 before anything else, so nobody
+      // gets text of their choosing into the audit trail.
+      const attempted = decisionOf(request);
+      if (attempted && !ApprovalStore.isId(decodeURIComponentSafe(attempted[1]!))) {
+        return reply.code(404).send({ error: 'not_found', message: REFUSED.not_found![1] });
+      }
       try {
         approvers.set(request, await verifier.verify(request.headers.authorization));
       } catch (err) {
@@ -124,13 +153,14 @@ export function approvalsApi(rt: FleetRuntime, options: ApprovalsApiOptions = {}
         const attempt = decisionOf(request);
         const presentedBy = attempt ? presenterOf(request.headers.authorization, failure) : undefined;
         if (attempt && presentedBy && governanceOf(rt).approvals) {
-          service(reply)!.refusedAttempt(
+          const audited = service(reply)!.refusedAttempt(
             request.id,
             attempt[1]!,
             attempt[2] === 'approve',
-            failure.reason,
+            failure instanceof NotApproverToken ? failure.kind : failure.reason,
             presentedBy,
           );
+          refusedAttempts.inc({ audited: String(audited) });
         }
         return reply
           .code(failure.statusCode)
@@ -149,7 +179,26 @@ export function approvalsApi(rt: FleetRuntime, options: ApprovalsApiOptions = {}
           .code(400)
           .send({ error: 'invalid_request', message: `status must be one of ${[...STATUSES].join(', ')}` });
       const limit = q.limit === undefined ? undefined : Number.parseInt(q.limit, 10) || undefined;
-      return { approvals: await s.list(approvers.get(request)!, status as ApprovalStatus | 'all', limit) };
+      const offset = q.offset === undefined ? 0 : Number.parseInt(q.offset, 10);
+      if (!Number.isFinite(offset) || offset < 0)
+        return reply.code(400).send({ error: 'invalid_request', message: 'offset must be a number >= 0' });
+      for (const name of ['agent', 'tool', 'user'] as const) {
+        const v = q[name] as unknown;
+        if (v !== undefined && (typeof v !== 'string' || v.length > 1000))
+          return reply.code(400).send({
+            error: 'invalid_request',
+            message: `${name} must be one string of at most 1000 characters`,
+          });
+      }
+      const page = await s.list(approvers.get(request)!, {
+        status: status as ApprovalStatus | 'all',
+        agent: q.agent,
+        tool: q.tool,
+        user: q.user,
+        limit,
+        offset,
+      });
+      return { server: rt.server, ...page };
     });
 
     app.get('/approvals/:id', async (request, reply) => {
@@ -185,7 +234,7 @@ export function approvalsApi(rt: FleetRuntime, options: ApprovalsApiOptions = {}
       }
       governanceOf(rt).metrics.approvals.inc({
         tool: decided.approval.tool,
-        event: approve ? 'approved' : 'denied',
+        event: decided.revoked ? 'revoked' : approve ? 'approved' : 'denied',
       });
       return decided.approval;
     };

@@ -158,8 +158,8 @@ describe('approval gate', () => {
       decidedBy: 'human-alice',
       note: 'checked with the customer',
     });
-    // Deciding twice is refused.
-    expect((await api(1, 'POST', `/approvals/${id}/deny`, await approverToken())).status).toBe(409);
+    // Approving twice is refused (a denial now would withdraw the approval: see approvals-hardening).
+    expect((await api(1, 'POST', `/approvals/${id}/approve`, await approverToken())).status).toBe(409);
     // Audited with the verified approver: issuer and subject.
     expect(decisionAudits().find((a) => a.details.approvalId === id && a.outcome === 'ok')).toMatchObject({
       method: 'approvals/approve',
