@@ -363,8 +363,10 @@ export class ApprovalStore {
       params.push(value);
       where.push(`${column} = $${params.length}`);
     }
-    const limit = Math.min(Math.max(q.limit ?? 100, 1), 1000);
-    const offset = Math.min(Math.max(q.offset ?? 0, 0), 1_000_000);
+    const whole = (n: number | undefined, fallback: number, min: number, max: number) =>
+      n === undefined || !Number.isFinite(n) ? fallback : Math.min(Math.max(Math.trunc(n), min), max);
+    const limit = whole(q.limit, 100, 1, 1000);
+    const offset = whole(q.offset, 0, 0, 1_000_000);
     const filter = where.join(' AND ');
     const [found, counted, waiting] = await Promise.all([
       this.#pool.query<DbRow>(

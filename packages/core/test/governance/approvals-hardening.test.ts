@@ -329,6 +329,24 @@ describe('4. one agent cannot flood the queue', () => {
   });
 });
 
+describe('4b. the cap holds under concurrent calls', () => {
+  it('opens at most the cap when one agent asks many times at once', async () => {
+    const capped = await fleet.add({ APPROVAL_MAX_PENDING_PER_AGENT: '3' });
+    const c = await agent({ sub: 'agent-h4-burst', user: 'pat', replica: fleet.replicas.indexOf(capped) });
+    const results = (await Promise.all(
+      Array.from({ length: 10 }, (_, i) =>
+        c.callTool('refund_payment', { payment: `pay_h4b_${i}`, amount: 1 }),
+      ),
+    )) as Result[];
+    expect(results.filter((r) => approvalIdOf(r) !== '')).toHaveLength(3);
+    expect(results.filter((r) => r.isError && /already waiting/.test(textOf(r)))).toHaveLength(7);
+    const listed = await api('GET', '/approvals?agent=agent-h4-burst', await approver());
+    expect(listed.body.total).toBe(3);
+    await c.close();
+    await fleet.stop(capped);
+  });
+});
+
 /** Every character outside printable ASCII in a text (code points). */
 const nonAscii = (s: string) => [...s].filter((ch) => !/^[\x20-\x7e]$/.test(ch)).length;
 const anyString = fc.oneof(
