@@ -47,6 +47,7 @@ export const coreEnvSchema = z.object({
   BODY_LIMIT_BYTES: int(1024 * 1024, 1024),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   TOOL_TIMEOUT_MS: int(30_000, 1),
+  TOOL_CANCEL_GRACE_MS: z.coerce.number().int().min(0).optional(),
   AUDIT_STDOUT: bool(true),
   AUDIT_FLUSH_MS: int(200, 10),
   AUDIT_QUEUE_MAX: int(50_000, 10),
@@ -110,6 +111,11 @@ export interface CoreConfig {
   bodyLimitBytes: number;
   logLevel: string;
   toolTimeoutMs: number;
+  /**
+   * How long a mutating tool without a declared point of no return is waited for after it was
+   * cancelled or timed out, so its answer says what really happened (default: the tool's timeout).
+   */
+  cancelGraceMs: number | undefined;
   audit: { stdout: boolean; flushMs: number; queueMax: number };
   migrateOnStart: boolean;
   shutdownGraceMs: number;
@@ -231,6 +237,7 @@ export function loadCoreConfig(env: Record<string, string | undefined>, defaultP
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
     logLevel: e.LOG_LEVEL,
     toolTimeoutMs: e.TOOL_TIMEOUT_MS,
+    cancelGraceMs: e.TOOL_CANCEL_GRACE_MS,
     audit: { stdout: e.AUDIT_STDOUT, flushMs: e.AUDIT_FLUSH_MS, queueMax: e.AUDIT_QUEUE_MAX },
     migrateOnStart: e.MIGRATE_ON_START,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,

@@ -9,6 +9,8 @@ export type AuditOutcome =
   | 'invalid'
   | 'timeout'
   | 'cancelled'
+  /** A mutation still running when the grace period after its cancel/timeout ran out. */
+  | 'unknown'
   | 'rate_limited'
   | 'budget_exceeded'
   | 'cached'

@@ -1,5 +1,11 @@
 // Runs a tool's handler under its deadline: the abort signal fires on timeout, on client disconnect
 // and on a `notifications/cancelled` naming the call (on any replica); the result says which.
+//
+// A read-only tool, or a mutation that declares its point of no return (`commits`, ctx.commit()), is
+// answered at once when cancelled: nothing happened, or (past commit) the cancel is ignored. Any other
+// mutation may already have changed the upstream when the cancel comes, so its signal is aborted but
+// the call waits for the handler to settle and answers with what it really did; if it has not settled
+// within the grace period the outcome is `unknown` (never "cancelled" for a change that may have run).
 import type { AuditOutcome } from '../audit/audit-record.js';
 import { FleetError, ToolError } from '../errors.js';
 import type { Governance } from '../governance/governance.js';
@@ -8,12 +14,14 @@ import type { FleetRuntime } from '../pipeline/runtime.js';
 import type { Decision } from '../policy/decide.js';
 import type { RegisteredTool } from '../tools/registry.js';
 import type { ToolContext } from '../tools/tool.js';
-import { CallCancellation } from './call-cancellation.js';
+import { CallCancellation, type CancelSource } from './call-cancellation.js';
 import { InflightCalls } from './inflight-calls.js';
 
 // Aborted after every call so work a handler left behind stops; one shared reason, because building
 // an Error (and its stack) per call was a measurable share of a trivial call (bench profile).
 const CALL_FINISHED = new FleetError('FLEET_ERR_TOOL', 'call finished');
+/** Rejection of the grace-period race: the mutation's handler was still running when it ran out. */
+const STILL_RUNNING = Symbol('handler still running');
 
 function errorResult(text: string): CallToolResult {
   return { content: [{ type: 'text', text }], isError: true };
@@ -31,6 +39,13 @@ export interface Execution {
   committed: boolean;
   /** The timeout passed after the point of no return; the call waited for the handler. */
   overran: boolean;
+  /**
+   * A mutation whose cancel or timeout came while its handler ran: what interrupted it (the call
+   * waited for the handler, and `outcome` is what the handler did).
+   */
+  interruptedBy?: CancelSource | undefined;
+  /** The handler had not settled when the grace period after its cancel/timeout ran out (`unknown`). */
+  stillRunning?: boolean;
 }
 
 /** Runs the handler with timeout and cancellation; never throws. */
@@ -70,9 +85,24 @@ export async function runHandler(
     });
   });
   aborted.catch(() => {});
+  // A mutation without a point of no return: on cancel, wait for the handler, up to the grace period.
+  const waits = !tool.governance.readOnly && !tool.governance.commits;
+  let graceTimer: NodeJS.Timeout | undefined;
+  let interruptedBy: CancelSource | undefined;
+  const graceOver = waits
+    ? new Promise<never>((_, reject) => {
+        run.onCancel(() => {
+          if (run.source === 'finished') return;
+          interruptedBy = run.source;
+          graceTimer = setTimeout(() => reject(STILL_RUNNING), rt.config.cancelGraceMs ?? timeoutMs);
+        });
+      })
+    : undefined;
+  graceOver?.catch(() => {});
+  let handling: Promise<unknown> | undefined;
   rt.metrics.inflight.inc();
   try {
-    const out = await Promise.race([
+    const handled = (async () =>
       tool.handler(args as Record<string, unknown>, {
         identity: req.identity,
         logger: rt.logger,
@@ -84,9 +114,9 @@ export async function runHandler(
         constraints: decision.constraints,
         commit: () => run.commit(),
         callTool: nested(run),
-      }),
-      aborted,
-    ]);
+      }))();
+    handling = handled;
+    const out = await Promise.race([handled, graceOver ?? aborted]);
     const result: CallToolResult = { content: [] };
     if (out.data !== undefined) {
       if (tool.output) {
@@ -105,8 +135,40 @@ export async function runHandler(
       out.text ??
       (out.data !== undefined ? (tool.toText?.(out.data as never) ?? JSON.stringify(out.data)) : '');
     result.content.push({ type: 'text', text });
-    return { result, outcome: 'ok', partial: out.partial === true, committed: run.committed, overran };
+    return {
+      result,
+      outcome: 'ok',
+      partial: out.partial === true,
+      committed: run.committed,
+      overran,
+      interruptedBy,
+    };
   } catch (err) {
+    if (err === STILL_RUNNING) {
+      const timedOut = interruptedBy === 'timeout';
+      // Whatever the handler ends with is logged: the audit record already says "unknown".
+      handling?.then(
+        () =>
+          rt.logger.warn({ tool: tool.name, requestId: req.requestId }, 'unknown-outcome call finished: ok'),
+        (e: unknown) =>
+          rt.logger.warn(
+            { tool: tool.name, requestId: req.requestId, err: (e as Error)?.message },
+            'unknown-outcome call finished: failed',
+          ),
+      );
+      return {
+        result: errorResult(
+          `${tool.name} ${timedOut ? `timed out after ${timeoutMs} ms` : 'was cancelled'} while it was running and had not stopped ${rt.config.cancelGraceMs ?? timeoutMs} ms later, so whether it took effect is unknown. Check in the target system before retrying; retry with the same idempotency_key, never a new one, if unsure.`,
+        ),
+        outcome: 'unknown',
+        partial: true,
+        cancelledBy: timedOut ? undefined : interruptedBy,
+        committed: run.committed,
+        overran: false,
+        interruptedBy,
+        stillRunning: true,
+      };
+    }
     if (run.cancelled && run.reason === err) {
       const timedOut = run.source === 'timeout';
       return {
@@ -129,6 +191,7 @@ export async function runHandler(
         partial: true,
         committed: run.committed,
         overran,
+        interruptedBy,
       };
     rt.logger.error(
       { err: (err as Error).message, stack: (err as Error).stack, tool: tool.name, requestId: req.requestId },
@@ -142,9 +205,11 @@ export async function runHandler(
       partial: true,
       committed: run.committed,
       overran,
+      interruptedBy,
     };
   } finally {
     clearTimeout(timer);
+    clearTimeout(graceTimer);
     unregister?.();
     rt.metrics.inflight.dec();
     run.cancel('finished', CALL_FINISHED);

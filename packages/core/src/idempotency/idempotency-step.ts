@@ -28,7 +28,7 @@ const ANSWERS = {
     outcome: 'error',
     status: 'idempotency_unknown',
     text: (tool: string) =>
-      `An earlier ${tool} call with this idempotency_key did not finish (the server running it stopped), so whether it took effect is unknown. Check the result in the target system; use a new key only if it must run again.`,
+      `${tool} was not run again: the first call with this idempotency_key never reported how it ended (it was still running when it was cancelled or timed out, or the server running it stopped), so the first call's outcome is unknown. Check in the target system whether it took effect before retrying; use a new key only if it must run again.`,
   },
 } as const;
 
@@ -74,6 +74,17 @@ export async function claimKey(
 /** Gives the key back when nothing ran, so it stays usable. */
 export function releaseKey(c: GovernedCall, ref: IdempotencyRef | undefined): void {
   if (ref) c.gov.idempotency?.release(ref, c.auditId).catch(() => {});
+}
+
+/** Keeps the key claimed as "outcome unknown" (awaited, like {@link completeKey}). */
+export async function markKeyUnknown(c: GovernedCall, ref: IdempotencyRef): Promise<void> {
+  await c.gov.idempotency?.markUnknown(ref, c.auditId).catch((err: Error) => {
+    c.gov.metrics.storeErrors.inc({ store: 'postgres', op: 'idempotency_complete' });
+    c.rt.logger.error(
+      { err: err.message, tool: c.tool.name },
+      'idempotency key not marked unknown; it stays running until its lease ends, then reads as unknown',
+    );
+  });
 }
 
 /** Stores the call's result under its key (awaited: a retry right after must find it). */

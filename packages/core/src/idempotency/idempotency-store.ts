@@ -112,6 +112,8 @@ export class IdempotencyStore {
         const row = rows[0];
         if (!row || row.expired) break; // gone or expired: try to claim again
         if (row.tool !== call.tool || row.args_hash !== call.argsHash) return { kind: 'mismatch' };
+        // The first call could not tell how it ended (still running past its cancel): never replayed.
+        if (row.state === 'done' && row.outcome === 'unknown') return { kind: 'unknown' };
         if (row.state === 'done' && row.result)
           return { kind: 'replay', result: row.result, outcome: row.outcome ?? 'ok' };
         if (row.stale) return { kind: 'unknown' };
@@ -134,6 +136,18 @@ export class IdempotencyStore {
       `UPDATE idempotency_records SET state = 'done', result = $5::jsonb, outcome = $6, completed_at = now()
        WHERE server = $1 AND scope = $2 AND key = $3 AND audit_id = $4`,
       [ref.server, ref.scope, ref.key, auditId, JSON.stringify(result), outcome],
+    );
+  }
+
+  /**
+   * Keeps the key claimed with an unknown outcome (the call was cut off while its mutation may still
+   * have been running): every later call with the key is told so, never replayed, never run again.
+   */
+  async markUnknown(ref: IdempotencyRef, auditId: string): Promise<void> {
+    await this.#pool.query(
+      `UPDATE idempotency_records SET state = 'done', result = NULL, outcome = 'unknown', completed_at = now()
+       WHERE server = $1 AND scope = $2 AND key = $3 AND audit_id = $4`,
+      [ref.server, ref.scope, ref.key, auditId],
     );
   }
 

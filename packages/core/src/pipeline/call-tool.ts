@@ -22,7 +22,7 @@ import type { GovernedCall, StepAnswer } from '../governance/governed-call.js';
 import { takeReserved } from '../governance/reserved-args.js';
 import { resolveGovernance } from '../governance/resolve.js';
 import '../governance/tool-extensions.js';
-import { claimKey, completeKey, releaseKey } from '../idempotency/idempotency-step.js';
+import { claimKey, completeKey, markKeyUnknown, releaseKey } from '../idempotency/idempotency-step.js';
 import type { IdempotencyRef } from '../idempotency/idempotency-store.js';
 import type { Identity } from '../identity/identity.js';
 import { type Decision, decide } from '../policy/decide.js';
@@ -314,11 +314,22 @@ async function governedCall(
     nestedCaller(callTool, rt, req, record.id, parentRun),
   );
   if (run.cancelledBy) c.detail('cancelledBy', run.cancelledBy);
+  // A mutation cancelled or timed out while it ran: the outcome is what the handler did, and this says
+  // that a cancel was asked for / the deadline passed meanwhile.
+  if (run.interruptedBy === 'timeout') c.detail('timedOut', true);
+  else if (run.interruptedBy) {
+    c.detail('cancelRequested', true);
+    c.detail('cancelledBy', run.interruptedBy);
+  }
+  if (run.stillRunning) c.detail('handlerStillRunning', true);
   call.release = async () => releaseKey(c, idem);
-  if (run.outcome === 'timeout') c.detail('timeoutMs', timeoutMs);
+  if (run.outcome === 'timeout' || run.interruptedBy === 'timeout') c.detail('timeoutMs', timeoutMs);
   if (run.overran) c.detail('pastTimeoutAfterCommit', true);
   if (cacheKey !== undefined) storeInCache(c, cacheKey, run.result, run.outcome, run.partial);
-  if (idem) await completeKey(c, idem, run.result, run.outcome);
+  if (idem) {
+    if (run.stillRunning) await markKeyUnknown(c, idem);
+    else await completeKey(c, idem, run.result, run.outcome);
+  }
   if (approvalId !== undefined) {
     // A tool that declares its point of no return and failed before it changed nothing upstream: the
     // human's approval is not spent by a transient failure. Otherwise it is (the change may have run).

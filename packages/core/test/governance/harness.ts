@@ -150,6 +150,28 @@ const transfer = defineTool({
   },
 });
 
+/** What slow_transfer did: started, finished (it ignores the abort signal, like an upstream that cannot be interrupted). */
+export const slowTransfers = { started: [] as string[], done: [] as string[], settled: new EventEmitter() };
+
+const slowTransfer = defineTool({
+  name: 'slow_transfer',
+  title: 'Transfer funds slowly',
+  description:
+    'Moves money (mutating) after holdMs; cannot be interrupted once started. No point of no return declared. Times out after 50 ms.',
+  input: z.object({ account: z.string(), holdMs: z.number().int().min(0) }).strict(),
+  governance: { readOnly: false, timeoutMs: 50 },
+  handler: async ({ account, holdMs }) => {
+    slowTransfers.started.push(account);
+    try {
+      await sleep(holdMs);
+      slowTransfers.done.push(account);
+      return { text: `transferred to ${account}` };
+    } finally {
+      slowTransfers.settled.emit(account);
+    }
+  },
+});
+
 const refund = defineTool({
   name: 'refund_payment',
   title: 'Refund a payment',
@@ -246,6 +268,7 @@ export const govServer: ServerDefinition<undefined> = {
     slow,
     longTask,
     transfer,
+    slowTransfer,
     refund,
     refundStructured,
     writeLedger,
@@ -347,13 +370,16 @@ export class Fleet {
   }
 
   /** Boots one more replica (optionally with extra environment). */
-  async add(env: Record<string, string> = {}): Promise<BootedServer> {
+  async add(env: Record<string, string> = {}, o: { sdkOnly?: boolean } = {}): Promise<BootedServer> {
     const s = await bootServer(govServer, {
       policy: this.#policy,
       issuer: this.issuer,
       ...(this.#databaseUrl ? { databaseUrl: this.#databaseUrl } : {}),
       env: { PUBLIC_URL, AUDIT_STDOUT: 'true', ...this.#env, ...env },
-      serverOptions: { auditWrite: (line) => this.audit.push(JSON.parse(line) as AuditLine) },
+      serverOptions: {
+        auditWrite: (line) => this.audit.push(JSON.parse(line) as AuditLine),
+        ...(o.sdkOnly ? { mcp: { fastPath: false } } : {}),
+      },
     });
     this.replicas.push(s);
     return s;
