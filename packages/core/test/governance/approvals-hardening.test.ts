@@ -387,7 +387,9 @@ describe('5. the CLI shows nothing but printable ASCII', () => {
     await fc.assert(
       fc.asyncProperty(
         anyString,
-        anyString.filter((u) => u.length > 0),
+        // A user claim with U+0000 cannot be stored in a PostgreSQL text column (the call fails closed
+        // as "database unavailable"): every other code unit is generated.
+        anyString.filter((u) => u.length > 0 && !u.includes('\u0000')),
         async (hidden, user) => {
           n += 1;
           const payment = `pay_h5_${n}${hidden}`;
