@@ -111,7 +111,10 @@ describe(`search over ${FOLDERS * PER_FOLDER} documents`, () => {
   it('stops at its deadline and honours cancellation', async () => {
     const sandbox = await Sandbox.open(layout.root);
     const scope = new AccessScope(new Areas(['docs/**']), null);
-    const start = { real: join(sandbox.root, 'docs'), rel: 'docs', shown: 'docs' };
+    const start = async () => ({
+      dir: await sandbox.pinDir(join(sandbox.root, 'docs'), 'docs'),
+      shown: 'docs',
+    });
     const base = {
       query: NEEDLE,
       caseSensitive: false,
@@ -125,7 +128,7 @@ describe(`search over ${FOLDERS * PER_FOLDER} documents`, () => {
       pdfMaxPages: 10,
       dirMaxEntries: 10_000,
     };
-    const late = await searchTree(sandbox, scope, start, {
+    const late = await searchTree(sandbox, scope, await start(), {
       ...base,
       deadline: Date.now() - 1,
       signal: new AbortController().signal,
@@ -135,7 +138,7 @@ describe(`search over ${FOLDERS * PER_FOLDER} documents`, () => {
     const controller = new AbortController();
     controller.abort(new Error('cancelled by the client'));
     await expect(
-      searchTree(sandbox, scope, start, {
+      searchTree(sandbox, scope, await start(), {
         ...base,
         deadline: Date.now() + 60_000,
         signal: controller.signal,

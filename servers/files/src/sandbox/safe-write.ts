@@ -3,10 +3,10 @@
 // becomes the report in one step — `link` (fails if the name exists) or `rename` (replace allowed).
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { link, lstat, mkdir, open, realpath, rename, unlink } from 'node:fs/promises';
+import { link, lstat, mkdir, open, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { UserPath } from './path-input.js';
-import { type Sandbox, SandboxRefusal, typeOf } from './sandbox.js';
+import { childRel, type PinnedDir, type Sandbox, SandboxRefusal, typeOf } from './sandbox.js';
 
 /** Outcome of a write. */
 export interface WriteOutcome {
@@ -32,38 +32,53 @@ export function tempName(): string {
 
 /**
  * Walks the parent folders of `p` from the root, creating missing ones, and refuses any that is a
- * link or not a folder. Returns the absolute parent path, which therefore contains no links.
+ * link or not a folder. Each folder is opened by descriptor through the one before it
+ * (`/proc/self/fd/<n>/<name>`, never following a link) and checked, on the descriptor, to be
+ * exactly where the walk expects it; the last one comes back pinned, and the write happens
+ * through it, so a folder swapped for a link at any moment cannot send the report elsewhere.
+ * The caller closes it.
  */
-export async function ensureParent(sandbox: Sandbox, p: UserPath): Promise<string> {
-  let current = sandbox.root;
-  const parents = p.segments.slice(0, -1);
-  for (let i = 0; i < parents.length; i++) {
-    const seg = parents[i] as string;
-    const next = join(current, seg);
-    const shown = parents.slice(0, i + 1).join('/');
-    let st = await lstat(next).catch((err) => (code(err) === 'ENOENT' ? null : Promise.reject(err)));
-    if (!st) {
-      await mkdir(next, { mode: 0o750 }).catch((err) =>
-        code(err) === 'EEXIST' ? undefined : Promise.reject(err),
-      );
-      st = await lstat(next);
+export async function ensureParent(sandbox: Sandbox, p: UserPath): Promise<PinnedDir> {
+  let current = await sandbox.pinDir(sandbox.root, '', { expectRel: '' });
+  try {
+    const parents = p.segments.slice(0, -1);
+    for (let i = 0; i < parents.length; i++) {
+      const seg = parents[i] as string;
+      const next = `${current.path}/${seg}`;
+      const shown = parents.slice(0, i + 1).join('/');
+      let st = await lstat(next).catch((err) => (code(err) === 'ENOENT' ? null : Promise.reject(err)));
+      if (!st) {
+        await mkdir(next, { mode: 0o750 }).catch((err) =>
+          code(err) === 'EEXIST' ? undefined : Promise.reject(err),
+        );
+        st = await lstat(next);
+      }
+      if (st.isSymbolicLink()) {
+        throw new SandboxRefusal(
+          `\`${shown}\` is a link; reports are never written through links. Choose another folder.`,
+          'denied',
+        );
+      }
+      if (!st.isDirectory())
+        throw new SandboxRefusal(`\`${shown}\` is a ${typeOf(st)}, not a folder.`, 'not_folder');
+      const pinned = await sandbox
+        .pinDir(next, shown, { noFollow: true, expectRel: childRel(current.rel, seg) })
+        .catch((err) => {
+          throw err instanceof SandboxRefusal
+            ? new SandboxRefusal(
+                'The folder changed while the report was being written; try again.',
+                'changed',
+              )
+            : err;
+        });
+      await current.close();
+      current = pinned;
     }
-    if (st.isSymbolicLink()) {
-      throw new SandboxRefusal(
-        `\`${shown}\` is a link; reports are never written through links. Choose another folder.`,
-        'denied',
-      );
-    }
-    if (!st.isDirectory())
-      throw new SandboxRefusal(`\`${shown}\` is a ${typeOf(st)}, not a folder.`, 'not_folder');
-    current = next;
+    return current;
+  } catch (err) {
+    await current.close();
+    throw err;
   }
-  // Belt and braces: the folder we walked is where the kernel says it is, inside the root.
-  const real = await realpath(current);
-  if (real !== current || sandbox.relativeOf(real) === null) {
-    throw new SandboxRefusal('The folder changed while the report was being written; try again.', 'changed');
-  }
-  return current;
 }
 
 async function removeQuietly(path: string): Promise<void> {
@@ -71,7 +86,9 @@ async function removeQuietly(path: string): Promise<void> {
 }
 
 /**
- * Writes `chunks` to `name` in `dir` atomically. Without `overwrite`, an existing name (file, link,
+ * Writes `chunks` to `name` in `dir` atomically. `dir` is a pinned folder's `/proc/self/fd/<n>`
+ * path (from {@link ensureParent}), so the temp file, the link/rename and the checks all happen in
+ * that very folder whatever is swapped meanwhile. Without `overwrite`, an existing name (file, link,
  * dangling link or anything else) is refused with `exists`; with it, only a regular file is replaced.
  * On any failure, including `signal` firing between chunks, nothing is left behind.
  */

@@ -1,11 +1,12 @@
 // Full-text search over the part of the tree a caller may read: a breadth-first walk that never
 // follows links, reads capped files a few at a time, and stops at its result, file and time limits.
-import { lstat } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
+import { type FileHandle, lstat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AccessScope } from '../access/areas.js';
 import { sniffKind } from '../documents/file-kind.js';
 import { extractPdfText } from '../documents/pdf-text.js';
-import type { Sandbox } from '../sandbox/sandbox.js';
+import { childRel, type OpenedFile, type PinnedDir, type Sandbox } from '../sandbox/sandbox.js';
 import { type FolderName, readFolder } from '../tools/folder-entries.js';
 
 /** One match with its context. */
@@ -47,7 +48,6 @@ export interface SearchOptions {
 }
 
 interface Candidate {
-  real: string;
   rel: string;
   shown: string;
 }
@@ -105,11 +105,11 @@ export function matchText(
   return out;
 }
 
-/** Searches the tree under folder `start` (real path, real rel, path as the caller wrote it). */
+/** Searches the tree under the pinned folder `start.dir` (`shown`: the path as the caller wrote it). It closes `start.dir`. */
 export async function searchTree(
   sandbox: Sandbox,
   scope: AccessScope,
-  start: { real: string; rel: string; shown: string },
+  start: { dir: PinnedDir; shown: string },
   o: SearchOptions,
 ): Promise<SearchOutcome> {
   const escaped = o.query.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -126,43 +126,41 @@ export async function searchTree(
   };
   const outOfTime = () => Date.now() >= o.deadline;
 
-  const scanFile = async (c: Candidate): Promise<Match[] | null> => {
+  // The file is already open (by the walk, through its pinned folder, area re-checked on the
+  // descriptor); this reads and matches it, and always closes it.
+  const scanFile = async (c: Candidate, handle: FileHandle, stats: Stats): Promise<Match[] | null> => {
     try {
-      const { handle, stats } = await sandbox.openVerified(c.real, c.shown);
-      try {
-        const isPdfName = c.real.toLowerCase().endsWith('.pdf');
-        if (stats.size > (isPdfName ? o.pdfMaxBytes : o.fileMaxBytes)) {
-          outcome.skipped.tooLarge++;
-          return null;
-        }
-        const buf = Buffer.alloc(stats.size);
-        const { bytesRead } = stats.size > 0 ? await handle.read(buf, 0, stats.size, 0) : { bytesRead: 0 };
-        const data = buf.subarray(0, bytesRead);
-        const kind = sniffKind(c.shown, data.subarray(0, 8192)).kind;
-        if (kind === 'binary') {
-          outcome.skipped.binary++;
-          return null;
-        }
-        const paged = kind === 'pdf';
-        const text = paged
-          ? (
-              await extractPdfText(data, {
-                firstPage: 1,
-                pageCount: o.pdfMaxPages,
-                maxBytes: o.fileMaxBytes,
-                signal: o.signal,
-              })
-            ).text
-          : data.toString('utf8');
-        return matchText(text, re, o.maxPerFile, o.contextLines, paged);
-      } finally {
-        await handle.close();
+      const isPdfName = c.shown.toLowerCase().endsWith('.pdf');
+      if (stats.size > (isPdfName ? o.pdfMaxBytes : o.fileMaxBytes)) {
+        outcome.skipped.tooLarge++;
+        return null;
       }
+      const buf = Buffer.alloc(stats.size);
+      const { bytesRead } = stats.size > 0 ? await handle.read(buf, 0, stats.size, 0) : { bytesRead: 0 };
+      const data = buf.subarray(0, bytesRead);
+      const kind = sniffKind(c.shown, data.subarray(0, 8192)).kind;
+      if (kind === 'binary') {
+        outcome.skipped.binary++;
+        return null;
+      }
+      const paged = kind === 'pdf';
+      const text = paged
+        ? (
+            await extractPdfText(data, {
+              firstPage: 1,
+              pageCount: o.pdfMaxPages,
+              maxBytes: o.fileMaxBytes,
+              signal: o.signal,
+            })
+          ).text
+        : data.toString('utf8');
+      return matchText(text, re, o.maxPerFile, o.contextLines, paged);
     } catch {
       if (o.signal.aborted) throw o.signal.reason;
-      // Special files, races and unreadable files are skipped, never followed or waited on.
       outcome.skipped.unreadable++;
       return null;
+    } finally {
+      await handle.close();
     }
   };
 
@@ -184,61 +182,90 @@ export async function searchTree(
     }
   };
 
-  const queue: { real: string; rel: string; shown: string }[] = [start];
+  // Folders are visited by descriptor: each is opened (never through a link in its last
+  // component) and judged by where the kernel says it is; one found anywhere but where the walk
+  // saw it (a folder swapped for a link meanwhile) is skipped. Its entries are looked up through
+  // that descriptor, so nothing swapped later can redirect them.
+  const queue: { pinned?: PinnedDir; rel: string; shown: string }[] = [
+    { pinned: start.dir, rel: start.dir.rel, shown: start.shown },
+  ];
   let queued = 0;
-  walk: while (queue.length > 0) {
-    const dir = queue.shift() as { real: string; rel: string; shown: string };
-    o.signal.throwIfAborted();
-    if (outOfTime()) {
-      stop('time_limit');
-      break;
-    }
-    const { entries } = await readFolder(dir.real, o.dirMaxEntries).catch(() => ({
-      entries: [] as FolderName[],
-    }));
-    for (const entry of entries) {
-      const real = join(dir.real, entry.name);
-      const rel = dir.rel ? `${dir.rel}/${entry.name}` : entry.name;
-      const shown = dir.shown ? `${dir.shown}/${entry.name}` : entry.name;
-      let type = entry.type;
-      if (type === 'unknown') {
-        const st = await lstat(real).catch(() => null);
-        type = !st
-          ? 'other'
-          : st.isSymbolicLink()
-            ? 'link'
-            : st.isDirectory()
-              ? 'folder'
-              : st.isFile()
-                ? 'file'
-                : 'other';
+  try {
+    walk: while (queue.length > 0) {
+      const next = queue.shift() as { pinned?: PinnedDir; rel: string; shown: string };
+      o.signal.throwIfAborted();
+      if (outOfTime()) {
+        stop('time_limit');
+        break;
       }
-      // Links are not followed: nothing is visited twice, nothing outside is reached.
-      if (type === 'folder') {
-        if (scope.reaches(rel)) queue.push({ real, rel, shown });
-        continue;
-      }
-      if (type !== 'file' || !scope.allows(rel) || (o.nameFilter && !o.nameFilter(entry.name))) continue;
-      if (queued >= o.maxFiles) {
-        stop('max_files');
-        break walk;
-      }
-      queued++;
-      const c = { real, rel, shown };
-      window.push({ c, result: scanFile(c) });
-      if (window.length >= PARALLEL) {
-        await consumeOldest();
-        o.signal.throwIfAborted();
-        if (outcome.stoppedBecause !== 'complete') break walk;
-        if (outOfTime()) {
-          stop('time_limit');
-          break walk;
+      const dir =
+        next.pinned ??
+        (await sandbox
+          .pinDir(join(sandbox.root, next.rel), next.shown, { noFollow: true, expectRel: next.rel })
+          .catch(() => null));
+      if (!dir) continue;
+      try {
+        if (!scope.reaches(dir.rel)) continue;
+        const { entries } = await readFolder(dir.path, o.dirMaxEntries).catch(() => ({
+          entries: [] as FolderName[],
+        }));
+        for (const entry of entries) {
+          const rel = childRel(dir.rel, entry.name);
+          const shown = next.shown ? `${next.shown}/${entry.name}` : entry.name;
+          let type = entry.type;
+          if (type === 'unknown') {
+            const st = await lstat(`${dir.path}/${entry.name}`).catch(() => null);
+            type = !st
+              ? 'other'
+              : st.isSymbolicLink()
+                ? 'link'
+                : st.isDirectory()
+                  ? 'folder'
+                  : st.isFile()
+                    ? 'file'
+                    : 'other';
+          }
+          // Links are not followed: nothing is visited twice, nothing outside is reached.
+          if (type === 'folder') {
+            if (scope.reaches(rel)) queue.push({ rel, shown });
+            continue;
+          }
+          if (type !== 'file' || !scope.allows(rel) || (o.nameFilter && !o.nameFilter(entry.name))) continue;
+          if (queued >= o.maxFiles) {
+            stop('max_files');
+            break walk;
+          }
+          queued++;
+          const c = { rel, shown };
+          let opened: OpenedFile;
+          try {
+            opened = await sandbox.openFileAt(dir, entry.name, shown, scope);
+          } catch {
+            // Special files, races, hard links and unreadable files are skipped, never followed or waited on.
+            outcome.skipped.unreadable++;
+            outcome.filesScanned++;
+            continue;
+          }
+          window.push({ c, result: scanFile(c, opened.handle, opened.stats) });
+          if (window.length >= PARALLEL) {
+            await consumeOldest();
+            o.signal.throwIfAborted();
+            if (outcome.stoppedBecause !== 'complete') break walk;
+            if (outOfTime()) {
+              stop('time_limit');
+              break walk;
+            }
+          }
         }
+      } finally {
+        await dir.close();
       }
     }
+  } finally {
+    for (const q of queue) await q.pinned?.close();
+    // Drain what is in flight (every file already opened gets closed); its hits count only while
+    // no limit has been reached.
+    while (window.length > 0) await consumeOldest().catch(() => {});
   }
-  // Drain what is in flight (every file already opened gets closed); its hits count only while
-  // no limit has been reached.
-  while (window.length > 0) await consumeOldest();
   return outcome;
 }

@@ -7,7 +7,7 @@ import type { AccessScope, Areas } from '../access/areas.js';
 import { readScope } from '../access/constraints.js';
 import type { FilesConfig } from '../config.js';
 import { PathRefusal, parseUserPath } from '../sandbox/path-input.js';
-import { type Resolved, type Sandbox, SandboxRefusal, typeOf } from '../sandbox/sandbox.js';
+import { AreaRefusal, type Sandbox, SandboxRefusal, type Target } from '../sandbox/sandbox.js';
 
 /** The files server's connectors: the sandbox and the server-wide ceilings from configuration. */
 export interface FilesConnectors {
@@ -53,36 +53,36 @@ export function versionOf(st: Stats): string {
 }
 
 /**
- * Parses, resolves and authorises a path for reading. The policy check uses the REAL path, so a
- * link inside a readable area that leads into another area is judged by where it leads.
- * Folders pass when they are in, or lead to, a readable area.
+ * Parses a path, opens what it names and authorises it for reading. The policy check is made on
+ * what was actually opened (the kernel's path of the descriptor), so a link inside a readable area
+ * that leads into another area is judged by where it leads, and a folder swapped for a link
+ * between the check and the open is caught. Folders pass when they are in, or lead to, a readable
+ * area. The caller closes the target ({@link closeTarget}).
  */
-export async function resolveReadable(
+export async function openReadable(
   ctx: FilesContext,
   path: string,
   allowRoot: boolean,
-): Promise<{ resolved: Resolved; scope: AccessScope }> {
+): Promise<{ target: Target; scope: AccessScope }> {
   const scope = scopeOf(ctx);
   try {
     const parsed = parseUserPath(path, allowRoot);
-    const resolved = await ctx.connectors.sandbox.resolve(parsed);
-    const isFolder = typeOf(resolved.stats) === 'folder';
-    const ok = isFolder ? scope.reaches(resolved.rel) : scope.allows(resolved.rel);
-    if (!ok) {
-      const where =
-        resolved.rel === resolved.asked
-          ? `\`${resolved.asked}\` is`
-          : `\`${resolved.asked}\` leads to a place that is`;
-      throw new ToolError(
-        `${where} outside the areas your role may read (${scope.describe()}). Call list_folder to see what you can read.`,
-        'path_refused',
-      );
-    }
-    return { resolved, scope };
+    const target = await ctx.connectors.sandbox.openPath(parsed, scope);
+    return { target, scope };
   } catch (err) {
+    if (err instanceof AreaRefusal) throw areaError(err.asked, err.rel, scope);
     if (err instanceof ToolError) throw err;
     return asToolError(err);
   }
+}
+
+/** The refusal for a path whose real place is outside the caller's areas. */
+export function areaError(asked: string, rel: string, scope: AccessScope): ToolError {
+  const where = rel === asked ? `\`${asked}\` is` : `\`${asked}\` leads to a place that is`;
+  return new ToolError(
+    `${where} outside the areas your role may read (${scope.describe()}). Call list_folder to see what you can read.`,
+    'path_refused',
+  );
 }
 
 /** ISO timestamp of a Stats' modification time. */

@@ -1,13 +1,12 @@
 // Reading a folder's entries safely: names that are not valid UTF-8 or hidden are skipped, links
 // are judged by where they really lead (outside or dangling: not shown), special files are typed.
 import type { Stats } from 'node:fs';
-import { lstat, opendir, realpath, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { lstat, opendir, realpath } from 'node:fs/promises';
+import { basename, dirname } from 'node:path';
 import type { AccessScope } from '../access/areas.js';
 import { kindByName } from '../documents/file-kind.js';
 import { isUsableName } from '../sandbox/path-input.js';
-import type { Sandbox } from '../sandbox/sandbox.js';
-import { typeOf } from '../sandbox/sandbox.js';
+import { childRel, type PinnedDir, type Sandbox, typeOf } from '../sandbox/sandbox.js';
 
 /** One visible entry of a folder. */
 export interface FolderEntry {
@@ -47,7 +46,7 @@ function direntType(d: {
 }
 
 /**
- * Entries of folder `real` in code-point order of their names, at most `max`. Hidden names
+ * Entries of folder `real` (a pinned folder's `/proc/self/fd/<n>` path) in code-point order of their names, at most `max`. Hidden names
  * (leading `.`, including in-flight report temp files) are left out; names that are not valid
  * UTF-8 or that no path could name (control or invisible characters, `\\`, `%xx`) are left out
  * and counted in `skipped`.
@@ -86,37 +85,45 @@ export async function readFolder(
 }
 
 /**
- * Describes entry `name` of the folder at real path `folderReal` (real rel `folderRel`), or returns
- * `null` when the caller may not see it: outside its areas, a link leading out of the root or
- * nowhere, or gone since the folder was read.
+ * Describes entry `name` of the pinned folder `dir`, or returns `null` when the caller may not see
+ * it: outside its areas, a link leading out of the root or nowhere, a file with several names
+ * (hard link: which area it belongs to cannot be told, so neither its size nor its times are
+ * shown), or gone since the folder was read. Every look-up goes through the folder's descriptor;
+ * a link is judged by the folder its target is in, opened and checked on its descriptor.
  */
 export async function describeEntry(
   sandbox: Sandbox,
   scope: AccessScope,
-  folderReal: string,
-  folderRel: string,
+  dir: PinnedDir,
   name: string,
 ): Promise<FolderEntry | null> {
-  const abs = join(folderReal, name);
-  const lexicalRel = folderRel ? `${folderRel}/${name}` : name;
+  const abs = `${dir.path}/${name}`;
   let st = await lstat(abs).catch(() => null);
   if (!st) return null;
-  let rel = lexicalRel;
+  let rel = childRel(dir.rel, name);
   let link = false;
   if (st.isSymbolicLink()) {
     const target = await realpath(abs).catch(() => null);
-    const targetRel = target === null ? null : sandbox.relativeOf(target);
-    if (target === null || targetRel === null) return null;
-    st = await stat(target).catch(() => null);
-    if (!st) return null;
-    rel = targetRel;
+    if (target === null || sandbox.relativeOf(target) === null || target === sandbox.root) return null;
+    const holder = await sandbox.pinDir(dirname(target), name).catch(() => null);
+    if (!holder) return null;
+    try {
+      const base = basename(target);
+      st = await lstat(`${holder.path}/${base}`).catch(() => null);
+      if (!st || st.isSymbolicLink()) return null;
+      rel = childRel(holder.rel, base);
+    } finally {
+      await holder.close();
+    }
     link = true;
   }
   const t = typeOf(st);
   if (t === 'folder')
     return scope.reaches(rel) ? { name, type: 'folder', stats: st, rel, link, kind: undefined } : null;
   if (!scope.allows(rel)) return null;
-  if (t === 'file')
+  if (t === 'file') {
+    if (st.nlink > 1) return null;
     return { name, type: 'file', stats: st, rel, link, kind: kindByName(name)?.kind ?? 'unknown' };
+  }
   return { name, type: 'other', stats: st, rel, link, kind: t };
 }

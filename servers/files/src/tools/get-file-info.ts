@@ -3,14 +3,14 @@ import { type CacheKeyContext, defineTool, ToolError } from '@mcp-fleet/core';
 import { z } from 'zod';
 import { fileReadConstraint } from '../access/constraints.js';
 import { sniffKind } from '../documents/file-kind.js';
-import { typeOf } from '../sandbox/sandbox.js';
+import { closeTarget } from '../sandbox/sandbox.js';
 import { pathVersionKey } from './cache-keys.js';
 import {
   asToolError,
   type FilesConnectors,
   type FilesContext,
   modifiedAt,
-  resolveReadable,
+  openReadable,
   versionOf,
 } from './context.js';
 
@@ -47,17 +47,17 @@ export const getFileInfo = defineTool({
   constraint: fileReadConstraint(),
   cacheKey: (args, ctx: CacheKeyContext<FilesConnectors>) => pathVersionKey(ctx.connectors, args.path, false),
   handler: async (args, ctx: FilesContext) => {
-    const { resolved } = await resolveReadable(ctx, args.path, false);
-    const st = resolved.stats;
+    const { target } = await openReadable(ctx, args.path, false);
+    const st = target.stats;
     const base = {
-      path: resolved.asked,
+      path: target.asked,
       size: st.size,
       modifiedAt: modifiedAt(st),
-      link: resolved.rel !== resolved.asked,
+      link: target.rel !== target.asked,
       version: versionOf(st),
     };
-    const t = typeOf(st);
-    if (t === 'folder') {
+    if (target.type === 'folder') {
+      await closeTarget(target);
       return {
         data: {
           ...base,
@@ -68,19 +68,20 @@ export const getFileInfo = defineTool({
         },
       };
     }
-    if (t !== 'file') {
+    if (target.type === 'other') {
       return {
         data: {
           ...base,
           type: 'other' as const,
-          kind: t,
-          description: `special file (${t}); it cannot be read`,
+          kind: target.kind,
+          description: `special file (${target.kind}); it cannot be read`,
           readable: false,
         },
       };
     }
+    const resolved = { asked: target.asked };
     try {
-      const { handle, stats } = await ctx.connectors.sandbox.openFile(resolved);
+      const { handle, stats } = target.file;
       let head: Buffer;
       try {
         const buf = Buffer.alloc(Math.min(SNIFF_BYTES, stats.size));

@@ -2,14 +2,14 @@
 import { type CacheKeyContext, defineTool, ToolError } from '@mcp-fleet/core';
 import { z } from 'zod';
 import { folderReadConstraint } from '../access/constraints.js';
-import { typeOf } from '../sandbox/sandbox.js';
+import { closeTarget } from '../sandbox/sandbox.js';
 import { pathVersionKey } from './cache-keys.js';
 import {
   asToolError,
   type FilesConnectors,
   type FilesContext,
   modifiedAt,
-  resolveReadable,
+  openReadable,
   versionOf,
 } from './context.js';
 import { describeEntry, readFolder } from './folder-entries.js';
@@ -87,16 +87,19 @@ export const listFolder = defineTool({
       ...(d.note ? [d.note] : []),
     ].join('\n'),
   handler: async (args, ctx: FilesContext) => {
-    const { resolved, scope } = await resolveReadable(ctx, args.path, true);
-    if (typeOf(resolved.stats) !== 'folder') {
+    const { target, scope } = await openReadable(ctx, args.path, true);
+    if (target.type !== 'folder') {
+      await closeTarget(target);
       throw new ToolError(
-        `\`${resolved.asked}\` is a file, not a folder; call read_document or get_file_info on it.`,
+        `\`${target.asked}\` is a file, not a folder; call read_document or get_file_info on it.`,
       );
     }
     const { sandbox, config } = ctx.connectors;
+    const dir = target.dir;
+    const resolved = { asked: target.asked, stats: target.stats };
     try {
       const after = args.cursor ? decodeCursor(args.cursor, resolved.asked) : null;
-      const folder = await readFolder(resolved.real, config.dirMaxEntries);
+      const folder = await readFolder(dir.path, config.dirMaxEntries);
       const { skipped, capped } = folder;
       const names = folder.entries.map((e) => e.name);
       const start = after === null ? 0 : names.findIndex((n) => n > after);
@@ -108,7 +111,7 @@ export const listFolder = defineTool({
         if (++examined > MAX_EXAMINED_PER_PAGE) break;
         const name = names[i] as string;
         last = name;
-        const e = await describeEntry(sandbox, scope, resolved.real, resolved.rel, name);
+        const e = await describeEntry(sandbox, scope, dir, name);
         if (!e) continue;
         entries.push({
           name,
@@ -141,6 +144,8 @@ export const listFolder = defineTool({
     } catch (err) {
       if (err instanceof ToolError || ctx.signal.aborted) throw err;
       return asToolError(err);
+    } finally {
+      await dir.close();
     }
   },
 });

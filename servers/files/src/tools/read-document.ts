@@ -7,14 +7,14 @@ import { fileReadConstraint } from '../access/constraints.js';
 import { sniffKind } from '../documents/file-kind.js';
 import { extractPdfText, PdfUnreadable } from '../documents/pdf-text.js';
 import { readBytes, readLines } from '../documents/read-text.js';
-import { typeOf } from '../sandbox/sandbox.js';
+import { closeTarget } from '../sandbox/sandbox.js';
 import { pathVersionKey } from './cache-keys.js';
 import {
   asToolError,
   type FilesConnectors,
   type FilesContext,
   modifiedAt,
-  resolveReadable,
+  openReadable,
   versionOf,
 } from './context.js';
 
@@ -122,17 +122,19 @@ export const readDocument = defineTool({
       throw new ToolError(
         'Give either a line range (startLine/lineCount) or a byte range (byteOffset/byteCount), not both.',
       );
-    const { resolved } = await resolveReadable(ctx, args.path, false);
-    if (typeOf(resolved.stats) === 'folder')
-      throw new ToolError(`\`${resolved.asked}\` is a folder; call list_folder on it.`);
-    const { config, sandbox } = ctx.connectors;
-    let opened: Awaited<ReturnType<typeof sandbox.openFile>>;
-    try {
-      opened = await sandbox.openFile(resolved);
-    } catch (err) {
-      return asToolError(err);
+    const { target } = await openReadable(ctx, args.path, false);
+    if (target.type !== 'file') {
+      await closeTarget(target);
+      if (target.type === 'folder')
+        throw new ToolError(`\`${target.asked}\` is a folder; call list_folder on it.`);
+      throw new ToolError(
+        `\`${target.asked}\` is a special file (${target.kind}); only regular files can be read.`,
+        'path_refused',
+      );
     }
-    const { handle, stats } = opened;
+    const { config } = ctx.connectors;
+    const resolved = { asked: target.asked };
+    const { handle, stats } = target.file;
     try {
       const head = Buffer.alloc(Math.min(SNIFF_BYTES, stats.size));
       await handle.read(head, 0, head.length, 0);

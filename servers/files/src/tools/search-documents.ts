@@ -3,10 +3,10 @@ import { type CacheKeyContext, defineTool, ToolError } from '@mcp-fleet/core';
 import picomatch from 'picomatch';
 import { z } from 'zod';
 import { folderReadConstraint } from '../access/constraints.js';
-import { typeOf } from '../sandbox/sandbox.js';
+import { closeTarget } from '../sandbox/sandbox.js';
 import { searchTree } from '../search/search-tree.js';
 import { treeGenerationKey } from './cache-keys.js';
-import { asToolError, type FilesConnectors, type FilesContext, resolveReadable } from './context.js';
+import { asToolError, type FilesConnectors, type FilesContext, openReadable } from './context.js';
 
 const output = z.object({
   query: z.string(),
@@ -70,22 +70,24 @@ export const searchDocuments = defineTool({
       ...d.hits.map((h) => `--- ${h.path}:${h.line}${h.page ? ` (page ${h.page})` : ''}\n${h.snippet}`),
     ].join('\n'),
   handler: async (args, ctx: FilesContext) => {
-    const { resolved, scope } = await resolveReadable(ctx, args.path, true);
-    if (typeOf(resolved.stats) !== 'folder') {
-      throw new ToolError(
-        `\`${resolved.asked}\` is a file; give a folder as path, or read the file with read_document.`,
-      );
-    }
     if (args.fileGlob !== undefined && (args.fileGlob.includes('/') || args.fileGlob.includes('\u0000'))) {
       throw new ToolError('fileGlob matches file names only (e.g. "*.md"); put the folder in path.');
     }
+    const { target, scope } = await openReadable(ctx, args.path, true);
+    if (target.type !== 'folder') {
+      await closeTarget(target);
+      throw new ToolError(
+        `\`${target.asked}\` is a file; give a folder as path, or read the file with read_document.`,
+      );
+    }
+    const resolved = { asked: target.asked };
     const { config, sandbox } = ctx.connectors;
     const started = Date.now();
     try {
       const outcome = await searchTree(
         sandbox,
         scope,
-        { real: resolved.real, rel: resolved.rel, shown: resolved.asked },
+        { dir: target.dir, shown: resolved.asked },
         {
           query: args.query,
           caseSensitive: args.caseSensitive,

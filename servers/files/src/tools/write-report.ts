@@ -86,13 +86,20 @@ export const writeReport = defineTool({
       const bad = checkFormat(ext, args.content);
       if (bad) throw new ToolError(`Not saved: ${bad}.`);
 
+      // The parent is pinned by descriptor and checked to be exactly `p`'s parent (no link on the
+      // way), so the lexical path checked above IS where the report lands.
       const dir = await ensureParent(sandbox, p);
-      const outcome = await writeAtomic(dir, name, [bytes], {
-        overwrite: args.overwrite,
-        signal: ctx.signal,
-        // From the rename/link on, a timeout no longer reports "cancelled" for a report that was saved.
-        commit: () => ctx.commit(),
-      });
+      let outcome: Awaited<ReturnType<typeof writeAtomic>>;
+      try {
+        outcome = await writeAtomic(dir.path, name, [bytes], {
+          overwrite: args.overwrite,
+          signal: ctx.signal,
+          // From the rename/link on, a timeout no longer reports "cancelled" for a report that was saved.
+          commit: () => ctx.commit(),
+        });
+      } finally {
+        await dir.close();
+      }
       ctx.connectors.generation.value++;
       ctx.logger.info(
         { requestId: ctx.requestId, bytes: bytes.length, created: outcome.created },
