@@ -85,6 +85,14 @@ function fastCallable(params: unknown): boolean {
   );
 }
 
+/** A protocol-level refusal (HTTP 400, JSON-RPC -32600 with a null id): no call was made. */
+function refuse(reply: FastifyReply, message: string): FastifyReply {
+  return reply
+    .code(400)
+    .header('content-type', 'application/json')
+    .send(JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: -32600, message } }));
+}
+
 function scopeOf(authInfo: AuthInfo | undefined): CallScope {
   const scope = authInfo?.extra?.fleet as CallScope | undefined;
   if (!scope) throw new ProtocolError(-32603, 'request reached the MCP server without an identity');
@@ -263,8 +271,11 @@ export function createMcpHost(rt: FleetRuntime, options: McpHostOptions = {}): M
         protocolVersion: (request.headers['mcp-protocol-version'] as string | undefined) ?? null,
       };
       if (request.method === 'POST') {
-        if (Array.isArray(body)) for (const m of body) cancelNotified(m, identity);
-        else cancelNotified(body, identity);
+        // JSON-RPC batches: removed from MCP in 2025-06-18, and the SDK's handling of a mixed one
+        // (a cancel plus a call) never ended its response. Refused before anything in it runs, on
+        // both paths; no call was made, so there is no audit record.
+        if (Array.isArray(body)) return refuse(reply, 'Invalid Request: batches are not supported');
+        cancelNotified(body, identity);
       }
       let sdkBody = body;
       if (request.method === 'POST') {
@@ -272,19 +283,10 @@ export function createMcpHost(rt: FleetRuntime, options: McpHostOptions = {}): M
         // arguments are the pipeline's to bound, so that such a call is refused with its record.
         const args = isRecord(body) && isRecord(body.params) ? body.params.arguments : undefined;
         if (nestedDeeperThan(body, MAX_ENVELOPE_DEPTH, args)) {
-          return reply
-            .code(400)
-            .header('content-type', 'application/json')
-            .send(
-              JSON.stringify({
-                jsonrpc: '2.0',
-                id: null,
-                error: {
-                  code: -32600,
-                  message: `Invalid Request: the message is nested more than ${MAX_ENVELOPE_DEPTH} levels deep`,
-                },
-              }),
-            );
+          return refuse(
+            reply,
+            `Invalid Request: the message is nested more than ${MAX_ENVELOPE_DEPTH} levels deep`,
+          );
         }
       }
       if (request.method === 'POST' && isRecord(body) && body.jsonrpc === '2.0') {
