@@ -14,6 +14,7 @@ import {
   ALLOWED_OPERATORS,
   CHECKED_CALLS,
   READABLE_SETTINGS,
+  READABLE_SYSTEM_RELATIONS,
 } from '../src/sql/allow-list.js';
 import {
   checkReadOnlySql,
@@ -41,6 +42,9 @@ let types: { name: string; schema: string }[] = [];
 let settings: string[] = [];
 let learned: WarehouseNames;
 let volatility = new Map<string, string[]>();
+let systemRelations: { schema: string; name: string }[] = [];
+// OIDs of objects in a schema no caller may read: a table (and its row type) and a text search configuration.
+let forbidden: { table: number; type: number; config: number };
 
 // Objects a hostile warehouse could hold: a function, a type and an operator of its own.
 const WAREHOUSE_OBJECTS = [
@@ -51,6 +55,10 @@ const WAREHOUSE_OBJECTS = [
   // Shadows of allowed names: a better match than pg_catalog's for varchar, and for text operands.
   'CREATE FUNCTION public.initcap(character varying) RETURNS text LANGUAGE sql AS $$ SELECT $1 $$',
   'CREATE OPERATOR public.-|- (LEFTARG = text, RIGHTARG = text, FUNCTION = public.exfiltrate_op)',
+  // A schema the caller may not read: its objects' OIDs must not be turned into names.
+  'CREATE SCHEMA secret',
+  'CREATE TABLE secret.payroll (salary int)',
+  'CREATE TEXT SEARCH CONFIGURATION secret.cfg (COPY = pg_catalog.english)',
 ];
 
 beforeAll(async () => {
@@ -82,6 +90,18 @@ beforeAll(async () => {
       )
     ).rows;
     settings = (await c.query<{ name: string }>('SELECT name FROM pg_settings')).rows.map((r) => r.name);
+    systemRelations = (
+      await c.query<{ schema: string; name: string }>(
+        `SELECT n.nspname AS schema, c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+         WHERE n.nspname IN ('pg_catalog', 'information_schema') AND c.relkind IN ('r', 'v', 'm', 'p', 'f')`,
+      )
+    ).rows;
+    forbidden = (
+      await c.query<{ table: number; type: number; config: number }>(
+        `SELECT 'secret.payroll'::regclass::oid::int AS table, 'secret.payroll'::regtype::oid::int AS type,
+                'secret.cfg'::regconfig::oid::int AS config`,
+      )
+    ).rows[0] as typeof forbidden;
     // What run_query and explain_query do before checking SQL: learn the warehouse's names.
     const session = {
       query: async (text: string) => (await c.query(text)).rows,
@@ -253,6 +273,155 @@ describe('every cast target and setting not on its allow-list', () => {
     );
     expect(cases.length).toBeGreaterThan(500);
     expect(failuresOf(cases, () => /setting .+ is not one a query may read/)).toEqual([]);
+  });
+});
+
+// R1: `x.t` is the function-style cast t(x) when t is a type (and not a column of x).
+describe('every type pg_type holds that a cast may not target, in attribute notation', () => {
+  const quotedName = (name: string) => `"${name.replace(/"/g, '""')}"`;
+  const forms: [string, (t: string) => string | undefined][] = [
+    ['x.t', (t) => `SELECT x.${ident(t)} FROM unnest(ARRAY['x']) x`],
+    ['(x).t', (t) => `SELECT (x).${ident(t)} FROM unnest(ARRAY['x']) AS x`],
+    ['x."t"', (t) => `SELECT x.${quotedName(t)} FROM unnest(ARRAY['x']) AS x`],
+    ['X.T', (t) => (ident(t) === t ? `SELECT X.${t.toUpperCase()} FROM unnest(ARRAY['x']) X` : undefined)],
+    ["('x'::text).t", (t) => `SELECT ('x'::text).${ident(t)}`],
+    ['w.v.t', (t) => `WITH w AS (SELECT 'x' AS v) SELECT 1 FROM w WHERE w.v.${ident(t)} IS NULL`],
+  ];
+  // Built-in types: the guard knows them without reading the warehouse's catalog.
+  const refused = () =>
+    types.filter(
+      (t) =>
+        (t.schema === 'pg_catalog' || t.schema === 'information_schema') && !ALLOWED_CAST_TYPES.has(t.name),
+    );
+
+  for (const [label, build] of forms) {
+    it(`is refused as ${label}`, () => {
+      const cases = count(
+        'attribute casts',
+        refused().flatMap((t) => {
+          const sql = build(t.name);
+          return sql === undefined ? [] : [{ sql, name: t.name }];
+        }),
+      );
+      expect(cases.length).toBeGreaterThan(500);
+      expect(failuresOf(cases, (c) => new RegExp(`cast to ${escapeRegExp(c.name)} is not allowed`))).toEqual(
+        [],
+      );
+    });
+  }
+
+  it('includes the reg* types and their arrays, and lets allowed types through as conversions', () => {
+    const names = refused().map((t) => t.name);
+    for (const t of ['regnamespace', 'regtype', '_regclass', 'regprocedure', 'regrole', '_xml', 'xml'])
+      expect(names).toContain(t);
+    expect(() =>
+      checkReadOnlySql("SELECT x.date, x.text, x.int4, x.path, x.oid FROM unnest(ARRAY['1']) x"),
+    ).not.toThrow();
+  });
+
+  it('refuses types the warehouse defines once its catalog has been read', () => {
+    registerWarehouseNames({ ...learned, types: ['evil_type'] });
+    expect(() => checkReadOnlySql("SELECT x.evil_type FROM unnest(ARRAY['(1)']) x")).toThrow(
+      /cast to evil_type is not allowed/,
+    );
+  });
+});
+
+// R2: an allowed function that takes an OID (or reg*) and answers with a name reveals the objects of
+// schemas the caller may not read: format_type(o, NULL) over a series listed their tables.
+describe('every allowed function with an OID or reg* parameter', () => {
+  const OID_TYPES = /^(oid|reg[a-z]+)$/;
+  // Aggregates over OIDs answer with the OID itself, never a name.
+  const NO_NAMES = new Set(['min', 'max']);
+  const literalOf = (type: string) =>
+    /^(int2|int4|int8|float4|float8|numeric)$/.test(type) ? '1' : type === 'bool' ? 'true' : "'x'";
+
+  it('is refused when given a forbidden object’s OID, however it is written', () => {
+    const targets = procs.filter(
+      (p) => ALLOWED_FUNCTIONS.has(p.name) && !NO_NAMES.has(p.name) && p.args.some((a) => OID_TYPES.test(a)),
+    );
+    expect(targets.map((p) => p.name)).toEqual(
+      expect.arrayContaining(['obj_description', 'col_description', 'pg_relation_size', 'to_tsvector']),
+    );
+    const cases: Case[] = [];
+    for (const p of targets) {
+      const oid = (type: string) =>
+        type === 'regconfig' ? forbidden.config : type === 'regtype' ? forbidden.type : forbidden.table;
+      p.args.forEach((type, i) => {
+        if (!OID_TYPES.test(type)) return;
+        const ways = [
+          `${oid(type)}`,
+          `${oid(type)}::oid`,
+          `'${oid(type)}'`,
+          `(SELECT ${oid(type)})`,
+          'o',
+          `o::${type}`,
+          `o::text::${type}`,
+        ];
+        for (const way of ways) {
+          const args = p.args.map((t, j) => (j === i ? way : literalOf(t))).join(', ');
+          cases.push({
+            sql: `SELECT ${ident(p.name)}(${args}) FROM generate_series(${oid(type)}, ${oid(type)}) o`,
+            name: p.name,
+          });
+        }
+      });
+    }
+    count('oid arguments', cases);
+    expect(cases.length).toBeGreaterThan(100);
+    expect(failuresOf(cases, () => /./)).toEqual([]);
+  });
+
+  it('refuses the OID-to-name readers outright, and is told which', () => {
+    for (const name of [
+      'format_type',
+      'pg_get_userbyid',
+      'to_regtype',
+      'pg_describe_object',
+      'pg_identify_object',
+    ])
+      expect(ALLOWED_FUNCTIONS.has(name), name).toBe(false);
+  });
+});
+
+// R4: pg_catalog and information_schema relations that show other sessions' data or settings.
+describe('every relation of pg_catalog and information_schema not on the readable list', () => {
+  const forms = (r: { schema: string; name: string }): string[] => {
+    const q = `${ident(r.schema)}.${ident(r.name)}`;
+    const out = [
+      `SELECT * FROM ${q}`,
+      `TABLE ${q}`,
+      `SELECT 1 WHERE EXISTS (SELECT 1 FROM ${q})`,
+      `WITH w AS (SELECT * FROM ${q}) SELECT count(*) FROM w`,
+      `SELECT * FROM support.tickets t LEFT JOIN ${q} x ON true`,
+      `SELECT * FROM "${r.schema}"."${r.name}"`,
+      `SELECT pg_relation_size('${r.schema}.${r.name}')`,
+    ];
+    if (ident(r.name) === r.name) out.push(`SELECT * FROM ${r.schema.toUpperCase()}.${r.name.toUpperCase()}`);
+    // pg_catalog is searched first: unqualified names are its relations.
+    if (r.schema === 'pg_catalog') out.push(`SELECT * FROM ${ident(r.name)}`, `TABLE ${ident(r.name)}`);
+    return out;
+  };
+
+  it('is refused in every clause and spelling', () => {
+    const refused = systemRelations.filter((r) => !READABLE_SYSTEM_RELATIONS.has(`${r.schema}.${r.name}`));
+    const cases = count(
+      'system relations',
+      refused.flatMap((r) => forms(r).map((sql) => ({ sql, name: r.name }))),
+    );
+    expect(cases.length).toBeGreaterThan(1000);
+    expect(
+      failuresOf(cases, (c) => new RegExp(`system relation .*${escapeRegExp(c.name)} is not readable`)),
+    ).toEqual([]);
+  });
+
+  it('lets the readable ones through, and each of them exists', () => {
+    const known = new Set(systemRelations.map((r) => `${r.schema}.${r.name}`));
+    for (const key of READABLE_SYSTEM_RELATIONS) {
+      expect(known.has(key), key).toBe(true);
+      const [schema, name] = key.split('.') as [string, string];
+      expect(() => checkReadOnlySql(`SELECT * FROM ${schema}.${name}`), key).not.toThrow();
+    }
   });
 });
 

@@ -1,4 +1,5 @@
 // The SQL guard alone: every corpus attack is refused with advice; ordinary analytics SQL passes.
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { checkReadOnlySql, explainStatement, SqlRefused } from '../src/sql/guard.js';
 import { allAttacks, HARMLESS } from './sql-corpus.js';
@@ -68,5 +69,123 @@ describe('checkReadOnlySql', () => {
   it('builds EXPLAIN only around the checked SELECT, whatever comments it ends with', () => {
     const text = explainStatement(checkReadOnlySql('SELECT 1 -- trailing comment'), true);
     expect(text).toBe('EXPLAIN (FORMAT JSON, ANALYZE true, BUFFERS true) SELECT 1 -- trailing comment\n');
+  });
+});
+
+// R5: deep nesting overflowed the guard's recursive walk; the answer was "internal error".
+describe('nesting depth', () => {
+  const WRAPPERS: [string, string][] = [
+    ['(SELECT ', ')'],
+    ['(', ')'],
+    ['ARRAY[', ']'],
+    ['-(', ')'],
+    ['coalesce(', ', 1)'],
+    ['abs(', ')'],
+    ['(1 + ', ')'],
+    ['ROW(', ')'],
+    ['(CASE WHEN true THEN ', ' END)'],
+    ['(SELECT max(v) FROM (SELECT ', ' AS v) s)'],
+    ['NOT (', ' IS NULL)'],
+    ['(', ')::text::int'],
+  ];
+
+  /** What the guard answers: a result, or a refusal; anything else (RangeError...) is a failure. */
+  function verdict(sql: string): 'passed' | string {
+    try {
+      checkReadOnlySql(sql);
+      return 'passed';
+    } catch (err) {
+      if (!(err instanceof SqlRefused)) throw err;
+      return err.message;
+    }
+  }
+
+  it('refuses chains far deeper than any query needs with a clear message, not an internal error', () => {
+    const deep = /nested too deeply \(at most \d+ levels/;
+    for (const sql of [
+      `SELECT ${'(SELECT '.repeat(1000)}1${')'.repeat(1000)}`,
+      `SELECT 1${'+1'.repeat(50_000)}`,
+      `SELECT 1${' OR 1 = 1'.repeat(20_000).replace(/^/, ' = 1')}`,
+      `SELECT ${'('.repeat(50_000)}1${')'.repeat(50_000)}`,
+      `SELECT ${'ARRAY['.repeat(20_000)}1${']'.repeat(20_000)}`,
+      `SELECT ${'- '.repeat(50_000)}1`,
+      `SELECT 'a'${"||'a'".repeat(50_000)}`,
+    ]) {
+      const v = verdict(sql);
+      if (v !== 'passed') expect(v, sql.slice(0, 60)).toMatch(/nested too deeply|could not be parsed/);
+      else expect(sql.length, 'only flat chains may pass').toBeGreaterThan(0);
+    }
+    expect(verdict(`SELECT ${'(SELECT '.repeat(1000)}1${')'.repeat(1000)}`)).toMatch(deep);
+    expect(verdict(`SELECT 1${'+1'.repeat(50_000)}`)).toMatch(deep);
+    // The guard still works afterwards.
+    expect(checkReadOnlySql('SELECT 1').text).toBe('SELECT 1');
+  });
+
+  it('answers any nesting shape with a result or a clear refusal, never an internal error', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.constantFrom(...WRAPPERS), fc.integer({ min: 1, max: 400 })), {
+          minLength: 1,
+          maxLength: 6,
+        }),
+        (layers) => {
+          let core = '1';
+          for (const [[open, close], n] of layers) core = `${open.repeat(n)}${core}${close.repeat(n)}`;
+          const sql = `SELECT ${core}`;
+          const v = verdict(sql);
+          if (v !== 'passed') expect(v, sql.slice(0, 80)).toMatch(/nested too deeply|could not be parsed/);
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+
+  it('lets ordinary depth through', () => {
+    expect(verdict(`SELECT ${'(SELECT '.repeat(30)}1${')'.repeat(30)}`)).toBe('passed');
+    expect(verdict(`SELECT 1${'+1'.repeat(100)}`)).toBe('passed');
+    expect(verdict(`SELECT 1 WHERE 1 IN (${Array.from({ length: 5000 }, (_, i) => i).join(', ')})`)).toBe(
+      'passed',
+    );
+    expect(verdict(`SELECT 1 WHERE ${Array.from({ length: 2000 }, (_, i) => `1 = ${i}`).join(' OR ')}`)).toBe(
+      'passed',
+    );
+  });
+});
+
+describe('round 2 bounds keep ordinary SQL working', () => {
+  it.each([
+    'SELECT count(*) FROM generate_series(1, 10000000) g',
+    'SELECT count(*) FROM generate_series(1, 1000 * 1000) g',
+    "SELECT * FROM generate_series(timestamp '2025-01-01 00:00', timestamp '2025-01-02 00:00', interval '1 hour') g",
+    "SELECT * FROM generate_series(current_date - interval '1 year', current_date, '1 week'::interval) g",
+    "SELECT * FROM generate_series(now() - interval '90 days', now(), interval '1 day') g",
+    'SELECT * FROM generate_series(1, 10, 2) g',
+    "SELECT replace(replace(replace(t.subject, 'a', 'b'), 'c', 'd'), 'e', 'f') FROM support.tickets t",
+    "SELECT regexp_replace(t.subject, '(\\w+) (\\w+)', '\\2 \\1') FROM support.tickets t",
+    "SELECT concat_ws(' | ', t.subject, t.status, t.priority), array_to_string(ARRAY[t.id, t.customer_id], ',') FROM support.tickets t",
+    "SELECT to_tsvector(t.subject) @@ plainto_tsquery('refund'), ts_headline(t.subject, plainto_tsquery('refund')) FROM support.tickets t",
+    'SELECT t.path, t.point, t.oid, c.relname FROM support.tickets t, pg_class c',
+    'SELECT count(*) FROM pg_catalog.pg_attribute a JOIN information_schema.columns c ON c.column_name = a.attname',
+  ])('allows %s', (sql) => {
+    expect(() => checkReadOnlySql(sql)).not.toThrow();
+  });
+
+  it('refuses a series one row over the cap, allows it at the cap', () => {
+    expect(() => checkReadOnlySql('SELECT count(*) FROM generate_series(0, 10000000) g')).not.toThrow();
+    expect(() => checkReadOnlySql('SELECT count(*) FROM generate_series(0, 10000001) g')).toThrow(
+      /may produce at most 10,000,000 rows/,
+    );
+  });
+
+  it('multiplies the growth of every replacement in the query, nested or not', () => {
+    const ten = "'aaaaaaaaaa'";
+    expect(() =>
+      checkReadOnlySql(`SELECT replace(replace(replace('a', 'a', ${ten}), 'a', ${ten}), 'a', ${ten})`),
+    ).not.toThrow();
+    expect(() =>
+      checkReadOnlySql(
+        `SELECT replace('a', 'a', ${ten}), replace('a', 'a', ${ten}), replace('a', 'a', ${ten}), replace('a', 'a', ${ten})`,
+      ),
+    ).toThrow(/could multiply a value's size by 10,000; at most 1,000/);
   });
 });

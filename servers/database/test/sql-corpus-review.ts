@@ -9,6 +9,14 @@ const SETTING = /setting .+ is not one a query may read|current_setting\(\) need
 const FORMAT = /format\(\) needs|format\(\) width/;
 const RELATION_ARG = /needs the table as a literal/;
 const SERIES = /generate_series\(\) may produce at most/;
+const SERIES_LITERAL = /generate_series\(\) needs literal bounds/;
+const CONFIG = /needs its text search configuration first, as a literal|cast to regconfig is not allowed/;
+const SYSTEM = /system relation .+ is not readable here/;
+const DEEP = /nested too deeply \(at most \d+ levels/;
+const GROWTH = /could multiply a value's size by|needs its (replacement|separator|null text) as a literal/;
+
+const nested = (open: string, close: string, n: number, core = '1') =>
+  `SELECT ${open.repeat(n)}${core}${close.repeat(n)}`;
 
 /** Classes of attack found by the review, each with several variants. */
 export const REVIEW_ATTACKS: Record<string, Attack[]> = {
@@ -120,5 +128,133 @@ export const REVIEW_ATTACKS: Record<string, Attack[]> = {
     { sql: "SELECT string_agg('x', '') FROM generate_series(1, 1000000000)", why: SERIES },
     { sql: 'SELECT count(*) FROM generate_series(1::bigint, 9000000000000000000)', why: SERIES },
     { sql: 'SELECT array_agg(g) FROM generate_series(-1e12, 1e12) g', why: SERIES },
+  ],
+
+  // Round 2, against the running server. R1: `x.t` is the cast t(x) when t is a type and not a
+  // column (function-style cast), so the cast allow-list must hold for field names too.
+  'casts in attribute notation': [
+    { sql: "SELECT x.regnamespace FROM unnest(ARRAY['billing']) x", why: CAST },
+    { sql: "SELECT x.regtype FROM unnest(ARRAY['billing.invoices']) x", why: CAST },
+    { sql: "SELECT (x._regclass)[1]::text FROM unnest(ARRAY['{billing.invoices}']) x", why: CAST },
+    { sql: "SELECT x.regprocedure FROM unnest(ARRAY['pg_sleep(float8)']) x", why: CAST },
+    { sql: "SELECT x._xml FROM unnest(ARRAY['{<a/>}']) x", why: CAST },
+    { sql: "SELECT x.xml FROM unnest(ARRAY['<a/>']) x", why: CAST },
+    { sql: "SELECT (x).regrole FROM unnest(ARRAY['postgres']) AS x", why: CAST },
+    { sql: 'SELECT x."regnamespace" FROM unnest(ARRAY[\'billing\']) x', why: CAST },
+    { sql: "SELECT X.REGNAMESPACE FROM unnest(ARRAY['billing']) X", why: CAST },
+    { sql: "SELECT ('billing'::text).regnamespace", why: CAST },
+    { sql: "SELECT w.v.regoper FROM (SELECT '+' AS v) w", why: CAST },
+    { sql: "SELECT 1 FROM unnest(ARRAY['billing']) x WHERE x.regnamespace IS NOT NULL", why: CAST },
+    {
+      sql: "SELECT x.regclass FROM unnest(ARRAY['billing.invoices']) x",
+      why: /cast to regclass|regclass\(\) is not allowed/,
+    },
+    { sql: "SELECT x.regconfig FROM unnest(ARRAY['16385']) x", why: CAST },
+  ],
+  // R2: functions that turn any OID into a catalog name reveal forbidden schemas' objects.
+  'catalog names from OIDs': [
+    { sql: 'SELECT o, format_type(o, NULL) FROM generate_series(16384, 40000) o', why: FUNCTION },
+    { sql: 'SELECT format_type(16385, NULL)', why: FUNCTION },
+    { sql: 'SELECT pg_catalog.format_type(16385::oid, -1)', why: FUNCTION },
+    { sql: 'SELECT obj_description(o) FROM generate_series(16384, 16500) o', why: RELATION_ARG },
+    { sql: "SELECT obj_description(16385, 'pg_class')", why: RELATION_ARG },
+    { sql: 'SELECT col_description(o, 1) FROM generate_series(16384, 16500) o', why: RELATION_ARG },
+    { sql: "SELECT to_tsvector(o, 'x') FROM generate_series(16384, 16500) o", why: CONFIG },
+    { sql: "SELECT to_tsvector(o::regconfig, 'x') FROM generate_series(16384, 16500) o", why: CONFIG },
+    { sql: "SELECT '16385'::regconfig::text", why: CONFIG },
+    { sql: "SELECT to_tsquery('16385', 'x')", why: CONFIG },
+    { sql: "SELECT ts_headline(o, 'x', 'x'::tsquery) FROM generate_series(16384, 16500) o", why: CONFIG },
+    { sql: "SELECT websearch_to_tsquery((SELECT 16385), 'x')", why: CONFIG },
+  ],
+  // R3: a series bound the guard cannot read can ask for any number of rows.
+  'series without literal bounds': [
+    { sql: 'SELECT count(*) FROM generate_series(1, (SELECT 150000000)) g', why: SERIES_LITERAL },
+    { sql: 'SELECT count(*) FROM unnest(ARRAY[150000000]) x, generate_series(1, x) g', why: SERIES_LITERAL },
+    { sql: 'SELECT count(*) FROM generate_series(1, 10, (SELECT 0.00000001)) g', why: SERIES_LITERAL },
+    { sql: "SELECT count(*) FROM generate_series(1, length('xxxxxxxxx') * 100000000) g", why: SERIES_LITERAL },
+    { sql: 'SELECT count(*) FROM generate_series(1, 10, 0.0000001) g', why: SERIES },
+    { sql: 'SELECT count(*) FROM generate_series(1, 150000 * 1000) g', why: SERIES },
+    {
+      sql: "SELECT count(*) FROM generate_series(date '2025-01-01', 'infinity'::timestamp, interval '1 day') g",
+      why: SERIES_LITERAL,
+    },
+    {
+      sql: "SELECT count(*) FROM generate_series(now(), now() + interval '1000 years', interval '1 second') g",
+      why: SERIES,
+    },
+    {
+      sql: "SELECT count(*) FROM generate_series(now(), now() + x, interval '1 second') g, unnest(ARRAY[interval '100 years']) x",
+      why: SERIES_LITERAL,
+    },
+    {
+      sql: "SELECT count(*) FROM generate_series(date '2025-01-01', date '2026-01-01', (SELECT interval '1 microsecond')) g",
+      why: SERIES_LITERAL,
+    },
+  ],
+  // R4: system views that show other sessions' SQL, settings and credentials, whatever the role.
+  'system relations': [
+    { sql: 'SELECT pid, usename, state, query FROM pg_stat_activity', why: SYSTEM },
+    { sql: 'SELECT * FROM pg_catalog.pg_stat_activity', why: SYSTEM },
+    { sql: 'SELECT * FROM PG_CATALOG.PG_STAT_ACTIVITY', why: SYSTEM },
+    { sql: 'SELECT * FROM "pg_catalog"."pg_settings"', why: SYSTEM },
+    { sql: 'SELECT * FROM pg_db_role_setting', why: SYSTEM },
+    { sql: 'SELECT rolname, rolconfig FROM pg_roles', why: SYSTEM },
+    { sql: 'SELECT usename, useconfig FROM pg_user', why: SYSTEM },
+    { sql: 'SELECT name, setting FROM pg_settings', why: SYSTEM },
+    { sql: 'SELECT * FROM pg_authid', why: SYSTEM },
+    { sql: 'SELECT * FROM pg_stat_statements', why: SYSTEM },
+    { sql: 'SELECT * FROM public.pg_stat_statements', why: SYSTEM },
+    { sql: 'TABLE pg_user_mappings', why: SYSTEM },
+    { sql: 'SELECT * FROM pg_shadow', why: SYSTEM },
+    { sql: 'SELECT * FROM pg_file_settings', why: SYSTEM },
+    { sql: 'SELECT * FROM pg_hba_file_rules', why: SYSTEM },
+    { sql: 'SELECT * FROM pg_stat_replication', why: SYSTEM },
+    { sql: 'SELECT * FROM pg_locks', why: SYSTEM },
+    { sql: 'SELECT * FROM pg_prepared_statements', why: SYSTEM },
+    { sql: 'SELECT * FROM information_schema.user_mapping_options', why: SYSTEM },
+    { sql: 'SELECT (SELECT query FROM pg_stat_activity LIMIT 1)', why: SYSTEM },
+    { sql: 'WITH a AS (SELECT * FROM pg_stat_activity) SELECT * FROM a', why: SYSTEM },
+    { sql: 'SELECT * FROM support.tickets t JOIN pg_locks l ON true', why: SYSTEM },
+    { sql: "SELECT pg_relation_size('pg_catalog.pg_authid')", why: SYSTEM },
+  ],
+  // R5: nesting that overflowed the guard's recursive walk ("internal error").
+  'nesting depth': [
+    { sql: nested('(SELECT ', ')', 1000), why: DEEP },
+    { sql: nested('(SELECT ', ')', 300), why: DEEP },
+    { sql: `SELECT 1${'+1'.repeat(9000)}`, why: DEEP },
+    { sql: `SELECT 'a'${"||'a'".repeat(3000)}`, why: DEEP },
+    { sql: nested('ARRAY[', ']', 2000), why: DEEP },
+    { sql: nested('coalesce(', ')', 1500), why: DEEP },
+    { sql: nested('abs(', ')', 2000), why: DEEP },
+    { sql: nested('NOT (', ')', 2000, 'true'), why: DEEP },
+    { sql: nested('ROW(', ')', 2000), why: DEEP },
+    { sql: nested('(CASE WHEN true THEN ', ' END)', 500), why: DEEP },
+    { sql: `SELECT 1 FROM ${'(SELECT 1 FROM '.repeat(500)}(SELECT 1) s${') s'.repeat(500)}`, why: DEEP },
+  ],
+  // R6: allowed functions whose output is a multiple of their input, nested into exponential growth.
+  'value amplification': [
+    {
+      sql: "SELECT length(replace(replace(replace(replace('a', 'a', 'aaaaaaaaaa'), 'a', 'aaaaaaaaaa'), 'a', 'aaaaaaaaaa'), 'a', 'aaaaaaaaaa'))",
+      why: GROWTH,
+    },
+    {
+      sql: "SELECT length(regexp_replace(regexp_replace('ab', '.*', '\\&\\&\\&\\&\\&\\&\\&\\&\\&\\&\\&\\&\\&\\&\\&\\&\\&\\&\\&\\&\\&\\&\\&\\&\\&\\&\\&\\&\\&\\&\\&\\&'), '.*', '\\&\\&\\&\\&\\&\\&\\&\\&\\&\\&\\&\\&\\&\\&\\&\\&\\&\\&\\&\\&\\&\\&\\&\\&\\&\\&\\&\\&\\&\\&\\&\\&'))",
+      why: GROWTH,
+    },
+    { sql: "SELECT replace('a', 'a', x) FROM unnest(ARRAY['aaaaaaaaaa']) x", why: GROWTH },
+    { sql: "SELECT regexp_replace('a', 'a', (SELECT 'aaaaaaaaaa'))", why: GROWTH },
+    {
+      sql: `WITH a AS (SELECT replace('a', 'a', '${'a'.repeat(100)}') v), b AS (SELECT replace(v, 'a', '${'a'.repeat(100)}') v FROM a) SELECT length(v) FROM b`,
+      why: GROWTH,
+    },
+    {
+      sql: `SELECT length(array_to_string(string_to_array(array_to_string(string_to_array('abc', NULL), '${'x'.repeat(40)}'), NULL), '${'x'.repeat(40)}'))`,
+      why: GROWTH,
+    },
+    { sql: "SELECT array_to_string(ARRAY[1, 2], s) FROM unnest(ARRAY[',']) s", why: GROWTH },
+    { sql: `SELECT concat_ws('${'x'.repeat(1001)}', VARIADIC ARRAY['a', 'b'])`, why: GROWTH },
+    { sql: `SELECT replace('a', 'a', '${'a'.repeat(1001)}')`, why: GROWTH },
+    { sql: "SELECT jsonb_pretty('[[[[[[[[1]]]]]]]]'::jsonb)", why: FUNCTION },
+    { sql: 'SELECT array_fill(1, ARRAY[100000000])', why: FUNCTION },
   ],
 };

@@ -243,6 +243,14 @@ export const HARMLESS: string[] = [
   "SELECT current_setting('TimeZone'), current_setting('fleet.tenant', true)",
   "SELECT format('%s: %-10s|%5s', 1, 'a', 'b'), '2025-01-01'::date, 1::numeric(10, 2), '{}'::jsonb",
   'SELECT count(*) FROM generate_series(1, 1000) g',
+  // Round 2 fixes keep the ordinary forms working.
+  "SELECT count(*) FROM generate_series(now() - interval '30 days', now(), interval '1 day') g",
+  "SELECT g FROM generate_series(date '2025-01-01', date '2025-12-01', interval '1 month') g",
+  "SELECT replace('a-b', '-', ', '), regexp_replace('a  b', '\\s+', ' ', 'g'), array_to_string(ARRAY[1, 2], ', '), concat_ws(', ', 'a', 'b')",
+  "SELECT to_tsvector('english', 'cats'), ts_headline('english', 'a cat', to_tsquery('english'::regconfig, 'cat'))",
+  "SELECT x.date, x.text, x.name FROM unnest(ARRAY['2025-01-01']) x",
+  "SELECT c.relname, c.oid FROM pg_catalog.pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'support'",
+  "SELECT table_name FROM information_schema.tables WHERE table_schema = 'support'",
 ];
 
 /** Every attack, flattened with its class. */

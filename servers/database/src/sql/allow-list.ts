@@ -60,7 +60,10 @@ export const ALLOWED_NODES: ReadonlySet<string> = new Set([
  * other databases (pg_read_file, dblink*), executing SQL from strings (query_to_xml & co),
  * large objects (lo_*), sleeping, signalling or locking (pg_sleep, pg_terminate_backend,
  * pg_advisory_lock), changing settings or sequences (set_config, setseed, nextval, setval),
- * notifications, and memory-hungry generators (repeat, lpad, rpad).
+ * notifications, memory-hungry generators (repeat, lpad, rpad, array_fill; jsonb_pretty, whose
+ * indentation grows with the square of the nesting depth), and catalog readers that turn any OID
+ * into a name (format_type, pg_get_*, to_reg*: `format_type(o, NULL)` over a series of OIDs lists
+ * the types, hence the tables, of schemas the caller may not read).
  */
 // biome-ignore format: grouped by kind, several names a line, so the list reads as a list
 export const ALLOWED_FUNCTIONS: ReadonlySet<string> = new Set([
@@ -98,13 +101,13 @@ export const ALLOWED_FUNCTIONS: ReadonlySet<string> = new Set([
   'json_typeof', 'jsonb_typeof', 'json_array_length', 'jsonb_array_length', 'json_array_elements',
   'jsonb_array_elements', 'json_array_elements_text', 'jsonb_array_elements_text', 'json_each',
   'jsonb_each', 'json_each_text', 'jsonb_each_text', 'json_object_keys', 'jsonb_object_keys',
-  'jsonb_pretty', 'jsonb_strip_nulls', 'json_strip_nulls', 'jsonb_path_query', 'jsonb_path_exists',
+  'jsonb_strip_nulls', 'json_strip_nulls', 'jsonb_path_query', 'jsonb_path_exists',
   // text search
   'to_tsvector', 'to_tsquery', 'plainto_tsquery', 'phraseto_tsquery', 'websearch_to_tsquery',
   'ts_rank', 'ts_headline',
   // harmless introspection
   'current_database', 'current_schema', 'current_schemas', 'current_setting', 'version',
-  'pg_backend_pid', 'pg_typeof', 'format_type', 'obj_description', 'col_description',
+  'pg_backend_pid', 'pg_typeof', 'obj_description', 'col_description',
   'pg_size_pretty', 'pg_relation_size', 'pg_total_relation_size', 'pg_table_size',
   'pg_indexes_size', 'gen_random_uuid', 'inet_client_addr', 'pg_postmaster_start_time',
 ]);
@@ -146,7 +149,9 @@ export const KEYWORD_EXPR_KINDS: ReadonlySet<string> = new Set([
  * Types a cast (`x::t`, `CAST(x AS t)`, `t 'literal'`) may target, by the name the parser gives
  * (`int` is `int4`). A cast runs the target's input or cast function: reg* types read the catalog
  * (`'billing'::regnamespace`), xml runs libxml, and a warehouse-defined type or domain can run
- * any function. `regclass` is handled apart: only of a literal, which then counts as a relation.
+ * any function. `regclass` is handled apart: only of a literal, which then counts as a relation;
+ * `regconfig` (text search configurations) only of a literal too, so no OID can be probed with it.
+ * The same list governs attribute notation: `x.regtype` is the cast `regtype(x)` (guard.ts).
  */
 // biome-ignore format: grouped by kind, several names a line
 export const ALLOWED_CAST_TYPES: ReadonlySet<string> = new Set([
@@ -156,6 +161,8 @@ export const ALLOWED_CAST_TYPES: ReadonlySet<string> = new Set([
   'inet', 'cidr', 'macaddr', 'macaddr8', 'bit', 'varbit', 'tsvector', 'tsquery', 'regconfig',
   'int4range', 'int8range', 'numrange', 'daterange', 'tsrange', 'tstzrange',
   'int4multirange', 'int8multirange', 'nummultirange', 'datemultirange', 'tsmultirange', 'tstzmultirange',
+  // Their input reads nothing, and they are common column names (`t.path`, `c.oid`, `e.point`).
+  'oid', 'xid', 'cid', 'pg_lsn', 'point', 'lseg', 'path', 'box', 'polygon', 'line', 'circle',
 ]);
 
 /**
@@ -173,6 +180,18 @@ export const CHECKED_CALLS: ReadonlySet<string> = new Set([
   'obj_description',
   'col_description',
   'generate_series',
+  // A text search configuration argument (regconfig) must be a literal name, never an OID.
+  'to_tsvector',
+  'to_tsquery',
+  'plainto_tsquery',
+  'phraseto_tsquery',
+  'websearch_to_tsquery',
+  'ts_headline',
+  // Output a multiple of the input's size: the factor must be a literal the guard can bound.
+  'replace',
+  'regexp_replace',
+  'array_to_string',
+  'concat_ws',
 ]);
 
 /**
@@ -193,8 +212,53 @@ export const READABLE_SETTINGS: ReadonlySet<string> = new Set([
 export const FORMAT_MAX_WIDTH = 1000;
 
 /**
- * The most rows `generate_series()` with literal bounds may produce. Generous on purpose: sorts and
- * hashes are bounded by the role's work_mem/temp_file_limit and every query by statement_timeout;
- * this only stops the absurd (a series of 10^12 fed to string_agg), which those do not bound.
+ * The most rows `generate_series()` may produce; its bounds must be literals (or now() plus or minus
+ * a literal interval), so that the guard can count. Generous on purpose: sorts and hashes are bounded
+ * by the role's work_mem/temp_file_limit and every query by statement_timeout; this only stops the
+ * absurd (a series of 10^12 fed to string_agg, array_agg of 10^8 elements in one value), which those
+ * do not bound.
  */
-export const SERIES_MAX_ROWS = 100_000_000;
+export const SERIES_MAX_ROWS = 10_000_000;
+
+/**
+ * How much the size-multiplying calls of one query may multiply a value by, all together: the
+ * product of each call's factor (replace(s, 'a', 'aaaaaaaaaa') is 10; regexp_replace by its
+ * replacement's length plus its back-references; array_to_string and concat_ws by their separator).
+ * Nested calls multiply (replace of replace of ... grows exponentially with the text of the query);
+ * the product is taken over every such call in the query, nested or not, since a CTE chain nests
+ * them just as well.
+ */
+export const GROWTH_MAX = 1000;
+
+/** The longest replacement text replace()/regexp_replace() may insert (a literal). */
+export const REPLACEMENT_MAX_LENGTH = 1000;
+
+/**
+ * The deepest a query's parse tree may nest (counted in parse-tree nodes: a scalar subquery is
+ * three, `a + b` one). Deeper trees crash recursive walkers (ours and others'); no real query needs it.
+ */
+export const MAX_NESTING = 200;
+
+/**
+ * System relations a query may read, by `schema.name`, whatever the caller's role: the shape of the
+ * warehouse (names, columns, types, constraints, comments). Every other relation of pg_catalog and
+ * information_schema — and any relation named pg_* wherever it lives (extension views such as
+ * pg_stat_statements) — is refused: they show other sessions' SQL with its literals
+ * (pg_stat_activity, pg_stat_statements), settings and role settings that may hold secrets
+ * (pg_settings, pg_file_settings, pg_db_role_setting, pg_roles.rolconfig, pg_user.useconfig),
+ * credentials (pg_authid, pg_shadow, pg_user_mappings, user_mapping_options), server configuration
+ * (pg_hba_file_rules), replication and lock state, prepared statements of pooled sessions, and
+ * statistics that quote column values (pg_stats). Unqualified names resolve to pg_catalog first.
+ */
+// biome-ignore format: several names a line
+export const READABLE_SYSTEM_RELATIONS: ReadonlySet<string> = new Set([
+  'pg_catalog.pg_namespace', 'pg_catalog.pg_class', 'pg_catalog.pg_attribute', 'pg_catalog.pg_attrdef',
+  'pg_catalog.pg_type', 'pg_catalog.pg_enum', 'pg_catalog.pg_range', 'pg_catalog.pg_index',
+  'pg_catalog.pg_constraint', 'pg_catalog.pg_description', 'pg_catalog.pg_inherits', 'pg_catalog.pg_am',
+  'pg_catalog.pg_collation', 'pg_catalog.pg_tables', 'pg_catalog.pg_views', 'pg_catalog.pg_matviews',
+  'pg_catalog.pg_indexes', 'pg_catalog.pg_timezone_names', 'pg_catalog.pg_timezone_abbrevs',
+  'information_schema.schemata', 'information_schema.tables', 'information_schema.columns',
+  'information_schema.views', 'information_schema.table_constraints', 'information_schema.key_column_usage',
+  'information_schema.constraint_column_usage', 'information_schema.referential_constraints',
+  'information_schema.check_constraints', 'information_schema.element_types', 'information_schema.domains',
+]);

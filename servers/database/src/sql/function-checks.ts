@@ -1,10 +1,24 @@
 // Allowed functions whose arguments decide what they do: a relation given as a string (sizes,
 // comments), a setting name, a format string, series bounds. Each must be a literal the guard can
 // read, so that the schema constraint, the settings allow-list and the size caps apply to it.
-import { FORMAT_MAX_WIDTH, READABLE_SETTINGS, SERIES_MAX_ROWS } from './allow-list.js';
+import {
+  FORMAT_MAX_WIDTH,
+  GROWTH_MAX,
+  READABLE_SETTINGS,
+  REPLACEMENT_MAX_LENGTH,
+  SERIES_MAX_ROWS,
+} from './allow-list.js';
 import { type RelationRef, SqlRefused } from './refusal.js';
 
 type Node = Record<string, unknown>;
+
+/** What checking the calls of one query accumulates. */
+export interface CallState {
+  /** Relations named in arguments (regclass literals, relation strings). */
+  relations: RelationRef[];
+  /** The product of the size factors of the query's multiplying calls so far (see GROWTH_MAX). */
+  growth: number;
+}
 
 /** The text of a string literal node, or undefined when the node is anything else. */
 export function stringLiteral(node: unknown): string | undefined {
@@ -21,9 +35,163 @@ function numberLiteral(node: unknown): number | undefined {
   if (cast) return numberLiteral(cast.arg);
   const e = n?.A_Expr as { kind?: string; name?: unknown; lexpr?: unknown; rexpr?: unknown } | undefined;
   const op = (e?.name as { String?: { sval?: string } }[] | undefined)?.[0]?.String?.sval;
-  if (e && e.kind === 'AEXPR_OP' && e.lexpr === undefined && op === '-') {
+  if (e && e.kind === 'AEXPR_OP' && e.lexpr === undefined && (op === '-' || op === '+')) {
     const v = numberLiteral(e.rexpr);
-    return v === undefined ? undefined : -v;
+    return v === undefined ? undefined : op === '-' ? -v : v;
+  }
+  if (e && e.kind === 'AEXPR_OP' && e.lexpr !== undefined) {
+    // Constant folding of + - * / over literals (`150000 * 1000`).
+    const [a, b] = [numberLiteral(e.lexpr), numberLiteral(e.rexpr)];
+    if (a === undefined || b === undefined) return undefined;
+    if (op === '+') return a + b;
+    if (op === '-') return a - b;
+    if (op === '*') return a * b;
+    if (op === '/' && b !== 0) return a / b;
+  }
+  return undefined;
+}
+
+const MS: Record<string, number> = {
+  microsecond: 0.001,
+  millisecond: 1,
+  second: 1000,
+  minute: 60_000,
+  hour: 3_600_000,
+  day: 86_400_000,
+  week: 7 * 86_400_000,
+  // The shortest a month or year can be: the step is taken as small as it could be, so the row
+  // count as large as it could be.
+  month: 28 * 86_400_000,
+  year: 365 * 86_400_000,
+  decade: 3650 * 86_400_000,
+  century: 36_500 * 86_400_000,
+  millennium: 365_000 * 86_400_000,
+};
+const UNIT_ALIASES: Record<string, string> = {
+  us: 'microsecond',
+  usec: 'microsecond',
+  usecs: 'microsecond',
+  microseconds: 'microsecond',
+  ms: 'millisecond',
+  msec: 'millisecond',
+  msecs: 'millisecond',
+  milliseconds: 'millisecond',
+  s: 'second',
+  sec: 'second',
+  secs: 'second',
+  seconds: 'second',
+  m: 'minute',
+  min: 'minute',
+  mins: 'minute',
+  minutes: 'minute',
+  h: 'hour',
+  hr: 'hour',
+  hrs: 'hour',
+  hours: 'hour',
+  d: 'day',
+  days: 'day',
+  w: 'week',
+  weeks: 'week',
+  mon: 'month',
+  mons: 'month',
+  months: 'month',
+  y: 'year',
+  yr: 'year',
+  yrs: 'year',
+  years: 'year',
+  decades: 'decade',
+  centuries: 'century',
+  millennia: 'millennium',
+  millenniums: 'millennium',
+};
+
+/** Milliseconds of an interval literal's text ('1 month 2 days', '01:30:00'), at its shortest. */
+function intervalMs(text: string): number | undefined {
+  let total = 0;
+  let rest = text.trim().toLowerCase();
+  if (rest === '') return undefined;
+  const clock = /^(-?\d+):(\d{1,2})(?::(\d{1,2}(?:\.\d+)?))?$/.exec(rest);
+  if (clock) {
+    const [h, m, sec] = [Number(clock[1]), Number(clock[2]), Number(clock[3] ?? 0)];
+    return Math.sign(h || 1) * (Math.abs(h) * 3_600_000 + m * 60_000 + sec * 1000);
+  }
+  while (rest !== '') {
+    const m = /^([-+]?\d+(?:\.\d+)?)\s*([a-z]+)\s*/.exec(rest);
+    if (!m) return undefined;
+    const word = m[2] as string;
+    const unit = MS[word] !== undefined ? word : UNIT_ALIASES[word];
+    if (unit === undefined) return undefined;
+    total += Number(m[1]) * (MS[unit] as number);
+    rest = rest.slice(m[0].length);
+  }
+  return total;
+}
+
+function castTypeName(cast: { typeName?: { names?: unknown[] } } | undefined): string | undefined {
+  return (cast?.typeName?.names?.at(-1) as { String?: { sval?: string } } | undefined)?.String?.sval;
+}
+
+/** Milliseconds of `interval '1 day'` / `'1 day'::interval`, or undefined when not such a literal. */
+function intervalLiteral(node: unknown): number | undefined {
+  const cast = (node as { TypeCast?: { arg?: unknown; typeName?: { names?: unknown[]; typmods?: unknown } } })
+    ?.TypeCast;
+  if (!cast || castTypeName(cast) !== 'interval' || cast.typeName?.typmods !== undefined) return undefined;
+  const text = stringLiteral(cast.arg);
+  return text === undefined ? undefined : intervalMs(text);
+}
+
+const NOW_FUNCTIONS = new Set(['now', 'transaction_timestamp', 'statement_timestamp', 'clock_timestamp']);
+const TEMPORAL_TYPES = new Set(['date', 'timestamp', 'timestamptz']);
+
+/**
+ * A point in time as milliseconds, when the node is a literal date/timestamp, now() (or
+ * CURRENT_DATE...), or one of those plus or minus a literal interval.
+ */
+function timeLiteral(node: unknown): number | undefined {
+  const n = node as Node | undefined;
+  if (n?.SQLValueFunction) return Date.now();
+  const call = n?.FuncCall as { funcname?: unknown[]; args?: unknown[] } | undefined;
+  if (call) {
+    const name = (call.funcname?.at(-1) as { String?: { sval?: string } } | undefined)?.String?.sval;
+    return name !== undefined && NOW_FUNCTIONS.has(name) && !call.args?.length ? Date.now() : undefined;
+  }
+  const cast = n?.TypeCast as { arg?: unknown; typeName?: { names?: unknown[] } } | undefined;
+  if (cast) {
+    const type = castTypeName(cast);
+    if (type === undefined || !TEMPORAL_TYPES.has(type)) return undefined;
+    const text = stringLiteral(cast.arg);
+    if (text === undefined) return timeLiteral(cast.arg);
+    // Only plain calendar dates and times; 'infinity', 'now', 'epoch' and the like are refused.
+    if (!/^\s*\d{4}-\d{2}-\d{2}([ T][\d:.]+)?\s*([+-]\d{2}(:?\d{2})?|z|utc)?\s*$/i.test(text))
+      return undefined;
+    const ms = Date.parse(text.trim().replace(' ', 'T').replace(/utc$/i, 'Z'));
+    return Number.isNaN(ms) ? undefined : ms;
+  }
+  const e = n?.A_Expr as { kind?: string; name?: unknown; lexpr?: unknown; rexpr?: unknown } | undefined;
+  const op = (e?.name as { String?: { sval?: string } }[] | undefined)?.[0]?.String?.sval;
+  if (e && e.kind === 'AEXPR_OP' && e.lexpr !== undefined && (op === '+' || op === '-')) {
+    const [base, delta] = [timeLiteral(e.lexpr), intervalLiteral(e.rexpr)];
+    if (base === undefined || delta === undefined) return undefined;
+    // The widest the series could be: the interval as long as it could be (a month of 31 days).
+    const widest = delta * (31 / 28);
+    return op === '+' ? base + widest : base - widest;
+  }
+  return undefined;
+}
+
+/** The most rows generate_series(args) can produce, or undefined when its arguments are not literals. */
+function seriesRows(args: unknown[]): number | undefined {
+  const [start, stop, step] = [
+    numberLiteral(args[0]),
+    numberLiteral(args[1]),
+    args[2] ? numberLiteral(args[2]) : 1,
+  ];
+  if (start !== undefined && stop !== undefined && step !== undefined) {
+    return step === 0 ? 0 : Math.abs((stop - start) / step) + 1;
+  }
+  const [from, to, every] = [timeLiteral(args[0]), timeLiteral(args[1]), intervalLiteral(args[2])];
+  if (from !== undefined && to !== undefined && every !== undefined) {
+    return every === 0 ? 0 : Math.abs((to - from) / every) + 1;
   }
   return undefined;
 }
@@ -89,8 +257,80 @@ function checkFormat(fmt: string | undefined): void {
   }
 }
 
+/** Whether a TypeCast node is `'literal'::regconfig` (a text search configuration named by name). */
+export function isRegconfigLiteral(node: unknown): boolean {
+  const cast = (node as { TypeCast?: { arg?: unknown; typeName?: { names?: unknown[] } } } | undefined)
+    ?.TypeCast;
+  const text = stringLiteral(cast?.arg);
+  // regconfig input also takes an OID in digits, which would name any configuration.
+  return castTypeName(cast) === 'regconfig' && text !== undefined && !/^[\s{]*[+-]?\d/.test(text);
+}
+
+// Text search functions whose first argument is a configuration when they get this many arguments.
+const CONFIG_FIRST: Record<string, number> = {
+  to_tsvector: 2,
+  to_tsquery: 2,
+  plainto_tsquery: 2,
+  phraseto_tsquery: 2,
+  websearch_to_tsquery: 2,
+  ts_headline: 3, // (config, doc, query) or (doc, query, options): the guard cannot tell; see below
+};
+
+function checkConfig(name: string, args: unknown[]): void {
+  const position = CONFIG_FIRST[name] as number;
+  if (args.length < position) return;
+  const text = stringLiteral(args[0]);
+  if ((text !== undefined && !/^\s*[+-]?\d/.test(text)) || isRegconfigLiteral(args[0])) return;
+  throw new SqlRefused(
+    `${name}() needs its text search configuration first, as a literal name: ${name}('english', ...)${name === 'ts_headline' ? ", e.g. ts_headline('english', body, query, 'MaxWords=20')" : ''}. A configuration given as an OID or an expression is not allowed.`,
+  );
+}
+
+/** The size factor of a multiplying call (see GROWTH_MAX), refusing replacement texts it cannot read. */
+function growthFactor(name: string, node: Node, args: unknown[]): number {
+  const literal = (i: number, what: string): string => {
+    const text = stringLiteral(args[i]);
+    if (text === undefined) {
+      throw new SqlRefused(
+        `${name}() needs its ${what} as a literal string (at most ${REPLACEMENT_MAX_LENGTH} characters): the guard bounds how much it can grow a value.`,
+      );
+    }
+    if (text.length > REPLACEMENT_MAX_LENGTH) {
+      throw new SqlRefused(
+        `${name}() ${what} is ${text.length} characters, which could multiply a value's size by ${text.length}; at most ${REPLACEMENT_MAX_LENGTH} are allowed.`,
+      );
+    }
+    return text;
+  };
+  switch (name) {
+    case 'replace': {
+      const to = literal(2, 'replacement');
+      const from = stringLiteral(args[1]);
+      if (from === '') return 1; // PostgreSQL returns the text unchanged
+      return Math.max(1, Math.ceil(to.length / Math.max(1, from?.length ?? 1)));
+    }
+    case 'regexp_replace': {
+      const to = literal(2, 'replacement');
+      // \1..\9 and \& insert the match: each can repeat the whole input.
+      const refs = to.match(/\\[1-9&]/g)?.length ?? 0;
+      return to.length - refs + 1;
+    }
+    case 'array_to_string': {
+      const separator = literal(1, 'separator');
+      const nulls = args.length > 2 ? literal(2, 'null text') : '';
+      return 1 + separator.length + nulls.length;
+    }
+    case 'concat_ws':
+      // Only VARIADIC ARRAY[...] repeats the separator a number of times the query text does not show.
+      return node.func_variadic ? 1 + literal(0, 'separator').length : 1;
+    default:
+      return 1;
+  }
+}
+
 /** Checks the arguments of an allowed function listed in CHECKED_CALLS; records relations it names. */
-export function checkCall(name: string, node: Node, relations: RelationRef[]): void {
+export function checkCall(name: string, node: Node, state: CallState): void {
+  const relations = state.relations;
   const args = Array.isArray(node.args) ? (node.args as unknown[]) : [];
   switch (name) {
     case 'format':
@@ -134,15 +374,37 @@ export function checkCall(name: string, node: Node, relations: RelationRef[]): v
       }
       return;
     case 'generate_series': {
-      const [start, stop, step] = [
-        numberLiteral(args[0]),
-        numberLiteral(args[1]),
-        args[2] ? numberLiteral(args[2]) : 1,
-      ];
-      if (start === undefined || stop === undefined || step === undefined || step === 0) return;
-      if (Math.abs((stop - start) / step) > SERIES_MAX_ROWS) {
+      // Only bounds the guard can count are accepted: a computed bound (a subquery, a column) can
+      // ask for any number of rows (F3: generate_series(1, (SELECT 150000000)) spilled 1 GB).
+      const rows = seriesRows(args);
+      if (rows === undefined) {
+        throw new SqlRefused(
+          "generate_series() needs literal bounds and step, so that its row count is known: generate_series(1, 1000), generate_series(date '2025-01-01', date '2025-12-31', interval '1 day') or generate_series(now() - interval '30 days', now(), interval '1 day'). Computed bounds (subqueries, columns) are not allowed.",
+        );
+      }
+      if (rows > SERIES_MAX_ROWS + 1) {
         throw new SqlRefused(
           `generate_series() may produce at most ${SERIES_MAX_ROWS.toLocaleString('en-US')} rows; narrow the bounds.`,
+        );
+      }
+      return;
+    }
+    case 'to_tsvector':
+    case 'to_tsquery':
+    case 'plainto_tsquery':
+    case 'phraseto_tsquery':
+    case 'websearch_to_tsquery':
+    case 'ts_headline':
+      checkConfig(name, args);
+      return;
+    case 'replace':
+    case 'regexp_replace':
+    case 'array_to_string':
+    case 'concat_ws': {
+      state.growth *= growthFactor(name, node, args);
+      if (state.growth > GROWTH_MAX) {
+        throw new SqlRefused(
+          `the query's replace/regexp_replace/array_to_string/concat_ws calls could multiply a value's size by ${Math.round(state.growth).toLocaleString('en-US')}; at most ${GROWTH_MAX.toLocaleString('en-US')} is allowed. Use shorter replacement texts and separators, or fewer nested replacements.`,
         );
       }
       return;

@@ -2,7 +2,7 @@
 // allow-list applied to EVERY node of the tree — select list, FROM clause, CTEs, subqueries alike.
 // Parse failure is refusal. The later layers (READ ONLY transaction, read-only role) still apply.
 import { loadModule, parseSync } from 'libpg-query';
-import { ALLOWED_NODES } from './allow-list.js';
+import { ALLOWED_NODES, MAX_NESTING, READABLE_SYSTEM_RELATIONS } from './allow-list.js';
 import {
   addWarehouseNames,
   checkAttribute,
@@ -85,15 +85,58 @@ function nodeAdvice(tag: string): string {
 
 interface WalkState {
   relations: RelationRef[];
+  growth: number;
   parameterCount: number;
   allowParameters: boolean;
+}
+
+const TOO_DEEP = `the query is nested too deeply (at most ${MAX_NESTING} levels of nested expressions and subqueries); flatten it: use CTEs (WITH) or IN (...) lists instead of deep nesting, or fewer chained operators.`;
+
+/**
+ * Refuses a parse tree nested deeper than MAX_NESTING nodes, without recursion (so the check itself
+ * cannot overflow the stack). Everything that walks the tree afterwards recurses at most that deep.
+ */
+function checkNesting(root: unknown): void {
+  const stack: [unknown, number][] = [[root, 0]];
+  for (let item = stack.pop(); item !== undefined; item = stack.pop()) {
+    const [value, depth] = item;
+    if (value === null || typeof value !== 'object') continue;
+    if (Array.isArray(value)) {
+      for (const child of value) stack.push([child, depth]);
+      continue;
+    }
+    for (const [key, child] of Object.entries(value)) {
+      const next = /^[A-Z]/.test(key) ? depth + 1 : depth;
+      if (next > MAX_NESTING) throw new SqlRefused(TOO_DEEP);
+      stack.push([child, next]);
+    }
+  }
+}
+
+/**
+ * System relations (pg_catalog, information_schema, and pg_* anywhere) must be on
+ * READABLE_SYSTEM_RELATIONS; see there for what the others leak.
+ */
+function checkSystemRelation(r: RelationRef): void {
+  const system =
+    r.schema === 'pg_catalog' ||
+    r.schema === 'information_schema' ||
+    r.schema?.startsWith('pg_') === true ||
+    r.name.startsWith('pg_');
+  if (!system) return;
+  // Unqualified, a pg_* name resolves to pg_catalog (always searched first).
+  const key = `${r.schema ?? 'pg_catalog'}.${r.name}`;
+  if (READABLE_SYSTEM_RELATIONS.has(key)) return;
+  throw new SqlRefused(
+    `system relation ${r.schema ? `${r.schema}.` : ''}${r.name} is not readable here: it can show other sessions' queries, settings or credentials. Readable system relations: ${[...READABLE_SYSTEM_RELATIONS].join(', ')}. For the warehouse's tables and columns, use list_tables and describe_table.`,
+  );
 }
 
 function inspect(tag: string, node: Record<string, unknown>, state: WalkState): void {
   if (!ALLOWED_NODES.has(tag)) throw new SqlRefused(nodeAdvice(tag));
   switch (tag) {
     case 'FuncCall':
-      checkFunction(node, state.relations);
+      checkFunction(node, state);
       break;
     case 'A_Expr':
       checkOperator(node as { kind?: string; name?: unknown });
@@ -169,6 +212,8 @@ function parseStatements(sql: string): RawStmt[] {
   try {
     return (parseSync(sql) as { stmts?: RawStmt[] }).stmts ?? [];
   } catch (err) {
+    // A parse tree too deep for the parser's own recursion (or the JSON that carries it).
+    if (err instanceof RangeError) throw new SqlRefused(TOO_DEEP);
     const details = (err as { sqlDetails?: { cursorPosition?: number } }).sqlDetails;
     const at = details?.cursorPosition !== undefined ? ` (at character ${details.cursorPosition + 1})` : '';
     throw new SqlRefused(
@@ -243,8 +288,10 @@ function check(sql: string, allowParameters: boolean): CheckedQuery {
       `Only read-only SELECT queries are allowed; this is ${statementWord(tag)}. Write a SELECT (WITH, VALUES and TABLE also work).`,
     );
   }
-  const state: WalkState = { relations: [], parameterCount: 0, allowParameters };
+  const state: WalkState = { relations: [], growth: 1, parameterCount: 0, allowParameters };
+  checkNesting(node);
   walk({ SelectStmt: node }, state);
+  for (const r of state.relations) checkSystemRelation(r);
   return Object.freeze({
     text,
     relations: Object.freeze(state.relations) as RelationRef[],
@@ -265,6 +312,9 @@ export function explainStatement(query: CheckedQuery, analyze: boolean): string 
   if (tag !== 'ExplainStmt' || !inner || Object.keys(inner)[0] !== 'SelectStmt') {
     throw new SqlRefused('Only a SELECT can be explained. Send the SELECT itself, without EXPLAIN.');
   }
-  walk(inner, { relations: [], parameterCount: 0, allowParameters: false });
+  const state: WalkState = { relations: [], growth: 1, parameterCount: 0, allowParameters: false };
+  checkNesting(inner);
+  walk(inner, state);
+  for (const r of state.relations) checkSystemRelation(r);
   return text;
 }

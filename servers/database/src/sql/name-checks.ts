@@ -9,7 +9,14 @@ import {
   OPERATOR_EXPR_KINDS,
 } from './allow-list.js';
 import { BUILTIN_FUNCTION_NAMES } from './builtin-function-names.js';
-import { checkCall, relationFromLiteral, stringLiteral } from './function-checks.js';
+import { BUILTIN_TYPE_NAMES } from './builtin-type-names.js';
+import {
+  type CallState,
+  checkCall,
+  isRegconfigLiteral,
+  relationFromLiteral,
+  stringLiteral,
+} from './function-checks.js';
 import { type RelationRef, SqlRefused } from './refusal.js';
 
 function names(list: unknown): string[] {
@@ -18,7 +25,7 @@ function names(list: unknown): string[] {
 }
 
 /** A function call: the name must be allowed, and some allowed functions have their arguments checked. */
-export function checkFunction(node: Record<string, unknown>, relations: RelationRef[]): void {
+export function checkFunction(node: Record<string, unknown>, state: CallState): void {
   const parts = names(node.funcname);
   const [first, second] = parts;
   const name = parts.length === 2 && first === 'pg_catalog' ? second : parts.length === 1 ? first : undefined;
@@ -32,12 +39,14 @@ export function checkFunction(node: Record<string, unknown>, relations: Relation
       `function ${name}() is not allowed unqualified here: the warehouse defines its own ${name}() on the search path, which PostgreSQL may pick instead of the built-in. Write pg_catalog.${name}(...).`,
     );
   }
-  if (CHECKED_CALLS.has(name)) checkCall(name, node, relations);
+  if (CHECKED_CALLS.has(name)) checkCall(name, node, state);
 }
 
 // Every name PostgreSQL may resolve to a function: the built-ins, plus whatever the warehouse's
 // own pg_proc holds (extensions, its functions), registered by the tools before they check SQL.
 const functionNames = new Set<string>(BUILTIN_FUNCTION_NAMES);
+// Every name PostgreSQL may resolve to a type: `x.t` is then the cast t(x) (function-style cast).
+const typeNames = new Set<string>(BUILTIN_TYPE_NAMES);
 // Functions and operators the warehouse defines itself in schemas on the role's search path (not
 // extension members): an unqualified allowed name could resolve to one of them (CVE-2018-1058).
 const ownFunctions = new Set<string>();
@@ -57,13 +66,21 @@ export interface WarehouseNames {
   ownOperators: string[];
   /** Function names all of whose overloads are IMMUTABLE. */
   pureFunctions: string[];
+  /** Every type name in pg_type (domains, enums, composite and array types of the warehouse). */
+  types?: string[];
 }
 
 /** Adds what the warehouse's catalog names. True when anything was new. */
 export function addWarehouseNames(n: WarehouseNames): boolean {
   const size = () =>
-    functionNames.size + ownFunctions.size + ownOperators.size + pureFunctions.size + impureFunctions.size;
+    functionNames.size +
+    typeNames.size +
+    ownFunctions.size +
+    ownOperators.size +
+    pureFunctions.size +
+    impureFunctions.size;
   const before = size();
+  for (const name of n.types ?? []) typeNames.add(name);
   for (const name of n.functions) functionNames.add(name);
   for (const name of n.ownFunctions) ownFunctions.add(name);
   for (const name of n.ownOperators) ownOperators.add(name);
@@ -75,11 +92,19 @@ export function addWarehouseNames(n: WarehouseNames): boolean {
 
 /**
  * PostgreSQL reads `x.f` and `(x).f` as `f(x)` when `f` is not a column of `x` (attribute notation),
- * so a field name that is a function's name is a call. Allowed: allowed functions whose arguments
- * need no inspection, and type names (`c.name`, `t.date` convert at most). A column that shares a
- * forbidden function's name can still be selected unqualified or renamed.
+ * so a field name that is a function's name is a call, and one that is a type's name is a cast
+ * (`x.regnamespace` looks a schema up by name, `x._regclass` tables, `x.regprocedure` functions).
+ * Allowed: allowed functions whose arguments need no inspection, and types a cast may target
+ * (`c.name`, `t.date`, `t.path` convert at most). A column that shares a forbidden name can still
+ * be selected unqualified or renamed.
  */
 export function checkAttribute(field: string, written: string): void {
+  // regconfig casts are allowed of literals only (checkCast), which a field never is.
+  if (typeNames.has(field) && (!ALLOWED_CAST_TYPES.has(field) || field === 'regconfig')) {
+    throw new SqlRefused(
+      `${written} is read by PostgreSQL as a cast to ${field} (attribute notation), and cast to ${field} is not allowed here. If ${field} is a column, select it without the table prefix or rename it with AS in a subquery.`,
+    );
+  }
   if (!functionNames.has(field)) return;
   // A function of the warehouse's own may share any name; then `x.f` may be it.
   if (!ownFunctions.has(field)) {
@@ -121,6 +146,14 @@ export function checkCast(
   const name = parts.length === 2 && first === 'pg_catalog' ? second : parts.length === 1 ? first : undefined;
   if (type.pct_type || type.setof)
     throw new SqlRefused(`cast to ${parts.join('.')}%TYPE or SETOF is not allowed.`);
+  if (name === 'regconfig') {
+    if (!isRegconfigLiteral({ TypeCast: node })) {
+      throw new SqlRefused(
+        "cast to regconfig is not allowed except of a literal name: write 'english'::regconfig (a text search configuration by name, not an OID).",
+      );
+    }
+    return;
+  }
   if (name === 'regclass' && !type.arrayBounds) {
     const literal = stringLiteral(node.arg);
     if (literal === undefined) {
