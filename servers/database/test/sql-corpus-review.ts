@@ -171,7 +171,10 @@ export const REVIEW_ATTACKS: Record<string, Attack[]> = {
     { sql: 'SELECT count(*) FROM generate_series(1, (SELECT 150000000)) g', why: SERIES_LITERAL },
     { sql: 'SELECT count(*) FROM unnest(ARRAY[150000000]) x, generate_series(1, x) g', why: SERIES_LITERAL },
     { sql: 'SELECT count(*) FROM generate_series(1, 10, (SELECT 0.00000001)) g', why: SERIES_LITERAL },
-    { sql: "SELECT count(*) FROM generate_series(1, length('xxxxxxxxx') * 100000000) g", why: SERIES_LITERAL },
+    {
+      sql: "SELECT count(*) FROM generate_series(1, length('xxxxxxxxx') * 100000000) g",
+      why: SERIES_LITERAL,
+    },
     { sql: 'SELECT count(*) FROM generate_series(1, 10, 0.0000001) g', why: SERIES },
     { sql: 'SELECT count(*) FROM generate_series(1, 150000 * 1000) g', why: SERIES },
     {
