@@ -3,6 +3,7 @@
 // here is broadcast, and the replica running the call aborts it.
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { inflightKey } from '../identity/caller-keys.js';
 import type { Identity } from '../identity/identity.js';
 import type { Logger } from '../observability/logger.js';
 import { redisReady } from '../redis/redis-client.js';
@@ -29,9 +30,12 @@ export class InflightCalls {
     this.#channel = `${opts.keyPrefix}:cancel`;
   }
 
-  /** The key of a call: only the same verified caller can name it. */
-  static key(identity: Pick<Identity, 'tenant' | 'agentId' | 'session'>, rpcId: string | number): string {
-    return `${identity.tenant ?? ''}\u0000${identity.agentId}\u0000${identity.session ?? ''}\u0000${typeof rpcId}:${rpcId}`;
+  /** The key of a call: only the same verified caller (tenant, agent, user, session) can name it. */
+  static key(
+    identity: Pick<Identity, 'tenant' | 'agentId' | 'user' | 'session'>,
+    rpcId: string | number,
+  ): string {
+    return inflightKey(identity, rpcId);
   }
 
   /** Registers a running call; returns the function that removes it. */

@@ -22,7 +22,7 @@ export interface GovernedCall {
   argsHash: string;
   /** Caller key (tenant + agent). */
   caller: string;
-  /** Agent session key (caller + session id). */
+  /** Agent session key (tenant, agent, user, session id: identity/caller-keys.ts). */
   session: string;
   /** The audit record's id (also the owner of idempotency claims and approval use). */
   auditId: string;

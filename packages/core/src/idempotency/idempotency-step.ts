@@ -5,6 +5,7 @@ import { sha256 } from '../governance/fingerprint.js';
 import type { GovernedCall, StepAnswer } from '../governance/governed-call.js';
 import { refusal } from '../governance/results.js';
 import { storeDown } from '../governance/store-down.js';
+import { userKey } from '../identity/caller-keys.js';
 import type { CallToolResult } from '../pipeline/call-tool.js';
 import type { IdempotencyRef } from './idempotency-store.js';
 
@@ -41,7 +42,7 @@ export async function claimKey(
   const store = c.gov.idempotency!;
   // Scoped to the user as well as tenant + agent: one agent acting for alice and for bob must never
   // hand bob alice's stored result (or tell him her key was used).
-  const scope = `${c.caller}:${encodeURIComponent(c.req.identity.user ?? '')}`;
+  const scope = userKey(c.req.identity);
   const ref: IdempotencyRef = { server: c.rt.server, scope, key };
   c.detail('idempotencyKey', sha256(key).slice(0, 16));
   let claim: Awaited<ReturnType<typeof store.claim>>;

@@ -24,9 +24,9 @@ import { resolveGovernance } from '../governance/resolve.js';
 import '../governance/tool-extensions.js';
 import { claimKey, completeKey, markKeyUnknown, releaseKey } from '../idempotency/idempotency-step.js';
 import type { IdempotencyRef } from '../idempotency/idempotency-store.js';
+import { callerKey, sessionKey } from '../identity/caller-keys.js';
 import type { Identity } from '../identity/identity.js';
 import { type Decision, decide } from '../policy/decide.js';
-import { callerKey } from '../rate-limit/call-limits.js';
 import { checkLimits } from '../rate-limit/limit-step.js';
 import { toolFacts } from './list-tools.js';
 import { nestedCaller } from './nested-call.js';
@@ -242,7 +242,7 @@ async function governedCall(
     args,
     argsHash: fingerprint(args),
     caller,
-    session: `${caller}:${req.identity.session === undefined ? '-' : encodeURIComponent(req.identity.session)}`,
+    session: sessionKey(req.identity),
     auditId: record.id,
     detail: (key, value) => {
       record.details ??= {};

@@ -2,13 +2,11 @@
 // Keyed on the verified identity (tenant + agent), never on an IP address.
 
 import type { ResolvedGovernance } from '../governance/resolve.js';
-import type { Identity } from '../identity/identity.js';
+import { compositeKey } from '../identity/caller-keys.js';
 import type { LimitCheck } from './limiter-pool.js';
 
-/** The caller's key part: tenant and agent, escaped so no value can imitate another. */
-export function callerKey(identity: Pick<Identity, 'tenant' | 'agentId'>): string {
-  return `${encodeURIComponent(identity.tenant ?? '')}:${encodeURIComponent(identity.agentId)}`;
-}
+/** The caller's key part (tenant and agent), built in identity/caller-keys.ts. */
+export { callerKey } from '../identity/caller-keys.js';
 
 /** Appends the rate-limit checks that apply to this call. */
 export function rateLimitChecks(
@@ -21,7 +19,7 @@ export function rateLimitChecks(
   if (g.perCallerPerMinute) {
     out.push({
       kind: 'caller',
-      key: `${server}:${caller}`,
+      key: compositeKey(server, caller),
       points: g.perCallerPerMinute.value,
       windowSeconds: 60,
       cost: 1,
@@ -30,7 +28,7 @@ export function rateLimitChecks(
   if (g.perCallerToolPerMinute) {
     out.push({
       kind: 'caller_tool',
-      key: `${server}:${tool}:${caller}`,
+      key: compositeKey(server, tool, caller),
       points: g.perCallerToolPerMinute.value,
       windowSeconds: 60,
       cost: 1,
@@ -39,7 +37,7 @@ export function rateLimitChecks(
   if (g.globalPerMinute) {
     out.push({
       kind: 'tool_global',
-      key: `${server}:${tool}`,
+      key: compositeKey(server, tool),
       points: g.globalPerMinute.value,
       windowSeconds: 60,
       cost: 1,
