@@ -287,12 +287,9 @@ describe('every type pg_type holds that a cast may not target, in attribute nota
     ["('x'::text).t", (t) => `SELECT ('x'::text).${ident(t)}`],
     ['w.v.t', (t) => `WITH w AS (SELECT 'x' AS v) SELECT 1 FROM w WHERE w.v.${ident(t)} IS NULL`],
   ];
-  // Built-in types: the guard knows them without reading the warehouse's catalog.
-  const refused = () =>
-    types.filter(
-      (t) =>
-        (t.schema === 'pg_catalog' || t.schema === 'information_schema') && !ALLOWED_CAST_TYPES.has(t.name),
-    );
+  // Built-in types: the guard knows them without reading the warehouse's catalog. (information_schema
+  // is not on the search path; its types are domains over built-in ones and its views' row types.)
+  const refused = () => types.filter((t) => t.schema === 'pg_catalog' && !ALLOWED_CAST_TYPES.has(t.name));
 
   for (const [label, build] of forms) {
     it(`is refused as ${label}`, () => {
@@ -303,7 +300,7 @@ describe('every type pg_type holds that a cast may not target, in attribute nota
           return sql === undefined ? [] : [{ sql, name: t.name }];
         }),
       );
-      expect(cases.length).toBeGreaterThan(500);
+      expect(cases.length).toBeGreaterThan(300);
       expect(failuresOf(cases, (c) => new RegExp(`cast to ${escapeRegExp(c.name)} is not allowed`))).toEqual(
         [],
       );
