@@ -1,11 +1,11 @@
 // Race helpers for the containment tests: a tiny C program (compiled once per run with the system
 // `cc`) that exchanges a real folder and a symlink atomically with renameat2(RENAME_EXCHANGE) in a
-// tight loop — what an attacker who can write inside the tree does — and a PDF decompression bomb.
+// tight loop — what an attacker who can write inside the tree does — and PDF decompression bombs.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { deflateSync } from 'node:zlib';
+import { createDeflate, deflateSync } from 'node:zlib';
 
 const SWAPPER_C = String.raw`
 #define _GNU_SOURCE
@@ -82,22 +82,40 @@ export async function startSwapper(a: string, b: string): Promise<Swapper> {
   };
 }
 
+/** `bytes` spaces, deflated without ever holding them all in memory. */
+async function deflatedSpaces(bytes: number): Promise<Buffer> {
+  const z = createDeflate({ level: 9 });
+  const out: Buffer[] = [];
+  z.on('data', (d: Buffer) => out.push(d));
+  const done = new Promise<void>((resolve, reject) => {
+    z.on('end', resolve);
+    z.on('error', reject);
+  });
+  const chunk = Buffer.alloc(1 << 20, 0x20);
+  for (let left = bytes; left > 0; left -= chunk.length) {
+    if (!z.write(left >= chunk.length ? chunk : chunk.subarray(0, left)))
+      await new Promise((resolve) => z.once('drain', resolve));
+  }
+  z.end();
+  await done;
+  return Buffer.concat(out);
+}
+
 /**
- * A PDF whose one content stream is `/Filter [/ASCIIHexDecode /FlateDecode /FlateDecode]`: a few
- * KB on disk, `decodedBytes` of spaces once decoded (the tester's mkbomb.py, ported).
+ * A PDF decompression bomb whose one content stream decodes to `decodedBytes` of spaces. `nested`
+ * (the tester's mkbomb.py, ported): `/Filter [/ASCIIHexDecode /FlateDecode /FlateDecode]`, a few
+ * KB on disk; otherwise a single `/FlateDecode` (about 1/1000 of the decoded size on disk).
  */
-export function pdfBomb(decodedBytes: number): Buffer {
-  const once = deflateSync(Buffer.alloc(decodedBytes, 0x20), { level: 9 });
-  const twice = deflateSync(once, { level: 9 });
-  const stream = Buffer.from(`${twice.toString('hex')}>`);
+export async function pdfBomb(decodedBytes: number, nested = true): Promise<Buffer> {
+  const once = await deflatedSpaces(decodedBytes);
+  const stream = nested ? Buffer.from(`${deflateSync(once, { level: 9 }).toString('hex')}>`) : once;
+  const filter = nested ? '[/ASCIIHexDecode /FlateDecode /FlateDecode]' : '/FlateDecode';
   const objs: Buffer[] = [
     Buffer.from('<< /Type /Catalog /Pages 2 0 R >>'),
     Buffer.from('<< /Type /Pages /Kids [3 0 R] /Count 1 >>'),
     Buffer.from('<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources << >> >>'),
     Buffer.concat([
-      Buffer.from(
-        `<< /Length ${stream.length} /Filter [/ASCIIHexDecode /FlateDecode /FlateDecode] >>\nstream\n`,
-      ),
+      Buffer.from(`<< /Length ${stream.length} /Filter ${filter} >>\nstream\n`),
       stream,
       Buffer.from('\nendstream'),
     ]),

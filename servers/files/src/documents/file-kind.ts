@@ -1,4 +1,4 @@
-// What kind of document a file is: by extension first, then by its first bytes, so a binary
+// What kind of document a file is: by extension, checked against its first bytes, so a binary
 // file is described ("PNG image, 40 KB") rather than dumped into the model's context.
 import { extname } from 'node:path';
 
@@ -69,17 +69,36 @@ function looksLikeText(head: Buffer): boolean {
   }
 }
 
-/** Decides the kind from the name and the first bytes; `label` describes binaries for the model. */
+/** The binary format `head` starts with (PDF, PNG, ZIP, …), if any. */
+export function signatureOf(
+  head: Uint8Array,
+): { kind: DocumentKind; mediaType: string; label: string } | undefined {
+  const sig = SIGNATURES.find((sig) => sig.bytes.every((b, i) => head[i] === b));
+  return sig ? { kind: sig.kind, mediaType: sig.mediaType, label: sig.label } : undefined;
+}
+
+/**
+ * Decides the kind; `label` describes binaries for the model. The extension decides: only a
+ * `.pdf` is ever handed to the PDF parser (a `.md` that starts with `%PDF-` is text, or binary if
+ * it is not text — never parsed), a text extension is text when its bytes are, and a file with no
+ * known extension is described by its signature, a PDF among them, but not parsed.
+ */
 export function sniffKind(
   name: string,
   head: Buffer,
 ): { kind: DocumentKind; mediaType: string; label: string } {
-  for (const sig of SIGNATURES) {
-    if (sig.bytes.every((b, i) => head[i] === b))
-      return { kind: sig.kind, mediaType: sig.mediaType, label: sig.label };
-  }
   const byName = kindByName(name);
-  if (byName && byName.kind !== 'pdf' && looksLikeText(head)) return { ...byName, label: byName.mediaType };
-  if (looksLikeText(head)) return { kind: 'text', mediaType: 'text/plain', label: 'text' };
+  const sig = signatureOf(head);
+  if (byName?.kind === 'pdf') return { ...byName, label: 'PDF document' };
+  if (byName && looksLikeText(head)) return { ...byName, label: byName.mediaType };
+  if (sig?.kind === 'pdf') {
+    return {
+      kind: 'binary',
+      mediaType: sig.mediaType,
+      label: 'PDF document (not named .pdf, so not extracted)',
+    };
+  }
+  if (sig) return sig;
+  if (!byName && looksLikeText(head)) return { kind: 'text', mediaType: 'text/plain', label: 'text' };
   return { kind: 'binary', mediaType: 'application/octet-stream', label: 'binary data' };
 }

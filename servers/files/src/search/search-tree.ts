@@ -151,6 +151,7 @@ export async function searchTree(
               pageCount: o.pdfMaxPages,
               maxBytes: o.fileMaxBytes,
               signal: o.signal,
+              limits: { timeoutMs: Math.max(1, o.deadline - Date.now()) },
             })
           ).text
         : data.toString('utf8');

@@ -5,6 +5,7 @@ import { extname } from 'node:path';
 import { defineTool, ToolError } from '@mcp-fleet/core';
 import { z } from 'zod';
 import { writeConstraint, writeScope } from '../access/constraints.js';
+import { signatureOf } from '../documents/file-kind.js';
 import { parseUserPath } from '../sandbox/path-input.js';
 import { ensureParent, writeAtomic } from '../sandbox/safe-write.js';
 import { SandboxRefusal } from '../sandbox/sandbox.js';
@@ -18,8 +19,12 @@ const output = z.object({
 });
 
 /** Checks the content fits the format its extension promises, so a `.json` report parses. */
-function checkFormat(ext: string, content: string): string | null {
+function checkFormat(ext: string, content: string, bytes: Buffer): string | null {
   if (content.includes('\u0000')) return 'the content contains NUL bytes; reports are text';
+  // A report that is really a PDF, image or archive is refused whatever its extension: reports
+  // are text, and a PDF under a text name was once parsed as a PDF by whoever read it.
+  const sig = signatureOf(bytes.subarray(0, 16));
+  if (sig) return `the content is a ${sig.label}, not text; reports are Markdown, text, CSV or JSON`;
   if (ext === 'json') {
     try {
       JSON.parse(content);
@@ -83,7 +88,7 @@ export const writeReport = defineTool({
           `The report is ${bytes.length} bytes; the limit is ${config.writeMaxBytes}. Shorten it or split it into parts.`,
         );
       }
-      const bad = checkFormat(ext, args.content);
+      const bad = checkFormat(ext, args.content, bytes);
       if (bad) throw new ToolError(`Not saved: ${bad}.`);
 
       // The parent is pinned by descriptor and checked to be exactly `p`'s parent (no link on the
