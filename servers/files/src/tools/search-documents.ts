@@ -1,9 +1,9 @@
 // search_documents: full-text search over the documents the caller may read, with context snippets.
 import { type CacheKeyContext, defineTool, ToolError } from '@mcp-fleet/core';
-import picomatch from 'picomatch';
 import { z } from 'zod';
 import { folderReadConstraint } from '../access/constraints.js';
 import { closeTarget } from '../sandbox/sandbox.js';
+import { compileNameGlob, GlobRefusal } from '../search/name-glob.js';
 import { searchTree } from '../search/search-tree.js';
 import { treeGenerationKey } from './cache-keys.js';
 import { asToolError, type FilesConnectors, type FilesContext, openReadable } from './context.js';
@@ -54,7 +54,9 @@ export const searchDocuments = defineTool({
       .string()
       .max(200)
       .optional()
-      .describe('Only files whose name matches, e.g. "*.md" or "*.{csv,json}"'),
+      .describe(
+        'Only files whose name matches, e.g. "*.md" or "*.{csv,json}": *, ?, [a-z] and one {…} list (at most 3 * and 8 choices)',
+      ),
     caseSensitive: z.boolean().default(false),
     maxResults: z.number().int().min(1).max(200).default(20),
     contextLines: z.number().int().min(0).max(5).default(1),
@@ -72,6 +74,15 @@ export const searchDocuments = defineTool({
   handler: async (args, ctx: FilesContext) => {
     if (args.fileGlob !== undefined && (args.fileGlob.includes('/') || args.fileGlob.includes('\u0000'))) {
       throw new ToolError('fileGlob matches file names only (e.g. "*.md"); put the folder in path.');
+    }
+    let nameFilter: ((name: string) => boolean) | null = null;
+    if (args.fileGlob !== undefined) {
+      try {
+        nameFilter = compileNameGlob(args.fileGlob).matches;
+      } catch (err) {
+        if (err instanceof GlobRefusal) throw new ToolError(err.message);
+        throw err;
+      }
     }
     const { target, scope } = await openReadable(ctx, args.path, true);
     if (target.type !== 'folder') {
@@ -91,7 +102,7 @@ export const searchDocuments = defineTool({
         {
           query: args.query,
           caseSensitive: args.caseSensitive,
-          nameFilter: args.fileGlob ? picomatch(args.fileGlob, { dot: false, nocase: true }) : null,
+          nameFilter,
           maxResults: args.maxResults,
           maxPerFile: 5,
           contextLines: args.contextLines,
