@@ -160,6 +160,8 @@ describe('round 2 bounds keep ordinary SQL working', () => {
     "SELECT * FROM generate_series(current_date - interval '1 year', current_date, '1 week'::interval) g",
     "SELECT * FROM generate_series(now() - interval '90 days', now(), interval '1 day') g",
     'SELECT * FROM generate_series(1, 10, 2) g',
+    "SELECT * FROM generate_series(current_date - 30, current_date, '1 day') g",
+    "SELECT * FROM generate_series(date '2025-01-01', date '2025-03-31', '1 mon 2 days') g",
     "SELECT replace(replace(replace(t.subject, 'a', 'b'), 'c', 'd'), 'e', 'f') FROM support.tickets t",
     "SELECT regexp_replace(t.subject, '(\\w+) (\\w+)', '\\2 \\1') FROM support.tickets t",
     "SELECT concat_ws(' | ', t.subject, t.status, t.priority), array_to_string(ARRAY[t.id, t.customer_id], ',') FROM support.tickets t",
@@ -168,6 +170,19 @@ describe('round 2 bounds keep ordinary SQL working', () => {
     'SELECT count(*) FROM pg_catalog.pg_attribute a JOIN information_schema.columns c ON c.column_name = a.attname',
   ])('allows %s', (sql) => {
     expect(() => checkReadOnlySql(sql)).not.toThrow();
+  });
+
+  it.each([
+    "SELECT * FROM generate_series(current_date - 100000000, current_date, '1 second') g",
+    "SELECT * FROM generate_series(date '2025-01-01', date '2026-01-01', '1 microsecond') g",
+    "SELECT * FROM generate_series(date '2025-01-01', date '2026-01-01', interval '1' second) g",
+    "SELECT * FROM generate_series(date '2025-01-01', date '2026-01-01', 'P1D') g",
+    "SELECT * FROM generate_series('1', '1000000000') g",
+    "SELECT * FROM generate_series(1, 'Infinity'::float8) g",
+  ])('refuses a series it cannot count or that is too long: %s', (sql) => {
+    expect(() => checkReadOnlySql(sql)).toThrow(
+      /generate_series\(\) (needs literal bounds|may produce at most)/,
+    );
   });
 
   it('refuses a series one row over the cap, allows it at the cap', () => {

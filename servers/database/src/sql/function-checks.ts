@@ -133,6 +133,9 @@ function castTypeName(cast: { typeName?: { names?: unknown[] } } | undefined): s
 
 /** Milliseconds of `interval '1 day'` / `'1 day'::interval`, or undefined when not such a literal. */
 function intervalLiteral(node: unknown): number | undefined {
+  // An untyped string ('1 day') in the step position is read as an interval.
+  const bare = stringLiteral(node);
+  if (bare !== undefined) return intervalMs(bare);
   const cast = (node as { TypeCast?: { arg?: unknown; typeName?: { names?: unknown[]; typmods?: unknown } } })
     ?.TypeCast;
   if (!cast || castTypeName(cast) !== 'interval' || cast.typeName?.typmods !== undefined) return undefined;
@@ -170,7 +173,10 @@ function timeLiteral(node: unknown): number | undefined {
   const e = n?.A_Expr as { kind?: string; name?: unknown; lexpr?: unknown; rexpr?: unknown } | undefined;
   const op = (e?.name as { String?: { sval?: string } }[] | undefined)?.[0]?.String?.sval;
   if (e && e.kind === 'AEXPR_OP' && e.lexpr !== undefined && (op === '+' || op === '-')) {
-    const [base, delta] = [timeLiteral(e.lexpr), intervalLiteral(e.rexpr)];
+    const base = timeLiteral(e.lexpr);
+    // date ± integer counts days; otherwise the right side must be a literal interval.
+    const days = numberLiteral(e.rexpr);
+    const delta = days !== undefined ? days * 86_400_000 : intervalLiteral(e.rexpr);
     if (base === undefined || delta === undefined) return undefined;
     // The widest the series could be: the interval as long as it could be (a month of 31 days).
     const widest = delta * (31 / 28);
