@@ -1,4 +1,5 @@
 // list_folder: a page of a folder's entries the caller may see, with sizes, types and times.
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { type CacheKeyContext, defineTool, ToolError } from '@mcp-fleet/core';
 import { z } from 'zod';
 import { folderReadConstraint } from '../access/constraints.js';
@@ -35,15 +36,28 @@ const output = z.object({
   note: z.string().optional(),
 });
 
-// The cursor names the folder and the last name returned; listing resumes after it, so entries
-// added or removed meanwhile do not shift the pages.
+// The cursor names the folder and the last name examined; listing resumes after it, so entries
+// added or removed meanwhile do not shift the pages. A page can stop (MAX_EXAMINED_PER_PAGE) on a
+// name the caller may not see, so the cursor is sealed — AES-256-GCM under a key of this process,
+// the folder path as associated data — and reveals nothing; a forged or foreign one is refused.
+const CURSOR_KEY = randomBytes(32);
+
 function encodeCursor(path: string, after: string): string {
-  return Buffer.from(JSON.stringify({ p: path, a: after }), 'utf8').toString('base64url');
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', CURSOR_KEY, iv);
+  cipher.setAAD(Buffer.from(path, 'utf8'));
+  const body = Buffer.concat([cipher.update(after, 'utf8'), cipher.final()]);
+  return Buffer.concat([iv, cipher.getAuthTag(), body]).toString('base64url');
 }
 function decodeCursor(cursor: string, path: string): string {
   try {
-    const v = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { p?: unknown; a?: unknown };
-    if (v.p === path && typeof v.a === 'string') return v.a;
+    const raw = Buffer.from(cursor, 'base64url');
+    if (raw.length >= 28) {
+      const decipher = createDecipheriv('aes-256-gcm', CURSOR_KEY, raw.subarray(0, 12));
+      decipher.setAAD(Buffer.from(path, 'utf8'));
+      decipher.setAuthTag(raw.subarray(12, 28));
+      return Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]).toString('utf8');
+    }
   } catch {
     // fall through
   }
