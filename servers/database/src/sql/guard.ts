@@ -128,7 +128,7 @@ function checkSystemRelation(r: RelationRef): void {
   const key = `${r.schema ?? 'pg_catalog'}.${r.name}`;
   if (READABLE_SYSTEM_RELATIONS.has(key)) return;
   throw new SqlRefused(
-    `system relation ${r.schema ? `${r.schema}.` : ''}${r.name} is not readable here: it can show other sessions' queries, settings or credentials. Readable system relations: ${[...READABLE_SYSTEM_RELATIONS].join(', ')}. For the warehouse's tables and columns, use list_tables and describe_table.`,
+    `system relation ${r.schema ? `${r.schema}.` : ''}${r.name} is not readable here (not one your role may read, whatever the role): it can show other sessions' queries, settings or credentials. Readable system relations: ${[...READABLE_SYSTEM_RELATIONS].join(', ')}. For the warehouse's tables and columns, use list_tables and describe_table.`,
   );
 }
 
