@@ -8,7 +8,8 @@ import { request } from 'node:http';
 export async function rpc(
   url: string,
   body: unknown,
-  headers: Record<string, string> = {},
+  /** `undefined` leaves a header out (even one sent by default). */
+  headers: Record<string, string | undefined> = {},
   // biome-ignore lint/suspicious/noExplicitAny: tests walk arbitrary JSON-RPC answers
 ): Promise<{ status: number; headers: Headers; body: any; text: string }> {
   const payload = typeof body === 'string' ? body : JSON.stringify(body);
@@ -21,13 +22,15 @@ export async function rpc(
       url,
       {
         method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          accept: 'application/json, text/event-stream',
-          'mcp-protocol-version': '2025-11-25',
-          'content-length': Buffer.byteLength(payload),
-          ...headers,
-        },
+        headers: Object.fromEntries(
+          Object.entries({
+            'content-type': 'application/json',
+            accept: 'application/json, text/event-stream',
+            'mcp-protocol-version': '2025-11-25',
+            'content-length': String(Buffer.byteLength(payload)),
+            ...headers,
+          }).filter((h): h is [string, string] => h[1] !== undefined),
+        ),
       },
       (res) => {
         const chunks: Buffer[] = [];

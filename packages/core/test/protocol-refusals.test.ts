@@ -1,7 +1,7 @@
 // Requests the protocol host refuses before any tool runs, the same on the fast path and the SDK-only
 // path: JSON-RPC batches, routing headers that disagree with the body, shapes the SDK refuses.
 import { randomUUID } from 'node:crypto';
-import { type BootedServer, bootServer } from '@mcp-fleet/testkit';
+import { type BootedServer, bootServer, createTestDatabase } from '@mcp-fleet/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixturePolicy, fixtureServer, upstream } from './fixtures.js';
 import { callMsg, rpc } from './helpers.js';
@@ -17,17 +17,22 @@ let fast: BootedServer;
 let sdkOnly: BootedServer;
 const lines = { fast: [] as Line[], sdk: [] as Line[] };
 const tokens = { fast: '', sdk: '' };
+let db: { url: string; drop: () => Promise<void> };
 
 beforeAll(async () => {
   const env = { AUDIT_STDOUT: 'true' };
+  // A fleet database, so mutations really run (without one they are refused as unaudited).
+  db = await createTestDatabase('fleet_protocol_refusals');
   fast = await bootServer(fixtureServer, {
     policy: fixturePolicy,
+    databaseUrl: db.url,
     env,
     serverOptions: { auditWrite: (l) => lines.fast.push(JSON.parse(l)) },
   });
   sdkOnly = await bootServer(fixtureServer, {
     policy: fixturePolicy,
     issuer: fast.issuer,
+    databaseUrl: db.url,
     env,
     serverOptions: { mcp: { fastPath: false }, auditWrite: (l) => lines.sdk.push(JSON.parse(l)) },
   });
@@ -38,13 +43,14 @@ afterAll(async () => {
   // Closing must not hang on a request left open (a batch once kept its response open for ever).
   await sdkOnly?.close();
   await fast?.close();
+  await db?.drop();
 });
 
 const paths = [['fast path'], ['SDK path']] as const;
 const server = (label: string) => (label === 'fast path' ? fast : sdkOnly);
 const which = (label: string) => (label === 'fast path' ? 'fast' : 'sdk');
 
-async function send(label: string, body: unknown, headers: Record<string, string> = {}) {
+async function send(label: string, body: unknown, headers: Record<string, string | undefined> = {}) {
   const requestId = randomUUID();
   const r = await rpc(server(label).url, body, {
     authorization: `Bearer ${tokens[which(label)]}`,
@@ -87,5 +93,104 @@ describe.each(paths)('JSON-RPC batches (%s)', (label) => {
     });
     expect(upstream.writes).toBe(before);
     expect(recordsOf(label, r.requestId)).toEqual([]);
+  });
+});
+
+const MODERN_META = {
+  'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+  'io.modelcontextprotocol/clientInfo': { name: 'raw', version: '1' },
+  'io.modelcontextprotocol/clientCapabilities': {},
+};
+const modernHeaders = (method: string, name?: string) => ({
+  'mcp-protocol-version': '2026-07-28',
+  'mcp-method': method,
+  ...(name ? { 'mcp-name': name } : {}),
+});
+const withMeta = (meta: Record<string, unknown>) => ({
+  ...callMsg('write_note', { note: 'shape' }),
+  params: { name: 'write_note', arguments: { note: 'shape' }, _meta: meta },
+});
+const { 'io.modelcontextprotocol/clientCapabilities': _caps, ...modernNoCaps } = MODERN_META;
+
+describe('the fast path takes only what the SDK takes', () => {
+  it.each<[string, unknown, Record<string, string>]>([
+    ['Accept: application/json', callMsg('write_note', { note: 'a' }), { accept: 'application/json' }],
+    ['Accept: */*', callMsg('write_note', { note: 'a' }), { accept: '*/*' }],
+    ['Accept: text/event-stream', callMsg('write_note', { note: 'a' }), { accept: 'text/event-stream' }],
+    ['a request that also carries result', { ...callMsg('write_note', { note: 'a' }), result: {} }, {}],
+    [
+      'a request that also carries error',
+      { ...callMsg('write_note', { note: 'a' }), error: { code: 1, message: 'x' } },
+      {},
+    ],
+    ['progressToken as an object', withMeta({ progressToken: { a: 1 } }), {}],
+    ['progressToken as true', withMeta({ progressToken: true }), {}],
+    ['progressToken as [1]', withMeta({ progressToken: [1] }), {}],
+    [
+      'a 2026 call without clientCapabilities',
+      withMeta(modernNoCaps),
+      modernHeaders('tools/call', 'write_note'),
+    ],
+    [
+      'a 2026 call with clientCapabilities as a string',
+      withMeta({ ...MODERN_META, 'io.modelcontextprotocol/clientCapabilities': 'x' }),
+      modernHeaders('tools/call', 'write_note'),
+    ],
+    [
+      'a 2026 tools/list without clientCapabilities',
+      { jsonrpc: '2.0', id: 1, method: 'tools/list', params: { _meta: modernNoCaps } },
+      modernHeaders('tools/list'),
+    ],
+  ])('%s: same answer, same record, same runs on both paths', async (_n, body, headers) => {
+    const w0 = upstream.writes;
+    const a = await send('fast path', body, headers);
+    const w1 = upstream.writes;
+    const b = await send('SDK path', body, headers);
+    const w2 = upstream.writes;
+    expect(a.status).toBe(b.status);
+    expect(a.body).toEqual(b.body);
+    expect(w1 - w0).toBe(w2 - w1);
+    expect(recordsOf('fast path', a.requestId).map((l) => l.outcome)).toEqual(
+      recordsOf('SDK path', b.requestId).map((l) => l.outcome),
+    );
+  });
+});
+
+describe.each(paths)('routing headers that disagree with the body (%s)', (label) => {
+  it.each<[string, unknown, Record<string, string | undefined>]>([
+    [
+      'no version, Mcp-Name of another tool, Mcp-Method tools/list',
+      callMsg('write_note', { note: 'r1' }),
+      { 'mcp-protocol-version': undefined, 'mcp-name': 'echo_text', 'mcp-method': 'tools/list' },
+    ],
+    [
+      'no version, Mcp-Name of another tool',
+      callMsg('write_note', { note: 'r2' }),
+      { 'mcp-protocol-version': undefined, 'mcp-name': 'echo_text' },
+    ],
+    ['2025, Mcp-Method tools/list', callMsg('write_note', { note: 'r3' }), { 'mcp-method': 'tools/list' }],
+    ['2025, Mcp-Name in another case', callMsg('write_note', { note: 'r4' }), { 'mcp-name': 'WRITE_NOTE' }],
+    [
+      '2026, Mcp-Name of another tool',
+      withMeta(MODERN_META),
+      { ...modernHeaders('tools/call', 'echo_text') },
+    ],
+  ])('refuses %s; the tool does not run', async (_n, body, headers) => {
+    const before = upstream.writes;
+    const r = await send(label, body, headers as Record<string, string>);
+    expect(r.status).toBe(400);
+    expect(r.body.error.code).toBe(-32020);
+    expect(r.body.error.message).toMatch(/headers and body disagree: .* Mcp-(Method|Name) header names/);
+    expect(upstream.writes).toBe(before);
+  });
+
+  it('still answers when the routing headers match, whatever the version', async () => {
+    const r = await send(label, callMsg('write_note', { note: 'ok' }), {
+      'mcp-protocol-version': undefined,
+      'mcp-method': 'tools/call',
+      'mcp-name': 'write_note',
+    } as never);
+    expect(r.status).toBe(200);
+    expect(r.body.result.content[0].text).toBe('stored: ok');
   });
 });

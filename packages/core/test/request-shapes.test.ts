@@ -45,7 +45,7 @@ afterAll(async () => {
 const strip = (body: unknown) => JSON.parse(JSON.stringify(body ?? null));
 
 /** Sends one body to both servers under one request id; returns both answers and both audit records. */
-async function both(body: unknown, headers: Record<string, string> = {}) {
+async function both(body: unknown, headers: Record<string, string | undefined> = {}) {
   const requestId = randomUUID();
   const send = (s: BootedServer, token: string) =>
     rpc(s.url, body, { authorization: `Bearer ${token}`, 'x-request-id': requestId, ...headers });
@@ -228,40 +228,83 @@ const envelope = fc.record(
   { requiredKeys: ['jsonrpc', 'method'] },
 );
 
-/** Either era's headers: a 2025 revision, or 2026-07-28 with the envelope in `_meta` (or without it). */
+/**
+ * Either era's headers: a 2025 revision, 2026-07-28 with the envelope in `_meta` (or without it), or
+ * no version header at all; the Accept header in its many spellings; routing headers (Mcp-Method,
+ * Mcp-Name) that match the body or not, whatever the version; and, in `_meta`, a progress token and
+ * the 2026 client capabilities of every JSON type or absent.
+ */
 const era = fc.record({
-  version: fc.constantFrom('2025-11-25', '2025-06-18', '2026-07-28'),
+  version: fc.constantFrom('2025-11-25', '2025-06-18', '2026-07-28', '2026-07-28', undefined),
   envelope: fc.boolean(),
+  mcpMethod: fc.constantFrom('same', 'same', 'absent', 'tools/list', 'tools/call', 'ping', 'TOOLS/CALL'),
   mcpName: fc.option(toolName, { nil: undefined }),
+  accept: fc.constantFrom(
+    'application/json, text/event-stream',
+    'application/json, text/event-stream',
+    'text/event-stream, application/json',
+    'application/json;q=0.9, text/event-stream',
+    'application/json',
+    'text/event-stream',
+    '*/*',
+    'application/*, text/*',
+    '',
+  ),
+  capabilities: fc.constantFrom<unknown>('object', 'object', 'absent', 'a string', [1], null, 7),
+  clientInfo: fc.constantFrom<unknown>('object', 'object', 'absent', 'a string'),
+  progressToken: fc.constantFrom<unknown>(undefined, undefined, 'p-1', 7, 1.5, { a: 1 }, true, [1], null),
+  extra: fc.constantFrom<Record<string, unknown>>(
+    {},
+    {},
+    { result: {} },
+    { error: { code: 1, message: 'x' } },
+  ),
 });
-function withEra(
-  body: Record<string, unknown>,
-  e: { version: string; envelope: boolean; mcpName?: string | undefined },
-) {
-  const headers: Record<string, string> = { 'mcp-protocol-version': e.version };
-  if (e.version !== '2026-07-28') return { body, headers };
-  if (typeof body.method === 'string') headers['mcp-method'] = body.method;
+type EraShape = typeof era extends fc.Arbitrary<infer T> ? T : never;
+function withEra(body: Record<string, unknown>, e: EraShape) {
+  // helpers.rpc sends a 2025 version unless told otherwise: `undefined` leaves the header out.
+  const headers: Record<string, string | undefined> = { accept: e.accept, 'mcp-protocol-version': e.version };
+  if (e.mcpMethod === 'same') {
+    if (typeof body.method === 'string') headers['mcp-method'] = body.method;
+  } else if (e.mcpMethod !== 'absent') headers['mcp-method'] = e.mcpMethod;
   if (e.mcpName !== undefined) headers['mcp-name'] = e.mcpName;
+  const out: Record<string, unknown> = { ...body, ...e.extra };
   const params = body.params;
-  if (!e.envelope || params === null || typeof params !== 'object' || Array.isArray(params))
-    return { body, headers };
+  if (params === null || typeof params !== 'object' || Array.isArray(params)) return { body: out, headers };
   const p = params as Record<string, unknown>;
-  const meta = p._meta !== null && typeof p._meta === 'object' ? (p._meta as Record<string, unknown>) : {};
-  return {
-    body: {
-      ...body,
-      params: {
-        ...p,
-        _meta: {
-          ...meta,
-          'io.modelcontextprotocol/protocolVersion': '2026-07-28',
-          'io.modelcontextprotocol/clientInfo': { name: 'prop', version: '1' },
-          'io.modelcontextprotocol/clientCapabilities': {},
-        },
-      },
-    },
-    headers,
-  };
+  const meta: Record<string, unknown> =
+    p._meta !== null && typeof p._meta === 'object' ? { ...(p._meta as Record<string, unknown>) } : {};
+  if (e.progressToken !== undefined) meta.progressToken = e.progressToken;
+  if (e.version === '2026-07-28' && e.envelope) {
+    meta['io.modelcontextprotocol/protocolVersion'] = '2026-07-28';
+    if (e.clientInfo !== 'absent')
+      meta['io.modelcontextprotocol/clientInfo'] =
+        e.clientInfo === 'object' ? { name: 'prop', version: '1' } : e.clientInfo;
+    if (e.capabilities !== 'absent')
+      meta['io.modelcontextprotocol/clientCapabilities'] = e.capabilities === 'object' ? {} : e.capabilities;
+  }
+  const hasMeta = Object.keys(meta).length > 0 || p._meta !== undefined;
+  return { body: { ...out, params: hasMeta ? { ...p, _meta: meta } : p }, headers };
+}
+
+/** Routing headers that disagree with the body: refused on both paths before anything runs. */
+function routingMismatch(
+  body: Record<string, unknown>,
+  headers: Record<string, string | undefined>,
+): boolean {
+  // A body with a 2026 envelope claim: the SDK's header checks answer it (parity covers those).
+  const p = body.params as { _meta?: Record<string, unknown> } | undefined;
+  if (p?._meta && typeof p._meta === 'object' && 'io.modelcontextprotocol/protocolVersion' in p._meta)
+    return false;
+  const method = headers['mcp-method'];
+  if (method !== undefined && method !== body.method) return true;
+  const name = headers['mcp-name'];
+  const params = body.params as Record<string, unknown> | undefined;
+  return (
+    name !== undefined &&
+    body.method === 'tools/call' &&
+    (typeof params !== 'object' || params === null || params.name !== name)
+  );
 }
 
 describe('generated request shapes', () => {
@@ -269,9 +312,18 @@ describe('generated request shapes', () => {
     await fc.assert(
       fc.asyncProperty(envelope, era, async (raw, e) => {
         const { body, headers } = withEra(raw as Record<string, unknown>, e);
-        expectSameAndAudited(await both(body, headers), { body, headers });
+        const r = await both(body, headers);
+        expectSameAndAudited(r, { body, headers });
+        if (routingMismatch(body, headers)) {
+          const context = JSON.stringify({ body, headers }).slice(0, 300);
+          expect(r.a.status, context).toBe(400);
+          // -32020 for the headers, or -32600 if the body was refused first (nested too deep).
+          expect([-32020, -32600], context).toContain(r.a.body.error.code);
+          expect(r.fastRecords, context).toEqual([]);
+          expect(r.sdkRecords, context).toEqual([]);
+        }
       }),
-      { numRuns: 200 },
+      { numRuns: 300 },
     );
   });
 });

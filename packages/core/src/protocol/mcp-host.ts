@@ -9,6 +9,8 @@
 import { toNodeHandler } from '@modelcontextprotocol/node';
 import {
   type AuthInfo,
+  CLIENT_CAPABILITIES_META_KEY,
+  CLIENT_INFO_META_KEY,
   createMcpHandler,
   INVALID_PARAMS,
   PROTOCOL_VERSION_META_KEY,
@@ -76,6 +78,16 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 /** How deep a JSON-RPC message may nest outside a tool call's arguments. */
 const MAX_ENVELOPE_DEPTH = 64;
 
+/** The only top-level members of a request the fast path takes (`result`/`error` too: the SDK's 400). */
+const REQUEST_KEYS = new Set(['jsonrpc', 'id', 'method', 'params']);
+
+/** Accept names both JSON and SSE (the SDK answers 406 otherwise): exact media types, parameters aside. */
+function acceptsBoth(accept: string | undefined): boolean {
+  if (accept === undefined) return false;
+  const types = accept.split(',').map((t) => t.split(';')[0]!.trim().toLowerCase());
+  return types.includes('application/json') && types.includes('text/event-stream');
+}
+
 /** A tools/call the fast path answers: it names a tool; anything else is the SDK's to refuse. */
 function fastCallable(params: unknown): boolean {
   return (
@@ -85,12 +97,45 @@ function fastCallable(params: unknown): boolean {
   );
 }
 
-/** A protocol-level refusal (HTTP 400, JSON-RPC -32600 with a null id): no call was made. */
-function refuse(reply: FastifyReply, message: string): FastifyReply {
+/** A protocol-level refusal (HTTP 400, a JSON-RPC error with a null id): no tool ran. */
+function refuse(reply: FastifyReply, message: string, code = -32600): FastifyReply {
   return reply
     .code(400)
     .header('content-type', 'application/json')
-    .send(JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: -32600, message } }));
+    .send(JSON.stringify({ jsonrpc: '2.0', id: null, error: { code, message } }));
+}
+
+/** The 2026 revision's code for routing headers that disagree with the body (the SDK's too). */
+const HEADER_MISMATCH = -32020;
+
+/** An `Mcp-Name` value as sent: plain, or the `=?base64?...?=` form for names headers cannot carry. */
+function decodeName(value: string): string | undefined {
+  if (!(value.startsWith('=?base64?') && value.endsWith('?='))) return value;
+  const b64 = value.slice(9, -2);
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(b64) || b64.length % 4 !== 0) return undefined;
+  return Buffer.from(b64, 'base64').toString('utf8');
+}
+
+/**
+ * What is wrong with the Mcp-Method / Mcp-Name headers when present, or undefined. A body with a
+ * 2026 envelope claim is left to the SDK, which checks these headers (and more) on every such
+ * request; below that, it only checks them on modern requests, and a header that routed a gateway to
+ * `tools/list` or to a harmless tool must not run another tool whatever the protocol version is.
+ */
+function routingMismatch(request: FastifyRequest, body: Record<string, unknown>): string | undefined {
+  const params = body.params;
+  if (isRecord(params) && isRecord(params._meta) && PROTOCOL_VERSION_META_KEY in params._meta)
+    return undefined;
+  const method = request.headers['mcp-method'];
+  if (method !== undefined && method !== body.method)
+    return `the body names method ${String(body.method).slice(0, 64)} but the Mcp-Method header names ${String(method).slice(0, 64)}`;
+  const name = request.headers['mcp-name'];
+  if (typeof name === 'string' && body.method === 'tools/call') {
+    const bodyName = isRecord(params) ? params.name : undefined;
+    if (typeof bodyName !== 'string' || decodeName(name.trim()) !== bodyName)
+      return `the body carries params.name=${JSON.stringify(String(bodyName).slice(0, 128))} but the Mcp-Name header names ${JSON.stringify(name.slice(0, 128))}`;
+  }
+  return undefined;
 }
 
 function scopeOf(authInfo: AuthInfo | undefined): CallScope {
@@ -178,16 +223,21 @@ export function createMcpHost(rt: FleetRuntime, options: McpHostOptions = {}): M
     body: Record<string, unknown>,
     method: string,
   ): Era | undefined => {
-    const accept = request.headers.accept;
-    if (accept !== undefined && !accept.includes('application/json') && !accept.includes('*/*'))
-      return undefined;
+    // The fast path takes only what the SDK takes as it is; anything unusual is the SDK's to answer
+    // (and refuse), so both paths give one answer: Accept, extra members, a progress token of any
+    // type, the 2026 client envelope.
+    if (!acceptsBoth(request.headers.accept)) return undefined;
+    for (const key of Object.keys(body)) if (!REQUEST_KEYS.has(key)) return undefined;
     const header = request.headers['mcp-protocol-version'];
     const params = body.params;
     if (params !== undefined && !isRecord(params)) return undefined;
     const meta = params?._meta;
+    if (isRecord(meta) && meta.progressToken !== undefined) return undefined;
     const metaVersion = isRecord(meta) ? meta[PROTOCOL_VERSION_META_KEY] : undefined;
     if (header === MODERN_PROTOCOL_VERSION) {
       if (metaVersion !== MODERN_PROTOCOL_VERSION) return undefined;
+      if (!isRecord(meta[CLIENT_CAPABILITIES_META_KEY]) || !isRecord(meta[CLIENT_INFO_META_KEY]))
+        return undefined;
       // The 2026 revision's routing headers: anything but an exact match (a missing Mcp-Name on a
       // tools/call included) is the SDK's to refuse, so both paths give the same answer.
       // A 2026 ping is the SDK's to answer (it refuses it where the fast path used to say ok).
@@ -288,6 +338,17 @@ export function createMcpHost(rt: FleetRuntime, options: McpHostOptions = {}): M
             `Invalid Request: the message is nested more than ${MAX_ENVELOPE_DEPTH} levels deep`,
           );
         }
+      }
+      if (request.method === 'POST' && isRecord(body)) {
+        // Routing headers, whatever the protocol version (or none): a gateway routes and authorises
+        // on them, so one that disagrees with the body is refused before anything runs.
+        const mismatch = routingMismatch(request, body);
+        if (mismatch)
+          return refuse(
+            reply,
+            `Bad Request: the request headers and body disagree: ${mismatch}`,
+            HEADER_MISMATCH,
+          );
       }
       if (request.method === 'POST' && isRecord(body) && body.jsonrpc === '2.0') {
         const method = body.method;
