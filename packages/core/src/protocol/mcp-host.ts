@@ -235,7 +235,7 @@ export function createMcpHost(rt: FleetRuntime, options: McpHostOptions = {}): M
     if (isRecord(meta) && meta.progressToken !== undefined) return undefined;
     const metaVersion = isRecord(meta) ? meta[PROTOCOL_VERSION_META_KEY] : undefined;
     if (header === MODERN_PROTOCOL_VERSION) {
-      if (metaVersion !== MODERN_PROTOCOL_VERSION) return undefined;
+      if (metaVersion !== MODERN_PROTOCOL_VERSION || !isRecord(meta)) return undefined;
       if (!isRecord(meta[CLIENT_CAPABILITIES_META_KEY]) || !isRecord(meta[CLIENT_INFO_META_KEY]))
         return undefined;
       // The 2026 revision's routing headers: anything but an exact match (a missing Mcp-Name on a
