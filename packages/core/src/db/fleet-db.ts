@@ -50,6 +50,15 @@ export const CORE_MIGRATIONS: Migration[] = [
   { id: '0011_approvals', sql: APPROVALS_MIGRATION_SQL },
   { id: '0012_approvals_exact_arguments', sql: APPROVALS_EXACT_ARGUMENTS_MIGRATION_SQL },
   { id: '0013_approvals_revocation', sql: APPROVALS_REVOCATION_MIGRATION_SQL },
+  // The hash of a call's exact arguments (THREATS A15): a column, not a details key, so "every call
+  // with these arguments" is one indexed query, the same for every outcome. Older rows stay NULL.
+  {
+    id: '0020_audit_args_hash',
+    sql: `
+      ALTER TABLE audit_records ADD COLUMN IF NOT EXISTS args_hash text;
+      CREATE INDEX IF NOT EXISTS audit_records_args_hash_idx ON audit_records (args_hash) WHERE args_hash IS NOT NULL;
+    `,
+  },
 ];
 
 const LOCK_KEY = 0x6d6370666c; // "mcpfl": one advisory lock for all fleet migrations
