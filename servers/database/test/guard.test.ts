@@ -186,10 +186,30 @@ describe('round 2 bounds keep ordinary SQL working', () => {
   });
 
   it('refuses a series one row over the cap, allows it at the cap', () => {
-    expect(() => checkReadOnlySql('SELECT count(*) FROM generate_series(0, 10000000) g')).not.toThrow();
-    expect(() => checkReadOnlySql('SELECT count(*) FROM generate_series(0, 10000001) g')).toThrow(
+    expect(() => checkReadOnlySql('SELECT count(*) FROM generate_series(1, 10000000) g')).not.toThrow();
+    expect(() => checkReadOnlySql('SELECT count(*) FROM generate_series(0, 10000000) g')).toThrow(
       /may produce at most 10,000,000 rows/,
     );
+  });
+
+  // R6: what a guard can bound. Generators are not allowed at all; additive functions (output at most
+  // the sum of their inputs plus a literal's worth) pass; multipliers need literal factors.
+  it('allows no generator of large values from small inputs', () => {
+    for (const sql of [
+      'SELECT array_fill(1, ARRAY[100000000])',
+      "SELECT repeat('x', 100000000)",
+      "SELECT lpad('x', 100000000)",
+      "SELECT rpad('x', 100000000)",
+      'SELECT xmlagg(xmlelement(name a)) FROM generate_series(1, 10) g',
+      "SELECT jsonb_pretty('[[[[1]]]]')",
+      "SELECT string_agg(x, '') FROM generate_series(1, 10000001) g, unnest(ARRAY['x']) x",
+    ])
+      expect(() => checkReadOnlySql(sql), sql).toThrow(SqlRefused);
+    expect(() =>
+      checkReadOnlySql(
+        "SELECT overlay('abc' placing 'x' from 2 for 1), translate('abc', 'ab', 'xy'), to_char(1234.5, 'FM999990.00'), string_to_array('a,b', ','), jsonb_build_object('a', 1)",
+      ),
+    ).not.toThrow();
   });
 
   it('multiplies the growth of every replacement in the query, nested or not', () => {

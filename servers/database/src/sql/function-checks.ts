@@ -193,11 +193,11 @@ function seriesRows(args: unknown[]): number | undefined {
     args[2] ? numberLiteral(args[2]) : 1,
   ];
   if (start !== undefined && stop !== undefined && step !== undefined) {
-    return step === 0 ? 0 : Math.abs((stop - start) / step) + 1;
+    return step === 0 ? 0 : Math.floor(Math.abs((stop - start) / step)) + 1;
   }
   const [from, to, every] = [timeLiteral(args[0]), timeLiteral(args[1]), intervalLiteral(args[2])];
   if (from !== undefined && to !== undefined && every !== undefined) {
-    return every === 0 ? 0 : Math.abs((to - from) / every) + 1;
+    return every === 0 ? 0 : Math.floor(Math.abs((to - from) / every)) + 1;
   }
   return undefined;
 }
@@ -388,7 +388,7 @@ export function checkCall(name: string, node: Node, state: CallState): void {
           "generate_series() needs literal bounds and step, so that its row count is known: generate_series(1, 1000), generate_series(date '2025-01-01', date '2025-12-31', interval '1 day') or generate_series(now() - interval '30 days', now(), interval '1 day'). Computed bounds (subqueries, columns) are not allowed.",
         );
       }
-      if (rows > SERIES_MAX_ROWS + 1) {
+      if (rows > SERIES_MAX_ROWS) {
         throw new SqlRefused(
           `generate_series() may produce at most ${SERIES_MAX_ROWS.toLocaleString('en-US')} rows; narrow the bounds.`,
         );
