@@ -1,6 +1,6 @@
 // search_documents over a generated tree of a few thousand documents: it finds every match inside
 // the caller's areas, returns within its limits, and says so when a limit stops it.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BootedServer, TestClient } from '@mcp-fleet/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -128,6 +128,9 @@ describe(`search over ${FOLDERS * PER_FOLDER} documents`, () => {
       pdfMaxPages: 10,
       dirMaxEntries: 10_000,
     };
+    // Every folder the walk holds open is closed, also when it stops early or is cancelled.
+    const openFds = () => readdirSync('/proc/self/fd').length;
+    const fdsBefore = openFds();
     const late = await searchTree(sandbox, scope, await start(), {
       ...base,
       deadline: Date.now() - 1,
@@ -144,5 +147,6 @@ describe(`search over ${FOLDERS * PER_FOLDER} documents`, () => {
         signal: controller.signal,
       }),
     ).rejects.toThrow('cancelled by the client');
+    expect(openFds()).toBe(fdsBefore);
   });
 });

@@ -193,12 +193,14 @@ export async function searchTree(
   let queued = 0;
   try {
     walk: while (queue.length > 0) {
-      const next = queue.shift() as { pinned?: PinnedDir; rel: string; shown: string };
+      // Checked before taking the next folder off the queue, whose held descriptor (if any) the
+      // finally below then closes.
       o.signal.throwIfAborted();
       if (outOfTime()) {
         stop('time_limit');
         break;
       }
+      const next = queue.shift() as { pinned?: PinnedDir; rel: string; shown: string };
       const dir =
         next.pinned ??
         (await sandbox
