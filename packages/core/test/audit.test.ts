@@ -1,5 +1,6 @@
 // One audit record per call, whatever the outcome; no mutation without a stored record; and the
 // server rides out a PostgreSQL outage (reads answer, mutations refuse, everything recovers).
+import { createHash } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -80,8 +81,12 @@ describe('audit records', () => {
       arguments: unknown;
       duration_ms: number;
       tool: string;
-    }>('SELECT * FROM audit_records WHERE request_id LIKE $1 ORDER BY ts', [`${run}-%`]);
-    const byRequest = Object.fromEntries(rows.map((r) => [r.request_id.slice(run.length + 1), r]));
+      client_id: string;
+    }>(
+      "SELECT *, details->>'clientRequestId' AS client_id FROM audit_records WHERE details->>'clientRequestId' LIKE $1 ORDER BY ts",
+      [`${run}-%`],
+    );
+    const byRequest = Object.fromEntries(rows.map((r) => [r.client_id.slice(run.length + 1), r]));
     expect(rows).toHaveLength(7);
     expect(
       Object.fromEntries(Object.entries(byRequest).map(([k, r]) => [k, `${r.decision}/${r.outcome}`])),
@@ -107,10 +112,78 @@ describe('audit records', () => {
     expect(JSON.stringify(rows)).not.toContain('sk_live_SECRET123');
     expect(JSON.stringify(rows)).not.toContain('hunter2');
 
-    const stdout = lines.map((l) => JSON.parse(l)).filter((r) => String(r.requestId).startsWith(run));
+    const stdout = lines
+      .map((l) => JSON.parse(l))
+      .filter((r) => String(r.details?.clientRequestId).startsWith(run));
     expect(stdout).toHaveLength(7);
     expect(stdout.every((r) => r.audit === true)).toBe(true);
     expect(lines.join('')).not.toContain('sk_live_SECRET123');
+  });
+});
+
+describe('what a record says', () => {
+  const token = () => s.token({ sub: 'auditor-agent', roles: ['writer'], sid: 'session-9', user: 'alice' });
+
+  it('stores the hash of the exact arguments in args_hash', async () => {
+    await rpc(s.url, callMsg('write_note', { note: 'hash me', idempotency_key: 'hk-1' }), {
+      authorization: `Bearer ${await token()}`,
+      'x-request-id': 'args-hash-1',
+    });
+    await s.server.runtime.audit.flush();
+    const rows = await query<{ args_hash: string }>(
+      "SELECT args_hash FROM audit_records WHERE details->>'clientRequestId' = 'args-hash-1'",
+    );
+    const exact = '{"idempotency_key":"hk-1","note":"hash me"}';
+    expect(rows).toEqual([{ args_hash: createHash('sha256').update(exact).digest('base64url') }]);
+  });
+
+  it('cuts wide objects and arrays with an explicit marker and bounds the whole record', async () => {
+    const wide: Record<string, unknown> = { text: 'w' };
+    for (let i = 0; i < 20_000; i++) wide[`junk${i}`] = i;
+    wide.list = Array.from({ length: 5_000 }, (_, i) => i);
+    const fat: Record<string, unknown> = { text: 'f' };
+    for (let i = 0; i < 100; i++) fat[`k${i}`] = 'x'.repeat(1_900);
+    for (const [id, args] of [
+      ['wide-1', wide],
+      ['fat-1', fat],
+    ] as const) {
+      await rpc(s.url, callMsg('echo_text', args), {
+        authorization: `Bearer ${await token()}`,
+        'x-request-id': id,
+      });
+    }
+    await s.server.runtime.audit.flush();
+    const rows = await query<{ id: string; arguments: Record<string, unknown>; size: number }>(
+      "SELECT details->>'clientRequestId' AS id, arguments, length(row_to_json(a)::text) AS size FROM audit_records a WHERE details->>'clientRequestId' IN ('wide-1', 'fat-1')",
+    );
+    const wideRow = rows.find((r) => r.id === 'wide-1')!;
+    expect(Object.keys(wideRow.arguments)).toHaveLength(101);
+    expect(wideRow.arguments['…']).toBe('19902 more keys');
+    const fatRow = rows.find((r) => r.id === 'fat-1')!;
+    expect(fatRow.arguments['…']).toMatch(/^arguments too large to store/);
+    for (const r of rows) expect(r.size).toBeLessThan(40_000);
+  });
+
+  it("keeps the server's own request id; the client's x-request-id is a detail", async () => {
+    const a = await rpc(s.url, callMsg('echo_text', { text: 'a' }), {
+      authorization: `Bearer ${await token()}`,
+      'x-request-id': 'same-client-id',
+    });
+    const b = await rpc(s.url, callMsg('echo_text', { text: 'b' }), {
+      authorization: `Bearer ${await s.token({ sub: 'other-agent', roles: ['reader'], sid: 'other' })}`,
+      'x-request-id': 'same-client-id',
+    });
+    await s.server.runtime.audit.flush();
+    const rows = await query<{ request_id: string }>(
+      "SELECT request_id FROM audit_records WHERE details->>'clientRequestId' = 'same-client-id' ORDER BY ts",
+    );
+    expect(rows).toHaveLength(2);
+    expect(rows.map((r) => r.request_id)).toEqual([
+      a.headers.get('x-request-id'),
+      b.headers.get('x-request-id'),
+    ]);
+    expect(rows[0]!.request_id).not.toBe(rows[1]!.request_id);
+    expect(rows[0]!.request_id).not.toBe('same-client-id');
   });
 });
 
@@ -120,7 +193,7 @@ describe('hostile argument bytes', () => {
     expect(res.body.result.isError).toBeUndefined();
     await s.server.runtime.audit.flush();
     const rows = await query<{ outcome: string; arguments: { note: string } }>(
-      "SELECT outcome, arguments FROM audit_records WHERE request_id = 'nul-write'",
+      "SELECT outcome, arguments FROM audit_records WHERE details->>'clientRequestId' = 'nul-write'",
     );
     expect(rows).toHaveLength(1);
     expect(rows[0]!.outcome).toBe('ok');
@@ -175,7 +248,7 @@ describe('records PostgreSQL would refuse', () => {
     await call(['reader'], 'echo_text', { text: 'after' }, 'surrogate-after');
     await s.server.runtime.audit.flush();
     const rows = await query<{ request_id: string; arguments: { note?: string } }>(
-      "SELECT request_id, arguments FROM audit_records WHERE request_id IN ('surrogate-read', 'surrogate-after')",
+      "SELECT details->>'clientRequestId' AS request_id, arguments FROM audit_records WHERE details->>'clientRequestId' IN ('surrogate-read', 'surrogate-after')",
     );
     expect(rows.map((r) => r.request_id).sort()).toEqual(['surrogate-after', 'surrogate-read']);
     expect(rows.find((r) => r.request_id === 'surrogate-read')!.arguments.note).toBe('a\ufffdb');
@@ -258,12 +331,12 @@ describe('a PostgreSQL outage', () => {
       await s.server.runtime.audit.flush();
     }
     const rows = await query<{ request_id: string; outcome: string }>(
-      "SELECT request_id, outcome FROM audit_records WHERE request_id IN ('outage-read', 'outage-write')",
+      "SELECT details->>'clientRequestId' AS request_id, outcome FROM audit_records WHERE details->>'clientRequestId' IN ('outage-read', 'outage-write')",
     );
     expect(rows.find((r) => r.request_id === 'outage-read')?.outcome).toBe('ok');
     // The refused write was never stored (there was nowhere to store it) but was logged to stdout.
     expect(
-      lines.some((l) => l.includes('"requestId":"outage-write"') && l.includes('audit_unavailable')),
+      lines.some((l) => l.includes('"clientRequestId":"outage-write"') && l.includes('audit_unavailable')),
     ).toBe(true);
   });
 });

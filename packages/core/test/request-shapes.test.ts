@@ -53,8 +53,9 @@ async function both(body: unknown, headers: Record<string, string | undefined> =
   return {
     a,
     b,
-    fastRecords: lines.fast.filter((l) => l.requestId === requestId),
-    sdkRecords: lines.sdk.filter((l) => l.requestId === requestId),
+    // The client's x-request-id is a detail of the record (request_id is the server's own).
+    fastRecords: lines.fast.filter((l) => l.details?.clientRequestId === requestId),
+    sdkRecords: lines.sdk.filter((l) => l.details?.clientRequestId === requestId),
   };
 }
 

@@ -32,6 +32,7 @@ const FIELDS: readonly (readonly [column: string, key: keyof AuditRecord, type: 
   ['policy_version', 'policyVersion', 'text'],
   ['protocol_version', 'protocolVersion', 'text'],
   ['details', 'details', 'jsonb'],
+  ['args_hash', 'argsHash', 'text'],
 ];
 
 const UPSERT_SQL = `INSERT INTO audit_records (${FIELDS.map(([c]) => c).join(',')})

@@ -42,6 +42,12 @@ export interface AuditRecord {
   protocolVersion: string | null;
   /** Extra facts some outcomes carry (approval id, idempotency key hash, cache scope...). */
   details: Record<string, unknown> | null;
+  /**
+   * SHA-256 of the canonical JSON of the exact arguments the client sent (THREATS A15), reserved
+   * keys included: the stored `arguments` are redacted and cut, this identifies them whole. Null when
+   * they could not be hashed (nested too deep) or for records that are not tool calls.
+   */
+  argsHash?: string | null;
 }
 
 const SECRET_KEY =
@@ -49,22 +55,54 @@ const SECRET_KEY =
 const MAX_STRING = 2_000;
 const MAX_DEPTH = 6;
 const MAX_KEY = 200;
+/** Items of an array and keys of an object kept; the rest is named by a marker, never dropped silently. */
+const MAX_WIDTH = 100;
+/** The stored arguments as JSON text, at most (a record stays small whatever the client sends). */
+export const MAX_ARGUMENTS_CHARS = 32_000;
+/** The key under which an object's cut is marked (`"…": "N more keys"`). */
+export const MORE_KEY = '…';
 
-/** Copies tool arguments with secret-looking keys redacted and long strings cut. */
-export function redactArguments(value: unknown, depth = 0): unknown {
+/**
+ * Copies tool arguments with secret-looking keys redacted, long strings cut, and wide arrays and
+ * objects cut to {@link MAX_WIDTH} entries with an explicit marker (`"…N more items"`, or a `"…"` key
+ * saying `"N more keys"`); if the copy is still larger than {@link MAX_ARGUMENTS_CHARS} as JSON, it
+ * is replaced by a note saying so (the record's argsHash still identifies the exact arguments).
+ */
+export function redactArguments(value: unknown): unknown {
+  const out = redactValue(value, 0);
+  if (out === null || typeof out !== 'object') return out;
+  const size = JSON.stringify(out).length;
+  return size > MAX_ARGUMENTS_CHARS
+    ? { [MORE_KEY]: `arguments too large to store (${size} characters after redaction and cuts)` }
+    : out;
+}
+
+function redactValue(value: unknown, depth: number): unknown {
   if (typeof value === 'string') {
     const cut = value.length > MAX_STRING ? `${value.slice(0, MAX_STRING)}…[${value.length} chars]` : value;
     return auditSafe(cut);
   }
   if (value === null || typeof value !== 'object') return value;
   if (depth >= MAX_DEPTH) return '[nested]';
-  if (Array.isArray(value)) return value.slice(0, 100).map((v) => redactArguments(v, depth + 1));
+  if (Array.isArray(value)) {
+    const items = value.slice(0, MAX_WIDTH).map((v) => redactValue(v, depth + 1));
+    if (value.length > MAX_WIDTH) items.push(`…${value.length - MAX_WIDTH} more items`);
+    return items;
+  }
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) {
+  let kept = 0;
+  let total = 0;
+  for (const k in value) {
+    if (!Object.hasOwn(value, k)) continue;
+    total++;
+    if (kept >= MAX_WIDTH) continue;
+    kept++;
+    const v = (value as Record<string, unknown>)[k];
     // Keys are the client's too: cut like values, so no argument can make a record grow unbounded.
     const key = auditSafe(k.length > MAX_KEY ? `${k.slice(0, MAX_KEY)}…[${k.length} chars]` : k);
-    out[key] = SECRET_KEY.test(k) ? '[redacted]' : redactArguments(v, depth + 1);
+    out[key] = SECRET_KEY.test(k) ? '[redacted]' : redactValue(v, depth + 1);
   }
+  if (total > kept) out[MORE_KEY] = `${total - kept} more keys`;
   return out;
 }
 

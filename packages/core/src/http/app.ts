@@ -29,8 +29,6 @@ declare module 'fastify' {
   }
 }
 
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
-
 function metadataPath(resource: string): string {
   return `/.well-known/oauth-protected-resource${new URL(resource).pathname}`;
 }
@@ -42,10 +40,13 @@ export function buildHttpApp(rt: FleetRuntime, options: HttpAppOptions): Fastify
     bodyLimit: config.bodyLimitBytes,
     logger: false,
     return503OnClosing: true,
-    genReqId: (req) => {
-      const given = req.headers['x-request-id'];
-      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
-    },
+    // Always the server's own id: a client-chosen x-request-id collides across clients and sessions,
+    // so it is kept only as the audit record's details.clientRequestId (and echoed back as it came).
+    genReqId: () => randomUUID(),
+  });
+  // The client learns the server's id for its request (on the raw response: the MCP host hijacks it).
+  app.addHook('onRequest', async (request, reply) => {
+    reply.raw.setHeader('x-request-id', request.id);
   });
   // RFC 9728: the metadata URL is the origin + the well-known prefix + the resource path.
   const metadataUrl = `${new URL(config.publicUrl).origin}${metadataPath(config.resource)}`;

@@ -40,8 +40,10 @@ export interface ToolCallRequest {
   identity: Identity;
   name: string;
   arguments: unknown;
-  /** Per-HTTP-request id, also in the audit record. */
+  /** Per-HTTP-request id, the server's own (unique), also in the audit record. */
   requestId: string;
+  /** The client's `x-request-id`, if it sent one: audit detail only (clients choose it, so it collides). */
+  clientRequestId?: string | undefined;
   /** The JSON-RPC id the client used (audit detail only). */
   rpcId: string | number | null;
   protocolVersion: string | null;
@@ -144,6 +146,8 @@ async function governedCall(
     tenant: req.identity.tenant ?? null,
     roles: req.identity.roles,
     arguments: redactArguments(req.arguments),
+    // Of the exact arguments as sent (canonical JSON: iterative, so any depth hashes).
+    argsHash: req.arguments === undefined ? null : fingerprint(req.arguments),
     decision: decision.allowed ? 'allow' : 'deny',
     decisionReason: decision.reason,
     outcome: 'started',
@@ -158,6 +162,12 @@ async function governedCall(
         : { rpcId: typeof req.rpcId === 'string' ? auditSafe(req.rpcId.slice(0, 200)) : req.rpcId },
   };
   if (req.nested) record.details = { ...record.details, parentCallId: req.nested.parentCallId };
+  if (req.clientRequestId !== undefined)
+    record.details = { ...record.details, clientRequestId: auditSafe(req.clientRequestId.slice(0, 200)) };
+  // An approval id the client sent is only "approvalId" once the gate verified and used it; a call that
+  // ended before (an idempotency replay, a refusal) records it as what it is: a claim.
+  let claimedApprovalId: string | undefined;
+  let approvalVerified = false;
   const metricTool = reg ? reg.tool.name : '(unknown)';
   const finish = (outcome: AuditOutcome, result: CallToolResult | null): void => {
     const durationMs = performance.now() - started;
@@ -165,6 +175,14 @@ async function governedCall(
     if (req.nested) req.nested.outcome = outcome;
     record.durationMs = Math.round(durationMs * 1000) / 1000;
     record.resultSummary = result ? summarize(result.content[0]?.text) : null;
+    if (
+      claimedApprovalId !== undefined &&
+      !approvalVerified &&
+      record.details?.approvalId === claimedApprovalId
+    ) {
+      const { approvalId: _claimed, ...rest } = record.details;
+      record.details = { ...rest, claimedApprovalId: auditSafe(claimedApprovalId.slice(0, 200)) };
+    }
     rt.audit.record(record);
     rt.metrics.toolCalls.inc({ tool: metricTool, outcome });
     rt.metrics.toolDuration.observe({ tool: metricTool }, durationMs / 1000);
@@ -265,6 +283,7 @@ async function governedCall(
   }
 
   const approvalId = decision.approvalRequired ? reserved.approvalId : undefined;
+  claimedApprovalId = approvalId;
   if (decision.approvalRequired) {
     const awaiting = await requestApproval(c, approvalId);
     if (awaiting) return done(awaiting);
@@ -303,6 +322,7 @@ async function governedCall(
       releaseKey(c, idem);
       return done(refused);
     }
+    approvalVerified = true;
     // Until the handler runs, an exception gives the approval back: nothing reached the upstream.
     call.release = async () => {
       releaseKey(c, idem);

@@ -49,6 +49,7 @@ const CLIENT_GONE = new FleetError('FLEET_ERR_TOOL', 'the client disconnected');
 interface CallScope {
   identity: Identity;
   requestId: string;
+  clientRequestId: string | undefined;
   protocolVersion: string | null;
   /**
    * The `arguments` of a tools/call the SDK's schema would refuse before our handler runs (null, an
@@ -162,6 +163,7 @@ export function createMcpHost(rt: FleetRuntime, options: McpHostOptions = {}): M
       name,
       arguments: args,
       requestId: scope.requestId,
+      clientRequestId: scope.clientRequestId,
       rpcId,
       protocolVersion: scope.protocolVersion,
       cancellation,
@@ -315,9 +317,11 @@ export function createMcpHost(rt: FleetRuntime, options: McpHostOptions = {}): M
   return {
     async handle(request, reply, identity) {
       const body = request.body;
+      const clientRequestId = request.headers['x-request-id'];
       const scope: CallScope = {
         identity,
         requestId: request.id,
+        clientRequestId: typeof clientRequestId === 'string' ? clientRequestId : undefined,
         protocolVersion: (request.headers['mcp-protocol-version'] as string | undefined) ?? null,
       };
       if (request.method === 'POST') {

@@ -20,8 +20,11 @@ it('answers a call whose pipeline throws with an error result and exactly one er
   });
   expect(res.status).toBe(200);
   expect(res.body.result.isError).toBe(true);
+  // The reference is the server's own request id (sent back as x-request-id), not the client's.
+  const reference = res.headers.get('x-request-id');
+  expect(reference).toMatch(/^[0-9a-f-]{36}$/);
   expect(res.body.result.content[0].text).toBe(
-    'check_zone failed with an internal error (reference pipeline-boom-1). Retrying may help; if not, report the reference.',
+    `check_zone failed with an internal error (reference ${reference}). Retrying may help; if not, report the reference.`,
   );
   const records = fleet.audit.filter((a) => a.agentId === 'agent-boom');
   expect(records.map((r) => r.outcome)).toEqual(['error']);
