@@ -182,6 +182,10 @@ describe.each(paths)('routing headers that disagree with the body (%s)', (label)
     expect(r.body.error.code).toBe(-32020);
     expect(r.body.error.message).toMatch(/headers and body disagree: .* Mcp-(Method|Name) header names/);
     expect(upstream.writes).toBe(before);
+    // It was a call (it names a tool): it has its one record, invalid.
+    expect(recordsOf(label, r.requestId).map((l) => `${l.tool}:${l.outcome}`)).toEqual([
+      'write_note:invalid',
+    ]);
   });
 
   it('still answers when the routing headers match, whatever the version', async () => {
@@ -192,5 +196,50 @@ describe.each(paths)('routing headers that disagree with the body (%s)', (label)
     } as never);
     expect(r.status).toBe(200);
     expect(r.body.result.content[0].text).toBe('stored: ok');
+  });
+});
+
+const deep = (n: number) => {
+  let v: unknown = { x: 1 };
+  for (let i = 0; i < n; i++) v = { a: v };
+  return v;
+};
+
+describe.each(paths)('calls nested too deep outside their arguments (%s)', (label) => {
+  it.each([
+    [
+      'params.task',
+      {
+        ...callMsg('write_note', { note: 'deep' }),
+        params: { name: 'write_note', arguments: { note: 'deep' }, task: deep(70) },
+      },
+    ],
+    [
+      'params._meta',
+      {
+        ...callMsg('write_note', { note: 'deep' }),
+        params: { name: 'write_note', arguments: { note: 'deep' }, _meta: { x: deep(70) } },
+      },
+    ],
+  ])('refuses one deep in %s with a protocol error and records it as an invalid call', async (_n, body) => {
+    const before = upstream.writes;
+    const r = await send(label, body);
+    expect(r.status).toBe(400);
+    expect(r.body.error.message).toMatch(/nested more than 64 levels/);
+    expect(upstream.writes).toBe(before);
+    expect(recordsOf(label, r.requestId).map((l) => `${l.tool}:${l.outcome}`)).toEqual([
+      'write_note:invalid',
+    ]);
+  });
+
+  it('gives a deep message that names no tool only the protocol error (it is not a call)', async () => {
+    const r = await send(label, {
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'tools/list',
+      params: { _meta: { x: deep(70) } },
+    });
+    expect(r.status).toBe(400);
+    expect(recordsOf(label, r.requestId)).toEqual([]);
   });
 });

@@ -360,6 +360,47 @@ async function governedCall(
   return done(run);
 }
 
+/**
+ * Records a tools/call the protocol host refused before the pipeline (nested too deep outside its
+ * arguments, routing headers that disagree with the body): a call was attempted, and every attempted
+ * call leaves one record, `invalid`, whatever stopped it.
+ */
+export function recordRefusedCall(
+  rt: FleetRuntime,
+  req: Omit<ToolCallRequest, 'cancellation' | 'meta' | 'nested'>,
+  reason: string,
+): void {
+  const details: Record<string, unknown> = {};
+  if (req.rpcId !== null)
+    details.rpcId = typeof req.rpcId === 'string' ? auditSafe(req.rpcId.slice(0, 200)) : req.rpcId;
+  if (req.clientRequestId !== undefined)
+    details.clientRequestId = auditSafe(req.clientRequestId.slice(0, 200));
+  rt.audit.record({
+    id: randomUUID(),
+    ts: new Date().toISOString(),
+    server: rt.server,
+    requestId: req.requestId,
+    method: 'tools/call',
+    tool: auditSafe(req.name.slice(0, 128)),
+    agentId: req.identity.agentId,
+    agentSession: req.identity.session ?? null,
+    userInvoker: req.identity.user ?? null,
+    tenant: req.identity.tenant ?? null,
+    roles: req.identity.roles,
+    arguments: redactArguments(req.arguments),
+    argsHash: req.arguments === undefined ? null : fingerprint(req.arguments),
+    decision: 'deny',
+    decisionReason: `refused by the protocol host: ${auditSafe(reason.slice(0, 300))}`,
+    outcome: 'invalid',
+    resultSummary: null,
+    durationMs: 0,
+    policyVersion: rt.policy.version || null,
+    protocolVersion: req.protocolVersion,
+    details: Object.keys(details).length ? details : null,
+  });
+  rt.metrics.toolCalls.inc({ tool: rt.registry.get(req.name) ? req.name : '(unknown)', outcome: 'invalid' });
+}
+
 /** Puts a used approval back to `approved` (the call never reached the upstream system). */
 async function returnApproval(c: GovernedCall, approvalId: string): Promise<void> {
   try {

@@ -26,7 +26,12 @@ import { FleetError } from '../errors.js';
 import { argumentsProblem, nestedDeeperThan } from '../governance/argument-bounds.js';
 import { governanceOf } from '../governance/governance.js';
 import type { Identity } from '../identity/identity.js';
-import { type CallToolResult, callTool, ToolNotAvailableError } from '../pipeline/call-tool.js';
+import {
+  type CallToolResult,
+  callTool,
+  recordRefusedCall,
+  ToolNotAvailableError,
+} from '../pipeline/call-tool.js';
 import { listTools } from '../pipeline/list-tools.js';
 import type { FleetRuntime } from '../pipeline/runtime.js';
 
@@ -117,16 +122,19 @@ function decodeName(value: string): string | undefined {
   return Buffer.from(b64, 'base64').toString('utf8');
 }
 
+/** A body with a 2026 envelope claim: the SDK checks its routing headers (and answers the refusal). */
+function claimsModern(body: Record<string, unknown>): boolean {
+  const params = body.params;
+  return isRecord(params) && isRecord(params._meta) && PROTOCOL_VERSION_META_KEY in params._meta;
+}
+
 /**
- * What is wrong with the Mcp-Method / Mcp-Name headers when present, or undefined. A body with a
- * 2026 envelope claim is left to the SDK, which checks these headers (and more) on every such
- * request; below that, it only checks them on modern requests, and a header that routed a gateway to
- * `tools/list` or to a harmless tool must not run another tool whatever the protocol version is.
+ * What is wrong with the Mcp-Method / Mcp-Name headers when present, or undefined. The SDK checks
+ * them only on requests with a 2026 envelope; a header that routed a gateway to `tools/list` or to a
+ * harmless tool must not run another tool whatever the protocol version is.
  */
 function routingMismatch(request: FastifyRequest, body: Record<string, unknown>): string | undefined {
   const params = body.params;
-  if (isRecord(params) && isRecord(params._meta) && PROTOCOL_VERSION_META_KEY in params._meta)
-    return undefined;
   const method = request.headers['mcp-method'];
   if (method !== undefined && method !== body.method)
     return `the body names method ${String(body.method).slice(0, 64)} but the Mcp-Method header names ${String(method).slice(0, 64)}`;
@@ -253,6 +261,28 @@ export function createMcpHost(rt: FleetRuntime, options: McpHostOptions = {}): M
     return undefined;
   };
 
+  // A tools/call that names a tool but is refused here (too deep, routing headers) still has its
+  // record; a message that does not even name a tool is not a call, and only gets the protocol error.
+  const refusedCall = (body: unknown, scope: CallScope, reason: string) => {
+    if (!isRecord(body) || body.method !== 'tools/call' || !isRecord(body.params)) return;
+    const { name, arguments: args } = body.params;
+    if (typeof name !== 'string') return;
+    const id = body.id;
+    recordRefusedCall(
+      rt,
+      {
+        identity: scope.identity,
+        name,
+        arguments: args,
+        requestId: scope.requestId,
+        clientRequestId: scope.clientRequestId,
+        rpcId: typeof id === 'string' || typeof id === 'number' ? id : null,
+        protocolVersion: scope.protocolVersion,
+      },
+      reason,
+    );
+  };
+
   const sendResult = (reply: FastifyReply, id: RpcId, era: Era, result: Record<string, unknown>) => {
     const body =
       era === 'modern'
@@ -337,28 +367,30 @@ export function createMcpHost(rt: FleetRuntime, options: McpHostOptions = {}): M
         // arguments are the pipeline's to bound, so that such a call is refused with its record.
         const args = isRecord(body) && isRecord(body.params) ? body.params.arguments : undefined;
         if (nestedDeeperThan(body, MAX_ENVELOPE_DEPTH, args)) {
-          return refuse(
-            reply,
-            `Invalid Request: the message is nested more than ${MAX_ENVELOPE_DEPTH} levels deep`,
-          );
+          const message = `Invalid Request: the message is nested more than ${MAX_ENVELOPE_DEPTH} levels deep`;
+          refusedCall(body, scope, message);
+          return refuse(reply, message);
         }
       }
+      let headersDisagree = false;
       if (request.method === 'POST' && isRecord(body)) {
         // Routing headers, whatever the protocol version (or none): a gateway routes and authorises
         // on them, so one that disagrees with the body is refused before anything runs.
         const mismatch = routingMismatch(request, body);
-        if (mismatch)
-          return refuse(
-            reply,
-            `Bad Request: the request headers and body disagree: ${mismatch}`,
-            HEADER_MISMATCH,
-          );
+        if (mismatch) {
+          headersDisagree = true;
+          const message = `Bad Request: the request headers and body disagree: ${mismatch}`;
+          refusedCall(body, scope, message);
+          // A 2026 request: the SDK refuses it (with its own words for the same -32020), on both paths.
+          if (!claimsModern(body)) return refuse(reply, message, HEADER_MISMATCH);
+        }
       }
       if (request.method === 'POST' && isRecord(body) && body.jsonrpc === '2.0') {
         const method = body.method;
         const id = body.id;
         if (
           fastPath &&
+          !headersDisagree &&
           (method === 'tools/call' || method === 'tools/list' || method === 'ping') &&
           // Only ids the SDK also accepts as-is (1e308 and 1.5 are the SDK's to answer).
           (typeof id === 'string' || (typeof id === 'number' && Number.isSafeInteger(id))) &&
