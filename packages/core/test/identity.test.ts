@@ -254,3 +254,43 @@ describe('headers and bodies', () => {
     expect(res.text).not.toContain('node_modules');
   });
 });
+
+/** The auth-params of a challenge, parsed per RFC 7235 (token or quoted-string with quoted-pairs). */
+function challengeParams(header: string): Record<string, string> {
+  const m = /^Bearer(?: (.*))?$/.exec(header);
+  if (!m) throw new Error(`not a Bearer challenge: ${header}`);
+  const out: Record<string, string> = {};
+  const re =
+    /\s*([!#$%&'*+.^_`|~0-9A-Za-z-]+)=(?:"((?:[^"\\]|\\.)*)"|([!#$%&'*+.^_`|~0-9A-Za-z-]+))\s*(?:,|$)/gy;
+  const rest = m[1] ?? '';
+  let consumed = 0;
+  for (let p = re.exec(rest); p; p = re.exec(rest)) {
+    out[p[1]!] = p[2] !== undefined ? p[2].replace(/\\(.)/g, '$1') : p[3]!;
+    consumed = re.lastIndex;
+    if (consumed >= rest.length) break;
+  }
+  if (consumed !== rest.length) throw new Error(`unparseable challenge: ${header}`);
+  return out;
+}
+
+describe('WWW-Authenticate and the Bearer scheme (RFC 6750 / RFC 7235)', () => {
+  it('sends a challenge whose quoted strings parse: the quotes in the message are escaped', async () => {
+    const res = await rpc(s.url, callMsg('echo_text', { text: 'x' }), { authorization: 'Token abc' });
+    expect(res.status).toBe(401);
+    const params = challengeParams(res.headers.get('www-authenticate') ?? '');
+    expect(params.error).toBe('invalid_token');
+    expect(params.error_description).toBe('Authorization must be "Bearer <jwt>"');
+    expect(params.resource_metadata).toBe(`${s.baseUrl}/.well-known/oauth-protected-resource/mcp`);
+  });
+
+  it.each(['bearer', 'BEARER', 'bEaReR'])(
+    'accepts the scheme spelled %s (schemes are case-insensitive)',
+    async (scheme) => {
+      const res = await rpc(s.url, callMsg('echo_text', { text: 'x' }), {
+        authorization: `${scheme} ${await good()}`,
+      });
+      expect(res.status).toBe(200);
+      expect(res.body.result.structuredContent).toEqual({ text: 'x', agent: 'agent-1' });
+    },
+  );
+});

@@ -89,6 +89,12 @@ export function buildHttpApp(rt: FleetRuntime, options: HttpAppOptions): Fastify
     reply.code(ready ? 200 : 503);
     return { status: ready ? (degraded ? 'degraded' : 'ready') : 'not_ready', server: rt.server, checks };
   });
+  // /metrics has no authentication on purpose: it is for the cluster's Prometheus scraper. What limits
+  // who reaches it is the deployment: the charts' NetworkPolicy (helm/mcp-fleet-lib/templates/
+  // _networkpolicy.tpl) admits only the gateway and monitoring namespaces to the pod's port. Note that
+  // the gateway namespaces are admitted to the same port, and the per-server Ingress routes the prefix
+  // `/`: an operator exposing a server through that Ingress should block /metrics at the gateway. The
+  // series carry tool names and outcome counts, never arguments, identities or secrets.
   app.get('/metrics', async (_req, reply) => {
     reply.header('content-type', rt.metrics.registry.contentType);
     return rt.metrics.registry.metrics();

@@ -74,6 +74,16 @@ function classify(err: unknown): AuthFailure {
 }
 
 /**
+ * An RFC 7230/7235 quoted-string: `"` and `\` escaped as quoted-pairs; characters a header cannot
+ * carry (controls, DEL, non-Latin-1) become `?`, so no value can end the string or the header early.
+ */
+function quoted(value: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: these are the characters removed
+  const safe = value.replace(/[\u0000-\u0008\u000a-\u001f\u007f]|[^\u0000-\u00ff]/g, '?');
+  return `"${safe.replace(/["\\]/g, '\\$&')}"`;
+}
+
+/**
  * The RFC 6750 `WWW-Authenticate` value for a refused token: where the protected-resource metadata
  * is (RFC 9728), the OAuth error and, for a missing scope, the scopes needed.
  */
@@ -83,10 +93,10 @@ export function bearerChallenge(
   scopes: readonly string[],
 ): string {
   const params: string[] = [];
-  if (metadataUrl) params.push(`resource_metadata="${metadataUrl}"`);
+  if (metadataUrl) params.push(`resource_metadata=${quoted(metadataUrl)}`);
   if (failure.oauthError) {
-    params.push(`error="${failure.oauthError}"`, `error_description="${failure.message}"`);
-    if (failure.oauthError === 'insufficient_scope') params.push(`scope="${scopes.join(' ')}"`);
+    params.push(`error=${quoted(failure.oauthError)}`, `error_description=${quoted(failure.message)}`);
+    if (failure.oauthError === 'insufficient_scope') params.push(`scope=${quoted(scopes.join(' '))}`);
   }
   return params.length ? `Bearer ${params.join(', ')}` : 'Bearer';
 }
@@ -135,7 +145,8 @@ export class TokenVerifier {
   /** Verifies an `Authorization` header value and returns the caller's identity, or throws {@link AuthFailure}. */
   async verify(authorization: string | undefined): Promise<Identity> {
     if (!authorization) throw new AuthFailure('missing', 'bearer token required');
-    const match = /^Bearer ([A-Za-z0-9\-_]+\.[A-Za-z0-9\-_]+\.[A-Za-z0-9\-_]*)$/.exec(authorization.trim());
+    // RFC 7235: the scheme is case-insensitive ("bearer", "BEARER"), then 1*SP, then the token.
+    const match = /^Bearer +([A-Za-z0-9\-_]+\.[A-Za-z0-9\-_]+\.[A-Za-z0-9\-_]*)$/i.exec(authorization.trim());
     if (!match) throw new AuthFailure('malformed', 'Authorization must be "Bearer <jwt>"');
     const cfg = this.#config;
     const token = match[1]!;
