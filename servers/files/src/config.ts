@@ -1,4 +1,5 @@
 // The files server's own environment: where the sandbox root is and the caps every tool enforces.
+import { createHash, randomBytes } from 'node:crypto';
 import { FleetError } from '@mcp-fleet/core';
 import { z } from 'zod';
 import { areaPattern } from './access/areas.js';
@@ -46,6 +47,12 @@ export const filesEnvSchema = z.object({
   FILES_SEARCH_FILE_MAX_BYTES: int(2 * MiB, 1024, 256 * MiB),
   /** Most entries read from one directory (listing and search). */
   FILES_DIR_MAX_ENTRIES: int(50_000, 100, 1_000_000),
+  /**
+   * Secret that seals list_folder cursors (at least 32 characters; from a Kubernetes Secret). Every
+   * replica must share it for a page from one replica to continue on another; unset, each process
+   * draws its own key and a cursor only works on the replica that issued it.
+   */
+  FILES_CURSOR_KEY: z.string().min(32, 'FILES_CURSOR_KEY must be at least 32 characters').optional(),
 });
 
 /** The parsed configuration. */
@@ -63,6 +70,8 @@ export interface FilesConfig {
   searchMaxMs: number;
   searchFileMaxBytes: number;
   dirMaxEntries: number;
+  /** The 32-byte key that seals list_folder cursors (SHA-256 of FILES_CURSOR_KEY, else random per process). */
+  cursorKey: Buffer;
 }
 
 /** Parses the files server's environment once; throws `FLEET_ERR_CONFIG` with every problem listed. */
@@ -87,5 +96,8 @@ export function loadFilesConfig(env: Record<string, string | undefined>): FilesC
     searchMaxMs: e.FILES_SEARCH_MAX_MS,
     searchFileMaxBytes: e.FILES_SEARCH_FILE_MAX_BYTES,
     dirMaxEntries: e.FILES_DIR_MAX_ENTRIES,
+    cursorKey: e.FILES_CURSOR_KEY
+      ? createHash('sha256').update(e.FILES_CURSOR_KEY, 'utf8').digest()
+      : randomBytes(32),
   };
 }

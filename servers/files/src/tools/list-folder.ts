@@ -38,22 +38,21 @@ const output = z.object({
 
 // The cursor names the folder and the last name examined; listing resumes after it, so entries
 // added or removed meanwhile do not shift the pages. A page can stop (MAX_EXAMINED_PER_PAGE) on a
-// name the caller may not see, so the cursor is sealed — AES-256-GCM under a key of this process,
-// the folder path as associated data — and reveals nothing; a forged or foreign one is refused.
-const CURSOR_KEY = randomBytes(32);
-
-function encodeCursor(path: string, after: string): string {
+// name the caller may not see, so the cursor is sealed — AES-256-GCM under FILES_CURSOR_KEY (shared by
+// the replicas; else a key of this process), the folder path as associated data — and reveals
+// nothing; a forged or foreign one is refused.
+function encodeCursor(key: Buffer, path: string, after: string): string {
   const iv = randomBytes(12);
-  const cipher = createCipheriv('aes-256-gcm', CURSOR_KEY, iv);
+  const cipher = createCipheriv('aes-256-gcm', key, iv);
   cipher.setAAD(Buffer.from(path, 'utf8'));
   const body = Buffer.concat([cipher.update(after, 'utf8'), cipher.final()]);
   return Buffer.concat([iv, cipher.getAuthTag(), body]).toString('base64url');
 }
-function decodeCursor(cursor: string, path: string): string {
+function decodeCursor(key: Buffer, cursor: string, path: string): string {
   try {
     const raw = Buffer.from(cursor, 'base64url');
     if (raw.length >= 28) {
-      const decipher = createDecipheriv('aes-256-gcm', CURSOR_KEY, raw.subarray(0, 12));
+      const decipher = createDecipheriv('aes-256-gcm', key, raw.subarray(0, 12));
       decipher.setAAD(Buffer.from(path, 'utf8'));
       decipher.setAuthTag(raw.subarray(12, 28));
       return Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]).toString('utf8');
@@ -112,7 +111,7 @@ export const listFolder = defineTool({
     const dir = target.dir;
     const resolved = { asked: target.asked, stats: target.stats };
     try {
-      const after = args.cursor ? decodeCursor(args.cursor, resolved.asked) : null;
+      const after = args.cursor ? decodeCursor(config.cursorKey, args.cursor, resolved.asked) : null;
       const folder = await readFolder(dir.path, config.dirMaxEntries);
       const { skipped, capped } = folder;
       const names = folder.entries.map((e) => e.name);
@@ -150,7 +149,7 @@ export const listFolder = defineTool({
         data: {
           path: resolved.asked,
           entries,
-          nextCursor: more && last !== null ? encodeCursor(resolved.asked, last) : null,
+          nextCursor: more && last !== null ? encodeCursor(config.cursorKey, resolved.asked, last) : null,
           version: versionOf(resolved.stats),
           ...(notes.length ? { note: notes.join(' ') } : {}),
         },
