@@ -31,6 +31,13 @@ export const databaseEnvSchema = z.object({
   WAREHOUSE_POOL_MAX: int(5, 1, 100),
   /** Queries running longer than this are listed by database_health. */
   WAREHOUSE_LONG_RUNNING_SECONDS: int(30, 1, 86_400),
+  /**
+   * Largest single message (one row, one error text) the server accepts from the warehouse; a
+   * larger one fails the call and closes its connection before it is buffered or decoded.
+   */
+  WAREHOUSE_MAX_MESSAGE_BYTES: int(33_554_432, 65_536, 268_435_456),
+  /** Warehouse calls one caller (tenant + agent + user) may have running at once; more are refused. */
+  WAREHOUSE_MAX_CONCURRENT_PER_CALLER: int(2, 1, 100),
 });
 
 /** Parsed database server configuration. */
@@ -43,6 +50,8 @@ export interface DatabaseConfig {
   queryTimeoutMs: number;
   poolMax: number;
   longRunningSeconds: number;
+  maxMessageBytes: number;
+  maxConcurrentPerCaller: number;
 }
 
 /** Parses the database server's environment; throws FLEET_ERR_CONFIG naming the bad variables (never their values). */
@@ -62,5 +71,7 @@ export function loadDatabaseConfig(env: Record<string, string | undefined>): Dat
     queryTimeoutMs: e.WAREHOUSE_QUERY_TIMEOUT_MS,
     poolMax: e.WAREHOUSE_POOL_MAX,
     longRunningSeconds: e.WAREHOUSE_LONG_RUNNING_SECONDS,
+    maxMessageBytes: e.WAREHOUSE_MAX_MESSAGE_BYTES,
+    maxConcurrentPerCaller: e.WAREHOUSE_MAX_CONCURRENT_PER_CALLER,
   };
 }

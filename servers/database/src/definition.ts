@@ -73,6 +73,8 @@ export function createDatabaseDefinition(
         poolMax: config.poolMax,
         logger,
         defaultTimeoutMs: config.queryTimeoutMs,
+        maxMessageBytes: config.maxMessageBytes,
+        maxConcurrentPerCaller: config.maxConcurrentPerCaller,
       });
       try {
         await warehouse.init();

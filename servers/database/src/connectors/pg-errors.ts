@@ -1,5 +1,9 @@
 // Turns PostgreSQL and driver errors into advice a model can act on, without echoing secrets.
 import { ToolError } from '@mcp-fleet/core';
+import { MessageTooLargeError, megabytes } from './message-cap.js';
+
+/** Most characters of a PostgreSQL error message passed on. */
+const MAX_MESSAGE_CHARS = 2_000;
 
 interface PgErrorLike {
   code?: string;
@@ -19,6 +23,8 @@ function isPgError(err: unknown): err is PgErrorLike {
 /** True when the error means the connection itself is unusable (socket gone, server restarting). */
 export function isConnectionError(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
+  // The connection was closed mid-message: it is never reused.
+  if (err instanceof MessageTooLargeError) return true;
   const code = (err as PgErrorLike).code ?? '';
   return (
     code.startsWith('08') ||
@@ -38,6 +44,15 @@ export function isConnectionError(err: unknown): boolean {
  */
 export function toToolError(err: unknown, timeoutMs: number): ToolError | null {
   if (err instanceof ToolError) return err;
+  if (err instanceof MessageTooLargeError) {
+    const mb = megabytes(err.limitBytes);
+    return new ToolError(
+      err.messageType === 'E'
+        ? `the warehouse's error message is larger than ${mb} MB (it quotes a huge value); select less`
+        : `a value in the result is larger than ${mb} MB; select less (filter, aggregate, or take a substring)`,
+      'value_too_large',
+    );
+  }
   if (isConnectionError(err)) {
     return new ToolError(
       'The warehouse is unreachable right now. Wait a moment and try again; call database_health to check it.',
@@ -45,6 +60,11 @@ export function toToolError(err: unknown, timeoutMs: number): ToolError | null {
     );
   }
   if (!isPgError(err)) return null;
+  // An error can quote a value of any size (up to the message cap): the model gets the start.
+  const message =
+    err.message.length > MAX_MESSAGE_CHARS
+      ? `${err.message.slice(0, MAX_MESSAGE_CHARS)}... (cut)`
+      : err.message;
   const at = err.position ? ` (at character ${err.position})` : '';
   const hint = err.hint ? ` Hint: ${err.hint}` : '';
   switch (err.code) {
@@ -55,35 +75,35 @@ export function toToolError(err: unknown, timeoutMs: number): ToolError | null {
       );
     case '42P01':
       return new ToolError(
-        `${err.message}${at}. Call list_tables to see the tables you can read, and qualify names as schema.table.`,
+        `${message}${at}. Call list_tables to see the tables you can read, and qualify names as schema.table.`,
         'undefined_table',
       );
     case '42703':
       return new ToolError(
-        `${err.message}${at}. Call describe_table to see the table's columns.`,
+        `${message}${at}. Call describe_table to see the table's columns.`,
         'undefined_column',
       );
     case '42883':
       return new ToolError(
-        `${err.message}${at}. Check argument types; add explicit casts.${hint}`,
+        `${message}${at}. Check argument types; add explicit casts.${hint}`,
         'undefined_function',
       );
     case '42501':
       return new ToolError(
-        `${err.message}. The warehouse role may not read this; use tables listed by list_tables.`,
+        `${message}. The warehouse role may not read this; use tables listed by list_tables.`,
         'permission_denied',
       );
     case '25006':
-      return new ToolError(`${err.message}. This server only reads; writes are never possible.`, 'read_only');
+      return new ToolError(`${message}. This server only reads; writes are never possible.`, 'read_only');
     case '53200':
     case '54000':
       return new ToolError(
-        `${err.message}. The query needs too much memory; aggregate or filter more.`,
+        `${message}. The query needs too much memory; aggregate or filter more.`,
         'resources',
       );
     default:
       return new ToolError(
-        `PostgreSQL error ${err.code}: ${err.message}${at}.${hint} Fix the query and try again.`,
+        `PostgreSQL error ${err.code}: ${message}${at}.${hint} Fix the query and try again.`,
         'sql_error',
       );
   }

@@ -10,6 +10,7 @@ import { type Logger, ToolError } from '@mcp-fleet/core';
 import pg from 'pg';
 import { CappedSelect } from './capped-select.js';
 import { backendPid, extended } from './extended.js';
+import { messageCappedClient } from './message-cap.js';
 import { isConnectionError, toToolError } from './pg-errors.js';
 import { warehouseTypes } from './values.js';
 
@@ -21,6 +22,14 @@ export interface WarehouseOptions {
   applicationName?: string;
   /** The sessions' default statement timeout (a call asking for another sets its own). */
   defaultTimeoutMs?: number;
+  /** Largest single protocol message accepted from the warehouse (default 32 MiB); see message-cap.ts. */
+  maxMessageBytes?: number;
+  /**
+   * Calls one caller (tenant + agent + user) may have running at once (default 2, and always
+   * below poolMax when poolMax > 1, so one caller never holds every connection). Counted in this
+   * process: with several replicas each replica allows this many.
+   */
+  maxConcurrentPerCaller?: number;
 }
 
 /**
@@ -80,8 +89,20 @@ export interface CallClaims {
   roles: readonly string[];
 }
 
+/** Who a call is for, as far as the per-caller concurrency limit is concerned. */
+export interface Caller {
+  agentId?: string;
+  tenant: string | undefined;
+  user: string | undefined;
+}
+
 /** Per-call limits. */
 export interface CallOptions {
+  /**
+   * The caller, for the per-caller limit on concurrent calls (default: `claims`, when they name
+   * an agent). Start-up and other server work has none and is never limited.
+   */
+  caller?: Caller;
   signal: AbortSignal;
   /** Server-side statement timeout; the tool's own timeout cancels the backend too. */
   timeoutMs: number;
@@ -162,6 +183,9 @@ export class Warehouse {
   readonly #modes = new WeakMap<pg.ClientBase, SessionMode>();
   #transactionModeLogged = false;
   #serverVersion = 0;
+  readonly #perCaller: number;
+  /** Calls running (or waiting for a connection) per caller key. */
+  readonly #running = new Map<string, number>();
 
   constructor(o: WarehouseOptions) {
     this.#options = o;
@@ -170,8 +194,11 @@ export class Warehouse {
       connectionTimeoutMillis: 5_000,
       idleTimeoutMillis: 30_000,
       types: warehouseTypes,
+      // No single row or error text above the cap is ever buffered or decoded (message-cap.ts).
+      Client: messageCappedClient(o.maxMessageBytes ?? 33_554_432),
     };
     this.#defaultTimeoutMs = Math.max(1, Math.ceil(o.defaultTimeoutMs ?? 30_000));
+    this.#perCaller = Math.max(1, Math.min(o.maxConcurrentPerCaller ?? 2, o.poolMax - 1));
     this.control = new pg.Pool({
       ...this.#base,
       max: 2,
@@ -279,6 +306,28 @@ export class Warehouse {
    */
   async readOnly<T>(o: CallOptions, fn: (session: ReadOnlySession) => Promise<T>): Promise<T> {
     if (o.signal.aborted) throw o.signal.reason;
+    const who = o.caller ?? (o.claims as Caller | undefined);
+    if (who?.agentId === undefined) return this.#readOnly(o, fn);
+    const key = JSON.stringify([who.tenant ?? null, who.agentId, who.user ?? null]);
+    const running = this.#running.get(key) ?? 0;
+    if (running >= this.#perCaller) {
+      throw new ToolError(
+        `You already have ${running} warehouse ${running === 1 ? 'call' : 'calls'} running, the most one caller may run at once. ` +
+          'Wait for them to finish (or narrow them: aggregate, filter, add a LIMIT), then try again.',
+        'too_many_concurrent_queries',
+      );
+    }
+    this.#running.set(key, running + 1);
+    try {
+      return await this.#readOnly(o, fn);
+    } finally {
+      const left = (this.#running.get(key) ?? 1) - 1;
+      if (left > 0) this.#running.set(key, left);
+      else this.#running.delete(key);
+    }
+  }
+
+  async #readOnly<T>(o: CallOptions, fn: (session: ReadOnlySession) => Promise<T>): Promise<T> {
     let client: pg.PoolClient;
     try {
       client = await this.pool.connect();

@@ -8,7 +8,19 @@ import { allowedSchemas, schemaConstraint } from './schema-access.js';
 
 const DISCOVERY_TIMEOUT_MS = 10_000;
 const identifier = z.string().min(1).max(63);
-const call = (ctx: DatabaseContext) => ({ signal: ctx.signal, timeoutMs: DISCOVERY_TIMEOUT_MS });
+const call = (ctx: DatabaseContext) => ({
+  signal: ctx.signal,
+  timeoutMs: DISCOVERY_TIMEOUT_MS,
+  // Catalog reads carry no claims, but count against the caller's concurrency limit.
+  caller: ctx.identity,
+});
+
+/**
+ * Row estimates (pg_class.reltuples) count every tenant's rows: a caller bound to a tenant gets
+ * null, since the number would tell it how much data the other tenants have.
+ */
+const estimateFor = (ctx: DatabaseContext, estimate: number | null) =>
+  ctx.identity.tenant !== undefined ? null : estimate;
 
 /** list_schemas: the schemas the caller may read, with comments and table counts. */
 export const listSchemasTool = defineTool({
@@ -44,7 +56,7 @@ export const listTablesTool = defineTool({
   name: 'list_tables',
   title: 'List tables in a schema',
   description:
-    'Lists the tables and views of one schema with estimated row counts and descriptions. ' +
+    'Lists the tables and views of one schema with estimated row counts (not for a token bound to a tenant) and descriptions. ' +
     'Then call describe_table for the columns of a table you want to query.',
   input: z.object({
     schema: identifier.describe('Schema name from list_schemas.'),
@@ -77,7 +89,12 @@ export const listTablesTool = defineTool({
       }
       return listTables(s, args.schema, args.name_contains, args.limit);
     });
-    return { data: { schema: args.schema, tables } };
+    return {
+      data: {
+        schema: args.schema,
+        tables: tables.map((t) => ({ ...t, rowEstimate: estimateFor(ctx, t.rowEstimate) })),
+      },
+    };
   },
 });
 
@@ -156,13 +173,13 @@ export const describeTableTool = defineTool({
   toText: describedText,
   handler: async (args, ctx: DatabaseContext) => {
     const found = await ctx.connectors.warehouse.readOnly(call(ctx), (s) =>
-      describeTable(s, args.schema, args.table),
+      describeTable(s, args.schema, args.table, allowedSchemas(ctx.constraints)),
     );
     if (!found) {
       throw new ToolError(
         `Table ${args.schema}.${args.table} was not found (or is not readable). Call list_tables with schema "${args.schema}" to see its tables.`,
       );
     }
-    return { data: found };
+    return { data: { ...found, rowEstimate: estimateFor(ctx, found.rowEstimate) } };
   },
 });
