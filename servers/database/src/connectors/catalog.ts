@@ -97,6 +97,8 @@ export async function describeTable(
   s: ReadOnlySession,
   schema: string,
   table: string,
+  /** Schemas the caller may read (null: any); other tables are not named in the description. */
+  allowed: ReadonlySet<string> | null = null,
 ): Promise<TableDescription | null> {
   const [rel] = await s.query<{
     oid: number;
@@ -125,6 +127,8 @@ export async function describeTable(
     type: string;
     columns: string[];
     ref: string | null;
+    refSchema: string | null;
+    refReadable: boolean | null;
     refColumns: string[];
     definition: string;
   }>(
@@ -133,20 +137,40 @@ export async function describeTable(
              JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.num ORDER BY k.ord) AS columns,
        (SELECT format('%I.%I', rn.nspname, rc.relname) FROM pg_class rc JOIN pg_namespace rn ON rn.oid = rc.relnamespace
         WHERE rc.oid = con.confrelid) AS ref,
+       (SELECT rn.nspname::text FROM pg_class rc JOIN pg_namespace rn ON rn.oid = rc.relnamespace
+        WHERE rc.oid = con.confrelid) AS "refSchema",
+       (SELECT ${READABLE} FROM pg_class c WHERE c.oid = con.confrelid) AS "refReadable",
        ARRAY(SELECT a.attname::text FROM unnest(con.confkey) WITH ORDINALITY k(num, ord)
              JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.num ORDER BY k.ord) AS "refColumns",
        pg_get_constraintdef(con.oid, true) AS definition
      FROM pg_constraint con WHERE con.conrelid = $1 AND con.contype IN ('p','f','u','c') ORDER BY con.contype, con.conname`,
     [rel.oid],
   );
-  const referencedBy = await s.query<{ name: string; table: string; columns: string[] }>(
-    `SELECT con.conname AS name, format('%I.%I', n.nspname, c.relname) AS table,
+  const referencing = await s.query<{ name: string; table: string; schema: string; columns: string[] }>(
+    `SELECT con.conname AS name, format('%I.%I', n.nspname, c.relname) AS table, n.nspname::text AS schema,
        ARRAY(SELECT a.attname::text FROM unnest(con.conkey) WITH ORDINALITY k(num, ord)
              JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.num ORDER BY k.ord) AS columns
      FROM pg_constraint con JOIN pg_class c ON c.oid = con.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-     WHERE con.confrelid = $1 AND con.contype = 'f' ORDER BY 2, 1 LIMIT 100`,
+     WHERE con.confrelid = $1 AND con.contype = 'f' AND ${READABLE} ORDER BY 2, 1 LIMIT 100`,
     [rel.oid],
   );
+  const visible = (schemaName: string | null) =>
+    schemaName !== null && (allowed === null || allowed.has(schemaName));
+  const referencedBy = referencing
+    .filter((r) => visible(r.schema))
+    .map(({ name, table: t, columns: cols }) => ({ name, table: t, columns: cols }));
+  // A view over tables the caller may not read: its text would name them.
+  let view = rel.view;
+  if (view !== null && allowed !== null) {
+    const used = await s.query<{ schema: string }>(
+      `SELECT DISTINCT n.nspname::text AS schema FROM pg_rewrite r
+       JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid AND d.refclassid = 'pg_class'::regclass
+       JOIN pg_class c ON c.oid = d.refobjid JOIN pg_namespace n ON n.oid = c.relnamespace
+       WHERE r.ev_class = $1 AND c.oid <> $1`,
+      [rel.oid],
+    );
+    if (used.some((u) => !visible(u.schema))) view = null;
+  }
   const indexes = await s.query<{ name: string; unique: boolean; definition: string }>(
     `SELECT i.relname AS name, ix.indisunique AS unique, pg_get_indexdef(ix.indexrelid) AS definition
      FROM pg_index ix JOIN pg_class i ON i.oid = ix.indexrelid WHERE ix.indrelid = $1 ORDER BY 1`,
@@ -162,7 +186,8 @@ export async function describeTable(
     columns,
     primaryKey: pk ? pk.columns : null,
     foreignKeys: constraints
-      .filter((c) => c.type === 'f')
+      // A key to a table the caller may not read or whose schema policy hides is left out.
+      .filter((c) => c.type === 'f' && c.refReadable === true && visible(c.refSchema))
       .map((c) => ({
         name: c.name,
         columns: c.columns,
@@ -177,7 +202,7 @@ export async function describeTable(
       .filter((c) => c.type === 'c')
       .map((c) => ({ name: c.name, definition: c.definition })),
     indexes,
-    viewDefinition: rel.view,
+    viewDefinition: view,
   };
 }
 
