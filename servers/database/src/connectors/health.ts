@@ -1,7 +1,10 @@
 // Status checks of the warehouse: connectivity and latency, connection use, long-running queries,
 // replication lag where there is replication, and the buffer cache hit ratio.
+import { loadModule, type ScanToken, scanSync } from 'libpg-query';
 import type pg from 'pg';
 import { extended } from './extended.js';
+
+await loadModule();
 
 /** What database_health reports. */
 export interface WarehouseHealth {
@@ -53,26 +56,85 @@ function down(pool: WarehouseHealth['pool'], problem: string, error: string): Wa
   };
 }
 
-/** One lexical piece of SQL a redaction looks at: comments, strings, quoted names, numbers. */
-const SQL_PIECES =
-  /(--[^\n]*)|(\/\*[\s\S]*?(?:\*\/|$))|(\$([A-Za-z_][A-Za-z_0-9]*)?\$[\s\S]*?(?:\$\4\$|$))|('(?:[^'\\]|\\[\s\S]|'')*(?:'|$))|("(?:[^"]|"")*(?:"|$))|((?<![\w$])(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)/g;
+/** Longest statement text scanned; the report shows 300 characters of it. */
+const MAX_REDACTED_INPUT = 8_000;
+
+/** Operator and punctuation tokens: symbols only, so they cannot carry a value. */
+const SYMBOLS = /^[-+*/<>=~!@#%^&|`?:.,;()[\]]+$/;
+/** An unquoted identifier (a quoted one, "...", may hold anything and is redacted). */
+const PLAIN_IDENTIFIER = /^[A-Za-z_\u0080-\uffff][A-Za-z0-9_$\u0080-\uffff]*$/;
+/** Positional parameters ($1) stay: they are placeholders, not values. */
+const PARAMETER = /^\$\d+$/;
+
+/** What one token of PostgreSQL's own scanner shows: its text, `?`, or nothing (comments). */
+function shownToken(t: ScanToken): string {
+  if (t.tokenName === 'SQL_COMMENT' || t.tokenName === 'C_COMMENT') return '';
+  if (t.tokenName === 'IDENT') {
+    if (t.text.startsWith('"')) return '"?"';
+    return PLAIN_IDENTIFIER.test(t.text) ? t.text : '?';
+  }
+  // Keywords are a fixed vocabulary; anything else (every kind of constant: strings, E'', U&'',
+  // B'', X'', dollar quotes, numbers) becomes `?` unless it is symbols only or a parameter.
+  if (t.keywordKind > 0 && PLAIN_IDENTIFIER.test(t.text)) return t.text;
+  if (SYMBOLS.test(t.text) || PARAMETER.test(t.text)) return t.text;
+  // String constants of every kind read as one ('?'), numbers as ?.
+  return /^([EeUuBbXxNn]&?)?['$]/.test(t.text) ? "'?'" : '?';
+}
+
+function scanned(text: string): ScanToken[] | null {
+  try {
+    return scanSync(text).tokens;
+  } catch {
+    return null;
+  }
+}
 
 /**
- * A statement's shape without its values: string and dollar-quoted literals and numbers become
- * `?`, comments go (they can carry values too), quoted names stay. A backslash escapes the next
- * character in every string (right for E'...', at worst redacting more of a standard string), and
- * an unterminated literal (the text was cut) is redacted to the end: never less than the value.
+ * A statement's shape without its values, from PostgreSQL's own scanner (libpg-query): every
+ * string constant (of every kind, dollar quotes too) becomes `'?'`, every number and quoted
+ * identifier `?` (`"?"`), comments go; only keywords, plain identifiers, operators and $n parameters stay.
+ * The scanner knows the server's lexical rules (standard strings where a backslash is literal,
+ * nested block comments), so no hand-written lexer has to agree with it.
+ *
+ * Text that does not scan (pg_stat_activity cuts long statements, maybe mid-literal) is shown up
+ * to a prefix that does scan, then `?`. That is safe: a scanner's state at any point depends only
+ * on the text before it, and a cut inside a literal, quoted name or block comment leaves it
+ * unterminated, so such a prefix does not scan.
  */
 export function redactSql(text: string): string {
-  return text
-    .replace(SQL_PIECES, (_piece, comment, block, dollar, _tag, str, quoted) => {
-      if (comment !== undefined || block !== undefined) return '';
-      if (quoted !== undefined) return quoted;
-      if (dollar !== undefined || str !== undefined) return "'?'";
-      return '?';
-    })
-    .replace(/\s+/g, ' ')
-    .trim();
+  let source = text.slice(0, MAX_REDACTED_INPUT);
+  let tokens = scanned(source);
+  let cut = text.length > source.length;
+  if (tokens === null) {
+    cut = true;
+    // A prefix found by bisection that scans (the empty text always does).
+    let ok = 0;
+    let bad = source.length;
+    let best: ScanToken[] = [];
+    while (bad - ok > 1) {
+      const mid = (ok + bad) >> 1;
+      const t = scanned(source.slice(0, mid));
+      if (t === null) bad = mid;
+      else {
+        ok = mid;
+        best = t;
+      }
+    }
+    source = source.slice(0, ok);
+    tokens = best;
+  }
+  let out = '';
+  let end = 0;
+  for (const t of tokens) {
+    const shown = shownToken(t);
+    // A dropped comment leaves a gap: the next token is set apart by one space.
+    if (shown === '') continue;
+    if (out !== '' && t.start > end) out += ' ';
+    out += shown;
+    end = t.end;
+  }
+  if (cut) out += out === '' ? '?' : ' ?';
+  return out.replace(/\s+/g, ' ').trim();
 }
 
 /**
