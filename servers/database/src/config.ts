@@ -38,6 +38,8 @@ export const databaseEnvSchema = z.object({
   WAREHOUSE_MAX_MESSAGE_BYTES: int(33_554_432, 65_536, 268_435_456),
   /** Warehouse calls one caller (tenant + agent + user) may have running at once; more are refused. */
   WAREHOUSE_MAX_CONCURRENT_PER_CALLER: int(2, 1, 100),
+  /** Dashboards one tenant may keep; saving one more (a new name) is refused. At most 500, what list_dashboards shows. */
+  DASHBOARDS_MAX_PER_TENANT: int(200, 1, 500),
 });
 
 /** Parsed database server configuration. */
@@ -52,6 +54,7 @@ export interface DatabaseConfig {
   longRunningSeconds: number;
   maxMessageBytes: number;
   maxConcurrentPerCaller: number;
+  maxDashboardsPerTenant: number;
 }
 
 /** Parses the database server's environment; throws FLEET_ERR_CONFIG naming the bad variables (never their values). */
@@ -73,5 +76,6 @@ export function loadDatabaseConfig(env: Record<string, string | undefined>): Dat
     longRunningSeconds: e.WAREHOUSE_LONG_RUNNING_SECONDS,
     maxMessageBytes: e.WAREHOUSE_MAX_MESSAGE_BYTES,
     maxConcurrentPerCaller: e.WAREHOUSE_MAX_CONCURRENT_PER_CALLER,
+    maxDashboardsPerTenant: e.DASHBOARDS_MAX_PER_TENANT,
   };
 }

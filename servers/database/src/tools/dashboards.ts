@@ -213,6 +213,20 @@ export function dashboardTools(saved: readonly SavedQuery[]): AnyTool<DatabaseCo
           maxRows: p.max_rows,
         };
       });
+      // A per-tenant cap, so one caller cannot bury the others' dashboards (list_dashboards shows
+      // the 500 newest). Replacing an existing dashboard is always allowed. Checked before the
+      // insert, not atomically with it: saves racing each other may pass the cap by a few.
+      const limit = ctx.connectors.config.maxDashboardsPerTenant;
+      if ((await store(ctx).get(tenantOf(ctx), args.name)) === null) {
+        const count = (await store(ctx).list(tenantOf(ctx))).length;
+        if (count >= limit) {
+          throw new ToolError(
+            `Your organisation already has ${count} dashboards, the most it may keep (${limit}). ` +
+              'Replace one by saving under its name, or ask an admin to remove dashboards no longer used.',
+            'dashboard_limit',
+          );
+        }
+      }
       const outcome = await store(ctx).save(
         tenantOf(ctx),
         { name: args.name, title: args.title, description: args.description, panels },
