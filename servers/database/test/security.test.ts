@@ -28,6 +28,8 @@ beforeAll(async () => {
   wh = await createWarehouse();
   // A function of the warehouse's own: only its pg_proc tells the guard that `x.fleet_probe` is a call.
   await wh.admin('CREATE FUNCTION public.fleet_probe(text) RETURNS text LANGUAGE sql AS $$ SELECT $1 $$');
+  // A type of the warehouse's own: `x.fleet_probe_t` is a cast that runs its check; only pg_type names it.
+  await wh.admin("CREATE DOMAIN public.fleet_probe_t AS text CHECK (VALUE <> 'boom')");
   before = await wh.checksum();
   servers.reader = await bootDatabase(wh);
   servers.superuser = await bootDatabase(wh, {
@@ -82,6 +84,23 @@ describe.each(['reader', 'superuser'] as const)('connected as the %s role', (who
     ] as const) {
       const r = await client.callTool(tool, args);
       expect(textOf(r), tool).toMatch(/function fleet_probe\(\) is not allowed/);
+    }
+  });
+
+  it('refuses attribute notation of types only the warehouse catalog names', async () => {
+    for (const sql of [
+      "SELECT x.fleet_probe_t FROM unnest(ARRAY['leak']) x",
+      "SELECT (x).fleet_probe_t FROM unnest(ARRAY['leak']) x",
+      'SELECT x."fleet_probe_t" FROM unnest(ARRAY[\'leak\']) x',
+    ]) {
+      for (const [tool, args] of [
+        ['run_query', { sql }],
+        ['explain_query', { sql, analyze: true }],
+      ] as const) {
+        const r = await client.callTool(tool, args);
+        expect(r.isError, `${tool}: ${sql}`).toBe(true);
+        expect(textOf(r), `${tool}: ${sql}`).toMatch(/fleet_probe_t/);
+      }
     }
   });
 

@@ -243,7 +243,7 @@ const OWN = (catalog: string, namespace: string) => `${namespace} <> 'pg_catalog
 const CATALOG_LOOKUPS = `ARRAY(SELECT oid FROM pg_catalog.pg_type
   WHERE typnamespace = 'pg_catalog'::regnamespace AND typname LIKE 'reg%')`;
 
-/** Function and operator names the SQL guard needs from the warehouse's catalog. */
+/** Function, operator and type names the SQL guard needs from the warehouse's catalog. */
 export async function warehouseNames(s: ReadOnlySession): Promise<WarehouseNames> {
   const [row] = await s.query<Record<keyof WarehouseNames, string[] | null>>(
     `SELECT (SELECT array_agg(DISTINCT proname::text) FROM pg_catalog.pg_proc) AS functions,
@@ -253,13 +253,19 @@ export async function warehouseNames(s: ReadOnlySession): Promise<WarehouseNames
          WHERE ${OWN('pg_catalog.pg_operator', 'x.oprnamespace')}) AS "ownOperators",
        (SELECT array_agg(name) FROM (SELECT proname::text AS name FROM pg_catalog.pg_proc
          GROUP BY proname HAVING bool_and(provolatile = 'i' AND NOT proargtypes::oid[] && ${CATALOG_LOOKUPS})) x)
-         AS "pureFunctions"`,
+         AS "pureFunctions",
+       (SELECT array_agg(DISTINCT typname::text) FROM pg_catalog.pg_type WHERE typtype NOT IN ('c', 'p'))
+         AS types`,
   );
   return {
     functions: row?.functions ?? [],
     ownFunctions: row?.ownFunctions ?? [],
     ownOperators: row?.ownOperators ?? [],
     pureFunctions: row?.pureFunctions ?? [],
+    // Domains, enums, ranges and base types: `x.t` is a cast to t, which runs t's input function and
+    // checks. Table row types are left out: a column named like a table is common, and record input
+    // runs only its columns' own (listed) types.
+    types: row?.types ?? [],
   };
 }
 
