@@ -133,37 +133,8 @@ async function governedCall(
     ? decide(rt.policy.current, req.identity, rt.server, toolFacts(reg))
     : { allowed: false, reason: 'unknown tool', viaRoles: [], constraints: [], approvalRequired: false };
 
-  const record: AuditRecord = {
-    id: randomUUID(),
-    ts: new Date().toISOString(),
-    server: rt.server,
-    requestId: req.requestId,
-    method: 'tools/call',
-    tool: auditSafe(req.name.slice(0, 128)),
-    agentId: req.identity.agentId,
-    agentSession: req.identity.session ?? null,
-    userInvoker: req.identity.user ?? null,
-    tenant: req.identity.tenant ?? null,
-    roles: req.identity.roles,
-    arguments: redactArguments(req.arguments),
-    // Of the exact arguments as sent (canonical JSON: iterative, so any depth hashes).
-    argsHash: req.arguments === undefined ? null : fingerprint(req.arguments),
-    decision: decision.allowed ? 'allow' : 'deny',
-    decisionReason: decision.reason,
-    outcome: 'started',
-    resultSummary: null,
-    durationMs: null,
-    policyVersion: rt.policy.version || null,
-    protocolVersion: req.protocolVersion,
-    // The client chooses its id: a string one is cut so it cannot grow the record (F11).
-    details:
-      req.rpcId === null
-        ? null
-        : { rpcId: typeof req.rpcId === 'string' ? auditSafe(req.rpcId.slice(0, 200)) : req.rpcId },
-  };
+  const record = callRecord(rt, req, decision.allowed ? 'allow' : 'deny', decision.reason, 'started');
   if (req.nested) record.details = { ...record.details, parentCallId: req.nested.parentCallId };
-  if (req.clientRequestId !== undefined)
-    record.details = { ...record.details, clientRequestId: auditSafe(req.clientRequestId.slice(0, 200)) };
   // An approval id the client sent is only "approvalId" once the gate verified and used it; a call that
   // ended before (an idempotency replay, a refusal) records it as what it is: a claim.
   let claimedApprovalId: string | undefined;
@@ -361,21 +332,22 @@ async function governedCall(
 }
 
 /**
- * Records a tools/call the protocol host refused before the pipeline (nested too deep outside its
- * arguments, routing headers that disagree with the body): a call was attempted, and every attempted
- * call leaves one record, `invalid`, whatever stopped it.
+ * The audit record of one tools/call as it starts: who, what (arguments bounded for storage, and the
+ * hash of them exactly as sent), and the client's ids cut so they cannot grow the record (F11).
  */
-export function recordRefusedCall(
+function callRecord(
   rt: FleetRuntime,
   req: Omit<ToolCallRequest, 'cancellation' | 'meta' | 'nested'>,
-  reason: string,
-): void {
+  decision: AuditRecord['decision'],
+  decisionReason: string,
+  outcome: AuditOutcome,
+): AuditRecord {
   const details: Record<string, unknown> = {};
   if (req.rpcId !== null)
     details.rpcId = typeof req.rpcId === 'string' ? auditSafe(req.rpcId.slice(0, 200)) : req.rpcId;
   if (req.clientRequestId !== undefined)
     details.clientRequestId = auditSafe(req.clientRequestId.slice(0, 200));
-  rt.audit.record({
+  return {
     id: randomUUID(),
     ts: new Date().toISOString(),
     server: rt.server,
@@ -388,16 +360,38 @@ export function recordRefusedCall(
     tenant: req.identity.tenant ?? null,
     roles: req.identity.roles,
     arguments: redactArguments(req.arguments),
+    // Of the exact arguments as sent (canonical JSON: iterative, so any depth hashes).
     argsHash: req.arguments === undefined ? null : fingerprint(req.arguments),
-    decision: 'deny',
-    decisionReason: `refused by the protocol host: ${auditSafe(reason.slice(0, 300))}`,
-    outcome: 'invalid',
+    decision,
+    decisionReason,
+    outcome,
     resultSummary: null,
-    durationMs: 0,
+    durationMs: null,
     policyVersion: rt.policy.version || null,
     protocolVersion: req.protocolVersion,
     details: Object.keys(details).length ? details : null,
-  });
+  };
+}
+
+/**
+ * Records a tools/call the protocol host refused before the pipeline (nested too deep outside its
+ * arguments, routing headers that disagree with the body): a call was attempted, and every attempted
+ * call leaves one record, `invalid`, whatever stopped it.
+ */
+export function recordRefusedCall(
+  rt: FleetRuntime,
+  req: Omit<ToolCallRequest, 'cancellation' | 'meta' | 'nested'>,
+  reason: string,
+): void {
+  const record = callRecord(
+    rt,
+    req,
+    'deny',
+    `refused by the protocol host: ${auditSafe(reason.slice(0, 300))}`,
+    'invalid',
+  );
+  record.durationMs = 0;
+  rt.audit.record(record);
   rt.metrics.toolCalls.inc({ tool: rt.registry.get(req.name) ? req.name : '(unknown)', outcome: 'invalid' });
 }
 
