@@ -249,7 +249,11 @@ export async function searchTree(
             outcome.filesScanned++;
             continue;
           }
-          window.push({ c, result: scanFile(c, opened.handle, opened.stats) });
+          const result = scanFile(c, opened.handle, opened.stats);
+          // Handled from the start: files later in the window can fail (a cancel aborts every PDF
+          // extraction at once) while the oldest is awaited, and an unhandled rejection ends the process.
+          result.catch(() => {});
+          window.push({ c, result });
           if (window.length >= PARALLEL) {
             await consumeOldest();
             o.signal.throwIfAborted();
