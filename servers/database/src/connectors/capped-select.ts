@@ -11,6 +11,7 @@
 // machine: ~395 µs per 1-row SELECT through pg-cursor against ~225 µs for a plain extended query.
 import { createRequire } from 'node:module';
 import type { Writable } from 'node:stream';
+import { ToolError } from '@mcp-fleet/core';
 import { jsonBytes, toJsonValue } from './values.js';
 
 // node-postgres's own parameter serialisation (dates, arrays, buffers, JSON), as pg.Query and
@@ -60,6 +61,7 @@ export class CappedSelect {
   readonly #values: unknown[];
   readonly #limits: { maxRows: number; maxBytes: number };
   readonly #types: TypeParsers;
+  #rowError: Error | null = null;
   #resolve!: (rows: CappedRows) => void;
   #reject!: (err: unknown) => void;
   #fields: FieldDescription[] = [];
@@ -108,8 +110,20 @@ export class CappedSelect {
       this.#truncatedBy = 'rows';
       return;
     }
-    const row = msg.fields.map((v, i) => (v === null ? null : toJsonValue(this.#parsers[i]!(v))));
-    const size = jsonBytes(row) + 1;
+    let row: unknown[];
+    let size: number;
+    try {
+      row = msg.fields.map((v, i) => (v === null ? null : toJsonValue(this.#parsers[i]!(v))));
+      size = jsonBytes(row) + 1;
+    } catch (err) {
+      // This runs inside the socket's data handler: a throw here would end the process. The query
+      // ends with the error instead (at its next batch or completion), and later rows are dropped.
+      this.#rowError = new ToolError(
+        `a value in the result could not be turned into JSON (${(err as Error).message.slice(0, 120)}); select it as text or less of it`,
+      );
+      this.#truncatedBy = 'rows';
+      return;
+    }
     if (this.#bytes + size > this.#limits.maxBytes) {
       this.#truncatedBy = 'bytes';
       return;
@@ -121,7 +135,7 @@ export class CappedSelect {
   /** The batch ended and the portal has more rows: fetch the next batch, unless a cap was hit. */
   handlePortalSuspended(connection: ProtocolConnection): void {
     if (this.#truncatedBy !== null) {
-      this.#finish(connection);
+      this.#finish(connection, this.#rowError ?? undefined);
       return;
     }
     this.#corked(connection, () => {
@@ -131,7 +145,7 @@ export class CappedSelect {
   }
 
   handleCommandComplete(_msg: unknown, connection: ProtocolConnection): void {
-    this.#finish(connection);
+    this.#finish(connection, this.#rowError ?? undefined);
   }
 
   handleEmptyQuery(connection: ProtocolConnection): void {
