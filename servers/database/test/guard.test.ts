@@ -185,6 +185,34 @@ describe('round 2 bounds keep ordinary SQL working', () => {
     );
   });
 
+  // Round 3: a step JavaScript reads as 0, bounds a double cannot tell apart, an interval whose
+  // fields cancel out: each let PostgreSQL produce more rows than the guard counted.
+  it.each([
+    'SELECT count(*) FROM generate_series(0, 1, 1e-400) g',
+    'SELECT count(*) FROM generate_series(0, 1, 0.0000000000000000000000000001) g',
+    'SELECT count(*) FROM generate_series(1000000000000000000000000000000, 1000000000000000070000000000000) g',
+    'SELECT count(*) FROM generate_series(9007199254740993, 9007199254740993 + 20000000) g',
+    'SELECT count(*) FROM generate_series(1, 10, 0) g',
+    'SELECT count(*) FROM generate_series(1, 10, -1) g',
+    'SELECT count(*) FROM generate_series(0.1, 1e308 * 10, 1) g',
+    "SELECT count(*) FROM generate_series(timestamp '2025-03-31', timestamp '2025-04-30', interval '-1 mon 31 days') g",
+    "SELECT count(*) FROM generate_series(timestamp '2025-03-31', timestamp '2025-04-30', interval '1 mon -30 days') g",
+    "SELECT count(*) FROM generate_series(timestamp '2025-01-01', timestamp '2025-01-02', interval '1 day -23:59:59') g",
+    "SELECT count(*) FROM generate_series(timestamp '2025-01-01', timestamp '2025-01-02', interval '0 days') g",
+    "SELECT count(*) FROM generate_series(timestamp '2025-01-01', timestamp '2025-01-10', interval '-1 hour') g",
+  ])('refuses a series it cannot count exactly: %s', (sql) => {
+    expect(() => checkReadOnlySql(sql)).toThrow(/generate_series\(\) (needs|may produce at most)/);
+  });
+
+  it.each([
+    'SELECT count(*) FROM generate_series(10, 1, -1) g',
+    'SELECT count(*) FROM generate_series(0, 1, 0.25) g',
+    'SELECT count(*) FROM generate_series(-5.5, 5.5) g',
+    "SELECT count(*) FROM generate_series(date '2025-12-01', date '2025-01-01', interval '-1 month') g",
+  ])('still allows an exactly countable series: %s', (sql) => {
+    expect(() => checkReadOnlySql(sql)).not.toThrow();
+  });
+
   it('refuses a series one row over the cap, allows it at the cap', () => {
     expect(() => checkReadOnlySql('SELECT count(*) FROM generate_series(1, 10000000) g')).not.toThrow();
     expect(() => checkReadOnlySql('SELECT count(*) FROM generate_series(0, 10000000) g')).toThrow(
@@ -222,5 +250,36 @@ describe('round 2 bounds keep ordinary SQL working', () => {
         `SELECT replace('a', 'a', ${ten}), replace('a', 'a', ${ten}), replace('a', 'a', ${ten}), replace('a', 'a', ${ten})`,
       ),
     ).toThrow(/could multiply a value's size by 10,000; at most 1,000/);
+  });
+});
+
+// Round 3: sizes of a table count every tenant's rows, whatever row-level security shows the caller.
+describe('relation sizes for a caller bound to a tenant', () => {
+  const sizes = [
+    "SELECT pg_relation_size('sales.orders')",
+    "SELECT pg_indexes_size('sales.orders')",
+    "SELECT pg_total_relation_size('product.events')",
+    "SELECT pg_table_size('sales.customers')",
+    "SELECT pg_size_pretty(pg_relation_size('sales.orders'::regclass))",
+    "SELECT 1 FROM sales.orders o WHERE pg_catalog.pg_table_size('sales.orders') > 0",
+  ];
+
+  it.each(sizes)('refuses %s', (sql) => {
+    expect(() => checkReadOnlySql(sql, { tenantBound: true })).toThrow(/bound to a tenant/);
+  });
+
+  it.each(sizes)('still allows it without a tenant: %s', (sql) => {
+    expect(() => checkReadOnlySql(sql)).not.toThrow();
+  });
+
+  it('lets a tenant-bound caller run ordinary queries', () => {
+    expect(() =>
+      checkReadOnlySql(
+        "SELECT count(*), pg_size_pretty(1024::bigint) FROM sales.orders o WHERE o.status = 'x'",
+        {
+          tenantBound: true,
+        },
+      ),
+    ).not.toThrow();
   });
 });

@@ -218,6 +218,21 @@ export const ATTACKS: Record<string, Attack[]> = {
     { sql: "SELECT * FROM xmltable('/a' PASSING '<a/>' COLUMNS x int)", why: /RangeTableFunc/ },
     { sql: "SELECT * FROM json_to_record('{}') AS x(a int)", why: FUNCTION },
   ],
+  // Round 3: generate_series bounds the guard must count exactly, or refuse.
+  'uncountable generate_series': [
+    {
+      sql: 'select count(*) from (select generate_series(0, 1, 1e-400) limit 12000000) s',
+      why: /generate_series\(\) (needs literal bounds|may produce at most)/,
+    },
+    {
+      sql: 'select count(*) from generate_series(1000000000000000000000000000000, 1000000000000000070000000000000) g',
+      why: /generate_series\(\) (needs literal bounds|may produce at most)/,
+    },
+    {
+      sql: "select count(*) from (select generate_series(timestamp '2025-03-31', timestamp '2025-04-30', interval '-1 mon 31 days') limit 12000000) s",
+      why: /generate_series\(\) (needs literal bounds|may produce at most)/,
+    },
+  ],
   'unparsable or empty': [
     { sql: 'SELEC 1', why: UNPARSABLE },
     { sql: "SELECT 'unterminated", why: UNPARSABLE },

@@ -18,6 +18,8 @@ export interface CallState {
   relations: RelationRef[];
   /** The product of the size factors of the query's multiplying calls so far (see GROWTH_MAX). */
   growth: number;
+  /** The relation-size functions called (they count every tenant's rows; see GuardOptions.tenantBound). */
+  sizeFunctions: string[];
 }
 
 /** The text of a string literal node, or undefined when the node is anything else. */
@@ -26,47 +28,103 @@ export function stringLiteral(node: unknown): string | undefined {
   return c?.sval === undefined ? undefined : (c.sval.sval ?? '');
 }
 
-function numberLiteral(node: unknown): number | undefined {
+/** An exact decimal: n × 10^-scale. */
+interface Decimal {
+  n: bigint;
+  scale: number;
+}
+
+/** Literals with more digits than this are not counted (PostgreSQL would take them; the guard refuses). */
+const MAX_DIGITS = 2000;
+const INTEGER_TYPES = new Set(['int2', 'int4', 'int8']);
+
+/** The exact value of a numeric literal's text ('12', '0.25', '1e-400'), or undefined. */
+function parseDecimal(text: string): Decimal | undefined {
+  // The parser folds a minus sign into the literal (-1e12).
+  const m = /^([+-]?)(\d*)(?:\.(\d*))?(?:e([+-]?\d{1,5}))?$/i.exec(text);
+  const digits = `${m?.[2] ?? ''}${m?.[3] ?? ''}`;
+  if (!m || digits === '') return undefined;
+  const exponent = Number(m[4] ?? 0);
+  if (Math.abs(exponent) > MAX_DIGITS || digits.length > MAX_DIGITS) return undefined;
+  const scale = (m[3] ?? '').length - exponent;
+  const n = (m[1] === '-' ? -1n : 1n) * BigInt(digits);
+  return scale >= 0 ? { n, scale } : { n: n * 10n ** BigInt(-scale), scale: 0 };
+}
+
+function aligned(a: Decimal, b: Decimal): [bigint, bigint, number] {
+  const scale = Math.max(a.scale, b.scale);
+  return [a.n * 10n ** BigInt(scale - a.scale), b.n * 10n ** BigInt(scale - b.scale), scale];
+}
+
+function isIntegral(v: Decimal): boolean {
+  return v.n % 10n ** BigInt(v.scale) === 0n;
+}
+
+/**
+ * The exact value of a numeric literal as PostgreSQL computes it: integers and decimals (numeric,
+ * exact in PostgreSQL), a sign, casts to integer types of integral values and to numeric, and + - *
+ * over those. Anything whose value the guard cannot know exactly (a division, a cast to float or to
+ * numeric(p, s), a string) is undefined. A JavaScript number would not do: 1e-400 reads as 0 and
+ * two 31-digit bounds as the same double (round 3).
+ */
+function decimalLiteral(node: unknown): Decimal | undefined {
   const n = node as Node | undefined;
   const c = n?.A_Const as { ival?: { ival?: number }; fval?: { fval?: string } } | undefined;
-  if (c?.ival !== undefined) return c.ival.ival ?? 0; // libpg-query leaves out a zero
-  if (c?.fval !== undefined) return Number(c.fval.fval);
-  const cast = n?.TypeCast as { arg?: unknown } | undefined;
-  if (cast) return numberLiteral(cast.arg);
+  if (c?.ival !== undefined) return { n: BigInt(c.ival.ival ?? 0), scale: 0 }; // libpg-query leaves out a zero
+  if (c?.fval !== undefined) return parseDecimal(c.fval.fval ?? '');
+  const cast = n?.TypeCast as
+    | { arg?: unknown; typeName?: { names?: unknown[]; typmods?: unknown } }
+    | undefined;
+  if (cast) {
+    const type = castTypeName(cast);
+    const v = cast.typeName?.typmods === undefined ? decimalLiteral(cast.arg) : undefined;
+    if (v === undefined) return undefined;
+    if (type === 'numeric') return v;
+    // An integer cast rounds a fraction: only integral values keep their value.
+    return type !== undefined && INTEGER_TYPES.has(type) && isIntegral(v) ? v : undefined;
+  }
   const e = n?.A_Expr as { kind?: string; name?: unknown; lexpr?: unknown; rexpr?: unknown } | undefined;
   const op = (e?.name as { String?: { sval?: string } }[] | undefined)?.[0]?.String?.sval;
   if (e && e.kind === 'AEXPR_OP' && e.lexpr === undefined && (op === '-' || op === '+')) {
-    const v = numberLiteral(e.rexpr);
-    return v === undefined ? undefined : op === '-' ? -v : v;
+    const v = decimalLiteral(e.rexpr);
+    return v === undefined ? undefined : op === '-' ? { n: -v.n, scale: v.scale } : v;
   }
   if (e && e.kind === 'AEXPR_OP' && e.lexpr !== undefined) {
-    // Constant folding of + - * / over literals (`150000 * 1000`).
-    const [a, b] = [numberLiteral(e.lexpr), numberLiteral(e.rexpr)];
+    // Constant folding of + - * over literals (`150000 * 1000`).
+    const [a, b] = [decimalLiteral(e.lexpr), decimalLiteral(e.rexpr)];
     if (a === undefined || b === undefined) return undefined;
-    if (op === '+') return a + b;
-    if (op === '-') return a - b;
-    if (op === '*') return a * b;
-    if (op === '/' && b !== 0) return a / b;
+    let r: Decimal | undefined;
+    if (op === '*') r = { n: a.n * b.n, scale: a.scale + b.scale };
+    else if (op === '+' || op === '-') {
+      const [x, y, scale] = aligned(a, b);
+      r = { n: op === '+' ? x + y : x - y, scale };
+    }
+    if (r === undefined || r.scale > MAX_DIGITS || (r.n < 0n ? -r.n : r.n).toString().length > MAX_DIGITS)
+      return undefined;
+    return r;
   }
   return undefined;
 }
 
-const MS: Record<string, number> = {
+const HOUR = 3_600_000;
+const DAY = 86_400_000;
+// Each unit of an interval literal, by the field PostgreSQL keeps it in: time, days or months.
+const TIME_MS: Record<string, number> = {
   microsecond: 0.001,
   millisecond: 1,
   second: 1000,
   minute: 60_000,
-  hour: 3_600_000,
-  day: 86_400_000,
-  week: 7 * 86_400_000,
-  // The shortest a month or year can be: the step is taken as small as it could be, so the row
-  // count as large as it could be.
-  month: 28 * 86_400_000,
-  year: 365 * 86_400_000,
-  decade: 3650 * 86_400_000,
-  century: 36_500 * 86_400_000,
-  millennium: 365_000 * 86_400_000,
+  hour: HOUR,
 };
+const TIME_US: Record<string, number> = {
+  microsecond: 1,
+  millisecond: 1000,
+  second: 1_000_000,
+  minute: 60_000_000,
+  hour: 3_600_000_000,
+};
+const DAYS: Record<string, number> = { day: 1, week: 7 };
+const MONTHS: Record<string, number> = { month: 1, year: 12, decade: 120, century: 1200, millennium: 12_000 };
 const UNIT_ALIASES: Record<string, string> = {
   us: 'microsecond',
   usec: 'microsecond',
@@ -105,58 +163,94 @@ const UNIT_ALIASES: Record<string, string> = {
   millenniums: 'millennium',
 };
 
-/** Milliseconds of an interval literal's text ('1 month 2 days', '01:30:00'), at its shortest. */
-function intervalMs(text: string): number | undefined {
-  let total = 0;
+/** How long a step or offset can be, in milliseconds: somewhere in [lo, hi]. */
+interface Span {
+  lo: number;
+  hi: number;
+}
+
+/**
+ * The shortest and longest an interval literal's text ('1 month 2 days', '01:30:00') can be, or
+ * undefined when it is not one the guard reads, or when its fields have different signs ('-1 mon
+ * 31 days' lands on the same date again: round 3). A month is 28 to 31 days, a day 23 to 25 hours
+ * (daylight saving), and each field may round by a microsecond.
+ */
+function intervalSpan(text: string): Span | undefined {
   let rest = text.trim().toLowerCase();
   if (rest === '') return undefined;
-  const clock = /^(-?\d+):(\d{1,2})(?::(\d{1,2}(?:\.\d+)?))?$/.exec(rest);
+  const clock = /^([-+]?)(\d+):(\d{1,2})(?::(\d{1,2}(?:\.\d+)?))?$/.exec(rest);
+  const terms: [number, string][] = [];
   if (clock) {
-    const [h, m, sec] = [Number(clock[1]), Number(clock[2]), Number(clock[3] ?? 0)];
-    return Math.sign(h || 1) * (Math.abs(h) * 3_600_000 + m * 60_000 + sec * 1000);
+    const ms = Number(clock[2]) * HOUR + Number(clock[3]) * 60_000 + Number(clock[4] ?? 0) * 1000;
+    terms.push([clock[1] === '-' ? -ms : ms, 'millisecond']);
+    rest = '';
   }
   while (rest !== '') {
-    const m = /^([-+]?\d+(?:\.\d+)?)\s*([a-z]+)\s*/.exec(rest);
+    const m = /^([-+]?\d{1,9}(?:\.\d{1,9})?)\s*([a-z]+)\s*/.exec(rest);
     if (!m) return undefined;
     const word = m[2] as string;
-    const unit = MS[word] !== undefined ? word : UNIT_ALIASES[word];
+    const known = TIME_MS[word] !== undefined || DAYS[word] !== undefined || MONTHS[word] !== undefined;
+    const unit = known ? word : UNIT_ALIASES[word];
     if (unit === undefined) return undefined;
-    total += Number(m[1]) * (MS[unit] as number);
+    terms.push([Number(m[1]), unit]);
     rest = rest.slice(m[0].length);
   }
-  return total;
+  const signs = new Set(terms.filter(([v]) => v !== 0).map(([v]) => Math.sign(v)));
+  if (signs.size > 1) return undefined;
+  let [lo, hi] = [0, 0];
+  for (const [v, unit] of terms) {
+    const a = Math.abs(v);
+    const [time, days, months] = [TIME_MS[unit], DAYS[unit], MONTHS[unit]];
+    if (time !== undefined) [lo, hi] = [lo + a * time, hi + a * time];
+    else if (days !== undefined) [lo, hi] = [lo + a * days * 23 * HOUR, hi + a * days * 25 * HOUR];
+    else if (months !== undefined)
+      [lo, hi] = [lo + a * months * 28 * 23 * HOUR, hi + a * months * 31 * 25 * HOUR];
+    else return undefined;
+  }
+  // PostgreSQL keeps whole microseconds: a fraction ('1.5 us', '0.3 days') may round by up to one.
+  const slack =
+    terms.filter(([v, unit]) => !Number.isInteger(Math.abs(v) * (TIME_US[unit] ?? 1))).length * 0.001;
+  lo = Math.max(0, lo - slack);
+  hi += slack;
+  return signs.has(-1) ? { lo: -hi, hi: -lo } : { lo, hi };
 }
 
 function castTypeName(cast: { typeName?: { names?: unknown[] } } | undefined): string | undefined {
   return (cast?.typeName?.names?.at(-1) as { String?: { sval?: string } } | undefined)?.String?.sval;
 }
 
-/** Milliseconds of `interval '1 day'` / `'1 day'::interval`, or undefined when not such a literal. */
-function intervalLiteral(node: unknown): number | undefined {
+/** The span of `interval '1 day'` / `'1 day'::interval`, or undefined when not such a literal. */
+function intervalLiteral(node: unknown): Span | undefined {
   // An untyped string ('1 day') in the step position is read as an interval.
   const bare = stringLiteral(node);
-  if (bare !== undefined) return intervalMs(bare);
+  if (bare !== undefined) return intervalSpan(bare);
   const cast = (node as { TypeCast?: { arg?: unknown; typeName?: { names?: unknown[]; typmods?: unknown } } })
     ?.TypeCast;
   if (!cast || castTypeName(cast) !== 'interval' || cast.typeName?.typmods !== undefined) return undefined;
   const text = stringLiteral(cast.arg);
-  return text === undefined ? undefined : intervalMs(text);
+  return text === undefined ? undefined : intervalSpan(text);
 }
 
 const NOW_FUNCTIONS = new Set(['now', 'transaction_timestamp', 'statement_timestamp', 'clock_timestamp']);
 const TEMPORAL_TYPES = new Set(['date', 'timestamp', 'timestamptz']);
+/** Points in time further out than this (ms from 1970; PostgreSQL's end is near 9.2e15) are not counted. */
+const TIME_MAX = 10_000_000_000_000_000;
 
 /**
- * A point in time as milliseconds, when the node is a literal date/timestamp, now() (or
- * CURRENT_DATE...), or one of those plus or minus a literal interval.
+ * When a point in time can be, as milliseconds in [lo, hi], when the node is a literal
+ * date/timestamp, now() (or CURRENT_DATE...), or one of those plus or minus a literal interval or
+ * whole number of days. A day's slack each side covers the session's time zone.
  */
-function timeLiteral(node: unknown): number | undefined {
+function timeLiteral(node: unknown): Span | undefined {
   const n = node as Node | undefined;
-  if (n?.SQLValueFunction) return Date.now();
+  const around = (ms: number): Span => ({ lo: ms - DAY, hi: ms + DAY });
+  if (n?.SQLValueFunction) return around(Date.now());
   const call = n?.FuncCall as { funcname?: unknown[]; args?: unknown[] } | undefined;
   if (call) {
     const name = (call.funcname?.at(-1) as { String?: { sval?: string } } | undefined)?.String?.sval;
-    return name !== undefined && NOW_FUNCTIONS.has(name) && !call.args?.length ? Date.now() : undefined;
+    return name !== undefined && NOW_FUNCTIONS.has(name) && !call.args?.length
+      ? around(Date.now())
+      : undefined;
   }
   const cast = n?.TypeCast as { arg?: unknown; typeName?: { names?: unknown[] } } | undefined;
   if (cast) {
@@ -168,38 +262,60 @@ function timeLiteral(node: unknown): number | undefined {
     if (!/^\s*\d{4}-\d{2}-\d{2}([ T][\d:.]+)?\s*([+-]\d{2}(:?\d{2})?|z|utc)?\s*$/i.test(text))
       return undefined;
     const ms = Date.parse(text.trim().replace(' ', 'T').replace(/utc$/i, 'Z'));
-    return Number.isNaN(ms) ? undefined : ms;
+    return Number.isNaN(ms) ? undefined : around(ms);
   }
   const e = n?.A_Expr as { kind?: string; name?: unknown; lexpr?: unknown; rexpr?: unknown } | undefined;
   const op = (e?.name as { String?: { sval?: string } }[] | undefined)?.[0]?.String?.sval;
   if (e && e.kind === 'AEXPR_OP' && e.lexpr !== undefined && (op === '+' || op === '-')) {
     const base = timeLiteral(e.lexpr);
     // date ± integer counts days; otherwise the right side must be a literal interval.
-    const days = numberLiteral(e.rexpr);
-    const delta = days !== undefined ? days * 86_400_000 : intervalLiteral(e.rexpr);
+    const days = decimalLiteral(e.rexpr);
+    let delta: Span | undefined;
+    if (days === undefined) delta = intervalLiteral(e.rexpr);
+    else if (isIntegral(days)) {
+      const ms = Number(days.n / 10n ** BigInt(days.scale)) * DAY;
+      delta = { lo: ms, hi: ms };
+    }
     if (base === undefined || delta === undefined) return undefined;
-    // The widest the series could be: the interval as long as it could be (a month of 31 days).
-    const widest = delta * (31 / 28);
-    return op === '+' ? base + widest : base - widest;
+    const r =
+      op === '+'
+        ? { lo: base.lo + delta.lo, hi: base.hi + delta.hi }
+        : { lo: base.lo - delta.hi, hi: base.hi - delta.lo };
+    return Math.abs(r.lo) <= TIME_MAX && Math.abs(r.hi) <= TIME_MAX ? r : undefined;
   }
   return undefined;
 }
 
-/** The most rows generate_series(args) can produce, or undefined when its arguments are not literals. */
-function seriesRows(args: unknown[]): number | undefined {
+const WRONG_STEP =
+  'generate_series() needs a step that is not zero and goes from start toward stop: generate_series(10, 1, -1), not generate_series(10, 1) or a step of 0.';
+
+/**
+ * The most rows generate_series(args) can produce, or undefined when its arguments are not literals
+ * the guard can count. Numbers are counted exactly; times as an upper bound. A step of zero, or one
+ * going away from stop, is refused.
+ */
+function seriesRows(args: unknown[]): bigint | undefined {
   const [start, stop, step] = [
-    numberLiteral(args[0]),
-    numberLiteral(args[1]),
-    args[2] ? numberLiteral(args[2]) : 1,
+    decimalLiteral(args[0]),
+    decimalLiteral(args[1]),
+    args[2] ? decimalLiteral(args[2]) : { n: 1n, scale: 0 },
   ];
   if (start !== undefined && stop !== undefined && step !== undefined) {
-    return step === 0 ? 0 : Math.floor(Math.abs((stop - start) / step)) + 1;
+    const [a, b, scale] = aligned(start, stop);
+    const [diff, by] = aligned({ n: b - a, scale }, step);
+    if (by === 0n || (diff !== 0n && diff < 0n !== by < 0n)) throw new SqlRefused(WRONG_STEP);
+    return diff / by + 1n;
   }
+  if (args.length !== 3) return undefined;
   const [from, to, every] = [timeLiteral(args[0]), timeLiteral(args[1]), intervalLiteral(args[2])];
-  if (from !== undefined && to !== undefined && every !== undefined) {
-    return every === 0 ? 0 : Math.floor(Math.abs((to - from) / every)) + 1;
-  }
-  return undefined;
+  if (from === undefined || to === undefined || every === undefined) return undefined;
+  if (every.lo <= 0 && every.hi >= 0) throw new SqlRefused(WRONG_STEP);
+  const widest = every.lo > 0 ? to.hi - from.lo : from.hi - to.lo;
+  if (widest < 0) throw new SqlRefused(WRONG_STEP);
+  const rows = Math.floor(widest / Math.min(Math.abs(every.lo), Math.abs(every.hi))) + 1;
+  return Number.isFinite(rows) && rows < Number.MAX_SAFE_INTEGER
+    ? BigInt(rows)
+    : BigInt(Number.MAX_SAFE_INTEGER);
 }
 
 // regclass input: dot-separated identifiers, quoted ("a""b") or not (then folded to lower case).
@@ -361,6 +477,7 @@ export function checkCall(name: string, node: Node, state: CallState): void {
     case 'pg_total_relation_size':
     case 'pg_table_size':
     case 'pg_indexes_size': {
+      state.sizeFunctions.push(name);
       const text = stringLiteral(args[0]);
       if (text !== undefined) relations.push(relationFromLiteral(text, `${name}()`));
       else if (!isRegclassLiteral(args[0])) {
@@ -388,7 +505,7 @@ export function checkCall(name: string, node: Node, state: CallState): void {
           "generate_series() needs literal bounds and step, so that its row count is known: generate_series(1, 1000), generate_series(date '2025-01-01', date '2025-12-31', interval '1 day') or generate_series(now() - interval '30 days', now(), interval '1 day'). Computed bounds (subqueries, columns) are not allowed.",
         );
       }
-      if (rows > SERIES_MAX_ROWS) {
+      if (rows > BigInt(SERIES_MAX_ROWS)) {
         throw new SqlRefused(
           `generate_series() may produce at most ${SERIES_MAX_ROWS.toLocaleString('en-US')} rows; narrow the bounds.`,
         );

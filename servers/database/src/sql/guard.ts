@@ -34,6 +34,11 @@ export interface CheckedQuery {
 export interface GuardOptions {
   /** Allow `$1`-style parameters (saved queries from configuration); model SQL never has them. */
   allowParameters?: boolean;
+  /**
+   * The caller is bound to a tenant (row-level security shows it only that tenant's rows). Such a
+   * caller may not call the relation-size functions: a table's size counts every tenant's rows.
+   */
+  tenantBound?: boolean;
 }
 
 const STATEMENT_WORDS: Record<string, string> = {
@@ -86,6 +91,7 @@ function nodeAdvice(tag: string): string {
 interface WalkState {
   relations: RelationRef[];
   growth: number;
+  sizeFunctions: string[];
   parameterCount: number;
   allowParameters: boolean;
 }
@@ -253,11 +259,11 @@ function onlyStatement(
 export function checkReadOnlySql(sql: string, options: GuardOptions = {}): CheckedQuery {
   // A call is checked twice (policy constraint, then handler) and agents repeat queries; parsing
   // costs ~0.3-1 ms, so verdicts are remembered (the guard is a pure function of its input).
-  const key = `${options.allowParameters ? 'p' : 'n'}:${sql}`;
+  const key = `${options.allowParameters ? 'p' : 'n'}${options.tenantBound ? 't' : 'a'}:${sql}`;
   let verdict = verdicts.get(key);
   if (verdict === undefined) {
     try {
-      verdict = check(sql, Boolean(options.allowParameters));
+      verdict = check(sql, Boolean(options.allowParameters), Boolean(options.tenantBound));
     } catch (err) {
       if (!(err instanceof SqlRefused)) throw err;
       verdict = err;
@@ -281,16 +287,27 @@ export function registerWarehouseNames(names: WarehouseNames): void {
   if (addWarehouseNames(names)) verdicts.clear();
 }
 
-function check(sql: string, allowParameters: boolean): CheckedQuery {
+function check(sql: string, allowParameters: boolean, tenantBound: boolean): CheckedQuery {
   const { tag, node, text } = onlyStatement(sql, parseStatements(sql));
   if (tag !== 'SelectStmt') {
     throw new SqlRefused(
       `Only read-only SELECT queries are allowed; this is ${statementWord(tag)}. Write a SELECT (WITH, VALUES and TABLE also work).`,
     );
   }
-  const state: WalkState = { relations: [], growth: 1, parameterCount: 0, allowParameters };
+  const state: WalkState = {
+    relations: [],
+    growth: 1,
+    sizeFunctions: [],
+    parameterCount: 0,
+    allowParameters,
+  };
   checkNesting(node);
   walk({ SelectStmt: node }, state);
+  if (tenantBound && state.sizeFunctions.length > 0) {
+    throw new SqlRefused(
+      `${state.sizeFunctions[0]}() is not available to a caller bound to a tenant: a table's size counts every tenant's rows, not only yours. Count your own rows instead, e.g. SELECT count(*) FROM sales.orders.`,
+    );
+  }
   for (const r of state.relations) checkSystemRelation(r);
   return Object.freeze({
     text,
@@ -312,7 +329,13 @@ export function explainStatement(query: CheckedQuery, analyze: boolean): string 
   if (tag !== 'ExplainStmt' || !inner || Object.keys(inner)[0] !== 'SelectStmt') {
     throw new SqlRefused('Only a SELECT can be explained. Send the SELECT itself, without EXPLAIN.');
   }
-  const state: WalkState = { relations: [], growth: 1, parameterCount: 0, allowParameters: false };
+  const state: WalkState = {
+    relations: [],
+    growth: 1,
+    sizeFunctions: [],
+    parameterCount: 0,
+    allowParameters: false,
+  };
   checkNesting(inner);
   walk(inner, state);
   for (const r of state.relations) checkSystemRelation(r);

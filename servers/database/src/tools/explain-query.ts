@@ -137,7 +137,7 @@ export function explainQueryTool(o: { queryTimeoutMs: number }) {
     },
     handler: async (args, ctx: DatabaseContext) => {
       await learnWarehouseNames(ctx.connectors.warehouse);
-      const checked = checkReadOnlySql(args.sql);
+      const checked = checkReadOnlySql(args.sql, { tenantBound: ctx.identity.tenant !== undefined });
       const text = explainStatement(checked, args.analyze);
       const plan = await ctx.connectors.warehouse.readOnly(
         { signal: ctx.signal, timeoutMs: o.queryTimeoutMs, claims: ctx.identity },

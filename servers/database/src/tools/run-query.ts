@@ -51,7 +51,7 @@ export function runQueryTool(o: { queryTimeoutMs: number }) {
     toText: resultText,
     handler: async (args, ctx: DatabaseContext) => {
       await learnWarehouseNames(ctx.connectors.warehouse);
-      const checked = checkReadOnlySql(args.sql);
+      const checked = checkReadOnlySql(args.sql, { tenantBound: ctx.identity.tenant !== undefined });
       const { config } = ctx.connectors;
       const data = await runChecked(ctx, checked, [], {
         maxRows: Math.min(args.max_rows ?? config.maxRows, config.maxRows),
