@@ -5,6 +5,7 @@
 // so a decompression bomb costs a bounded amount of memory and time. Filters that nest compression
 // (`[/ASCIIHexDecode /FlateDecode /FlateDecode]`, the classic bomb) are refused before any decoding.
 import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -115,6 +116,46 @@ export function nestsCompression(data: Uint8Array): boolean {
   return false;
 }
 
+// PDF extraction is CPU work in worker threads: at most one per core runs at a time, process-wide,
+// so concurrent searches over many PDFs queue for a core instead of starving every other caller.
+const WORKER_SLOTS = Math.max(1, availableParallelism());
+let workersRunning = 0;
+let workersPeak = 0;
+const waitingForWorker: (() => void)[] = [];
+
+/** Extraction workers: how many may run at once, run now, and ran at once at most (for /metrics-like checks). */
+export function pdfWorkerStats(): { slots: number; running: number; peak: number } {
+  return { slots: WORKER_SLOTS, running: workersRunning, peak: workersPeak };
+}
+
+/** Waits (abortably) for a worker slot; the returned function gives it back, once. */
+async function workerSlot(signal: AbortSignal): Promise<() => void> {
+  if (workersRunning >= WORKER_SLOTS) {
+    await new Promise<void>((resolve, reject) => {
+      const onAbort = () => {
+        const i = waitingForWorker.indexOf(wake);
+        if (i >= 0) waitingForWorker.splice(i, 1);
+        reject(signal.reason);
+      };
+      const wake = () => {
+        signal.removeEventListener('abort', onAbort);
+        resolve();
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      waitingForWorker.push(wake);
+    });
+  } else workersPeak = Math.max(workersPeak, ++workersRunning);
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    const next = waitingForWorker.shift();
+    if (next)
+      next(); // the slot passes straight on
+    else workersRunning--;
+  };
+}
+
 /**
  * Extracts pages `firstPage`..`firstPage + pageCount - 1` (1-based), at most `maxBytes` of text.
  * Pages are separated by a form feed and a `--- page N ---` line so a model can cite them.
@@ -136,6 +177,20 @@ export async function extractPdfText(
       'the PDF nests compression filters (a decompression bomb shape); it is not extracted',
     );
   }
+  const release = await workerSlot(opts.signal);
+  try {
+    return await extractInWorker(data, opts, limits);
+  } finally {
+    release();
+  }
+}
+
+async function extractInWorker(
+  data: Uint8Array,
+  opts: { firstPage: number; pageCount: number; maxBytes: number; signal: AbortSignal },
+  limits: PdfLimits,
+): Promise<PdfText> {
+  opts.signal.throwIfAborted();
   // PDF.js refuses Node Buffers ("provide binary data as Uint8Array"): pass a plain copy of the bytes.
   const bytes = new Uint8Array(data.byteLength);
   bytes.set(data);
