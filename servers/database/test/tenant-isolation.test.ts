@@ -176,6 +176,21 @@ describe('row-level security bound to the token', () => {
     );
   });
 
+  it('table sizes (which count every tenant) are refused to a tenant, in run_query and explain_query', async () => {
+    const sql =
+      "SELECT pg_relation_size('sales.customers') AS s, pg_total_relation_size('sales.orders') AS t";
+    for (const [tool, args] of [
+      ['run_query', { sql }],
+      ['explain_query', { sql, analyze: true }],
+    ] as const) {
+      const r = await acme.callTool(tool, args);
+      expect(r.isError, tool).toBe(true);
+      expect(textOf(r), tool).toMatch(/bound to a tenant/);
+    }
+    const all = await analyst.callTool('run_query', { sql });
+    expect(all.isError, textOf(all)).toBeFalsy();
+  });
+
   it('a connection that did not come through the fleet sees no rows, and the reader cannot set the tenant with set_config', async () => {
     const c = new pg.Client({ connectionString: wh.readerUrl });
     await c.connect();
