@@ -262,6 +262,10 @@ describe('relation sizes for a caller bound to a tenant', () => {
     "SELECT pg_table_size('sales.customers')",
     "SELECT pg_size_pretty(pg_relation_size('sales.orders'::regclass))",
     "SELECT 1 FROM sales.orders o WHERE pg_catalog.pg_table_size('sales.orders') > 0",
+    // pg_class's reltuples and relpages are the same counts, kept by ANALYZE.
+    "SELECT reltuples, relpages FROM pg_class WHERE relname = 'orders'",
+    'SELECT c.reltuples FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace',
+    'SELECT (SELECT max(reltuples) FROM pg_class) AS n',
   ];
 
   it.each(sizes)('refuses %s', (sql) => {

@@ -121,9 +121,10 @@ function checkNesting(root: unknown): void {
 
 /**
  * System relations (pg_catalog, information_schema, and pg_* anywhere) must be on
- * READABLE_SYSTEM_RELATIONS; see there for what the others leak.
+ * READABLE_SYSTEM_RELATIONS; see there for what the others leak. A caller bound to a tenant may
+ * not read pg_class either: its row and page counts are every tenant's.
  */
-function checkSystemRelation(r: RelationRef): void {
+function checkSystemRelation(r: RelationRef, tenantBound: boolean): void {
   const system =
     r.schema === 'pg_catalog' ||
     r.schema === 'information_schema' ||
@@ -132,6 +133,11 @@ function checkSystemRelation(r: RelationRef): void {
   if (!system) return;
   // Unqualified, a pg_* name resolves to pg_catalog (always searched first).
   const key = `${r.schema ?? 'pg_catalog'}.${r.name}`;
+  if (tenantBound && key === 'pg_catalog.pg_class') {
+    throw new SqlRefused(
+      "pg_class is not available to a caller bound to a tenant: its reltuples and relpages count every tenant's rows, not only yours. For tables and columns use list_tables and describe_table; count your own rows with count(*).",
+    );
+  }
   if (READABLE_SYSTEM_RELATIONS.has(key)) return;
   throw new SqlRefused(
     `system relation ${r.schema ? `${r.schema}.` : ''}${r.name} is not readable here (not one your role may read, whatever the role): it can show other sessions' queries, settings or credentials. Readable system relations: ${[...READABLE_SYSTEM_RELATIONS].join(', ')}. For the warehouse's tables and columns, use list_tables and describe_table.`,
@@ -308,7 +314,7 @@ function check(sql: string, allowParameters: boolean, tenantBound: boolean): Che
       `${state.sizeFunctions[0]}() is not available to a caller bound to a tenant: a table's size counts every tenant's rows, not only yours. Count your own rows instead, e.g. SELECT count(*) FROM sales.orders.`,
     );
   }
-  for (const r of state.relations) checkSystemRelation(r);
+  for (const r of state.relations) checkSystemRelation(r, tenantBound);
   return Object.freeze({
     text,
     relations: Object.freeze(state.relations) as RelationRef[],
@@ -338,6 +344,7 @@ export function explainStatement(query: CheckedQuery, analyze: boolean): string 
   };
   checkNesting(inner);
   walk(inner, state);
-  for (const r of state.relations) checkSystemRelation(r);
+  // The query itself was checked for its caller (tenant-bound or not) already; this re-walk proves the EXPLAIN wraps it.
+  for (const r of state.relations) checkSystemRelation(r, false);
   return text;
 }
