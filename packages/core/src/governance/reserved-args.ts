@@ -2,6 +2,7 @@
 // may need a human approval), and their `_meta` equivalents for programmatic clients. Core takes them
 // out before the tool's own schema sees the arguments, unless the tool declares one itself.
 
+import { ApprovalStore } from '../approvals/approval-store.js';
 import type { ToolRegistry } from '../tools/registry.js';
 import type { AnyTool } from '../tools/tool.js';
 
@@ -15,8 +16,6 @@ export const IDEMPOTENCY_ARG = 'idempotency_key';
 export const APPROVAL_ARG = 'approval_id';
 
 const KEY_PATTERN = /^[A-Za-z0-9._:/~+=-]{1,200}$/;
-/** The shape of an approval id (a UUID, as the approval store issues them). */
-const APPROVAL_ID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const IDEMPOTENCY_SCHEMA = {
   type: 'string',
@@ -104,7 +103,7 @@ export function takeReserved(
     out.problem = `\`${IDEMPOTENCY_ARG}\` must be 1-200 characters of letters, digits and . _ : / ~ + = -`;
   }
   // Checked here, before any replay or record: only an approval's id (a UUID) ever goes further.
-  if (approval.value !== undefined && !APPROVAL_ID_PATTERN.test(approval.value)) {
+  if (approval.value !== undefined && !ApprovalStore.isId(approval.value)) {
     out.problem ??= `\`${APPROVAL_ARG}\` must be the id (a UUID) from an earlier "awaiting approval" result`;
   }
   out.idempotencyKey = idem.value;
