@@ -1,8 +1,8 @@
 // One tenant's dashboards are capped (DASHBOARDS_MAX_PER_TENANT), so one analyst cannot bury the
 // others' dashboards under hundreds of new ones (list_dashboards shows the 500 newest).
-import { type BootedServer, connectClient, type TestClient } from '@mcp-fleet/testkit';
+import type { BootedServer, TestClient } from '@mcp-fleet/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bootDatabase, createWarehouse, data, type TestWarehouse, textOf } from './helpers.js';
+import { bootDatabase, connectAs, createWarehouse, data, type TestWarehouse, textOf } from './helpers.js';
 
 let wh: TestWarehouse;
 let s: BootedServer;
@@ -16,16 +16,8 @@ const panels = [
 beforeAll(async () => {
   wh = await createWarehouse(0.01);
   s = await bootDatabase(wh, { env: { DASHBOARDS_MAX_PER_TENANT: '3' } });
-  acme = await connectClient(
-    'modern',
-    s.url,
-    await s.token({ sub: 'analyst-acme', roles: ['analyst'], tenant: 'acme' }),
-  );
-  globex = await connectClient(
-    'modern',
-    s.url,
-    await s.token({ sub: 'analyst-globex', roles: ['analyst'], tenant: 'globex' }),
-  );
+  acme = await connectAs(s, { sub: 'analyst-acme', roles: ['analyst'], tenant: 'acme' });
+  globex = await connectAs(s, { sub: 'analyst-globex', roles: ['analyst'], tenant: 'globex' });
 });
 afterAll(async () => {
   await acme?.close();

@@ -1,9 +1,9 @@
 // describe_table and list_tables name nothing outside the caller's schemas and count no other
 // tenant's rows. Support (schemas sales, support, product) saw `billing.invoices` and
 // `billing.subscriptions` in the referencedBy of sales.customers, and row estimates of every tenant.
-import { type BootedServer, connectClient, type TestClient } from '@mcp-fleet/testkit';
+import type { BootedServer, TestClient } from '@mcp-fleet/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bootDatabase, createWarehouse, data, type TestWarehouse, textOf } from './helpers.js';
+import { bootDatabase, connectAs, createWarehouse, data, type TestWarehouse, textOf } from './helpers.js';
 
 const ALLOWED = ['sales', 'support', 'product'];
 
@@ -17,12 +17,8 @@ beforeAll(async () => {
   // Statistics, so row estimates exist to hide.
   await wh.admin('ANALYZE');
   s = await bootDatabase(wh);
-  support = await connectClient(
-    'modern',
-    s.url,
-    await s.token({ sub: 'support-acme', roles: ['support'], tenant: 'acme' }),
-  );
-  analyst = await connectClient('modern', s.url, await s.token({ sub: 'analyst-all', roles: ['analyst'] }));
+  support = await connectAs(s, { sub: 'support-acme', roles: ['support'], tenant: 'acme' });
+  analyst = await connectAs(s, { sub: 'analyst-all', roles: ['analyst'] });
 });
 afterAll(async () => {
   await support?.close();

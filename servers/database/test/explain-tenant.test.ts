@@ -3,10 +3,10 @@
 // numbers (Rows Removed by Filter, Actual Rows, Plan Rows, costs, buffers, timings) told a support
 // agent of acme whether an email existed at globex; the attacker recovered a hidden email in 73 calls.
 // Property: the plan a tenant sees is identical whether or not another tenant has matching rows.
-import { type BootedServer, connectClient, type TestClient } from '@mcp-fleet/testkit';
+import type { BootedServer, TestClient } from '@mcp-fleet/testkit';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bootDatabase, createWarehouse, data, type TestWarehouse, textOf } from './helpers.js';
+import { bootDatabase, connectAs, createWarehouse, data, type TestWarehouse, textOf } from './helpers.js';
 
 let wh: TestWarehouse;
 let s: BootedServer;
@@ -16,12 +16,8 @@ let analyst: TestClient;
 beforeAll(async () => {
   wh = await createWarehouse(0.02);
   s = await bootDatabase(wh);
-  acme = await connectClient(
-    'modern',
-    s.url,
-    await s.token({ sub: 'support-acme', roles: ['support'], tenant: 'acme' }),
-  );
-  analyst = await connectClient('modern', s.url, await s.token({ sub: 'analyst-all', roles: ['analyst'] }));
+  acme = await connectAs(s, { sub: 'support-acme', roles: ['support'], tenant: 'acme' });
+  analyst = await connectAs(s, { sub: 'analyst-all', roles: ['analyst'] });
 });
 afterAll(async () => {
   await acme?.close();

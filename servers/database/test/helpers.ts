@@ -4,8 +4,10 @@ import { randomBytes } from 'node:crypto';
 import {
   type BootedServer,
   bootServer,
+  connectClient,
   createTestDatabase,
   policyWithoutThrottling,
+  type TestClient,
 } from '@mcp-fleet/testkit';
 import pg from 'pg';
 import { createDatabaseDefinition, type DatabaseDefinitionOptions } from '../src/definition.js';
@@ -115,6 +117,15 @@ export async function bootDatabase(
     databaseUrl: wh.fleetUrl,
     env: { WAREHOUSE_URL: o.url ?? wh.readerUrl, ...o.env },
   });
+}
+
+/** Connects a client of `era` (modern unless told) to `s` with a token carrying `claims`. */
+export async function connectAs(
+  s: BootedServer,
+  claims: Parameters<BootedServer['token']>[0],
+  era: Parameters<typeof connectClient>[0] = 'modern',
+): Promise<TestClient> {
+  return connectClient(era, s.url, await s.token(claims));
 }
 
 /** The text of a tool result. */

@@ -2,10 +2,10 @@
 // every call's transaction carries the token's tenant, and row-level security in the warehouse
 // shows a tenant's token only that tenant's rows. A connection that did not come through the fleet
 // sees no rows at all; a token without a tenant claim (analysts, admins) sees every tenant.
-import { type BootedServer, connectClient, type TestClient } from '@mcp-fleet/testkit';
+import type { BootedServer, TestClient } from '@mcp-fleet/testkit';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bootDatabase, createWarehouse, data, type TestWarehouse, textOf } from './helpers.js';
+import { bootDatabase, connectAs, createWarehouse, data, type TestWarehouse, textOf } from './helpers.js';
 
 let wh: TestWarehouse;
 let s: BootedServer;
@@ -16,17 +16,9 @@ let analyst: TestClient;
 beforeAll(async () => {
   wh = await createWarehouse();
   s = await bootDatabase(wh);
-  acme = await connectClient(
-    'modern',
-    s.url,
-    await s.token({ sub: 'support-acme', roles: ['support'], tenant: 'acme' }),
-  );
-  initech = await connectClient(
-    'legacy',
-    s.url,
-    await s.token({ sub: 'analyst-initech', roles: ['analyst'], tenant: 'initech' }),
-  );
-  analyst = await connectClient('modern', s.url, await s.token({ sub: 'analyst-all', roles: ['analyst'] }));
+  acme = await connectAs(s, { sub: 'support-acme', roles: ['support'], tenant: 'acme' });
+  initech = await connectAs(s, { sub: 'analyst-initech', roles: ['analyst'], tenant: 'initech' }, 'legacy');
+  analyst = await connectAs(s, { sub: 'analyst-all', roles: ['analyst'] });
 });
 afterAll(async () => {
   await acme?.close();
@@ -136,11 +128,7 @@ describe('row-level security bound to the token', () => {
       "ac\\me'",
       '*',
     ]) {
-      const c = await connectClient(
-        'modern',
-        s.url,
-        await s.token({ sub: 'odd', roles: ['support'], tenant }),
-      );
+      const c = await connectAs(s, { sub: 'odd', roles: ['support'], tenant });
       try {
         const r = await c.callTool('run_query', {
           sql: "SELECT count(*)::int AS n, current_setting('fleet.tenant', true) AS t FROM sales.customers",
