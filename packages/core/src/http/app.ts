@@ -7,7 +7,7 @@ import type { TokenVerifier } from '../identity/token-verifier.js';
 import type { FleetRuntime } from '../pipeline/runtime.js';
 import { createMcpHost, type McpHostOptions } from '../protocol/mcp-host.js';
 import { approvalsApi } from './approvals-api.js';
-import { bearerAuth, hostAndOriginGuard } from './request-guards.js';
+import { bearerAuth, hostAndOriginGuard, metadataPath } from './request-guards.js';
 
 /** A dependency /readyz reports on. A failing critical check makes the server not ready (503). */
 export interface ReadinessCheck {
@@ -27,10 +27,6 @@ declare module 'fastify' {
   interface FastifyRequest {
     identity: Identity | null;
   }
-}
-
-function metadataPath(resource: string): string {
-  return `/.well-known/oauth-protected-resource${new URL(resource).pathname}`;
 }
 
 /** Builds (never listens) the HTTP app of one server. */

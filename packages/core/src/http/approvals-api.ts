@@ -29,7 +29,7 @@ import {
 import { governanceOf } from '../governance/governance.js';
 import { AuthFailure, bearerChallenge } from '../identity/token-verifier.js';
 import type { FleetRuntime } from '../pipeline/runtime.js';
-import { hostAndOriginGuard } from './request-guards.js';
+import { hostAndOriginGuard, metadataPath } from './request-guards.js';
 
 const STATUSES = new Set<string>([
   'pending',
@@ -69,7 +69,7 @@ export interface ApprovalsApiOptions {
 /** The RFC 9728 metadata path of a resource URL, or undefined when the audience is not a URL. */
 function metadataPathOf(resource: string): string | undefined {
   try {
-    return `/.well-known/oauth-protected-resource${new URL(resource).pathname}`;
+    return metadataPath(resource);
   } catch {
     return undefined;
   }

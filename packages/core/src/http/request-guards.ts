@@ -5,6 +5,11 @@ import type { Identity } from '../identity/identity.js';
 import { AuthFailure, bearerChallenge, type TokenVerifier } from '../identity/token-verifier.js';
 import type { FleetMetrics } from '../observability/metrics.js';
 
+/** The RFC 9728 metadata path of a resource URL (throws when the resource is not a URL). */
+export function metadataPath(resource: string): string {
+  return `/.well-known/oauth-protected-resource${new URL(resource).pathname}`;
+}
+
 function hostnameOf(hostHeader: string): string {
   // "[::1]:7401" -> "[::1]", "example.com:443" -> "example.com"
   if (hostHeader.startsWith('[')) return hostHeader.slice(0, hostHeader.indexOf(']') + 1).toLowerCase();
