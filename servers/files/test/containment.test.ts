@@ -3,19 +3,19 @@
 // sentinel outside must never appear in an answer and the folders outside must stay unchanged.
 import { existsSync, readdirSync, readFileSync, realpathSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { type BootedServer, createTestDatabase, type TestClient } from '@mcp-fleet/testkit';
+import type { BootedServer, TestClient } from '@mcp-fleet/testkit';
 import { Client as LegacyClient } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ListRootsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  bootFiles,
+  bootFleet,
   call,
   clientAs,
   entriesOf,
+  type FilesFleet,
   hitsOf,
   type Layout,
-  makeLayout,
   SENTINEL,
   snapshot,
 } from './helpers.js';
@@ -24,20 +24,20 @@ import { buildHostileTree, type HostileTree, HUGE_SIZE, hostilePaths } from './h
 let layout: Layout;
 let tree: HostileTree;
 let s: BootedServer;
-let db: Awaited<ReturnType<typeof createTestDatabase>>;
+let fleet: FilesFleet | undefined;
 let before: { outside: string; lookalike: string; base: string[] };
 let admin: TestClient;
 let support: TestClient;
 let analyst: TestClient;
 
 beforeAll(async () => {
-  layout = await makeLayout();
-  tree = await buildHostileTree(layout);
-  db = await createTestDatabase('files_hostile');
-  s = await bootFiles(layout.root, {
-    databaseUrl: db.url,
+  fleet = await bootFleet('files_hostile', {
+    seed: async (seeded) => {
+      tree = await buildHostileTree(seeded);
+    },
     env: { FILES_SCAN_MAX_BYTES: String(1024 * 1024) },
   });
+  ({ layout, s } = fleet);
   before = {
     outside: snapshot(layout.outside),
     lookalike: snapshot(layout.lookalike),
@@ -48,11 +48,8 @@ beforeAll(async () => {
   analyst = await clientAs(s, 'modern', 'analyst');
 });
 afterAll(async () => {
-  await Promise.all([admin?.close(), support?.close(), analyst?.close()]);
-  await s?.close();
-  await tree?.close();
-  await db?.drop();
-  layout?.cleanup();
+  if (fleet) await fleet.close(admin, support, analyst, tree);
+  else await tree?.close();
 });
 
 function expectOutsideUntouched(): void {

@@ -9,6 +9,7 @@ import {
   bootServer,
   type ClientEra,
   connectClient,
+  createTestDatabase,
   policyWithoutThrottling,
   type TestClient,
 } from '@mcp-fleet/testkit';
@@ -75,6 +76,48 @@ export function bootFiles(
     ...(opts.databaseUrl ? { databaseUrl: opts.databaseUrl } : {}),
     env: { FILES_ROOT: root, ...opts.env },
   });
+}
+
+/** A seeded layout, a fleet database of its own, and the files server booted on both. */
+export interface FilesFleet {
+  layout: Layout;
+  db: Awaited<ReturnType<typeof createTestDatabase>>;
+  s: BootedServer;
+  /** Closes `first` (clients, …), then the server, then drops the database and removes the layout. */
+  close(...first: ({ close(): Promise<void> } | undefined)[]): Promise<void>;
+}
+
+/**
+ * Makes a layout, lets `seed` add to it, creates a fleet database named after `dbPrefix` and boots
+ * the files server on both. When a step fails, what the earlier steps made is undone.
+ */
+export async function bootFleet(
+  dbPrefix: string,
+  opts: { seed?: (layout: Layout) => unknown; env?: Record<string, string> } = {},
+): Promise<FilesFleet> {
+  const layout = await makeLayout();
+  let db: FilesFleet['db'] | undefined;
+  try {
+    await opts.seed?.(layout);
+    db = await createTestDatabase(dbPrefix);
+    const s = await bootFiles(layout.root, { databaseUrl: db.url, env: opts.env });
+    const fleetDb = db;
+    return {
+      layout,
+      db: fleetDb,
+      s,
+      close: async (...first) => {
+        await Promise.all(first.map((c) => c?.close()));
+        await s.close();
+        await fleetDb.drop();
+        layout.cleanup();
+      },
+    };
+  } catch (err) {
+    await db?.drop();
+    layout.cleanup();
+    throw err;
+  }
 }
 
 /** Connects a client of `era` as an agent with `role`. */

@@ -3,32 +3,30 @@
 // the caller cannot see does not carry that name in its cursor.
 import { linkSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type BootedServer, createTestDatabase, type TestClient } from '@mcp-fleet/testkit';
+import type { BootedServer, TestClient } from '@mcp-fleet/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bootFiles, call, clientAs, entriesOf, type Layout, makeLayout } from './helpers.js';
+import { bootFleet, call, clientAs, entriesOf, type FilesFleet } from './helpers.js';
 
-let layout: Layout;
 let s: BootedServer;
-let db: Awaited<ReturnType<typeof createTestDatabase>>;
+let fleet: FilesFleet | undefined;
 let support: TestClient;
 
 /** More hidden folders before `docs` than one page examines (MAX_EXAMINED_PER_PAGE = 5000). */
 const HIDDEN = 5_002;
 
 beforeAll(async () => {
-  layout = await makeLayout();
-  writeFileSync(join(layout.root, 'hr', 'bonus.txt'), 'hr-only bonus figures\n'.repeat(97));
-  linkSync(join(layout.root, 'hr', 'bonus.txt'), join(layout.root, 'docs', 'bonus-copy.txt'));
-  for (let i = 0; i < HIDDEN; i++) mkdirSync(join(layout.root, `aa-secret-${String(i).padStart(5, '0')}`));
-  db = await createTestDatabase('files_listing');
-  s = await bootFiles(layout.root, { databaseUrl: db.url });
+  fleet = await bootFleet('files_listing', {
+    seed: ({ root }) => {
+      writeFileSync(join(root, 'hr', 'bonus.txt'), 'hr-only bonus figures\n'.repeat(97));
+      linkSync(join(root, 'hr', 'bonus.txt'), join(root, 'docs', 'bonus-copy.txt'));
+      for (let i = 0; i < HIDDEN; i++) mkdirSync(join(root, `aa-secret-${String(i).padStart(5, '0')}`));
+    },
+  });
+  ({ s } = fleet);
   support = await clientAs(s, 'modern', 'support');
 });
 afterAll(async () => {
-  await support?.close();
-  await s?.close();
-  await db?.drop();
-  layout?.cleanup();
+  await fleet?.close(support);
 });
 
 describe('list_folder leaks nothing', () => {

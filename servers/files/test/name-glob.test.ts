@@ -3,11 +3,11 @@
 // the name's length (checked by counting steps, never by timing).
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type BootedServer, createTestDatabase, type TestClient } from '@mcp-fleet/testkit';
+import type { BootedServer, TestClient } from '@mcp-fleet/testkit';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compileNameGlob, GlobRefusal, MAX_GLOB_LENGTH } from '../src/search/name-glob.js';
-import { bootFiles, call, clientAs, hitsOf, type Layout, makeLayout } from './helpers.js';
+import { bootFleet, call, clientAs, type FilesFleet, hitsOf } from './helpers.js';
 
 const LONG_NAME = `${'a'.repeat(40)}.md`;
 
@@ -37,23 +37,19 @@ function referenceRegex(glob: string): RegExp {
   return new RegExp(`^${re}$`, 'iu');
 }
 
-let layout: Layout;
 let s: BootedServer;
-let db: Awaited<ReturnType<typeof createTestDatabase>>;
+let fleet: FilesFleet | undefined;
 let support: TestClient;
 
 beforeAll(async () => {
-  layout = await makeLayout();
-  writeFileSync(join(layout.root, 'docs', LONG_NAME), 'needle-5e1 in a long name\n');
-  db = await createTestDatabase('files_glob');
-  s = await bootFiles(layout.root, { databaseUrl: db.url });
+  fleet = await bootFleet('files_glob', {
+    seed: ({ root }) => writeFileSync(join(root, 'docs', LONG_NAME), 'needle-5e1 in a long name\n'),
+  });
+  ({ s } = fleet);
   support = await clientAs(s, 'modern', 'support');
 });
 afterAll(async () => {
-  await support?.close();
-  await s?.close();
-  await db?.drop();
-  layout?.cleanup();
+  await fleet?.close(support);
 });
 
 describe('fileGlob', () => {

@@ -5,16 +5,16 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type BootedServer, createTestDatabase, type TestClient } from '@mcp-fleet/testkit';
+import type { BootedServer, TestClient } from '@mcp-fleet/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  bootFiles,
+  bootFleet,
   call,
   clientAs,
   entriesOf,
+  type FilesFleet,
   hitsOf,
   type Layout,
-  makeLayout,
   SENTINEL,
 } from './helpers.js';
 import { startSwapper } from './race-helper.js';
@@ -24,14 +24,24 @@ const ATTEMPTS = 40;
 
 let layout: Layout;
 let s: BootedServer;
-let db: Awaited<ReturnType<typeof createTestDatabase>>;
+let fleet: FilesFleet | undefined;
 let support: TestClient;
 let analyst: TestClient;
 
 const r = (p: string) => join(layout.root, p);
 
 beforeAll(async () => {
-  layout = await makeLayout();
+  fleet = await bootFleet('files_races', { seed: seedSwapPairs });
+  ({ s } = fleet);
+  support = await clientAs(s, 'modern', 'support');
+  analyst = await clientAs(s, 'modern', 'analyst');
+});
+afterAll(async () => {
+  await fleet?.close(support, analyst);
+});
+
+function seedSwapPairs(seeded: Layout): void {
+  layout = seeded;
   writeFileSync(r('hr/payroll.txt'), `${HR_MARKER}: Ada 120000\n`);
   // The swapped pair for reads: a real folder in docs/ with decoys of the same names, and a link
   // to hr/ (which support may not read). Exchanging them makes `docs/x` lead into hr/.
@@ -48,17 +58,7 @@ beforeAll(async () => {
   mkdirSync(join(layout.outside, 'fifo'));
   execFileSync('mkfifo', [join(layout.outside, 'fifo', 'f.txt')]);
   symlinkSync(join(layout.outside, 'fifo'), r('docs/fy'));
-  db = await createTestDatabase('files_races');
-  s = await bootFiles(layout.root, { databaseUrl: db.url });
-  support = await clientAs(s, 'modern', 'support');
-  analyst = await clientAs(s, 'modern', 'analyst');
-});
-afterAll(async () => {
-  await Promise.all([support?.close(), analyst?.close()]);
-  await s?.close();
-  await db?.drop();
-  layout?.cleanup();
-});
+}
 
 /** Runs `attempt` ATTEMPTS times while `a` and `b` are being exchanged. */
 async function underSwap(

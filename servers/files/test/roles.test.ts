@@ -3,32 +3,28 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BootedServer } from '@mcp-fleet/testkit';
-import { createTestDatabase } from '@mcp-fleet/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  bootFiles,
+  bootFleet,
   call,
   clientAs,
   entriesOf,
+  type FilesFleet,
   hitsOf,
   type Layout,
-  makeLayout,
   SENTINEL,
 } from './helpers.js';
 
 let layout: Layout;
 let s: BootedServer;
-let db: Awaited<ReturnType<typeof createTestDatabase>>;
+let fleet: FilesFleet | undefined;
 
 beforeAll(async () => {
-  layout = await makeLayout();
-  db = await createTestDatabase('files_roles');
-  s = await bootFiles(layout.root, { databaseUrl: db.url });
+  fleet = await bootFleet('files_roles');
+  ({ layout, s } = fleet);
 });
 afterAll(async () => {
-  await s?.close();
-  await db?.drop();
-  layout?.cleanup();
+  await fleet?.close();
 });
 
 describe.each(['modern', 'legacy'] as const)('%s client', (era) => {

@@ -4,32 +4,31 @@
 // still queued are lost with it). Found by the second round of adversarial testing.
 import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { type BootedServer, createTestDatabase, type TestClient } from '@mcp-fleet/testkit';
+import type { BootedServer, TestClient } from '@mcp-fleet/testkit';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bootFiles, call, clientAs, type Layout, makeLayout } from './helpers.js';
+import { bootFleet, call, clientAs, type FilesFleet } from './helpers.js';
 
 const PDFS = 64;
-let layout: Layout;
 let s: BootedServer;
-let db: Awaited<ReturnType<typeof createTestDatabase>>;
+let db: FilesFleet['db'];
+let fleet: FilesFleet | undefined;
 let support: TestClient;
 
 beforeAll(async () => {
-  layout = await makeLayout();
-  const many = join(layout.root, 'docs', 'many-pdfs');
-  mkdirSync(many);
-  const pdf = join(layout.root, 'docs', 'security', 'incident-response-plan.pdf');
-  for (let i = 0; i < PDFS; i++) copyFileSync(pdf, join(many, `plan-${String(i).padStart(2, '0')}.pdf`));
-  db = await createTestDatabase('files_search_cancel');
-  s = await bootFiles(layout.root, { databaseUrl: db.url });
+  fleet = await bootFleet('files_search_cancel', {
+    seed: ({ root }) => {
+      const many = join(root, 'docs', 'many-pdfs');
+      mkdirSync(many);
+      const pdf = join(root, 'docs', 'security', 'incident-response-plan.pdf');
+      for (let i = 0; i < PDFS; i++) copyFileSync(pdf, join(many, `plan-${String(i).padStart(2, '0')}.pdf`));
+    },
+  });
+  ({ s, db } = fleet);
   support = await clientAs(s, 'modern', 'support');
 });
 afterAll(async () => {
-  await support?.close();
-  await s?.close();
-  await db?.drop();
-  layout?.cleanup();
+  await fleet?.close(support);
 });
 
 async function post(token: string, body: unknown): Promise<Response> {
