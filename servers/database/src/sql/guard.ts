@@ -264,12 +264,13 @@ function onlyStatement(
  */
 export function checkReadOnlySql(sql: string, options: GuardOptions = {}): CheckedQuery {
   // A call is checked twice (policy constraint, then handler) and agents repeat queries; parsing
-  // costs ~0.3-1 ms, so verdicts are remembered (the guard is a pure function of its input).
-  const key = `${options.allowParameters ? 'p' : 'n'}${options.tenantBound ? 't' : 'a'}:${sql}`;
+  // costs ~0.3-1 ms, so what the walk found is remembered (the guard is a pure function of its
+  // input). The checks that depend on the caller run on it each time, so both checks share it.
+  const key = `${options.allowParameters ? 'p' : 'n'}:${sql}`;
   let verdict = verdicts.get(key);
   if (verdict === undefined) {
     try {
-      verdict = check(sql, Boolean(options.allowParameters), Boolean(options.tenantBound));
+      verdict = check(sql, Boolean(options.allowParameters));
     } catch (err) {
       if (!(err instanceof SqlRefused)) throw err;
       verdict = err;
@@ -278,11 +279,19 @@ export function checkReadOnlySql(sql: string, options: GuardOptions = {}): Check
     verdicts.set(key, verdict);
   }
   if (verdict instanceof SqlRefused) throw new SqlRefused(verdict.message);
-  return verdict;
+  checkForCaller(verdict, Boolean(options.tenantBound));
+  return verdict.query;
+}
+
+/** A statement the walk passed, with what the caller-dependent checks need. */
+interface Walked {
+  query: CheckedQuery;
+  /** The relation-size functions it calls (refused to a tenant-bound caller). */
+  sizeFunctions: readonly string[];
 }
 
 const VERDICTS_MAX = 256;
-const verdicts = new Map<string, CheckedQuery | SqlRefused>();
+const verdicts = new Map<string, Walked | SqlRefused>();
 
 /**
  * Teaches the guard what the warehouse's catalog names: every function (so `x.f` is known to call
@@ -293,7 +302,7 @@ export function registerWarehouseNames(names: WarehouseNames): void {
   if (addWarehouseNames(names)) verdicts.clear();
 }
 
-function check(sql: string, allowParameters: boolean, tenantBound: boolean): CheckedQuery {
+function check(sql: string, allowParameters: boolean): Walked {
   const { tag, node, text } = onlyStatement(sql, parseStatements(sql));
   if (tag !== 'SelectStmt') {
     throw new SqlRefused(
@@ -309,17 +318,24 @@ function check(sql: string, allowParameters: boolean, tenantBound: boolean): Che
   };
   checkNesting(node);
   walk({ SelectStmt: node }, state);
-  if (tenantBound && state.sizeFunctions.length > 0) {
+  return {
+    query: Object.freeze({
+      text,
+      relations: Object.freeze(state.relations) as RelationRef[],
+      parameterCount: state.parameterCount,
+    }),
+    sizeFunctions: state.sizeFunctions,
+  };
+}
+
+/** What a walked statement may not do for this caller: size functions and pg_class when tenant-bound, and other system relations. */
+function checkForCaller(walked: Walked, tenantBound: boolean): void {
+  if (tenantBound && walked.sizeFunctions.length > 0) {
     throw new SqlRefused(
-      `${state.sizeFunctions[0]}() is not available to a caller bound to a tenant: a table's size counts every tenant's rows, not only yours. Count your own rows instead, e.g. SELECT count(*) FROM sales.orders.`,
+      `${walked.sizeFunctions[0]}() is not available to a caller bound to a tenant: a table's size counts every tenant's rows, not only yours. Count your own rows instead, e.g. SELECT count(*) FROM sales.orders.`,
     );
   }
-  for (const r of state.relations) checkSystemRelation(r, tenantBound);
-  return Object.freeze({
-    text,
-    relations: Object.freeze(state.relations) as RelationRef[],
-    parameterCount: state.parameterCount,
-  });
+  for (const r of walked.query.relations) checkSystemRelation(r, tenantBound);
 }
 
 /**
