@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { decodeJwt } from 'jose';
 import type { AuditRecord } from '../audit/audit-record.js';
 import type { ApproverConfig, CoreConfig } from '../config.js';
+import { compositeKey } from '../identity/caller-keys.js';
 import { claimValue } from '../identity/identity.js';
 import { AuthFailure, type AuthFailureReason, TokenVerifier } from '../identity/token-verifier.js';
 import type {
@@ -286,7 +287,7 @@ export class ApprovalDecisions {
     reason: string,
     presentedBy: { issuer: string | null; subject: string | null },
   ): boolean {
-    const key = `${presentedBy.issuer ?? ''} ${presentedBy.subject ?? ''}`;
+    const key = compositeKey(presentedBy.issuer, presentedBy.subject);
     const now = Date.now();
     let window = this.#attempts.get(key);
     if (!window || now - window.start >= 60_000) {
