@@ -24,11 +24,16 @@ function names(list: unknown): string[] {
   return list.map((n) => (n as { String?: { sval?: string } }).String?.sval ?? '?');
 }
 
+/** The name of a built-in as written: bare or pg_catalog-qualified; undefined for any other schema. */
+function builtinName(parts: string[]): string | undefined {
+  const [first, second] = parts;
+  return parts.length === 2 && first === 'pg_catalog' ? second : parts.length === 1 ? first : undefined;
+}
+
 /** A function call: the name must be allowed, and some allowed functions have their arguments checked. */
 export function checkFunction(node: Record<string, unknown>, state: CallState): void {
   const parts = names(node.funcname);
-  const [first, second] = parts;
-  const name = parts.length === 2 && first === 'pg_catalog' ? second : parts.length === 1 ? first : undefined;
+  const name = builtinName(parts);
   if (name === undefined || !ALLOWED_FUNCTIONS.has(name)) {
     throw new SqlRefused(
       `function ${parts.join('.')}() is not allowed: only built-in read-only functions are (aggregates, window, math, text, date/time, json). Rewrite the query without it.`,
@@ -142,8 +147,7 @@ export function checkCast(
     arrayBounds?: unknown;
   };
   const parts = names(type.names);
-  const [first, second] = parts;
-  const name = parts.length === 2 && first === 'pg_catalog' ? second : parts.length === 1 ? first : undefined;
+  const name = builtinName(parts);
   if (type.pct_type || type.setof)
     throw new SqlRefused(`cast to ${parts.join('.')}%TYPE or SETOF is not allowed.`);
   if (name === 'regconfig') {
@@ -166,7 +170,7 @@ export function checkCast(
   }
   // Saved queries come from configuration, whose authors may cast to the warehouse's own types
   // (an enum such as support.ticket_priority); model-written SQL may not.
-  const ownType = warehouseTypes && parts.length === 2 && first !== 'pg_catalog';
+  const ownType = warehouseTypes && parts.length === 2 && parts[0] !== 'pg_catalog';
   if ((name === undefined || !ALLOWED_CAST_TYPES.has(name)) && !ownType) {
     throw new SqlRefused(
       `cast to ${parts.join('.')} is not allowed: only built-in types (numbers, text, dates and times, json, uuid, ranges) may be cast to. Compare as text instead (x::text = 'value').`,
@@ -187,8 +191,7 @@ export function checkOperator(node: { kind?: string; name?: unknown }): void {
 /** An operator named anywhere (A_Expr, `x OP ANY (subquery)`, `ORDER BY ... USING OP`). */
 export function checkOperatorName(list: unknown): void {
   const parts = names(list);
-  const op =
-    parts.length === 2 && parts[0] === 'pg_catalog' ? parts[1] : parts.length === 1 ? parts[0] : undefined;
+  const op = builtinName(parts);
   if (op === undefined || !ALLOWED_OPERATORS.has(op)) {
     throw new SqlRefused(
       `operator ${parts.join('.')} is not allowed; use built-in comparison, arithmetic, text or json operators.`,
