@@ -5,9 +5,6 @@ import type { ResolvedGovernance } from '../governance/resolve.js';
 import { compositeKey } from '../identity/caller-keys.js';
 import type { LimitCheck } from './limiter-pool.js';
 
-/** The caller's key part (tenant and agent), built in identity/caller-keys.ts. */
-export { callerKey } from '../identity/caller-keys.js';
-
 /** Appends the rate-limit checks that apply to this call. */
 export function rateLimitChecks(
   out: LimitCheck[],
