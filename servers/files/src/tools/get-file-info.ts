@@ -79,7 +79,6 @@ export const getFileInfo = defineTool({
         },
       };
     }
-    const resolved = { asked: target.asked };
     try {
       const { handle, stats } = target.file;
       let head: Buffer;
@@ -90,7 +89,7 @@ export const getFileInfo = defineTool({
       } finally {
         await handle.close();
       }
-      const k = sniffKind(resolved.asked, head);
+      const k = sniffKind(target.asked, head);
       const readable =
         k.kind !== 'binary' && (k.kind !== 'pdf' || stats.size <= ctx.connectors.config.pdfMaxBytes);
       return {

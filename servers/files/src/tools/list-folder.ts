@@ -109,9 +109,8 @@ export const listFolder = defineTool({
     }
     const { sandbox, config } = ctx.connectors;
     const dir = target.dir;
-    const resolved = { asked: target.asked, stats: target.stats };
     try {
-      const after = args.cursor ? decodeCursor(config.cursorKey, args.cursor, resolved.asked) : null;
+      const after = args.cursor ? decodeCursor(config.cursorKey, args.cursor, target.asked) : null;
       const folder = await readFolder(dir.path, config.dirMaxEntries);
       const { skipped, capped } = folder;
       const names = folder.entries.map((e) => e.name);
@@ -128,7 +127,7 @@ export const listFolder = defineTool({
         if (!e) continue;
         entries.push({
           name,
-          path: resolved.asked ? `${resolved.asked}/${name}` : name,
+          path: target.asked ? `${target.asked}/${name}` : name,
           type: e.type,
           ...(e.kind ? { kind: e.kind } : {}),
           ...(e.type === 'file' ? { size: e.stats.size } : {}),
@@ -147,10 +146,10 @@ export const listFolder = defineTool({
         notes.push(`The folder has more than ${config.dirMaxEntries} entries; only that many are listed.`);
       return {
         data: {
-          path: resolved.asked,
+          path: target.asked,
           entries,
-          nextCursor: more && last !== null ? encodeCursor(config.cursorKey, resolved.asked, last) : null,
-          version: versionOf(resolved.stats),
+          nextCursor: more && last !== null ? encodeCursor(config.cursorKey, target.asked, last) : null,
+          version: versionOf(target.stats),
           ...(notes.length ? { note: notes.join(' ') } : {}),
         },
       };

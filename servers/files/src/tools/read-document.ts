@@ -133,14 +133,13 @@ export const readDocument = defineTool({
       );
     }
     const { config } = ctx.connectors;
-    const resolved = { asked: target.asked };
     const { handle, stats } = target.file;
     try {
       const head = Buffer.alloc(Math.min(SNIFF_BYTES, stats.size));
       await handle.read(head, 0, head.length, 0);
-      const k = sniffKind(resolved.asked, head);
+      const k = sniffKind(target.asked, head);
       const meta = {
-        path: resolved.asked,
+        path: target.asked,
         kind: k.kind,
         mediaType: k.mediaType,
         size: stats.size,
@@ -189,7 +188,7 @@ export const readDocument = defineTool({
           signal: ctx.signal,
         }).catch((err) => {
           if (err instanceof PdfUnreadable)
-            throw new ToolError(`\`${resolved.asked}\` cannot be read: ${err.message}.`);
+            throw new ToolError(`\`${target.asked}\` cannot be read: ${err.message}.`);
           throw err;
         });
         if (firstPage > pdf.pageCount)

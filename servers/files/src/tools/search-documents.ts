@@ -91,14 +91,13 @@ export const searchDocuments = defineTool({
         `\`${target.asked}\` is a file; give a folder as path, or read the file with read_document.`,
       );
     }
-    const resolved = { asked: target.asked };
     const { config, sandbox } = ctx.connectors;
     const started = Date.now();
     try {
       const outcome = await searchTree(
         sandbox,
         scope,
-        { dir: target.dir, shown: resolved.asked },
+        { dir: target.dir, shown: target.asked },
         {
           query: args.query,
           caseSensitive: args.caseSensitive,
@@ -120,7 +119,7 @@ export const searchDocuments = defineTool({
         partial: outcome.stoppedBecause !== 'complete',
         data: {
           query: args.query,
-          path: resolved.asked,
+          path: target.asked,
           hits: outcome.hits,
           filesScanned: outcome.filesScanned,
           filesMatched: outcome.filesMatched,
