@@ -225,9 +225,9 @@ function shown(value: string): string {
   return /^[\x21-\x7e]+$/.test(value) && !/["\\]/.test(value) ? value : visibleJson(JSON.stringify(value));
 }
 
-/** The notice that a request's texts had characters shown escaped, or ''. */
-function escapesNotice(a: ApprovalView): string {
-  const args = nonAsciiCount(a.argumentsJson ?? JSON.stringify(a.arguments));
+/** The notice that a request's texts (its arguments as `argumentsJson`) had characters shown escaped, or ''. */
+function escapesNotice(a: ApprovalView, argumentsJson: string): string {
+  const args = nonAsciiCount(argumentsJson);
   const others = [
     a.agentId,
     a.tenant,
@@ -264,8 +264,9 @@ function describe(a: ApprovalView): string {
     ? ` approval withdrawn by ${by(a.revokedBy, a.revokedByIssuer)}${a.revokeNote ? ` (${shown(a.revokeNote)})` : ''}`
     : '';
   // The exact canonical arguments the approval binds, in full: never cut.
-  const args = visibleJson(a.argumentsJson ?? JSON.stringify(a.arguments));
-  return `${shown(a.id)}  ${shown(a.status).padEnd(9)} ${shown(a.server)}/${shown(a.tool)}  ${who}  expires ${shown(a.expiresAt)}${decided}${revoked}\n    arguments: ${args}\n${escapesNotice(a)}`;
+  const argumentsJson = a.argumentsJson ?? JSON.stringify(a.arguments);
+  const args = visibleJson(argumentsJson);
+  return `${shown(a.id)}  ${shown(a.status).padEnd(9)} ${shown(a.server)}/${shown(a.tool)}  ${who}  expires ${shown(a.expiresAt)}${decided}${revoked}\n    arguments: ${args}\n${escapesNotice(a, argumentsJson)}`;
 }
 
 /**

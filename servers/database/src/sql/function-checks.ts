@@ -354,8 +354,7 @@ export function relationFromLiteral(text: string, fn: string): RelationRef {
 function isRegclassLiteral(node: unknown): boolean {
   const cast = (node as { TypeCast?: { arg?: unknown; typeName?: { names?: unknown[] } } } | undefined)
     ?.TypeCast;
-  const last = (cast?.typeName?.names?.at(-1) as { String?: { sval?: string } } | undefined)?.String?.sval;
-  return last === 'regclass' && stringLiteral(cast?.arg) !== undefined;
+  return castTypeName(cast) === 'regclass' && stringLiteral(cast?.arg) !== undefined;
 }
 
 function checkFormat(fmt: string | undefined): void {
