@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { AccessScope } from '../access/areas.js';
 import { sniffKind } from '../documents/file-kind.js';
 import { extractPdfText } from '../documents/pdf-text.js';
-import { childRel, type OpenedFile, type PinnedDir, type Sandbox } from '../sandbox/sandbox.js';
+import { childRel, type OpenedFile, type PinnedDir, type Sandbox, typeOf } from '../sandbox/sandbox.js';
 import { type FolderName, readFolder } from '../tools/folder-entries.js';
 
 /** One match with its context. */
@@ -218,15 +218,8 @@ export async function searchTree(
           let type = entry.type;
           if (type === 'unknown') {
             const st = await lstat(`${dir.path}/${entry.name}`).catch(() => null);
-            type = !st
-              ? 'other'
-              : st.isSymbolicLink()
-                ? 'link'
-                : st.isDirectory()
-                  ? 'folder'
-                  : st.isFile()
-                    ? 'file'
-                    : 'other';
+            const t = st ? typeOf(st) : 'other';
+            type = t === 'file' || t === 'folder' || t === 'link' ? t : 'other';
           }
           // Links are not followed: nothing is visited twice, nothing outside is reached.
           if (type === 'folder') {
