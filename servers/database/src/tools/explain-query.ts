@@ -2,10 +2,10 @@
 // so "EXPLAIN ANALYZE <DML>" cannot be expressed.
 import { defineTool } from '@mcp-fleet/core';
 import { z } from 'zod';
-import { learnWarehouseNames, resolveRelationSchemas } from '../connectors/catalog.js';
-import { checkReadOnlySql, explainStatement } from '../sql/guard.js';
+import { resolveRelationSchemas } from '../connectors/catalog.js';
+import { explainStatement } from '../sql/guard.js';
 import type { DatabaseContext } from './query-result.js';
-import { namedSchemas } from './run-query.js';
+import { checkCallerSql, namedSchemas } from './run-query.js';
 import { allowedSchemas, assertRelationsAllowed, schemaConstraint } from './schema-access.js';
 
 /**
@@ -136,8 +136,7 @@ export function explainQueryTool(o: { queryTimeoutMs: number }) {
       return lines.join('\n');
     },
     handler: async (args, ctx: DatabaseContext) => {
-      await learnWarehouseNames(ctx.connectors.warehouse);
-      const checked = checkReadOnlySql(args.sql, { tenantBound: ctx.identity.tenant !== undefined });
+      const checked = await checkCallerSql(ctx, args.sql);
       const text = explainStatement(checked, args.analyze);
       const plan = await ctx.connectors.warehouse.readOnly(
         { signal: ctx.signal, timeoutMs: o.queryTimeoutMs, claims: ctx.identity },

@@ -3,7 +3,7 @@
 import { defineTool } from '@mcp-fleet/core';
 import { z } from 'zod';
 import { learnWarehouseNames } from '../connectors/catalog.js';
-import { checkReadOnlySql } from '../sql/guard.js';
+import { type CheckedQuery, checkReadOnlySql } from '../sql/guard.js';
 import { type DatabaseContext, queryResultSchema, resultText, runChecked } from './query-result.js';
 import { allowedSchemas, schemaConstraint } from './schema-access.js';
 
@@ -14,6 +14,15 @@ export function namedSchemas(sql: string): string[] {
   } catch {
     return []; // the handler refuses unparsable SQL with the parser's message
   }
+}
+
+/**
+ * Checks model-written SQL (run_query, explain_query) for the calling token: once the guard knows
+ * the warehouse's names, and with the tenant-bound checks when the token carries a tenant.
+ */
+export async function checkCallerSql(ctx: DatabaseContext, sql: string): Promise<CheckedQuery> {
+  await learnWarehouseNames(ctx.connectors.warehouse);
+  return checkReadOnlySql(sql, { tenantBound: ctx.identity.tenant !== undefined });
 }
 
 /** Builds run_query with the configured query timeout. */
@@ -50,8 +59,7 @@ export function runQueryTool(o: { queryTimeoutMs: number }) {
     ),
     toText: resultText,
     handler: async (args, ctx: DatabaseContext) => {
-      await learnWarehouseNames(ctx.connectors.warehouse);
-      const checked = checkReadOnlySql(args.sql, { tenantBound: ctx.identity.tenant !== undefined });
+      const checked = await checkCallerSql(ctx, args.sql);
       const { config } = ctx.connectors;
       const data = await runChecked(ctx, checked, [], {
         maxRows: Math.min(args.max_rows ?? config.maxRows, config.maxRows),
