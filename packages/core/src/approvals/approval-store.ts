@@ -274,11 +274,13 @@ export class ApprovalStore {
    * any identifier names them), outside the approver's tenant scope or server (`not_found`), and for
    * requests without exact arguments (`incomplete`). Identifiers are compared by
    * {@link identifierKey} (case, width and invisible characters do not make another person). A
-   * denial of an approved request that has not been used withdraws the approval (`revoked`).
+   * denial of an approved request that has not been used withdraws the approval (`revoked`);
+   * `revokeOnly` withdraws and nothing else (`not_approved` for a request that is not approved).
    */
   async decide(d: {
     id: string;
     approve: boolean;
+    revokeOnly?: boolean | undefined;
     approver: ApproverRef;
     note?: string | undefined;
     server?: string | undefined;
@@ -296,6 +298,8 @@ export class ApprovalStore {
     if (matchesAny(current.user, identifiers))
       return { ok: false, why: 'requester_approval', approval: current };
     if (current.argumentsJson === null) return { ok: false, why: 'incomplete', approval: current };
+    if (d.revokeOnly && current.status !== 'approved')
+      return { ok: false, why: current.status === 'expired' ? 'expired' : 'not_approved', approval: current };
     const revoke = !d.approve && current.status === 'approved';
     // The statement re-checks that the caller it was judged against is the row's (and the status),
     // so nothing between the read and the write can matter.

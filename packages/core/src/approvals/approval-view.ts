@@ -58,7 +58,9 @@ export type DecideRefusal =
   | 'requester_approval'
   | 'incomplete'
   | 'already_decided'
-  | 'expired';
+  | 'expired'
+  /** A withdrawal asked of a request that is not approved (pending, denied, used). */
+  | 'not_approved';
 
 /** The verified person deciding a request (from an approver token). */
 export interface ApproverRef {

@@ -1,23 +1,11 @@
 // Approvers are people, not agents: approver tokens are a token class of their own (their own audience,
-// optionally their own issuer, the approver scope), and the one decision service below applies the
-// rules of who may decide what and writes the audit record of every decision and refused attempt.
-import { randomUUID } from 'node:crypto';
+// optionally their own issuer, the approver scope). What a verified approver may see and decide is the
+// approval desk's (desk.ts).
 import { decodeJwt } from 'jose';
-import type { AuditRecord } from '../audit/audit-record.js';
 import type { ApproverConfig, CoreConfig } from '../config.js';
-import { compositeKey } from '../identity/caller-keys.js';
 import { claimValue } from '../identity/identity.js';
 import { AuthFailure, type AuthFailureReason, TokenVerifier } from '../identity/token-verifier.js';
-import type {
-  ApprovalPage,
-  ApprovalStatus,
-  ApprovalStore,
-  ApprovalView,
-  ApproverRef,
-  DecideRefusal,
-  ListQuery,
-  TenantScope,
-} from './approval-store.js';
+import type { ApproverRef } from './approval-store.js';
 
 /** Default of APPROVAL_MAX_ARGUMENT_BYTES. */
 export const DEFAULT_MAX_ARGUMENT_BYTES = 64 * 1024;
@@ -204,149 +192,5 @@ export function presenterOf(
     return { issuer: str(claims.iss), subject: str(claims.sub) };
   } catch {
     return undefined;
-  }
-}
-
-/** A decision the service recorded (`revoked`: an unused approval withdrawn), or why it was refused. */
-export type DecisionResult =
-  | { ok: true; approval: ApprovalView; revoked: boolean }
-  | { ok: false; why: DecideRefusal; approval?: ApprovalView };
-
-/** Refused attempts with a validly signed token audited per presenter per window; the rest are only counted. */
-export const REFUSED_ATTEMPTS_AUDITED_PER_MINUTE = 10;
-const PRESENTERS_TRACKED = 10_000;
-
-/** Options for {@link ApprovalDecisions}. */
-export interface ApprovalDecisionsOptions {
-  store: ApprovalStore;
-  /** The server whose requests these are. */
-  server: string;
-  /** APPROVER_ALL_TENANTS: approvers without a tenant claim see every tenant. */
-  allTenants: boolean;
-  /** Where decision records go (the server's audit log). */
-  audit(record: AuditRecord): void;
-  /** The policy version to stamp on records. */
-  policyVersion(): string | null;
-}
-
-/** The one place approvals are read and decided: tenant scope, who may decide, and the audit trail. */
-export class ApprovalDecisions {
-  readonly #o: ApprovalDecisionsOptions;
-  readonly #attempts = new Map<string, { start: number; n: number }>();
-
-  constructor(o: ApprovalDecisionsOptions) {
-    this.#o = o;
-  }
-
-  /** The tenants an approver may see: their tenant; without one, untenanted requests (or all if configured). */
-  scopeOf(approver: Approver): TenantScope {
-    if (approver.tenant !== null) return approver.tenant;
-    return this.#o.allTenants ? undefined : null;
-  }
-
-  /** A page of the requests this approver may see, with the queue's totals. */
-  list(
-    approver: Approver,
-    q: Omit<ListQuery, 'server' | 'tenant'> & { status: ApprovalStatus | 'all' },
-  ): Promise<ApprovalPage> {
-    return this.#o.store.page({ ...q, server: this.#o.server, tenant: this.scopeOf(approver) });
-  }
-
-  /** One request, if this approver may see it. */
-  get(approver: Approver, id: string): Promise<ApprovalView | undefined> {
-    return this.#o.store.get(id, { server: this.#o.server, tenant: this.scopeOf(approver) });
-  }
-
-  /** Decides a request and audits the decision or its refusal. */
-  async decide(
-    approver: Approver,
-    d: { id: string; approve: boolean; note?: string | undefined; requestId: string },
-  ): Promise<DecisionResult> {
-    const result = await this.#o.store.decide({
-      id: d.id,
-      approve: d.approve,
-      approver,
-      note: d.note,
-      server: this.#o.server,
-      tenant: this.scopeOf(approver),
-    });
-    this.#record(d.requestId, d.id, d.approve, approver, result);
-    return result;
-  }
-
-  /**
-   * Audits a decision attempt whose validly signed token was refused (e.g. an agent's token): no
-   * approver, but who presented it. At most {@link REFUSED_ATTEMPTS_AUDITED_PER_MINUTE} records per
-   * presenter (issuer + subject) a minute, so an agent cannot fill the audit trail; returns whether
-   * this one was audited (the caller counts every attempt in a metric either way).
-   */
-  refusedAttempt(
-    requestId: string,
-    approvalId: string,
-    approve: boolean,
-    reason: string,
-    presentedBy: { issuer: string | null; subject: string | null },
-  ): boolean {
-    const key = compositeKey(presentedBy.issuer, presentedBy.subject);
-    const now = Date.now();
-    let window = this.#attempts.get(key);
-    if (!window || now - window.start >= 60_000) {
-      if (!window && this.#attempts.size >= PRESENTERS_TRACKED) this.#attempts.clear();
-      window = { start: now, n: 0 };
-      this.#attempts.set(key, window);
-    }
-    window.n += 1;
-    if (window.n > REFUSED_ATTEMPTS_AUDITED_PER_MINUTE) return false;
-    this.#record(requestId, approvalId, approve, null, { ok: false, why: `token_${reason}` }, presentedBy);
-    return true;
-  }
-
-  #record(
-    requestId: string,
-    approvalId: string,
-    approve: boolean,
-    approver: Approver | null,
-    result: DecisionResult | { ok: false; why: string; approval?: undefined },
-    presentedBy?: { issuer: string | null; subject: string | null },
-  ): void {
-    const a = result.approval;
-    const revoked = result.ok && 'revoked' in result && result.revoked === true;
-    // Only well-formed ids get here (the API answers others with 404 first); lower case as stored.
-    const id = approvalId.slice(0, 36).toLowerCase();
-    this.#o.audit({
-      id: randomUUID(),
-      ts: new Date().toISOString(),
-      server: this.#o.server,
-      requestId,
-      method: approve ? 'approvals/approve' : 'approvals/deny',
-      tool: a?.tool ?? null,
-      agentId: approver?.subject ?? null,
-      agentSession: null,
-      userInvoker: approver?.user ?? null,
-      tenant: approver?.tenant ?? null,
-      roles: [],
-      arguments: { approvalId: id },
-      decision: result.ok ? 'allow' : 'deny',
-      decisionReason: result.ok
-        ? `${revoked ? 'approval withdrawn' : approve ? 'approved' : 'denied'} by approver ${approver!.subject} of ${approver!.issuer}`
-        : `refused: ${result.why}`,
-      outcome: result.ok ? 'ok' : 'denied',
-      resultSummary: result.ok ? (revoked ? 'revoked' : approve ? 'approved' : 'denied') : result.why,
-      durationMs: null,
-      policyVersion: this.#o.policyVersion(),
-      protocolVersion: null,
-      details: {
-        approvalId: id,
-        approver: approver
-          ? { issuer: approver.issuer, subject: approver.subject, tenant: approver.tenant }
-          : null,
-        ...(a ? { requestedBy: { agentId: a.agentId, user: a.user, tenant: a.tenant } } : {}),
-        ...(result.ok ? {} : { refused: result.why }),
-        ...(revoked && a
-          ? { revoked: true, approvedBy: { issuer: a.decidedByIssuer, subject: a.decidedBy } }
-          : {}),
-        ...(presentedBy ? { presentedBy } : {}),
-      },
-    });
   }
 }

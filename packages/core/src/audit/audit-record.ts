@@ -1,23 +1,11 @@
 // The audit record: one per call, its own schema (not a log line), with secrets redacted from arguments.
 
+import { randomUUID } from 'node:crypto';
+
 /** How a call ended. Bounded set: also a metric label. */
-export type AuditOutcome =
-  | 'started'
-  | 'ok'
-  | 'error'
-  | 'denied'
-  | 'invalid'
-  | 'timeout'
-  | 'cancelled'
-  /** A mutation still running when the grace period after its cancel/timeout ran out. */
-  | 'unknown'
-  | 'rate_limited'
-  | 'budget_exceeded'
-  | 'cached'
-  | 'replayed'
-  | 'awaiting_approval'
-  | 'approval_denied'
-  | 'audit_unavailable';
+export type { AuditOutcome } from '../kernel/call.js';
+
+import type { AuditOutcome } from '../kernel/call.js';
 
 /** One audited call. Field names match the `audit_records` table. */
 export interface AuditRecord {
@@ -140,4 +128,62 @@ export function auditJson(record: AuditRecord): string {
     const keep = slashes.slice(1);
     return code === '0000' ? `${keep}\\\\u0000` : `${keep}\\ufffd`;
   });
+}
+
+/** Who an audit record is about: a call's identity, an approver, or nobody known (null). */
+export interface AuditSubject {
+  agentId: string | null;
+  session?: string | null | undefined;
+  user?: string | null | undefined;
+  tenant?: string | null | undefined;
+  roles?: readonly string[] | undefined;
+}
+
+/** What happened, for {@link auditRecord}: the required facts; everything else defaults to null. */
+export interface AuditFacts {
+  server: string;
+  requestId: string;
+  method: string;
+  decision: AuditRecord['decision'];
+  decisionReason: string;
+  outcome: AuditOutcome;
+  tool?: string | null;
+  arguments?: unknown;
+  argsHash?: string | null;
+  resultSummary?: string | null;
+  durationMs?: number | null;
+  policyVersion?: string | null;
+  protocolVersion?: string | null;
+  details?: Record<string, unknown> | null;
+}
+
+/**
+ * The one way an audit record is built (the call pipeline, the approval desk): a fresh id and
+ * timestamp, the subject's identity fields, and the facts given. Arguments are stored as given:
+ * callers pass {@link redactArguments} output for anything a client sent.
+ */
+export function auditRecord(who: AuditSubject | null, facts: AuditFacts): AuditRecord {
+  return {
+    id: randomUUID(),
+    ts: new Date().toISOString(),
+    server: facts.server,
+    requestId: facts.requestId,
+    method: facts.method,
+    tool: facts.tool ?? null,
+    agentId: who?.agentId ?? null,
+    agentSession: who?.session ?? null,
+    userInvoker: who?.user ?? null,
+    tenant: who?.tenant ?? null,
+    roles: who?.roles ? [...who.roles] : [],
+    arguments: facts.arguments ?? null,
+    ...(facts.argsHash !== undefined ? { argsHash: facts.argsHash } : {}),
+    decision: facts.decision,
+    decisionReason: facts.decisionReason,
+    outcome: facts.outcome,
+    resultSummary: facts.resultSummary ?? null,
+    durationMs: facts.durationMs ?? null,
+    policyVersion: facts.policyVersion ?? null,
+    protocolVersion: facts.protocolVersion ?? null,
+    details: facts.details ?? null,
+  };
 }

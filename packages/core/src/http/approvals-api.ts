@@ -2,7 +2,9 @@
 // own context, and only for approver tokens: a token class of its own, with the approvals audience
 // (APPROVER_AUDIENCE, default `${PUBLIC_URL}/approvals`), the approver issuer (APPROVER_ISSUER, default
 // the agents') and the approver scope (APPROVER_SCOPE, default `mcp:approve`). Agent tokens (the MCP
-// audience) are refused whatever their scope. Every decision and refused decision attempt is audited.
+// audience) are refused whatever their scope. A thin transport: it verifies the approver token, parses
+// the request, asks the approval desk (approvals/desk.ts: every rule, audit record and metric is
+// there) and answers with JSON.
 //
 //   GET  /approvals[?status=pending|approved|denied|executed|expired|all]   list (this server), newest first
 //        [&agent=a][&tool=t][&user=u][&limit=n][&offset=n]                 filters (exact) and paging
@@ -10,6 +12,7 @@
 //   GET  /approvals/:id                                                     one request
 //   POST /approvals/:id/approve   {"note"?: string}                         approve a pending request
 //   POST /approvals/:id/deny      {"note"?: string}                         deny it; or withdraw an approval not yet used
+//   POST /approvals/:id/revoke    {"note"?: string}                         withdraw an approval not yet used (only)
 //
 // A decision on a malformed id is answered 404 before anything else (no audit record). Refused
 // attempts with a validly signed token are audited at most 10 a minute per presenter and all counted
@@ -17,38 +20,18 @@
 //   GET  /.well-known/oauth-protected-resource/approvals                    RFC 9728 metadata of the approvals resource
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Counter } from 'prom-client';
-import { type ApprovalStatus, ApprovalStore } from '../approvals/approval-store.js';
+import { ApprovalStore } from '../approvals/approval-store.js';
 import {
-  ApprovalDecisions,
   type Approver,
   ApproverVerifier,
   approverSettings,
   NotApproverToken,
   presenterOf,
 } from '../approvals/approvers.js';
-import { governanceOf } from '../governance/governance.js';
+import { ApprovalDesk, DESK_REFUSALS, type DeskListQuery } from '../approvals/desk.js';
 import { AuthFailure, bearerChallenge } from '../identity/token-verifier.js';
 import type { FleetRuntime } from '../pipeline/runtime.js';
 import { hostAndOriginGuard, metadataPath } from './request-guards.js';
-
-const STATUSES = new Set<string>([
-  'pending',
-  'approved',
-  'denied',
-  'executing',
-  'executed',
-  'expired',
-  'all',
-]);
-
-const REFUSED: Record<string, [number, string]> = {
-  not_found: [404, 'no such approval request on this server'],
-  self_approval: [403, 'the agent that asked for an action cannot approve or deny it'],
-  requester_approval: [403, 'the person the agent acts for cannot approve or deny its request'],
-  incomplete: [409, 'this request was opened without its exact arguments; the agent must ask again'],
-  already_decided: [409, 'this request was already decided'],
-  expired: [409, 'this request has expired; the agent must ask again'],
-};
 
 function decodeURIComponentSafe(s: string): string {
   try {
@@ -82,23 +65,24 @@ export function approvalsApi(rt: FleetRuntime, options: ApprovalsApiOptions = {}
     const settings = approverSettings(rt.config);
     const verifier = options.verifier ?? (await ApproverVerifier.create(rt.config, scope));
     const approvers = new WeakMap<FastifyRequest, Approver>();
-    let decisions: ApprovalDecisions | undefined;
-    const service = (reply: FastifyReply): ApprovalDecisions | undefined => {
-      const store = governanceOf(rt).approvals;
-      if (!store) {
+    let desk: ApprovalDesk | undefined;
+    const service = (reply: FastifyReply): ApprovalDesk | undefined => {
+      const gov = rt.governance;
+      if (!gov.approvals) {
         void reply
           .code(503)
           .send({ error: 'unavailable', message: 'approvals need the fleet database (DATABASE_URL)' });
         return undefined;
       }
-      decisions ??= new ApprovalDecisions({
-        store,
+      desk ??= new ApprovalDesk({
+        store: gov.approvals,
         server: rt.server,
         allTenants: settings.allTenants,
         audit: (record) => rt.audit.record(record),
+        metrics: gov.metrics,
         policyVersion: () => rt.policy.version || null,
       });
-      return decisions;
+      return desk;
     };
     // Approver clients learn where to get an approver token from the approvals resource's own
     // metadata (its audience, the approver issuer and scope), not from the MCP resource's.
@@ -122,7 +106,9 @@ export function approvalsApi(rt: FleetRuntime, options: ApprovalsApiOptions = {}
       });
     }
     const decisionOf = (request: FastifyRequest) =>
-      request.method === 'POST' ? /^\/approvals\/([^/?]+)\/(approve|deny)(?:\?|$)/.exec(request.url) : null;
+      request.method === 'POST'
+        ? /^\/approvals\/([^/?]+)\/(approve|deny|revoke)(?:\?|$)/.exec(request.url)
+        : null;
     const refusedAttempts = (rt.metrics.registry.getSingleMetric('mcp_approval_refused_attempts_total') ??
       new Counter({
         name: 'mcp_approval_refused_attempts_total',
@@ -138,7 +124,7 @@ export function approvalsApi(rt: FleetRuntime, options: ApprovalsApiOptions = {}
       // gets text of their choosing into the audit trail.
       const attempted = decisionOf(request);
       if (attempted && !ApprovalStore.isId(decodeURIComponentSafe(attempted[1]!))) {
-        return reply.code(404).send({ error: 'not_found', message: REFUSED.not_found![1] });
+        return reply.code(404).send({ error: 'not_found', message: DESK_REFUSALS.not_found.message });
       }
       try {
         approvers.set(request, await verifier.verify(request.headers.authorization));
@@ -152,14 +138,14 @@ export function approvalsApi(rt: FleetRuntime, options: ApprovalsApiOptions = {}
         // with who presented it; anonymous garbage is only counted.
         const attempt = decisionOf(request);
         const presentedBy = attempt ? presenterOf(request.headers.authorization, failure) : undefined;
-        if (attempt && presentedBy && governanceOf(rt).approvals) {
-          const audited = service(reply)!.refusedAttempt(
-            request.id,
-            attempt[1]!,
-            attempt[2] === 'approve',
-            failure instanceof NotApproverToken ? failure.kind : failure.reason,
+        if (attempt && presentedBy && rt.governance.approvals) {
+          const audited = service(reply)!.refusedAttempt({
+            requestId: request.id,
+            approvalId: decodeURIComponentSafe(attempt[1]!),
+            action: attempt[2] as 'approve' | 'deny' | 'revoke',
+            reason: failure instanceof NotApproverToken ? failure.kind : failure.reason,
             presentedBy,
-          );
+          });
           refusedAttempts.inc({ audited: String(audited) });
         }
         return reply
@@ -169,36 +155,28 @@ export function approvalsApi(rt: FleetRuntime, options: ApprovalsApiOptions = {}
       }
     });
 
+    const refused = (
+      reply: FastifyReply,
+      r: { why: string; status: number; message: string; approval?: unknown },
+    ) =>
+      reply
+        .code(r.status)
+        .send({ error: r.why, message: r.message, ...(r.approval ? { approval: r.approval } : {}) });
+    const int = (v: unknown) => (v === undefined ? undefined : Number.parseInt(String(v), 10));
+
     app.get('/approvals', async (request, reply) => {
       const s = service(reply);
       if (!s) return reply;
-      const q = request.query as Record<string, string | undefined>;
-      const status = q.status ?? 'pending';
-      if (!STATUSES.has(status))
-        return reply
-          .code(400)
-          .send({ error: 'invalid_request', message: `status must be one of ${[...STATUSES].join(', ')}` });
-      const limit = q.limit === undefined ? undefined : Number.parseInt(q.limit, 10) || undefined;
-      const offset = q.offset === undefined ? 0 : Number.parseInt(q.offset, 10);
-      if (!Number.isFinite(offset) || offset < 0)
-        return reply.code(400).send({ error: 'invalid_request', message: 'offset must be a number >= 0' });
-      for (const name of ['agent', 'tool', 'user'] as const) {
-        const v = q[name] as unknown;
-        if (v !== undefined && (typeof v !== 'string' || v.length > 1000))
-          return reply.code(400).send({
-            error: 'invalid_request',
-            message: `${name} must be one string of at most 1000 characters`,
-          });
-      }
+      const q = request.query as Record<string, unknown>;
+      const limit = int(q.limit);
       const page = await s.list(approvers.get(request)!, {
-        status: status as ApprovalStatus | 'all',
-        agent: q.agent,
-        tool: q.tool,
-        user: q.user,
-        limit,
-        offset,
+        ...(q as Omit<DeskListQuery, 'limit' | 'offset'>),
+        limit: limit || undefined,
+        offset: int(q.offset),
       });
-      return { server: rt.server, ...page };
+      if (!page.ok) return refused(reply, page);
+      const { ok: _, ...body } = page;
+      return { server: rt.server, ...body };
     });
 
     app.get('/approvals/:id', async (request, reply) => {
@@ -206,39 +184,25 @@ export function approvalsApi(rt: FleetRuntime, options: ApprovalsApiOptions = {}
       if (!s) return reply;
       const { id } = request.params as { id: string };
       const found = await s.get(approvers.get(request)!, id);
-      if (!found) return reply.code(404).send({ error: 'not_found', message: REFUSED.not_found![1] });
-      return found;
+      return found ?? refused(reply, { why: 'not_found', ...DESK_REFUSALS.not_found });
     });
 
-    const decideRoute = (approve: boolean) => async (request: FastifyRequest, reply: FastifyReply) => {
-      const s = service(reply);
-      if (!s) return reply;
-      const { id } = request.params as { id: string };
-      const body = (request.body ?? {}) as { note?: unknown };
-      if (body.note !== undefined && (typeof body.note !== 'string' || body.note.length > 1000)) {
-        return reply
-          .code(400)
-          .send({ error: 'invalid_request', message: 'note must be a string of at most 1000 characters' });
-      }
-      const decided = await s.decide(approvers.get(request)!, {
-        id,
-        approve,
-        note: body.note as string | undefined,
-        requestId: request.id,
-      });
-      if (!decided.ok) {
-        const [status, message] = REFUSED[decided.why]!;
-        return reply
-          .code(status)
-          .send({ error: decided.why, message, ...(decided.approval ? { approval: decided.approval } : {}) });
-      }
-      governanceOf(rt).metrics.approvals.inc({
-        tool: decided.approval.tool,
-        event: decided.revoked ? 'revoked' : approve ? 'approved' : 'denied',
-      });
-      return decided.approval;
-    };
-    app.post('/approvals/:id/approve', decideRoute(true));
-    app.post('/approvals/:id/deny', decideRoute(false));
+    const decideRoute =
+      (action: 'approve' | 'deny' | 'revoke') => async (request: FastifyRequest, reply: FastifyReply) => {
+        const s = service(reply);
+        if (!s) return reply;
+        const { id } = request.params as { id: string };
+        const { note } = (request.body ?? {}) as { note?: string };
+        const input = { id, note, requestId: request.id };
+        const approver = approvers.get(request)!;
+        const decided =
+          action === 'revoke'
+            ? await s.revoke(approver, input)
+            : await s.decide(approver, { ...input, approve: action === 'approve' });
+        return decided.ok ? decided.approval : refused(reply, decided);
+      };
+    app.post('/approvals/:id/approve', decideRoute('approve'));
+    app.post('/approvals/:id/deny', decideRoute('deny'));
+    app.post('/approvals/:id/revoke', decideRoute('revoke'));
   };
 }
