@@ -55,6 +55,7 @@ async function start(ctx: MeasureContext, spec: TargetSpec): Promise<Live> {
     env: spec.env(baseUrl),
     readyPath: spec.readyPath,
     nodeArgs: ctx.nodeArgs(spec.id),
+    ...(spec.cwd ? { cwd: spec.cwd } : {}),
   });
   return { spec, target, gen: LoadGenerator.start(), baseUrl, agent, token, answered: 0, slack: 0 };
 }
@@ -129,7 +130,7 @@ async function finish(ctx: MeasureContext, l: Live): Promise<void> {
   l.gen.close();
   await l.target.stop();
   if (!l.spec.audited) return;
-  const counts = await ctx.db.auditCounts(l.agent);
+  const counts = await (l.spec.auditDb ?? ctx.db).auditCounts(l.agent);
   ctx.audits[l.spec.id] = { answered: l.answered, ...counts };
   // Every answered call has an `ok` record; calls cut off when a run ends may add a few more.
   const fine =

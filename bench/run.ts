@@ -8,13 +8,14 @@ import { join } from 'node:path';
 import { DevIssuer } from '@mcp-fleet/testkit';
 import { type ColdStartResult, runColdStart } from './cold-start.js';
 import { type DatabaseSectionResult, runDatabaseSection } from './db-section.js';
+import { type BaselineResult, buildBaseline } from './lib/baseline.js';
 import { bundle } from './lib/bundle.js';
 import { openBenchDatabase } from './lib/fleet-db.js';
 import { gitRevision, machineInfo, packageVersions } from './lib/machine.js';
 import { ROOT } from './lib/processes.js';
 import { type Row, renderColumns, renderTable, renderTargets } from './lib/report.js';
 import { measureTargets } from './measure.js';
-import { FLEET_TARGET, fleetSetup, targetSpecs } from './specs.js';
+import { BASELINE_TARGET, type BaselineTarget, FLEET_TARGET, fleetSetup, targetSpecs } from './specs.js';
 import { evaluateTargets } from './targets.js';
 
 const env = process.env;
@@ -59,7 +60,37 @@ const issuer = await DevIssuer.create();
 await issuer.listen(0);
 const fleet = fleetSetup(db, issuer, env.BENCH_REDIS_URL);
 const notes = [...fleet.notes];
-const specs = targetSpecs(fleet, LEVELS, MODERATE, MODERATE_RATE).filter((s) => wants(s.id));
+// Section 3's baseline: the same governed server built from the code before issue 12 (lib/baseline.ts).
+// A baseline that cannot be built is said so, and only its rows are skipped.
+let baselineBuild: BaselineResult | undefined;
+let baselineTarget: BaselineTarget | undefined;
+if (wants('fleet-governed-baseline')) {
+  say('\nbaseline: building section 3 from the baseline ref');
+  baselineBuild = await buildBaseline(undefined, say);
+  if (baselineBuild.ok) {
+    const b = baselineBuild.baseline;
+    say(
+      `   baseline: ${b.ref} = ${b.commit.slice(0, 12)} in ${b.dir} (${b.reused ? 'reused' : 'made and installed now'}); ` +
+        `bundle ${b.file}: ${b.workspaceInputs} files of its own packages/servers, none from this tree`,
+    );
+    notes.push(
+      `baseline (3 base): ${b.ref} = ${b.commit}, worktree ${b.dir}, bundled by this run's esbuild from that tree only (${b.workspaceInputs} workspace files, checked)`,
+    );
+    baselineTarget = { ref: b.ref, commit: b.commit, dir: b.dir, db: await db.sibling('baseline') };
+  } else {
+    say(`   baseline NOT built, its rows are skipped: ${baselineBuild.reason}`);
+    notes.push(`baseline (3 base) skipped: ${baselineBuild.ref}: ${baselineBuild.reason}`);
+    rows.push({
+      id: 'fleet-governed-baseline',
+      section: '3 base',
+      label: `fleet: full governance, baseline ${baselineBuild.ref}`,
+      era: null,
+      connections: null,
+      unavailable: `skipped: ${baselineBuild.reason.split('\n')[0]}`,
+    });
+  }
+}
+const specs = targetSpecs(fleet, LEVELS, MODERATE, MODERATE_RATE, baselineTarget).filter((s) => wants(s.id));
 
 let coldStart: ColdStartResult | undefined;
 let dbSection: DatabaseSectionResult | undefined;
@@ -67,7 +98,8 @@ try {
   // Servers run as compiled JavaScript (one esbuild bundle per target, workspace packages from source).
   const bundles: Record<string, string> = {};
   for (const file of new Set([...specs.map((s) => s.file), FLEET_TARGET, 'bench/targets/pg-route.ts']))
-    bundles[file] = await bundle(file);
+    if (file !== BASELINE_TARGET) bundles[file] = await bundle(file);
+  if (baselineBuild?.ok) bundles[BASELINE_TARGET] = baselineBuild.baseline.file;
 
   if (wants('cold')) {
     say('\n6 cold start: spawn a governed fleet server, poll /readyz until 200');
@@ -120,7 +152,14 @@ try {
   await db.close().catch((err: Error) => notes.push(`database cleanup failed: ${err.message}`));
 }
 
-const { verdicts, ratios } = evaluateTargets(rows, LEVELS, MODERATE, MODERATE_RATE, coldStart, dbSection);
+const { verdicts, ratios, baselineRatios } = evaluateTargets(
+  rows,
+  LEVELS,
+  MODERATE,
+  MODERATE_RATE,
+  coldStart,
+  dbSection,
+);
 const runSeconds = (Date.now() - started) / 1000;
 
 say(
@@ -148,6 +187,23 @@ say(
     ]),
   ),
 );
+if (baselineBuild) {
+  const ref = baselineBuild.ok
+    ? `${baselineBuild.baseline.ref}, ${baselineBuild.baseline.commit.slice(0, 12)}`
+    : baselineBuild.ref;
+  say(
+    `\n== governed now ÷ governed at the baseline (${ref}), same run (issue 12: no slower than before the chain) ==`,
+  );
+  say(
+    baselineBuild.ok
+      ? renderColumns(
+          ['run', 'req/s now ÷ base', 'CPU ms/call now ÷ base', 'p50 now ÷ base', 'p99 now ÷ base'],
+          baselineRatios.map((r) => [r.run, r.throughput, r.cpuPerCall, r.p50, r.p99]),
+        )
+      : `not measured: ${baselineBuild.reason}`,
+  );
+  say('(req/s > 1 = more calls now; CPU ms/call and latency < 1 = cheaper/faster now)');
+}
 if (coldStart) {
   say('\n== 6 cold start and memory (governed server: JWT, policy, fleet DB with migrations) ==');
   say(
@@ -192,6 +248,11 @@ const report = {
   targets: specs.map((s) => ({ id: s.id, section: s.section, label: s.label, describe: s.describe })),
   rows,
   ratios,
+  baseline: baselineBuild
+    ? baselineBuild.ok
+      ? { ...baselineBuild.baseline, ratios: baselineRatios }
+      : { ref: baselineBuild.ref, skipped: baselineBuild.reason }
+    : undefined,
   audits,
   coldStart,
   database: dbSection?.summary,

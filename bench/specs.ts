@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parsePolicy, policySchema, ToolRegistry } from '@mcp-fleet/core';
 import type { DevIssuer } from '@mcp-fleet/testkit';
-import { benchServer, ECHO_TOOL } from './lib/echo-tool.js';
-import type { BenchDatabase } from './lib/fleet-db.js';
+import { benchServer, benchTools, ECHO_TOOL } from './lib/echo-tool.js';
+import type { AuditDatabase, BenchDatabase } from './lib/fleet-db.js';
 import { ROOT } from './lib/processes.js';
 import type { Era } from './lib/wire.js';
 
@@ -25,8 +25,25 @@ export interface TargetSpec {
   roles: string[] | null;
   /** Reconcile audit rows in the fleet database with the calls answered. */
   audited: boolean;
+  /** The database its audit rows are in, when not the run's fleet database. */
+  auditDb?: AuditDatabase;
+  /** Working directory of the server process (default: the repo root). */
+  cwd?: string;
   runs: Run[];
 }
+
+/** The governed server built from the baseline ref (lib/baseline.ts), when it could be built. */
+export interface BaselineTarget {
+  ref: string;
+  commit: string;
+  /** Its worktree: the server runs there. */
+  dir: string;
+  /** A database of its own on the same PostgreSQL (its migrations are the baseline's). */
+  db: AuditDatabase;
+}
+
+/** Bundle key of the baseline's fleet server (its file is built by lib/baseline.ts, not bundle()). */
+export const BASELINE_TARGET = 'baseline:bench/targets/fleet-server.ts';
 
 /** One measurement: protocol era, connections, and for open-loop runs a fixed total request rate. */
 export interface Run {
@@ -74,7 +91,7 @@ export function fleetSetup(db: BenchDatabase, issuer: DevIssuer, redisUrl: strin
   withLimits.tools = tools;
   const limitsSupported = policySchema.safeParse(withLimits).success;
   const governed = limitsSupported ? withLimits : example;
-  parsePolicy(JSON.stringify(governed), benchServer.name, new ToolRegistry(benchServer.tools));
+  parsePolicy(JSON.stringify(governed), benchServer.name, new ToolRegistry(benchTools));
   const governedPolicy = join(dir, 'governed-policy.yaml');
   writeFileSync(governedPolicy, JSON.stringify(governed, null, 2)); // JSON is YAML
   const allowAllPolicy = join(dir, 'allow-all-policy.yaml');
@@ -123,6 +140,7 @@ export function targetSpecs(
   levels: number[],
   moderate: number,
   moderateRate: number,
+  baseline?: BaselineTarget,
 ): TargetSpec[] {
   // Closed-loop levels measure capacity; the open-loop row (a fixed rate well below every target's
   // capacity) measures what one call costs in latency when the server is not saturated.
@@ -186,6 +204,31 @@ export function targetSpecs(
       audited: true,
       runs: [...all('modern'), side],
     },
+    ...(baseline
+      ? [
+          {
+            id: 'fleet-governed-baseline',
+            section: '3 base',
+            label: `fleet: full governance, baseline ${baseline.ref}`,
+            describe:
+              `section 3 as it was at ${baseline.ref} (${baseline.commit}), before issue 12's governance chain: that ` +
+              "commit's bench/targets/fleet-server.ts and workspace packages, bundled from its own worktree by this " +
+              'bundler; the same policy file, token roles, tool and load as 3; audit to its own database on the same PostgreSQL',
+            file: BASELINE_TARGET,
+            cwd: baseline.dir,
+            readyPath: '/readyz',
+            env: (b: string) => ({
+              ...f.governedEnv(b),
+              DATABASE_URL: baseline.db.url,
+              BENCH_FLEET_VARIANT: 'production',
+            }),
+            roles: ['support'],
+            audited: true,
+            auditDb: baseline.db,
+            runs: [...all('modern'), side],
+          },
+        ]
+      : []),
     {
       id: 'fleet-sdkpath',
       section: '3b',

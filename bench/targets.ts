@@ -18,6 +18,19 @@ export interface RatioRow {
   cpuFleetOverCeiling: string;
 }
 
+/** Governed now against governed at the baseline ref (issue 12: no slower than before the chain). */
+export interface BaselineRatioRow {
+  /** `c=10` for a closed loop, `10@100/s` for the open-loop row. */
+  run: string;
+  /** Throughput now ÷ baseline (closed loop; > 1 = faster now). */
+  throughput: string;
+  /** Server CPU ms per call now ÷ baseline (< 1 = cheaper now). */
+  cpuPerCall: string;
+  /** Latency now ÷ baseline (< 1 = faster now); the open-loop row's are the cost of a call. */
+  p50: string;
+  p99: string;
+}
+
 /** The 2026-era row of a target at `c` connections: closed loop, or open loop at `rate`. */
 const find = (rows: Row[], id: string, c: number, rate?: number) =>
   rows.find((r) => r.id === id && r.era === 'modern' && r.connections === c && r.rate === rate && r.result);
@@ -29,7 +42,7 @@ export function evaluateTargets(
   moderateRate: number,
   cold: ColdStartResult | undefined,
   db: DatabaseSectionResult | undefined,
-): { verdicts: TargetVerdict[]; ratios: RatioRow[] } {
+): { verdicts: TargetVerdict[]; ratios: RatioRow[]; baselineRatios: BaselineRatioRow[] } {
   const ratios: RatioRow[] = [];
   const overSdk: { c: number; v: number }[] = [];
   const overCeiling: { c: number; v: number }[] = [];
@@ -128,6 +141,40 @@ export function evaluateTargets(
       });
     }
   }
+  const baselineRatios: BaselineRatioRow[] = [];
+  const cpuRatios: { run: string; v: number }[] = [];
+  const ratio = (a: number | undefined, b: number | undefined) =>
+    a !== undefined && b !== undefined && b > 0 ? `${fmt(a / b, 3)}×` : '-';
+  for (const [c, rate] of [
+    ...levels.map((c) => [c, undefined] as const),
+    [moderate, moderateRate] as const,
+  ]) {
+    const now = find(rows, 'fleet-governed', c, rate);
+    const base = find(rows, 'fleet-governed-baseline', c, rate);
+    if (!now || !base) continue;
+    const run = rate ? `${c}@${rate}/s (open loop)` : `c=${c}`;
+    const [cn, cb] = [cpuMsPerCall(now), cpuMsPerCall(base)];
+    if (cn !== undefined && cb !== undefined && !rate) cpuRatios.push({ run, v: cn / cb });
+    baselineRatios.push({
+      run,
+      // An open loop answers at its fixed rate whatever the server costs: its throughput is no measure.
+      throughput: rate ? '(fixed rate)' : ratio(now.result!.rps, base.result!.rps),
+      cpuPerCall: ratio(cn, cb),
+      p50: ratio(now.result!.latency.p50, base.result!.latency.p50),
+      p99: ratio(now.result!.latency.p99, base.result!.latency.p99),
+    });
+  }
+  if (rows.some((r) => r.id === 'fleet-governed-baseline')) {
+    const open = baselineRatios.find((r) => r.run.includes('open loop'));
+    verdicts.push({
+      target: 'governed call vs baseline (issue 12, info)',
+      goal: 'no slower: CPU ms/call now ÷ baseline ≤ 1.05 (run-to-run noise)',
+      measured: cpuRatios.length
+        ? `CPU ms/call ${list2(cpuRatios)}${open ? `; open-loop p50 ${open.p50}, p99 ${open.p99}` : ''}`
+        : 'not measured',
+      met: cpuRatios.length ? cpuRatios.every((x) => x.v <= 1.05) : null,
+    });
+  }
   const loaded = rows.filter((r) => r.id === 'fleet-governed' && r.serverPeakRssMB !== undefined);
   if (loaded.length) {
     const peak = Math.max(...loaded.map((r) => r.serverPeakRssMB!));
@@ -138,5 +185,7 @@ export function evaluateTargets(
       met: true,
     });
   }
-  return { verdicts, ratios };
+  return { verdicts, ratios, baselineRatios };
 }
+
+const list2 = (xs: { run: string; v: number }[]) => xs.map((x) => `${x.run}: ${fmt(x.v, 3)}×`).join(', ');

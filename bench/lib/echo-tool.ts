@@ -29,10 +29,13 @@ export const echoTool = defineTool({
 /** Schemas the SDK baseline registers (the same zod objects the fleet tool uses). */
 export const echoSchemas = { input, output };
 
+/** The bench server's tools. */
+export const benchTools = [echoTool];
+
 /** A one-tool fleet server: the server under test in the fleet sections. */
 export const benchServer: ServerDefinition<undefined> = {
   name: 'bench',
   version: '0.0.0',
   defaultPort: 7490,
-  tools: [echoTool],
+  tools: benchTools,
 };

@@ -42,6 +42,8 @@ export interface TargetOptions {
   /** Extra node arguments (e.g. --cpu-prof). */
   nodeArgs?: string[];
   timeoutMs?: number;
+  /** Working directory of the server (default: the repo root; the baseline runs in its own worktree). */
+  cwd?: string;
 }
 
 /** Starts a server process, polls its readiness path until it answers 200. */
@@ -52,7 +54,7 @@ export async function startTarget(name: string, o: TargetOptions): Promise<Targe
   const t0 = performance.now();
   const args = [...RUNTIME_FLAGS, ...(o.runtime === 'ts' ? NODE_ARGS : []), ...(o.nodeArgs ?? []), file];
   const child = spawn(process.execPath, args, {
-    cwd: ROOT,
+    cwd: o.cwd ?? ROOT,
     env: { ...process.env, ...env, PORT: String(port), NODE_ENV: 'production' },
     // stdout (the audit lines of a production server) goes to /dev/null; stderr is kept for failures.
     stdio: ['ignore', 'ignore', 'pipe'],
