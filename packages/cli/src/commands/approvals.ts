@@ -3,11 +3,11 @@
 // the IdP, or locally by `fleet token --approver <you>`). The server verifies the token, applies the
 // rules of who may decide what, and audits every decision; the CLI decides nothing itself.
 import { parseArgs } from 'node:util';
-import type { ApprovalView } from '@mcp-fleet/core';
-import { discoverServers, LOCAL_PORTS } from '../layout.js';
+import { APPROVAL_STATUSES, type ApprovalView } from '@mcp-fleet/core';
+import { discoverServers } from '../layout.js';
 
 const USAGE = `fleet approvals <list|show|approve|deny>
-  list [--status pending|approved|denied|executing|executed|expired|all] [--server s]
+  list [--status ${APPROVAL_STATUSES.join('|')}] [--server s]
        [--agent a] [--tool t] [--user u] [--limit n] [--offset n] [--json]
   show <id> [--json]
   approve <id> [--note "why"] [--json]
@@ -17,7 +17,7 @@ Every action needs an approver token:  --token <approver JWT>   (or FLEET_APPROV
 Servers:  --url <server URL>[,<server URL>...]   (or FLEET_APPROVALS_URL; default: every server of the local fleet)
 `;
 
-const STATUSES = ['pending', 'approved', 'denied', 'executing', 'executed', 'expired', 'all'];
+const STATUSES: readonly string[] = APPROVAL_STATUSES;
 
 /** Where output goes and what environment is read (tests pass their own). */
 export interface ApprovalsIo {
@@ -183,15 +183,9 @@ function fleetBackend(urls: string[], token: string, lenient: boolean): Backend 
   };
 }
 
-/** The local fleet's server URLs. */
+/** The local fleet's server URLs (the servers in this checkout, from their manifests). */
 function localServers(): string[] {
-  const found = discoverServers().map((s) => s.port);
-  const ports = found.length
-    ? found
-    : Object.entries(LOCAL_PORTS)
-        .filter(([n]) => n !== 'issuer')
-        .map(([, p]) => p);
-  return ports.map((p) => `http://127.0.0.1:${p}`);
+  return discoverServers().map((s) => `http://127.0.0.1:${s.port}`);
 }
 
 /**
