@@ -8,19 +8,40 @@ export {
   type ConsumeRefusal,
   type DecideRefusal,
 } from './approvals/approval-store.js';
+export {
+  APPROVAL_STATUSES,
+  ApprovalDesk,
+  type ApprovalDeskOptions,
+  type DeskDecision,
+  type DeskListQuery,
+} from './approvals/desk.js';
 export { AuditLog } from './audit/audit-log.js';
+export {
+  type AuditFilter,
+  type AuditPage,
+  type AuditPageQuery,
+  AuditQuery,
+  AuditQueryError,
+} from './audit/audit-query.js';
 export { type AuditOutcome, type AuditRecord, redactArguments } from './audit/audit-record.js';
-export { CallCancellation, type CancelSource } from './cancellation/call-cancellation.js';
-export { type ClaimNames, type CoreConfig, DEFAULT_ALGORITHMS, loadCoreConfig } from './config.js';
-export { CORE_MIGRATIONS, createFleetPool, type Migration, migrate } from './db/fleet-db.js';
+export {
+  type ClaimNames,
+  type CoreConfig,
+  DEFAULT_ALGORITHMS,
+  type Env,
+  env,
+  loadCoreConfig,
+  parseEnv,
+} from './config.js';
+export {
+  CORE_MIGRATIONS,
+  createFleetPool,
+  type Migration,
+  migrate,
+  namespaceMigrations,
+} from './db/fleet-db.js';
 export { FleetError, type FleetErrorCode, ToolError } from './errors.js';
 export { explainGovernance, type GovernanceExplanation } from './governance/explain.js';
-export {
-  attachGovernance,
-  Governance,
-  type GovernanceOptions,
-  governanceOf,
-} from './governance/governance.js';
 export {
   APPROVAL_ARG,
   APPROVAL_META_KEY,
@@ -33,12 +54,20 @@ export {
   resolveGovernance,
   type Sourced,
 } from './governance/resolve.js';
-export { GOVERNANCE_META_KEY, RETRY_AFTER_META_KEY } from './governance/results.js';
-export type { CacheKeyContext } from './governance/tool-extensions.js';
+export { type GovernanceOptions, GovernanceStores } from './governance/stores.js';
 export { buildHttpApp, type HttpAppOptions, type ReadinessCheck } from './http/app.js';
 export { type ApprovalsApiOptions, approvalsApi } from './http/approvals-api.js';
 export { claimValue, type Identity, identityFromClaims } from './identity/identity.js';
 export { AuthFailure, type AuthFailureReason, TokenVerifier } from './identity/token-verifier.js';
+export { CallCancellation, type CancelSource } from './kernel/cancellation.js';
+export {
+  defineServer,
+  type LocalSetupContext,
+  manifestSchema,
+  readManifest,
+  type ServerManifest,
+  serverManifest,
+} from './manifest.js';
 export { createLogger, type Logger } from './observability/logger.js';
 export { createMetrics, type FleetMetrics } from './observability/metrics.js';
 export {
@@ -49,9 +78,18 @@ export {
   type ToolCallRequest,
   ToolNotAvailableError,
 } from './pipeline/call-tool.js';
-export { listTools, toolFacts } from './pipeline/list-tools.js';
+export { listTools } from './pipeline/list-tools.js';
+export { GOVERNANCE_META_KEY, RETRY_AFTER_META_KEY } from './pipeline/refusals.js';
 export type { FleetRuntime } from './pipeline/runtime.js';
-export { type Decision, decide, grantCovers, type ToolFacts } from './policy/decide.js';
+export {
+  type ConstraintGap,
+  type ConstraintSource,
+  type Decision,
+  decide,
+  grantCovers,
+  type ToolFacts,
+  toolFacts,
+} from './policy/decide.js';
 export {
   type Budget,
   type Grant,
@@ -61,7 +99,14 @@ export {
   type Role,
   type ToolSettings,
 } from './policy/policy-schema.js';
-export { DENY_ALL, PolicyStore, parsePolicy } from './policy/policy-store.js';
+export {
+  DENY_ALL,
+  describeGap,
+  type PolicyGap,
+  PolicyStore,
+  parsePolicy,
+  policyGaps,
+} from './policy/policy-store.js';
 export {
   LEGACY_PROTOCOL_VERSIONS,
   type McpHostOptions,
@@ -72,12 +117,17 @@ export {
   type CreateServerOptions,
   createFleetServer,
   type FleetServer,
+  migrationsOf,
+  resolveServer,
   runServerMain,
   type ServerDefinition,
 } from './server.js';
 export { type RegisteredTool, type ToolListing, ToolRegistry } from './tools/registry.js';
+export type { CacheKeyContext } from './tools/tool.js';
 export {
   type AnyTool,
+  type ConstraintDimension,
+  defineConstraint,
   defineTool,
   type NestedCallResult,
   type ToolAnnotations,
@@ -86,4 +136,5 @@ export {
   type ToolDefinition,
   type ToolGovernance,
   type ToolResult,
+  toolsFor,
 } from './tools/tool.js';

@@ -3,21 +3,36 @@
 import type { FastifyInstance } from 'fastify';
 import type pg from 'pg';
 import { AuditLog } from './audit/audit-log.js';
-import { type CoreConfig, loadCoreConfig } from './config.js';
-import { CORE_MIGRATIONS, createFleetPool, type Migration, migrate } from './db/fleet-db.js';
-import { attachGovernance, Governance } from './governance/governance.js';
-import { buildHttpApp, type ReadinessCheck } from './http/app.js';
+import { type CoreConfig, type Env, loadCoreConfig } from './config.js';
+import {
+  CORE_MIGRATIONS,
+  createFleetPool,
+  type Migration,
+  migrate,
+  namespaceMigrations,
+} from './db/fleet-db.js';
+import { GovernanceStores } from './governance/stores.js';
+import { buildHttpApp } from './http/app.js';
 import { TokenVerifier } from './identity/token-verifier.js';
+import type { ReadinessCheck } from './kernel/call.js';
+import type { ToolError } from './kernel/errors.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { createMetrics } from './observability/metrics.js';
+import type { ServerStep } from './pipeline/governed-call.js';
 import type { FleetRuntime } from './pipeline/runtime.js';
+import type { PolicyDocument } from './policy/policy-schema.js';
 import { PolicyStore } from './policy/policy-store.js';
 import type { McpHostOptions } from './protocol/mcp-host.js';
 import { ToolRegistry } from './tools/registry.js';
 import type { AnyTool } from './tools/tool.js';
 
-/** What a server package declares; everything else is core's job. */
-export interface ServerDefinition<Connectors> {
+/** A server's tools: a list, or (for a server with a `config`) a function of its configuration. */
+export type ServerTools<C, Config> = [Config] extends [undefined]
+  ? readonly AnyTool<C>[]
+  : readonly AnyTool<C>[] | ((config: Config) => readonly AnyTool<C>[]);
+
+/** What a server package declares (usually through `defineServer`); everything else is core's job. */
+export interface ServerDefinition<Connectors, Config = undefined> {
   /** Server name, also the audience path segment and the name policy grants use (`database`, `files`...). */
   name: string;
   version: string;
@@ -25,11 +40,20 @@ export interface ServerDefinition<Connectors> {
   defaultPort: number;
   /** Instructions sent to clients at initialize/discover. */
   instructions?: string;
-  tools: readonly AnyTool<Connectors>[];
+  /**
+   * Parses the server's own environment once at start (usually `parseEnv(schema, env, name)`);
+   * `tools` and `connect` receive the result.
+   */
+  config?: (env: Env) => Config;
+  /** The tools, or a function of the server's configuration (tools that depend on configuration). */
+  tools: ServerTools<Connectors, Config>;
   /** Opens the server's connectors (pg pools, vendor clients). Called once at start. */
   connect?: (ctx: {
-    env: Record<string, string | undefined>;
-    config: CoreConfig;
+    env: Env;
+    /** The server's configuration (`config(env)`). */
+    config: Config;
+    /** Core's configuration. */
+    core: CoreConfig;
     logger: Logger;
     fleetDb: pg.Pool | undefined;
   }) => Promise<Connectors> | Connectors;
@@ -37,8 +61,34 @@ export interface ServerDefinition<Connectors> {
   disconnect?: (connectors: Connectors) => Promise<void>;
   /** Readiness checks on the connectors (e.g. warehouse reachable). */
   readiness?: (connectors: Connectors) => ReadinessCheck[];
-  /** Tables this server keeps in the fleet database. */
+  /** Tables this server keeps in the fleet database; their ids are stored as `<name>/<id>`. */
   migrations?: Migration[];
+  /**
+   * The server's own governance steps, each at a named slot of core's fixed chain (`checks`: after
+   * admission, before limits; `beforeExecute`: right before the handler). See pipeline/call-tool.ts.
+   */
+  steps?: readonly ServerStep[];
+  /**
+   * Turns a handler's failure that is not a ToolError (a driver's or SDK's error) into a ToolError
+   * the model can act on, with its code; `undefined`: an internal error (logged, a reference shown).
+   * Saves every tool its own try/catch.
+   */
+  mapError?: (err: unknown) => ToolError | undefined;
+}
+
+/** The server's configuration and tools for `env`, as `createFleetServer` resolves them. */
+export function resolveServer<C, Cfg>(
+  def: ServerDefinition<C, Cfg>,
+  env: Env,
+): { config: Cfg; tools: readonly AnyTool<C>[] } {
+  const config = def.config ? def.config(env) : (undefined as Cfg);
+  const tools = def.tools as readonly AnyTool<C>[] | ((config: Cfg) => readonly AnyTool<C>[]);
+  return { config, tools: typeof tools === 'function' ? tools(config) : tools };
+}
+
+/** Core's migrations and the server's, namespaced by the server's name. */
+export function migrationsOf(def: Pick<ServerDefinition<unknown, unknown>, 'name' | 'migrations'>): Migration[] {
+  return [...CORE_MIGRATIONS, ...namespaceMigrations(def.name, def.migrations ?? [])];
 }
 
 /** A built (not yet listening) server. */
@@ -60,31 +110,38 @@ export interface CreateServerOptions {
   /** Where audit JSON lines go (tests); default stdout. */
   auditWrite?: (line: string) => void;
   mcp?: McpHostOptions;
+  /** Verifies bearer tokens instead of the configured JWT verifier (bench, tests). */
+  verifier?: Pick<TokenVerifier, 'verify'>;
+  /** A fixed policy instead of the policy file (bench, tests). */
+  policy?: PolicyDocument;
 }
 
 /** Builds a fleet server from its definition and the environment. */
-export async function createFleetServer<C>(
-  def: ServerDefinition<C>,
+export async function createFleetServer<C, Cfg>(
+  def: ServerDefinition<C, Cfg>,
   options: CreateServerOptions = {},
 ): Promise<FleetServer> {
   const env = options.env ?? process.env;
   const config = loadCoreConfig(env, def.defaultPort);
   const logger = options.logger ?? createLogger({ level: config.logLevel, name: def.name });
   const metrics = createMetrics(def.name);
-  const registry = new ToolRegistry(def.tools as readonly AnyTool[]);
-  const policy = new PolicyStore({
-    server: def.name,
-    registry,
-    logger,
-    file: config.policyFile,
-    pollMs: config.policyPollMs,
-    onReload: (result) => metrics.policyReloads.inc({ result }),
-  });
+  const { config: serverConfig, tools } = resolveServer(def, env);
+  const registry = new ToolRegistry(tools as readonly AnyTool[]);
+  const policy = options.policy
+    ? new PolicyStore({ server: def.name, registry, logger }, options.policy)
+    : new PolicyStore({
+        server: def.name,
+        registry,
+        logger,
+        file: config.policyFile,
+        pollMs: config.policyPollMs,
+        onReload: (result) => metrics.policyReloads.inc({ result }),
+      });
 
   const fleetDb = config.databaseUrl ? createFleetPool(config.databaseUrl, logger) : undefined;
   if (!fleetDb) logger.warn('no DATABASE_URL: audit goes to stdout only and mutating tools are refused');
   if (fleetDb && config.migrateOnStart) {
-    await migrate(fleetDb, [...CORE_MIGRATIONS, ...(def.migrations ?? [])], logger);
+    await migrate(fleetDb, migrationsOf(def), logger);
   }
   const audit = new AuditLog({
     pool: fleetDb,
@@ -95,9 +152,10 @@ export async function createFleetServer<C>(
     queueMax: config.audit.queueMax,
     ...(options.auditWrite ? { write: options.auditWrite } : {}),
   });
-  const verifier = await TokenVerifier.create(config.auth);
-  const connectors = (await def.connect?.({ env, config, logger, fleetDb })) as C;
+  const verifier = options.verifier ?? (await TokenVerifier.create(config.auth));
+  const connectors = (await def.connect?.({ env, config: serverConfig, core: config, logger, fleetDb })) as C;
 
+  const governance = new GovernanceStores({ server: def.name, config, logger, metrics, fleetDb });
   const runtime: FleetRuntime = {
     server: def.name,
     version: def.version,
@@ -108,9 +166,10 @@ export async function createFleetServer<C>(
     metrics,
     logger,
     connectors,
+    governance,
+    steps: def.steps,
+    mapError: def.mapError,
   };
-  const governance = new Governance({ server: def.name, config, logger, metrics, fleetDb });
-  attachGovernance(runtime, governance);
   const readiness: ReadinessCheck[] = [...(def.readiness?.(connectors) ?? []), ...governance.readiness()];
   if (fleetDb) {
     // Not critical: reads keep answering while the fleet database is away; mutations are refused.
@@ -157,8 +216,8 @@ export async function createFleetServer<C>(
  * The body of every server's `main.ts`: `main.js` serves; `main.js migrate` applies the fleet
  * database migrations and exits. SIGTERM/SIGINT drain in-flight calls and flush audit.
  */
-export async function runServerMain<C>(
-  def: ServerDefinition<C>,
+export async function runServerMain<C, Cfg>(
+  def: ServerDefinition<C, Cfg>,
   argv = process.argv.slice(2),
 ): Promise<void> {
   if (argv[0] === 'migrate') {
@@ -166,7 +225,7 @@ export async function runServerMain<C>(
     const logger = createLogger({ level: config.logLevel, name: def.name });
     if (!config.databaseUrl) throw new Error('DATABASE_URL is required for migrate');
     const pool = createFleetPool(config.databaseUrl, logger, 1);
-    const applied = await migrate(pool, [...CORE_MIGRATIONS, ...(def.migrations ?? [])], logger);
+    const applied = await migrate(pool, migrationsOf(def), logger);
     logger.info({ applied }, 'migrations complete');
     await pool.end();
     return;

@@ -89,7 +89,11 @@ describe.each(paths)('JSON-RPC batches (%s)', (label) => {
     expect(r.body).toEqual({
       jsonrpc: '2.0',
       id: null,
-      error: { code: -32600, message: 'Invalid Request: batches are not supported' },
+      error: {
+        code: -32600,
+        message: 'Invalid Request: batches are not supported',
+        data: { code: 'FLEET_ERR_INVALID_REQUEST' },
+      },
     });
     expect(upstream.writes).toBe(before);
     expect(recordsOf(label, r.requestId)).toEqual([]);

@@ -3,7 +3,7 @@
 // results are ever stored; the caller decides that.
 import type { Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
-import type { CallToolResult } from '../pipeline/call-tool.js';
+import type { CallToolResult } from '../kernel/call.js';
 import { redisReady } from '../redis/redis-client.js';
 
 interface Entry {

@@ -3,22 +3,18 @@
 import { randomUUID } from 'node:crypto';
 import fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Identity } from '../identity/identity.js';
+import type { ReadinessCheck } from '../kernel/call.js';
 import type { TokenVerifier } from '../identity/token-verifier.js';
 import type { FleetRuntime } from '../pipeline/runtime.js';
 import { createMcpHost, type McpHostOptions } from '../protocol/mcp-host.js';
 import { approvalsApi } from './approvals-api.js';
 import { bearerAuth, hostAndOriginGuard, metadataPath } from './request-guards.js';
 
-/** A dependency /readyz reports on. A failing critical check makes the server not ready (503). */
-export interface ReadinessCheck {
-  name: string;
-  critical: boolean;
-  check: () => Promise<void>;
-}
+export type { ReadinessCheck } from '../kernel/call.js';
 
 /** Options for {@link buildHttpApp}. */
 export interface HttpAppOptions {
-  verifier: TokenVerifier;
+  verifier: Pick<TokenVerifier, 'verify'>;
   readiness?: ReadinessCheck[];
   mcp?: McpHostOptions;
 }

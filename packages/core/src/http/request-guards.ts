@@ -3,6 +3,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Identity } from '../identity/identity.js';
 import { AuthFailure, bearerChallenge, type TokenVerifier } from '../identity/token-verifier.js';
+import { FLEET_ERRORS } from '../kernel/errors.js';
 import type { FleetMetrics } from '../observability/metrics.js';
 
 /** The RFC 9728 metadata path of a resource URL (throws when the resource is not a URL). */
@@ -29,28 +30,34 @@ function originHostname(origin: string): string | undefined {
 export function hostAndOriginGuard(allowedHosts: readonly string[], allowedOrigins: readonly string[]) {
   const hosts = new Set(allowedHosts.map((h) => h.toLowerCase()));
   const origins = new Set(allowedOrigins.map((o) => o.toLowerCase().replace(/\/+$/, '')));
-  const refuse = (reply: FastifyReply, message: string) =>
+  const refuse = (reply: FastifyReply, message: string, code: 'FLEET_ERR_HOST_REJECTED' | 'FLEET_ERR_ORIGIN_REJECTED') =>
     reply
-      .code(403)
+      .code(FLEET_ERRORS[code].status)
       .header('content-type', 'application/json')
-      .send(JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: -32000, message } }));
+      .send(
+        JSON.stringify({
+          jsonrpc: '2.0',
+          id: null,
+          error: { code: FLEET_ERRORS[code].rpc, message, data: { code } },
+        }),
+      );
 
   return async function guard(request: FastifyRequest, reply: FastifyReply): Promise<void> {
     const host = request.headers.host;
-    if (!host || !hosts.has(hostnameOf(host))) return refuse(reply, 'Forbidden: Host header not allowed');
+    if (!host || !hosts.has(hostnameOf(host))) return refuse(reply, 'Forbidden: Host header not allowed', 'FLEET_ERR_HOST_REJECTED');
     const origin = request.headers.origin;
     if (origin !== undefined) {
       const name = originHostname(origin);
       const allowed =
         origins.has(origin.toLowerCase()) || (name !== undefined && (hosts.has(name) || origins.has(name)));
-      if (!allowed) return refuse(reply, 'Forbidden: Origin not allowed');
+      if (!allowed) return refuse(reply, 'Forbidden: Origin not allowed', 'FLEET_ERR_ORIGIN_REJECTED');
     }
   };
 }
 
 /** Options for {@link bearerAuth}. */
 export interface BearerAuthOptions {
-  verifier: TokenVerifier;
+  verifier: Pick<TokenVerifier, 'verify'>;
   metrics: Pick<FleetMetrics, 'authFailures'>;
   /** Where clients find the protected-resource metadata (named in WWW-Authenticate). */
   metadataUrl: string | undefined;
@@ -77,7 +84,11 @@ export function bearerAuth(o: BearerAuthOptions) {
       return reply
         .code(failure.statusCode)
         .header('www-authenticate', bearerChallenge(failure, o.metadataUrl, o.scopes))
-        .send({ error: failure.oauthError ?? 'invalid_request', [o.textKey]: failure.message });
+        .send({
+          error: failure.oauthError ?? 'invalid_request',
+          [o.textKey]: failure.message,
+          code: failure.code,
+        });
     }
   };
 }

@@ -3,7 +3,7 @@
 // without running again, on any replica and after restarts; a concurrent repeat waits for it.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type pg from 'pg';
-import type { CallToolResult } from '../pipeline/call-tool.js';
+import type { CallToolResult } from '../kernel/call.js';
 
 /** The table behind {@link IdempotencyStore} (a core migration). */
 export const IDEMPOTENCY_MIGRATION_SQL = `

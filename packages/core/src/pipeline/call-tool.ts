@@ -1,9 +1,9 @@
 // tools/call: the governed path every tool call takes, whichever protocol era or code path it came in on.
-// decision -> validation -> constraints -> rate limits + budgets -> cache -> approval request ->
-// idempotency claim -> audit-before-mutation -> approval use -> handler (timeout, cancellation) -> audit.
-// Each governance step lives with its concern (rate-limit/, cache/, approvals/, idempotency/...).
+// Admission (decision -> argument bounds -> reserved arguments -> validation -> constraints) builds the
+// call; then ONE fixed chain of (c, next) steps runs it: [checks slot] -> limits + budgets -> cache ->
+// approval request -> idempotency -> audit-before-mutation -> approval use -> [beforeExecute slot] ->
+// handler (timeout, cancellation). Exactly one audit record per call, whatever ends it.
 import { randomUUID } from 'node:crypto';
-import { finishApproval, requestApproval, useApproval } from '../approvals/approval-gate.js';
 import {
   type AuditOutcome,
   type AuditRecord,
@@ -11,71 +11,37 @@ import {
   redactArguments,
   summarize,
 } from '../audit/audit-record.js';
-import { cacheable, cacheKeyOf, lookupCache, storeInCache } from '../cache/cache-step.js';
-import type { CallCancellation } from '../cancellation/call-cancellation.js';
-import { runHandler } from '../cancellation/run-handler.js';
-import { FleetError } from '../errors.js';
-import { argumentsProblem } from '../governance/argument-bounds.js';
-import { fingerprint } from '../governance/fingerprint.js';
-import { governanceOf } from '../governance/governance.js';
-import type { GovernedCall, StepAnswer } from '../governance/governed-call.js';
 import { takeReserved } from '../governance/reserved-args.js';
 import { resolveGovernance } from '../governance/resolve.js';
-import '../governance/tool-extensions.js';
-import { claimKey, completeKey, markKeyUnknown, releaseKey } from '../idempotency/idempotency-step.js';
-import type { IdempotencyRef } from '../idempotency/idempotency-store.js';
 import { callerKey, sessionKey } from '../identity/caller-keys.js';
-import type { Identity } from '../identity/identity.js';
-import { type Decision, decide } from '../policy/decide.js';
-import { checkLimits } from '../rate-limit/limit-step.js';
-import { toolFacts } from './list-tools.js';
+import type { CallToolResult, StepAnswer, ToolCallRequest } from '../kernel/call.js';
+import { FleetError, type FleetErrorCode } from '../kernel/errors.js';
+import { fingerprint } from '../kernel/fingerprint.js';
+import { type Decision, decide, toolFacts } from '../policy/decide.js';
+import type { AnyTool } from '../tools/tool.js';
+import { argumentsProblem } from './argument-bounds.js';
+import type { GovernedCall, ServerStep, SlotName, Step } from './governed-call.js';
 import { nestedCaller } from './nested-call.js';
+import { errorCodeOf, errorResult } from './refusals.js';
+import { runHandler } from './run-handler.js';
 import type { FleetRuntime } from './runtime.js';
+import { approvalRequest, approvalUse } from './steps/approval.js';
+import { cache } from './steps/cache.js';
+import { idempotency } from './steps/idempotency.js';
+import { limits } from './steps/limits.js';
 
-export { CACHE_META_KEY } from '../cache/cache-step.js';
-export { REPLAYED_META_KEY } from '../idempotency/idempotency-step.js';
-
-/** A tools/call as the pipeline sees it. */
-export interface ToolCallRequest {
-  identity: Identity;
-  name: string;
-  arguments: unknown;
-  /** Per-HTTP-request id, the server's own (unique), also in the audit record. */
-  requestId: string;
-  /** The client's `x-request-id`, if it sent one: audit detail only (clients choose it, so it collides). */
-  clientRequestId?: string | undefined;
-  /** The JSON-RPC id the client used (audit detail only). */
-  rpcId: string | number | null;
-  protocolVersion: string | null;
-  /** Cancelled when the client goes away or cancels (the host's; the pipeline makes one otherwise). */
-  cancellation?: CallCancellation;
-  /** The request's `_meta` (may carry `io.mcp-fleet/idempotencyKey`, `io.mcp-fleet/approvalId`). */
-  meta?: Record<string, unknown> | undefined;
-  /** Set on a call a tool handler made through `ctx.callTool`: its parent, and where its outcome goes. */
-  nested?: { parentCallId: string; outcome?: AuditOutcome };
-}
-
-/** An MCP CallToolResult. */
-export interface CallToolResult {
-  content: { type: 'text'; text: string }[];
-  structuredContent?: Record<string, unknown>;
-  isError?: boolean;
-  [key: string]: unknown;
-}
+export type { CallToolResult, ToolCallRequest } from '../kernel/call.js';
+export { CACHE_META_KEY } from './steps/cache.js';
+export { REPLAYED_META_KEY } from './steps/idempotency.js';
 
 /** The tool is unknown or not granted: answered as a JSON-RPC error, identical in both cases. */
 export class ToolNotAvailableError extends FleetError {
   constructor(name: string) {
     super(
-      'FLEET_ERR_TOOL',
+      'FLEET_ERR_TOOL_NOT_AVAILABLE',
       `Tool "${name}" is not available to this caller. Call tools/list to see the tools you can use.`,
-      { statusCode: 200 },
     );
   }
-}
-
-function errorResult(text: string): CallToolResult {
-  return { content: [{ type: 'text', text }], isError: true };
 }
 
 function describeIssues(issues: readonly { path: readonly PropertyKey[]; message: string }[]): string {
@@ -89,8 +55,6 @@ function describeIssues(issues: readonly { path: readonly PropertyKey[]; message
 interface CallState {
   finish?: (outcome: AuditOutcome, result: CallToolResult | null) => void;
   finished: boolean;
-  /** Undoes what the call holds (idempotency claim, approval) when it ends by an exception. */
-  release?: () => Promise<void>;
 }
 
 /**
@@ -113,9 +77,10 @@ export async function callTool(rt: FleetRuntime, req: ToolCallRequest): Promise<
       },
       'tool call failed in the pipeline',
     );
-    await call.release?.().catch(() => {});
+    // The steps holding something (an idempotency claim, an approval) gave it back on the way out.
     const result = errorResult(
       `${req.name.slice(0, 128)} failed with an internal error (reference ${req.requestId}). Retrying may help; if not, report the reference.`,
+      'internal',
     );
     call.finish('error', result);
     return result;
@@ -130,15 +95,14 @@ async function governedCall(
   const started = performance.now();
   const reg = rt.registry.get(req.name);
   const decision: Decision = reg
-    ? decide(rt.policy.current, req.identity, rt.server, toolFacts(reg))
+    ? decide(rt.policy.current, req.identity, rt.server, toolFacts(reg.tool))
     : { allowed: false, reason: 'unknown tool', viaRoles: [], constraints: [], approvalRequired: false };
 
   const record = callRecord(rt, req, decision.allowed ? 'allow' : 'deny', decision.reason, 'started');
   if (req.nested) record.details = { ...record.details, parentCallId: req.nested.parentCallId };
   // An approval id the client sent is only "approvalId" once the gate verified and used it; a call that
   // ended before (an idempotency replay, a refusal) records it as what it is: a claim.
-  let claimedApprovalId: string | undefined;
-  let approvalVerified = false;
+  let c: GovernedCall | undefined;
   const metricTool = reg ? reg.tool.name : '(unknown)';
   const finish = (outcome: AuditOutcome, result: CallToolResult | null): void => {
     const durationMs = performance.now() - started;
@@ -146,9 +110,15 @@ async function governedCall(
     if (req.nested) req.nested.outcome = outcome;
     record.durationMs = Math.round(durationMs * 1000) / 1000;
     record.resultSummary = result ? summarize(result.content[0]?.text) : null;
+    const code = result && errorCodeOf(result);
+    if (code !== undefined) {
+      record.details ??= {};
+      record.details.errorCode = code;
+    }
+    const claimedApprovalId = c?.approvalId;
     if (
       claimedApprovalId !== undefined &&
-      !approvalVerified &&
+      !c?.approvalVerified &&
       record.details?.approvalId === claimedApprovalId
     ) {
       const { approvalId: _claimed, ...rest } = record.details;
@@ -167,8 +137,10 @@ async function governedCall(
 
   if (!reg || !decision.allowed) {
     rt.metrics.policyDenials.inc({ tool: metricTool });
+    const refused = new ToolNotAvailableError(req.name);
+    record.details = { ...record.details, errorCode: refused.code };
     finish('denied', null);
-    throw new ToolNotAvailableError(req.name);
+    throw refused;
   }
   const { tool } = reg;
 
@@ -180,6 +152,7 @@ async function governedCall(
       outcome: 'invalid',
       result: errorResult(
         `Invalid arguments for ${tool.name}: ${shapeProblem}. Send an object matching the tool's input schema.`,
+        'invalid_arguments',
       ),
     });
   }
@@ -189,7 +162,7 @@ async function governedCall(
   if (reserved.problem) {
     return done({
       outcome: 'invalid',
-      result: errorResult(`Invalid arguments for ${tool.name}: ${reserved.problem}.`),
+      result: errorResult(`Invalid arguments for ${tool.name}: ${reserved.problem}.`, 'invalid_arguments'),
     });
   }
   if (reserved.args !== req.arguments) record.arguments = redactArguments(reserved.args);
@@ -199,6 +172,7 @@ async function governedCall(
       outcome: 'invalid',
       result: errorResult(
         `Invalid arguments for ${tool.name}: ${describeIssues(parsed.error.issues)}. Fix the arguments to match the tool's input schema and call again.`,
+        'invalid_arguments',
       ),
     });
   }
@@ -214,14 +188,13 @@ async function governedCall(
       record.decision = 'deny';
       record.decisionReason = `constraint: ${violation}`;
       rt.metrics.policyDenials.inc({ tool: tool.name });
-      return done({ outcome: 'denied', result: errorResult(`Not allowed by policy: ${violation}`) });
+      return done({ outcome: 'denied', result: errorResult(`Not allowed by policy: ${violation}`, 'constraint_denied') });
     }
   }
 
   // Governance: everything below keys on the verified identity, never on anything the model sent.
-  const gov = governanceOf(rt);
-  const caller = callerKey(req.identity);
-  const c: GovernedCall = {
+  const gov = rt.governance;
+  c = {
     rt,
     gov,
     tool,
@@ -230,9 +203,14 @@ async function governedCall(
     settings: resolveGovernance(rt.policy.current, req.identity.roles, rt.server, tool),
     args,
     argsHash: fingerprint(args),
-    caller,
+    caller: callerKey(req.identity),
     session: sessionKey(req.identity),
     auditId: record.id,
+    record,
+    timeoutMs: tool.governance.timeoutMs ?? rt.config.toolTimeoutMs,
+    approvalId: decision.approvalRequired ? reserved.approvalId : undefined,
+    approvalVerified: false,
+    idempotencyKey: tool.governance.readOnly ? undefined : reserved.idempotencyKey,
     detail: (key, value) => {
       record.details ??= {};
       record.details[key] = value;
@@ -242,68 +220,37 @@ async function governedCall(
     gov.metrics.redundantCalls.inc({ tool: tool.name });
     c.detail('redundant', true);
   }
+  return done(await run(chainOf(rt, tool), 0, c));
+}
 
-  const limited = await checkLimits(c);
-  if (limited) return done(limited);
+/** Runs the chain from step `i`; each step's `next` is the rest of it. */
+function run(chain: readonly Step[], i: number, c: GovernedCall): Promise<StepAnswer> {
+  return chain[i]!(c, () => run(chain, i + 1, c));
+}
 
-  let cacheKey: string | undefined;
-  if (cacheable(c)) {
-    cacheKey = await cacheKeyOf(c);
-    const hit = cacheKey === undefined ? undefined : await lookupCache(c, cacheKey);
-    if (hit) return done(hit);
-  }
-
-  const approvalId = decision.approvalRequired ? reserved.approvalId : undefined;
-  claimedApprovalId = approvalId;
-  if (decision.approvalRequired) {
-    const awaiting = await requestApproval(c, approvalId);
-    if (awaiting) return done(awaiting);
-  }
-
-  const timeoutMs = tool.governance.timeoutMs ?? rt.config.toolTimeoutMs;
-  let idem: IdempotencyRef | undefined;
-  if (!tool.governance.readOnly && reserved.idempotencyKey !== undefined && gov.idempotency) {
-    const claimed = await claimKey(c, reserved.idempotencyKey, timeoutMs);
-    if ('answer' in claimed) return done(claimed.answer);
-    idem = claimed.ref;
-    call.release = async () => releaseKey(c, idem);
-  }
-
-  if (!tool.governance.readOnly) {
-    try {
-      await rt.audit.persistBeforeMutation(record);
-    } catch (err) {
-      releaseKey(c, idem);
-      rt.logger.error(
-        { err: (err as Error).message, tool: tool.name },
-        'mutation refused: audit store unavailable',
-      );
-      return done({
-        outcome: 'audit_unavailable',
-        result: errorResult(
-          `${tool.name} was not performed: the audit store is unavailable, and no change runs unaudited. Retry in a minute.`,
-        ),
-      });
-    }
-  }
-
-  if (approvalId !== undefined) {
-    const refused = await useApproval(c, approvalId);
-    if (refused) {
-      releaseKey(c, idem);
-      return done(refused);
-    }
-    approvalVerified = true;
-    // Until the handler runs, an exception gives the approval back: nothing reached the upstream.
-    call.release = async () => {
-      releaseKey(c, idem);
-      await returnApproval(c, approvalId);
+/** A mutation is refused, never run, while its audit record cannot be made durable first. */
+const auditBeforeMutation: Step = async (c, next) => {
+  try {
+    await c.rt.audit.persistBeforeMutation(c.record);
+  } catch (err) {
+    c.rt.logger.error(
+      { err: (err as Error).message, tool: c.tool.name },
+      'mutation refused: audit store unavailable',
+    );
+    return {
+      outcome: 'audit_unavailable',
+      result: errorResult(
+        `${c.tool.name} was not performed: the audit store is unavailable, and no change runs unaudited. Retry in a minute.`,
+        'audit_unavailable',
+      ),
     };
   }
+  return next();
+};
 
-  const run = await runHandler(rt, gov, reg, args, decision, req, timeoutMs, (parentRun) =>
-    nestedCaller(callTool, rt, req, record.id, parentRun),
-  );
+/** The innermost step: the handler under its deadline and cancellation (never calls `next`). */
+const execute: Step = async (c) => {
+  const run = await runHandler(c, (parentRun) => nestedCaller(callTool, c.rt, c.req, c.auditId, parentRun));
   if (run.cancelledBy) c.detail('cancelledBy', run.cancelledBy);
   // A mutation cancelled or timed out while it ran: the outcome is what the handler did, and this says
   // that a cancel was asked for / the deadline passed meanwhile.
@@ -313,22 +260,64 @@ async function governedCall(
     c.detail('cancelledBy', run.interruptedBy);
   }
   if (run.stillRunning) c.detail('handlerStillRunning', true);
-  call.release = async () => releaseKey(c, idem);
-  if (run.outcome === 'timeout' || run.interruptedBy === 'timeout') c.detail('timeoutMs', timeoutMs);
+  if (run.outcome === 'timeout' || run.interruptedBy === 'timeout') c.detail('timeoutMs', c.timeoutMs);
   if (run.overran) c.detail('pastTimeoutAfterCommit', true);
-  if (cacheKey !== undefined) storeInCache(c, cacheKey, run.result, run.outcome, run.partial);
-  if (idem) {
-    if (run.stillRunning) await markKeyUnknown(c, idem);
-    else await completeKey(c, idem, run.result, run.outcome);
+  return {
+    outcome: run.outcome,
+    result: run.result,
+    ran: { partial: run.partial, committed: run.committed, stillRunning: run.stillRunning === true },
+  };
+};
+
+const readOnly = (tool: AnyTool) => tool.governance.readOnly;
+const mutating = (tool: AnyTool) => !tool.governance.readOnly;
+
+/**
+ * THE governance chain, in order. The order is a security property, so it is fixed here and nowhere
+ * else: no registration API, no priorities. A server adds its own steps at the named slots only.
+ * `for`: the tools a step can apply to at all (decided once per tool); each step also skips itself
+ * at run time when the call's policy settings leave it nothing to do.
+ */
+const CHAIN: readonly ({ name: string; step: Step; for?: (tool: AnyTool) => boolean } | SlotName)[] = [
+  'checks',
+  { name: 'limits', step: limits },
+  { name: 'cache', step: cache, for: readOnly },
+  { name: 'approval request', step: approvalRequest },
+  { name: 'idempotency', step: idempotency, for: mutating },
+  { name: 'audit before mutation', step: auditBeforeMutation, for: mutating },
+  { name: 'approval use', step: approvalUse },
+  'beforeExecute',
+  { name: 'execute', step: execute },
+];
+
+/** The slots a server may add steps at, in chain order. */
+export const SLOT_NAMES: readonly SlotName[] = CHAIN.filter((s): s is SlotName => typeof s === 'string');
+
+const chains = new WeakMap<FleetRuntime, WeakMap<AnyTool, readonly Step[]>>();
+
+/** The steps that apply to `tool` on this runtime (server steps in their slots), built once per tool. */
+function chainOf(rt: FleetRuntime, tool: AnyTool): readonly Step[] {
+  let byTool = chains.get(rt);
+  if (!byTool) chains.set(rt, (byTool = new WeakMap()));
+  let chain = byTool.get(tool);
+  if (!chain) {
+    chain = buildChain(tool, rt.steps ?? []);
+    byTool.set(tool, chain);
   }
-  if (approvalId !== undefined) {
-    // A tool that declares its point of no return and failed before it changed nothing upstream: the
-    // human's approval is not spent by a transient failure. Otherwise it is (the change may have run).
-    if (tool.governance.commits && !run.committed && run.outcome !== 'ok') {
-      await returnApproval(c, approvalId);
-    } else await finishApproval(c, approvalId, run.outcome);
-  }
-  return done(run);
+  return chain;
+}
+
+/** The fixed chain for one tool: static filters applied, server steps placed at their slots. */
+export function buildChain(tool: AnyTool, serverSteps: readonly ServerStep[]): readonly Step[] {
+  for (const s of serverSteps)
+    if (!SLOT_NAMES.includes(s.at)) throw new FleetError('FLEET_ERR_CONFIG', `no governance slot "${s.at}"`);
+  return CHAIN.flatMap((s) =>
+    typeof s === 'string'
+      ? serverSteps.filter((x) => x.at === s).map((x) => x.step)
+      : !s.for || s.for(tool)
+        ? [s.step]
+        : [],
+  );
 }
 
 /**
@@ -391,16 +380,7 @@ export function recordRefusedCall(
     'invalid',
   );
   record.durationMs = 0;
+  record.details = { ...record.details, errorCode: 'FLEET_ERR_INVALID_REQUEST' satisfies FleetErrorCode };
   rt.audit.record(record);
   rt.metrics.toolCalls.inc({ tool: rt.registry.get(req.name) ? req.name : '(unknown)', outcome: 'invalid' });
-}
-
-/** Puts a used approval back to `approved` (the call never reached the upstream system). */
-async function returnApproval(c: GovernedCall, approvalId: string): Promise<void> {
-  try {
-    await c.gov.approvals?.unconsume(approvalId, c.auditId);
-    c.detail('approvalReturned', true);
-  } catch (err) {
-    c.rt.logger.warn({ err: (err as Error).message }, 'approval not given back; it stays used');
-  }
 }

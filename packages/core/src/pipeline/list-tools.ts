@@ -1,19 +1,9 @@
 // tools/list: the registry filtered by the same decide() that admits tools/call.
 import type { Identity } from '../identity/identity.js';
-import { decide, type ToolFacts } from '../policy/decide.js';
+import { decide, toolFacts } from '../policy/decide.js';
 import type { PolicyDocument } from '../policy/policy-schema.js';
-import type { RegisteredTool, ToolListing } from '../tools/registry.js';
+import type { ToolListing } from '../tools/registry.js';
 import type { FleetRuntime } from './runtime.js';
-
-/** The facts decide() needs about a registered tool. */
-export function toolFacts(reg: RegisteredTool): ToolFacts {
-  const g = reg.tool.governance;
-  return {
-    name: reg.tool.name,
-    readOnly: g.readOnly,
-    needsApproval: Boolean(g.needsApproval || g.destructive),
-  };
-}
 
 // The listing depends only on the policy object and the caller's set of roles; memoise per policy.
 const listingCache = new WeakMap<PolicyDocument, Map<string, ToolListing[]>>();
@@ -31,7 +21,7 @@ export function listTools(runtime: FleetRuntime, identity: Pick<Identity, 'roles
   if (!listed) {
     listed = runtime.registry
       .all()
-      .filter((reg) => decide(policy, identity, runtime.server, toolFacts(reg)).allowed)
+      .filter((reg) => decide(policy, identity, runtime.server, toolFacts(reg.tool)).allowed)
       .map((reg) => reg.listing);
     if (byRoles.size < 1_000) byRoles.set(key, listed);
   }

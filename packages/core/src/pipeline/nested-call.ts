@@ -1,12 +1,12 @@
 // A tool handler's governed call of another tool of the same server (ctx.callTool), e.g. a dashboard
 // running its panels' saved queries: the same caller, the same pipeline, its own audit record.
-import { CallCancellation } from '../cancellation/call-cancellation.js';
+import { CallCancellation } from '../kernel/cancellation.js';
 import { FleetError } from '../errors.js';
 import type { NestedCallResult, ToolContext } from '../tools/tool.js';
-import type { CallToolResult, ToolCallRequest } from './call-tool.js';
+import type { CallToolResult, ToolCallRequest } from '../kernel/call.js';
 import type { FleetRuntime } from './runtime.js';
 
-const PARENT_ENDED = new FleetError('FLEET_ERR_TOOL', 'the calling tool ended');
+const PARENT_ENDED = new FleetError('FLEET_ERR_CANCELLED', 'the calling tool ended');
 
 type CallTool = (rt: FleetRuntime, req: ToolCallRequest) => Promise<CallToolResult>;
 
@@ -66,7 +66,7 @@ export function nestedCaller(
       };
     } catch (err) {
       // Unknown and not granted are one answer, as for a client (the pipeline audited the denial).
-      if (err instanceof FleetError && err.code === 'FLEET_ERR_TOOL' && nested.outcome === 'denied')
+      if (err instanceof FleetError && err.code === 'FLEET_ERR_TOOL_NOT_AVAILABLE' && nested.outcome === 'denied')
         return refused(`${name} is not granted to this caller.`);
       throw err;
     } finally {

@@ -20,11 +20,10 @@ import {
   SUPPORTED_PROTOCOL_VERSIONS,
 } from '@modelcontextprotocol/server';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { CallCancellation } from '../cancellation/call-cancellation.js';
+import { CallCancellation } from '../kernel/cancellation.js';
 import { InflightCalls } from '../cancellation/inflight-calls.js';
-import { FleetError } from '../errors.js';
-import { argumentsProblem, nestedDeeperThan } from '../governance/argument-bounds.js';
-import { governanceOf } from '../governance/governance.js';
+import { FLEET_ERRORS, FleetError, type FleetErrorCode } from '../kernel/errors.js';
+import { argumentsProblem, nestedDeeperThan } from '../pipeline/argument-bounds.js';
 import type { Identity } from '../identity/identity.js';
 import {
   type CallToolResult,
@@ -49,7 +48,7 @@ type Era = 'modern' | 'legacy';
 type RpcId = string | number;
 
 /** The reason a call's cancellation carries when its client disconnected. */
-const CLIENT_GONE = new FleetError('FLEET_ERR_TOOL', 'the client disconnected');
+const CLIENT_GONE = new FleetError('FLEET_ERR_CANCELLED', 'the client disconnected');
 
 interface CallScope {
   identity: Identity;
@@ -105,10 +104,11 @@ function fastCallable(params: unknown): boolean {
 
 /** A protocol-level refusal (HTTP 400, a JSON-RPC error with a null id): no tool ran. */
 function refuse(reply: FastifyReply, message: string, code = -32600): FastifyReply {
+  const data = { code: 'FLEET_ERR_INVALID_REQUEST' satisfies FleetErrorCode };
   return reply
     .code(400)
     .header('content-type', 'application/json')
-    .send(JSON.stringify({ jsonrpc: '2.0', id: null, error: { code, message } }));
+    .send(JSON.stringify({ jsonrpc: '2.0', id: null, error: { code, message, data } }));
 }
 
 /** The 2026 revision's code for routing headers that disagree with the body (the SDK's too). */
@@ -185,7 +185,7 @@ export function createMcpHost(rt: FleetRuntime, options: McpHostOptions = {}): M
       return;
     const id = message.params.requestId;
     if (typeof id !== 'string' && typeof id !== 'number') return;
-    governanceOf(rt).inflight.cancel(InflightCalls.key(identity, id), 'notification');
+    rt.governance.inflight.cancel(InflightCalls.key(identity, id), 'notification');
   };
 
   // The SDK path: a low-level Server per request (the SDK's stateless idiom), its handlers calling
@@ -211,7 +211,8 @@ export function createMcpHost(rt: FleetRuntime, options: McpHostOptions = {}): M
             req.params._meta,
           )) as never;
         } catch (err) {
-          if (err instanceof ToolNotAvailableError) throw new ProtocolError(INVALID_PARAMS, err.message);
+          if (err instanceof ToolNotAvailableError)
+            throw new ProtocolError(INVALID_PARAMS, err.message, { code: err.code });
           throw err;
         }
       });
@@ -299,10 +300,9 @@ export function createMcpHost(rt: FleetRuntime, options: McpHostOptions = {}): M
       .header('content-type', 'application/json')
       .send(JSON.stringify({ jsonrpc: '2.0', id, result: body }));
   };
-  const sendError = (reply: FastifyReply, id: RpcId, code: number, message: string) => {
-    reply
-      .header('content-type', 'application/json')
-      .send(JSON.stringify({ jsonrpc: '2.0', id, error: { code, message } }));
+  const sendError = (reply: FastifyReply, id: RpcId, err: FleetError) => {
+    const error = { code: FLEET_ERRORS[err.code].rpc, message: err.message, data: { code: err.code } };
+    reply.header('content-type', 'application/json').send(JSON.stringify({ jsonrpc: '2.0', id, error }));
   };
 
   const handleFast = async (
@@ -335,7 +335,7 @@ export function createMcpHost(rt: FleetRuntime, options: McpHostOptions = {}): M
     try {
       result = await toResult(scope, name, params?.arguments, id, cancellation, params?._meta);
     } catch (err) {
-      if (err instanceof ToolNotAvailableError) return sendError(reply, id, INVALID_PARAMS, err.message);
+      if (err instanceof ToolNotAvailableError) return sendError(reply, id, err);
       throw err;
     } finally {
       reply.raw.off('close', onClose);

@@ -2,7 +2,7 @@
 // overflows the stack (the fingerprint of a call's arguments runs before its audit record is final).
 import fc from 'fast-check';
 import { expect, it } from 'vitest';
-import { canonicalJson } from '../../src/governance/fingerprint.js';
+import { canonicalJson } from '../../src/kernel/fingerprint.js';
 
 /** The reference: the recursive definition (fine for the shallow values generated here). */
 function reference(v: unknown): string {

@@ -144,8 +144,7 @@ describe('idempotency keys', () => {
     expect(textOf(again)).not.toBe(textOf(original));
     expect(transfersTo('acc-restart')).toBe(2);
     await client.query(`UPDATE idempotency_records SET expires_at = now() - interval '1 second'`);
-    const { governanceOf } = await import('@mcp-fleet/core');
-    expect(await governanceOf(fresh.server.runtime).idempotency!.purge()).toBeGreaterThan(0);
+    expect(await fresh.server.runtime.governance.idempotency!.purge()).toBeGreaterThan(0);
     expect((await client.query('SELECT count(*)::int AS n FROM idempotency_records')).rows[0].n).toBe(0);
     await client.end();
     await c2.close();

@@ -1,20 +1,34 @@
-// The cache step of a call: look the result up before running, store it after a clean success.
-import type { GovernedCall, StepAnswer } from '../governance/governed-call.js';
-import type { CallToolResult } from '../pipeline/call-tool.js';
-import { buildCacheKey } from './cache-key.js';
+// The cache step of a read-only call: look the result up before running, store it after a clean,
+// complete success of the handler.
+import type { GovernedCall, Next } from '../governed-call.js';
+import type { StepAnswer } from '../../kernel/call.js';
+import { buildCacheKey } from '../../cache/cache-key.js';
 
 /** `_meta` key on results served from the cache. */
 export const CACHE_META_KEY = 'io.mcp-fleet/cache';
 
 const NEVER = new AbortController().signal;
 
-/** Whether this call may use the cache at all. */
-export function cacheable(c: GovernedCall): boolean {
-  return c.settings.cacheTtlSeconds.value > 0 && c.tool.governance.readOnly && !c.decision.approvalRequired;
+/** Whether this call may use the cache at all (the step runs for read-only tools only). */
+function cacheable(c: GovernedCall): boolean {
+  return c.settings.cacheTtlSeconds.value > 0 && !c.decision.approvalRequired;
+}
+
+/** Answers from the cache when it can; otherwise runs the call and keeps a clean success. */
+export async function cache(c: GovernedCall, next: Next): Promise<StepAnswer> {
+  if (!cacheable(c)) return next();
+  const key = await cacheKeyOf(c);
+  if (key === undefined) return next();
+  const hit = await lookupCache(c, key);
+  if (hit) return hit;
+  const out = await next();
+  if (out.ran && out.outcome === 'ok' && !out.result.isError && !out.ran.partial)
+    c.gov.cache.set(key, out.result, c.settings.cacheTtlSeconds.value);
+  return out;
 }
 
 /** The call's cache key, or undefined when the tool's cacheKey hook fails (then the call is not cached). */
-export async function cacheKeyOf(c: GovernedCall): Promise<string | undefined> {
+async function cacheKeyOf(c: GovernedCall): Promise<string | undefined> {
   let extra: string | undefined;
   if (c.tool.cacheKey) {
     try {
@@ -44,7 +58,7 @@ export async function cacheKeyOf(c: GovernedCall): Promise<string | undefined> {
 }
 
 /** Answers the call from the cache when an entry exists; counts hits and misses. */
-export async function lookupCache(c: GovernedCall, key: string): Promise<StepAnswer | undefined> {
+async function lookupCache(c: GovernedCall, key: string): Promise<StepAnswer | undefined> {
   const hit = await c.gov.cache.get(key);
   if (!hit) {
     c.gov.metrics.cacheMisses.inc({ tool: c.tool.name });
@@ -58,16 +72,4 @@ export async function lookupCache(c: GovernedCall, key: string): Promise<StepAns
     [CACHE_META_KEY]: { hit: true, expiresAt },
   };
   return { outcome: 'cached', result: { ...hit.result, _meta: meta } };
-}
-
-/** Stores a clean, complete success; anything else is never cached. */
-export function storeInCache(
-  c: GovernedCall,
-  key: string,
-  result: CallToolResult,
-  outcome: string,
-  partial: boolean,
-): void {
-  if (outcome === 'ok' && !result.isError && !partial)
-    c.gov.cache.set(key, result, c.settings.cacheTtlSeconds.value);
 }

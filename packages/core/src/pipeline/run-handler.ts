@@ -6,26 +6,21 @@
 // mutation may already have changed the upstream when the cancel comes, so its signal is aborted but
 // the call waits for the handler to settle and answers with what it really did; if it has not settled
 // within the grace period the outcome is `unknown` (never "cancelled" for a change that may have run).
-import type { AuditOutcome } from '../audit/audit-record.js';
-import { FleetError, ToolError } from '../errors.js';
-import type { Governance } from '../governance/governance.js';
-import type { CallToolResult, ToolCallRequest } from '../pipeline/call-tool.js';
-import type { FleetRuntime } from '../pipeline/runtime.js';
-import type { Decision } from '../policy/decide.js';
-import type { RegisteredTool } from '../tools/registry.js';
+import type { AuditOutcome, CallToolResult } from '../kernel/call.js';
+import { CallCancellation, type CancelSource } from '../kernel/cancellation.js';
+import { FleetError, ToolError } from '../kernel/errors.js';
+import { InflightCalls } from '../cancellation/inflight-calls.js';
 import type { ToolContext } from '../tools/tool.js';
-import { CallCancellation, type CancelSource } from './call-cancellation.js';
-import { InflightCalls } from './inflight-calls.js';
+import type { GovernedCall } from './governed-call.js';
+import { errorResult } from './refusals.js';
 
 // Aborted after every call so work a handler left behind stops; one shared reason, because building
 // an Error (and its stack) per call was a measurable share of a trivial call (bench profile).
-const CALL_FINISHED = new FleetError('FLEET_ERR_TOOL', 'call finished');
+const CALL_FINISHED = new FleetError('FLEET_ERR_CANCELLED', 'call finished');
 /** Rejection of the grace-period race: the mutation's handler was still running when it ran out. */
 const STILL_RUNNING = Symbol('handler still running');
-
-function errorResult(text: string): CallToolResult {
-  return { content: [{ type: 'text', text }], isError: true };
-}
+/** The handler's data does not match its output schema: the server's fault, never mapped by mapError. */
+const OUTPUT_MISMATCH = Symbol('output schema mismatch');
 
 /** How a handler run ended. */
 export interface Execution {
@@ -50,17 +45,11 @@ export interface Execution {
 
 /** Runs the handler with timeout and cancellation; never throws. */
 export async function runHandler(
-  rt: FleetRuntime,
-  gov: Governance,
-  reg: RegisteredTool,
-  args: unknown,
-  decision: Decision,
-  req: ToolCallRequest,
-  timeoutMs: number,
+  c: GovernedCall,
   /** Builds the handler's `ctx.callTool` around this call's cancellation. */
   nested: (run: CallCancellation) => ToolContext<unknown>['callTool'],
 ): Promise<Execution> {
-  const { tool } = reg;
+  const { rt, gov, tool, req, timeoutMs } = c;
   // One cancellation per call, shared with the protocol host (which cancels it on disconnect); its
   // AbortSignal is only built if the handler or a governance step asks for it.
   const run = req.cancellation ?? new CallCancellation();
@@ -75,7 +64,7 @@ export async function runHandler(
     req.rpcId === null
       ? undefined
       : gov.inflight.register(InflightCalls.key(req.identity, req.rpcId), () =>
-          run.cancel('notification', new FleetError('FLEET_ERR_TOOL', 'cancelled by the client')),
+          run.cancel('notification', new FleetError('FLEET_ERR_CANCELLED', 'cancelled by the client')),
         );
   const aborted = new Promise<never>((_, reject) => {
     run.onCancel((reason) => {
@@ -103,7 +92,7 @@ export async function runHandler(
   rt.metrics.inflight.inc();
   try {
     const handled = (async () =>
-      tool.handler(args as Record<string, unknown>, {
+      tool.handler(c.args as Record<string, unknown>, {
         identity: req.identity,
         logger: rt.logger,
         get signal() {
@@ -111,7 +100,7 @@ export async function runHandler(
         },
         connectors: rt.connectors,
         requestId: req.requestId,
-        constraints: decision.constraints,
+        constraints: c.decision.constraints,
         commit: () => run.commit(),
         callTool: nested(run),
       }))();
@@ -126,7 +115,7 @@ export async function runHandler(
             { tool: tool.name, issues: checked.error.issues.slice(0, 5) },
             'tool output does not match its schema',
           );
-          throw new Error('output schema mismatch');
+          throw OUTPUT_MISMATCH;
         }
       }
       result.structuredContent = out.data as Record<string, unknown>;
@@ -159,6 +148,7 @@ export async function runHandler(
       return {
         result: errorResult(
           `${tool.name} ${timedOut ? `timed out after ${timeoutMs} ms` : 'was cancelled'} while it was running and had not stopped ${rt.config.cancelGraceMs ?? timeoutMs} ms later, so whether it took effect is unknown. Check in the target system before retrying; retry with the same idempotency_key, never a new one, if unsure.`,
+          'outcome_unknown',
         ),
         outcome: 'unknown',
         partial: true,
@@ -176,6 +166,7 @@ export async function runHandler(
           timedOut
             ? `${tool.name} timed out after ${timeoutMs} ms and was cancelled. Narrow the request (fewer rows, a smaller range) and try again.`
             : `${tool.name} was cancelled.`,
+          timedOut ? 'timeout' : 'cancelled',
         ),
         outcome: timedOut ? 'timeout' : 'cancelled',
         partial: true,
@@ -184,9 +175,11 @@ export async function runHandler(
         overran: false,
       };
     }
-    if (err instanceof ToolError)
+    // A tool's own error, or one the server's mapError turns into one: shown to the model with its code.
+    const toolError = err instanceof ToolError ? err : err === OUTPUT_MISMATCH ? undefined : mapped(c, err);
+    if (toolError)
       return {
-        result: errorResult(err.message),
+        result: errorResult(toolError.message, toolError.code),
         outcome: 'error',
         partial: true,
         committed: run.committed,
@@ -194,12 +187,18 @@ export async function runHandler(
         interruptedBy,
       };
     rt.logger.error(
-      { err: (err as Error).message, stack: (err as Error).stack, tool: tool.name, requestId: req.requestId },
+      {
+        err: err === OUTPUT_MISMATCH ? 'output schema mismatch' : (err as Error)?.message,
+        stack: (err as Error)?.stack,
+        tool: tool.name,
+        requestId: req.requestId,
+      },
       'tool failed',
     );
     return {
       result: errorResult(
         `${tool.name} failed with an internal error (reference ${req.requestId}). Retrying may help; if not, report the reference.`,
+        'internal',
       ),
       outcome: 'error',
       partial: true,
@@ -213,5 +212,17 @@ export async function runHandler(
     unregister?.();
     rt.metrics.inflight.dec();
     run.cancel('finished', CALL_FINISHED);
+  }
+}
+
+/** The server's `mapError` of a handler's failure; a mapper that throws maps nothing. */
+function mapped(c: GovernedCall, err: unknown): ToolError | undefined {
+  if (!c.rt.mapError) return undefined;
+  try {
+    const e = c.rt.mapError(err);
+    return e instanceof ToolError ? e : undefined;
+  } catch (mapErr) {
+    c.rt.logger.warn({ err: (mapErr as Error)?.message, tool: c.tool.name }, 'mapError failed');
+    return undefined;
   }
 }

@@ -1,23 +1,21 @@
-// The governance runtime of one server process: limiters, result cache, redundancy detector,
+// The governance stores of one server process: limiters, result cache, redundancy detector,
 // in-flight calls, idempotency and approval stores, the shared Redis connection and housekeeping.
-// Built once at start (server.ts) and looked up by the call pipeline through its runtime.
+// Built once at start (server.ts) and held by the runtime (`FleetRuntime.governance`).
 import type pg from 'pg';
 import { ApprovalStore } from '../approvals/approval-store.js';
 import { RedundantCalls } from '../cache/redundant-calls.js';
 import { ResultCache } from '../cache/result-cache.js';
 import { InflightCalls } from '../cancellation/inflight-calls.js';
 import type { CoreConfig } from '../config.js';
-import type { ReadinessCheck } from '../http/app.js';
+import type { ReadinessCheck } from '../kernel/call.js';
 import { IdempotencyStore } from '../idempotency/idempotency-store.js';
 import { createGovernanceMetrics, type GovernanceMetrics } from '../observability/governance-metrics.js';
 import type { Logger } from '../observability/logger.js';
 import type { FleetMetrics } from '../observability/metrics.js';
-import type { FleetRuntime } from '../pipeline/runtime.js';
 import { LimiterPool } from '../rate-limit/limiter-pool.js';
 import { createRedisClient, type Redis } from '../redis/redis-client.js';
-import { extendListings } from './reserved-args.js';
 
-/** Options for {@link createGovernance}. */
+/** Options for {@link GovernanceStores}. */
 export interface GovernanceOptions {
   server: string;
   config: CoreConfig;
@@ -30,20 +28,8 @@ export interface GovernanceOptions {
 
 const HOUSEKEEPING_MS = 10 * 60_000;
 
-/** Used when a runtime's config predates the governance settings (hand-built configs in tests). */
-const DEFAULTS: CoreConfig['governance'] = {
-  redisKeyPrefix: 'mcp-fleet',
-  redisCommandTimeoutMs: 250,
-  cacheMaxEntries: 10_000,
-  cacheMaxBytes: 64 * 1024 * 1024,
-  idempotencyRetentionHours: 24,
-  approvalTtlSeconds: 3600,
-  approvalRetentionDays: 30,
-  approverScope: 'mcp:approve',
-};
-
 /** Everything the governed pipeline keeps between calls. */
-export class Governance {
+export class GovernanceStores {
   readonly server: string;
   readonly config: CoreConfig['governance'];
   readonly logger: Logger;
@@ -60,7 +46,7 @@ export class Governance {
 
   constructor(o: GovernanceOptions) {
     this.server = o.server;
-    const cfg = o.config.governance ?? DEFAULTS;
+    const cfg = o.config.governance;
     this.config = cfg;
     this.logger = o.logger;
     this.metrics = createGovernanceMetrics(o.metrics.registry);
@@ -144,27 +130,4 @@ export class Governance {
       await this.redis.quit().catch(() => this.redis?.disconnect());
     }
   }
-}
-
-const attached = new WeakMap<FleetRuntime, Governance>();
-
-/** Binds a governance runtime to a server runtime and adds core's reserved arguments to its tool listings. */
-export function attachGovernance(rt: FleetRuntime, governance: Governance): void {
-  attached.set(rt, governance);
-  extendListings(rt.registry);
-}
-
-/** The governance of a runtime; a runtime built without one gets an in-process default (no Redis, no database). */
-export function governanceOf(rt: FleetRuntime): Governance {
-  let g = attached.get(rt);
-  if (!g) {
-    g = new Governance({
-      server: rt.server,
-      config: { ...rt.config, redisUrl: undefined },
-      logger: rt.logger,
-      metrics: rt.metrics,
-    });
-    attachGovernance(rt, g);
-  }
-  return g;
 }

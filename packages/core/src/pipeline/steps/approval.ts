@@ -2,14 +2,48 @@
 // approval id opens (or finds) a request and stops; a call with one uses it, atomically and once, for
 // exactly the approved arguments and caller. Arguments like `confirm: true` play no part. The human is
 // shown exactly the canonical JSON that the approval binds; a call too large to show in full is refused.
-import { canonicalJson, sha256 } from '../governance/fingerprint.js';
-import { callerOf, type GovernedCall, type StepAnswer } from '../governance/governed-call.js';
-import { approvalRefusedResult, awaitingApprovalResult, refusal } from '../governance/results.js';
-import { storeDown } from '../governance/store-down.js';
-import { approverSettings, DEFAULT_MAX_PENDING_PER_AGENT } from './approvers.js';
+import { canonicalJson, sha256 } from '../../kernel/fingerprint.js';
+import type { StepAnswer } from '../../kernel/call.js';
+import { callerOf, type GovernedCall, type Next } from '../governed-call.js';
+import { approvalRefusedResult, awaitingApprovalResult, refusal, storeDown } from '../refusals.js';
+import { approverSettings, DEFAULT_MAX_PENDING_PER_AGENT } from '../../approvals/approvers.js';
 
-/** First half: without an approval id, open a request and answer "awaiting approval". */
-export async function requestApproval(
+/**
+ * First step (before idempotency): a call needing approval without an approval id opens (or finds) a
+ * request and is answered "awaiting approval"; one with an id goes on, to use it right before the handler.
+ */
+export async function approvalRequest(c: GovernedCall, next: Next): Promise<StepAnswer> {
+  if (!c.decision.approvalRequired) return next();
+  return (await openOrResume(c, c.approvalId)) ?? next();
+}
+
+/**
+ * Second step (after audit-before-mutation, before the handler): use the approval atomically, once.
+ * If nothing ran (a later step refused or the pipeline failed), or a tool that declares its point of
+ * no return failed before it, the approval is given back: nothing reached the upstream, and the
+ * human's approval is not spent by a transient failure. Otherwise it is (the change may have run).
+ */
+export async function approvalUse(c: GovernedCall, next: Next): Promise<StepAnswer> {
+  const id = c.approvalId;
+  if (id === undefined) return next();
+  const refused = await useApproval(c, id);
+  if (refused) return refused;
+  c.approvalVerified = true;
+  let out: StepAnswer;
+  try {
+    out = await next();
+  } catch (err) {
+    await returnApproval(c, id);
+    throw err;
+  }
+  if (!out.ran || (c.tool.governance.commits && !out.ran.committed && out.outcome !== 'ok'))
+    await returnApproval(c, id);
+  else await finishApproval(c, id, out.outcome);
+  return out;
+}
+
+/** Without an approval id, open a request and answer "awaiting approval"; with one, go on. */
+async function openOrResume(
   c: GovernedCall,
   approvalId: string | undefined,
 ): Promise<StepAnswer | undefined> {
@@ -96,8 +130,8 @@ export async function requestApproval(
   }
 }
 
-/** Second half, right before the handler: use the approval, or answer why not. */
-export async function useApproval(c: GovernedCall, approvalId: string): Promise<StepAnswer | undefined> {
+/** Uses the approval, or answers why not. */
+async function useApproval(c: GovernedCall, approvalId: string): Promise<StepAnswer | undefined> {
   let used: Awaited<ReturnType<NonNullable<GovernedCall['gov']['approvals']>['consume']>>;
   try {
     used = await c.gov.approvals!.consume(approvalId, {
@@ -124,8 +158,18 @@ export async function useApproval(c: GovernedCall, approvalId: string): Promise<
 }
 
 /** Records how the approved call ended. */
-export async function finishApproval(c: GovernedCall, approvalId: string, outcome: string): Promise<void> {
+async function finishApproval(c: GovernedCall, approvalId: string, outcome: string): Promise<void> {
   await c.gov.approvals
     ?.finish(approvalId, outcome)
     .catch((err: Error) => c.rt.logger.warn({ err: err.message }, 'approval outcome not stored'));
+}
+
+/** Puts a used approval back to `approved` (the call never reached the upstream system). */
+async function returnApproval(c: GovernedCall, approvalId: string): Promise<void> {
+  try {
+    await c.gov.approvals?.unconsume(approvalId, c.auditId);
+    c.detail('approvalReturned', true);
+  } catch (err) {
+    c.rt.logger.warn({ err: (err as Error).message }, 'approval not given back; it stays used');
+  }
 }

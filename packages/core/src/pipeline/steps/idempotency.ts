@@ -1,13 +1,13 @@
 // The idempotency step of a mutating call with a key: claim it, or answer with the stored result,
-// a conflict, or "still running"; after the call, store its result under the key.
+// a conflict, or "still running"; after the call, store its result under the key, or give the key
+// back when nothing ran (a later step refused, or the pipeline failed before the handler).
 
-import { sha256 } from '../governance/fingerprint.js';
-import type { GovernedCall, StepAnswer } from '../governance/governed-call.js';
-import { refusal } from '../governance/results.js';
-import { storeDown } from '../governance/store-down.js';
-import { userKey } from '../identity/caller-keys.js';
-import type { CallToolResult } from '../pipeline/call-tool.js';
-import type { IdempotencyRef } from './idempotency-store.js';
+import { sha256 } from '../../kernel/fingerprint.js';
+import type { GovernedCall, Next } from '../governed-call.js';
+import { refusal, storeDown } from '../refusals.js';
+import { userKey } from '../../identity/caller-keys.js';
+import type { CallToolResult, StepAnswer } from '../../kernel/call.js';
+import type { IdempotencyRef } from '../../idempotency/idempotency-store.js';
 
 /** `_meta` key on results replayed for a repeated idempotency key. */
 export const REPLAYED_META_KEY = 'io.mcp-fleet/replayed';
@@ -33,8 +33,27 @@ const ANSWERS = {
   },
 } as const;
 
+/** Claims the key around the rest of the call (skipped without a key or without the fleet database). */
+export async function idempotency(c: GovernedCall, next: Next): Promise<StepAnswer> {
+  if (c.idempotencyKey === undefined || !c.gov.idempotency) return next();
+  const claimed = await claimKey(c, c.idempotencyKey, c.timeoutMs);
+  if ('answer' in claimed) return claimed.answer;
+  const { ref } = claimed;
+  let out: StepAnswer;
+  try {
+    out = await next();
+  } catch (err) {
+    releaseKey(c, ref);
+    throw err;
+  }
+  if (!out.ran) releaseKey(c, ref);
+  else if (out.ran.stillRunning) await markKeyUnknown(c, ref);
+  else await completeKey(c, ref, out.result, out.outcome);
+  return out;
+}
+
 /** Claims the key for this call (returns its ref), or answers the call. */
-export async function claimKey(
+async function claimKey(
   c: GovernedCall,
   key: string,
   timeoutMs: number,
@@ -73,12 +92,12 @@ export async function claimKey(
 }
 
 /** Gives the key back when nothing ran, so it stays usable. */
-export function releaseKey(c: GovernedCall, ref: IdempotencyRef | undefined): void {
-  if (ref) c.gov.idempotency?.release(ref, c.auditId).catch(() => {});
+function releaseKey(c: GovernedCall, ref: IdempotencyRef): void {
+  c.gov.idempotency?.release(ref, c.auditId).catch(() => {});
 }
 
 /** Keeps the key claimed as "outcome unknown" (awaited, like {@link completeKey}). */
-export async function markKeyUnknown(c: GovernedCall, ref: IdempotencyRef): Promise<void> {
+async function markKeyUnknown(c: GovernedCall, ref: IdempotencyRef): Promise<void> {
   await c.gov.idempotency?.markUnknown(ref, c.auditId).catch((err: Error) => {
     c.gov.metrics.storeErrors.inc({ store: 'postgres', op: 'idempotency_complete' });
     c.rt.logger.error(
@@ -89,7 +108,7 @@ export async function markKeyUnknown(c: GovernedCall, ref: IdempotencyRef): Prom
 }
 
 /** Stores the call's result under its key (awaited: a retry right after must find it). */
-export async function completeKey(
+async function completeKey(
   c: GovernedCall,
   ref: IdempotencyRef,
   result: CallToolResult,

@@ -1,8 +1,12 @@
-// The results governance gives instead of running a tool: rate limited, budget spent, awaiting
-// approval, refused approval, idempotency conflicts. Text for the model; machine-readable facts in
-// `_meta` (always) and in structuredContent when the tool has no output schema of its own (clients
-// check structuredContent against a declared output schema, and ours would not match it).
-import type { CallToolResult } from '../pipeline/call-tool.js';
+// The results a call gets instead of (or after failing in) its tool: invalid arguments, policy
+// denials, rate limited, budget spent, awaiting approval, refused approval, idempotency conflicts,
+// stores down, timeouts, internal errors. Text for the model; the stable code (kernel/errors.ts) in
+// `_meta["io.mcp-fleet/error"]` always; governance facts in `_meta` and in structuredContent when the
+// tool has no output schema of its own (clients check structuredContent against a declared output
+// schema, and ours would not match it).
+import type { CallToolResult, StepAnswer } from '../kernel/call.js';
+import { type CallErrorCode, ERROR_META_KEY } from '../kernel/errors.js';
+import type { GovernedCall } from './governed-call.js';
 import type { LimitRefusal } from '../rate-limit/limiter-pool.js';
 import type { AnyTool } from '../tools/tool.js';
 
@@ -11,16 +15,31 @@ export const RETRY_AFTER_META_KEY = 'io.mcp-fleet/retryAfterMs';
 /** `_meta` key: the governance facts of a result (status, approval id, limit...). */
 export const GOVERNANCE_META_KEY = 'io.mcp-fleet/governance';
 
+/**
+ * An error result with its code (a {@link CallErrorCode}, or a tool's own `ToolError` code): what every
+ * failed call answers with, whatever stopped it.
+ */
+export function errorResult(text: string, code: CallErrorCode | (string & {})): CallToolResult {
+  return { content: [{ type: 'text', text }], isError: true, _meta: { [ERROR_META_KEY]: { code } } };
+}
+
+/** The code of an error or refusal result, if it carries one. */
+export function errorCodeOf(result: CallToolResult): string | undefined {
+  const meta = result._meta as Record<string, { code?: unknown } | undefined> | undefined;
+  const code = meta?.[ERROR_META_KEY]?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
 function build(
   tool: AnyTool,
   text: string,
   isError: boolean,
-  facts: Record<string, unknown>,
+  facts: { status: CallErrorCode } & Record<string, unknown>,
   extraMeta: Record<string, unknown> = {},
 ): CallToolResult {
   const result: CallToolResult = {
     content: [{ type: 'text', text }],
-    _meta: { [GOVERNANCE_META_KEY]: facts, ...extraMeta },
+    _meta: { [GOVERNANCE_META_KEY]: facts, [ERROR_META_KEY]: { code: facts.status }, ...extraMeta },
   };
   if (!tool.output) result.structuredContent = facts;
   if (isError) result.isError = true;
@@ -125,6 +144,23 @@ export function approvalRefusedResult(
 }
 
 /** A plain refusal from a governance step (idempotency conflicts, stores unavailable). */
-export function refusal(tool: AnyTool, text: string, status: string): CallToolResult {
+export function refusal(tool: AnyTool, text: string, status: CallErrorCode): CallToolResult {
   return build(tool, text, true, { status });
+}
+
+/** Logs and counts a governance store (the fleet database) failing mid-call; refuses, changes nothing. */
+export function storeDown(c: GovernedCall, err: unknown, op: string): StepAnswer {
+  c.gov.metrics.storeErrors.inc({ store: 'postgres', op });
+  c.rt.logger.error(
+    { err: (err as Error).message, tool: c.tool.name, op },
+    'governance store unavailable; call refused',
+  );
+  return {
+    outcome: 'audit_unavailable',
+    result: refusal(
+      c.tool,
+      `${c.tool.name} was not performed: the fleet database is unavailable. Nothing was changed. Retry in a minute.`,
+      'store_unavailable',
+    ),
+  };
 }
