@@ -192,7 +192,7 @@ if (baselineBuild) {
     ? `${baselineBuild.baseline.ref}, ${baselineBuild.baseline.commit.slice(0, 12)}`
     : baselineBuild.ref;
   say(
-    `\n== governed now ÷ governed at the baseline (${ref}), same run (issue 12: no slower than before the chain) ==`,
+    `\n== governed now (${gitRevision()}) ÷ governed at the baseline (${ref}), same run (issue 12: no slower than before the chain) ==`,
   );
   say(
     baselineBuild.ok
