@@ -1,8 +1,9 @@
-// Where things are in a checkout: the repo root, the local state folder, the servers and their ports.
+// Where things are in a checkout: the repo root, the local state folder, and the servers (found by
+// their manifests, package.json#mcpFleet, which hold their names and ports).
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ServerDefinition } from '@mcp-fleet/core';
+import { type ServerDefinition, type ServerManifest, serverManifest, toolsOf } from '@mcp-fleet/core';
 
 /** The repository root (two levels above packages/cli/src). */
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -11,75 +12,77 @@ export const FLEET_DIR = resolve(process.env.FLEET_DIR ?? join(ROOT, '.fleet'));
 /** The policy the local fleet loads unless FLEET_POLICY_FILE says otherwise. */
 export const EXAMPLE_POLICY = join(ROOT, 'deploy/policies/example.yaml');
 
-/** The operator contract's local ports (ARCHITECTURE.md). */
-export const LOCAL_PORTS: Readonly<Record<string, number>> = {
-  issuer: 7400,
-  database: 7401,
-  communication: 7402,
-  files: 7403,
-  'vendor-apis': 7404,
-  admin: 7405,
-};
+/** Port of the local dev token issuer (FLEET_ISSUER_PORT overrides it). Servers' ports are in their manifests. */
+export const LOCAL_ISSUER_PORT = 7400;
 /** Port of the embedded PostgreSQL; not 5432, which machines often already use. */
 export const LOCAL_PG_PORT = Number(process.env.FLEET_PG_PORT ?? 7432);
+/** The local fleet database (`fleet start`'s embedded PostgreSQL), for commands run without DATABASE_URL. */
+export const LOCAL_FLEET_DATABASE_URL = `postgres://fleet:fleet@127.0.0.1:${LOCAL_PG_PORT}/fleet`;
 /** Issuer URL of the local dev issuer. */
-export const LOCAL_ISSUER = `http://127.0.0.1:${process.env.FLEET_ISSUER_PORT ?? LOCAL_PORTS.issuer}`;
+export const LOCAL_ISSUER = `http://127.0.0.1:${process.env.FLEET_ISSUER_PORT ?? LOCAL_ISSUER_PORT}`;
 /** Scope every local dev token carries and every local server requires. */
 export const LOCAL_SCOPE = 'mcp:tools';
 
-/** A server package found under servers/. */
+/** A server package found under servers/: its manifest and where its files are. */
 export interface ServerPackage {
   name: string;
+  /** The local port: FLEET_PORT_<NAME> or the manifest's. */
   port: number;
+  manifest: ServerManifest;
   dir: string;
   main: string;
   definition: string;
   localSetup: string | undefined;
 }
 
-/** Every server package with an `mcpFleet` block, in port order. */
-export function discoverServers(): ServerPackage[] {
-  const dir = join(ROOT, 'servers');
+/** Every server package under `root`/servers with an `mcpFleet` manifest, in port order. */
+export function discoverServers(root = ROOT): ServerPackage[] {
+  const dir = join(root, 'servers');
   if (!existsSync(dir)) return [];
   const found: ServerPackage[] = [];
-  for (const entry of readdirSync(dir)) {
+  for (const entry of readdirSync(dir).sort()) {
     const pkgFile = join(dir, entry, 'package.json');
     if (!existsSync(pkgFile)) continue;
-    const pkg = JSON.parse(readFileSync(pkgFile, 'utf8')) as {
-      mcpFleet?: { name: string; port?: number; localSetup?: string };
-    };
+    const pkg = JSON.parse(readFileSync(pkgFile, 'utf8')) as { mcpFleet?: unknown };
     if (!pkg.mcpFleet) continue;
-    const name = pkg.mcpFleet.name;
+    const manifest = serverManifest(pkg);
+    const override = process.env[`FLEET_PORT_${manifest.name.toUpperCase().replace(/-/g, '_')}`];
     found.push({
-      name,
-      port: Number(
-        process.env[`FLEET_PORT_${name.toUpperCase().replace(/-/g, '_')}`] ??
-          pkg.mcpFleet.port ??
-          LOCAL_PORTS[name],
-      ),
+      name: manifest.name,
+      port: Number(override ?? manifest.port),
+      manifest,
       dir: join(dir, entry),
       main: join(dir, entry, 'src/main.ts'),
       definition: join(dir, entry, 'src/definition.ts'),
-      localSetup: pkg.mcpFleet.localSetup ? join(dir, entry, pkg.mcpFleet.localSetup) : undefined,
+      localSetup: manifest.localSetup ? join(dir, entry, manifest.localSetup) : undefined,
     });
   }
   return found.sort((a, b) => a.port - b.port);
 }
 
-/** The local resource URL (token audience) of a server. */
+/** The local resource URL (token audience) of a server in this checkout. */
 export function localResource(name: string): string {
-  const port = discoverServers().find((s) => s.name === name)?.port ?? LOCAL_PORTS[name];
+  const servers = discoverServers();
+  const port = servers.find((s) => s.name === name)?.port;
   if (port === undefined)
     throw new Error(
-      `unknown server "${name}"; known: ${Object.keys(LOCAL_PORTS)
-        .filter((k) => k !== 'issuer')
-        .join(', ')}`,
+      `unknown server "${name}"; servers in this checkout: ${servers.map((s) => s.name).join(', ')}`,
     );
   return `http://127.0.0.1:${port}/mcp`;
 }
 
-/** Loads a server's definition (tools, no connectors) for policy checks. */
+/**
+ * A server's declarations (name, tools for this environment, migrations) without its connectors
+ * or configuration, for policy checks, `fleet migrate` and tests that only need what it declares.
+ */
 export async function loadDefinition(server: ServerPackage): Promise<ServerDefinition<unknown>> {
-  const mod = (await import(server.definition)) as { default: ServerDefinition<unknown> };
-  return mod.default;
+  const def = ((await import(server.definition)) as { default: ServerDefinition<unknown, unknown> }).default;
+  return {
+    name: def.name,
+    version: def.version,
+    defaultPort: def.defaultPort,
+    ...(def.instructions ? { instructions: def.instructions } : {}),
+    tools: toolsOf(def, process.env),
+    ...(def.migrations ? { migrations: def.migrations } : {}),
+  };
 }

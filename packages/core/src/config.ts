@@ -2,23 +2,57 @@
 import { z } from 'zod';
 import { FleetError } from './errors.js';
 
-const list = z
-  .string()
-  .optional()
-  .transform((v) =>
-    v === undefined
-      ? undefined
-      : v
-          .split(/[\s,]+/)
-          .map((s) => s.trim())
-          .filter(Boolean),
-  );
-const bool = (def: boolean) =>
-  z
-    .enum(['true', 'false', '1', '0', 'yes', 'no'])
+/** An environment record, as `process.env`. */
+export type Env = Record<string, string | undefined>;
+
+/**
+ * Building blocks of an environment schema, so each server's config.ts is its variables and
+ * nothing else: `int(def, min, max)`, `bool(def)`, `list(def?)` (comma or space separated).
+ */
+export const env = {
+  /** An integer with a default and bounds. */
+  int: (def: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
+    z.coerce.number().int().min(min).max(max).default(def),
+  /** `true`/`false`/`1`/`0`/`yes`/`no`, defaulting to `def`. */
+  bool: (def: boolean) =>
+    z
+      .enum(['true', 'false', '1', '0', 'yes', 'no'])
+      .optional()
+      .transform((v) => (v === undefined ? def : v === 'true' || v === '1' || v === 'yes')),
+  /** A comma or whitespace separated list; `def` when unset (without `def`: `undefined`). */
+  list: envList,
+};
+
+function envList(): z.ZodType<string[] | undefined, string | undefined>;
+function envList(def: string): z.ZodType<string[], string | undefined>;
+function envList(def?: string): z.ZodType<string[] | undefined, string | undefined> {
+  return z
+    .string()
     .optional()
-    .transform((v) => (v === undefined ? def : v === 'true' || v === '1' || v === 'yes'));
-const int = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
+    .transform((v) => ((v ?? def) === undefined ? undefined : splitList((v ?? def) as string)));
+}
+
+function splitList(v: string): string[] {
+  return v
+    .split(/[\s,]+/)
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+/**
+ * Parses `vars` with `schema`; on failure throws `FLEET_ERR_CONFIG` naming every bad variable and
+ * why (never its value): `invalid <label> configuration: FILES_ROOT: FILES_ROOT is required ...`.
+ */
+export function parseEnv<S extends z.ZodType>(schema: S, vars: Env, label: string): z.output<S> {
+  const parsed = schema.safeParse(vars);
+  if (parsed.success) return parsed.data;
+  const detail = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+  throw new FleetError('FLEET_ERR_CONFIG', `invalid ${label} configuration: ${detail}`);
+}
+
+const list = env.list();
+const bool = env.bool;
+const int = (def: number, min = 0) => env.int(def, min);
 
 /** The environment variables core understands. Server-specific variables are parsed by each server. */
 export const coreEnvSchema = z.object({
@@ -178,13 +212,8 @@ const LOOPBACK_HOSTS = ['localhost', '127.0.0.1', '[::1]', '::1'];
  * Parses core configuration from an environment-like record.
  * @param defaultPort the server's own port when PORT is not set.
  */
-export function loadCoreConfig(env: Record<string, string | undefined>, defaultPort: number): CoreConfig {
-  const parsed = coreEnvSchema.safeParse(env);
-  if (!parsed.success) {
-    const detail = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
-    throw new FleetError('FLEET_ERR_CONFIG', `invalid configuration: ${detail}`);
-  }
-  const e = parsed.data;
+export function loadCoreConfig(vars: Env, defaultPort: number): CoreConfig {
+  const e = parseEnv(coreEnvSchema, vars, 'core');
   const port = e.PORT ?? defaultPort;
   const publicUrl = (e.PUBLIC_URL ?? `http://${e.HOST === '0.0.0.0' ? '127.0.0.1' : e.HOST}:${port}`).replace(
     /\/+$/,

@@ -40,7 +40,10 @@ export interface BootedServer {
 }
 
 /** Starts `def` on a free loopback port with a dev issuer and the given policy. */
-export async function bootServer<C>(def: ServerDefinition<C>, o: BootOptions): Promise<BootedServer> {
+export async function bootServer<C, Cfg>(
+  def: ServerDefinition<C, Cfg>,
+  o: BootOptions,
+): Promise<BootedServer> {
   const issuer = o.issuer ?? (await DevIssuer.create());
   const ownIssuer = !o.issuer;
   if (ownIssuer) await issuer.listen();

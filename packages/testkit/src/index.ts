@@ -2,7 +2,7 @@
 export { type BootedServer, type BootOptions, bootServer } from './boot.js';
 export { type ClientEra, connectClient, connectLegacy, connectModern, type TestClient } from './clients.js';
 export { type ApproverMintOptions, DevIssuer, type MintOptions } from './dev-issuer.js';
-export { policyWithoutThrottling } from './policy.js';
+export { EXAMPLE_POLICY_FILE, examplePolicy, policyWithoutThrottling } from './policy.js';
 export {
   createTestDatabase,
   type EmbeddedOptions,
@@ -12,3 +12,13 @@ export {
   startTestPostgres,
 } from './postgres.js';
 export { type RedisHandle, startTestRedis, testRedisUrl } from './redis.js';
+export {
+  clientAs,
+  connectAs,
+  dataOf,
+  eventually,
+  listedNames,
+  type ResultLike,
+  silentLogger,
+  textOf,
+} from './results.js';

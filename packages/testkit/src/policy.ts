@@ -24,3 +24,11 @@ export function policyWithoutThrottling(file: string | URL): Record<string, unkn
   }
   return doc as Record<string, unknown>;
 }
+
+/** deploy/policies/example.yaml: the policy the local fleet loads. */
+export const EXAMPLE_POLICY_FILE = new URL('../../../deploy/policies/example.yaml', import.meta.url);
+
+/** The example policy the local fleet loads (its grants and constraints, without its rate limits). */
+export function examplePolicy(): Record<string, unknown> {
+  return policyWithoutThrottling(EXAMPLE_POLICY_FILE);
+}

@@ -1,5 +1,5 @@
 // `fleet migrate`: applies core's and every server's fleet-database migrations (DATABASE_URL).
-import { CORE_MIGRATIONS, createFleetPool, createLogger, type Migration, migrate } from '@mcp-fleet/core';
+import { createFleetPool, createLogger, type Migration, migrate, migrationsOf } from '@mcp-fleet/core';
 import { discoverServers, loadDefinition } from '../layout.js';
 
 /** `fleet migrate` */
@@ -10,8 +10,10 @@ export async function migrateCommand(): Promise<number> {
     return 2;
   }
   const logger = createLogger({ name: 'fleet-migrate' });
-  const migrations: Migration[] = [...CORE_MIGRATIONS];
-  for (const pkg of discoverServers()) migrations.push(...((await loadDefinition(pkg)).migrations ?? []));
+  // Core's once (migrate skips repeated ids), each server's under its own namespace.
+  const migrations: Migration[] = [];
+  for (const pkg of discoverServers()) migrations.push(...migrationsOf(await loadDefinition(pkg)));
+  if (migrations.length === 0) migrations.push(...migrationsOf({ name: 'fleet' }));
   const pool = createFleetPool(url, logger, 1);
   try {
     const applied = await migrate(pool, migrations, logger);

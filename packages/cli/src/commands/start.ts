@@ -4,6 +4,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import type { LocalSetupContext } from '@mcp-fleet/core';
 import { DevIssuer, type PostgresHandle, startEmbeddedPostgres } from '@mcp-fleet/testkit';
 import pg from 'pg';
 import {
@@ -122,11 +123,7 @@ export async function startCommand(argv: string[]): Promise<number> {
     let extraEnv: Record<string, string> = {};
     if (server.localSetup && existsSync(server.localSetup)) {
       const setup = (await import(server.localSetup)) as {
-        prepareLocal: (ctx: {
-          adminUrl: string;
-          fleetDir: string;
-          log: (m: string) => void;
-        }) => Promise<Record<string, string>>;
+        prepareLocal: (ctx: LocalSetupContext) => Promise<Record<string, string>>;
       };
       const t0 = Date.now();
       extraEnv = await setup.prepareLocal({

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DevIssuer } from '@mcp-fleet/testkit';
-import { FLEET_DIR, LOCAL_ISSUER, LOCAL_PORTS, LOCAL_SCOPE, localResource } from '../layout.js';
+import { discoverServers, FLEET_DIR, LOCAL_ISSUER, LOCAL_SCOPE, localResource } from '../layout.js';
 
 /** Parses "90s", "15m", "2h", "7d" or plain seconds. */
 export function parseDuration(text: string): number {
@@ -38,7 +38,8 @@ export async function tokenCommand(argv: string[]): Promise<number> {
       approver: { type: 'string' },
     },
   });
-  const servers = Object.keys(LOCAL_PORTS).filter((k) => k !== 'issuer');
+  // --all: every server in this checkout (found by its manifest), never one that does not exist.
+  const servers = discoverServers().map((s) => s.name);
   if (values.approver !== undefined) {
     // An approver token: approvals audience (every local server's unless --server), the approver
     // scope, no roles, no agent session. /mcp refuses it; only the approvals API accepts it.
