@@ -9,6 +9,8 @@ export interface ServerChart {
   values?: Record<string, unknown>;
 }
 export declare const SERVERS: ServerChart[];
+/** The servers' chart settings from their manifests (and scripts/planned-servers.json) under `rootDir`. */
+export declare function readServers(rootDir?: string): ServerChart[];
 export declare const CHART_VERSION: string;
 export declare const APP_VERSION: string;
 /** Every generated chart file, as absolute path -> content. */

@@ -1,15 +1,16 @@
 #!/usr/bin/env node
 // Writes the thin per-server charts (helm/<server>/) from one source, so the five charts never
 // drift apart: the library chart holds the templates, helm/mcp-fleet-lib/server-values.yaml the
-// documented defaults and server-values.schema.json the schema; SERVERS below says what differs.
+// documented defaults and server-values.schema.json the schema; each server's manifest
+// (package.json#mcpFleet) says what differs.
 //
 //   node scripts/helm-charts.mjs          rewrite the charts
 //   node scripts/helm-charts.mjs --check  exit 1 when a chart differs from what would be written
 //
-// Adding a server: add an entry to SERVERS, add it to helm/mcp-fleet (Chart.yaml dependencies and
-// values), run this script.
+// Adding a server: `pnpm fleet new server <name>` writes its manifest and runs this script; add
+// its section to helm/mcp-fleet/values.yaml if it needs one.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isScalar, parseDocument } from 'yaml';
@@ -21,76 +22,50 @@ const helmDir = join(root, 'helm');
 export const CHART_VERSION = '0.1.0';
 export const APP_VERSION = '0.1.0';
 
-const secret = (key, description, optional = false) => ({ key, optional, description });
-
 /**
- * What differs per server. `secretEnv`: environment variables read from credentials.existingSecret;
- * `egress`: outbound TCP beyond DNS, the fleet database, Redis and the IdP; `values`: other
- * defaults that differ.
+ * Every server's chart settings, read from its manifest (`servers/<dir>/package.json#mcpFleet`:
+ * name, port, description, secretEnv, egress, helmValues), plus the servers not built yet
+ * (scripts/planned-servers.json), in port order. A name or port given twice is refused.
  */
-export const SERVERS = [
-  {
-    name: 'database',
-    port: 7401,
-    description:
-      'Read tools over the PostgreSQL warehouse (schemas, tables, read-only SQL, saved queries, dashboards).',
-    secretEnv: {
-      WAREHOUSE_URL: secret('warehouse-url', 'URL of the warehouse, connecting as a read-only login role.'),
-    },
-    egress: { warehouse: { ports: [5432], comment: 'The warehouse PostgreSQL.' } },
-  },
-  {
-    name: 'communication',
-    port: 7402,
-    description: 'Slack, email, Microsoft Teams and ticket tools, limited by policy to allowed destinations.',
-    secretEnv: {
-      SLACK_TOKEN: secret('slack-token', 'Slack bot token (xoxb-...).', true),
-      SMTP_URL: secret(
-        'smtp-url',
-        'SMTP submission URL with credentials (smtps://user:pass@host:465).',
-        true,
+export function readServers(rootDir = root) {
+  const found = [];
+  const serversDir = join(rootDir, 'servers');
+  for (const entry of existsSync(serversDir) ? readdirSync(serversDir).sort() : []) {
+    const file = join(serversDir, entry, 'package.json');
+    if (!existsSync(file)) continue;
+    const m = JSON.parse(readFileSync(file, 'utf8')).mcpFleet;
+    if (m) found.push({ ...m, source: `servers/${entry}/package.json` });
+  }
+  const plannedFile = join(rootDir, 'scripts', 'planned-servers.json');
+  if (existsSync(plannedFile)) {
+    for (const m of JSON.parse(readFileSync(plannedFile, 'utf8')).servers)
+      found.push({ ...m, source: 'scripts/planned-servers.json' });
+  }
+  for (const m of found) {
+    const clash = found.find((o) => o !== m && (o.name === m.name || o.port === m.port));
+    if (clash)
+      throw new Error(
+        `${m.source} and ${clash.source} both declare ${clash.name === m.name ? `server ${m.name}` : `port ${m.port}`}`,
+      );
+    if (!m.name || !Number.isInteger(m.port) || !m.description)
+      throw new Error(`${m.source}: mcpFleet needs name, port and description`);
+  }
+  return found
+    .sort((a, b) => a.port - b.port)
+    .map((m) => ({
+      name: m.name,
+      port: m.port,
+      description: m.description,
+      secretEnv: Object.fromEntries(
+        Object.entries(m.secretEnv ?? {}).map(([k, v]) => [k, { optional: false, ...v }]),
       ),
-      TEAMS_WEBHOOK_URL: secret('teams-webhook-url', 'Microsoft Teams incoming webhook URL.', true),
-      TICKETS_URL: secret('tickets-url', 'Base URL (with credentials) of the ticket backend.', true),
-    },
-    egress: {
-      https: { ports: [443], comment: 'Slack, Teams and the ticket backend over HTTPS.' },
-      smtp: { ports: [465, 587], comment: 'SMTP submission.' },
-    },
-  },
-  {
-    name: 'files',
-    port: 7403,
-    description: 'Document tools over a sandboxed directory tree on a volume.',
-    secretEnv: {},
-    egress: {},
-    values: {
-      persistence: { mountPath: '/data', enabled: true },
-    },
-  },
-  {
-    name: 'vendor-apis',
-    port: 7404,
-    description: 'Stripe, HubSpot and Salesforce query tools.',
-    secretEnv: {
-      STRIPE_API_KEY: secret('stripe-api-key', 'Stripe restricted API key (rk_...).', true),
-      HUBSPOT_TOKEN: secret('hubspot-token', 'HubSpot private app token.', true),
-      SALESFORCE_CLIENT_ID: secret('salesforce-client-id', 'Salesforce connected app client id.', true),
-      SALESFORCE_CLIENT_SECRET: secret('salesforce-client-secret', 'Salesforce connected app secret.', true),
-    },
-    egress: { https: { ports: [443], comment: 'The vendor APIs over HTTPS.' } },
-  },
-  {
-    name: 'admin',
-    port: 7405,
-    description:
-      'Restricted administration: the fleet user directory and billing operations behind approval.',
-    secretEnv: {
-      STRIPE_API_KEY: secret('stripe-api-key', 'Stripe API key for billing operations.', true),
-    },
-    egress: { https: { ports: [443], comment: 'Stripe over HTTPS.' } },
-  },
-];
+      egress: m.egress ?? {},
+      ...(m.helmValues ? { values: m.helmValues } : {}),
+    }));
+}
+
+/** What differs per server (see readServers). */
+export const SERVERS = readServers();
 
 function chartYaml(s) {
   return `# Generated by scripts/helm-charts.mjs: edit that script or helm/mcp-fleet-lib, not this file.
@@ -255,6 +230,11 @@ export function renderCharts() {
     files.set(join(dir, '.helmignore'), '# Generated by scripts/helm-charts.mjs\n.DS_Store\n*.tmp\n*.orig\n');
   }
   files.set(join(helmDir, 'mcp-fleet', 'Chart.yaml'), umbrellaChartYaml());
+  files.set(
+    join(helmDir, 'mcp-fleet', 'templates', '_servers.tpl'),
+    '{{/* Generated by scripts/helm-charts.mjs: every server of the fleet, in port order. */}}\n' +
+      `{{- define "mcp-fleet.serverNames" -}}${SERVERS.map((s) => s.name).join(' ')}{{- end -}}\n`,
+  );
   files.set(join(helmDir, 'mcp-fleet', 'values.schema.json'), umbrellaSchema(JSON.parse(schema)));
   return files;
 }

@@ -1,7 +1,7 @@
-{{/* The servers this release installs, in a fixed order. */}}
+{{/* The servers this release installs, in port order (mcp-fleet.serverNames is generated from the manifests). */}}
 {{- define "mcp-fleet.servers" -}}
 {{- $enabled := list -}}
-{{- range $server := list "database" "communication" "files" "vendor-apis" "admin" -}}
+{{- range $server := splitList " " (include "mcp-fleet.serverNames" .) -}}
 {{- if (index $.Values $server).enabled -}}
 {{- $enabled = append $enabled $server -}}
 {{- end -}}
