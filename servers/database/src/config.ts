@@ -1,74 +1,50 @@
 // The database server's own environment variables, parsed once at start-up by one zod schema.
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { FleetError } from '@mcp-fleet/core';
+import { type Env, env, parseEnv } from '@mcp-fleet/core';
 import { z } from 'zod';
 
 /** The saved queries shipped for the demo warehouse (used when SAVED_QUERIES_FILE is not set). */
 export const DEFAULT_SAVED_QUERIES_FILE = fileURLToPath(new URL('../saved-queries.yaml', import.meta.url));
 
-const int = (def: number, min: number, max: number) => z.coerce.number().int().min(min).max(max).default(def);
+const { int, bool } = env;
 
-/** Environment of the database server (besides core's). */
-export const databaseEnvSchema = z.object({
-  /** Connection URL of the warehouse, as a read-only login role. */
-  WAREHOUSE_URL: z
-    .string()
-    .min(1, 'WAREHOUSE_URL is required: the warehouse connection URL of a read-only role'),
-  /** Start even though the role can write. For a throw-away warehouse only; logged loudly. */
-  WAREHOUSE_ALLOW_WRITABLE_ROLE: z
-    .enum(['true', 'false', '1', '0', 'yes', 'no'])
-    .optional()
-    .transform((v) => v === 'true' || v === '1' || v === 'yes'),
-  /** YAML file of saved, parameterised queries; each becomes a tool. */
-  SAVED_QUERIES_FILE: z.string().optional(),
-  /** Most rows a query returns; the result says `truncated: true` past this. */
-  WAREHOUSE_MAX_ROWS: int(500, 1, 100_000),
-  /** Most bytes (JSON) of rows a query returns. */
-  WAREHOUSE_MAX_BYTES: int(1_000_000, 1_000, 50_000_000),
-  /** Tool timeout of run_query / explain_query / saved queries; the statement is cancelled then. */
-  WAREHOUSE_QUERY_TIMEOUT_MS: int(30_000, 100, 600_000),
-  /** Connections in the query pool. */
-  WAREHOUSE_POOL_MAX: int(5, 1, 100),
-  /** Queries running longer than this are listed by database_health. */
-  WAREHOUSE_LONG_RUNNING_SECONDS: int(30, 1, 86_400),
-  /**
-   * Largest single message (one row, one error text) the server accepts from the warehouse; a
-   * larger one fails the call and closes its connection before it is buffered or decoded.
-   */
-  WAREHOUSE_MAX_MESSAGE_BYTES: int(33_554_432, 65_536, 268_435_456),
-  /** Warehouse calls one caller (tenant + agent + user) may have running at once; more are refused. */
-  WAREHOUSE_MAX_CONCURRENT_PER_CALLER: int(2, 1, 100),
-  /** Dashboards one tenant may keep; saving one more (a new name) is refused. At most 500, what list_dashboards shows. */
-  DASHBOARDS_MAX_PER_TENANT: int(200, 1, 500),
-});
-
-/** Parsed database server configuration. */
-export interface DatabaseConfig {
-  warehouseUrl: string;
-  allowWritableRole: boolean;
-  savedQueriesFile: string;
-  maxRows: number;
-  maxBytes: number;
-  queryTimeoutMs: number;
-  poolMax: number;
-  longRunningSeconds: number;
-  maxMessageBytes: number;
-  maxConcurrentPerCaller: number;
-  maxDashboardsPerTenant: number;
-}
-
-/** Parses the database server's environment; throws FLEET_ERR_CONFIG naming the bad variables (never their values). */
-export function loadDatabaseConfig(env: Record<string, string | undefined>): DatabaseConfig {
-  const parsed = databaseEnvSchema.safeParse(env);
-  if (!parsed.success) {
-    const detail = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
-    throw new FleetError('FLEET_ERR_CONFIG', `invalid database server configuration: ${detail}`);
-  }
-  const e = parsed.data;
-  return {
-    warehouseUrl: e.WAREHOUSE_URL,
+/** Environment of the database server (besides core's), and what it becomes. */
+export const databaseEnvSchema = z
+  .object({
+    /**
+     * Connection URL of the warehouse, as a read-only login role. Required to serve (connect says
+     * so); not to list the tools (`fleet policy explain`).
+     */
+    WAREHOUSE_URL: z.string().optional(),
+    /** Start even though the role can write. For a throw-away warehouse only; logged loudly. */
+    WAREHOUSE_ALLOW_WRITABLE_ROLE: bool(false),
+    /** YAML file of saved, parameterised queries; each becomes a tool. */
+    SAVED_QUERIES_FILE: z.string().optional(),
+    /** Most rows a query returns; the result says `truncated: true` past this. */
+    WAREHOUSE_MAX_ROWS: int(500, 1, 100_000),
+    /** Most bytes (JSON) of rows a query returns. */
+    WAREHOUSE_MAX_BYTES: int(1_000_000, 1_000, 50_000_000),
+    /** Tool timeout of run_query / explain_query / saved queries; the statement is cancelled then. */
+    WAREHOUSE_QUERY_TIMEOUT_MS: int(30_000, 100, 600_000),
+    /** Connections in the query pool. */
+    WAREHOUSE_POOL_MAX: int(5, 1, 100),
+    /** Queries running longer than this are listed by database_health. */
+    WAREHOUSE_LONG_RUNNING_SECONDS: int(30, 1, 86_400),
+    /**
+     * Largest single message (one row, one error text) the server accepts from the warehouse; a
+     * larger one fails the call and closes its connection before it is buffered or decoded.
+     */
+    WAREHOUSE_MAX_MESSAGE_BYTES: int(33_554_432, 65_536, 268_435_456),
+    /** Warehouse calls one caller (tenant + agent + user) may have running at once; more are refused. */
+    WAREHOUSE_MAX_CONCURRENT_PER_CALLER: int(2, 1, 100),
+    /** Dashboards one tenant may keep; saving one more (a new name) is refused. At most 500, what list_dashboards shows. */
+    DASHBOARDS_MAX_PER_TENANT: int(200, 1, 500),
+  })
+  .transform((e) => ({
+    warehouseUrl: e.WAREHOUSE_URL ?? '',
     allowWritableRole: e.WAREHOUSE_ALLOW_WRITABLE_ROLE,
-    savedQueriesFile: e.SAVED_QUERIES_FILE ?? DEFAULT_SAVED_QUERIES_FILE,
+    savedQueriesFile: resolve(e.SAVED_QUERIES_FILE ?? DEFAULT_SAVED_QUERIES_FILE),
     maxRows: e.WAREHOUSE_MAX_ROWS,
     maxBytes: e.WAREHOUSE_MAX_BYTES,
     queryTimeoutMs: e.WAREHOUSE_QUERY_TIMEOUT_MS,
@@ -77,5 +53,11 @@ export function loadDatabaseConfig(env: Record<string, string | undefined>): Dat
     maxMessageBytes: e.WAREHOUSE_MAX_MESSAGE_BYTES,
     maxConcurrentPerCaller: e.WAREHOUSE_MAX_CONCURRENT_PER_CALLER,
     maxDashboardsPerTenant: e.DASHBOARDS_MAX_PER_TENANT,
-  };
-}
+  }));
+
+/** Parsed database server configuration. */
+export type DatabaseConfig = z.output<typeof databaseEnvSchema>;
+
+/** Parses the database server's environment; throws FLEET_ERR_CONFIG naming the bad variables (never their values). */
+export const loadDatabaseConfig = (vars: Env): DatabaseConfig =>
+  parseEnv(databaseEnvSchema, vars, 'database server');

@@ -1,26 +1,10 @@
 // `pnpm start` hook: builds the demo warehouse in the embedded PostgreSQL and hands the server a
 // WAREHOUSE_URL for its read-only role. Idempotent; seconds on a first start, instant after.
-
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { LocalSetupContext } from '@mcp-fleet/core';
 import { buildDemoWarehouse } from './demo/build-warehouse.js';
-
-/** What `fleet start` passes to a server's local set-up. */
-export interface LocalSetupContext {
-  /** Superuser URL of the embedded PostgreSQL. */
-  adminUrl: string;
-  /** Absolute path of `.fleet/`. */
-  fleetDir: string;
-  /** A log function, or a logger with `info`. */
-  log?: ((message: string) => void) | { info: (message: string) => void };
-}
-
-function logger(log: LocalSetupContext['log']): (message: string) => void {
-  if (typeof log === 'function') return log;
-  if (log && typeof log.info === 'function') return (m) => log.info(m);
-  return () => {};
-}
 
 // The reader's password is kept under .fleet/ (mode 0600) so restarts reuse it.
 function readerPassword(fleetDir: string): string {
@@ -40,13 +24,12 @@ function readerPassword(fleetDir: string): string {
 
 /** Prepares the demo warehouse and returns the server's extra environment. */
 export async function prepareLocal(ctx: LocalSetupContext): Promise<Record<string, string>> {
-  const log = logger(ctx.log);
   const built = await buildDemoWarehouse({
     adminUrl: ctx.adminUrl,
     readerPassword: readerPassword(ctx.fleetDir),
-    log,
+    log: ctx.log,
   });
-  log(
+  ctx.log(
     built.rebuilt
       ? `demo warehouse "${built.database}" built in ${built.ms} ms`
       : `demo warehouse "${built.database}" ready (${built.ms} ms)`,

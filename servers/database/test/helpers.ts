@@ -4,25 +4,20 @@ import { randomBytes } from 'node:crypto';
 import {
   type BootedServer,
   bootServer,
-  connectClient,
   createTestDatabase,
-  policyWithoutThrottling,
-  type TestClient,
+  examplePolicy as readExamplePolicy,
 } from '@mcp-fleet/testkit';
 import pg from 'pg';
-import { createDatabaseDefinition, type DatabaseDefinitionOptions } from '../src/definition.js';
+import definition from '../src/definition.js';
 import { type BuiltWarehouse, buildDemoWarehouse } from '../src/demo/build-warehouse.js';
 
-/** The policy `pnpm start` loads (grants and constraints; not its rate limits), so these tests also check its database lines. */
-/** A logger that drops everything, for connectors built directly in a test. */
-export const silentLogger = { info() {}, warn() {}, error() {}, debug() {} } as never;
+export { connectAs, dataOf as data, eventually, silentLogger, textOf } from '@mcp-fleet/testkit';
 
 /** A signal that never aborts, for calls made directly on the connector. */
 export const neverAborted: AbortSignal = new AbortController().signal;
 
-export const examplePolicy = policyWithoutThrottling(
-  new URL('../../../deploy/policies/example.yaml', import.meta.url),
-);
+/** The policy `pnpm start` loads (grants and constraints; not its rate limits), so these tests also check its database lines. */
+export const examplePolicy = readExamplePolicy();
 
 /** A warehouse for one test file. */
 export interface TestWarehouse extends BuiltWarehouse {
@@ -107,47 +102,21 @@ export async function bootDatabase(
   wh: TestWarehouse,
   o: {
     env?: Record<string, string>;
-    definition?: DatabaseDefinitionOptions;
+    /** Shorthands for SAVED_QUERIES_FILE and WAREHOUSE_QUERY_TIMEOUT_MS. */
+    definition?: { savedQueriesFile?: string; queryTimeoutMs?: number };
     policy?: unknown;
     url?: string;
   } = {},
 ): Promise<BootedServer> {
-  return bootServer(createDatabaseDefinition(o.definition), {
+  const { savedQueriesFile, queryTimeoutMs } = o.definition ?? {};
+  return bootServer(definition, {
     policy: o.policy ?? examplePolicy,
     databaseUrl: wh.fleetUrl,
-    env: { WAREHOUSE_URL: o.url ?? wh.readerUrl, ...o.env },
+    env: {
+      WAREHOUSE_URL: o.url ?? wh.readerUrl,
+      ...(savedQueriesFile ? { SAVED_QUERIES_FILE: savedQueriesFile } : {}),
+      ...(queryTimeoutMs ? { WAREHOUSE_QUERY_TIMEOUT_MS: String(queryTimeoutMs) } : {}),
+      ...o.env,
+    },
   });
-}
-
-/** Connects a client of `era` (modern unless told) to `s` with a token carrying `claims`. */
-export async function connectAs(
-  s: BootedServer,
-  claims: Parameters<BootedServer['token']>[0],
-  era: Parameters<typeof connectClient>[0] = 'modern',
-): Promise<TestClient> {
-  return connectClient(era, s.url, await s.token(claims));
-}
-
-/** The text of a tool result. */
-export function textOf(r: { content: { type: string; text?: string }[] }): string {
-  return r.content.map((c) => c.text ?? '').join('\n');
-}
-
-/** Polls `fn` until it returns true or `ms` pass. */
-export async function eventually(fn: () => Promise<boolean>, ms = 5_000): Promise<boolean> {
-  const until = Date.now() + ms;
-  while (Date.now() < until) {
-    if (await fn()) return true;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return fn();
-}
-
-/** The structured content of a tool result; throws with the result's text when there is none. */
-export function data(r: {
-  structuredContent?: Record<string, unknown>;
-  content: { type: string; text?: string }[];
-}): Record<string, unknown> {
-  if (!r.structuredContent) throw new Error(`no structured content: ${textOf(r)}`);
-  return r.structuredContent;
 }

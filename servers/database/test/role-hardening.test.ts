@@ -9,7 +9,7 @@ import { type BootedServer, connectClient } from '@mcp-fleet/testkit';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DANGEROUS_FUNCTION_NAMES } from '../src/connectors/role-check.js';
-import { createDatabaseDefinition } from '../src/definition.js';
+import definition from '../src/definition.js';
 import { bootDatabase, createWarehouse, data, type TestWarehouse, textOf } from './helpers.js';
 
 let wh: TestWarehouse;
@@ -26,7 +26,7 @@ afterAll(async () => {
 });
 
 const start = (url: string) =>
-  createFleetServer(createDatabaseDefinition(), {
+  createFleetServer(definition, {
     env: {
       LOG_LEVEL: 'silent',
       AUDIT_STDOUT: 'false',

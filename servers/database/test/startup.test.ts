@@ -6,7 +6,7 @@ import { bootServer, connectClient } from '@mcp-fleet/testkit';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findWriteCapabilities } from '../src/connectors/role-check.js';
-import { createDatabaseDefinition } from '../src/definition.js';
+import definition from '../src/definition.js';
 import { buildDemoWarehouse } from '../src/demo/build-warehouse.js';
 import { createWarehouse, examplePolicy, type TestWarehouse } from './helpers.js';
 
@@ -35,7 +35,7 @@ afterAll(async () => {
 });
 
 const start = (url: string, extra: Record<string, string> = {}) =>
-  createFleetServer(createDatabaseDefinition(), {
+  createFleetServer(definition, {
     env: {
       LOG_LEVEL: 'silent',
       AUDIT_STDOUT: 'false',
@@ -69,7 +69,7 @@ describe('start-up checks of the warehouse role', () => {
   });
 
   it('starts with the explicit override, and queries stay read-only', async () => {
-    const s = await bootServer(createDatabaseDefinition(), {
+    const s = await bootServer(definition, {
       policy: examplePolicy,
       env: { WAREHOUSE_URL: writerUrl, WAREHOUSE_ALLOW_WRITABLE_ROLE: 'true' },
     });

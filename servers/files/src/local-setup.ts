@@ -2,16 +2,8 @@
 // already exist are left alone, so local edits survive restarts) and points FILES_ROOT at it.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
+import type { LocalSetupContext } from '@mcp-fleet/core';
 import { sampleDocuments } from './samples/sample-documents.js';
-
-/** What `fleet start` passes to a server's local set-up. */
-export interface LocalSetupContext {
-  /** Superuser URL of the embedded PostgreSQL (unused by the files server). */
-  adminUrl: string;
-  /** Absolute path of the fleet's `.fleet/` directory. */
-  fleetDir: string;
-  log: (message: string) => void;
-}
 
 /** Seeds the sample tree idempotently and returns the files server's extra environment. */
 export async function prepareLocal(ctx: LocalSetupContext): Promise<Record<string, string>> {

@@ -7,11 +7,10 @@ import { join } from 'node:path';
 import {
   type BootedServer,
   bootServer,
-  type ClientEra,
-  connectClient,
   createTestDatabase,
-  policyWithoutThrottling,
+  examplePolicy as readExamplePolicy,
   type TestClient,
+  textOf,
 } from '@mcp-fleet/testkit';
 import definition from '../src/definition.js';
 import { prepareLocal } from '../src/local-setup.js';
@@ -20,9 +19,9 @@ import { prepareLocal } from '../src/local-setup.js';
 export const SENTINEL = 'SENTINEL-c0ffee-outside-the-sandbox-9f1b';
 
 /** The example policy the local fleet loads: its grants and constraints, without its rate limits. */
-export const examplePolicy = policyWithoutThrottling(
-  new URL('../../../deploy/policies/example.yaml', import.meta.url),
-);
+export const examplePolicy = readExamplePolicy();
+
+export { clientAs, textOf } from '@mcp-fleet/testkit';
 
 /** A temporary layout: `base/files` (the root), `base/outside` and the lookalike sibling `base/files_secret`. */
 export interface Layout {
@@ -118,21 +117,6 @@ export async function bootFleet(
     layout.cleanup();
     throw err;
   }
-}
-
-/** Connects a client of `era` as an agent with `role`. */
-export async function clientAs(
-  s: BootedServer,
-  era: ClientEra,
-  role: string,
-  sub = `${role}-agent`,
-): Promise<TestClient> {
-  return connectClient(era, s.url, await s.token({ sub, roles: [role] }));
-}
-
-/** The text of a tool result (first block). */
-export function textOf(r: { content: { type: string; text?: string }[] }): string {
-  return r.content.map((c) => c.text ?? '').join('\n');
 }
 
 /** Calls a tool; a JSON-RPC error (tool not available) becomes an `isError`-like result so corpus loops stay simple. */

@@ -7,7 +7,9 @@ import type pg from 'pg';
 /** The fleet-database table of this server. */
 export const DASHBOARD_MIGRATIONS: Migration[] = [
   {
-    id: '0100_database_dashboards',
+    id: '0100_dashboards',
+    // Recorded under this id before server migrations were namespaced (stored now as database/0100_dashboards).
+    previousId: '0100_database_dashboards',
     sql: `
       CREATE TABLE IF NOT EXISTS database_dashboards (
         tenant text NOT NULL,
