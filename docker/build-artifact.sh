@@ -12,6 +12,11 @@ set -eu
 server="${1:?usage: build-artifact.sh <server> <out-dir>}"
 out="${2:?usage: build-artifact.sh <server> <out-dir>}"
 pkg="@mcp-fleet/server-${server}"
+# The servers are the packages under servers/ with a manifest (package.json#mcpFleet).
+grep -q '"mcpFleet"' "servers/${server}/package.json" 2>/dev/null || {
+  echo "build-artifact: no server \"${server}\"; servers: $(grep -l '"mcpFleet"' servers/*/package.json | cut -d/ -f2 | tr '\n' ' ')" >&2
+  exit 1
+}
 if [ -z "${PNPM:-}" ]; then
   if command -v pnpm >/dev/null 2>&1; then PNPM=pnpm; else PNPM="npx -y pnpm@10.33.0"; fi
 fi
