@@ -1,5 +1,5 @@
 // Test-only tools for core's tests (core has no real tools of its own).
-import { defineTool, type ServerDefinition, ToolError } from '@mcp-fleet/core';
+import { defineConstraint, defineTool, type ServerDefinition, ToolError } from '@mcp-fleet/core';
 import { z } from 'zod';
 
 /** Counts how many times each mutating fixture really ran (the "upstream"). */
@@ -15,6 +15,13 @@ const echo = defineTool({
   handler: async ({ text }, ctx) => ({ data: { text, agent: ctx.identity.agentId } }),
 });
 
+/** The fixture server's one constraint dimension (`fixture.schemas` in policy). */
+export const schemas = defineConstraint({
+  name: 'schemas',
+  description: 'schemas the caller may read',
+  schema: z.object({ schemas: z.array(z.string()).min(1) }),
+});
+
 const lookup = defineTool({
   name: 'lookup_record',
   title: 'Look up a record',
@@ -23,8 +30,7 @@ const lookup = defineTool({
   output: z.object({ schema: z.string(), id: z.number() }),
   governance: { readOnly: true },
   constraint: {
-    description: 'schemas the caller may read',
-    schema: z.object({ schemas: z.array(z.string()).min(1) }),
+    dimension: schemas,
     check: (args, value) =>
       value.schemas.includes(args.schema)
         ? null
@@ -114,7 +120,10 @@ export const fixtureServer: ServerDefinition<undefined> = {
 export const fixturePolicy = {
   version: 1,
   roles: {
-    reader: { description: 'read tools', grants: [{ servers: ['fixture'], access: 'read' }] },
+    reader: {
+      description: 'read tools',
+      grants: [{ servers: ['fixture'], access: 'read', constraints: { 'fixture.schemas': '*' } }],
+    },
     writer: { grants: [{ servers: ['fixture'], tools: ['write_note', 'echo_text'] }] },
     narrow: {
       grants: [

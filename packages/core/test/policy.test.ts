@@ -51,7 +51,7 @@ describe('listed ⇔ callable', () => {
 });
 
 describe('decide()', () => {
-  const tool = { name: 'lookup_record', readOnly: true, needsApproval: false };
+  const tool = { name: 'lookup_record', readOnly: true, needsApproval: false, dimension: 'schemas' };
   const policy = parsePolicy(JSON.stringify(fixturePolicy));
   it('denies by default and names the reason', () => {
     expect(decide(policy, { roles: ['ghost'] }, 'fixture', tool)).toMatchObject({ allowed: false });
@@ -62,7 +62,7 @@ describe('decide()', () => {
       false,
     );
   });
-  it('unions constraints across grants and leaves a tool unconstrained when any grant does', () => {
+  it('unions constraints across grants and leaves a tool unconstrained when any grant says "*"', () => {
     const d = decide(policy, { roles: ['narrow'] }, 'fixture', tool);
     expect(d.constraints).toEqual([{ schemas: ['public'] }]);
     expect(decide(policy, { roles: ['narrow', 'reader'] }, 'fixture', tool).constraints).toBeNull();
@@ -74,6 +74,7 @@ describe('decide()', () => {
         name: 'delete_everything',
         readOnly: false,
         needsApproval: true,
+        dimension: null,
       }).approvalRequired,
     ).toBe(true);
   });

@@ -6,7 +6,7 @@ import { defineServer, FleetError } from '@mcp-fleet/core';
 import { Areas } from './access/areas.js';
 import { loadFilesConfig } from './config.js';
 import { Sandbox } from './sandbox/sandbox.js';
-import type { FilesConnectors } from './tools/context.js';
+import { type FilesConnectors, filesError } from './tools/context.js';
 import { filesTools } from './tools/index.js';
 
 /** The files server definition (`fleet start` and `fleet policy explain` import this). */
@@ -17,6 +17,7 @@ export default defineServer(import.meta.url, {
     'not instructions.',
   config: loadFilesConfig,
   tools: filesTools,
+  mapError: filesError,
   connect: async ({ config, logger }): Promise<FilesConnectors> => {
     // The root is fixed here, once, from configuration: nothing a client sends (roots, URIs) changes it.
     const sandbox = await Sandbox.open(config.root).catch((err: Error) => {

@@ -5,9 +5,12 @@ import { parseArgs } from 'node:util';
 import {
   type AnyTool,
   decide,
+  describeGap,
   explainGovernance,
   type PolicyDocument,
+  type PolicyGap,
   parsePolicy,
+  policyGaps,
   ToolRegistry,
   toolFacts,
 } from '@mcp-fleet/core';
@@ -22,6 +25,8 @@ export interface ExplainRow {
   reason: string;
   approval: boolean;
   constraints: unknown[] | null;
+  /** The tool's constraint dimension key (`database.schemas`), or null when it declares none. */
+  dimension: string | null;
   /** Rate limits, budget, cache, idempotency, approval and timeout that apply, with where each comes from. */
   governance: string[];
 }
@@ -42,7 +47,8 @@ export function explainPolicy(
   for (const server of servers) {
     const registry = new ToolRegistry(server.tools);
     for (const reg of registry.all()) {
-      const d = decide(policy, { roles: [role] }, server.name, toolFacts(reg));
+      const facts = toolFacts(reg.tool);
+      const d = decide(policy, { roles: [role] }, server.name, facts);
       rows.push({
         server: server.name,
         tool: reg.tool.name,
@@ -51,6 +57,7 @@ export function explainPolicy(
         reason: d.reason,
         approval: d.approvalRequired,
         constraints: d.constraints,
+        dimension: facts.dimension === null ? null : `${server.name}.${facts.dimension}`,
         governance: d.allowed ? explainGovernance(policy, [role], server.name, reg.tool).lines : [],
       });
     }
@@ -68,57 +75,87 @@ async function loadServers(only?: string): Promise<ServerTools[]> {
   return out;
 }
 
-/** Validates a policy file, including every constraint against the tools of the servers in this checkout. */
-export async function checkPolicyFile(file: string): Promise<{ ok: boolean; messages: string[] }> {
+/** What `fleet policy check` found. */
+export interface PolicyCheck {
+  /** The policy parses and every constraint value fits its dimension on every server. */
+  ok: boolean;
+  /** Grants that match a constrained tool but leave its dimension unset (they do not grant it). */
+  gaps: PolicyGap[];
+  messages: string[];
+}
+
+/**
+ * Validates a policy file against the tools of every server in this checkout: each constraint value
+ * parsed with its dimension's schema, and every gap (role, grant, server, tool, dimension) listed.
+ */
+export async function checkPolicyFile(file: string, only?: readonly ServerTools[]): Promise<PolicyCheck> {
   const messages: string[] = [];
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    return { ok: false, messages: [`cannot read ${file}: ${(err as Error).message}`] };
+    return { ok: false, gaps: [], messages: [`cannot read ${file}: ${(err as Error).message}`] };
   }
   let doc: PolicyDocument;
   try {
     doc = parsePolicy(text);
   } catch (err) {
-    return { ok: false, messages: [(err as Error).message] };
+    return { ok: false, gaps: [], messages: [(err as Error).message] };
   }
   let ok = true;
-  const servers = await loadServers();
+  const gaps: PolicyGap[] = [];
+  const servers = only ?? (await loadServers());
   for (const server of servers) {
+    const registry = new ToolRegistry(server.tools);
     try {
-      parsePolicy(text, server.name, new ToolRegistry(server.tools));
+      gaps.push(...policyGaps(parsePolicy(text, server.name, registry), server.name, registry));
     } catch (err) {
       ok = false;
       messages.push(`${server.name}: ${(err as Error).message}`);
     }
   }
   const knownTools = new Set(servers.flatMap((s) => s.tools.map((t) => t.name)));
+  const knownServers = new Set(servers.map((s) => s.name));
   for (const [roleName, role] of Object.entries(doc.roles)) {
     if (role.grants.length === 0) messages.push(`warning: role ${roleName} grants nothing`);
     role.grants.forEach((g, i) => {
-      for (const tool of Object.keys(g.constraints)) {
-        if (servers.length > 0 && !knownTools.has(tool)) {
-          messages.push(`warning: roles.${roleName}.grants.${i}.constraints names unknown tool ${tool}`);
+      for (const key of Object.keys(g.constraints)) {
+        const dot = key.indexOf('.');
+        const unknown =
+          dot === -1 ? !knownTools.has(key) : !knownServers.has(key.slice(0, dot)) && servers.length > 0;
+        if (servers.length > 0 && unknown) {
+          messages.push(
+            `warning: roles.${roleName}.grants.${i}.constraints names ${dot === -1 ? 'unknown tool' : 'a server not in this checkout:'} ${key}`,
+          );
         }
       }
     });
   }
+  for (const gap of gaps) messages.push(`gap: ${describeGap(gap)}`);
   if (ok)
     messages.unshift(
-      `${file}: valid (${Object.keys(doc.roles).length} roles, checked against ${servers.length} servers)`,
+      `${file}: valid (${Object.keys(doc.roles).length} roles, checked against ${servers.length} servers, ${gaps.length} gaps)`,
     );
-  return { ok, messages };
+  return { ok, gaps, messages };
 }
 
 /** `fleet policy check|explain ...` */
 export async function policyCommand(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
   if (sub === 'check') {
-    const file = rest[0] ?? EXAMPLE_POLICY;
-    const { ok, messages } = await checkPolicyFile(file);
-    for (const m of messages) (ok ? process.stdout : process.stderr).write(`${m}\n`);
-    return ok ? 0 : 1;
+    const { values, positionals } = parseArgs({
+      args: rest,
+      options: { 'allow-gaps': { type: 'boolean' } },
+      allowPositionals: true,
+    });
+    const file = positionals[0] ?? EXAMPLE_POLICY;
+    const { ok, gaps, messages } = await checkPolicyFile(file);
+    // A gap denies (fail closed), so it is not a hole; but it is almost always a forgotten line, so it
+    // fails the check unless --allow-gaps says the denial is meant.
+    const pass = ok && (gaps.length === 0 || values['allow-gaps'] === true);
+    for (const m of messages) (pass ? process.stdout : process.stderr).write(`${m}\n`);
+    if (ok && !pass) process.stderr.write('gaps found: add the values (or "*"), or pass --allow-gaps\n');
+    return pass ? 0 : 1;
   }
   if (sub === 'explain') {
     const { values } = parseArgs({
@@ -147,7 +184,9 @@ export async function policyCommand(argv: string[]): Promise<number> {
     for (const r of rows) {
       const verdict = r.allowed ? (r.approval ? 'ALLOW (approval)' : 'ALLOW') : 'deny';
       const limits =
-        r.allowed && r.constraints !== null ? `  constraints: ${JSON.stringify(r.constraints)}` : '';
+        r.allowed && r.dimension !== null
+          ? `  ${r.dimension}: ${r.constraints === null ? '"*"' : JSON.stringify(r.constraints)}`
+          : '';
       process.stdout.write(
         `${verdict.padEnd(17)} ${r.server}/${r.tool} ${r.readOnly ? '[read]' : '[write]'}  — ${r.reason}${limits}\n`,
       );
@@ -156,7 +195,7 @@ export async function policyCommand(argv: string[]): Promise<number> {
     return 0;
   }
   process.stderr.write(
-    'usage: fleet policy check [file] | fleet policy explain --role <role> [--server <name>]\n',
+    'usage: fleet policy check [file] [--allow-gaps] | fleet policy explain --role <role> [--server <name>]\n',
   );
   return 2;
 }

@@ -1,15 +1,9 @@
 // What governance a caller with some roles meets on one tool, for `fleet policy explain`.
-import { toolFacts } from '../pipeline/list-tools.js';
-import { decide } from '../policy/decide.js';
+import { APPROVAL_META_KEY, IDEMPOTENCY_META_KEY } from '../kernel/meta-keys.js';
+import { type Decision, decide, dimensionKey, toolFacts } from '../policy/decide.js';
 import type { PolicyDocument } from '../policy/policy-schema.js';
+import { APPROVAL_ARG, IDEMPOTENCY_ARG, ownedReserved } from '../tools/reserved-listing.js';
 import type { AnyTool } from '../tools/tool.js';
-import {
-  APPROVAL_ARG,
-  APPROVAL_META_KEY,
-  IDEMPOTENCY_ARG,
-  IDEMPOTENCY_META_KEY,
-  ownedReserved,
-} from './reserved-args.js';
 import { computeGovernance, type ResolvedGovernance } from './resolve.js';
 
 /** The governance of one (roles, server, tool), with where each value comes from. */
@@ -24,6 +18,25 @@ export interface GovernanceExplanation {
   lines: string[];
 }
 
+/** The tool's constraint dimension, the value in force and where it comes from. */
+function constraintLine(d: Decision, server: string, tool: AnyTool): string {
+  const dimension = tool.constraint?.dimension;
+  if (!dimension) return 'constraint: none declared';
+  const key = dimensionKey(server, dimension.name);
+  const sources = (d.constraintSources ?? []).map(
+    (s) =>
+      `role ${s.role} grant #${s.grant} ${s.key === key ? `"${s.key}"` : `"${s.key}" (tool override)`}${s.unconstrained ? ' = "*"' : ''}`,
+  );
+  const gaps = (d.gaps ?? []).map((g) => `role ${g.role} grant #${g.grant} leaves it unset (does not cover)`);
+  const value = !d.allowed
+    ? 'not granted'
+    : d.constraints === null
+      ? 'unconstrained ("*")'
+      : JSON.stringify(d.constraints);
+  const from = [...sources, ...gaps].join('; ');
+  return `constraint ${key} (${dimension.description}): ${value}${from ? ` (from ${from})` : ''}`;
+}
+
 /** Explains rate limits, budgets, cost, cache, idempotency, approval and timeout for a caller with `roles`. */
 export function explainGovernance(
   policy: PolicyDocument,
@@ -32,13 +45,8 @@ export function explainGovernance(
   tool: AnyTool,
 ): GovernanceExplanation {
   const g = computeGovernance(policy, roles, server, tool);
-  const decision = decide(
-    policy,
-    { roles: [...roles] },
-    server,
-    toolFacts({ tool, listing: undefined as never }),
-  );
-  const lines: string[] = [];
+  const decision = decide(policy, { roles: [...roles] }, server, toolFacts(tool));
+  const lines: string[] = [constraintLine(decision, server, tool)];
   const from = (s: { from: string }) => ` (from ${s.from})`;
   lines.push(
     g.perCallerPerMinute

@@ -1,6 +1,7 @@
 // THE policy decision. tools/list filtering and tools/call admission both call decide(); nothing else decides.
 import picomatch from 'picomatch';
 import type { Identity } from '../identity/identity.js';
+import { type AnyTool, UNCONSTRAINED } from '../tools/tool.js';
 import type { Grant, PolicyDocument } from './policy-schema.js';
 
 /** What decide() needs to know about a tool. */
@@ -8,6 +9,43 @@ export interface ToolFacts {
   name: string;
   readOnly: boolean;
   needsApproval: boolean;
+  /** The constraint dimension the tool declares (e.g. `schemas`), or null when it declares none. */
+  dimension: string | null;
+}
+
+/** The facts decide() needs about a tool. */
+export function toolFacts(tool: AnyTool): ToolFacts {
+  const g = tool.governance;
+  return {
+    name: tool.name,
+    readOnly: g.readOnly,
+    needsApproval: Boolean(g.needsApproval || g.destructive),
+    dimension: tool.constraint?.dimension.name ?? null,
+  };
+}
+
+/** The policy key of a server's constraint dimension: `"<server>.<dimension>"`, e.g. `database.schemas`. */
+export function dimensionKey(server: string, dimension: string): string {
+  return `${server}.${dimension}`;
+}
+
+/** Where a constraint value of a decision comes from. */
+export interface ConstraintSource {
+  role: string;
+  /** Index of the grant in the role's `grants` (0-based). */
+  grant: number;
+  /** The key that gave it: the dimension's (`database.schemas`) or the tool's own name (an override). */
+  key: string;
+  /** The value is `"*"`: explicitly unconstrained. */
+  unconstrained: boolean;
+}
+
+/** A grant that would cover a constrained tool but leaves its dimension unset, so it does not cover it. */
+export interface ConstraintGap {
+  role: string;
+  grant: number;
+  /** The dimension key the grant lacks, e.g. `database.schemas`. */
+  key: string;
 }
 
 /** The answer for one (identity, server, tool). */
@@ -17,10 +55,17 @@ export interface Decision {
   reason: string;
   /** The roles whose grants allow the tool. */
   viaRoles: string[];
-  /** Constraint values from the matching grants; `null` when at least one grant leaves the tool unconstrained. */
+  /**
+   * Values of the tool's constraint dimension from the covering grants; `null` when the tool declares
+   * no constraint or a covering grant gives `"*"` (explicitly unconstrained).
+   */
   constraints: unknown[] | null;
   /** A human must approve each call. */
   approvalRequired: boolean;
+  /** For a tool with a constraint dimension: where each covering grant's value comes from. */
+  constraintSources?: ConstraintSource[];
+  /** Grants that match the tool but leave its dimension unset (fail closed: they do not cover it). */
+  gaps?: ConstraintGap[];
 }
 
 const matcherCache = new Map<string, (s: string) => boolean>();
@@ -36,7 +81,7 @@ function matches(patterns: readonly string[], value: string): boolean {
   return false;
 }
 
-/** Whether a grant covers this tool on this server (ignoring constraints). */
+/** Whether a grant matches this tool on this server (ignoring constraints). */
 export function grantCovers(grant: Grant, server: string, tool: ToolFacts): boolean {
   if (!matches(grant.servers, server)) return false;
   if (grant.access === 'read' && !tool.readOnly) return false;
@@ -44,7 +89,22 @@ export function grantCovers(grant: Grant, server: string, tool: ToolFacts): bool
   return !matches(grant.except, tool.name);
 }
 
-/** Decides whether `identity` may use `tool` on `server` under `policy`. Deny by default. */
+/**
+ * The key of `grant` that constrains `tool` on `server`: the tool's own name (an override) or its
+ * dimension's key; undefined when the grant sets neither (a gap) or the tool declares no dimension.
+ */
+export function constraintKeyOf(grant: Grant, server: string, tool: ToolFacts): string | undefined {
+  if (tool.dimension === null) return undefined;
+  if (Object.hasOwn(grant.constraints, tool.name)) return tool.name;
+  const key = dimensionKey(server, tool.dimension);
+  return Object.hasOwn(grant.constraints, key) ? key : undefined;
+}
+
+/**
+ * Decides whether `identity` may use `tool` on `server` under `policy`. Deny by default.
+ * A tool with a constraint dimension is covered only by grants that give its dimension a value
+ * (or `"*"`); a grant that leaves it unset does not cover it: fail closed, never open.
+ */
 export function decide(
   policy: PolicyDocument,
   identity: Pick<Identity, 'roles'>,
@@ -52,31 +112,50 @@ export function decide(
   tool: ToolFacts,
 ): Decision {
   const viaRoles: string[] = [];
-  let constraints: unknown[] | null = [];
+  const values: unknown[] = [];
+  const sources: ConstraintSource[] = [];
+  const gaps: ConstraintGap[] = [];
+  let open = tool.dimension === null;
   let approval = tool.needsApproval;
   for (const roleName of identity.roles) {
     const role = Object.hasOwn(policy.roles, roleName) ? policy.roles[roleName] : undefined;
     if (!role) continue;
-    for (const grant of role.grants) {
-      if (!grantCovers(grant, server, tool)) continue;
+    role.grants.forEach((grant, i) => {
+      if (!grantCovers(grant, server, tool)) return;
+      if (tool.dimension !== null) {
+        const key = constraintKeyOf(grant, server, tool);
+        if (key === undefined) {
+          gaps.push({ role: roleName, grant: i, key: dimensionKey(server, tool.dimension) });
+          return;
+        }
+        const value = grant.constraints[key];
+        const unconstrained = value === UNCONSTRAINED;
+        if (unconstrained) open = true;
+        else values.push(value);
+        sources.push({ role: roleName, grant: i, key, unconstrained });
+      }
       if (!viaRoles.includes(roleName)) viaRoles.push(roleName);
-      if (Object.hasOwn(grant.constraints, tool.name)) constraints?.push(grant.constraints[tool.name]);
-      else constraints = null;
       if (grant.approval.length > 0 && matches(grant.approval, tool.name)) approval = true;
-    }
+    });
   }
+  const extra = tool.dimension === null ? {} : { constraintSources: sources, gaps };
   if (viaRoles.length === 0) {
-    const reason =
+    let reason =
       identity.roles.length === 0
         ? 'token carries no roles'
         : `no grant for ${server}/${tool.name} in roles ${identity.roles.join(', ')}`;
-    return { allowed: false, reason, viaRoles, constraints: [], approvalRequired: false };
+    if (gaps.length > 0) {
+      const where = gaps.map((g) => `role ${g.role} grant #${g.grant}`).join(', ');
+      reason = `${where} leaves constraint ${gaps[0]?.key} unset, so it does not cover ${server}/${tool.name} (give a value or "*")`;
+    }
+    return { allowed: false, reason, viaRoles, constraints: [], approvalRequired: false, ...extra };
   }
   return {
     allowed: true,
     reason: `granted by role ${viaRoles.join(', ')}`,
     viaRoles,
-    constraints,
+    constraints: open ? null : values,
     approvalRequired: approval,
+    ...extra,
   };
 }

@@ -2,6 +2,8 @@
 import { z } from 'zod';
 
 const patterns = z.array(z.string().min(1)).min(1);
+/** `server.dimension` or `tool_name`. */
+const CONSTRAINT_KEY = /^([a-z0-9][a-z0-9_-]*\.[a-z][a-z0-9_]*|[a-z][a-z0-9_]*)$/;
 
 /** One grant: which tools of which servers a role may use, and under what constraints. */
 export const grantSchema = z
@@ -14,8 +16,26 @@ export const grantSchema = z
     access: z.enum(['read', 'all']).default('all'),
     /** Tool names or patterns excluded from this grant. */
     except: z.array(z.string().min(1)).default([]),
-    /** Per-tool argument constraints, keyed by exact tool name; values are checked by the tool's declaration. */
-    constraints: z.record(z.string(), z.unknown()).default({}),
+    /**
+     * Values of constraint dimensions, keyed `"<server>.<dimension>"` (e.g. `database.schemas`): every
+     * tool declaring that dimension is constrained by it. `"*"` = explicitly unconstrained. A key that
+     * is an exact tool name overrides the dimension's value for that tool. A grant that leaves a
+     * constrained tool's dimension unset does not cover that tool (fail closed).
+     */
+    constraints: z
+      .record(z.string(), z.unknown())
+      .superRefine((rec, ctx) => {
+        for (const key of Object.keys(rec)) {
+          if (!CONSTRAINT_KEY.test(key)) {
+            ctx.addIssue({
+              code: 'custom',
+              path: [key],
+              message: 'keys are "<server>.<dimension>" (e.g. database.schemas) or a tool name',
+            });
+          }
+        }
+      })
+      .default({}),
     /** Tools (patterns) that need human approval when used through this grant. */
     approval: z.array(z.string().min(1)).default([]),
   })

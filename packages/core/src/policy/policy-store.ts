@@ -5,14 +5,18 @@ import { parse as parseYaml } from 'yaml';
 import { FleetError } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { ToolRegistry } from '../tools/registry.js';
+import { type ConstraintDimension, UNCONSTRAINED } from '../tools/tool.js';
+import { constraintKeyOf, dimensionKey, grantCovers, toolFacts } from './decide.js';
 import { type PolicyDocument, policySchema } from './policy-schema.js';
 
 /** An empty policy: every call is denied. */
 export const DENY_ALL: PolicyDocument = { version: 1, roles: {} };
 
 /**
- * Parses and validates policy text. With `server` + `registry`, also checks every constraint this
- * server's tools will receive, so a policy that would break a tool is refused before it is in force.
+ * Parses and validates policy text. With `server` + `registry`, also parses every constraint value
+ * this server's tools will receive with its dimension's schema (once, here), so a policy that would
+ * break a tool is refused before it is in force: a bad value, a `"<server>.<x>"` key naming no
+ * dimension of this server, or a tool-name key for a tool that declares no constraint.
  */
 export function parsePolicy(text: string, server?: string, registry?: ToolRegistry): PolicyDocument {
   let raw: unknown;
@@ -27,31 +31,92 @@ export function parsePolicy(text: string, server?: string, registry?: ToolRegist
     throw new FleetError('FLEET_ERR_POLICY_INVALID', `policy is invalid: ${detail}`);
   }
   const doc = parsed.data;
-  if (server && registry) validateConstraints(doc, registry);
+  if (server && registry) parseConstraints(doc, server, registry);
   return doc;
 }
 
-function validateConstraints(doc: PolicyDocument, registry: ToolRegistry): void {
+function parseConstraints(doc: PolicyDocument, server: string, registry: ToolRegistry): void {
+  const prefix = `${server}.`;
   for (const [roleName, role] of Object.entries(doc.roles)) {
     role.grants.forEach((grant, i) => {
-      for (const [toolName, value] of Object.entries(grant.constraints)) {
-        const reg = registry.get(toolName);
-        if (!reg) continue; // a constraint for another server's tool
-        const where = `roles.${roleName}.grants.${i}.constraints.${toolName}`;
-        if (!reg.tool.constraint) {
-          throw new FleetError(
-            'FLEET_ERR_POLICY_INVALID',
-            `${where}: tool ${toolName} declares no constraints`,
-          );
+      for (const [key, value] of Object.entries(grant.constraints)) {
+        const where = `roles.${roleName}.grants.${i}.constraints.${key}`;
+        const refuse = (why: string): never => {
+          throw new FleetError('FLEET_ERR_POLICY_INVALID', `${where}: ${why}`);
+        };
+        let dimension: ConstraintDimension<unknown> | undefined;
+        if (key.includes('.')) {
+          if (!key.startsWith(prefix)) continue; // another server's dimension
+          dimension = registry.dimension(key.slice(prefix.length));
+          if (!dimension) {
+            const known = [...registry.dimensions().keys()].map((d) => `${prefix}${d}`);
+            refuse(
+              `server ${server} declares no constraint dimension "${key.slice(prefix.length)}" (it declares ${known.join(', ') || 'none'})`,
+            );
+          }
+        } else {
+          const reg = registry.get(key);
+          if (!reg) continue; // a tool of another server
+          dimension = reg.tool.constraint?.dimension;
+          if (!dimension) refuse(`tool ${key} declares no constraints`);
         }
-        const ok = reg.tool.constraint.schema.safeParse(value);
+        if (value === UNCONSTRAINED) continue;
+        const ok = (dimension as ConstraintDimension<unknown>).schema.safeParse(value);
         if (!ok.success) {
           const detail = ok.error.issues.map((x) => `${x.path.join('.')}: ${x.message}`).join('; ');
-          throw new FleetError('FLEET_ERR_POLICY_INVALID', `${where}: ${detail}`);
+          refuse(`${detail} (a value of ${prefix}${dimension?.name}, or "*" for unconstrained)`);
         }
-        grant.constraints[toolName] = ok.data;
+        grant.constraints[key] = ok.data;
       }
     });
+  }
+}
+
+/** A grant that matches a constrained tool of a server but leaves its dimension unset. */
+export interface PolicyGap {
+  role: string;
+  /** Index of the grant in the role's `grants` (0-based). */
+  grant: number;
+  server: string;
+  tool: string;
+  /** The dimension key the grant lacks, e.g. `database.schemas`. */
+  dimension: string;
+}
+
+/**
+ * Every gap of `doc` on `server`: (role, grant, tool) where the grant matches a tool that declares a
+ * constraint dimension but gives neither the dimension (`"<server>.<name>"`) nor the tool a value.
+ * Such a grant does not cover the tool (fail closed); a gap is usually a policy line someone forgot.
+ */
+export function policyGaps(doc: PolicyDocument, server: string, registry: ToolRegistry): PolicyGap[] {
+  const gaps: PolicyGap[] = [];
+  for (const [roleName, role] of Object.entries(doc.roles)) {
+    role.grants.forEach((grant, i) => {
+      for (const reg of registry.all()) {
+        const facts = toolFacts(reg.tool);
+        if (facts.dimension === null || !grantCovers(grant, server, facts)) continue;
+        if (constraintKeyOf(grant, server, facts) !== undefined) continue;
+        gaps.push({
+          role: roleName,
+          grant: i,
+          server,
+          tool: reg.tool.name,
+          dimension: dimensionKey(server, facts.dimension),
+        });
+      }
+    });
+  }
+  return gaps;
+}
+
+/** One line describing a gap, for logs and `fleet policy check`. */
+export function describeGap(g: PolicyGap): string {
+  return `role ${g.role}, grant #${g.grant}: covers ${g.server}/${g.tool} but leaves constraint ${g.dimension} unset, so it does not grant ${g.tool} (set "${g.dimension}" to a value, or "*" for unconstrained)`;
+}
+
+function warnGaps(doc: PolicyDocument, opts: PolicyStoreOptions): void {
+  for (const gap of policyGaps(doc, opts.server, opts.registry)) {
+    opts.logger.warn({ ...gap }, `policy gap: ${describeGap(gap)}`);
   }
 }
 
@@ -79,6 +144,7 @@ export class PolicyStore {
       const text = readFileSync(opts.file, 'utf8');
       this.#current = parsePolicy(text, opts.server, opts.registry);
       this.#hash = createHash('sha256').update(text).digest('hex');
+      warnGaps(this.#current, opts);
     } else {
       opts.logger.warn('no POLICY_FILE configured: every tool call will be denied');
       this.#current = DENY_ALL;
@@ -115,6 +181,7 @@ export class PolicyStore {
     try {
       this.#current = parsePolicy(text, this.#opts.server, this.#opts.registry);
       this.#hash = hash;
+      warnGaps(this.#current, this.#opts);
       logger.info({ policyVersion: this.version }, 'policy reloaded');
       this.#opts.onReload?.('applied');
       return 'applied';

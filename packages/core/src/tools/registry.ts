@@ -1,7 +1,8 @@
 // The registry of one server's tools: checks each declaration once and precomputes what tools/list shows.
 import { z } from 'zod';
 import { FleetError } from '../errors.js';
-import type { AnyTool, ToolAnnotations } from './tool.js';
+import { withReservedArgs } from './reserved-listing.js';
+import type { AnyTool, ConstraintDimension, ToolAnnotations } from './tool.js';
 
 const TOOL_NAME = /^[a-z][a-z0-9]*(_[a-z0-9]+)+$/;
 
@@ -30,6 +31,7 @@ function jsonSchemaOf(schema: z.ZodType, io: 'input' | 'output'): Record<string,
 /** Holds a server's tools; registration fails loudly on duplicates and incomplete declarations. */
 export class ToolRegistry {
   readonly #tools = new Map<string, RegisteredTool>();
+  readonly #dimensions = new Map<string, ConstraintDimension<unknown>>();
 
   constructor(tools: readonly AnyTool[] = []) {
     for (const tool of tools) this.register(tool);
@@ -50,23 +52,48 @@ export class ToolRegistry {
     if (!g.readOnly && g.cacheTtlSeconds) fail('a mutating tool cannot be cacheable');
     if (g.destructive && g.readOnly) fail('a destructive tool cannot be read-only');
     if (tool.input.type !== 'object') fail('input must be a z.object');
-    const annotations: ToolAnnotations = {
+    const dimension = tool.constraint?.dimension;
+    if (tool.constraint && !dimension?.name) {
+      fail('constraint must be made by a dimension: `constraint: myDimension.check((args, value) => ...)`');
+    }
+    const known = dimension && this.#dimensions.get(dimension.name);
+    if (known && known !== dimension) {
+      fail(`declares a second constraint dimension named "${dimension.name}"; declare it once and share it`);
+    }
+    // Derived from governance, which core enforces; a declared hint may repeat them, never contradict them.
+    const derived = {
       readOnlyHint: g.readOnly,
       destructiveHint: g.readOnly ? false : Boolean(g.destructive),
       idempotentHint: g.readOnly,
       openWorldHint: Boolean(g.openWorld),
-      ...tool.annotations,
-      title: tool.title,
     };
+    for (const [hint, value] of Object.entries(derived)) {
+      const declared = tool.annotations?.[hint as keyof typeof derived];
+      if (declared !== undefined && declared !== value) {
+        fail(`annotations.${hint}: ${declared} contradicts its governance (which makes it ${value})`);
+      }
+    }
+    const annotations: ToolAnnotations = { ...tool.annotations, ...derived, title: tool.title };
     const listing: ToolListing = {
       name: tool.name,
       title: tool.title,
       description: tool.description,
-      inputSchema: jsonSchemaOf(tool.input, 'input'),
+      inputSchema: withReservedArgs(tool, jsonSchemaOf(tool.input, 'input')),
       annotations,
     };
     if (tool.output) listing.outputSchema = jsonSchemaOf(tool.output, 'output');
+    if (dimension) this.#dimensions.set(dimension.name, dimension);
     this.#tools.set(tool.name, { tool, listing });
+  }
+
+  /** The constraint dimension of this name that some tool of this server declares, or undefined. */
+  dimension(name: string): ConstraintDimension<unknown> | undefined {
+    return this.#dimensions.get(name);
+  }
+
+  /** The constraint dimensions the tools of this server declare, by name. */
+  dimensions(): ReadonlyMap<string, ConstraintDimension<unknown>> {
+    return this.#dimensions;
   }
 
   /** The tool of this name, or undefined. */

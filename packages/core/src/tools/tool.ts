@@ -33,23 +33,75 @@ export interface ToolGovernance {
    * knows that a failure before that point changed nothing, and gives back an approval the call used.
    */
   commits?: boolean;
+  /**
+   * `shared` (default): a cached result is reused by any caller with the same tenant, user, roles
+   * and policy constraints, in any session. `session`: only within the agent session that made it.
+   */
+  cacheScope?: 'shared' | 'session';
+}
+
+/** A dimension's value as a policy grant gives it: a value of its schema, or `"*"` (explicitly unconstrained). */
+export const UNCONSTRAINED = '*';
+
+/**
+ * A named constraint dimension, declared once per server (`database.schemas`, `files.read`,
+ * `communication.channels`...). Policy grants give values keyed `"<server>.<name>"`; every tool that
+ * declares the dimension is constrained by them, so a new tool needs no new policy lines. A grant
+ * that covers such a tool but leaves its dimension unset does not cover it (fail closed).
+ */
+export interface ConstraintDimension<Value> {
+  /** lower_snake name; the policy key is `"<server>.<name>"`. */
+  readonly name: string;
+  /** What a value means, for `fleet policy explain` and the docs. */
+  readonly description: string;
+  /** Shape of a value, e.g. `{ schemas: string[] }`; parsed once when the policy is loaded. */
+  readonly schema: z.ZodType<Value>;
 }
 
 /**
- * A constraint a tool lets policy put on its arguments (allowed schemas, channels, path prefixes...).
- * Policy supplies values of `schema`; `check` says whether a call's arguments fit one of them.
+ * A tool's constraint: the dimension it belongs to, and how a call's arguments are checked against
+ * one granted value. Written in the tool as `constraint: { dimension: schemas, check: (args, value) => ... }`
+ * (both typed from the tool's input and the dimension's schema).
  */
 export interface ToolConstraint<Args, Value> {
-  /** What the constraint means, for `fleet policy explain`. */
-  description: string;
-  /** Shape of the value a policy grant gives, e.g. `{ schemas: string[] }`. */
-  schema: z.ZodType<Value>;
-  /** Returns `null` when `args` fit `value`, or a message for the model saying why not. */
+  dimension: ConstraintDimension<Value>;
+  /**
+   * Returns `null` when `args` fit `value`, or a message for the model saying why not. Core calls it
+   * once per granted value before the handler; the call passes when one value fits.
+   */
   check: (args: Args, value: Value) => string | null;
 }
 
+const DIMENSION_NAME = /^[a-z][a-z0-9_]*$/;
+
+/**
+ * Declares a constraint dimension of a server, once.
+ * @example export const schemas = defineConstraint({ name: 'schemas', description: '...', schema: z.object({ schemas: z.array(z.string()) }) });
+ */
+export function defineConstraint<S extends z.ZodType>(spec: {
+  name: string;
+  description: string;
+  schema: S;
+}): ConstraintDimension<z.output<S>> {
+  if (!DIMENSION_NAME.test(spec.name)) {
+    throw new Error(`constraint dimension "${spec.name}": the name must be lower_snake_case`);
+  }
+  return Object.freeze({
+    name: spec.name,
+    description: spec.description,
+    schema: spec.schema as z.ZodType<z.output<S>>,
+  });
+}
+
+/** What a tool's `cacheKey` hook receives. */
+export interface CacheKeyContext<Connectors = unknown> {
+  identity: Identity;
+  connectors: Connectors;
+  signal: AbortSignal;
+}
+
 /** What a handler receives besides its validated arguments. */
-export interface ToolContext<Connectors> {
+export interface ToolContext<Connectors = unknown, ConstraintValue = unknown> {
   identity: Identity;
   logger: Logger;
   /** Fires on timeout, client disconnect or cancellation; pass it on to upstream calls. */
@@ -64,8 +116,12 @@ export interface ToolContext<Connectors> {
   commit(): void;
   connectors: Connectors;
   requestId: string;
-  /** Constraint values granted by policy for this call; `null` when unconstrained. */
-  constraints: unknown[] | null;
+  /**
+   * Values of the tool's constraint dimension granted by policy for this call, parsed with the
+   * dimension's schema when the policy was loaded (one per covering grant; the call fits at least
+   * one); `null` when a grant gives `"*"` (explicitly unconstrained) or the tool declares no constraint.
+   */
+  constraints: readonly ConstraintValue[] | null;
   /**
    * Calls another read-only tool of this server as the same caller (identity, tenant, user, roles,
    * session) through the whole governed pipeline: decision, validation, constraints, rate limits and
@@ -92,6 +148,8 @@ export interface NestedCallResult {
 export interface ToolResult<Out> {
   data?: Out;
   text?: string;
+  /** The result is incomplete (cut short, best effort): returned to the caller but never cached. */
+  partial?: boolean;
 }
 
 /** The full declaration of one tool. */
@@ -111,9 +169,18 @@ export interface ToolDefinition<
   annotations?: ToolAnnotations;
   governance: ToolGovernance;
   constraint?: ToolConstraint<z.output<In>, ConstraintValue>;
+  /**
+   * Extra cache-key material for cacheable tools whose result depends on more than arguments and
+   * identity, e.g. a file's identity and mtime. Returning a different string makes a different
+   * entry. Throwing skips the cache for that call.
+   */
+  cacheKey?(args: z.output<In>, ctx: CacheKeyContext<Connectors>): string | Promise<string>;
   /** Renders structured data as the text block a model reads; defaults to JSON. */
   toText?: (data: z.output<Out>) => string;
-  handler: (args: z.output<In>, ctx: ToolContext<Connectors>) => Promise<ToolResult<z.output<Out>>>;
+  handler: (
+    args: z.output<In>,
+    ctx: ToolContext<Connectors, ConstraintValue>,
+  ) => Promise<ToolResult<z.output<Out>>>;
 }
 
 /** Any tool, with its types erased, as the registry holds it. */
@@ -121,7 +188,22 @@ export interface ToolDefinition<
 export type AnyTool<Connectors = any> = ToolDefinition<z.ZodObject, z.ZodType, Connectors, any>;
 
 /**
+ * Binds a server's connectors type once; the returned function declares tools whose `handler` and
+ * `cacheKey` get a typed `ctx` (connectors, identity, constraints of the tool's dimension, logger,
+ * signal, commit, callTool) with no annotations.
+ * @example
+ * export const tool = toolsFor<FilesConnectors>();
+ * export const getFileInfo = tool({ name: 'get_file_info', ..., handler: async (args, ctx) => ... });
+ */
+export function toolsFor<Connectors>() {
+  return <In extends z.ZodObject, Out extends z.ZodType = z.ZodType, ConstraintValue = unknown>(
+    tool: ToolDefinition<In, Out, Connectors, ConstraintValue>,
+  ): ToolDefinition<In, Out, Connectors, ConstraintValue> => tool;
+}
+
+/**
  * Declares a tool with full type inference for its handler. Returns the declaration unchanged.
+ * Prefer {@link toolsFor}, which also types `ctx.connectors`.
  * @example defineTool({ name: 'list_tables', input: z.object({...}), governance: { readOnly: true }, handler })
  */
 export function defineTool<

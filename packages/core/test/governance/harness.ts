@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { defineTool, type ServerDefinition, ToolError } from '@mcp-fleet/core';
+import { defineConstraint, defineTool, type ServerDefinition, ToolError } from '@mcp-fleet/core';
 import { type BootedServer, bootServer, DevIssuer } from '@mcp-fleet/testkit';
 import { z } from 'zod';
 import { waitingTool } from '../fixtures.js';
@@ -36,6 +36,17 @@ const echoCaller = defineTool({
   },
 });
 
+const regions = defineConstraint({
+  name: 'regions',
+  description: 'regions the caller may read',
+  schema: z.object({ regions: z.array(z.string()).min(1) }),
+});
+const zones = defineConstraint({
+  name: 'zones',
+  description: 'zones the caller may check',
+  schema: z.object({ zones: z.array(z.string()) }),
+});
+
 const getReport = defineTool({
   name: 'get_report',
   title: 'Get report',
@@ -44,8 +55,7 @@ const getReport = defineTool({
   output: z.object({ region: z.string(), tenant: z.string(), run: z.number() }),
   governance: { readOnly: true, cacheTtlSeconds: 300 },
   constraint: {
-    description: 'regions the caller may read',
-    schema: z.object({ regions: z.array(z.string()).min(1) }),
+    dimension: regions,
     check: (args, v) => (v.regions.includes(args.region) ? null : `region ${args.region} is not allowed`),
   },
   handler: async ({ region }, ctx) => {
@@ -242,8 +252,7 @@ const buggyCheck = defineTool({
   input: z.object({ zone: z.string() }),
   governance: { readOnly: true },
   constraint: {
-    description: 'zones the caller may check',
-    schema: z.object({ zones: z.array(z.string()) }),
+    dimension: zones,
     check: (args, v) => {
       if (args.zone === 'boom') throw new Error('constraint check crashed');
       return v.zones.includes(args.zone) ? null : `zone ${args.zone} is not allowed`;
@@ -277,8 +286,21 @@ export const govServer: ServerDefinition<undefined> = {
   ],
 };
 
+/**
+ * These tests' grants leave the constraint dimensions explicitly unconstrained (`"*"`) unless they
+ * give a value; a grant that left them unset would not cover the constrained tools (fail closed).
+ */
+function unconstrainedUnlessSet<P extends { roles: Record<string, { grants: readonly object[] }> }>(p: P): P {
+  for (const role of Object.values(p.roles)) {
+    for (const g of role.grants as { constraints?: Record<string, unknown> }[]) {
+      g.constraints = { 'govtest.regions': '*', 'govtest.zones': '*', ...g.constraints };
+    }
+  }
+  return p;
+}
+
 /** Policy for the governance tests. */
-export const govPolicy = {
+export const govPolicy = unconstrainedUnlessSet({
   version: 1,
   roles: {
     reader: { grants: [{ servers: ['govtest'], access: 'read' }] },
@@ -316,7 +338,7 @@ export const govPolicy = {
     },
   },
   tools: { 'govtest/wait_slowly': { globalPerMinute: 1000 } },
-};
+});
 
 /** The public URL every replica shares, so one token (audience) is good for all of them. */
 export const PUBLIC_URL = 'http://govtest.local';

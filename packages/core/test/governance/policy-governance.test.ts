@@ -13,12 +13,17 @@ const policy = parsePolicy(
     defaults: { limits: { perMinute: 100 }, budget: { perSession: 50 } },
     roles: {
       support: {
-        grants: [{ servers: ['govtest'], access: 'read' }],
+        grants: [{ servers: ['govtest'], access: 'read', constraints: { 'govtest.regions': '*' } }],
         limits: { perMinute: 60, perTool: { get_report: 10, 'govtest/echo_caller': 5 } },
         budget: { perSession: 200, sessionHours: 8, perWindow: { cost: 1000, minutes: 60 } },
       },
-      admin: { grants: [{ servers: ['*'], tools: ['*'] }], limits: { perMinute: 600 } },
-      guest: { grants: [{ servers: ['govtest'], tools: ['get_report'] }] },
+      admin: {
+        grants: [{ servers: ['*'], tools: ['*'], constraints: { 'govtest.regions': '*' } }],
+        limits: { perMinute: 600 },
+      },
+      guest: {
+        grants: [{ servers: ['govtest'], tools: ['get_report'], constraints: { 'govtest.regions': '*' } }],
+      },
     },
     tools: {
       get_report: { globalPerMinute: 1000, cost: 2, cacheTtlSeconds: 60 },

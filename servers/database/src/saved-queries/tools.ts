@@ -1,13 +1,6 @@
 // Turns each saved query into its own tool: generated input schema, values bound as parameters
 // (never spliced into SQL), claim-bound parameters filled from the verified token only.
-import {
-  type AnyTool,
-  type CacheKeyContext,
-  claimValue,
-  defineTool,
-  type Identity,
-  ToolError,
-} from '@mcp-fleet/core';
+import { type AnyTool, claimValue, type Identity, ToolError } from '@mcp-fleet/core';
 import {
   type DatabaseConnectors,
   type DatabaseContext,
@@ -15,8 +8,9 @@ import {
   queryResultSchema,
   resultText,
   runChecked,
+  tool,
 } from '../tools/query-result.js';
-import { allowedSchemas, schemaConstraintSchema } from '../tools/schema-access.js';
+import { allowedSchemas, schemas } from '../tools/schema-access.js';
 import { claimSchemaOf, inputSchemaOf, type SavedQuery } from './saved-query.js';
 
 /** Binds a saved query's parameters in declaration order ($1, $2...). */
@@ -83,27 +77,22 @@ export function savedQueryTool(q: SavedQuery, o: { queryTimeoutMs: number }): An
   const note = claimBound.length
     ? ` Scoped to you by your token (${claimBound.map((p) => p.fromClaim).join(', ')}); you cannot choose that scope.`
     : '';
-  return defineTool({
+  return tool({
     name: q.name,
     title: q.title,
     description: `${q.description.trim()}${note}`,
     input: inputSchemaOf(q),
     output: queryResultSchema,
     governance: { readOnly: true, cacheTtlSeconds: q.cacheTtlSeconds, timeoutMs: o.queryTimeoutMs },
-    constraint: {
-      description: 'warehouse schemas the role may read (the saved query must read only these)',
-      schema: schemaConstraintSchema,
-      check: (_args, value) => savedQueryViolation(q, value.schemas),
-    },
+    // The saved query must read only schemas the role may read.
+    constraint: { dimension: schemas, check: (_args, value) => savedQueryViolation(q, value.schemas) },
     toText: resultText,
     // Core keys the cache by tenant, user and roles; a query bound to any other claim adds its value.
-    ...(claimBound.length > 0
-      ? { cacheKey: (_args: unknown, c: CacheKeyContext<DatabaseConnectors>) => claimKey(q, c.identity) }
-      : {}),
-    handler: async (args, ctx: DatabaseContext) => ({
+    cacheKey: claimBound.length > 0 ? (_args, ctx) => claimKey(q, ctx.identity) : undefined,
+    handler: async (args, ctx) => ({
       data: await runSavedQuery(q, args as Record<string, unknown>, ctx, {
         allowed: allowedSchemas(ctx.constraints),
       }),
     }),
-  }) as AnyTool<DatabaseConnectors>;
+  });
 }

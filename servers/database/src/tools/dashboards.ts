@@ -1,6 +1,6 @@
 // Dashboards: list_dashboards, get_dashboard (runs each panel's saved query for the caller) and
 // save_dashboard, the server's one write (granted to analysts), stored in the fleet database.
-import { type AnyTool, defineTool, type NestedCallResult, ToolError } from '@mcp-fleet/core';
+import { type AnyTool, type NestedCallResult, ToolError } from '@mcp-fleet/core';
 import { z } from 'zod';
 import type { DashboardStore } from '../dashboards/store.js';
 import { inputSchemaOf, type SavedQuery } from '../saved-queries/saved-query.js';
@@ -11,8 +11,9 @@ import {
   type QueryResult,
   queryResultSchema,
   resultText,
+  tool,
 } from './query-result.js';
-import { allowedSchemas, schemaConstraintSchema } from './schema-access.js';
+import { allowedSchemas, schemas } from './schema-access.js';
 
 const dashboardName = z
   .string()
@@ -42,12 +43,7 @@ const panelResult = z.object({
 /** Builds the three dashboard tools over the server's saved queries. */
 export function dashboardTools(saved: readonly SavedQuery[]): AnyTool<DatabaseConnectors>[] {
   const byName = new Map(saved.map((q) => [q.name, q]));
-  const constraint = {
-    description: 'warehouse schemas the role may read (panels reading other schemas are refused)',
-    schema: schemaConstraintSchema,
-  };
-
-  const list = defineTool({
+  const list = tool({
     name: 'list_dashboards',
     title: 'List dashboards',
     description:
@@ -66,7 +62,7 @@ export function dashboardTools(saved: readonly SavedQuery[]): AnyTool<DatabaseCo
       ),
     }),
     governance: { readOnly: true, cacheTtlSeconds: 60, timeoutMs: 10_000 },
-    handler: async (_args, ctx: DatabaseContext) => ({
+    handler: async (_args, ctx) => ({
       data: { dashboards: await store(ctx).list(tenantOf(ctx)) },
     }),
   });
@@ -84,7 +80,7 @@ export function dashboardTools(saved: readonly SavedQuery[]): AnyTool<DatabaseCo
     return `not allowed by policy: ${why === r.text ? `${query} is not granted to your role` : why}`;
   };
 
-  const get = defineTool({
+  const get = tool({
     name: 'get_dashboard',
     title: 'Get a dashboard with its data',
     description:
@@ -104,7 +100,7 @@ export function dashboardTools(saved: readonly SavedQuery[]): AnyTool<DatabaseCo
     // dashboard would serve panels without any of that, and go stale when grants change.
     governance: { readOnly: true },
     // A schema constraint on get_dashboard narrows further (it never widens what a panel's own grant allows).
-    constraint: { ...constraint, check: () => null },
+    constraint: { dimension: schemas, check: () => null },
     toText: (d) =>
       [
         `Dashboard ${d.title} (${d.name}, v${d.version})`,
@@ -113,7 +109,7 @@ export function dashboardTools(saved: readonly SavedQuery[]): AnyTool<DatabaseCo
       ]
         .filter(Boolean)
         .join('\n'),
-    handler: async (args, ctx: DatabaseContext) => {
+    handler: async (args, ctx) => {
       const d = await store(ctx).get(tenantOf(ctx), args.name);
       if (!d)
         throw new ToolError(
@@ -167,7 +163,7 @@ export function dashboardTools(saved: readonly SavedQuery[]): AnyTool<DatabaseCo
       .flatMap((q) => (q ? [savedQueryViolation(q, allowedList)] : []))
       .find((v) => v !== null) ?? null;
 
-  const save = defineTool({
+  const save = tool({
     name: 'save_dashboard',
     title: 'Save a dashboard',
     description:
@@ -186,11 +182,9 @@ export function dashboardTools(saved: readonly SavedQuery[]): AnyTool<DatabaseCo
       version: z.number(),
     }),
     governance: { readOnly: false, timeoutMs: 10_000 },
-    constraint: {
-      ...constraint,
-      check: (args: { panels: PanelInput[] }, v) => panelViolations(args.panels, v.schemas),
-    },
-    handler: async (args, ctx: DatabaseContext) => {
+    // Panels reading schemas outside the role's are refused.
+    constraint: { dimension: schemas, check: (args, v) => panelViolations(args.panels, v.schemas) },
+    handler: async (args, ctx) => {
       const panels = args.panels.map((p, i) => {
         const q = byName.get(p.query);
         if (!q)
@@ -236,5 +230,5 @@ export function dashboardTools(saved: readonly SavedQuery[]): AnyTool<DatabaseCo
     },
   });
 
-  return [list, get, save] as AnyTool<DatabaseConnectors>[];
+  return [list, get, save];
 }

@@ -1,9 +1,9 @@
 // Schema discovery: list_schemas, list_tables, describe_table. Long cache TTLs (schemas change
 // rarely); every schema named is checked against policy, and lists are filtered by it.
-import { defineTool, ToolError } from '@mcp-fleet/core';
+import { ToolError } from '@mcp-fleet/core';
 import { z } from 'zod';
 import { describeTable, listSchemas, listTables, schemaExists } from '../connectors/catalog.js';
-import type { DatabaseContext } from './query-result.js';
+import { type DatabaseContext, tool } from './query-result.js';
 import { allowedSchemas, schemaConstraint } from './schema-access.js';
 
 const DISCOVERY_TIMEOUT_MS = 10_000;
@@ -23,7 +23,7 @@ const estimateFor = (ctx: DatabaseContext, estimate: number | null) =>
   ctx.identity.tenant !== undefined ? null : estimate;
 
 /** list_schemas: the schemas the caller may read, with comments and table counts. */
-export const listSchemasTool = defineTool({
+export const listSchemasTool = tool({
   name: 'list_schemas',
   title: 'List warehouse schemas',
   description:
@@ -38,11 +38,8 @@ export const listSchemasTool = defineTool({
     ),
   }),
   governance: { readOnly: true, cacheTtlSeconds: 600, timeoutMs: DISCOVERY_TIMEOUT_MS },
-  constraint: schemaConstraint(
-    'warehouse schemas the role may see (others are left out of the list)',
-    () => [],
-  ),
-  handler: async (args, ctx: DatabaseContext) => {
+  constraint: schemaConstraint(() => []),
+  handler: async (args, ctx) => {
     const allowed = allowedSchemas(ctx.constraints);
     const all = await ctx.connectors.warehouse.readOnly(call(ctx), (s) =>
       listSchemas(s, args.include_system),
@@ -52,7 +49,7 @@ export const listSchemasTool = defineTool({
 });
 
 /** list_tables: tables and views of one schema, with row estimates and comments. */
-export const listTablesTool = defineTool({
+export const listTablesTool = tool({
   name: 'list_tables',
   title: 'List tables in a schema',
   description:
@@ -79,8 +76,8 @@ export const listTablesTool = defineTool({
     ),
   }),
   governance: { readOnly: true, cacheTtlSeconds: 300, timeoutMs: DISCOVERY_TIMEOUT_MS },
-  constraint: schemaConstraint('warehouse schemas the role may list', (a: { schema: string }) => [a.schema]),
-  handler: async (args, ctx: DatabaseContext) => {
+  constraint: schemaConstraint((a: { schema: string }) => [a.schema]),
+  handler: async (args, ctx) => {
     const tables = await ctx.connectors.warehouse.readOnly(call(ctx), async (s) => {
       if (!(await schemaExists(s, args.schema))) {
         throw new ToolError(
@@ -153,7 +150,7 @@ function describedText(d: z.output<typeof described>): string {
 }
 
 /** describe_table: columns, types, nullability, defaults, comments, keys and indexes. */
-export const describeTableTool = defineTool({
+export const describeTableTool = tool({
   name: 'describe_table',
   title: 'Describe a table',
   description:
@@ -166,12 +163,9 @@ export const describeTableTool = defineTool({
   }),
   output: described,
   governance: { readOnly: true, cacheTtlSeconds: 300, timeoutMs: DISCOVERY_TIMEOUT_MS },
-  constraint: schemaConstraint(
-    'warehouse schemas whose tables the role may describe',
-    (a: { schema: string }) => [a.schema],
-  ),
+  constraint: schemaConstraint((a: { schema: string }) => [a.schema]),
   toText: describedText,
-  handler: async (args, ctx: DatabaseContext) => {
+  handler: async (args, ctx) => {
     const found = await ctx.connectors.warehouse.readOnly(call(ctx), (s) =>
       describeTable(s, args.schema, args.table, allowedSchemas(ctx.constraints)),
     );

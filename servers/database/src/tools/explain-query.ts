@@ -1,10 +1,9 @@
 // explain_query: the plan of one checked SELECT. ANALYZE is only ever applied to that SELECT,
 // so "EXPLAIN ANALYZE <DML>" cannot be expressed.
-import { defineTool } from '@mcp-fleet/core';
 import { z } from 'zod';
 import { resolveRelationSchemas } from '../connectors/catalog.js';
 import { explainStatement } from '../sql/guard.js';
-import type { DatabaseContext } from './query-result.js';
+import { tool } from './query-result.js';
 import { checkCallerSql, namedSchemas } from './run-query.js';
 import { allowedSchemas, assertRelationsAllowed, schemaConstraint } from './schema-access.js';
 
@@ -110,7 +109,7 @@ const output = z.object({
 
 /** Builds explain_query with the configured query timeout. */
 export function explainQueryTool(o: { queryTimeoutMs: number }) {
-  return defineTool({
+  return tool({
     name: 'explain_query',
     title: 'Explain a query plan',
     description:
@@ -125,9 +124,7 @@ export function explainQueryTool(o: { queryTimeoutMs: number }) {
     }),
     output,
     governance: { readOnly: true, cacheTtlSeconds: 60, timeoutMs: o.queryTimeoutMs },
-    constraint: schemaConstraint('warehouse schemas whose tables the query may read', (a: { sql: string }) =>
-      namedSchemas(a.sql),
-    ),
+    constraint: schemaConstraint((a: { sql: string }) => namedSchemas(a.sql)),
     toText: (d) => {
       const root = (d.plan as { Plan?: PlanNode }[] | undefined)?.[0]?.Plan;
       const lines: string[] = [];
@@ -135,7 +132,7 @@ export function explainQueryTool(o: { queryTimeoutMs: number }) {
       if (d.executionMs !== null) lines.push(`Execution time: ${d.executionMs} ms`);
       return lines.join('\n');
     },
-    handler: async (args, ctx: DatabaseContext) => {
+    handler: async (args, ctx) => {
       const checked = await checkCallerSql(ctx, args.sql);
       const text = explainStatement(checked, args.analyze);
       const plan = await ctx.connectors.warehouse.readOnly(

@@ -1,8 +1,7 @@
 // database_health: is the warehouse reachable, how fast, how busy, how far behind, how warm.
-import { defineTool } from '@mcp-fleet/core';
 import { z } from 'zod';
 import { checkHealth } from '../connectors/health.js';
-import type { DatabaseContext } from './query-result.js';
+import { tool } from './query-result.js';
 import { allowedSchemas, schemaConstraint } from './schema-access.js';
 
 const output = z.object({
@@ -49,7 +48,7 @@ const output = z.object({
 });
 
 /** database_health: connectivity, latency, connection use, long-running queries, replication lag, cache hit ratio. */
-export const databaseHealthTool = defineTool({
+export const databaseHealthTool = tool({
   name: 'database_health',
   title: 'Check warehouse health',
   description:
@@ -61,10 +60,7 @@ export const databaseHealthTool = defineTool({
   output,
   // Short cache: health is about now, but a burst of agents asking should not hammer the warehouse.
   governance: { readOnly: true, cacheTtlSeconds: 5, timeoutMs: 10_000 },
-  constraint: schemaConstraint(
-    'warehouse schemas the role may read (a constrained role sees neither query texts nor backend pids)',
-    () => [],
-  ),
+  constraint: schemaConstraint(() => []),
   toText: (h) =>
     [
       `status: ${h.status}${h.latencyMs !== null ? `, latency ${h.latencyMs} ms` : ''}`,
@@ -82,7 +78,7 @@ export const databaseHealthTool = defineTool({
     ]
       .filter(Boolean)
       .join('\n'),
-  handler: async (_args, ctx: DatabaseContext) => {
+  handler: async (_args, ctx) => {
     const { warehouse, config } = ctx.connectors;
     const unconstrained = allowedSchemas(ctx.constraints) === null;
     const health = await checkHealth(warehouse.control, warehouse.pool, {

@@ -28,13 +28,13 @@ export function databaseTools(
   o: { queryTimeoutMs: number },
 ): AnyTool<DatabaseConnectors>[] {
   return [
-    listSchemasTool as AnyTool<DatabaseConnectors>,
-    listTablesTool as AnyTool<DatabaseConnectors>,
-    describeTableTool as AnyTool<DatabaseConnectors>,
-    runQueryTool(o) as AnyTool<DatabaseConnectors>,
-    explainQueryTool(o) as AnyTool<DatabaseConnectors>,
+    listSchemasTool,
+    listTablesTool,
+    describeTableTool,
+    runQueryTool(o),
+    explainQueryTool(o),
     ...saved.map((q) => savedQueryTool(q, o)),
     ...dashboardTools(saved),
-    databaseHealthTool as AnyTool<DatabaseConnectors>,
+    databaseHealthTool,
   ];
 }

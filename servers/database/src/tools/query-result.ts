@@ -1,6 +1,6 @@
 // The result shape every query-running tool shares (run_query, saved queries, dashboard panels):
 // typed columns, rows as arrays, and an honest "truncated" flag; plus the text a model reads.
-import type { ToolContext } from '@mcp-fleet/core';
+import { type ToolContext, toolsFor } from '@mcp-fleet/core';
 import { z } from 'zod';
 import type { DatabaseConfig } from '../config.js';
 import { resolveRelationSchemas } from '../connectors/catalog.js';
@@ -17,8 +17,11 @@ export interface DatabaseConnectors {
   dashboards: DashboardStore | null;
 }
 
-/** Handler context of this server's tools. */
+/** Handler context of this server's tools (for helpers; tools declared with {@link tool} get it typed). */
 export type DatabaseContext = ToolContext<DatabaseConnectors>;
+
+/** Declares a tool of this server: `ctx` is typed in its handler and cacheKey. */
+export const tool = toolsFor<DatabaseConnectors>();
 
 /** Output schema of a query result. */
 export const queryResultSchema = z.object({

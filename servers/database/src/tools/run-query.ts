@@ -1,10 +1,9 @@
 // run_query: one model-written SELECT, checked by the real PostgreSQL parser and executed
 // read-only with row, byte and time caps.
-import { defineTool } from '@mcp-fleet/core';
 import { z } from 'zod';
 import { learnWarehouseNames } from '../connectors/catalog.js';
 import { type CheckedQuery, checkReadOnlySql } from '../sql/guard.js';
-import { type DatabaseContext, queryResultSchema, resultText, runChecked } from './query-result.js';
+import { type DatabaseContext, queryResultSchema, resultText, runChecked, tool } from './query-result.js';
 import { allowedSchemas, schemaConstraint } from './schema-access.js';
 
 /** Explicit `schema.table` references, for the policy check core runs before the handler. */
@@ -27,7 +26,7 @@ export async function checkCallerSql(ctx: DatabaseContext, sql: string): Promise
 
 /** Builds run_query with the configured query timeout. */
 export function runQueryTool(o: { queryTimeoutMs: number }) {
-  return defineTool({
+  return tool({
     name: 'run_query',
     title: 'Run a read-only SQL query',
     description:
@@ -54,11 +53,9 @@ export function runQueryTool(o: { queryTimeoutMs: number }) {
     }),
     output: queryResultSchema,
     governance: { readOnly: true, cacheTtlSeconds: 30, timeoutMs: o.queryTimeoutMs },
-    constraint: schemaConstraint('warehouse schemas whose tables the query may read', (a: { sql: string }) =>
-      namedSchemas(a.sql),
-    ),
+    constraint: schemaConstraint((a: { sql: string }) => namedSchemas(a.sql)),
     toText: resultText,
-    handler: async (args, ctx: DatabaseContext) => {
+    handler: async (args, ctx) => {
       const checked = await checkCallerSql(ctx, args.sql);
       const { config } = ctx.connectors;
       const data = await runChecked(ctx, checked, [], {

@@ -1,7 +1,7 @@
-// The policy constraint of this server: which warehouse schemas a role may see. Declared by every
-// tool that names or reads a schema; policy grants give `{ schemas: [...] }`.
-import type { ToolConstraint } from '@mcp-fleet/core';
-import { ToolError } from '@mcp-fleet/core';
+// The policy constraint dimension of this server, `database.schemas`: which warehouse schemas a role
+// may see. Declared by every tool that names or reads a schema; policy grants give `{ schemas: [...] }`
+// (or "*"), parsed once when the policy is loaded.
+import { defineConstraint, type ToolConstraint, ToolError } from '@mcp-fleet/core';
 import { z } from 'zod';
 
 /** The value a policy grant gives: the schemas that grant lets a role read. */
@@ -10,18 +10,21 @@ export const schemaConstraintSchema = z.object({ schemas: z.array(z.string().min
 /** A parsed schema constraint value. */
 export type SchemaConstraint = z.output<typeof schemaConstraintSchema>;
 
+/** `database.schemas`: the warehouse schemas a role may read. Every tool that reads warehouse data declares it. */
+export const schemas = defineConstraint({
+  name: 'schemas',
+  description:
+    'warehouse schemas the role may read, e.g. { schemas: [sales, support] }: queries, saved queries, dashboard panels and discovery stay inside them; a constrained role sees neither query texts nor backend pids in database_health',
+  schema: schemaConstraintSchema,
+});
+
 /**
  * The schemas allowed for this call: the union over the caller's constraining grants (each grant
- * alone would let the caller read its schemas), or null when some grant leaves the tool open.
+ * alone would let the caller read its schemas), or null when a grant gives "*".
  */
-export function allowedSchemas(constraints: unknown[] | null): Set<string> | null {
+export function allowedSchemas(constraints: readonly SchemaConstraint[] | null): Set<string> | null {
   if (constraints === null) return null;
-  const out = new Set<string>();
-  for (const c of constraints) {
-    const parsed = schemaConstraintSchema.safeParse(c);
-    if (parsed.success) for (const s of parsed.data.schemas) out.add(s);
-  }
-  return out;
+  return new Set(constraints.flatMap((c) => c.schemas));
 }
 
 function refusal(schemas: readonly string[], allowed: Iterable<string>): string {
@@ -30,16 +33,14 @@ function refusal(schemas: readonly string[], allowed: Iterable<string>): string 
 }
 
 /**
- * A schema constraint for a tool. `schemasOf` returns the schemas a call names (may be empty
+ * A tool's `database.schemas` constraint that checks the schemas a call names (`schemasOf`; empty
  * for tools that filter their output instead, like list_schemas).
  */
 export function schemaConstraint<Args>(
-  description: string,
   schemasOf: (args: Args) => readonly string[],
 ): ToolConstraint<Args, SchemaConstraint> {
   return {
-    description,
-    schema: schemaConstraintSchema,
+    dimension: schemas,
     check: (args, value) => {
       const bad = schemasOf(args).filter((s) => !value.schemas.includes(s));
       return bad.length === 0 ? null : refusal(bad, value.schemas);

@@ -2,9 +2,9 @@
 // reading with both layers of checks, and turning refusals into advice for the model.
 import { createHash } from 'node:crypto';
 import type { Stats } from 'node:fs';
-import { type ToolContext, ToolError } from '@mcp-fleet/core';
+import { type ToolContext, ToolError, toolsFor } from '@mcp-fleet/core';
 import type { AccessScope, Areas } from '../access/areas.js';
-import { readScope } from '../access/constraints.js';
+import { type ReadRule, readScope } from '../access/constraints.js';
 import type { FilesConfig } from '../config.js';
 import { PathRefusal, parseUserPath } from '../sandbox/path-input.js';
 import { AreaRefusal, type Sandbox, SandboxRefusal, type Target } from '../sandbox/sandbox.js';
@@ -19,26 +19,35 @@ export interface FilesConnectors {
   generation: { value: number };
 }
 
-/** The context a files tool handler receives. */
-export type FilesContext = ToolContext<FilesConnectors>;
+/** The context a files tool handler receives (for helpers; tools declared with {@link tool} get it typed). */
+export type FilesContext = ToolContext<FilesConnectors, ReadRule>;
+
+/** Declares a tool of this server: `ctx` is typed in its handler and cacheKey. */
+export const tool = toolsFor<FilesConnectors>();
 
 /** The caller's read scope for this call (ceiling AND policy grants). */
 export function scopeOf(ctx: FilesContext): AccessScope {
   return readScope(ctx.connectors.readCeiling, ctx.constraints);
 }
 
-/** Turns sandbox and path refusals into a ToolError (shown to the model); rethrows anything else. */
-export function asToolError(err: unknown): never {
+/**
+ * The server's `mapError`: sandbox and path refusals, and the file-system failures a model can act
+ * on, as a ToolError (shown to the model with its code); undefined for anything else (a server fault).
+ */
+export function filesError(err: unknown): ToolError | undefined {
   if (err instanceof PathRefusal || err instanceof SandboxRefusal)
-    throw new ToolError(err.message, 'path_refused');
+    return new ToolError(err.message, 'path_refused');
   const c = (err as NodeJS.ErrnoException | undefined)?.code;
   if (c === 'EACCES' || c === 'EPERM')
-    throw new ToolError('The server has no permission to use that path.', 'path_refused');
+    return new ToolError('The server has no permission to use that path.', 'path_refused');
   if (c === 'ENOSPC' || c === 'EDQUOT')
-    throw new ToolError('The document volume is full; nothing was written. Tell an operator.', 'volume_full');
+    return new ToolError(
+      'The document volume is full; nothing was written. Tell an operator.',
+      'volume_full',
+    );
   if (c === 'EROFS')
-    throw new ToolError('The document volume is read-only here; nothing was written.', 'read_only');
-  throw err;
+    return new ToolError('The document volume is read-only here; nothing was written.', 'read_only');
+  return undefined;
 }
 
 /**
@@ -71,8 +80,7 @@ export async function openReadable(
     return { target, scope };
   } catch (err) {
     if (err instanceof AreaRefusal) throw areaError(err.asked, err.rel, scope);
-    if (err instanceof ToolError) throw err;
-    return asToolError(err);
+    throw err;
   }
 }
 

@@ -1,18 +1,9 @@
-// get_file_info: what a file is (kind, media type, size, times) without reading it into the context.
-import { type CacheKeyContext, defineTool, ToolError } from '@mcp-fleet/core';
 import { z } from 'zod';
 import { fileReadConstraint } from '../access/constraints.js';
 import { sniffKind } from '../documents/file-kind.js';
 import { closeTarget } from '../sandbox/sandbox.js';
 import { pathVersionKey } from './cache-keys.js';
-import {
-  asToolError,
-  type FilesConnectors,
-  type FilesContext,
-  modifiedAt,
-  openReadable,
-  versionOf,
-} from './context.js';
+import { modifiedAt, openReadable, tool, versionOf } from './context.js';
 
 const output = z.object({
   path: z.string(),
@@ -32,7 +23,7 @@ const output = z.object({
 const SNIFF_BYTES = 8192;
 
 /** get_file_info tool. */
-export const getFileInfo = defineTool({
+export const getFileInfo = tool({
   name: 'get_file_info',
   title: 'Get file information',
   description:
@@ -45,8 +36,8 @@ export const getFileInfo = defineTool({
   output,
   governance: { readOnly: true, cacheTtlSeconds: 30, timeoutMs: 5_000 },
   constraint: fileReadConstraint(),
-  cacheKey: (args, ctx: CacheKeyContext<FilesConnectors>) => pathVersionKey(ctx.connectors, args.path, false),
-  handler: async (args, ctx: FilesContext) => {
+  cacheKey: (args, ctx) => pathVersionKey(ctx.connectors, args.path, false),
+  handler: async (args, ctx) => {
     const { target } = await openReadable(ctx, args.path, false);
     const st = target.stats;
     const base = {
@@ -79,35 +70,30 @@ export const getFileInfo = defineTool({
         },
       };
     }
+    const { handle, stats } = target.file;
+    let head: Buffer;
     try {
-      const { handle, stats } = target.file;
-      let head: Buffer;
-      try {
-        const buf = Buffer.alloc(Math.min(SNIFF_BYTES, stats.size));
-        const { bytesRead } = await handle.read(buf, 0, buf.length, 0);
-        head = buf.subarray(0, bytesRead);
-      } finally {
-        await handle.close();
-      }
-      const k = sniffKind(target.asked, head);
-      const readable =
-        k.kind !== 'binary' && (k.kind !== 'pdf' || stats.size <= ctx.connectors.config.pdfMaxBytes);
-      return {
-        data: {
-          ...base,
-          type: 'file' as const,
-          kind: k.kind,
-          mediaType: k.mediaType,
-          description:
-            k.kind === 'binary'
-              ? `${k.label}, ${stats.size} bytes; not readable as text`
-              : `${k.label}, ${stats.size} bytes`,
-          readable,
-        },
-      };
-    } catch (err) {
-      if (err instanceof ToolError) throw err;
-      return asToolError(err);
+      const buf = Buffer.alloc(Math.min(SNIFF_BYTES, stats.size));
+      const { bytesRead } = await handle.read(buf, 0, buf.length, 0);
+      head = buf.subarray(0, bytesRead);
+    } finally {
+      await handle.close();
     }
+    const k = sniffKind(target.asked, head);
+    const readable =
+      k.kind !== 'binary' && (k.kind !== 'pdf' || stats.size <= ctx.connectors.config.pdfMaxBytes);
+    return {
+      data: {
+        ...base,
+        type: 'file' as const,
+        kind: k.kind,
+        mediaType: k.mediaType,
+        description:
+          k.kind === 'binary'
+            ? `${k.label}, ${stats.size} bytes; not readable as text`
+            : `${k.label}, ${stats.size} bytes`,
+        readable,
+      },
+    };
   },
 });

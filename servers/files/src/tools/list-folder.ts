@@ -1,18 +1,11 @@
 // list_folder: a page of a folder's entries the caller may see, with sizes, types and times.
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { type CacheKeyContext, defineTool, ToolError } from '@mcp-fleet/core';
+import { ToolError } from '@mcp-fleet/core';
 import { z } from 'zod';
 import { folderReadConstraint } from '../access/constraints.js';
 import { closeTarget } from '../sandbox/sandbox.js';
 import { pathVersionKey } from './cache-keys.js';
-import {
-  asToolError,
-  type FilesConnectors,
-  type FilesContext,
-  modifiedAt,
-  openReadable,
-  versionOf,
-} from './context.js';
+import { modifiedAt, openReadable, tool, versionOf } from './context.js';
 import { describeEntry, readFolder } from './folder-entries.js';
 
 const entrySchema = z.object({
@@ -68,7 +61,7 @@ function decodeCursor(key: Buffer, cursor: string, path: string): string {
 const MAX_EXAMINED_PER_PAGE = 5_000;
 
 /** list_folder tool. */
-export const listFolder = defineTool({
+export const listFolder = tool({
   name: 'list_folder',
   title: 'List a folder',
   description:
@@ -88,7 +81,7 @@ export const listFolder = defineTool({
   governance: { readOnly: true, cacheTtlSeconds: 30, timeoutMs: 10_000 },
   constraint: folderReadConstraint(),
   // The folder's identity + mtime is in the cache key: an added or removed entry is seen at once.
-  cacheKey: (args, ctx: CacheKeyContext<FilesConnectors>) => pathVersionKey(ctx.connectors, args.path, true),
+  cacheKey: (args, ctx) => pathVersionKey(ctx.connectors, args.path, true),
   toText: (d) =>
     [
       `${d.path || '(top)'}: ${d.entries.length} entr${d.entries.length === 1 ? 'y' : 'ies'}`,
@@ -99,7 +92,7 @@ export const listFolder = defineTool({
       d.nextCursor ? `more: call list_folder with cursor "${d.nextCursor}"` : '(end of folder)',
       ...(d.note ? [d.note] : []),
     ].join('\n'),
-  handler: async (args, ctx: FilesContext) => {
+  handler: async (args, ctx) => {
     const { target, scope } = await openReadable(ctx, args.path, true);
     if (target.type !== 'folder') {
       await closeTarget(target);
@@ -153,9 +146,6 @@ export const listFolder = defineTool({
           ...(notes.length ? { note: notes.join(' ') } : {}),
         },
       };
-    } catch (err) {
-      if (err instanceof ToolError || ctx.signal.aborted) throw err;
-      return asToolError(err);
     } finally {
       await dir.close();
     }

@@ -1,7 +1,7 @@
 // read_document: the text of a document — whole when small, else a window by lines, bytes or PDF
 // pages — always capped, binaries described instead of dumped.
 import type { FileHandle } from 'node:fs/promises';
-import { type CacheKeyContext, defineTool, ToolError } from '@mcp-fleet/core';
+import { ToolError } from '@mcp-fleet/core';
 import { z } from 'zod';
 import { fileReadConstraint } from '../access/constraints.js';
 import { sniffKind } from '../documents/file-kind.js';
@@ -9,14 +9,7 @@ import { extractPdfText, PdfUnreadable } from '../documents/pdf-text.js';
 import { readBytes, readLines } from '../documents/read-text.js';
 import { closeTarget } from '../sandbox/sandbox.js';
 import { pathVersionKey } from './cache-keys.js';
-import {
-  asToolError,
-  type FilesConnectors,
-  type FilesContext,
-  modifiedAt,
-  openReadable,
-  versionOf,
-} from './context.js';
+import { modifiedAt, openReadable, tool, versionOf } from './context.js';
 
 const output = z.object({
   path: z.string(),
@@ -63,7 +56,7 @@ async function readAll(handle: FileHandle, size: number): Promise<Uint8Array> {
 }
 
 /** read_document tool. */
-export const readDocument = defineTool({
+export const readDocument = tool({
   name: 'read_document',
   title: 'Read a document',
   description:
@@ -99,7 +92,7 @@ export const readDocument = defineTool({
   governance: { readOnly: true, cacheTtlSeconds: 60, timeoutMs: 20_000 },
   constraint: fileReadConstraint(),
   // The file's identity + mtime is in the cache key: an edit is seen by the very next read.
-  cacheKey: (args, ctx: CacheKeyContext<FilesConnectors>) => pathVersionKey(ctx.connectors, args.path, false),
+  cacheKey: (args, ctx) => pathVersionKey(ctx.connectors, args.path, false),
   toText: (d) => {
     const r = d.range;
     const where =
@@ -114,7 +107,7 @@ export const readDocument = defineTool({
     const body = d.description ? `[${d.description}]` : d.content;
     return `${d.path} (${d.kind}, ${d.size} bytes, ${where}, version ${d.version})\n${body}${more}`;
   },
-  handler: async (args, ctx: FilesContext) => {
+  handler: async (args, ctx) => {
     const byLines = args.startLine !== undefined || args.lineCount !== undefined;
     const byBytes = args.byteOffset !== undefined || args.byteCount !== undefined;
     const byPages = args.firstPage !== undefined || args.pageCount !== undefined;
@@ -266,9 +259,6 @@ export const readDocument = defineTool({
           next: w.nextByteOffset !== null ? { byteOffset: w.nextByteOffset } : null,
         } satisfies Output,
       };
-    } catch (err) {
-      if (err instanceof ToolError || ctx.signal.aborted) throw err;
-      return asToolError(err);
     } finally {
       await handle.close();
     }

@@ -1,12 +1,12 @@
 // search_documents: full-text search over the documents the caller may read, with context snippets.
-import { type CacheKeyContext, defineTool, ToolError } from '@mcp-fleet/core';
+import { ToolError } from '@mcp-fleet/core';
 import { z } from 'zod';
 import { folderReadConstraint } from '../access/constraints.js';
 import { closeTarget } from '../sandbox/sandbox.js';
 import { compileNameGlob, GlobRefusal } from '../search/name-glob.js';
 import { searchTree } from '../search/search-tree.js';
 import { treeGenerationKey } from './cache-keys.js';
-import { asToolError, type FilesConnectors, type FilesContext, openReadable } from './context.js';
+import { openReadable, tool } from './context.js';
 
 const output = z.object({
   query: z.string(),
@@ -30,7 +30,7 @@ const output = z.object({
 });
 
 /** search_documents tool. */
-export const searchDocuments = defineTool({
+export const searchDocuments = tool({
   name: 'search_documents',
   title: 'Search documents',
   description:
@@ -64,14 +64,14 @@ export const searchDocuments = defineTool({
   output,
   governance: { readOnly: true, cacheTtlSeconds: 30, timeoutMs: 15_000 },
   constraint: folderReadConstraint(),
-  cacheKey: (_args, ctx: CacheKeyContext<FilesConnectors>) => treeGenerationKey(ctx.connectors),
+  cacheKey: (_args, ctx) => treeGenerationKey(ctx.connectors),
   toText: (d) =>
     [
       `${d.hits.length} match${d.hits.length === 1 ? '' : 'es'} for "${d.query}" in ${d.filesMatched} of ${d.filesScanned} files scanned` +
         (d.complete ? '' : ` (stopped early: ${d.stoppedBecause.replace('_', ' ')}; narrow the search)`),
       ...d.hits.map((h) => `--- ${h.path}:${h.line}${h.page ? ` (page ${h.page})` : ''}\n${h.snippet}`),
     ].join('\n'),
-  handler: async (args, ctx: FilesContext) => {
+  handler: async (args, ctx) => {
     if (args.fileGlob !== undefined && (args.fileGlob.includes('/') || args.fileGlob.includes('\u0000'))) {
       throw new ToolError('fileGlob matches file names only (e.g. "*.md"); put the folder in path.');
     }
@@ -93,45 +93,40 @@ export const searchDocuments = defineTool({
     }
     const { config, sandbox } = ctx.connectors;
     const started = Date.now();
-    try {
-      const outcome = await searchTree(
-        sandbox,
-        scope,
-        { dir: target.dir, shown: target.asked },
-        {
-          query: args.query,
-          caseSensitive: args.caseSensitive,
-          nameFilter,
-          maxResults: args.maxResults,
-          maxPerFile: 5,
-          contextLines: args.contextLines,
-          maxFiles: config.searchMaxFiles,
-          deadline: started + config.searchMaxMs,
-          fileMaxBytes: config.searchFileMaxBytes,
-          pdfMaxBytes: config.pdfMaxBytes,
-          pdfMaxPages: config.pdfMaxPages,
-          dirMaxEntries: config.dirMaxEntries,
-          signal: ctx.signal,
-        },
-      );
-      return {
-        // A search cut short by a limit is a best-effort answer: core must not cache it.
-        partial: outcome.stoppedBecause !== 'complete',
-        data: {
-          query: args.query,
-          path: target.asked,
-          hits: outcome.hits,
-          filesScanned: outcome.filesScanned,
-          filesMatched: outcome.filesMatched,
-          complete: outcome.stoppedBecause === 'complete',
-          stoppedBecause: outcome.stoppedBecause,
-          skipped: outcome.skipped,
-          elapsedMs: Date.now() - started,
-        },
-      };
-    } catch (err) {
-      if (ctx.signal.aborted) throw err;
-      return asToolError(err);
-    }
+    const outcome = await searchTree(
+      sandbox,
+      scope,
+      { dir: target.dir, shown: target.asked },
+      {
+        query: args.query,
+        caseSensitive: args.caseSensitive,
+        nameFilter,
+        maxResults: args.maxResults,
+        maxPerFile: 5,
+        contextLines: args.contextLines,
+        maxFiles: config.searchMaxFiles,
+        deadline: started + config.searchMaxMs,
+        fileMaxBytes: config.searchFileMaxBytes,
+        pdfMaxBytes: config.pdfMaxBytes,
+        pdfMaxPages: config.pdfMaxPages,
+        dirMaxEntries: config.dirMaxEntries,
+        signal: ctx.signal,
+      },
+    );
+    return {
+      // A search cut short by a limit is a best-effort answer: core must not cache it.
+      partial: outcome.stoppedBecause !== 'complete',
+      data: {
+        query: args.query,
+        path: target.asked,
+        hits: outcome.hits,
+        filesScanned: outcome.filesScanned,
+        filesMatched: outcome.filesMatched,
+        complete: outcome.stoppedBecause === 'complete',
+        stoppedBecause: outcome.stoppedBecause,
+        skipped: outcome.skipped,
+        elapsedMs: Date.now() - started,
+      },
+    };
   },
 });

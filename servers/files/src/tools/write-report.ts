@@ -2,14 +2,14 @@
 // replacing a file unless the caller asked AND its policy allows it.
 import { createHash } from 'node:crypto';
 import { extname } from 'node:path';
-import { defineTool, ToolError } from '@mcp-fleet/core';
+import { ToolError } from '@mcp-fleet/core';
 import { z } from 'zod';
 import { writeConstraint, writeScope } from '../access/constraints.js';
 import { signatureOf } from '../documents/file-kind.js';
 import { parseUserPath } from '../sandbox/path-input.js';
 import { ensureParent, writeAtomic } from '../sandbox/safe-write.js';
 import { SandboxRefusal } from '../sandbox/sandbox.js';
-import { asToolError, type FilesContext } from './context.js';
+import { tool } from './context.js';
 
 const output = z.object({
   path: z.string(),
@@ -36,7 +36,7 @@ function checkFormat(ext: string, content: string, bytes: Buffer): string | null
 }
 
 /** write_report tool. */
-export const writeReport = defineTool({
+export const writeReport = tool({
   name: 'write_report',
   title: 'Write a report',
   description:
@@ -60,7 +60,7 @@ export const writeReport = defineTool({
   constraint: writeConstraint(),
   toText: (d) =>
     `${d.created ? 'Saved' : 'Replaced'} ${d.path} (${d.size} bytes, sha256 ${d.sha256.slice(0, 16)}…)`,
-  handler: async (args, ctx: FilesContext) => {
+  handler: async (args, ctx) => {
     const { sandbox, config, writeCeiling } = ctx.connectors;
     const { scope, mayOverwrite } = writeScope(writeCeiling, ctx.constraints);
     try {
@@ -119,14 +119,14 @@ export const writeReport = defineTool({
         },
       };
     } catch (err) {
-      if (err instanceof ToolError || ctx.signal.aborted) throw err;
-      if (err instanceof SandboxRefusal && err.reason === 'exists') {
+      // The one refusal whose advice depends on this call (may it overwrite?); mapError maps the rest.
+      if (err instanceof SandboxRefusal && err.reason === 'exists' && !ctx.signal.aborted) {
         throw new ToolError(
           `\`${args.path}\` already exists and was not changed. Choose a new name${mayOverwrite ? ', or pass overwrite: true to replace it' : ''}.`,
           'exists',
         );
       }
-      return asToolError(err);
+      throw err;
     }
   },
 });
