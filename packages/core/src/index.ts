@@ -33,13 +33,7 @@ export {
   loadCoreConfig,
   parseEnv,
 } from './config.js';
-export {
-  CORE_MIGRATIONS,
-  createFleetPool,
-  type Migration,
-  migrate,
-  namespaceMigrations,
-} from './db/fleet-db.js';
+export { createFleetPool, type Migration, migrate, namespaceMigrations } from './db/fleet-db.js';
 export { FleetError, type FleetErrorCode, ToolError } from './errors.js';
 export { explainGovernance, type GovernanceExplanation } from './governance/explain.js';
 export {
@@ -114,6 +108,7 @@ export {
   SERVED_PROTOCOL_VERSIONS,
 } from './protocol/mcp-host.js';
 export {
+  CORE_MIGRATIONS,
   type CreateServerOptions,
   createFleetServer,
   type FleetServer,
@@ -121,6 +116,8 @@ export {
   resolveServer,
   runServerMain,
   type ServerDefinition,
+  type ServerTools,
+  toolsOf,
 } from './server.js';
 export { type RegisteredTool, type ToolListing, ToolRegistry } from './tools/registry.js';
 export type { CacheKeyContext } from './tools/tool.js';

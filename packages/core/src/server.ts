@@ -2,10 +2,11 @@
 
 import type { FastifyInstance } from 'fastify';
 import type pg from 'pg';
+import { APPROVAL_MIGRATIONS } from './approvals/approval-store.js';
 import { AuditLog } from './audit/audit-log.js';
 import { type CoreConfig, type Env, loadCoreConfig } from './config.js';
 import {
-  CORE_MIGRATIONS,
+  AUDIT_MIGRATIONS,
   createFleetPool,
   type Migration,
   migrate,
@@ -13,13 +14,13 @@ import {
 } from './db/fleet-db.js';
 import { GovernanceStores } from './governance/stores.js';
 import { buildHttpApp } from './http/app.js';
+import { IDEMPOTENCY_MIGRATIONS } from './idempotency/idempotency-store.js';
 import { TokenVerifier } from './identity/token-verifier.js';
 import type { ReadinessCheck } from './kernel/call.js';
 import type { ToolError } from './kernel/errors.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { createMetrics } from './observability/metrics.js';
-import type { ServerStep } from './pipeline/governed-call.js';
-import type { FleetRuntime } from './pipeline/runtime.js';
+import type { FleetRuntime, ServerStep } from './pipeline/runtime.js';
 import type { PolicyDocument } from './policy/policy-schema.js';
 import { PolicyStore } from './policy/policy-store.js';
 import type { McpHostOptions } from './protocol/mcp-host.js';
@@ -76,6 +77,13 @@ export interface ServerDefinition<Connectors, Config = undefined> {
   mapError?: (err: unknown) => ToolError | undefined;
 }
 
+/** Core's own tables, each store's migrations collected (servers add theirs, namespaced). */
+export const CORE_MIGRATIONS: readonly Migration[] = [
+  ...AUDIT_MIGRATIONS,
+  ...IDEMPOTENCY_MIGRATIONS,
+  ...APPROVAL_MIGRATIONS,
+];
+
 /** The server's configuration and tools for `env`, as `createFleetServer` resolves them. */
 export function resolveServer<C, Cfg>(
   def: ServerDefinition<C, Cfg>,
@@ -86,8 +94,15 @@ export function resolveServer<C, Cfg>(
   return { config, tools: typeof tools === 'function' ? tools(config) : tools };
 }
 
+/** The tools a server lists for `env`; its configuration is parsed only when the tools depend on it. */
+export function toolsOf<C, Cfg>(def: ServerDefinition<C, Cfg>, env: Env): readonly AnyTool<C>[] {
+  return typeof def.tools === 'function' ? resolveServer(def, env).tools : (def.tools as readonly AnyTool<C>[]);
+}
+
 /** Core's migrations and the server's, namespaced by the server's name. */
-export function migrationsOf(def: Pick<ServerDefinition<unknown, unknown>, 'name' | 'migrations'>): Migration[] {
+export function migrationsOf(
+  def: Pick<ServerDefinition<unknown, unknown>, 'name' | 'migrations'>,
+): Migration[] {
   return [...CORE_MIGRATIONS, ...namespaceMigrations(def.name, def.migrations ?? [])];
 }
 

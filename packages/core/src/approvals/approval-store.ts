@@ -2,8 +2,10 @@
 // (agent + tenant + user) and keeps the exact canonical JSON that was hashed, which is what the human
 // is shown; a person decides it through the approvals API (or the CLI, which calls it); the agent's
 // resumed call consumes it atomically, once, before it expires.
+
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
+import type { Migration } from '../db/fleet-db.js';
 import {
   type ApprovalCaller,
   type ApprovalStatus,
@@ -409,3 +411,10 @@ export class ApprovalStore {
     return r.rowCount ?? 0;
   }
 }
+
+/** The approval store's migrations (core's). */
+export const APPROVAL_MIGRATIONS: Migration[] = [
+  { id: '0011_approvals', sql: APPROVALS_MIGRATION_SQL, core: true },
+  { id: '0012_approvals_exact_arguments', sql: APPROVALS_EXACT_ARGUMENTS_MIGRATION_SQL, core: true },
+  { id: '0013_approvals_revocation', sql: APPROVALS_REVOCATION_MIGRATION_SQL, core: true },
+];

@@ -1,23 +1,48 @@
 // The fleet's own PostgreSQL: one pool per process, and migrations applied once under an advisory lock.
+// Each store owns its tables' migrations and exports them; server.ts collects core's (CORE_MIGRATIONS).
 import pg from 'pg';
-import {
-  APPROVALS_EXACT_ARGUMENTS_MIGRATION_SQL,
-  APPROVALS_MIGRATION_SQL,
-  APPROVALS_REVOCATION_MIGRATION_SQL,
-} from '../approvals/approval-store.js';
-import { IDEMPOTENCY_MIGRATION_SQL } from '../idempotency/idempotency-store.js';
 import type { Logger } from '../observability/logger.js';
 
-/** One forward-only schema change. `id` sorts in application order and never changes once released. */
+/**
+ * One forward-only schema change. `id` sorts in application order and never changes once released.
+ * A server's ids are stored as `<server>/<id>` (see {@link namespaceMigrations}), so two servers
+ * can never collide; core's own ids carry no namespace.
+ */
 export interface Migration {
   id: string;
   sql: string;
+  /**
+   * The id this migration was recorded under before it was renamed (e.g. before server ids were
+   * namespaced): a database that has it is not migrated again; its record is renamed instead.
+   */
+  previousId?: string;
+  /** One of core's own migrations (audit, idempotency, approvals): its id carries no server namespace. */
+  core?: boolean;
 }
 
-/** Core's own tables. Servers append theirs through `createFleetServer({ migrations })`. */
-export const CORE_MIGRATIONS: Migration[] = [
+const SERVER_NAME = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
+
+/**
+ * A server's migrations with their ids stored as `<server>/<id>`. An id may already carry the
+ * prefix; one that names another server (or is not a plain id) is refused.
+ */
+export function namespaceMigrations(server: string, migrations: readonly Migration[]): Migration[] {
+  if (!SERVER_NAME.test(server)) throw new Error(`invalid server name for migrations: "${server}"`);
+  return migrations.map((m) => {
+    const bare = m.id.startsWith(`${server}/`) ? m.id.slice(server.length + 1) : m.id;
+    if (!/^[A-Za-z0-9_.-]+$/.test(bare))
+      throw new Error(
+        `migration "${m.id}" of server ${server}: an id is "[${server}/]<letters, digits, _ . ->"`,
+      );
+    return { ...m, id: `${server}/${bare}`, core: false };
+  });
+}
+
+/** The audit trail's table (core's; the other stores export theirs). */
+export const AUDIT_MIGRATIONS: Migration[] = [
   {
     id: '0001_audit_records',
+    core: true,
     sql: `
       CREATE TABLE IF NOT EXISTS audit_records (
         id uuid PRIMARY KEY,
@@ -46,14 +71,11 @@ export const CORE_MIGRATIONS: Migration[] = [
       CREATE INDEX IF NOT EXISTS audit_records_tool_idx ON audit_records (server, tool, ts DESC);
     `,
   },
-  { id: '0010_idempotency_records', sql: IDEMPOTENCY_MIGRATION_SQL },
-  { id: '0011_approvals', sql: APPROVALS_MIGRATION_SQL },
-  { id: '0012_approvals_exact_arguments', sql: APPROVALS_EXACT_ARGUMENTS_MIGRATION_SQL },
-  { id: '0013_approvals_revocation', sql: APPROVALS_REVOCATION_MIGRATION_SQL },
   // The hash of a call's exact arguments (THREATS A15): a column, not a details key, so "every call
   // with these arguments" is one indexed query, the same for every outcome. Older rows stay NULL.
   {
     id: '0020_audit_args_hash',
+    core: true,
     sql: `
       ALTER TABLE audit_records ADD COLUMN IF NOT EXISTS args_hash text;
       CREATE INDEX IF NOT EXISTS audit_records_args_hash_idx ON audit_records (args_hash) WHERE args_hash IS NOT NULL;
@@ -94,9 +116,21 @@ export async function migrate(
     );
     const seen = new Set<string>();
     for (const m of [...migrations].sort((a, b) => a.id.localeCompare(b.id))) {
+      if (!m.id.includes('/') && !m.core)
+        throw new Error(
+          `migration "${m.id}" has no server namespace: a server's ids are stored as "<server>/<id>" (namespaceMigrations)`,
+        );
       if (seen.has(m.id)) continue;
       seen.add(m.id);
       if (done.has(m.id)) continue;
+      if (m.previousId && done.has(m.previousId)) {
+        // Applied under its old id: rename the record, do not run it again.
+        await client.query('UPDATE fleet_migrations SET id = $1 WHERE id = $2', [m.id, m.previousId]);
+        done.delete(m.previousId);
+        done.add(m.id);
+        logger.info({ migration: m.id, previousId: m.previousId }, 'migration record renamed');
+        continue;
+      }
       await client.query('BEGIN');
       try {
         await client.query(m.sql);

@@ -3,8 +3,8 @@
 import { randomUUID } from 'node:crypto';
 import fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Identity } from '../identity/identity.js';
-import type { ReadinessCheck } from '../kernel/call.js';
 import type { TokenVerifier } from '../identity/token-verifier.js';
+import type { ReadinessCheck } from '../kernel/call.js';
 import type { FleetRuntime } from '../pipeline/runtime.js';
 import { createMcpHost, type McpHostOptions } from '../protocol/mcp-host.js';
 import { approvalsApi } from './approvals-api.js';

@@ -30,7 +30,11 @@ function originHostname(origin: string): string | undefined {
 export function hostAndOriginGuard(allowedHosts: readonly string[], allowedOrigins: readonly string[]) {
   const hosts = new Set(allowedHosts.map((h) => h.toLowerCase()));
   const origins = new Set(allowedOrigins.map((o) => o.toLowerCase().replace(/\/+$/, '')));
-  const refuse = (reply: FastifyReply, message: string, code: 'FLEET_ERR_HOST_REJECTED' | 'FLEET_ERR_ORIGIN_REJECTED') =>
+  const refuse = (
+    reply: FastifyReply,
+    message: string,
+    code: 'FLEET_ERR_HOST_REJECTED' | 'FLEET_ERR_ORIGIN_REJECTED',
+  ) =>
     reply
       .code(FLEET_ERRORS[code].status)
       .header('content-type', 'application/json')
@@ -44,7 +48,8 @@ export function hostAndOriginGuard(allowedHosts: readonly string[], allowedOrigi
 
   return async function guard(request: FastifyRequest, reply: FastifyReply): Promise<void> {
     const host = request.headers.host;
-    if (!host || !hosts.has(hostnameOf(host))) return refuse(reply, 'Forbidden: Host header not allowed', 'FLEET_ERR_HOST_REJECTED');
+    if (!host || !hosts.has(hostnameOf(host)))
+      return refuse(reply, 'Forbidden: Host header not allowed', 'FLEET_ERR_HOST_REJECTED');
     const origin = request.headers.origin;
     if (origin !== undefined) {
       const name = originHostname(origin);

@@ -3,6 +3,7 @@
 // without running again, on any replica and after restarts; a concurrent repeat waits for it.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type pg from 'pg';
+import type { Migration } from '../db/fleet-db.js';
 import type { CallToolResult } from '../kernel/call.js';
 
 /** The table behind {@link IdempotencyStore} (a core migration). */
@@ -25,6 +26,11 @@ export const IDEMPOTENCY_MIGRATION_SQL = `
   );
   CREATE INDEX IF NOT EXISTS idempotency_records_expires_idx ON idempotency_records (expires_at);
 `;
+
+/** The idempotency store's migrations (core's). */
+export const IDEMPOTENCY_MIGRATIONS: Migration[] = [
+  { id: '0010_idempotency_records', sql: IDEMPOTENCY_MIGRATION_SQL, core: true },
+];
 
 /** Identifies one key of one caller on one server. */
 export interface IdempotencyRef {

@@ -89,8 +89,7 @@ export const CALL_ERRORS = {
 /** A code of {@link CALL_ERRORS}. */
 export type CallErrorCode = keyof typeof CALL_ERRORS;
 
-/** `_meta` key of an error or refusal result: `{ code }`. */
-export const ERROR_META_KEY = 'io.mcp-fleet/error';
+export { ERROR_META_KEY } from './meta-keys.js';
 
 /** An error with a stable `code` and the HTTP status it maps to (the catalogue's, unless given). */
 export class FleetError extends Error {

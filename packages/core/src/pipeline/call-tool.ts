@@ -20,11 +20,10 @@ import { fingerprint } from '../kernel/fingerprint.js';
 import { type Decision, decide, toolFacts } from '../policy/decide.js';
 import type { AnyTool } from '../tools/tool.js';
 import { argumentsProblem } from './argument-bounds.js';
-import type { GovernedCall, ServerStep, SlotName, Step } from './governed-call.js';
 import { nestedCaller } from './nested-call.js';
 import { errorCodeOf, errorResult } from './refusals.js';
 import { runHandler } from './run-handler.js';
-import type { FleetRuntime } from './runtime.js';
+import type { FleetRuntime, GovernedCall, ServerStep, SlotName, Step } from './runtime.js';
 import { approvalRequest, approvalUse } from './steps/approval.js';
 import { cache } from './steps/cache.js';
 import { idempotency } from './steps/idempotency.js';
@@ -188,7 +187,10 @@ async function governedCall(
       record.decision = 'deny';
       record.decisionReason = `constraint: ${violation}`;
       rt.metrics.policyDenials.inc({ tool: tool.name });
-      return done({ outcome: 'denied', result: errorResult(`Not allowed by policy: ${violation}`, 'constraint_denied') });
+      return done({
+        outcome: 'denied',
+        result: errorResult(`Not allowed by policy: ${violation}`, 'constraint_denied'),
+      });
     }
   }
 
@@ -298,7 +300,10 @@ const chains = new WeakMap<FleetRuntime, WeakMap<AnyTool, readonly Step[]>>();
 /** The steps that apply to `tool` on this runtime (server steps in their slots), built once per tool. */
 function chainOf(rt: FleetRuntime, tool: AnyTool): readonly Step[] {
   let byTool = chains.get(rt);
-  if (!byTool) chains.set(rt, (byTool = new WeakMap()));
+  if (!byTool) {
+    byTool = new WeakMap();
+    chains.set(rt, byTool);
+  }
   let chain = byTool.get(tool);
   if (!chain) {
     chain = buildChain(tool, rt.steps ?? []);

@@ -1,9 +1,10 @@
 // A tool handler's governed call of another tool of the same server (ctx.callTool), e.g. a dashboard
 // running its panels' saved queries: the same caller, the same pipeline, its own audit record.
-import { CallCancellation } from '../kernel/cancellation.js';
+
 import { FleetError } from '../errors.js';
-import type { NestedCallResult, ToolContext } from '../tools/tool.js';
 import type { CallToolResult, ToolCallRequest } from '../kernel/call.js';
+import { CallCancellation } from '../kernel/cancellation.js';
+import type { NestedCallResult, ToolContext } from '../tools/tool.js';
 import type { FleetRuntime } from './runtime.js';
 
 const PARENT_ENDED = new FleetError('FLEET_ERR_CANCELLED', 'the calling tool ended');
@@ -66,7 +67,11 @@ export function nestedCaller(
       };
     } catch (err) {
       // Unknown and not granted are one answer, as for a client (the pipeline audited the denial).
-      if (err instanceof FleetError && err.code === 'FLEET_ERR_TOOL_NOT_AVAILABLE' && nested.outcome === 'denied')
+      if (
+        err instanceof FleetError &&
+        err.code === 'FLEET_ERR_TOOL_NOT_AVAILABLE' &&
+        nested.outcome === 'denied'
+      )
         return refused(`${name} is not granted to this caller.`);
       throw err;
     } finally {

@@ -5,15 +5,13 @@
 // tool has no output schema of its own (clients check structuredContent against a declared output
 // schema, and ours would not match it).
 import type { CallToolResult, StepAnswer } from '../kernel/call.js';
-import { type CallErrorCode, ERROR_META_KEY } from '../kernel/errors.js';
-import type { GovernedCall } from './governed-call.js';
+import type { CallErrorCode } from '../kernel/errors.js';
+import { ERROR_META_KEY, GOVERNANCE_META_KEY, RETRY_AFTER_META_KEY } from '../kernel/meta-keys.js';
 import type { LimitRefusal } from '../rate-limit/limiter-pool.js';
 import type { AnyTool } from '../tools/tool.js';
+import type { GovernedCall } from './runtime.js';
 
-/** `_meta` key: milliseconds until a refused call may be retried. */
-export const RETRY_AFTER_META_KEY = 'io.mcp-fleet/retryAfterMs';
-/** `_meta` key: the governance facts of a result (status, approval id, limit...). */
-export const GOVERNANCE_META_KEY = 'io.mcp-fleet/governance';
+export { GOVERNANCE_META_KEY, RETRY_AFTER_META_KEY } from '../kernel/meta-keys.js';
 
 /**
  * An error result with its code (a {@link CallErrorCode}, or a tool's own `ToolError` code): what every

@@ -6,13 +6,14 @@
 // mutation may already have changed the upstream when the cancel comes, so its signal is aborted but
 // the call waits for the handler to settle and answers with what it really did; if it has not settled
 // within the grace period the outcome is `unknown` (never "cancelled" for a change that may have run).
+
+import { InflightCalls } from '../cancellation/inflight-calls.js';
 import type { AuditOutcome, CallToolResult } from '../kernel/call.js';
 import { CallCancellation, type CancelSource } from '../kernel/cancellation.js';
 import { FleetError, ToolError } from '../kernel/errors.js';
-import { InflightCalls } from '../cancellation/inflight-calls.js';
 import type { ToolContext } from '../tools/tool.js';
-import type { GovernedCall } from './governed-call.js';
 import { errorResult } from './refusals.js';
+import type { GovernedCall } from './runtime.js';
 
 // Aborted after every call so work a handler left behind stops; one shared reason, because building
 // an Error (and its stack) per call was a measurable share of a trivial call (bench profile).

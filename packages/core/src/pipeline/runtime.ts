@@ -1,13 +1,20 @@
-// Everything the governed pipeline needs for one server, assembled once at start-up.
+// Everything the governed pipeline needs for one server, assembled once at start-up (FleetRuntime),
+// the state one governed call carries through the governance chain (GovernedCall), and the shape of a
+// step: an onion `(c, next)` whose before half runs before `next()` and whose after half sees what the
+// rest of the chain (finally the handler) answered.
 import type { AuditLog } from '../audit/audit-log.js';
+import type { AuditRecord } from '../audit/audit-record.js';
 import type { CoreConfig } from '../config.js';
+import type { ResolvedGovernance } from '../governance/resolve.js';
 import type { GovernanceStores } from '../governance/stores.js';
+import type { StepAnswer, ToolCallRequest } from '../kernel/call.js';
 import type { ToolError } from '../kernel/errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { FleetMetrics } from '../observability/metrics.js';
+import type { Decision } from '../policy/decide.js';
 import type { PolicyStore } from '../policy/policy-store.js';
 import type { ToolRegistry } from '../tools/registry.js';
-import type { ServerStep } from './governed-call.js';
+import type { AnyTool } from '../tools/tool.js';
 
 /** The per-server runtime shared by the protocol host, the admin API and the CLI. */
 export interface FleetRuntime {
@@ -26,4 +33,67 @@ export interface FleetRuntime {
   steps?: readonly ServerStep[] | undefined;
   /** Turns a handler's failure that is not a ToolError into one (`ServerDefinition.mapError`). */
   mapError?: ((err: unknown) => ToolError | undefined) | undefined;
+}
+
+/** One admitted, validated call on its way through governance. */
+export interface GovernedCall {
+  rt: FleetRuntime;
+  gov: GovernanceStores;
+  tool: AnyTool;
+  req: ToolCallRequest;
+  decision: Decision;
+  settings: ResolvedGovernance;
+  /** Validated arguments (reserved arguments removed). */
+  args: unknown;
+  /** Fingerprint of `args`. */
+  argsHash: string;
+  /** Caller key (tenant + agent). */
+  caller: string;
+  /** Agent session key (tenant, agent, user, session id: identity/caller-keys.ts). */
+  session: string;
+  /** The audit record's id (also the owner of idempotency claims and approval use). */
+  auditId: string;
+  /** The call's audit record as it stands (written once, when the call ends). */
+  record: AuditRecord;
+  /** The handler's deadline. */
+  timeoutMs: number;
+  /** The approval id the caller sent, when the call needs an approval. */
+  approvalId: string | undefined;
+  /** Set once the approval-use step verified and used `approvalId`. */
+  approvalVerified: boolean;
+  /** The idempotency key the caller sent (mutating tools). */
+  idempotencyKey: string | undefined;
+  /** Adds a fact to the audit record's details. */
+  detail(key: string, value: unknown): void;
+}
+
+/** The rest of the chain after a step (finally the handler). */
+export type Next = () => Promise<StepAnswer>;
+
+/**
+ * One governance step. It answers the call itself (refusal, cached result...) without calling `next`,
+ * or calls `next()` once and returns (or adjusts) what it answered. `answer.ran` says whether the
+ * handler ran.
+ */
+export type Step = (c: GovernedCall, next: Next) => Promise<StepAnswer>;
+
+/**
+ * Where a server's own step runs in the fixed chain:
+ * - `checks`: after admission (decision, argument validation, policy constraints), before limits:
+ *   extra checks of who may do what with which arguments (destination allow-lists, step-up rules);
+ * - `beforeExecute`: after audit-before-mutation and approval use, immediately before the handler
+ *   (outbound content checks, per-vendor circuit breakers).
+ */
+export type SlotName = 'checks' | 'beforeExecute';
+
+/** A server's step and the slot it runs at. */
+export interface ServerStep {
+  at: SlotName;
+  step: Step;
+}
+
+/** The caller an approval or key is bound to. */
+export function callerOf(c: GovernedCall): { agentId: string; tenant: string | null; user: string | null } {
+  const id = c.req.identity;
+  return { agentId: id.agentId, tenant: id.tenant ?? null, user: id.user ?? null };
 }

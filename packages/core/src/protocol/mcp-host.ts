@@ -20,11 +20,11 @@ import {
   SUPPORTED_PROTOCOL_VERSIONS,
 } from '@modelcontextprotocol/server';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { CallCancellation } from '../kernel/cancellation.js';
 import { InflightCalls } from '../cancellation/inflight-calls.js';
+import type { Identity } from '../identity/identity.js';
+import { CallCancellation } from '../kernel/cancellation.js';
 import { FLEET_ERRORS, FleetError, type FleetErrorCode } from '../kernel/errors.js';
 import { argumentsProblem, nestedDeeperThan } from '../pipeline/argument-bounds.js';
-import type { Identity } from '../identity/identity.js';
 import {
   type CallToolResult,
   callTool,

@@ -2,11 +2,12 @@
 // approval id opens (or finds) a request and stops; a call with one uses it, atomically and once, for
 // exactly the approved arguments and caller. Arguments like `confirm: true` play no part. The human is
 // shown exactly the canonical JSON that the approval binds; a call too large to show in full is refused.
-import { canonicalJson, sha256 } from '../../kernel/fingerprint.js';
-import type { StepAnswer } from '../../kernel/call.js';
-import { callerOf, type GovernedCall, type Next } from '../governed-call.js';
-import { approvalRefusedResult, awaitingApprovalResult, refusal, storeDown } from '../refusals.js';
+
 import { approverSettings, DEFAULT_MAX_PENDING_PER_AGENT } from '../../approvals/approvers.js';
+import type { StepAnswer } from '../../kernel/call.js';
+import { canonicalJson, sha256 } from '../../kernel/fingerprint.js';
+import { approvalRefusedResult, awaitingApprovalResult, refusal, storeDown } from '../refusals.js';
+import { callerOf, type GovernedCall, type Next } from '../runtime.js';
 
 /**
  * First step (before idempotency): a call needing approval without an approval id opens (or finds) a

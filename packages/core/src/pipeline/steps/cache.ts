@@ -1,11 +1,12 @@
 // The cache step of a read-only call: look the result up before running, store it after a clean,
 // complete success of the handler.
-import type { GovernedCall, Next } from '../governed-call.js';
-import type { StepAnswer } from '../../kernel/call.js';
-import { buildCacheKey } from '../../cache/cache-key.js';
 
-/** `_meta` key on results served from the cache. */
-export const CACHE_META_KEY = 'io.mcp-fleet/cache';
+import { buildCacheKey } from '../../cache/cache-key.js';
+import type { StepAnswer } from '../../kernel/call.js';
+import { CACHE_META_KEY } from '../../kernel/meta-keys.js';
+import type { GovernedCall, Next } from '../runtime.js';
+
+export { CACHE_META_KEY } from '../../kernel/meta-keys.js';
 
 const NEVER = new AbortController().signal;
 

@@ -2,15 +2,15 @@
 // a conflict, or "still running"; after the call, store its result under the key, or give the key
 // back when nothing ran (a later step refused, or the pipeline failed before the handler).
 
-import { sha256 } from '../../kernel/fingerprint.js';
-import type { GovernedCall, Next } from '../governed-call.js';
-import { refusal, storeDown } from '../refusals.js';
+import type { IdempotencyRef } from '../../idempotency/idempotency-store.js';
 import { userKey } from '../../identity/caller-keys.js';
 import type { CallToolResult, StepAnswer } from '../../kernel/call.js';
-import type { IdempotencyRef } from '../../idempotency/idempotency-store.js';
+import { sha256 } from '../../kernel/fingerprint.js';
+import { REPLAYED_META_KEY } from '../../kernel/meta-keys.js';
+import { refusal, storeDown } from '../refusals.js';
+import type { GovernedCall, Next } from '../runtime.js';
 
-/** `_meta` key on results replayed for a repeated idempotency key. */
-export const REPLAYED_META_KEY = 'io.mcp-fleet/replayed';
+export { REPLAYED_META_KEY } from '../../kernel/meta-keys.js';
 
 const ANSWERS = {
   mismatch: {

@@ -2,8 +2,8 @@
 import type { StepAnswer } from '../../kernel/call.js';
 import { budgetChecks, rateLimitChecks } from '../../rate-limit/limit-checks.js';
 import { isBudget, type LimitCheck } from '../../rate-limit/limiter-pool.js';
-import type { GovernedCall, Next } from '../governed-call.js';
 import { limitResult } from '../refusals.js';
+import type { GovernedCall, Next } from '../runtime.js';
 
 /** Counts the call; answers it when a limit or budget refuses. Skipped when nothing applies. */
 export async function limits(c: GovernedCall, next: Next): Promise<StepAnswer> {
