@@ -56,7 +56,9 @@ export function buildHttpApp(rt: FleetRuntime, options: HttpAppOptions): Fastify
     // Never echo internals: 4xx from fastify (body too large, bad JSON) carry safe messages.
     const message = status === 500 ? `internal error (reference ${request.id})` : err.message;
     const code = status === 413 ? -32600 : status === 400 ? -32700 : -32603;
-    reply.code(status).send({ jsonrpc: '2.0', id: null, error: { code, message } });
+    // The error's own stable code (fastify's FST_ERR_*, ours FLEET_ERR_*) for programs to match on.
+    const data = status !== 500 && typeof err.code === 'string' ? { data: { code: err.code } } : {};
+    reply.code(status).send({ jsonrpc: '2.0', id: null, error: { code, message, ...data } });
   });
 
   app.get('/healthz', async () => ({ status: 'ok', server: rt.server }));

@@ -15,7 +15,7 @@ import { takeReserved } from '../governance/reserved-args.js';
 import { resolveGovernance } from '../governance/resolve.js';
 import { callerKey, sessionKey } from '../identity/caller-keys.js';
 import type { CallToolResult, StepAnswer, ToolCallRequest } from '../kernel/call.js';
-import { FleetError, type FleetErrorCode } from '../kernel/errors.js';
+import { FleetError, type FleetErrorCode, ToolError } from '../kernel/errors.js';
 import { fingerprint } from '../kernel/fingerprint.js';
 import { type Decision, decide, toolFacts } from '../policy/decide.js';
 import type { AnyTool } from '../tools/tool.js';
@@ -109,7 +109,7 @@ async function governedCall(
     if (req.nested) req.nested.outcome = outcome;
     record.durationMs = Math.round(durationMs * 1000) / 1000;
     record.resultSummary = result ? summarize(result.content[0]?.text) : null;
-    const code = result && errorCodeOf(result);
+    const code = result ? errorCodeOf(result) : undefined;
     if (code !== undefined) {
       record.details ??= {};
       record.details.errorCode = code;
@@ -222,7 +222,16 @@ async function governedCall(
     gov.metrics.redundantCalls.inc({ tool: tool.name });
     c.detail('redundant', true);
   }
-  return done(await run(chainOf(rt, tool), 0, c));
+  let answer: StepAnswer;
+  try {
+    answer = await run(chainOf(rt, tool), 0, c);
+  } catch (err) {
+    // A server's step refuses by throwing a ToolError (the steps it passed gave back what they held).
+    if (!(err instanceof ToolError)) throw err;
+    c.detail('refusedByStep', true);
+    answer = { outcome: 'denied', result: errorResult(err.message, err.code) };
+  }
+  return done(answer);
 }
 
 /** Runs the chain from step `i`; each step's `next` is the rest of it. */

@@ -73,7 +73,8 @@ export type Next = () => Promise<StepAnswer>;
 /**
  * One governance step. It answers the call itself (refusal, cached result...) without calling `next`,
  * or calls `next()` once and returns (or adjusts) what it answered. `answer.ran` says whether the
- * handler ran.
+ * handler ran. A server's step may also refuse by throwing `ToolError(message, code)`: the call is
+ * answered `denied` with that code, and the steps it passed give back what they hold.
  */
 export type Step = (c: GovernedCall, next: Next) => Promise<StepAnswer>;
 
