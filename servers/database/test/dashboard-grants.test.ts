@@ -18,25 +18,30 @@ type AuditRow = {
 const exampleRoles = Object.keys((examplePolicy as { roles: Record<string, unknown> }).roles);
 
 // The example policy plus the roles these tests need; the example roles are left as they are.
+// Their grants say `database.schemas: "*"`: every schema (a grant leaving it unset would not cover
+// the schema-constrained tools at all).
+const allSchemas = { 'database.schemas': '*' };
 const policy = structuredClone(examplePolicy) as { roles: Record<string, unknown> };
 Object.assign(policy.roles, {
   // REVIEW F2's attacker: may open dashboards, may not call any saved query.
   viewer: {
     description: 'Opens dashboards only',
-    grants: [{ servers: ['database'], tools: ['list_dashboards', 'get_dashboard'] }],
+    grants: [{ servers: ['database'], tools: ['list_dashboards', 'get_dashboard'], constraints: allSchemas }],
   },
   no_subscriptions: {
     description: 'Reads the database, except the subscriptions summary',
-    grants: [{ servers: ['database'], access: 'read', except: ['summarize_subscriptions'] }],
+    grants: [
+      { servers: ['database'], access: 'read', except: ['summarize_subscriptions'], constraints: allSchemas },
+    ],
   },
   metered: {
     description: 'Reads the database; one revenue query a minute',
-    grants: [{ servers: ['database'], access: 'read' }],
+    grants: [{ servers: ['database'], access: 'read', constraints: allSchemas }],
     limits: { perTool: { get_revenue_by_month: 1 } },
   },
   budgeted: {
     description: 'Reads the database; three cost units a session',
-    grants: [{ servers: ['database'], access: 'read' }],
+    grants: [{ servers: ['database'], access: 'read', constraints: allSchemas }],
     budget: { perSession: 3 },
   },
 });
