@@ -3,6 +3,7 @@
 import { runApprovals } from './commands/approvals.js';
 import { auditCommand } from './commands/audit.js';
 import { migrateCommand } from './commands/migrate.js';
+import { newCommand } from './commands/new.js';
 import { policyCommand } from './commands/policy.js';
 import { startCommand } from './commands/start.js';
 import { tokenCommand } from './commands/token.js';
@@ -16,6 +17,9 @@ const USAGE = `fleet <command>
   policy check [file]                     validate a policy file against the servers' tools
   policy explain --role <r> [--server s]  what a role may do, from the servers' own decision function
   migrate                                 apply fleet database migrations (DATABASE_URL)
+  new server <name> [--port N] [--description text] [--no-install]
+                                          a new server package (manifest, definition, an example
+                                          tool and its test), its Helm chart, policy stanza and docs
   audit [--agent a] [--tool t] [--outcome o] [--limit n] [--json]
                                           read the audit trail (DATABASE_URL, default: the local fleet)
   approvals list|show <id>|approve <id>|deny <id> [--note n] [--status s] [--server s] [--json]
@@ -35,6 +39,8 @@ async function main(argv: string[]): Promise<number> {
       return policyCommand(rest);
     case 'migrate':
       return migrateCommand();
+    case 'new':
+      return newCommand(rest);
     case 'audit':
       return auditCommand(rest);
     case 'approvals':
