@@ -1,7 +1,7 @@
 // Areas and policy constraints: globs on real paths with a segment boundary, the server ceiling
 // narrowed (never widened) by policy, and constraint values validated when the policy loads.
 import { readFileSync } from 'node:fs';
-import { parsePolicy, ToolRegistry } from '@mcp-fleet/core';
+import { parsePolicy, ToolRegistry } from '@mcp-fleet/core/policy';
 import { describe, expect, it } from 'vitest';
 import { AccessScope, Areas } from '../src/access/areas.js';
 import {
@@ -86,10 +86,7 @@ describe('constraints', () => {
       'utf8',
     );
     expect(() => parsePolicy(exampleText, 'files', registry)).not.toThrow();
-    const broken = exampleText.replace(
-      'read_document: { read: ["docs/**"] }',
-      'read_document: { read: ["/etc/**"] }',
-    );
+    const broken = exampleText.replace('files.read: { read: ["docs/**"] }', 'files.read: { read: ["/etc/**"] }');
     expect(broken).not.toBe(exampleText);
     expect(() => parsePolicy(broken, 'files', registry)).toThrow(/relative to the sandbox root/);
   });
