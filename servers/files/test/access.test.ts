@@ -86,7 +86,10 @@ describe('constraints', () => {
       'utf8',
     );
     expect(() => parsePolicy(exampleText, 'files', registry)).not.toThrow();
-    const broken = exampleText.replace('files.read: { read: ["docs/**"] }', 'files.read: { read: ["/etc/**"] }');
+    const broken = exampleText.replace(
+      'files.read: { read: ["docs/**"] }',
+      'files.read: { read: ["/etc/**"] }',
+    );
     expect(broken).not.toBe(exampleText);
     expect(() => parsePolicy(broken, 'files', registry)).toThrow(/relative to the sandbox root/);
   });
