@@ -203,6 +203,11 @@ if (baselineBuild) {
       : `not measured: ${baselineBuild.reason}`,
   );
   say('(req/s > 1 = more calls now; CPU ms/call and latency < 1 = cheaper/faster now)');
+  if (WARMUP_S < 3 || DURATION_S < 10 || SLICES < 20)
+    say(
+      'note: at these settings two identical servers differ by up to ~1.5× at 1 connection on a busy machine; ' +
+        'for this comparison run BENCH_WARMUP=3 BENCH_DURATION=10 BENCH_SLICES=20 (README: the baseline)',
+    );
 }
 if (coldStart) {
   say('\n== 6 cold start and memory (governed server: JWT, policy, fleet DB with migrations) ==');
