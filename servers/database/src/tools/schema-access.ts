@@ -13,8 +13,7 @@ export type SchemaConstraint = z.output<typeof schemaConstraintSchema>;
 /** `database.schemas`: the warehouse schemas a role may read. Every tool that reads warehouse data declares it. */
 export const schemas = defineConstraint({
   name: 'schemas',
-  description:
-    'warehouse schemas the role may read, e.g. { schemas: [sales, support] }: queries, saved queries, dashboard panels and discovery stay inside them; a constrained role sees neither query texts nor backend pids in database_health',
+  description: 'warehouse schemas the role may read, e.g. { schemas: [sales, support] }',
   schema: schemaConstraintSchema,
 });
 
