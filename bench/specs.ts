@@ -3,7 +3,7 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parsePolicy, policySchema, ToolRegistry } from '@mcp-fleet/core';
+import { parsePolicy, policySchema, ToolRegistry } from '@mcp-fleet/core/policy';
 import type { DevIssuer } from '@mcp-fleet/testkit';
 import { benchServer, benchTools, ECHO_TOOL } from './lib/echo-tool.js';
 import type { AuditDatabase, BenchDatabase } from './lib/fleet-db.js';

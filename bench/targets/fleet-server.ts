@@ -3,7 +3,8 @@
 // - sdk-path:   the same server built by createFleetServer with the protocol host's fast path off;
 // - bare:       createFleetServer with the JWT check replaced by a stub, an allow-all policy, no fleet
 //               database and no audit output: governance as far off as core allows.
-import { createFleetServer, runServerMain, type TokenVerifier } from '@mcp-fleet/core';
+import { createFleetServer, runServerMain } from '@mcp-fleet/core';
+import type { TokenVerifier } from '@mcp-fleet/core/internal';
 import { benchServer } from '../lib/echo-tool.js';
 
 const variant = process.env.BENCH_FLEET_VARIANT ?? 'production';

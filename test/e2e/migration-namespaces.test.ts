@@ -1,7 +1,8 @@
 // Fleet-database migrations are namespaced per server: two servers that pick the same id both get
 // their tables, an id without its server's namespace is refused, and a database migrated before
 // ids were namespaced is renamed in place, never migrated twice. Against a real PostgreSQL.
-import { createLogger, type Migration, migrate, migrationsOf } from '@mcp-fleet/core';
+import type { Migration } from '@mcp-fleet/core';
+import { createLogger, migrate, migrationsOf } from '@mcp-fleet/core/internal';
 import { createTestDatabase } from '@mcp-fleet/testkit';
 import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';

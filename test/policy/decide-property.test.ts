@@ -3,7 +3,13 @@
 // that declares a constraint dimension unconstrained (constraints === null) unless some covering
 // grant says "*" for it: its tool-name key, or without one its "<server>.<dimension>" key. A grant
 // that gives neither never grants the tool.
-import { decide, grantCovers, type PolicyDocument, policySchema, type ToolFacts } from '@mcp-fleet/core';
+import {
+  decide,
+  grantCovers,
+  type PolicyDocument,
+  policySchema,
+  type ToolFacts,
+} from '@mcp-fleet/core/policy';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 

@@ -5,10 +5,9 @@
 // database server) comes back constrained under the example policy and denied under the old one.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
+import type { AnyTool, ConstraintDimension } from '@mcp-fleet/core';
+import { createLogger } from '@mcp-fleet/core/internal';
 import {
-  type AnyTool,
-  type ConstraintDimension,
-  createLogger,
   decide,
   grantCovers,
   type PolicyDocument,
@@ -17,7 +16,7 @@ import {
   policyGaps,
   ToolRegistry,
   toolFacts,
-} from '@mcp-fleet/core';
+} from '@mcp-fleet/core/policy';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { checkPolicyFile } from '../../packages/cli/src/commands/policy.js';

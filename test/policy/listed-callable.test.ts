@@ -2,7 +2,8 @@
 // listed exactly when it is callable, over real clients of both protocol eras.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { parsePolicy, type ServerDefinition } from '@mcp-fleet/core';
+import type { ServerDefinition } from '@mcp-fleet/core';
+import { parsePolicy } from '@mcp-fleet/core/policy';
 import {
   type BootedServer,
   bootServer,

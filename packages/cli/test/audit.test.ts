@@ -1,14 +1,13 @@
 // `fleet audit`, as an operator uses it: reads the trail the servers wrote (here: the AuditLog
 // itself), filters it, pages with the cursor it prints, shows one record, and refuses bad input.
+import { AuditLog, type AuditRecord } from '@mcp-fleet/core/approvals';
 import {
-  AuditLog,
-  type AuditRecord,
   CORE_MIGRATIONS,
   createFleetPool,
   createLogger,
   createMetrics,
   migrate,
-} from '@mcp-fleet/core';
+} from '@mcp-fleet/core/internal';
 import { createTestDatabase } from '@mcp-fleet/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditCommand } from '../src/commands/audit.js';

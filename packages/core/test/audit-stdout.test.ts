@@ -4,7 +4,8 @@ import { spawnSync } from 'node:child_process';
 import { expect, it } from 'vitest';
 
 const script = `
-import { AuditLog, createLogger, createMetrics } from '@mcp-fleet/core';
+import { AuditLog } from '@mcp-fleet/core/approvals';
+import { createLogger, createMetrics } from '@mcp-fleet/core/internal';
 const log = new AuditLog({
   pool: undefined, logger: createLogger({ level: 'silent' }), metrics: createMetrics('stdout-test'),
   stdout: true, flushMs: 1000, queueMax: 10,

@@ -4,7 +4,8 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AuditLog, type AuditRecord, createLogger, createMetrics } from '@mcp-fleet/core';
+import { AuditLog, type AuditRecord } from '@mcp-fleet/core/approvals';
+import { createLogger, createMetrics } from '@mcp-fleet/core/internal';
 import {
   type BootedServer,
   bootServer,

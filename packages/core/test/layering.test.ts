@@ -28,7 +28,7 @@ const LAYERS: readonly { name: string; paths: readonly string[] }[] = [
   },
   { name: 'pipeline', paths: ['pipeline/', 'governance/reserved-args.ts'] },
   { name: 'transport', paths: ['protocol/', 'http/'] },
-  { name: 'assembly', paths: ['server.ts', 'manifest.ts', 'index.ts'] },
+  { name: 'assembly', paths: ['server.ts', 'manifest.ts', 'index.ts', 'entry/'] },
 ];
 
 /** Module specifiers imported or re-exported by a source text (static and dynamic). */

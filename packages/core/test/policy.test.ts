@@ -1,7 +1,8 @@
 // Policy: deny by default, listed ⇔ callable for every role and tool, hot reload, refusal of bad files.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type AnyTool, decide, defineTool, FleetError, parsePolicy, ToolRegistry } from '@mcp-fleet/core';
+import { type AnyTool, defineTool, FleetError } from '@mcp-fleet/core';
+import { decide, parsePolicy, ToolRegistry } from '@mcp-fleet/core/policy';
 import { type BootedServer, bootServer, connectClient, createTestDatabase } from '@mcp-fleet/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';

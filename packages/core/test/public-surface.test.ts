@@ -1,6 +1,10 @@
 // The public surface of core and testkit, pinned: adding or removing an export is a visible diff
 // here, reviewed on purpose (servers may only import what is listed).
 import * as core from '@mcp-fleet/core';
+import * as approvals from '@mcp-fleet/core/approvals';
+import * as internal from '@mcp-fleet/core/internal';
+import * as policy from '@mcp-fleet/core/policy';
+import * as protocol from '@mcp-fleet/core/protocol';
 import * as testkit from '@mcp-fleet/testkit';
 import { type BootedServer, bootServer, connectModern } from '@mcp-fleet/testkit';
 import { Client as LegacyClient } from '@modelcontextprotocol/sdk/client/index.js';
@@ -9,75 +13,141 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixturePolicy, fixtureServer } from './fixtures.js';
 import { rpc } from './helpers.js';
 
-it('core exports exactly its documented runtime surface', () => {
-  expect(Object.keys(core).sort()).toEqual([
-    'APPROVAL_ARG',
-    'APPROVAL_META_KEY',
-    'ApprovalStore',
-    'AuditLog',
-    'AuthFailure',
-    'CACHE_META_KEY',
-    'CORE_MIGRATIONS',
-    'CallCancellation',
-    'DEFAULT_ALGORITHMS',
-    'DENY_ALL',
-    'FleetError',
-    'GOVERNANCE_META_KEY',
-    'Governance',
-    'IDEMPOTENCY_ARG',
-    'IDEMPOTENCY_META_KEY',
-    'LEGACY_PROTOCOL_VERSIONS',
-    'MODERN_PROTOCOL_VERSION',
-    'PolicyStore',
-    'REPLAYED_META_KEY',
-    'RETRY_AFTER_META_KEY',
-    'SERVED_PROTOCOL_VERSIONS',
-    'TokenVerifier',
-    'ToolError',
-    'ToolNotAvailableError',
-    'ToolRegistry',
-    'approvalsApi',
-    'attachGovernance',
-    'buildHttpApp',
-    'callTool',
-    'claimValue',
-    'computeGovernance',
-    'createFleetPool',
-    'createFleetServer',
-    'createLogger',
-    'createMetrics',
-    'decide',
-    'defineTool',
-    'explainGovernance',
-    'governanceOf',
-    'grantCovers',
-    'identityFromClaims',
-    'listTools',
-    'loadCoreConfig',
-    'migrate',
-    'parsePolicy',
-    'policySchema',
-    'redactArguments',
-    'resolveGovernance',
-    'runServerMain',
-    'toolFacts',
-  ]);
+// What a server needs comes from the root; everything else from an explicit subpath.
+const SURFACE: Record<string, [Record<string, unknown>, string[]]> = {
+  '@mcp-fleet/core': [
+    core,
+    [
+      'FleetError',
+      'ToolError',
+      'claimValue',
+      'createFleetServer',
+      'defineConstraint',
+      'defineServer',
+      'defineTool',
+      'env',
+      'parseEnv',
+      'runServerMain',
+      'serverManifest',
+      'toolsFor',
+    ],
+  ],
+  '@mcp-fleet/core/policy': [
+    policy,
+    [
+      'DENY_ALL',
+      'PolicyStore',
+      'ToolRegistry',
+      'computeGovernance',
+      'decide',
+      'describeGap',
+      'explainGovernance',
+      'grantCovers',
+      'parsePolicy',
+      'policyGaps',
+      'policySchema',
+      'resolveGovernance',
+      'toolFacts',
+    ],
+  ],
+  '@mcp-fleet/core/approvals': [
+    approvals,
+    [
+      'APPROVAL_STATUSES',
+      'ApprovalDesk',
+      'ApprovalStore',
+      'AuditLog',
+      'AuditQuery',
+      'AuditQueryError',
+      'redactArguments',
+    ],
+  ],
+  '@mcp-fleet/core/protocol': [
+    protocol,
+    [
+      'APPROVAL_ARG',
+      'APPROVAL_META_KEY',
+      'CACHE_META_KEY',
+      'CALL_ERRORS',
+      'ERROR_META_KEY',
+      'FLEET_ERRORS',
+      'GOVERNANCE_META_KEY',
+      'IDEMPOTENCY_ARG',
+      'IDEMPOTENCY_META_KEY',
+      'LEGACY_PROTOCOL_VERSIONS',
+      'MODERN_PROTOCOL_VERSION',
+      'REPLAYED_META_KEY',
+      'RETRY_AFTER_META_KEY',
+      'SERVED_PROTOCOL_VERSIONS',
+    ],
+  ],
+  '@mcp-fleet/core/internal': [
+    internal,
+    [
+      'AuthFailure',
+      'CORE_MIGRATIONS',
+      'CallCancellation',
+      'DEFAULT_ALGORITHMS',
+      'GovernanceStores',
+      'SLOT_NAMES',
+      'TokenVerifier',
+      'ToolNotAvailableError',
+      'approvalsApi',
+      'buildChain',
+      'buildHttpApp',
+      'callTool',
+      'createFleetPool',
+      'createLogger',
+      'createMetrics',
+      'identityFromClaims',
+      'listTools',
+      'loadCoreConfig',
+      'manifestSchema',
+      'migrate',
+      'migrationsOf',
+      'namespaceMigrations',
+      'readManifest',
+      'resolveServer',
+      'toolsOf',
+    ],
+  ],
+};
+
+it.each(Object.entries(SURFACE))(
+  '%s exports exactly its documented runtime surface',
+  (_entry, [mod, names]) => {
+    expect(Object.keys(mod).sort()).toEqual([...names].sort());
+  },
+);
+
+it('no name is exported by two entries (one home per name)', () => {
+  const all = Object.values(SURFACE).flatMap(([mod]) => Object.keys(mod));
+  expect(all.filter((n, i) => all.indexOf(n) !== i)).toEqual([]);
 });
 
 it('testkit exports exactly its documented runtime surface', () => {
   expect(Object.keys(testkit).sort()).toEqual([
     'DevIssuer',
+    'EXAMPLE_POLICY_FILE',
     'bootServer',
+    'clientAs',
+    'connectAs',
     'connectClient',
     'connectLegacy',
     'connectModern',
     'createTestDatabase',
+    'dataOf',
+    'eventually',
+    'examplePolicy',
     'freePort',
+    'listedNames',
     'policyWithoutThrottling',
+    'silentLogger',
     'startEmbeddedPostgres',
     'startTestPostgres',
     'startTestRedis',
     'testRedisUrl',
+    'textOf',
   ]);
 });
 
@@ -93,14 +163,14 @@ describe('the protocol revisions core advertises are the ones its endpoint answe
   });
 
   it('advertises one modern revision and the 2025 revisions, on one endpoint', () => {
-    expect(core.SERVED_PROTOCOL_VERSIONS).toEqual([
-      core.MODERN_PROTOCOL_VERSION,
-      ...core.LEGACY_PROTOCOL_VERSIONS,
+    expect(protocol.SERVED_PROTOCOL_VERSIONS).toEqual([
+      protocol.MODERN_PROTOCOL_VERSION,
+      ...protocol.LEGACY_PROTOCOL_VERSIONS,
     ]);
-    expect(core.LEGACY_PROTOCOL_VERSIONS).toEqual(expect.arrayContaining(['2025-11-25', '2025-06-18']));
+    expect(protocol.LEGACY_PROTOCOL_VERSIONS).toEqual(expect.arrayContaining(['2025-11-25', '2025-06-18']));
   });
 
-  it.each(core.LEGACY_PROTOCOL_VERSIONS.map((v) => [v]))(
+  it.each(protocol.LEGACY_PROTOCOL_VERSIONS.map((v) => [v]))(
     'a client initializing with %s is answered in that revision and then served',
     async (version) => {
       const auth = { authorization: `Bearer ${token}`, 'mcp-protocol-version': version };
@@ -136,7 +206,7 @@ describe('the protocol revisions core advertises are the ones its endpoint answe
       },
       { authorization: `Bearer ${token}` },
     );
-    expect(core.SERVED_PROTOCOL_VERSIONS).toContain(init.body.result.protocolVersion);
+    expect(protocol.SERVED_PROTOCOL_VERSIONS).toContain(init.body.result.protocolVersion);
   });
 
   it('the real SDK clients of both eras negotiate an advertised revision and call a tool', async () => {
@@ -145,7 +215,7 @@ describe('the protocol revisions core advertises are the ones its endpoint answe
     });
     const legacy = new LegacyClient({ name: 'legacy-era', version: '1.0.0' });
     await legacy.connect(legacyTransport);
-    expect(core.LEGACY_PROTOCOL_VERSIONS).toContain(legacyTransport.protocolVersion);
+    expect(protocol.LEGACY_PROTOCOL_VERSIONS).toContain(legacyTransport.protocolVersion);
     const viaLegacy = await legacy.callTool({ name: 'echo_text', arguments: { text: 'legacy' } });
     expect(viaLegacy.structuredContent).toMatchObject({ text: 'legacy' });
     await legacy.close();

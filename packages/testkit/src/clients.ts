@@ -1,6 +1,6 @@
 // MCP clients of both protocol eras that send a bearer token: real SDK clients over real sockets.
 
-import { MODERN_PROTOCOL_VERSION } from '@mcp-fleet/core';
+import { MODERN_PROTOCOL_VERSION } from '@mcp-fleet/core/protocol';
 import {
   Client as ModernClient,
   StreamableHTTPClientTransport as ModernTransport,

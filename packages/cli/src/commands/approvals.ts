@@ -3,7 +3,7 @@
 // the IdP, or locally by `fleet token --approver <you>`). The server verifies the token, applies the
 // rules of who may decide what, and audits every decision; the CLI decides nothing itself.
 import { parseArgs } from 'node:util';
-import { APPROVAL_STATUSES, type ApprovalView } from '@mcp-fleet/core';
+import { APPROVAL_STATUSES, type ApprovalView } from '@mcp-fleet/core/approvals';
 import { discoverServers } from '../layout.js';
 
 const USAGE = `fleet approvals <list|show|approve|deny>

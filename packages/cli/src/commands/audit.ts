@@ -1,7 +1,7 @@
 // `fleet audit`: reads the durable audit trail from the fleet database, newest first, through core's
 // AuditQuery (the same queries the admin console uses; no SQL of its own).
 import { parseArgs } from 'node:util';
-import { AuditQuery, AuditQueryError, type AuditRecord } from '@mcp-fleet/core';
+import { AuditQuery, AuditQueryError, type AuditRecord } from '@mcp-fleet/core/approvals';
 import pg from 'pg';
 import { LOCAL_FLEET_DATABASE_URL } from '../layout.js';
 

@@ -1,5 +1,6 @@
 // `fleet migrate`: applies core's and every server's fleet-database migrations (DATABASE_URL).
-import { createFleetPool, createLogger, type Migration, migrate, migrationsOf } from '@mcp-fleet/core';
+import type { Migration } from '@mcp-fleet/core';
+import { createFleetPool, createLogger, migrate, migrationsOf } from '@mcp-fleet/core/internal';
 import { discoverServers, loadDefinition } from '../layout.js';
 
 /** `fleet migrate` */

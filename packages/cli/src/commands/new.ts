@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
-import { manifestSchema } from '@mcp-fleet/core';
+import { manifestSchema } from '@mcp-fleet/core/internal';
 import { isMap, isSeq, parseDocument } from 'yaml';
 import { discoverServers, LOCAL_ISSUER_PORT, ROOT } from '../layout.js';
 

@@ -2,8 +2,8 @@
 // parser and decide(), so what they print is what the servers enforce.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import type { AnyTool } from '@mcp-fleet/core';
 import {
-  type AnyTool,
   decide,
   describeGap,
   explainGovernance,
@@ -13,7 +13,7 @@ import {
   policyGaps,
   ToolRegistry,
   toolFacts,
-} from '@mcp-fleet/core';
+} from '@mcp-fleet/core/policy';
 import { discoverServers, EXAMPLE_POLICY, loadDefinition } from '../layout.js';
 
 /** One line of `policy explain`. */

@@ -3,7 +3,7 @@
 // leaves exactly one audit record naming the approver, the approval and the outcome, and one count
 // in mcp_approvals_total; the same records reach the durable trail.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ApprovalDesk, AuditQuery, type AuditRecord } from '@mcp-fleet/core';
+import { ApprovalDesk, AuditQuery, type AuditRecord } from '@mcp-fleet/core/approvals';
 import { connectClient, createTestDatabase } from '@mcp-fleet/testkit';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

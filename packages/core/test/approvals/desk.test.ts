@@ -9,13 +9,15 @@ import {
   ApprovalStore,
   AuditLog,
   AuditQuery,
+  type DeskDecision,
+} from '@mcp-fleet/core/approvals';
+import {
   CORE_MIGRATIONS,
   createFleetPool,
   createLogger,
   createMetrics,
-  type DeskDecision,
   migrate,
-} from '@mcp-fleet/core';
+} from '@mcp-fleet/core/internal';
 import { createTestDatabase } from '@mcp-fleet/testkit';
 import type pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';

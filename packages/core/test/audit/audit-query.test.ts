@@ -2,17 +2,14 @@
 // random filter combinations and page sizes; paging through a filter returns exactly the rows an
 // in-memory filter of the same records returns, newest first (time, then id), each once.
 import { randomUUID } from 'node:crypto';
+import { AuditLog, AuditQuery, AuditQueryError, type AuditRecord } from '@mcp-fleet/core/approvals';
 import {
-  AuditLog,
-  AuditQuery,
-  AuditQueryError,
-  type AuditRecord,
   CORE_MIGRATIONS,
   createFleetPool,
   createLogger,
   createMetrics,
   migrate,
-} from '@mcp-fleet/core';
+} from '@mcp-fleet/core/internal';
 import { createTestDatabase } from '@mcp-fleet/testkit';
 import fc from 'fast-check';
 import type pg from 'pg';

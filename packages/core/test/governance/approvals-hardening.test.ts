@@ -4,7 +4,7 @@
 // agent session that asked; one agent cannot flood the queue, and the queue can be filtered and paged;
 // the CLI shows nothing but printable ASCII; refused attempts cannot fill the audit trail; an unused
 // approval can be withdrawn.
-import { loadCoreConfig } from '@mcp-fleet/core';
+import { loadCoreConfig } from '@mcp-fleet/core/internal';
 import { connectClient, createTestDatabase, type TestClient } from '@mcp-fleet/testkit';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -5,7 +5,7 @@
 // and subject. The approved call runs once, only with the approved arguments, only for the same
 // caller, before expiry; deny, expiry, mismatch and reuse all mean no. Two replicas and a restart in
 // between, state in PostgreSQL.
-import { loadCoreConfig } from '@mcp-fleet/core';
+import { loadCoreConfig } from '@mcp-fleet/core/internal';
 import { connectClient, createTestDatabase, DevIssuer, type TestClient } from '@mcp-fleet/testkit';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -1,6 +1,7 @@
 // The governance parts of policy: the schema accepts limits, budgets and per-tool settings and
 // refuses malformed ones; explainGovernance says what applies and where it comes from.
-import { explainGovernance, FleetError, parsePolicy } from '@mcp-fleet/core';
+import { FleetError } from '@mcp-fleet/core';
+import { explainGovernance, parsePolicy } from '@mcp-fleet/core/policy';
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { govServer } from './harness.js';

@@ -1,0 +1,36 @@
+// `@mcp-fleet/core/policy`: policy documents, the decision and its explanation, the tool registry —
+// for the CLI (`fleet policy check|explain`) and tests. Servers do not need these.
+export { explainGovernance, type GovernanceExplanation } from '../governance/explain.js';
+export {
+  computeGovernance,
+  type ResolvedGovernance,
+  resolveGovernance,
+  type Sourced,
+} from '../governance/resolve.js';
+export {
+  type ConstraintGap,
+  type ConstraintSource,
+  type Decision,
+  decide,
+  grantCovers,
+  type ToolFacts,
+  toolFacts,
+} from '../policy/decide.js';
+export {
+  type Budget,
+  type Grant,
+  type Limits,
+  type PolicyDocument,
+  policySchema,
+  type Role,
+  type ToolSettings,
+} from '../policy/policy-schema.js';
+export {
+  DENY_ALL,
+  describeGap,
+  type PolicyGap,
+  PolicyStore,
+  parsePolicy,
+  policyGaps,
+} from '../policy/policy-store.js';
+export { type RegisteredTool, type ToolListing, ToolRegistry } from '../tools/registry.js';
