@@ -26,7 +26,7 @@ const LAYERS: readonly { name: string; paths: readonly string[] }[] = [
       'governance/stores.ts',
     ],
   },
-  { name: 'pipeline', paths: ['pipeline/', 'governance/reserved-args.ts'] },
+  { name: 'pipeline', paths: ['pipeline/'] },
   { name: 'transport', paths: ['protocol/', 'http/'] },
   { name: 'assembly', paths: ['server.ts', 'manifest.ts', 'index.ts', 'entry/'] },
 ];

@@ -11,7 +11,6 @@ import {
   redactArguments,
   summarize,
 } from '../audit/audit-record.js';
-import { takeReserved } from '../governance/reserved-args.js';
 import { resolveGovernance } from '../governance/resolve.js';
 import { callerKey, sessionKey } from '../identity/caller-keys.js';
 import type { CallToolResult, StepAnswer, ToolCallRequest } from '../kernel/call.js';
@@ -22,6 +21,7 @@ import type { AnyTool } from '../tools/tool.js';
 import { argumentsProblem } from './argument-bounds.js';
 import { nestedCaller } from './nested-call.js';
 import { errorCodeOf, errorResult } from './refusals.js';
+import { takeReserved } from './reserved-args.js';
 import { runHandler } from './run-handler.js';
 import type { FleetRuntime, GovernedCall, ServerStep, SlotName, Step } from './runtime.js';
 import { approvalRequest, approvalUse } from './steps/approval.js';

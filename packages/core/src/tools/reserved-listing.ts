@@ -1,7 +1,7 @@
 // The arguments core adds to every mutating tool's listed input schema: `idempotency_key` and
 // `approval_id`. Added when a tool is registered, so every registry (server or CLI) lists the same
 // schemas. Core takes them out of a call's arguments before the tool's own schema sees them
-// (governance/reserved-args.ts), unless the tool declares one itself.
+// (pipeline/reserved-args.ts), unless the tool declares one itself.
 import type { AnyTool } from './tool.js';
 
 /** Argument name of the idempotency key. */

@@ -3,51 +3,14 @@
 // out before the tool's own schema sees the arguments, unless the tool declares one itself.
 
 import { ApprovalStore } from '../approvals/approval-store.js';
-import type { ToolRegistry } from '../tools/registry.js';
+import { APPROVAL_META_KEY, IDEMPOTENCY_META_KEY } from '../kernel/meta-keys.js';
+import {
+  APPROVAL_ARG,
+  IDEMPOTENCY_ARG,
+  IDEMPOTENCY_KEY_PATTERN as KEY_PATTERN,
+  ownedReserved,
+} from '../tools/reserved-listing.js';
 import type { AnyTool } from '../tools/tool.js';
-
-/** `_meta` key carrying an idempotency key. */
-export const IDEMPOTENCY_META_KEY = 'io.mcp-fleet/idempotencyKey';
-/** `_meta` key carrying an approval id. */
-export const APPROVAL_META_KEY = 'io.mcp-fleet/approvalId';
-/** Argument name of the idempotency key. */
-export const IDEMPOTENCY_ARG = 'idempotency_key';
-/** Argument name of the approval id. */
-export const APPROVAL_ARG = 'approval_id';
-
-const KEY_PATTERN = /^[A-Za-z0-9._:/~+=-]{1,200}$/;
-
-const IDEMPOTENCY_SCHEMA = {
-  type: 'string',
-  minLength: 1,
-  maxLength: 200,
-  pattern: KEY_PATTERN.source,
-  description:
-    'Optional. A key you generate once per intended action (a UUID works). Calling again with the same key and the same arguments returns the first result instead of doing it twice; use a new key for a new action.',
-};
-const APPROVAL_SCHEMA = {
-  type: 'string',
-  format: 'uuid',
-  description:
-    'Only when resuming: the approval id from an earlier "awaiting approval" result, after a human approved it. Send exactly the same arguments as before plus this id.',
-};
-
-interface Owned {
-  idempotency: boolean;
-  approval: boolean;
-}
-const owned = new WeakMap<AnyTool, Owned>();
-
-/** Which reserved names the tool declares itself (then they are its own arguments, passed through). */
-export function ownedReserved(tool: AnyTool): Owned {
-  let o = owned.get(tool);
-  if (!o) {
-    const shape = (tool.input as unknown as { shape?: Record<string, unknown> }).shape ?? {};
-    o = { idempotency: Object.hasOwn(shape, IDEMPOTENCY_ARG), approval: Object.hasOwn(shape, APPROVAL_ARG) };
-    owned.set(tool, o);
-  }
-  return o;
-}
 
 /** The reserved values of one call, and the arguments without them. */
 export interface ReservedValues {
@@ -126,20 +89,4 @@ function pick(
     return { value: undefined, problem: `\`${name}\` differs between the arguments and _meta; send it once` };
   }
   return { value: a ?? m, problem: undefined };
-}
-
-/**
- * Adds the reserved arguments to the listed input schemas: `idempotency_key` and `approval_id` to
- * every mutating tool (policy may put any of them behind approval). Idempotent.
- */
-export function extendListings(registry: ToolRegistry): void {
-  for (const reg of registry.all()) {
-    if (reg.tool.governance.readOnly) continue;
-    const own = ownedReserved(reg.tool);
-    const schema = reg.listing.inputSchema;
-    const props = { ...((schema.properties as Record<string, unknown> | undefined) ?? {}) };
-    if (!own.idempotency) props[IDEMPOTENCY_ARG] = IDEMPOTENCY_SCHEMA;
-    if (!own.approval) props[APPROVAL_ARG] = APPROVAL_SCHEMA;
-    reg.listing.inputSchema = { ...schema, type: 'object', properties: props };
-  }
 }
