@@ -21,7 +21,37 @@ export const env = {
       .transform((v) => (v === undefined ? def : v === 'true' || v === '1' || v === 'yes')),
   /** A comma or whitespace separated list; `def` when unset (without `def`: `undefined`). */
   list: envList,
+  /**
+   * A server's environment schema whose parsed value names each variable in camelCase without
+   * `prefix`: `env.config('FILES_', { FILES_READ_MAX_BYTES: env.int(...) })` parses to
+   * `{ readMaxBytes: number }`. The variables are declared (and documented) once, no mapping.
+   */
+  config: envConfig,
 };
+
+type CamelWords<S extends string> = S extends `${infer H}_${infer T}`
+  ? `${Capitalize<Lowercase<H>>}${CamelWords<T>}`
+  : Capitalize<Lowercase<S>>;
+/** `FILES_READ_MAX_BYTES` with prefix `FILES_` -> `readMaxBytes`. */
+export type EnvName<K extends string, P extends string> = Uncapitalize<
+  CamelWords<K extends `${P}${infer R}` ? R : K>
+>;
+
+function envName(key: string, prefix: string): string {
+  const rest = key.startsWith(prefix) ? key.slice(prefix.length) : key;
+  return rest.toLowerCase().replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+}
+
+function envConfig<P extends string, S extends z.ZodRawShape>(prefix: P, shape: S) {
+  return z
+    .object(shape)
+    .transform(
+      (e) =>
+        Object.fromEntries(Object.entries(e).map(([k, v]) => [envName(k, prefix), v])) as {
+          [K in keyof z.output<z.ZodObject<S>> & string as EnvName<K, P>]: z.output<z.ZodObject<S>>[K];
+        },
+    );
+}
 
 function envList(): z.ZodType<string[] | undefined, string | undefined>;
 function envList(def: string): z.ZodType<string[], string | undefined>;

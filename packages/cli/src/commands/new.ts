@@ -221,21 +221,18 @@ export default defineServer(import.meta.url, {
 `,
     'src/config.ts': `// The ${name} server's own environment variables, parsed once at start-up.
 import { type Env, env, parseEnv } from '@mcp-fleet/core';
-import { z } from 'zod';
 
-/** Environment of the ${name} server (besides core's), and what it becomes. */
-export const configSchema = z
-  .object({
-    /** Most items one list_items call returns. */
-    ${ENV}_MAX_ITEMS: env.int(50, 1, 500),
-  })
-  .transform((e) => ({ maxItems: e.${ENV}_MAX_ITEMS }));
+/** Environment of the ${name} server (besides core's); \`${ENV}_MAX_ITEMS\` -> \`maxItems\`. */
+export const configSchema = env.config('${ENV}_', {
+  /** Most items one list_items call returns. */
+  ${ENV}_MAX_ITEMS: env.int(50, 1, 500),
+});
 
 /** The parsed configuration. */
-export type ${Name}Config = z.output<typeof configSchema>;
+export type ${Name}Config = ReturnType<typeof loadConfig>;
 
 /** Parses the environment; throws FLEET_ERR_CONFIG naming the bad variables. */
-export const loadConfig = (vars: Env): ${Name}Config => parseEnv(configSchema, vars, '${name}');
+export const loadConfig = (vars: Env) => parseEnv(configSchema, vars, '${name}');
 `,
     'src/connectors.ts': `// What the tools reach. The example catalog stands in for the real system: replace it with that
 // system's client, opened in definition.ts's connect.

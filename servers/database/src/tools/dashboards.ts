@@ -210,7 +210,7 @@ export function dashboardTools(saved: readonly SavedQuery[]): AnyTool<DatabaseCo
       // A per-tenant cap, so one caller cannot bury the others' dashboards (list_dashboards shows
       // the 500 newest). Replacing an existing dashboard is always allowed. Checked before the
       // insert, not atomically with it: saves racing each other may pass the cap by a few.
-      const limit = ctx.connectors.config.maxDashboardsPerTenant;
+      const limit = ctx.connectors.config.dashboardsMaxPerTenant;
       if ((await store(ctx).get(tenantOf(ctx), args.name)) === null) {
         const count = (await store(ctx).list(tenantOf(ctx))).length;
         if (count >= limit) {
