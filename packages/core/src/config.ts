@@ -43,14 +43,12 @@ function envName(key: string, prefix: string): string {
 }
 
 function envConfig<P extends string, S extends z.ZodRawShape>(prefix: P, shape: S) {
-  return z
-    .object(shape)
-    .transform(
-      (e) =>
-        Object.fromEntries(Object.entries(e).map(([k, v]) => [envName(k, prefix), v])) as {
-          [K in keyof z.output<z.ZodObject<S>> & string as EnvName<K, P>]: z.output<z.ZodObject<S>>[K];
-        },
-    );
+  return z.object(shape).transform(
+    (e) =>
+      Object.fromEntries(Object.entries(e).map(([k, v]) => [envName(k, prefix), v])) as {
+        [K in keyof z.output<z.ZodObject<S>> & string as EnvName<K, P>]: z.output<z.ZodObject<S>>[K];
+      },
+  );
 }
 
 function envList(): z.ZodType<string[] | undefined, string | undefined>;
