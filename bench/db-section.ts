@@ -43,7 +43,10 @@ export interface DatabaseSectionResult {
 
 const DEFINITION = 'servers/database/src/definition.ts';
 const BUILDER = 'servers/database/src/demo/build-warehouse.ts';
-const POOL_MAX = 5; // the database server's default WAREHOUSE_POOL_MAX, used by all three
+// Pool size of all three targets. Not the server's default 5: one token drives every connection of a
+// level, and the server lets one caller run at most poolMax - 1 warehouse calls at once, so at 10
+// connections a pool of 5 refuses most calls by design. 11 lets 10 run, the same for all three.
+const POOL_MAX = 11;
 const TARGET = { target: 'db query tool vs direct pg (p50, c=1)', goal: '≤ 1.3×' };
 
 interface Builder {
@@ -80,6 +83,17 @@ function unavailable(why: string, failed: boolean): DatabaseSectionResult {
       ? `section 5 failed: ${why}`
       : `section 5 ${why}; it runs automatically once the database server lands`,
   };
+}
+
+/**
+ * The reader's URL for the plain-pg targets, with the warehouse's tenant setting at "all tenants":
+ * the demo warehouse's row-level security shows a session without it no row (fail closed), and the
+ * fleet server sets it per call from the token (a token with no tenant = all), so both read the same rows.
+ */
+function allTenants(url: string): string {
+  const u = new URL(url);
+  u.searchParams.set('options', '-c fleet.tenant=*');
+  return u.toString();
 }
 
 export async function runDatabaseSection(o: DatabaseSectionOptions): Promise<DatabaseSectionResult> {
@@ -126,7 +140,13 @@ export async function runDatabaseSection(o: DatabaseSectionOptions): Promise<Dat
       file: toolFile,
       runtime: 'js',
       port: toolPort,
-      env: { ...o.governedEnv(toolBase), WAREHOUSE_URL: wh.readerUrl, WAREHOUSE_POOL_MAX: String(POOL_MAX) },
+      env: {
+        ...o.governedEnv(toolBase),
+        WAREHOUSE_URL: wh.readerUrl,
+        WAREHOUSE_POOL_MAX: String(POOL_MAX),
+        // One agent drives every connection of a level: its per-caller cap (2 by default) would refuse most calls.
+        WAREHOUSE_MAX_CONCURRENT_PER_CALLER: String(POOL_MAX - 1),
+      },
       readyPath: '/readyz',
       nodeArgs: o.nodeArgs('db-tool'),
     });
@@ -136,7 +156,7 @@ export async function runDatabaseSection(o: DatabaseSectionOptions): Promise<Dat
       file: o.routeFile,
       runtime: 'js',
       port: routePort,
-      env: { WAREHOUSE_URL: wh.readerUrl, WAREHOUSE_POOL_MAX: String(POOL_MAX) },
+      env: { WAREHOUSE_URL: allTenants(wh.readerUrl), WAREHOUSE_POOL_MAX: String(POOL_MAX) },
     });
     targets.push(route);
     const agent = 'bench-db-tool';
@@ -199,7 +219,7 @@ export async function runDatabaseSection(o: DatabaseSectionOptions): Promise<Dat
       );
       record('db-route', 'db: fastify route + pg (HTTP floor)', c, r.value, r.cpuPct, r.peakRss);
       const direct = await runWorker<PgDirectJob>('bench/pg-direct-worker.ts', {
-        url: wh.readerUrl,
+        url: allTenants(wh.readerUrl),
         connections: c,
         poolMax: POOL_MAX,
         warmupS: o.warmupS,
