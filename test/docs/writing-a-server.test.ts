@@ -64,8 +64,12 @@ const scratch: string[] = [];
 afterAll(() => {
   for (const d of scratch) rmSync(d, { recursive: true, force: true });
 });
+// Inside the repository, so the examples resolve @mcp-fleet/core and zod like a server package does;
+// under node_modules/.cache, so neither the repository's typecheck nor vitest ever picks a leftover up.
 const scratchDir = () => {
-  const d = mkdtempSync(join(ROOT, 'test/docs/.examples-'));
+  const cache = join(ROOT, 'node_modules/.cache');
+  mkdirSync(cache, { recursive: true });
+  const d = mkdtempSync(join(cache, 'doc-examples-'));
   scratch.push(d);
   return d;
 };
