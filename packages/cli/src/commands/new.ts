@@ -103,15 +103,13 @@ export function newServer(o: NewServerOptions): string[] {
   log(charts.stdout.trim());
   written.push(`helm/${name}/`);
   if (o.install !== false) {
-    const pnpm =
-      spawnSync('pnpm', ['--version'], { encoding: 'utf8' }).status === 0
-        ? ['pnpm']
-        : ['npx', '-y', 'pnpm@10.33.0'];
-    const r = spawnSync(pnpm[0]!, [...pnpm.slice(1), 'install', '--offline'], {
-      cwd: root,
-      stdio: 'inherit',
-    });
-    if (r.status !== 0) log('pnpm install --offline failed: run `pnpm install` to link the new package');
+    // Links the package into the workspace (and records it in pnpm-lock.yaml): from the local store
+    // when it has everything, else from the registry.
+    const pnpm = spawnSync('pnpm', ['--version']).status === 0 ? ['pnpm'] : ['npx', '-y', 'pnpm@10.33.0'];
+    const install = (flag: string) =>
+      spawnSync(pnpm[0]!, [...pnpm.slice(1), 'install', flag], { cwd: root, stdio: 'inherit' }).status === 0;
+    if (!install('--offline') && !install('--prefer-offline'))
+      log('pnpm install failed: run `pnpm install` to link the new package');
   }
   return written;
 }
@@ -188,7 +186,8 @@ function serverFiles(name: string, port: number, description: string, planned: P
       egress: planned?.egress ?? {},
     },
     dependencies: { '@mcp-fleet/core': 'workspace:*', zod: 'catalog:' },
-    devDependencies: { '@mcp-fleet/testkit': 'workspace:*', vitest: 'catalog:' },
+    // vitest comes from the workspace root, as for the database server.
+    devDependencies: { '@mcp-fleet/testkit': 'workspace:*' },
   };
   return {
     'package.json': `${JSON.stringify(pkg, null, 2)}\n`,
