@@ -19,10 +19,11 @@ import { Service } from 'kubernetes-models/v1/Service';
 import { ServiceAccount } from 'kubernetes-models/v1/ServiceAccount';
 import { parseAllDocuments, stringify } from 'yaml';
 import { ensureHelm } from '../../scripts/get-helm.mjs';
+import { SERVERS as CHART_SERVERS } from '../../scripts/helm-charts.mjs';
 
 export const repoRoot = resolve(import.meta.dirname, '../..');
-export const SERVERS = ['database', 'communication', 'files', 'vendor-apis', 'admin'] as const;
-export type ServerName = (typeof SERVERS)[number];
+/** Every server's chart, from the manifests (and the planned servers), as scripts/helm-charts.mjs writes them. */
+export const SERVERS: readonly string[] = CHART_SERVERS.map((s) => s.name);
 export const fixture = (name: string): string => join(repoRoot, 'test/helm/fixtures', name);
 
 // biome-ignore lint/suspicious/noExplicitAny: rendered manifests are checked field by field
