@@ -96,7 +96,9 @@ export function resolveServer<C, Cfg>(
 
 /** The tools a server lists for `env`; its configuration is parsed only when the tools depend on it. */
 export function toolsOf<C, Cfg>(def: ServerDefinition<C, Cfg>, env: Env): readonly AnyTool<C>[] {
-  return typeof def.tools === 'function' ? resolveServer(def, env).tools : (def.tools as readonly AnyTool<C>[]);
+  return typeof def.tools === 'function'
+    ? resolveServer(def, env).tools
+    : (def.tools as readonly AnyTool<C>[]);
 }
 
 /** Core's migrations and the server's, namespaced by the server's name. */

@@ -1,8 +1,9 @@
 // Cache keys: server + tool + canonical arguments + everything of the caller that can change a
 // result (tenant, user, role set, the policy constraint values in force, the session for
 // session-scoped tools) + what the tool's own cacheKey hook adds.
-import { canonicalJson, sha256 } from '../kernel/fingerprint.js';
+
 import type { Identity } from '../identity/identity.js';
+import { canonicalJson, sha256 } from '../kernel/fingerprint.js';
 
 /** What goes into one cache key. */
 export interface CacheKeyParts {

@@ -3,6 +3,7 @@ import type { JWTPayload } from 'jose';
 import type { ClaimNames } from '../config.js';
 
 export type { Identity } from '../kernel/identity.js';
+
 import type { Identity } from '../kernel/identity.js';
 
 function readPath(payload: JWTPayload, path: string): unknown {

@@ -14,8 +14,8 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { runApprovals } from '../../../cli/src/commands/approvals.js';
-import { MAX_ARGUMENT_DEPTH } from '../../src/pipeline/argument-bounds.js';
 import { sha256 } from '../../src/kernel/fingerprint.js';
+import { MAX_ARGUMENT_DEPTH } from '../../src/pipeline/argument-bounds.js';
 import { type AuditLine, textOf } from './harness.js';
 
 const received: unknown[] = [];

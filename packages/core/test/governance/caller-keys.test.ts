@@ -4,13 +4,12 @@
 // of the same agent cannot cancel your call, and a session id "-" is not "no session".
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { budgetChecks } from '../../src/rate-limit/limit-checks.js';
 import { buildCacheKey } from '../../src/cache/cache-key.js';
 import { InflightCalls } from '../../src/cancellation/inflight-calls.js';
 import type { ResolvedGovernance } from '../../src/governance/resolve.js';
 import { callerKey, inflightKey, sessionKey, userKey } from '../../src/identity/caller-keys.js';
 import type { Identity } from '../../src/identity/identity.js';
-import { rateLimitChecks } from '../../src/rate-limit/limit-checks.js';
+import { budgetChecks, rateLimitChecks } from '../../src/rate-limit/limit-checks.js';
 import type { LimitCheck } from '../../src/rate-limit/limiter-pool.js';
 import { rpc } from '../helpers.js';
 import { Fleet, textOf, upstream } from './harness.js';
