@@ -3,8 +3,8 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type ServerDefinition, type ServerManifest, serverManifest } from '@mcp-fleet/core';
-import { toolsOf } from '@mcp-fleet/core/internal';
+import type { ServerDefinition } from '@mcp-fleet/core';
+import { type ServerManifest, serverManifest, toolsOf } from '@mcp-fleet/core/internal';
 
 /** The repository root (two levels above packages/cli/src). */
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');

@@ -7,32 +7,18 @@ export type { Migration } from './db/fleet-db.js';
 export { claimValue, type Identity } from './identity/identity.js';
 export type { StepAnswer } from './kernel/call.js';
 export { FleetError, ToolError } from './kernel/errors.js';
-export {
-  defineServer,
-  type LocalSetupContext,
-  type ServerManifest,
-  serverManifest,
-} from './manifest.js';
+export { defineServer, type LocalSetupContext } from './manifest.js';
 export type { Logger } from './observability/logger.js';
 export type { GovernedCall, Next, ServerStep, SlotName, Step } from './pipeline/runtime.js';
-export {
-  type CreateServerOptions,
-  createFleetServer,
-  type FleetServer,
-  runServerMain,
-  type ServerDefinition,
-} from './server.js';
+export { createFleetServer, runServerMain, type ServerDefinition } from './server.js';
 export {
   type AnyTool,
-  type CacheKeyContext,
   type ConstraintDimension,
   defineConstraint,
   defineTool,
   type NestedCallResult,
-  type ToolAnnotations,
   type ToolConstraint,
   type ToolContext,
-  type ToolDefinition,
   type ToolGovernance,
   type ToolResult,
   toolsFor,

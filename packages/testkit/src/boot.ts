@@ -2,12 +2,8 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  type CreateServerOptions,
-  createFleetServer,
-  type FleetServer,
-  type ServerDefinition,
-} from '@mcp-fleet/core';
+import { createFleetServer, type ServerDefinition } from '@mcp-fleet/core';
+import type { CreateServerOptions, FleetServer } from '@mcp-fleet/core/internal';
 import { stringify } from 'yaml';
 import { DevIssuer, type MintOptions } from './dev-issuer.js';
 import { freePort } from './postgres.js';

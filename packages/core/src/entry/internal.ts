@@ -9,11 +9,20 @@ export { identityFromClaims } from '../identity/identity.js';
 export { AuthFailure, type AuthFailureReason, TokenVerifier } from '../identity/token-verifier.js';
 export type { ReadinessCheck } from '../kernel/call.js';
 export { CallCancellation, type CancelSource } from '../kernel/cancellation.js';
-export { manifestSchema, readManifest } from '../manifest.js';
+export { manifestSchema, readManifest, type ServerManifest, serverManifest } from '../manifest.js';
 export { createLogger } from '../observability/logger.js';
 export { createMetrics, type FleetMetrics } from '../observability/metrics.js';
 export { buildChain, callTool, SLOT_NAMES, ToolNotAvailableError } from '../pipeline/call-tool.js';
 export { listTools } from '../pipeline/list-tools.js';
 export type { FleetRuntime } from '../pipeline/runtime.js';
 export type { McpHostOptions } from '../protocol/mcp-host.js';
-export { CORE_MIGRATIONS, migrationsOf, resolveServer, type ServerTools, toolsOf } from '../server.js';
+export {
+  CORE_MIGRATIONS,
+  type CreateServerOptions,
+  type FleetServer,
+  migrationsOf,
+  resolveServer,
+  type ServerTools,
+  toolsOf,
+} from '../server.js';
+export type { CacheKeyContext, ToolAnnotations, ToolDefinition } from '../tools/tool.js';
