@@ -122,9 +122,10 @@ export class ApprovalStore {
   /**
    * Opens a request, or returns the caller's open request for the same tool and arguments in the same
    * agent session (a retry does not pile up requests for the human). Refused (`too_many_pending`)
-   * when the agent already has `maxPending` requests waiting on this server: one agent cannot bury
-   * the others' requests. Serialised per agent (an advisory lock), so concurrent calls cannot pass
-   * the cap together.
+   * when the caller (agent + tenant + user) already has `maxPending` requests waiting on this server:
+   * one agent cannot bury the others' requests, and the same agent id in another tenant cannot fill
+   * this one's queue or learn its size. Serialised per caller (an advisory lock), so concurrent calls
+   * cannot pass the cap together.
    */
   async request(r: {
     server: string;
@@ -146,8 +147,11 @@ export class ApprovalStore {
     const client = await this.#pool.connect();
     try {
       await client.query('BEGIN');
+      // The cap and its lock belong to one caller: (server, agent, tenant, user). The same agent id in
+      // another tenant (or acting for another user) neither fills this caller's queue nor learns its
+      // size. JSON keeps the parts apart whatever characters they hold.
       await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [
-        `approvals:${r.server}:${r.caller.agentId}`,
+        `approvals:${JSON.stringify([r.server, r.caller.agentId, r.caller.tenant, r.caller.user])}`,
       ]);
       const open = await client.query<{ id: string; expires_at: Date }>(
         `SELECT id, expires_at FROM approvals
@@ -166,8 +170,10 @@ export class ApprovalStore {
       if (r.maxPending !== undefined) {
         const waiting = await client.query<{ n: number }>(
           `SELECT count(*)::int AS n FROM approvals
-           WHERE server = $1 AND agent_id = $2 AND status = 'pending' AND expires_at > now()`,
-          [r.server, r.caller.agentId],
+           WHERE server = $1 AND agent_id = $2
+             AND tenant IS NOT DISTINCT FROM $3 AND user_invoker IS NOT DISTINCT FROM $4
+             AND status = 'pending' AND expires_at > now()`,
+          [r.server, r.caller.agentId, r.caller.tenant, r.caller.user],
         );
         const pending = waiting.rows[0]?.n ?? 0;
         if (pending >= r.maxPending) {

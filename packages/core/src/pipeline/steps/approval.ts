@@ -114,7 +114,7 @@ async function openOrResume(
         outcome: 'denied',
         result: refusal(
           c.tool,
-          `${c.tool.name} was not run and not put up for approval: ${opened.pending} approval requests are already waiting for a human decision for this agent (limit ${opened.limit}). Wait for those to be decided or to expire, or resume one with its approval_id; tell the user.`,
+          `${c.tool.name} was not run and not put up for approval: ${opened.pending} approval requests are already waiting for a human decision for this caller (this agent, tenant and user; limit ${opened.limit}). Wait for those to be decided or to expire, or resume one with its approval_id; tell the user.`,
           'too_many_pending',
         ),
       };
