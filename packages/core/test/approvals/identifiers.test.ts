@@ -15,7 +15,7 @@ const fullwidth = (ch: string) => String.fromCodePoint(ch.codePointAt(0)! - 0x21
 const spelling = (id: string) =>
   fc
     .tuple(
-      ...[...id].map((ch) =>
+      ...[...id].map(() =>
         fc.record({
           form: fc.constantFrom('lower', 'upper', 'fullwidth', 'fullwidth-upper', 'turkish'),
           marks: fc.array(fc.constantFrom(...MARKS), { maxLength: 2 }),
