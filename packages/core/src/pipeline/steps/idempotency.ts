@@ -1,6 +1,7 @@
 // The idempotency step of a mutating call with a key: claim it, or answer with the stored result,
 // a conflict, or "still running"; after the call, store its result under the key, or give the key
-// back when nothing ran (a later step refused, or the pipeline failed before the handler).
+// back when nothing ran (a later step refused, or the pipeline failed before the handler) or when a
+// tool that declares commits failed before its point of no return (nothing reached the upstream).
 
 import type { IdempotencyRef } from '../../idempotency/idempotency-store.js';
 import { userKey } from '../../identity/caller-keys.js';
@@ -46,7 +47,11 @@ export async function idempotency(c: GovernedCall, next: Next): Promise<StepAnsw
     releaseKey(c, ref);
     throw err;
   }
-  if (!out.ran) releaseKey(c, ref);
+  // A tool that declares its point of no return and failed (cancelled, timed out, refused) before it
+  // reached the upstream: nothing happened there, so the key is given back and a retry with it runs
+  // the change, exactly as the approval step gives the approval back in this case.
+  if (!out.ran || (c.tool.governance.commits && !out.ran.committed && out.outcome !== 'ok'))
+    releaseKey(c, ref);
   else if (out.ran.stillRunning) await markKeyUnknown(c, ref);
   else await completeKey(c, ref, out.result, out.outcome);
   return out;
