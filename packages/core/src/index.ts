@@ -13,12 +13,15 @@ export type { GovernedCall, Next, ServerStep, SlotName, Step } from './pipeline/
 export { createFleetServer, runServerMain, type ServerDefinition } from './server.js';
 export {
   type AnyTool,
+  type CacheKeyContext,
   type ConstraintDimension,
   defineConstraint,
   defineTool,
   type NestedCallResult,
+  type ToolAnnotations,
   type ToolConstraint,
   type ToolContext,
+  type ToolDefinition,
   type ToolGovernance,
   type ToolResult,
   toolsFor,

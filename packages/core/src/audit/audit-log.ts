@@ -153,11 +153,6 @@ export class AuditLog {
     this.#opts = opts;
   }
 
-  /** True when a durable store is configured. */
-  get durable(): boolean {
-    return this.#opts.pool !== undefined;
-  }
-
   /** Records waiting for PostgreSQL. */
   get pending(): number {
     return this.#queue.length;

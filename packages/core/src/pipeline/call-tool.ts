@@ -3,10 +3,10 @@
 // call; then ONE fixed chain of (c, next) steps runs it: [checks slot] -> limits + budgets -> cache ->
 // approval request -> idempotency -> audit-before-mutation -> approval use -> [beforeExecute slot] ->
 // handler (timeout, cancellation). Exactly one audit record per call, whatever ends it.
-import { randomUUID } from 'node:crypto';
 import {
   type AuditOutcome,
   type AuditRecord,
+  auditRecord,
   auditSafe,
   redactArguments,
   summarize,
@@ -350,30 +350,21 @@ function callRecord(
     details.rpcId = typeof req.rpcId === 'string' ? auditSafe(req.rpcId.slice(0, 200)) : req.rpcId;
   if (req.clientRequestId !== undefined)
     details.clientRequestId = auditSafe(req.clientRequestId.slice(0, 200));
-  return {
-    id: randomUUID(),
-    ts: new Date().toISOString(),
+  return auditRecord(req.identity, {
     server: rt.server,
     requestId: req.requestId,
     method: 'tools/call',
     tool: auditSafe(req.name.slice(0, 128)),
-    agentId: req.identity.agentId,
-    agentSession: req.identity.session ?? null,
-    userInvoker: req.identity.user ?? null,
-    tenant: req.identity.tenant ?? null,
-    roles: req.identity.roles,
     arguments: redactArguments(req.arguments),
     // Of the exact arguments as sent (canonical JSON: iterative, so any depth hashes).
     argsHash: req.arguments === undefined ? null : fingerprint(req.arguments),
     decision,
     decisionReason,
     outcome,
-    resultSummary: null,
-    durationMs: null,
     policyVersion: rt.policy.version || null,
     protocolVersion: req.protocolVersion,
     details: Object.keys(details).length ? details : null,
-  };
+  });
 }
 
 /**
