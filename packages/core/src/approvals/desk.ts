@@ -24,8 +24,12 @@
 //   or every tenant with APPROVER_ALL_TENANTS); others look exactly like missing ones (`not_found`);
 // - a per-server desk sees only its server's requests; a fleet desk any server's (`server` filters);
 // - only pending, unexpired requests with their exact arguments are decided; only an approved, unused
-//   request is withdrawn; a malformed id or bad input is refused before anything is read (no record:
-//   it names no approval).
+//   request is withdrawn; a malformed id is refused before anything is read (no record: it names no
+//   approval); bad input (a note that is no string, too long, or holds text PostgreSQL cannot store)
+//   on a well-formed id is refused before anything is read, and recorded as a refused decision;
+// - every record says in `details.errorCode` how it ended, with the code a tools/call refusal of
+//   the same kind carries (kernel/errors.ts): `approval_refused` for a refused decision or token,
+//   `invalid_arguments` for bad input, null for a decision taken.
 // The binding of an approval to the agent session and caller that asked, and the cap on pending
 // requests per agent, apply where requests are opened and used (pipeline/steps/approval.ts); the desk
 // shows the queue per agent (`pendingByAgent`) so a flood is visible.
@@ -38,6 +42,8 @@
 import type { AuditRecord } from '../audit/audit-record.js';
 import { auditRecord } from '../audit/audit-record.js';
 import { compositeKey } from '../identity/caller-keys.js';
+import type { CallErrorCode } from '../kernel/errors.js';
+import { UNSTORABLE_TEXT, unstorableText } from '../kernel/storable-text.js';
 import {
   type ApprovalPage,
   type ApprovalStatus,
@@ -164,14 +170,24 @@ function refusal(why: DeskRefusal, approval?: ApprovalView, message?: string): R
   };
 }
 
+/** Refuses a text input that is no string, too long, or cannot be stored (NUL, lone surrogate). */
 function badText(name: string, v: unknown): Refusal | undefined {
   if (v === undefined) return undefined;
-  if (typeof v === 'string' && v.length <= MAX_TEXT) return undefined;
-  return refusal(
-    'invalid_request',
-    undefined,
-    `${name} must be one string of at most ${MAX_TEXT} characters`,
-  );
+  if (typeof v !== 'string' || v.length > MAX_TEXT)
+    return refusal(
+      'invalid_request',
+      undefined,
+      `${name} must be one string of at most ${MAX_TEXT} characters`,
+    );
+  const bad = unstorableText(v);
+  if (bad) return refusal('invalid_request', undefined, `${name} must not contain ${UNSTORABLE_TEXT[bad]}`);
+  return undefined;
+}
+
+/** The catalogue code a desk record carries (kernel/errors.ts), as a tools/call refusal of its kind would. */
+function errorCodeOf(result: { ok: boolean; why?: string }): CallErrorCode | null {
+  if (result.ok) return null;
+  return result.why === 'invalid_request' ? 'invalid_arguments' : 'approval_refused';
 }
 
 /** Approvals as a service: list, get, decide and withdraw, with a verified approver. */
@@ -252,8 +268,14 @@ export class ApprovalDesk {
   ): Promise<DeskDecision> {
     // Nothing that cannot be an approval id reaches the store or the audit trail.
     if (!ApprovalStore.isId(d.id)) return refusal('not_found');
-    if (d.note !== undefined && (typeof d.note !== 'string' || d.note.length > MAX_TEXT))
-      return refusal('invalid_request', undefined, `note must be a string of at most ${MAX_TEXT} characters`);
+    // Bad input on a real-looking id: refused before anything is read, and recorded (one record) as
+    // the refused decision it is; the note itself is not recorded.
+    const badNote = badText('note', d.note);
+    if (badNote) {
+      this.#record(d.requestId, d.id, action, approver, badNote);
+      this.#o.metrics.approvals.inc({ tool: '(unknown)', event: 'decision_refused' });
+      return badNote;
+    }
     const result = await this.#o.store.decide({
       id: d.id,
       approve: action === 'approve',
@@ -350,6 +372,7 @@ export class ApprovalDesk {
           ...(a && a.server !== this.#o.server ? { approvalServer: a.server } : {}),
           ...(a ? { requestedBy: { agentId: a.agentId, user: a.user, tenant: a.tenant } } : {}),
           ...(why ? { refused: why } : {}),
+          errorCode: errorCodeOf(result),
           ...(event === 'revoked' && a
             ? { revoked: true, approvedBy: { issuer: a.decidedByIssuer, subject: a.decidedBy } }
             : {}),

@@ -239,7 +239,7 @@ describe('decisions', () => {
     );
   });
 
-  it('refuses bad input before reading anything: malformed id (not found) and an over-long note, with no record', async () => {
+  it('refuses bad input before reading anything: a malformed id (not found, no record) and an over-long note (one refused record)', async () => {
     const id = await open();
     const malformed = await desk().decide(person('human-a'), {
       id: "x' OR 1=1 --",
@@ -255,7 +255,13 @@ describe('decisions', () => {
     });
     expect(longNote).toMatchObject({ ok: false, why: 'invalid_request', status: 400 });
     await audit.flush();
-    expect((await trail.page({ method: 'approvals/approve' })).records).toEqual([]);
+    // The malformed id names no approval: only the refused note on the real one is recorded.
+    expect(
+      (await trail.page({ method: 'approvals/approve' })).records.map((r) => [
+        r.details?.approvalId,
+        r.details?.refused,
+      ]),
+    ).toEqual([[id, 'invalid_request']]);
     expect((await store.get(id))?.status).toBe('pending');
   });
 });
@@ -418,5 +424,89 @@ describe('refused tokens', () => {
       outcome: 'denied',
       details: expect.objectContaining({ refused: 'token_wrong_audience' }),
     });
+  });
+});
+
+// Bad input on a real approval id is a refused decision like any other: exactly one record (with
+// `details.errorCode`), one count, nothing decided; and no input reaches PostgreSQL that it cannot
+// store (NUL, unpaired surrogates), in a decision's note or in a list's filters.
+const BAD_NOTES: [string, unknown][] = [
+  ['an object', { x: 1 }],
+  ['an array', ['fine']],
+  ['a number', 7],
+  ['1001 characters', 'n'.repeat(1001)],
+  ['a NUL character', 'fi\u0000ne'],
+  ['only a NUL', '\u0000'],
+  ['a lone high surrogate', 'fine \ud800'],
+  ['a lone low surrogate', '\udc00 fine'],
+];
+const ACTIONS = ['approve', 'deny', 'revoke'] as const;
+
+describe('bad input on a real approval', () => {
+  it.each(ACTIONS.flatMap((action) => BAD_NOTES.map(([what, note]) => [action, what, note] as const)))(
+    '%s with a note that is %s: refused 400, exactly one refused record with errorCode invalid_arguments',
+    async (action, _what, note) => {
+      const id = await open();
+      if (action === 'revoke')
+        expect((await desk().decide(person('human-dana'), { id, approve: true, requestId: 'r0' })).ok).toBe(
+          true,
+        );
+      const before = await counted('decision_refused');
+      const input = { id, note: note as string, requestId: 'req-bad-note' };
+      const d =
+        action === 'revoke'
+          ? await desk().revoke(person('human-erin'), input)
+          : await desk().decide(person('human-erin'), { ...input, approve: action === 'approve' });
+      expect(d).toMatchObject({ ok: false, why: 'invalid_request', status: 400 });
+      expect(await counted('decision_refused')).toBe(before + 1);
+      expect((await store.get(id))?.status).toBe(action === 'revoke' ? 'approved' : 'pending');
+      const records = (await decisionRecords(id)).filter((r) => r.requestId === 'req-bad-note');
+      expect(records).toEqual([
+        expect.objectContaining({
+          method: `approvals/${action}`,
+          agentId: 'human-erin',
+          outcome: 'denied',
+          decision: 'deny',
+          details: expect.objectContaining({
+            approvalId: id,
+            refused: 'invalid_request',
+            errorCode: 'invalid_arguments',
+          }),
+        }),
+      ]);
+    },
+  );
+
+  it.each(['agent', 'tool', 'user', 'server'] as const)(
+    'a list filtered by %s with a NUL or an unpaired surrogate is refused 400, not an internal error',
+    async (name) => {
+      for (const v of ['\u0000', 'a\u0000', '\ud800', 'x\udfff']) {
+        expect(await desk().list(person('human-dana'), { [name]: v })).toMatchObject({
+          ok: false,
+          why: 'invalid_request',
+          status: 400,
+        });
+      }
+    },
+  );
+
+  it('every desk record carries details.errorCode: null for a decision taken, approval_refused for a refusal', async () => {
+    const id = await open();
+    expect((await desk().decide(person('human-dana'), { id, approve: true, requestId: 'a' })).ok).toBe(true);
+    expect((await desk().decide(person('human-dana'), { id, approve: true, requestId: 'b' })).ok).toBe(false);
+    expect(
+      desk().refusedAttempt({
+        requestId: 'c',
+        approvalId: id,
+        action: 'deny',
+        reason: 'wrong_audience',
+        presentedBy: { issuer: ISSUER, subject: 'agent-7' },
+      }),
+    ).toBe(true);
+    expect((await decisionRecords(id)).map((r) => [r.requestId, r.outcome, r.details?.errorCode])).toEqual([
+      ['a', 'ok', null],
+      ['b', 'denied', 'approval_refused'],
+      ['c', 'denied', 'approval_refused'],
+    ]);
   });
 });
