@@ -189,15 +189,17 @@ describe('what a record says', () => {
 });
 
 describe('hostile argument bytes', () => {
-  it('stores the record of a mutation whose arguments carry NUL bytes, so the mutation is not refused', async () => {
+  it('refuses a mutation whose arguments carry NUL bytes as invalid_arguments (no tool could store them), and stores its record', async () => {
     const res = await call(['writer'], 'write_note', { note: 'a\u0000b', 'k\u0000': 1 }, 'nul-write');
-    expect(res.body.result.isError).toBeUndefined();
+    expect(res.body.result.isError).toBe(true);
+    expect(res.body.result._meta['io.mcp-fleet/error']).toEqual({ code: 'invalid_arguments' });
     await s.server.runtime.audit.flush();
     const rows = await query<{ outcome: string; arguments: { note: string } }>(
       "SELECT outcome, arguments FROM audit_records WHERE details->>'clientRequestId' = 'nul-write'",
     );
     expect(rows).toHaveLength(1);
-    expect(rows[0]!.outcome).toBe('ok');
+    expect(rows[0]!.outcome).toBe('invalid');
+    // The audit store spells NUL out rather than failing on it.
     expect(rows[0]!.arguments.note).toBe('a\\u0000b');
   });
 });
@@ -244,7 +246,7 @@ function auditRecord(requestId: string, fields: Partial<AuditRecord> = {}): Audi
 }
 
 describe('records PostgreSQL would refuse', () => {
-  it('stores arguments with lone UTF-16 surrogates (as U+FFFD) instead of blocking the queue', async () => {
+  it('stores the record of a call with lone UTF-16 surrogates in its arguments (as U+FFFD; the call is refused) instead of blocking the queue', async () => {
     await call(['reader'], 'echo_text', { text: 'x', note: 'a\udc00b' }, 'surrogate-read');
     await call(['reader'], 'echo_text', { text: 'after' }, 'surrogate-after');
     await s.server.runtime.audit.flush();

@@ -131,11 +131,11 @@ describe('failed writes leave nothing behind', () => {
 });
 
 describe('a report containing NUL', () => {
-  it('is refused by write_report itself, with its reason, and the refusal is in the audit trail', async () => {
+  it('is refused as invalid arguments (core refuses NUL in any tool argument), and the refusal is in the audit trail', async () => {
     const r = await call(analyst, 'write_report', { path: 'reports/nul.md', content: 'a\u0000b' });
     expect(r.isError).toBe(true);
-    // The tool's own refusal, not the audit store failing: core stores NUL spelled out.
-    expect(r.text).toBe('Not saved: the content contains NUL bytes; reports are text.');
+    // Core's refusal, not the audit store failing: core stores NUL spelled out in the record.
+    expect(r.text).toMatch(/Invalid arguments for write_report: .*NUL character/);
     expect(existsSync(join(layout.root, 'reports/nul.md'))).toBe(false);
     const audit = new pg.Client({ connectionString: db.url });
     await audit.connect();
@@ -150,7 +150,7 @@ describe('a report containing NUL', () => {
         if (rows.length > 0 && rows.every((row) => row.outcome !== 'started')) break;
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
-      expect(rows).toEqual([{ outcome: 'error', content: 'a\\u0000b' }]);
+      expect(rows).toEqual([{ outcome: 'invalid', content: 'a\\u0000b' }]);
     } finally {
       await audit.end();
     }

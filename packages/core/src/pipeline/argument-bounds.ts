@@ -1,6 +1,11 @@
 // Bounds on the shape of a call's arguments, checked without recursion before anything walks them
 // (canonical JSON, redaction, the tool's schema): a 10,000-deep body must be a clear refusal, not a
-// RangeError that leaves no audit record.
+// RangeError that leaves no audit record. And text no tool could store: a NUL character (PostgreSQL
+// refuses it in text and jsonb, so a tool passing it on fails as an internal error) or an unpaired
+// surrogate (no UTF-8 form: what is stored or approved would differ from what was sent), in any
+// string value or key, is refused here for every tool (`invalid_arguments`).
+
+import { UNSTORABLE_TEXT, unstorableText } from '../kernel/storable-text.js';
 
 /** Deepest nesting of objects and arrays accepted in arguments. */
 export const MAX_ARGUMENT_DEPTH = 64;
@@ -23,9 +28,20 @@ export function argumentsProblem(value: unknown): string | undefined {
   while (stack.length > 0) {
     const [v, depth] = stack.pop()!;
     if (++nodes > MAX_ARGUMENT_NODES) return `the arguments hold more than ${MAX_ARGUMENT_NODES} values`;
+    if (typeof v === 'string') {
+      const bad = unstorableText(v);
+      if (bad) return `a string in the arguments contains ${UNSTORABLE_TEXT[bad]}, which no tool accepts`;
+      continue;
+    }
     if (v === null || typeof v !== 'object') continue;
     if (depth > MAX_ARGUMENT_DEPTH)
       return `the arguments are nested more than ${MAX_ARGUMENT_DEPTH} levels deep`;
+    if (!Array.isArray(v)) {
+      for (const k of Object.keys(v)) {
+        const bad = unstorableText(k);
+        if (bad) return `a key in the arguments contains ${UNSTORABLE_TEXT[bad]}, which no tool accepts`;
+      }
+    }
     const children = Array.isArray(v) ? v : Object.values(v);
     for (const c of children) stack.push([c, depth + 1]);
   }
