@@ -1,7 +1,7 @@
 // Property: over random policies (roles, grants with server/tool patterns, access, except lists,
 // dimension keys, tool-name overrides, "*" values) and random tools, decide() never leaves a tool
 // that declares a constraint dimension unconstrained (constraints === null) unless some covering
-// grant says "*" for it: its tool-name key, or without one its "<server>.<dimension>" key. A grant
+// grant says "*" for it: its "<server>/<tool>" key, or without one its "<server>.<dimension>" key. A grant
 // that gives neither never grants the tool.
 import {
   decide,
@@ -22,7 +22,7 @@ const value = fc.oneof(
   fc.record({ allowed: fc.array(fc.constantFrom('a', 'b', 'c'), { minLength: 1, maxLength: 3 }) }),
 );
 const constraintKey = fc.oneof(
-  fc.constantFrom(...TOOLS),
+  fc.tuple(fc.constantFrom(...SERVERS), fc.constantFrom(...TOOLS)).map(([s, t]) => `${s}/${t}`),
   fc.tuple(fc.constantFrom(...SERVERS), fc.constantFrom(...DIMENSIONS)).map(([s, d]) => `${s}.${d}`),
 );
 const grant = fc.record(
@@ -59,7 +59,8 @@ function valueFor(
   server: string,
   t: ToolFacts,
 ): unknown {
-  if (Object.hasOwn(g.constraints, t.name)) return g.constraints[t.name];
+  const own = `${server}/${t.name}`;
+  if (Object.hasOwn(g.constraints, own)) return g.constraints[own];
   const key = `${server}.${t.dimension}`;
   return Object.hasOwn(g.constraints, key) ? g.constraints[key] : undefined;
 }

@@ -66,7 +66,8 @@ function explicitlyOpen(doc: PolicyDocument, role: string, server: string, tool:
   const dimKey = `${server}.${facts.dimension}`;
   return (doc.roles[role]?.grants ?? []).some((g) => {
     if (!grantCovers(g, server, facts)) return false;
-    const value = Object.hasOwn(g.constraints, tool.name) ? g.constraints[tool.name] : g.constraints[dimKey];
+    const own = `${server}/${tool.name}`;
+    const value = Object.hasOwn(g.constraints, own) ? g.constraints[own] : g.constraints[dimKey];
     return value === '*';
   });
 }
@@ -175,8 +176,8 @@ describe("the review's Appendix C probe: a new sample_rows read tool on the data
         '      - servers: ["*"]',
         '        access: read',
         '        constraints:',
-        '          run_query: &s { schemas: [sales, support, product] }',
-        '          list_schemas: *s',
+        '          database/run_query: &s { schemas: [sales, support, product] }',
+        '          database/list_schemas: *s',
       ].join('\n'),
       'database',
       registry,

@@ -28,6 +28,11 @@ export const manifestSchema = z.object({
   localSetup: z.string().optional(),
   /** Environment variables the Helm chart reads from the server's Secret. */
   secretEnv: z.record(z.string().regex(/^[A-Z][A-Z0-9_]*$/), secretEnvSchema).default({}),
+  /**
+   * Environment variables that change the server's tool list (e.g. a file of saved queries, each a
+   * tool), with what they supply; `fleet policy check` prints the value it used for each.
+   */
+  toolEnv: z.record(z.string().regex(/^[A-Z][A-Z0-9_]*$/), z.string().min(1)).default({}),
   /** Outbound TCP the chart's NetworkPolicy allows beyond DNS, the fleet database, Redis and the IdP. */
   egress: z
     .record(z.string(), z.object({ ports: z.array(z.number().int()).min(1), comment: z.string() }))

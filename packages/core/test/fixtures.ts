@@ -127,7 +127,11 @@ export const fixturePolicy = {
     writer: { grants: [{ servers: ['fixture'], tools: ['write_note', 'echo_text'] }] },
     narrow: {
       grants: [
-        { servers: ['*'], tools: ['lookup_record'], constraints: { lookup_record: { schemas: ['public'] } } },
+        {
+          servers: ['*'],
+          tools: ['lookup_record'],
+          constraints: { 'fixture/lookup_record': { schemas: ['public'] } },
+        },
       ],
     },
     other_server: { grants: [{ servers: ['database'], tools: ['*'] }] },

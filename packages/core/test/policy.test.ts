@@ -103,11 +103,11 @@ describe('policy files', () => {
     const registry = new ToolRegistry(fixtureServer.tools as AnyTool[]);
     expect(() =>
       parsePolicy(
-        'version: 1\nroles:\n  r:\n    grants:\n      - servers: [fixture]\n        constraints: { lookup_record: { schemas: "public" } }\n',
+        'version: 1\nroles:\n  r:\n    grants:\n      - servers: [fixture]\n        constraints: { fixture/lookup_record: { schemas: "public" } }\n',
         'fixture',
         registry,
       ),
-    ).toThrow(/constraints\.lookup_record/);
+    ).toThrow(/constraints\.fixture\/lookup_record/);
   });
 
   it('picks up a changed policy without restart, and keeps the old one when the new one is invalid', async () => {

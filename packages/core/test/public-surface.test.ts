@@ -42,11 +42,13 @@ const SURFACE: Record<string, [Record<string, unknown>, string[]]> = {
       'describeGap',
       'explainGovernance',
       'grantCovers',
+      'overrideKey',
       'parsePolicy',
       'policyGaps',
       'policySchema',
       'resolveGovernance',
       'toolFacts',
+      'validatePolicy',
     ],
   ],
   '@mcp-fleet/core/approvals': [

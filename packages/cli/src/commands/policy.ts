@@ -1,18 +1,21 @@
 // `fleet policy check <file>` and `fleet policy explain --role R [--server S]`: both use core's own
 // parser and decide(), so what they print is what the servers enforce.
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
+import { parseArgs, parseEnv } from 'node:util';
 import type { AnyTool } from '@mcp-fleet/core';
 import {
   decide,
   describeGap,
   explainGovernance,
+  type Grant,
+  grantCovers,
   type PolicyDocument,
   type PolicyGap,
   parsePolicy,
   policyGaps,
   ToolRegistry,
   toolFacts,
+  validatePolicy,
 } from '@mcp-fleet/core/policy';
 import { discoverServers, EXAMPLE_POLICY, loadDefinition } from '../layout.js';
 
@@ -35,6 +38,8 @@ export interface ExplainRow {
 export interface ServerTools {
   name: string;
   tools: readonly AnyTool[];
+  /** Where its environment-dependent tools came from, e.g. `saved queries from SAVED_QUERIES_FILE=<unset>`. */
+  sources?: readonly string[];
 }
 
 /** What `role` may do on each server, decided by the same function the servers call. */
@@ -46,9 +51,12 @@ export function explainPolicy(
   const rows: ExplainRow[] = [];
   for (const server of servers) {
     const registry = new ToolRegistry(server.tools);
+    // The values this server's tools would receive, parsed with their dimensions' schemas, as the
+    // server itself parses them (a document that a server would refuse throws here too).
+    const doc = validatePolicy(policy, server.name, registry);
     for (const reg of registry.all()) {
       const facts = toolFacts(reg.tool);
-      const d = decide(policy, { roles: [role] }, server.name, facts);
+      const d = decide(doc, { roles: [role] }, server.name, facts);
       rows.push({
         server: server.name,
         tool: reg.tool.name,
@@ -58,7 +66,7 @@ export function explainPolicy(
         approval: d.approvalRequired,
         constraints: d.constraints,
         dimension: facts.dimension === null ? null : `${server.name}.${facts.dimension}`,
-        governance: d.allowed ? explainGovernance(policy, [role], server.name, reg.tool).lines : [],
+        governance: d.allowed ? explainGovernance(doc, [role], server.name, reg.tool).lines : [],
       });
     }
   }
@@ -70,7 +78,59 @@ async function loadServers(only?: string): Promise<ServerTools[]> {
   for (const pkg of discoverServers()) {
     if (only && pkg.name !== only) continue;
     const def = await loadDefinition(pkg);
-    out.push({ name: def.name, tools: def.tools as readonly AnyTool[] });
+    const sources = Object.entries(pkg.manifest.toolEnv).map(
+      ([name, what]) => `${what} from ${name}=${process.env[name] ?? '<unset>'}`,
+    );
+    out.push({ name: def.name, tools: def.tools as readonly AnyTool[], sources });
+  }
+  return out;
+}
+
+/** Loads `file` (KEY=value lines) into this process's environment, overriding what is set. */
+export function loadEnvFile(file: string): void {
+  Object.assign(process.env, parseEnv(readFileSync(file, 'utf8')));
+}
+
+/** Whether `pattern` matches one of `names`, by the matcher the servers use (grantCovers). */
+function matchesAny(pattern: string, names: readonly string[]): boolean {
+  const probe: Grant = {
+    servers: [pattern],
+    tools: [pattern],
+    access: 'all',
+    except: [],
+    constraints: {},
+    approval: [],
+  };
+  const facts = (name: string) => ({ name, readOnly: true, needsApproval: false, dimension: null });
+  return names.some((n) => grantCovers(probe, n, facts(n)));
+}
+
+/**
+ * Patterns of `grant` that match no server or tool of this checkout (a typo, or a server not
+ * deployed here): one warning each. Tool patterns are checked against the tools of the servers
+ * the grant names; a grant naming no known server is reported once, for its servers.
+ */
+function unmatchedPatterns(where: string, grant: Grant, servers: readonly ServerTools[]): string[] {
+  const out: string[] = [];
+  const unknownServers = grant.servers.filter(
+    (p) =>
+      !matchesAny(
+        p,
+        servers.map((s) => s.name),
+      ),
+  );
+  for (const p of unknownServers)
+    out.push(
+      `warning: ${where}.servers: "${p}" matches no server of this checkout (a typo, or a server not deployed here)`,
+    );
+  const covered = servers.filter((s) => grant.servers.some((p) => matchesAny(p, [s.name])));
+  if (covered.length === 0) return out;
+  const tools = covered.flatMap((s) => s.tools.map((t) => t.name));
+  const names = covered.map((s) => s.name).join(', ');
+  for (const field of ['tools', 'except', 'approval'] as const) {
+    for (const p of grant[field]) {
+      if (!matchesAny(p, tools)) out.push(`warning: ${where}.${field}: "${p}" matches no tool of ${names}`);
+    }
   }
   return out;
 }
@@ -81,6 +141,8 @@ export interface PolicyCheck {
   ok: boolean;
   /** Grants that match a constrained tool but leave its dimension unset (they do not grant it). */
   gaps: PolicyGap[];
+  /** Names nothing matches, tool names on two servers: reported, fatal only with `--strict`. */
+  warnings: string[];
   messages: string[];
 }
 
@@ -94,13 +156,18 @@ export async function checkPolicyFile(file: string, only?: readonly ServerTools[
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    return { ok: false, gaps: [], messages: [`cannot read ${file}: ${(err as Error).message}`] };
+    return {
+      ok: false,
+      gaps: [],
+      warnings: [],
+      messages: [`cannot read ${file}: ${(err as Error).message}`],
+    };
   }
   let doc: PolicyDocument;
   try {
     doc = parsePolicy(text);
   } catch (err) {
-    return { ok: false, gaps: [], messages: [(err as Error).message] };
+    return { ok: false, gaps: [], warnings: [], messages: [(err as Error).message] };
   }
   let ok = true;
   const gaps: PolicyGap[] = [];
@@ -114,29 +181,46 @@ export async function checkPolicyFile(file: string, only?: readonly ServerTools[
       messages.push(`${server.name}: ${(err as Error).message}`);
     }
   }
-  const knownTools = new Set(servers.flatMap((s) => s.tools.map((t) => t.name)));
+  const warnings: string[] = [];
+  // The tool lists some servers build from their environment: say which environment this check saw.
+  for (const server of servers)
+    for (const source of server.sources ?? []) messages.push(`${server.name}: ${source}`);
+  // A tool name on two servers is one name in `tools`/`except`/`approval` lists for both: say so.
+  const owners = new Map<string, string[]>();
+  for (const server of servers)
+    for (const t of server.tools) owners.set(t.name, [...(owners.get(t.name) ?? []), server.name]);
+  for (const [tool, on] of owners) {
+    if (on.length > 1)
+      warnings.push(
+        `warning: tool ${tool} exists on ${on.join(' and ')}: a grant's tools/except/approval naming it applies on each of them; rename one, or grant per server`,
+      );
+  }
   const knownServers = new Set(servers.map((s) => s.name));
   for (const [roleName, role] of Object.entries(doc.roles)) {
     if (role.grants.length === 0) messages.push(`warning: role ${roleName} grants nothing`);
     role.grants.forEach((g, i) => {
+      const where = `roles.${roleName}.grants.${i}`;
+      if (servers.length > 0) warnings.push(...unmatchedPatterns(where, g, servers));
       for (const key of Object.keys(g.constraints)) {
-        const dot = key.indexOf('.');
-        const unknown =
-          dot === -1 ? !knownTools.has(key) : !knownServers.has(key.slice(0, dot)) && servers.length > 0;
-        if (servers.length > 0 && unknown) {
-          messages.push(
-            `warning: roles.${roleName}.grants.${i}.constraints names ${dot === -1 ? 'unknown tool' : 'a server not in this checkout:'} ${key}`,
-          );
-        }
+        if (servers.length === 0) continue;
+        const slash = key.indexOf('/');
+        const server = key.slice(0, slash === -1 ? key.indexOf('.') : slash);
+        const tool = slash === -1 ? undefined : key.slice(slash + 1);
+        const def = servers.find((s) => s.name === server);
+        if (!knownServers.has(server))
+          warnings.push(`warning: ${where}.constraints names a server not in this checkout: ${key}`);
+        else if (tool !== undefined && !def?.tools.some((t) => t.name === tool))
+          warnings.push(`warning: ${where}.constraints names unknown tool ${key}`);
       }
     });
   }
+  messages.push(...warnings);
   for (const gap of gaps) messages.push(`gap: ${describeGap(gap)}`);
   if (ok)
     messages.unshift(
-      `${file}: valid (${Object.keys(doc.roles).length} roles, checked against ${servers.length} servers, ${gaps.length} gaps)`,
+      `${file}: valid (${Object.keys(doc.roles).length} roles, checked against ${servers.length} servers, ${gaps.length} gaps, ${warnings.length} warnings)`,
     );
-  return { ok, gaps, messages };
+  return { ok, gaps, warnings, messages };
 }
 
 /** `fleet policy check|explain ...` */
@@ -145,16 +229,29 @@ export async function policyCommand(argv: string[]): Promise<number> {
   if (sub === 'check') {
     const { values, positionals } = parseArgs({
       args: rest,
-      options: { 'allow-gaps': { type: 'boolean' } },
+      options: {
+        'allow-gaps': { type: 'boolean' },
+        strict: { type: 'boolean' },
+        'env-file': { type: 'string' },
+      },
       allowPositionals: true,
     });
     const file = positionals[0] ?? EXAMPLE_POLICY;
-    const { ok, gaps, messages } = await checkPolicyFile(file);
+    // The servers' tool lists can depend on their environment (saved queries): check with theirs.
+    if (values['env-file']) loadEnvFile(values['env-file']);
+    const { ok, gaps, warnings, messages } = await checkPolicyFile(file);
     // A gap denies (fail closed), so it is not a hole; but it is almost always a forgotten line, so it
-    // fails the check unless --allow-gaps says the denial is meant.
-    const pass = ok && (gaps.length === 0 || values['allow-gaps'] === true);
+    // fails the check unless --allow-gaps says the denial is meant. Warnings (names matching nothing
+    // here, which may be servers not deployed yet) fail it only with --strict.
+    const pass =
+      ok &&
+      (gaps.length === 0 || values['allow-gaps'] === true) &&
+      (warnings.length === 0 || values.strict !== true);
     for (const m of messages) (pass ? process.stdout : process.stderr).write(`${m}\n`);
-    if (ok && !pass) process.stderr.write('gaps found: add the values (or "*"), or pass --allow-gaps\n');
+    if (ok && gaps.length > 0 && values['allow-gaps'] !== true)
+      process.stderr.write('gaps found: add the values (or "*"), or pass --allow-gaps\n');
+    if (ok && warnings.length > 0 && values.strict === true)
+      process.stderr.write('warnings found and --strict given\n');
     return pass ? 0 : 1;
   }
   if (sub === 'explain') {
@@ -174,6 +271,7 @@ export async function policyCommand(argv: string[]): Promise<number> {
       return 2;
     }
     const policy = parsePolicy(readFileSync(values.file ?? EXAMPLE_POLICY, 'utf8'));
+    // explainPolicy validates the constraint values per server, as each server does on load.
     if (!Object.hasOwn(policy.roles, values.role))
       process.stderr.write(`note: role "${values.role}" is not in the policy; everything is denied\n`);
     const rows = explainPolicy(policy, values.role, await loadServers(values.server));
@@ -195,7 +293,7 @@ export async function policyCommand(argv: string[]): Promise<number> {
     return 0;
   }
   process.stderr.write(
-    'usage: fleet policy check [file] [--allow-gaps] | fleet policy explain --role <role> [--server <name>]\n',
+    'usage: fleet policy check [file] [--allow-gaps] [--strict] [--env-file <path>] | fleet policy explain --role <role> [--server <name>]\n',
   );
   return 2;
 }

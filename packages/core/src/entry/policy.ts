@@ -13,6 +13,7 @@ export {
   type Decision,
   decide,
   grantCovers,
+  overrideKey,
   type ToolFacts,
   toolFacts,
 } from '../policy/decide.js';
@@ -30,7 +31,9 @@ export {
   describeGap,
   type PolicyGap,
   PolicyStore,
+  type PollResult,
   parsePolicy,
   policyGaps,
+  validatePolicy,
 } from '../policy/policy-store.js';
 export { type RegisteredTool, type ToolListing, ToolRegistry } from '../tools/registry.js';

@@ -27,7 +27,10 @@ function constraintLine(d: Decision, server: string, tool: AnyTool): string {
     (s) =>
       `role ${s.role} grant #${s.grant} ${s.key === key ? `"${s.key}"` : `"${s.key}" (tool override)`}${s.unconstrained ? ' = "*"' : ''}`,
   );
-  const gaps = (d.gaps ?? []).map((g) => `role ${g.role} grant #${g.grant} leaves it unset (does not cover)`);
+  const gaps = (d.gaps ?? []).map(
+    (g) =>
+      `role ${g.role} grant #${g.grant} leaves it unset (does not grant it; its approval list still applies)`,
+  );
   const value = !d.allowed
     ? 'not granted'
     : d.constraints === null

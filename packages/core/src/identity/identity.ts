@@ -35,6 +35,13 @@ export function malformedClaim(payload: JWTPayload, names: ClaimNames): string |
     const value = readPath(payload, path);
     if (value !== undefined && asString(value) === undefined) return path;
   }
+  // A role name with a control character is no role a policy can name (role names are lowercase
+  // words); such a token is refused rather than read, so it cannot alias another set of roles.
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: the check is for control characters
+  const control = /[\u0000-\u001f\u007f-\u009f]/;
+  const roles = readPath(payload, names.roles);
+  const listed = typeof roles === 'string' ? [roles] : Array.isArray(roles) ? roles : [];
+  if (listed.some((r) => typeof r === 'string' && control.test(r))) return names.roles;
   return undefined;
 }
 

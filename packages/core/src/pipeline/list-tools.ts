@@ -16,7 +16,8 @@ export function listTools(runtime: FleetRuntime, identity: Pick<Identity, 'roles
     byRoles = new Map();
     listingCache.set(policy, byRoles);
   }
-  const key = [...identity.roles].sort().join('\u0000');
+  // JSON of the sorted roles: unambiguous whatever a role name contains (a joined string is not).
+  const key = JSON.stringify([...identity.roles].sort());
   let listed = byRoles.get(key);
   if (!listed) {
     listed = runtime.registry

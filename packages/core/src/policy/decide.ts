@@ -29,18 +29,26 @@ export function dimensionKey(server: string, dimension: string): string {
   return `${server}.${dimension}`;
 }
 
+/** The policy key overriding a dimension's value for one tool of one server: `"<server>/<tool>"`. */
+export function overrideKey(server: string, tool: string): string {
+  return `${server}/${tool}`;
+}
+
 /** Where a constraint value of a decision comes from. */
 export interface ConstraintSource {
   role: string;
   /** Index of the grant in the role's `grants` (0-based). */
   grant: number;
-  /** The key that gave it: the dimension's (`database.schemas`) or the tool's own name (an override). */
+  /** The key that gave it: the dimension's (`database.schemas`) or the tool's own (`database/run_query`, an override). */
   key: string;
   /** The value is `"*"`: explicitly unconstrained. */
   unconstrained: boolean;
 }
 
-/** A grant that would cover a constrained tool but leaves its dimension unset, so it does not cover it. */
+/**
+ * A grant that matches a constrained tool but leaves its dimension unset, so it does not grant it
+ * (its `approval` list still applies to the tool when another grant grants it).
+ */
 export interface ConstraintGap {
   role: string;
   grant: number;
@@ -64,7 +72,7 @@ export interface Decision {
   approvalRequired: boolean;
   /** For a tool with a constraint dimension: where each covering grant's value comes from. */
   constraintSources?: ConstraintSource[];
-  /** Grants that match the tool but leave its dimension unset (fail closed: they do not cover it). */
+  /** Grants that match the tool but leave its dimension unset (fail closed: they do not grant it). */
   gaps?: ConstraintGap[];
 }
 
@@ -90,12 +98,14 @@ export function grantCovers(grant: Grant, server: string, tool: ToolFacts): bool
 }
 
 /**
- * The key of `grant` that constrains `tool` on `server`: the tool's own name (an override) or its
- * dimension's key; undefined when the grant sets neither (a gap) or the tool declares no dimension.
+ * The key of `grant` that constrains `tool` on `server`: the tool's own (`"<server>/<tool>"`, an
+ * override) or its dimension's key; undefined when the grant sets neither (a gap) or the tool
+ * declares no dimension.
  */
 export function constraintKeyOf(grant: Grant, server: string, tool: ToolFacts): string | undefined {
   if (tool.dimension === null) return undefined;
-  if (Object.hasOwn(grant.constraints, tool.name)) return tool.name;
+  const own = overrideKey(server, tool.name);
+  if (Object.hasOwn(grant.constraints, own)) return own;
   const key = dimensionKey(server, tool.dimension);
   return Object.hasOwn(grant.constraints, key) ? key : undefined;
 }
@@ -103,7 +113,10 @@ export function constraintKeyOf(grant: Grant, server: string, tool: ToolFacts): 
 /**
  * Decides whether `identity` may use `tool` on `server` under `policy`. Deny by default.
  * A tool with a constraint dimension is covered only by grants that give its dimension a value
- * (or `"*"`); a grant that leaves it unset does not cover it: fail closed, never open.
+ * (or `"*"`); a grant that leaves it unset does not grant it: fail closed, never open. Every grant
+ * that matches the tool (servers, tools, except, access) contributes its `approval` requirement,
+ * whether or not it grants the tool: an approval line never disappears because another grant
+ * is the one that grants.
  */
 export function decide(
   policy: PolicyDocument,
@@ -122,6 +135,7 @@ export function decide(
     if (!role) continue;
     role.grants.forEach((grant, i) => {
       if (!grantCovers(grant, server, tool)) return;
+      if (grant.approval.length > 0 && matches(grant.approval, tool.name)) approval = true;
       if (tool.dimension !== null) {
         const key = constraintKeyOf(grant, server, tool);
         if (key === undefined) {
@@ -135,7 +149,6 @@ export function decide(
         sources.push({ role: roleName, grant: i, key, unconstrained });
       }
       if (!viaRoles.includes(roleName)) viaRoles.push(roleName);
-      if (grant.approval.length > 0 && matches(grant.approval, tool.name)) approval = true;
     });
   }
   const extra = tool.dimension === null ? {} : { constraintSources: sources, gaps };
@@ -146,7 +159,7 @@ export function decide(
         : `no grant for ${server}/${tool.name} in roles ${identity.roles.join(', ')}`;
     if (gaps.length > 0) {
       const where = gaps.map((g) => `role ${g.role} grant #${g.grant}`).join(', ');
-      reason = `${where} leaves constraint ${gaps[0]?.key} unset, so it does not cover ${server}/${tool.name} (give a value or "*")`;
+      reason = `${where} matches ${server}/${tool.name} but leaves constraint ${gaps[0]?.key} unset, so it does not grant it (give ${gaps[0]?.key} a value, or "*" for unconstrained)`;
     }
     return { allowed: false, reason, viaRoles, constraints: [], approvalRequired: false, ...extra };
   }

@@ -1,9 +1,33 @@
 // The policy file's shape: roles, each with grants of tools on servers. Anything not granted is denied.
 import { z } from 'zod';
 
-const patterns = z.array(z.string().min(1)).min(1);
-/** `server.dimension` or `tool_name`. */
-const CONSTRAINT_KEY = /^([a-z0-9][a-z0-9_-]*\.[a-z][a-z0-9_]*|[a-z][a-z0-9_]*)$/;
+/**
+ * Why a server/tool glob can never do what it says, or undefined. Names are lowercase, without
+ * commas or spaces; a leading `!` would be a negation, which inside a list excludes nothing (the
+ * list is an OR of its patterns), so the exclusion is written in `except`.
+ */
+export function patternProblem(pattern: string): string | undefined {
+  if (pattern.startsWith('!'))
+    return `"${pattern}" is a negation, which excludes nothing in a list of patterns; list the name under "except" instead`;
+  if (/[A-Z]/.test(pattern))
+    return `"${pattern}" has uppercase letters, and server and tool names are lowercase: it can never match`;
+  if (/\s/.test(pattern)) return `"${pattern}" contains whitespace, so it can never match a name`;
+  if (/,/.test(pattern.replace(/\{[^{}]*\}/g, '')))
+    return `"${pattern}" contains a comma, so it can never match a name; write one name per list item`;
+  return undefined;
+}
+
+const pattern = z
+  .string()
+  .min(1)
+  .superRefine((p, ctx) => {
+    const problem = patternProblem(p);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
+const patterns = z.array(pattern).min(1);
+/** `server.dimension` (a dimension's value) or `server/tool_name` (an override for one tool). */
+const CONSTRAINT_KEY = /^[a-z0-9][a-z0-9_-]*(\.[a-z][a-z0-9_]*|\/[a-z][a-z0-9_]*)$/;
+const BARE_TOOL = /^[a-z][a-z0-9_]*$/;
 
 /** One grant: which tools of which servers a role may use, and under what constraints. */
 export const grantSchema = z
@@ -15,29 +39,37 @@ export const grantSchema = z
     /** `read` restricts the grant to tools declared read-only. */
     access: z.enum(['read', 'all']).default('all'),
     /** Tool names or patterns excluded from this grant. */
-    except: z.array(z.string().min(1)).default([]),
+    except: z.array(pattern).default([]),
     /**
      * Values of constraint dimensions, keyed `"<server>.<dimension>"` (e.g. `database.schemas`): every
      * tool declaring that dimension is constrained by it. `"*"` = explicitly unconstrained. A key that
-     * is an exact tool name overrides the dimension's value for that tool. A grant that leaves a
-     * constrained tool's dimension unset does not cover that tool (fail closed).
+     * is `"<server>/<tool>"` overrides the dimension's value for that one tool of that one server (a
+     * bare tool name is refused: it would apply to a same-named tool on every server). A grant that leaves a
+     * constrained tool's dimension unset does not grant that tool (fail closed; its approval list still applies).
      */
     constraints: z
       .record(z.string(), z.unknown())
       .superRefine((rec, ctx) => {
         for (const key of Object.keys(rec)) {
-          if (!CONSTRAINT_KEY.test(key)) {
+          if (BARE_TOOL.test(key)) {
             ctx.addIssue({
               code: 'custom',
               path: [key],
-              message: 'keys are "<server>.<dimension>" (e.g. database.schemas) or a tool name',
+              message: `"${key}" is a bare tool name, which would apply to a tool of that name on every server; name the server: "<server>/${key}"`,
+            });
+          } else if (!CONSTRAINT_KEY.test(key)) {
+            ctx.addIssue({
+              code: 'custom',
+              path: [key],
+              message:
+                'keys are "<server>.<dimension>" (e.g. database.schemas) or "<server>/<tool>" (an override for one tool)',
             });
           }
         }
       })
       .default({}),
     /** Tools (patterns) that need human approval when used through this grant. */
-    approval: z.array(z.string().min(1)).default([]),
+    approval: z.array(pattern).default([]),
   })
   .strict();
 

@@ -25,6 +25,16 @@ export function parsePolicy(text: string, server?: string, registry?: ToolRegist
   } catch (err) {
     throw new FleetError('FLEET_ERR_POLICY_INVALID', `policy is not valid YAML: ${(err as Error).message}`);
   }
+  return validatePolicy(raw, server, registry);
+}
+
+/**
+ * Validates a policy given as an object (a document built in code, or one parsed without a server)
+ * exactly as {@link parsePolicy} validates text: the schema, then, with `server` + `registry`, every
+ * constraint value with its dimension's schema. Returns a new document; `raw` is not modified. Every
+ * path by which a document enters a {@link PolicyStore} or `fleet policy explain` goes through here.
+ */
+export function validatePolicy(raw: unknown, server?: string, registry?: ToolRegistry): PolicyDocument {
   const parsed = policySchema.safeParse(raw);
   if (!parsed.success) {
     const detail = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
@@ -37,6 +47,7 @@ export function parsePolicy(text: string, server?: string, registry?: ToolRegist
 
 function parseConstraints(doc: PolicyDocument, server: string, registry: ToolRegistry): void {
   const prefix = `${server}.`;
+  const own = `${server}/`;
   for (const [roleName, role] of Object.entries(doc.roles)) {
     role.grants.forEach((grant, i) => {
       for (const [key, value] of Object.entries(grant.constraints)) {
@@ -55,8 +66,9 @@ function parseConstraints(doc: PolicyDocument, server: string, registry: ToolReg
             );
           }
         } else {
-          const reg = registry.get(key);
-          if (!reg) continue; // a tool of another server
+          if (!key.startsWith(own)) continue; // another server's tool
+          const reg = registry.get(key.slice(own.length));
+          if (!reg) continue; // not a tool here (e.g. a saved query of another environment): `fleet policy check` warns
           dimension = reg.tool.constraint?.dimension;
           if (!dimension) refuse(`tool ${key} declares no constraints`);
         }
@@ -86,7 +98,8 @@ export interface PolicyGap {
 /**
  * Every gap of `doc` on `server`: (role, grant, tool) where the grant matches a tool that declares a
  * constraint dimension but gives neither the dimension (`"<server>.<name>"`) nor the tool a value.
- * Such a grant does not cover the tool (fail closed); a gap is usually a policy line someone forgot.
+ * Such a grant does not grant the tool (fail closed; its approval list still applies when another
+ * grant grants it); a gap is usually a policy line someone forgot.
  */
 export function policyGaps(doc: PolicyDocument, server: string, registry: ToolRegistry): PolicyGap[] {
   const gaps: PolicyGap[] = [];
@@ -111,7 +124,7 @@ export function policyGaps(doc: PolicyDocument, server: string, registry: ToolRe
 
 /** One line describing a gap, for logs and `fleet policy check`. */
 export function describeGap(g: PolicyGap): string {
-  return `role ${g.role}, grant #${g.grant}: covers ${g.server}/${g.tool} but leaves constraint ${g.dimension} unset, so it does not grant ${g.tool} (set "${g.dimension}" to a value, or "*" for unconstrained)`;
+  return `role ${g.role}, grant #${g.grant}: matches ${g.server}/${g.tool} but leaves constraint ${g.dimension} unset, so it does not grant ${g.tool} (its approval list still applies when another grant grants it; set "${g.dimension}" to a value, or "*" for unconstrained)`;
 }
 
 function warnGaps(doc: PolicyDocument, opts: PolicyStoreOptions): void {
@@ -130,21 +143,35 @@ export interface PolicyStoreOptions {
   onReload?: (result: 'applied' | 'rejected') => void;
 }
 
+/** What one poll of the policy file did. `pending`: a change was read once; it is applied (or refused) only when the next poll reads the same text. */
+export type PollResult = 'applied' | 'unchanged' | 'rejected' | 'pending';
+
 /** Holds the policy in force. Reads are a field access; reloads happen off the request path. */
 export class PolicyStore {
   #current: PolicyDocument;
+  /** Hash of the text last handled (applied, or refused: a refused text is not re-read every poll). */
   #hash = '';
+  /** Hash of the policy in force: a refused file never changes it. */
+  #version = '';
+  /** Hash of a changed text read once and not yet confirmed by a second identical read. */
+  #pending: string | undefined;
+  #confirm: NodeJS.Timeout | undefined;
   readonly #opts: PolicyStoreOptions;
 
   constructor(opts: PolicyStoreOptions, initial?: PolicyDocument) {
     this.#opts = opts;
     if (initial) {
-      this.#current = initial;
+      // Validated like a file: a document built in code gets no looser checks.
+      this.#current = validatePolicy(initial, opts.server, opts.registry);
+      this.#version = createHash('sha256').update(JSON.stringify(initial)).digest('hex');
+      warnGaps(this.#current, opts);
     } else if (opts.file) {
       const text = readFileSync(opts.file, 'utf8');
       this.#current = parsePolicy(text, opts.server, opts.registry);
       this.#hash = createHash('sha256').update(text).digest('hex');
+      this.#version = this.#hash;
       warnGaps(this.#current, opts);
+      opts.logger.info({ policyVersion: this.version, file: opts.file }, 'policy loaded');
     } else {
       opts.logger.warn('no POLICY_FILE configured: every tool call will be denied');
       this.#current = DENY_ALL;
@@ -156,13 +183,18 @@ export class PolicyStore {
     return this.#current;
   }
 
-  /** Short hash of the policy text in force (for the audit record and /readyz). */
+  /** Short hash of the policy in force (for the audit record and /readyz); a refused file never changes it. */
   get version(): string {
-    return this.#hash.slice(0, 12);
+    return this.#version.slice(0, 12);
   }
 
-  /** Re-reads the file; applies a valid change, keeps the previous policy on any error. */
-  reload(): 'applied' | 'unchanged' | 'rejected' {
+  /**
+   * One poll of the file. A changed text is applied only when two consecutive polls read it
+   * identically (a file caught half-written is never applied, even when its prefix parses): the first
+   * read returns `pending`, the next identical one applies a valid change or keeps the previous policy
+   * on any error.
+   */
+  poll(): PollResult {
     const { file, logger } = this.#opts;
     if (!file) return 'unchanged';
     let text: string;
@@ -177,10 +209,19 @@ export class PolicyStore {
       return 'rejected';
     }
     const hash = createHash('sha256').update(text).digest('hex');
-    if (hash === this.#hash) return 'unchanged';
+    if (hash === this.#hash) {
+      this.#pending = undefined;
+      return 'unchanged';
+    }
+    if (hash !== this.#pending) {
+      this.#pending = hash;
+      return 'pending';
+    }
+    this.#pending = undefined;
     try {
       this.#current = parsePolicy(text, this.#opts.server, this.#opts.registry);
       this.#hash = hash;
+      this.#version = hash;
       warnGaps(this.#current, this.#opts);
       logger.info({ policyVersion: this.version }, 'policy reloaded');
       this.#opts.onReload?.('applied');
@@ -188,12 +229,28 @@ export class PolicyStore {
     } catch (err) {
       this.#hash = hash; // do not log the same broken file every poll
       logger.error(
-        { err: (err as Error).message, file },
+        { err: (err as Error).message, file, policyVersion: this.version, refused: hash.slice(0, 12) },
         'policy change refused; previous policy stays in force',
       );
       this.#opts.onReload?.('rejected');
       return 'rejected';
     }
+  }
+
+  /** Polls until a change settles: a `pending` read is confirmed (or superseded) by the next poll. */
+  reload(): PollResult {
+    const result = this.poll();
+    if (result === 'pending') this.#scheduleConfirm();
+    return result;
+  }
+
+  #scheduleConfirm(): void {
+    if (this.#confirm) clearTimeout(this.#confirm);
+    this.#confirm = setTimeout(() => {
+      this.#confirm = undefined;
+      this.reload();
+    }, this.#opts.pollMs ?? 2000);
+    this.#confirm.unref();
   }
 
   /** Starts watching the file (stat polling follows ConfigMap symlink swaps, unlike inotify on the file). */
@@ -205,6 +262,8 @@ export class PolicyStore {
 
   /** Stops watching. */
   close(): void {
+    if (this.#confirm) clearTimeout(this.#confirm);
+    this.#confirm = undefined;
     if (this.#opts.file) unwatchFile(this.#opts.file);
   }
 }

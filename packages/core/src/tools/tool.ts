@@ -47,7 +47,7 @@ export const UNCONSTRAINED = '*';
  * A named constraint dimension, declared once per server (`database.schemas`, `files.read`,
  * `communication.channels`...). Policy grants give values keyed `"<server>.<name>"`; every tool that
  * declares the dimension is constrained by them, so a new tool needs no new policy lines. A grant
- * that covers such a tool but leaves its dimension unset does not cover it (fail closed).
+ * that covers such a tool but leaves its dimension unset does not grant it (fail closed).
  */
 export interface ConstraintDimension<Value> {
   /** lower_snake name; the policy key is `"<server>.<name>"`. */

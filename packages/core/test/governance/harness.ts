@@ -314,7 +314,11 @@ export const govPolicy = unconstrainedUnlessSet({
     },
     eu_only: {
       grants: [
-        { servers: ['govtest'], tools: ['get_report'], constraints: { get_report: { regions: ['eu'] } } },
+        {
+          servers: ['govtest'],
+          tools: ['get_report'],
+          constraints: { 'govtest/get_report': { regions: ['eu'] } },
+        },
       ],
     },
     eu_us: {
@@ -322,7 +326,7 @@ export const govPolicy = unconstrainedUnlessSet({
         {
           servers: ['govtest'],
           tools: ['get_report'],
-          constraints: { get_report: { regions: ['eu', 'us'] } },
+          constraints: { 'govtest/get_report': { regions: ['eu', 'us'] } },
         },
       ],
     },
@@ -332,7 +336,7 @@ export const govPolicy = unconstrainedUnlessSet({
         {
           servers: ['govtest'],
           tools: ['check_zone'],
-          constraints: { check_zone: { zones: ['boom', 'eu'] } },
+          constraints: { 'govtest/check_zone': { zones: ['boom', 'eu'] } },
         },
       ],
     },
