@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { type BootedServer, bootServer } from '@mcp-fleet/testkit';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FLEET_ERRORS } from '../src/kernel/errors.js';
 import { fixturePolicy, fixtureServer } from './fixtures.js';
 import { rpc } from './helpers.js';
 
@@ -77,6 +78,26 @@ function expectSameAndAudited(r: Awaited<ReturnType<typeof both>>, body: unknown
   const answered = (x: { body: { result?: { content?: unknown } } }) => x.body?.result?.content !== undefined;
   if (answered(r.a)) expect(r.fastRecords.length, context).toBe(1);
   if (answered(r.b)) expect(r.sdkRecords.length, context).toBe(1);
+  // Every JSON-RPC error carries its catalogue code; a message recognisably a tools/call (method
+  // tools/call, whatever else is wrong) has exactly one record, a refused one with that same code.
+  // `body` is the message itself, or { body, headers } (generated shapes).
+  const message =
+    typeof body === 'object' && body !== null && 'headers' in body ? (body as { body?: unknown }).body : body;
+  const isCall =
+    typeof message === 'object' &&
+    message !== null &&
+    (message as { method?: unknown }).method === 'tools/call';
+  for (const [x, records] of [
+    [r.a, r.fastRecords],
+    [r.b, r.sdkRecords],
+  ] as const) {
+    const error = x.body?.error;
+    if (error !== undefined) expect(Object.keys(FLEET_ERRORS), context).toContain(error.data?.code);
+    if (isCall) {
+      expect(records.length, context).toBe(1);
+      if (error !== undefined) expect(records[0]!.details?.errorCode, context).toBe(error.data.code);
+    }
+  }
 }
 
 /** `depth` arrays inside each other around a string. */
@@ -320,18 +341,11 @@ describe('generated request shapes', () => {
           expect(r.a.status, context).toBe(400);
           // -32020 for the headers, or -32600 if the body was refused first (nested too deep).
           expect([-32020, -32600], context).toContain(r.a.body.error.code);
-          // A refused call that names a tool still has its one record (invalid); anything else none.
-          const params = body.params as { name?: unknown } | undefined;
-          const named =
-            body.method === 'tools/call' &&
-            typeof params === 'object' &&
-            params !== null &&
-            !Array.isArray(params) &&
-            typeof params.name === 'string';
+          // A refused tools/call (whatever else is wrong with it) has its one record (invalid); anything else none.
           expect(
             r.fastRecords.map((l) => l.outcome),
             context,
-          ).toEqual(named ? ['invalid'] : []);
+          ).toEqual(body.method === 'tools/call' ? ['invalid'] : []);
         }
       }),
       { numRuns: 300 },

@@ -5,6 +5,7 @@ import fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Identity } from '../identity/identity.js';
 import type { TokenVerifier } from '../identity/token-verifier.js';
 import type { ReadinessCheck } from '../kernel/call.js';
+import { FLEET_ERRORS, type FleetErrorCode } from '../kernel/errors.js';
 import type { FleetRuntime } from '../pipeline/runtime.js';
 import { createMcpHost, type McpHostOptions } from '../protocol/mcp-host.js';
 import { approvalsApi } from './approvals-api.js';
@@ -56,9 +57,27 @@ export function buildHttpApp(rt: FleetRuntime, options: HttpAppOptions): Fastify
     // Never echo internals: 4xx from fastify (body too large, bad JSON) carry safe messages.
     const message = status === 500 ? `internal error (reference ${request.id})` : err.message;
     const code = status === 413 ? -32600 : status === 400 ? -32700 : -32603;
-    // The error's own stable code (fastify's FST_ERR_*, ours FLEET_ERR_*) for programs to match on.
-    const data = status !== 500 && typeof err.code === 'string' ? { data: { code: err.code } } : {};
-    reply.code(status).send({ jsonrpc: '2.0', id: null, error: { code, message, ...data } });
+    // The catalogue code (kernel/errors.ts) for programs to match on, as on every JSON-RPC error the
+    // fleet sends; fastify's own FST_ERR_* code, when it has one, is kept beside it.
+    const fleetCode: FleetErrorCode =
+      status === 500
+        ? 'FLEET_ERR_INTERNAL'
+        : typeof err.code === 'string' && Object.hasOwn(FLEET_ERRORS, err.code)
+          ? (err.code as FleetErrorCode)
+          : status === 413
+            ? 'FLEET_ERR_BODY_TOO_LARGE'
+            : status === 415
+              ? 'FLEET_ERR_UNSUPPORTED_MEDIA_TYPE'
+              : status === 400
+                ? 'FLEET_ERR_PARSE_ERROR'
+                : 'FLEET_ERR_INVALID_REQUEST';
+    const data = {
+      code: fleetCode,
+      ...(status !== 500 && typeof err.code === 'string' && err.code !== fleetCode
+        ? { detail: err.code }
+        : {}),
+    };
+    reply.code(status).send({ jsonrpc: '2.0', id: null, error: { code, message, data } });
   });
 
   app.get('/healthz', async () => ({ status: 'ok', server: rt.server }));

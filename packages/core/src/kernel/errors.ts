@@ -34,8 +34,28 @@ export const FLEET_ERRORS = {
   FLEET_ERR_CANCELLED: { status: 499, rpc: -32800 },
   /** A call ran past its deadline. */
   FLEET_ERR_TIMEOUT: { status: 504, rpc: -32603 },
-  /** A JSON-RPC request the host refuses before any tool runs (batch, nesting, routing headers). */
+  /** A JSON-RPC request the host refuses before any tool runs (batch, nesting, a malformed message). */
   FLEET_ERR_INVALID_REQUEST: { status: 400, rpc: -32600 },
+  /** The body is not JSON, or not a JSON-RPC message. */
+  FLEET_ERR_PARSE_ERROR: { status: 400, rpc: -32700 },
+  /** The JSON-RPC method is not one this server answers. */
+  FLEET_ERR_METHOD_NOT_FOUND: { status: 200, rpc: -32601 },
+  /** The method's params are malformed (a tool name that is no string, an incomplete 2026 envelope...). */
+  FLEET_ERR_INVALID_PARAMS: { status: 400, rpc: -32602 },
+  /** The routing headers (Mcp-Method, Mcp-Name, MCP-Protocol-Version) disagree with the body or are missing. */
+  FLEET_ERR_HEADER_MISMATCH: { status: 400, rpc: -32020 },
+  /** The request names a protocol version this server does not serve. */
+  FLEET_ERR_UNSUPPORTED_PROTOCOL_VERSION: { status: 400, rpc: -32022 },
+  /** The HTTP method is not served on this endpoint (GET/DELETE /mcp: the server is stateless). */
+  FLEET_ERR_METHOD_NOT_ALLOWED: { status: 405, rpc: -32000 },
+  /** The Accept header does not name both application/json and text/event-stream. */
+  FLEET_ERR_NOT_ACCEPTABLE: { status: 406, rpc: -32000 },
+  /** The body is larger than the server accepts. */
+  FLEET_ERR_BODY_TOO_LARGE: { status: 413, rpc: -32000 },
+  /** The Content-Type is not application/json. */
+  FLEET_ERR_UNSUPPORTED_MEDIA_TYPE: { status: 415, rpc: -32000 },
+  /** Something failed inside the server; the message names a reference to report (never internals). */
+  FLEET_ERR_INTERNAL: { status: 500, rpc: -32603 },
 } as const satisfies Record<string, { status: number; rpc: number }>;
 
 /** Stable error codes. Clients and dashboards may match on these; never rename one. */

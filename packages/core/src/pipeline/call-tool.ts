@@ -368,24 +368,28 @@ function callRecord(
 }
 
 /**
- * Records a tools/call the protocol host refused before the pipeline (nested too deep outside its
- * arguments, routing headers that disagree with the body): a call was attempted, and every attempted
- * call leaves one record, `invalid`, whatever stopped it.
+ * Records a tools/call the protocol host (or the MCP SDK in front of the pipeline) refused before the
+ * pipeline ran: nested too deep outside its arguments, routing headers that disagree with the body, a
+ * malformed message, an unsupported version, a bad Accept or Content-Type... A call was attempted,
+ * and every attempted call leaves one record, `invalid` (`error` for a failure of the server),
+ * with the code the client was sent as `details.errorCode`.
  */
 export function recordRefusedCall(
   rt: FleetRuntime,
   req: Omit<ToolCallRequest, 'cancellation' | 'meta' | 'nested'>,
   reason: string,
+  code: FleetErrorCode = 'FLEET_ERR_INVALID_REQUEST',
 ): void {
+  const outcome: AuditOutcome = code === 'FLEET_ERR_INTERNAL' ? 'error' : 'invalid';
   const record = callRecord(
     rt,
     req,
     'deny',
     `refused by the protocol host: ${auditSafe(reason.slice(0, 300))}`,
-    'invalid',
+    outcome,
   );
   record.durationMs = 0;
-  record.details = { ...record.details, errorCode: 'FLEET_ERR_INVALID_REQUEST' satisfies FleetErrorCode };
+  record.details = { ...record.details, errorCode: code };
   rt.audit.record(record);
-  rt.metrics.toolCalls.inc({ tool: rt.registry.get(req.name) ? req.name : '(unknown)', outcome: 'invalid' });
+  rt.metrics.toolCalls.inc({ tool: rt.registry.get(req.name) ? req.name : '(unknown)', outcome });
 }

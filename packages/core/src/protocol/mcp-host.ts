@@ -33,6 +33,7 @@ import {
 } from '../pipeline/call-tool.js';
 import { listTools } from '../pipeline/list-tools.js';
 import type { FleetRuntime } from '../pipeline/runtime.js';
+import { codeSdkResponse, type SentError } from './rpc-errors.js';
 
 /** The 2026-07-28 revision: stateless, a per-request `_meta` envelope, no initialize. */
 export const MODERN_PROTOCOL_VERSION = '2026-07-28';
@@ -61,6 +62,13 @@ interface CallScope {
    * is answered and audited as `invalid` exactly as on the fast path.
    */
   heldArguments?: { value: unknown };
+  /**
+   * The message when it is recognisably a tools/call (method `tools/call`, whatever else is wrong
+   * with it): a refusal of it, by the host or the SDK, leaves the call's one audit record.
+   */
+  call?: Record<string, unknown>;
+  /** The call has its record (the pipeline ran, or a refusal was recorded): never a second one. */
+  recorded?: boolean;
 }
 
 /** Options for {@link createMcpHost}. */
@@ -103,16 +111,17 @@ function fastCallable(params: unknown): boolean {
 }
 
 /** A protocol-level refusal (HTTP 400, a JSON-RPC error with a null id): no tool ran. */
-function refuse(reply: FastifyReply, message: string, code = -32600): FastifyReply {
-  const data = { code: 'FLEET_ERR_INVALID_REQUEST' satisfies FleetErrorCode };
+function refuse(
+  reply: FastifyReply,
+  message: string,
+  fleetCode: FleetErrorCode = 'FLEET_ERR_INVALID_REQUEST',
+): FastifyReply {
+  const error = { code: FLEET_ERRORS[fleetCode].rpc, message, data: { code: fleetCode } };
   return reply
     .code(400)
     .header('content-type', 'application/json')
-    .send(JSON.stringify({ jsonrpc: '2.0', id: null, error: { code, message, data } }));
+    .send(JSON.stringify({ jsonrpc: '2.0', id: null, error }));
 }
-
-/** The 2026 revision's code for routing headers that disagree with the body (the SDK's too). */
-const HEADER_MISMATCH = -32020;
 
 /** An `Mcp-Name` value as sent: plain, or the `=?base64?...?=` form for names headers cannot carry. */
 function decodeName(value: string): string | undefined {
@@ -147,6 +156,22 @@ function routingMismatch(request: FastifyRequest, body: Record<string, unknown>)
   return undefined;
 }
 
+/**
+ * The message when it is recognisably a tools/call: a JSON object (or JSON text of one, as sent with
+ * a Content-Type the SDK refuses) whose method is `tools/call`, whatever else is wrong with it.
+ */
+function recognisedCall(body: unknown): Record<string, unknown> | undefined {
+  let message = body;
+  if (typeof body === 'string' && body.includes('tools/call')) {
+    try {
+      message = JSON.parse(body);
+    } catch {
+      return undefined;
+    }
+  }
+  return isRecord(message) && message.method === 'tools/call' ? message : undefined;
+}
+
 function scopeOf(authInfo: AuthInfo | undefined): CallScope {
   const scope = authInfo?.extra?.fleet as CallScope | undefined;
   if (!scope) throw new ProtocolError(-32603, 'request reached the MCP server without an identity');
@@ -165,8 +190,10 @@ export function createMcpHost(rt: FleetRuntime, options: McpHostOptions = {}): M
     rpcId: RpcId | null,
     cancellation: CallCancellation,
     meta?: unknown,
-  ) =>
-    callTool(rt, {
+  ) => {
+    // The pipeline writes the call's one record, whatever ends it.
+    scope.recorded = true;
+    return callTool(rt, {
       identity: scope.identity,
       name,
       arguments: args,
@@ -177,6 +204,7 @@ export function createMcpHost(rt: FleetRuntime, options: McpHostOptions = {}): M
       cancellation,
       ...(isRecord(meta) ? { meta } : {}),
     });
+  };
 
   // notifications/cancelled (2025-era clients) arrives as its own stateless POST: abort the call it
   // names, if it belongs to the same verified caller. The SDK still answers the POST (202).
@@ -224,7 +252,45 @@ export function createMcpHost(rt: FleetRuntime, options: McpHostOptions = {}): M
       onerror: (err) => rt.logger.debug({ err: err.message }, 'mcp request rejected by the SDK'),
     },
   );
-  const sdkNode = toNodeHandler(sdkHandler, {
+  // The SDK's answers, with the catalogue code in every JSON-RPC error (it sends none of its own), and
+  // a refused tools/call recorded (the SDK refuses some before our handler runs: no record otherwise).
+  const codedSdk = {
+    fetch: async (request: Request, opts?: Parameters<typeof sdkHandler.fetch>[1]): Promise<Response> => {
+      const scope = opts?.authInfo?.extra?.fleet as CallScope | undefined;
+      const sent = (e: SentError) => {
+        if (scope) refusedCall(scope, `${e.message.slice(0, 200)}`, e.code as FleetErrorCode);
+      };
+      let response: Response;
+      try {
+        response = await sdkHandler.fetch(request, opts);
+      } catch (err) {
+        rt.logger.error({ err: (err as Error)?.message, requestId: scope?.requestId }, 'mcp request failed');
+        response = Response.json(
+          {
+            jsonrpc: '2.0',
+            id: null,
+            error: {
+              code: FLEET_ERRORS.FLEET_ERR_INTERNAL.rpc,
+              message: `internal error (reference ${scope?.requestId ?? 'unknown'})`,
+            },
+          },
+          { status: 500 },
+        );
+      }
+      // A tools/call the SDK answered without an error and without running it (sent as a
+      // notification, with no id: 202, nothing runs) is a call attempted and not run: recorded too.
+      const done = () => {
+        if (scope)
+          refusedCall(
+            scope,
+            'a tools/call without an id is a notification: not run',
+            'FLEET_ERR_INVALID_REQUEST',
+          );
+      };
+      return codeSdkResponse(response, sent, done);
+    },
+  };
+  const sdkNode = toNodeHandler(codedSdk, {
     onerror: (err) => rt.logger.warn({ err: err.message }, 'mcp adapter error'),
   });
 
@@ -262,25 +328,29 @@ export function createMcpHost(rt: FleetRuntime, options: McpHostOptions = {}): M
     return undefined;
   };
 
-  // A tools/call that names a tool but is refused here (too deep, routing headers) still has its
-  // record; a message that does not even name a tool is not a call, and only gets the protocol error.
-  const refusedCall = (body: unknown, scope: CallScope, reason: string) => {
-    if (!isRecord(body) || body.method !== 'tools/call' || !isRecord(body.params)) return;
-    const { name, arguments: args } = body.params;
-    if (typeof name !== 'string') return;
+  // A tools/call refused before the pipeline (too deep, routing headers, anything the SDK refuses)
+  // still has its one record, with the code the client was sent: recognisably a call is enough
+  // (method tools/call, whatever else is wrong). A message that is no tools/call only gets the error.
+  const refusedCall = (scope: CallScope, reason: string, code: FleetErrorCode) => {
+    const body = scope.call;
+    if (!body || scope.recorded) return;
+    scope.recorded = true;
+    const params = isRecord(body.params) ? body.params : undefined;
+    const name = params?.name;
     const id = body.id;
     recordRefusedCall(
       rt,
       {
         identity: scope.identity,
-        name,
-        arguments: args,
+        name: typeof name === 'string' ? name : name === undefined ? '(no name)' : '(name not a string)',
+        arguments: params?.arguments,
         requestId: scope.requestId,
         clientRequestId: scope.clientRequestId,
         rpcId: typeof id === 'string' || typeof id === 'number' ? id : null,
         protocolVersion: scope.protocolVersion,
       },
       reason,
+      code,
     );
   };
 
@@ -353,6 +423,7 @@ export function createMcpHost(rt: FleetRuntime, options: McpHostOptions = {}): M
         requestId: request.id,
         clientRequestId: typeof clientRequestId === 'string' ? clientRequestId : undefined,
         protocolVersion: (request.headers['mcp-protocol-version'] as string | undefined) ?? null,
+        ...(request.method === 'POST' ? { call: recognisedCall(body) } : {}),
       };
       if (request.method === 'POST') {
         // JSON-RPC batches: removed from MCP in 2025-06-18, and the SDK's handling of a mixed one
@@ -368,7 +439,7 @@ export function createMcpHost(rt: FleetRuntime, options: McpHostOptions = {}): M
         const args = isRecord(body) && isRecord(body.params) ? body.params.arguments : undefined;
         if (nestedDeeperThan(body, MAX_ENVELOPE_DEPTH, args)) {
           const message = `Invalid Request: the message is nested more than ${MAX_ENVELOPE_DEPTH} levels deep`;
-          refusedCall(body, scope, message);
+          refusedCall(scope, message, 'FLEET_ERR_INVALID_REQUEST');
           return refuse(reply, message);
         }
       }
@@ -380,9 +451,13 @@ export function createMcpHost(rt: FleetRuntime, options: McpHostOptions = {}): M
         if (mismatch) {
           headersDisagree = true;
           const message = `Bad Request: the request headers and body disagree: ${mismatch}`;
-          refusedCall(body, scope, message);
-          // A 2026 request: the SDK refuses it (with its own words for the same -32020), on both paths.
-          if (!claimsModern(body)) return refuse(reply, message, HEADER_MISMATCH);
+          // A 2026 request: the SDK refuses it (with its own words for the same -32020, or first for
+          // another fault of the message), on both paths, and the call is recorded with the code the
+          // client is sent.
+          if (!claimsModern(body)) {
+            refusedCall(scope, message, 'FLEET_ERR_HEADER_MISMATCH');
+            return refuse(reply, message, 'FLEET_ERR_HEADER_MISMATCH');
+          }
         }
       }
       if (request.method === 'POST' && isRecord(body) && body.jsonrpc === '2.0') {
