@@ -1,6 +1,7 @@
 // Fleet-database migrations are namespaced per server: two servers that pick the same id both get
 // their tables, an id without its server's namespace is refused, and a database migrated before
 // ids were namespaced is renamed in place, never migrated twice. Against a real PostgreSQL.
+import { spawnSync } from 'node:child_process';
 import type { Migration } from '@mcp-fleet/core';
 import { createLogger, migrate, migrationsOf } from '@mcp-fleet/core/internal';
 import { createTestDatabase } from '@mcp-fleet/testkit';
@@ -95,5 +96,94 @@ describe('fleet migrations, namespaced per server', () => {
       logger,
     );
     expect(await tables()).toContain('gamma_notes');
+  });
+
+  it("a server's previousId can take over neither another server's record nor core's", async () => {
+    const victim = {
+      name: 'database',
+      migrations: [{ id: '0001_marker', sql: 'CREATE TABLE victim_log (n int)' }],
+    };
+    await migrate(pool, migrationsOf(victim), logger);
+    const before = await ids();
+    for (const previousId of [
+      'database/0001_marker',
+      'evil2/0001_a',
+      '../0001_marker',
+      'database/../x',
+      '',
+      ' 0001',
+    ])
+      expect(
+        () => migrationsOf({ name: 'evil', migrations: [{ id: '0001_a', previousId, sql: 'SELECT 1' }] }),
+        previousId,
+      ).toThrow(/previousId/);
+    // Core's ids carry no namespace: a bare previousId naming one of them is refused.
+    for (const core of migrationsOf({ name: 'fleet' }).map((m) => m.id))
+      await expect(
+        migrate(
+          pool,
+          migrationsOf({ name: 'evil', migrations: [{ id: '0002_b', previousId: core, sql: 'SELECT 1' }] }),
+          logger,
+        ),
+        core,
+      ).rejects.toThrow(/previousId/);
+    expect(await ids()).toEqual(before);
+    // Its own namespace, old or new spelling, is fine.
+    const own = migrationsOf({
+      name: 'evil',
+      migrations: [
+        { id: '0003_c', previousId: 'evil/0000_c', sql: 'SELECT 1' },
+        { id: '0004_d', previousId: '0004_old_d', sql: 'SELECT 1' },
+      ],
+    });
+    expect(own.filter((m) => !m.core).map((m) => m.previousId)).toEqual(['evil/0000_c', '0004_old_d']);
+  });
+
+  it('refuses two different migrations under one id, in one server or across the input', async () => {
+    const dup = migrationsOf({
+      name: 'files',
+      migrations: [
+        { id: '0001_x', sql: 'CREATE TABLE dup_marker (v text)' },
+        { id: 'files/0001_x', sql: "INSERT INTO dup_marker VALUES ('second')" },
+      ],
+    });
+    await expect(migrate(pool, dup, logger)).rejects.toThrow(/files\/0001_x/);
+    expect(await tables()).not.toContain('dup_marker');
+    // The same migration listed twice (core's, collected once per server by `fleet migrate`) is one.
+    const both = [...migrationsOf({ name: 'alpha' }), ...migrationsOf({ name: 'beta' })];
+    await expect(migrate(pool, both, logger)).resolves.toBeDefined();
+  });
+
+  it('applies ids in code-unit order, whatever the locale ("0001_Z" before "0001_a", "aa" before "b")', async () => {
+    const ordered = migrationsOf({
+      name: 'order',
+      migrations: [
+        { id: '0001_a', sql: 'INSERT INTO order_log VALUES (2)' },
+        { id: '0001_Z', sql: 'CREATE TABLE order_log (n int)' },
+        { id: '0002_b', sql: 'INSERT INTO order_log VALUES (4)' },
+        { id: '0002_aa', sql: 'INSERT INTO order_log VALUES (3)' },
+      ],
+    });
+    await migrate(pool, ordered, logger);
+    expect((await pool.query('SELECT n FROM order_log')).rows.length).toBe(3);
+    const applied = (await ids()).filter((i) => i.startsWith('order/'));
+    expect(applied).toEqual(['order/0001_Z', 'order/0001_a', 'order/0002_aa', 'order/0002_b']);
+    // The same order from a process in a locale where "aa" sorts after "z" (Danish).
+    const script = `
+      const ids = ${JSON.stringify(['0002_b', '0002_aa', '0001_a', '0001_Z'])};
+      const { compareMigrationIds } = await import(${JSON.stringify(new URL('../../packages/core/src/db/fleet-db.ts', import.meta.url).href)});
+      console.log(JSON.stringify([...ids].sort(compareMigrationIds)));`;
+    for (const lang of ['da_DK.UTF-8', 'C', 'en_US.UTF-8']) {
+      const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+        encoding: 'utf8',
+        env: { ...process.env, LANG: lang, LC_ALL: lang },
+      });
+      expect(JSON.parse(r.stdout || '[]'), `${lang}: ${r.stderr}`).toEqual([
+        '0001_Z',
+        '0001_a',
+        '0002_aa',
+        '0002_b',
+      ]);
+    }
   });
 });

@@ -9,16 +9,22 @@ equivalent context for one server with "mcp-fleet-lib.serverContext".
 {{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
 {{- end -}}
 
-{{/* The resource name: <release>-<server>, or the release name alone when it already holds it. */}}
+{{/*
+The resource name: <release>-<server>, or the release name alone when it is exactly the server's
+name (never when it merely contains it: two servers of one release would get one name). A name
+longer than 63 characters is cut to 54 and given 8 characters of its SHA-256, so that it stays
+unique per server.
+*/}}
 {{- define "mcp-fleet-lib.fullname" -}}
 {{- if .Values.fullnameOverride -}}
 {{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
 {{- else -}}
 {{- $name := default .Chart.Name .Values.nameOverride -}}
-{{- if contains $name .Release.Name -}}
-{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- $full := ternary .Release.Name (printf "%s-%s" .Release.Name $name) (eq $name .Release.Name) -}}
+{{- if gt (len $full) 63 -}}
+{{- printf "%s-%s" ($full | trunc 54 | trimSuffix "-") ($full | sha256sum | trunc 8) -}}
 {{- else -}}
-{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" -}}
+{{- $full -}}
 {{- end -}}
 {{- end -}}
 {{- end -}}

@@ -63,7 +63,8 @@ spec:
     {{- end }}
     {{- range $name, $rule := $eg.allow }}
     {{- if $rule.enabled }}
-    # {{ $name }}
+    {{- /* the rule's name, quoted: a line break in it cannot add a rule */}}
+    # {{ $name | quote }}
     - ports:
         {{- range $rule.ports }}
         - port: {{ . }}

@@ -1,7 +1,7 @@
 // Where things are in a checkout: the repo root, the local state folder, and the servers (found by
 // their manifests, package.json#mcpFleet, which hold their names and ports).
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ServerDefinition } from '@mcp-fleet/core';
 import { type ServerManifest, serverManifest, toolsOf } from '@mcp-fleet/core/internal';
@@ -57,6 +57,15 @@ export function discoverServers(root = ROOT): ServerPackage[] {
       definition: join(dir, entry, 'src/definition.ts'),
       localSetup: manifest.localSetup ? join(dir, entry, manifest.localSetup) : undefined,
     });
+  }
+  // Two packages under one name or on one port: `fleet start` would report one ready while the
+  // other died on EADDRINUSE, and each would claim the other's audience and migrations namespace.
+  for (const [i, s] of found.entries()) {
+    const clash = found.slice(0, i).find((o) => o.name === s.name || o.port === s.port);
+    if (clash)
+      throw new Error(
+        `${relative(root, clash.dir)} and ${relative(root, s.dir)} both declare ${clash.name === s.name ? `server "${s.name}"` : `port ${s.port}`}: each server needs its own name and port`,
+      );
   }
   return found.sort((a, b) => a.port - b.port);
 }

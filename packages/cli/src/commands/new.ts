@@ -4,12 +4,15 @@
 // scripts/helm-charts.mjs), its section of the umbrella chart, a stanza in the example policy and
 // a docs page. A name from scripts/planned-servers.json takes its planned port, secrets and egress.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { manifestSchema } from '@mcp-fleet/core/internal';
-import { isMap, isSeq, parseDocument } from 'yaml';
-import { discoverServers, LOCAL_ISSUER_PORT, ROOT } from '../layout.js';
+import { isMap, isSeq, parseDocument, visit } from 'yaml';
+import { discoverServers, LOCAL_ISSUER_PORT, LOCAL_PG_PORT, ROOT } from '../layout.js';
+
+/** Longest server name (core's manifest schema says the same): room for `<release>-<server>`. */
+const MAX_SERVER_NAME = 40;
 
 /** Names that are taken by something other than a server (charts, the CLI's own words). */
 const RESERVED = new Set(['issuer', 'fleet', 'core', 'cli', 'testkit', 'mcp-fleet', 'mcp-fleet-lib', 'all']);
@@ -36,24 +39,55 @@ export interface NewServerOptions {
   log?: (line: string) => void;
 }
 
-/** Generates servers/<name> and its chart, policy stanza and docs page; returns the files written. */
+/** Top-level keys of the umbrella chart's values that are its own settings (global, ingress, ...), not servers. */
+function umbrellaKeys(root: string, servers: readonly string[]): string[] {
+  const file = join(root, 'helm', 'mcp-fleet', 'values.yaml');
+  if (!existsSync(file)) return [];
+  const values = parseDocument(readFileSync(file, 'utf8')).toJSON() as Record<string, unknown> | null;
+  return Object.keys(values ?? {}).filter((k) => !servers.includes(k));
+}
+
+/** Ports the local fleet uses besides the servers'. */
+const LOCAL_PORTS: [number, string][] = [
+  [LOCAL_ISSUER_PORT, 'the dev token issuer'],
+  [LOCAL_PG_PORT, "the local fleet's embedded PostgreSQL"],
+  [7432, "the local fleet's embedded PostgreSQL"],
+  [5432, 'PostgreSQL'],
+  [6379, 'Redis'],
+];
+
+/**
+ * Generates servers/<name> and its chart, policy stanza and docs page; returns the files written.
+ * Every edit is computed and checked first; then they are written, and if anything fails (the
+ * chart generator included) everything written is put back as it was.
+ */
 export function newServer(o: NewServerOptions): string[] {
   const root = o.root ?? ROOT;
   const log = o.log ?? (() => {});
   const name = o.name;
-  if (!manifestSchema.shape.name.safeParse(name).success || RESERVED.has(name))
-    throw new Error(
-      `invalid server name "${name}": lowercase letters and digits, words joined by "-" (e.g. "billing" or "vendor-apis"), not ${[...RESERVED].join(', ')}`,
-    );
   const existing = discoverServers(root);
   const plannedFile = join(root, 'scripts', 'planned-servers.json');
   const plannedDoc = existsSync(plannedFile)
     ? (JSON.parse(readFileSync(plannedFile, 'utf8')) as { servers: Planned[] })
     : undefined;
+  const reserved = new Set([
+    ...RESERVED,
+    ...umbrellaKeys(root, [
+      ...existing.map((s) => s.name),
+      ...(plannedDoc?.servers ?? []).map((p) => p.name),
+    ]),
+  ]);
+  if (!manifestSchema.shape.name.safeParse(name).success || reserved.has(name))
+    throw new Error(
+      `invalid server name "${name}": lowercase letters and digits, words joined by "-" (e.g. "billing" or "vendor-apis"), at most ${MAX_SERVER_NAME} characters, not a reserved name (${[...reserved].join(', ')})`,
+    );
   const planned = plannedDoc?.servers.find((p) => p.name === name);
-  if (existing.some((s) => s.name === name) || existsSync(join(root, 'servers', name)))
+  const serverDir = join(root, 'servers', name);
+  // An ignored node_modules (left by pnpm or an interrupted run) is not a server.
+  const leftovers = existsSync(serverDir) ? readdirSync(serverDir).filter((e) => e !== 'node_modules') : [];
+  if (existing.some((s) => s.name === name) || leftovers.length > 0)
     throw new Error(`server "${name}" already exists (servers/${name})`);
-  const taken = new Map<number, string>([[LOCAL_ISSUER_PORT, 'the dev token issuer']]);
+  const taken = new Map<number, string>(LOCAL_PORTS);
   for (const s of existing) taken.set(s.manifest.port, `server ${s.name}`);
   for (const p of plannedDoc?.servers ?? [])
     if (p.name !== name) taken.set(p.port, `planned server ${p.name}`);
@@ -66,41 +100,55 @@ export function newServer(o: NewServerOptions): string[] {
     o.description ??
     planned?.description ??
     `Example tools of the ${name} server (replace this description).`;
+  const manifest = {
+    name,
+    port,
+    description,
+    secretEnv: planned?.secretEnv ?? {},
+    egress: planned?.egress ?? {},
+  };
+  const checked = manifestSchema.safeParse(manifest);
+  if (!checked.success)
+    throw new Error(
+      `invalid server manifest: ${checked.error.issues.map((i) => `mcpFleet.${i.path.join('.')}: ${i.message}`).join('; ')}`,
+    );
 
-  const files = serverFiles(name, port, description, planned);
-  const written: string[] = [];
-  for (const [rel, content] of Object.entries(files)) {
-    const abs = join(root, 'servers', name, rel);
-    mkdirSync(dirname(abs), { recursive: true });
-    writeFileSync(abs, content);
-    written.push(relative(root, abs));
-  }
+  // Every edit, computed before anything is written.
+  const edits = new Map<string, string>();
+  for (const [rel, content] of Object.entries(serverFiles(manifest, planned)))
+    edits.set(join(serverDir, rel), content);
   const docs = join(root, 'docs', `${name}.md`);
-  if (!existsSync(docs)) {
-    mkdirSync(dirname(docs), { recursive: true });
-    writeFileSync(docs, docsPage(name, port, description));
-    written.push(relative(root, docs));
-  }
+  if (!existsSync(docs)) edits.set(docs, docsPage(name, port, description));
   if (planned && plannedDoc) {
     // The manifest is now the one place this server's name and port are written.
-    plannedDoc.servers = plannedDoc.servers.filter((p) => p !== planned);
-    writeFileSync(plannedFile, `${JSON.stringify(plannedDoc, null, 2)}\n`);
-    written.push(relative(root, plannedFile));
+    const rest = { ...plannedDoc, servers: plannedDoc.servers.filter((p) => p !== planned) };
+    edits.set(plannedFile, `${JSON.stringify(rest, null, 2)}\n`);
   }
   const policyFile = join(root, 'deploy', 'policies', 'example.yaml');
-  if (addPolicyStanza(policyFile, name)) {
-    formatLikeRepo(root, policyFile);
-    written.push('deploy/policies/example.yaml');
+  const policy = withPolicyStanza(policyFile, name);
+  if (policy !== undefined) edits.set(policyFile, formatLikeRepo(root, policyFile, policy));
+  const umbrellaFile = join(root, 'helm', 'mcp-fleet', 'values.yaml');
+  const umbrella = withUmbrellaSection(umbrellaFile, name);
+  if (umbrella !== undefined) edits.set(umbrellaFile, umbrella);
+
+  const undo = new Undo(root);
+  const written: string[] = [];
+  try {
+    for (const [abs, content] of edits) {
+      undo.write(abs, content);
+      written.push(relative(root, abs));
+    }
+    const charts = spawnSync(process.execPath, [join(root, 'scripts', 'helm-charts.mjs')], {
+      cwd: root,
+      encoding: 'utf8',
+    });
+    if (charts.status !== 0)
+      throw new Error(`scripts/helm-charts.mjs failed: ${charts.stderr || charts.stdout}`);
+    log(charts.stdout.trim());
+  } catch (err) {
+    undo.rollback();
+    throw err;
   }
-  if (addUmbrellaSection(join(root, 'helm', 'mcp-fleet', 'values.yaml'), name))
-    written.push('helm/mcp-fleet/values.yaml');
-  const charts = spawnSync(process.execPath, [join(root, 'scripts', 'helm-charts.mjs')], {
-    cwd: root,
-    encoding: 'utf8',
-  });
-  if (charts.status !== 0)
-    throw new Error(`scripts/helm-charts.mjs failed: ${charts.stderr || charts.stdout}`);
-  log(charts.stdout.trim());
   written.push(`helm/${name}/`);
   if (o.install !== false) {
     // Links the package into the workspace (and records it in pnpm-lock.yaml): from the local store
@@ -115,15 +163,109 @@ export function newServer(o: NewServerOptions): string[] {
 }
 
 /**
- * Adds `<name>.categories` to every grant that covers all tools of all servers: read-only grants get
- * the example's narrow value (`public` only), others `"*"` (explicitly unconstrained). Every other
- * grant leaves the dimension unset, so the new tool stays closed to it.
+ * What `fleet new server` wrote, to put back on failure: each file's previous content (or its
+ * absence), every file under helm/ (the chart generator writes there), and the directories made.
  */
-function addPolicyStanza(file: string, name: string): boolean {
-  if (!existsSync(file)) return false;
+class Undo {
+  readonly #files = new Map<string, Buffer | undefined>();
+  readonly #dirs: string[] = [];
+  readonly #helm: string;
+  readonly #helmBefore: Map<string, Buffer>;
+
+  constructor(root: string) {
+    this.#helm = join(root, 'helm');
+    this.#helmBefore = Undo.#tree(this.#helm);
+  }
+
+  static #tree(dir: string, out = new Map<string, Buffer>()): Map<string, Buffer> {
+    if (!existsSync(dir)) return out;
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const p = join(dir, e.name);
+      if (e.isDirectory()) Undo.#tree(p, out);
+      else if (e.isFile()) out.set(p, readFileSync(p));
+    }
+    return out;
+  }
+
+  #mkdirs(dir: string): void {
+    if (existsSync(dir)) return;
+    this.#mkdirs(dirname(dir));
+    mkdirSync(dir);
+    this.#dirs.push(dir);
+  }
+
+  write(file: string, content: string): void {
+    if (!this.#files.has(file)) this.#files.set(file, existsSync(file) ? readFileSync(file) : undefined);
+    this.#mkdirs(dirname(file));
+    writeFileSync(file, content);
+  }
+
+  rollback(): void {
+    for (const [file, before] of this.#files) {
+      if (before === undefined) rmSync(file, { force: true });
+      else writeFileSync(file, before);
+    }
+    const now = Undo.#tree(this.#helm);
+    for (const file of now.keys()) if (!this.#helmBefore.has(file)) rmSync(file, { force: true });
+    for (const [file, before] of this.#helmBefore)
+      if (!now.get(file)?.equals(before)) {
+        mkdirSync(dirname(file), { recursive: true });
+        writeFileSync(file, before);
+      }
+    for (const dir of Undo.#emptyDirs(this.#helm)) rmSync(dir, { recursive: true, force: true });
+    for (const dir of [...this.#dirs].reverse())
+      if (existsSync(dir) && readdirSync(dir).length === 0) rmSync(dir, { recursive: true });
+  }
+
+  /** Directories under `dir` holding no file, deepest first. */
+  static #emptyDirs(dir: string): string[] {
+    const out: string[] = [];
+    const walk = (d: string): boolean => {
+      let empty = true;
+      for (const e of readdirSync(d, { withFileTypes: true })) {
+        if (e.isDirectory() ? !walk(join(d, e.name)) : true) empty = false;
+      }
+      if (empty && d !== dir) out.push(d);
+      return empty;
+    };
+    if (existsSync(dir)) walk(dir);
+    return out;
+  }
+}
+
+/**
+ * The example policy with `<name>.categories` added to every grant that covers all tools of all
+ * servers: read-only grants get the example's narrow value (`public` only), others `"*"`
+ * (explicitly unconstrained). Every other grant leaves the dimension unset, so the new tool stays
+ * closed to it. Undefined when there is nothing to change; throws when the policy cannot be edited
+ * safely (e.g. a grant's constraints shared through a YAML alias).
+ */
+function withPolicyStanza(file: string, name: string): string | undefined {
+  if (!existsSync(file)) return undefined;
   const doc = parseDocument(readFileSync(file, 'utf8'));
+  if (doc.errors.length > 0) throw new Error(`${file}: ${doc.errors[0]!.message}`);
+  // An edit through an anchor changes every alias of it (a grant the stanza was not meant for):
+  // such a policy is edited by hand.
+  let shared = false;
+  visit(doc, {
+    Alias: () => {
+      shared = true;
+      return visit.BREAK;
+    },
+    Node: (_, node) => {
+      if (node.anchor) {
+        shared = true;
+        return visit.BREAK;
+      }
+      return undefined;
+    },
+  });
+  if (shared)
+    throw new Error(
+      `${file} uses YAML anchors or aliases: add ${name}.categories to its grants by hand (see docs/writing-a-server.md), then run this again`,
+    );
   const roles = doc.get('roles', true);
-  if (!isMap(roles)) return false;
+  if (!isMap(roles)) return undefined;
   let changed = false;
   for (const role of roles.items) {
     const grants = isMap(role.value) ? role.value.get('grants', true) : undefined;
@@ -134,34 +276,50 @@ function addPolicyStanza(file: string, name: string): boolean {
       const everyServer = grant.servers?.includes('*') || grant.servers?.includes(name);
       const everyTool = grant.tools === undefined || grant.tools.includes('*');
       if (!everyServer || !everyTool) continue;
+      const constraints = g.get('constraints', true);
+      if (constraints !== undefined && !isMap(constraints))
+        throw new Error(
+          `${file}: a grant's constraints are not a plain mapping (a YAML alias?): add ${name}.categories to it by hand, then run this again`,
+        );
       const value = grant.access === 'read' ? doc.createNode({ categories: ['public'] }) : '*';
       if (typeof value !== 'string') value.flow = true;
       g.setIn(['constraints', `${name}.categories`], value);
       changed = true;
     }
   }
-  if (changed) writeFileSync(file, doc.toString({ lineWidth: 0, flowCollectionPadding: false }));
-  return changed;
+  if (!changed) return undefined;
+  const text = doc.toString({ lineWidth: 0, flowCollectionPadding: false });
+  if (parseDocument(text).errors.length > 0) throw new Error(`${file}: the edited policy does not parse`);
+  return text;
 }
 
-/** Formats a file the way the repository's formatter (biome) does, when biome is installed. */
-function formatLikeRepo(root: string, file: string): void {
+/** `text` formatted the way the repository's formatter (biome) does, when biome is installed. */
+function formatLikeRepo(root: string, file: string, text: string): string {
   const biome = join(root, 'node_modules', '@biomejs', 'biome', 'bin', 'biome');
-  if (existsSync(biome)) spawnSync(process.execPath, [biome, 'format', '--write', file], { cwd: root });
+  if (!existsSync(biome)) return text;
+  const r = spawnSync(process.execPath, [biome, 'format', `--stdin-file-path=${file}`], {
+    cwd: root,
+    input: text,
+    encoding: 'utf8',
+  });
+  return r.status === 0 && r.stdout ? r.stdout : text;
 }
 
-/** The server's section of the umbrella chart's values (its `enabled` switch). */
-function addUmbrellaSection(file: string, name: string): boolean {
-  if (!existsSync(file)) return false;
+/** The umbrella chart's values with the server's section (its `enabled` switch); undefined if it has one. */
+function withUmbrellaSection(file: string, name: string): string | undefined {
+  if (!existsSync(file)) return undefined;
   const text = readFileSync(file, 'utf8');
-  if (new RegExp(`^${name}:`, 'm').test(text)) return false;
-  writeFileSync(file, `${text.trimEnd()}\n\n${name}:\n  # -- Install the ${name} server.\n  enabled: true\n`);
-  return true;
+  if (new RegExp(`^${name}:`, 'm').test(text)) return undefined;
+  return `${text.trimEnd()}\n\n${name}:\n  # -- Install the ${name} server.\n  enabled: true\n`;
 }
 
 const pascal = (name: string) => name.replace(/(^|-)([a-z0-9])/g, (_, __, c: string) => c.toUpperCase());
 
-function serverFiles(name: string, port: number, description: string, planned: Planned | undefined) {
+function serverFiles(
+  manifest: { name: string; port: number; description: string; secretEnv: unknown; egress: unknown },
+  _planned: Planned | undefined,
+) {
+  const { name, description } = manifest;
   const Name = pascal(name);
   const ENV = name.toUpperCase().replace(/-/g, '_');
   const pkg = {
@@ -178,13 +336,7 @@ function serverFiles(name: string, port: number, description: string, planned: P
       },
     },
     scripts: { build: 'tsc -p tsconfig.build.json' },
-    mcpFleet: {
-      name,
-      port,
-      description,
-      secretEnv: planned?.secretEnv ?? {},
-      egress: planned?.egress ?? {},
-    },
+    mcpFleet: manifest,
     dependencies: { '@mcp-fleet/core': 'workspace:*', zod: 'catalog:' },
     // vitest comes from the workspace root, as for the database server.
     devDependencies: { '@mcp-fleet/testkit': 'workspace:*' },
@@ -416,10 +568,13 @@ export async function newCommand(argv: string[]): Promise<number> {
     process.stderr.write('usage: fleet new server <name> [--port N] [--description text] [--no-install]\n');
     return 2;
   }
+  // Decimal digits only: Number() would also take "0x1d4c", "1e4" or " 7406".
+  if (values.port !== undefined && !/^[0-9]{1,5}$/.test(values.port))
+    throw new Error(`invalid --port "${values.port}": a decimal integer from 1024 to 65535`);
   const written = newServer({
     name,
     ...(values.port !== undefined ? { port: Number(values.port) } : {}),
-    ...(values.description ? { description: values.description } : {}),
+    ...(values.description !== undefined ? { description: values.description } : {}),
     ...(values.root ? { root: values.root } : {}),
     install: !values['no-install'],
     log: (line) => process.stdout.write(`${line}\n`),

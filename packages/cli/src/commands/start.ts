@@ -2,6 +2,7 @@
 // .fleet/, the dev token issuer on 7400, every server in its own process on its port.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { LocalSetupContext } from '@mcp-fleet/core';
@@ -34,13 +35,35 @@ async function ensureDatabase(adminUrl: string, name: string): Promise<string> {
   return url.toString();
 }
 
-async function waitReady(url: string, child: ChildProcess, timeoutMs: number): Promise<boolean> {
+/** Whether nothing listens on 127.0.0.1:`port` yet (a server started there would die on EADDRINUSE). */
+export function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = createServer();
+    probe.once('error', () => resolve(false));
+    probe.listen({ port, host: '127.0.0.1', exclusive: true }, () => probe.close(() => resolve(true)));
+  });
+}
+
+/**
+ * Waits until `url` answers 200 while `child` is running: a child that exits first has failed,
+ * whoever else answers on its port (another process holding the port is not this server).
+ */
+export async function waitReady(url: string, child: ChildProcess, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
+  const alive = () => child.exitCode === null && child.signalCode === null;
+  let exited = !alive();
+  child.once('exit', () => {
+    exited = true;
+  });
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) return false;
+    if (exited || !alive()) return false;
     try {
       const res = await fetch(url);
-      if (res.status === 200) return true;
+      if (res.status === 200) {
+        // Still ours: give a child that lost the port a moment to exit, then look again.
+        await new Promise((r) => setTimeout(r, 200));
+        return !exited && alive();
+      }
     } catch {
       // not listening yet
     }
@@ -132,6 +155,14 @@ export async function startCommand(argv: string[]): Promise<number> {
         log: (m) => say(`${server.name.padEnd(10)} ${m}`),
       });
       say(`${server.name.padEnd(10)} local setup done in ${Date.now() - t0} ms`);
+    }
+    if (!(await portFree(server.port))) {
+      process.stderr.write(
+        `[${server.name}] port ${server.port} is already in use (another fleet, or another program); stop it or set FLEET_PORT_${server.name.toUpperCase().replace(/-/g, '_')}\n`,
+      );
+      started.push({ server, ok: false });
+      say(`${server.name.padEnd(10)} FAILED  port ${server.port} in use`);
+      break;
     }
     const log = createWriteStream(join(FLEET_DIR, 'logs', `${server.name}.log`), { flags: 'a' });
     const child = spawn(process.execPath, ['--conditions=mcp-fleet-source', '--import', 'tsx', server.main], {

@@ -21,20 +21,40 @@ export interface Migration {
 }
 
 const SERVER_NAME = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
+const BARE_ID = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
+
+/** Orders migration ids by UTF-16 code units: the same order in every locale ("Z" < "a", "aa" < "b"). */
+export function compareMigrationIds(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
 
 /**
  * A server's migrations with their ids stored as `<server>/<id>`. An id may already carry the
- * prefix; one that names another server (or is not a plain id) is refused.
+ * prefix; one that names another server (or is not a plain id) is refused. A `previousId` is the
+ * id the migration had before: a bare id (the server's records before ids were namespaced) or
+ * `<server>/<id>` of this same server; never another server's namespace (and {@link migrate}
+ * refuses one naming a core migration), so no server can take over another's record.
  */
 export function namespaceMigrations(server: string, migrations: readonly Migration[]): Migration[] {
   if (!SERVER_NAME.test(server)) throw new Error(`invalid server name for migrations: "${server}"`);
   return migrations.map((m) => {
     const bare = m.id.startsWith(`${server}/`) ? m.id.slice(server.length + 1) : m.id;
-    if (!/^[A-Za-z0-9_.-]+$/.test(bare))
+    if (!BARE_ID.test(bare))
       throw new Error(
         `migration "${m.id}" of server ${server}: an id is "[${server}/]<letters, digits, _ . ->"`,
       );
-    return { ...m, id: `${server}/${bare}`, core: false };
+    const out: Migration = { ...m, id: `${server}/${bare}`, core: false };
+    if (m.previousId !== undefined) {
+      const prev = m.previousId.startsWith(`${server}/`)
+        ? m.previousId.slice(server.length + 1)
+        : m.previousId;
+      if (!BARE_ID.test(prev))
+        throw new Error(
+          `migration "${m.id}" of server ${server}: previousId "${m.previousId}" is neither a bare id nor "${server}/<id>" (another server's records are not its to rename)`,
+        );
+      out.previousId = m.previousId;
+    }
+    return out;
   });
 }
 
@@ -98,12 +118,60 @@ export function createFleetPool(url: string, logger: Logger, max = 10): pg.Pool 
   return pool;
 }
 
+/**
+ * The migrations to apply, once each, in id order; throws on what no run may apply: a server
+ * migration without its namespace, two different migrations under one id (the same one listed
+ * twice, as core's are by `fleet migrate`, is one), a previousId naming a core migration, another
+ * server's namespace or a migration of this run, or one previousId claimed twice.
+ */
+function checkedMigrations(migrations: readonly Migration[]): Migration[] {
+  const byId = new Map<string, Migration>();
+  for (const m of migrations) {
+    if (!m.id.includes('/') && !m.core)
+      throw new Error(
+        `migration "${m.id}" has no server namespace: a server's ids are stored as "<server>/<id>" (namespaceMigrations)`,
+      );
+    const other = byId.get(m.id);
+    if (other) {
+      if (other.sql !== m.sql || other.previousId !== m.previousId || Boolean(other.core) !== Boolean(m.core))
+        throw new Error(`two different migrations have the id "${m.id}": an id names one migration`);
+      continue;
+    }
+    byId.set(m.id, m);
+  }
+  const coreIds = new Set([...byId.values()].filter((m) => m.core).map((m) => m.id));
+  const claimed = new Map<string, string>();
+  for (const m of byId.values()) {
+    if (m.previousId === undefined) continue;
+    const server = m.core ? undefined : m.id.slice(0, m.id.indexOf('/'));
+    const prev = m.previousId;
+    const slash = prev.indexOf('/');
+    const problem = m.core
+      ? 'core migrations are not renamed'
+      : coreIds.has(prev)
+        ? 'it names a core migration'
+        : slash >= 0 && prev.slice(0, slash) !== server
+          ? "it names another server's migration"
+          : !BARE_ID.test(slash >= 0 ? prev.slice(slash + 1) : prev)
+            ? 'it is not an id'
+            : byId.has(prev)
+              ? 'it is the id of another migration of this run'
+              : claimed.has(prev)
+                ? `migration "${claimed.get(prev)}" claims it too`
+                : undefined;
+    if (problem) throw new Error(`migration "${m.id}": previousId "${prev}" refused: ${problem}`);
+    claimed.set(prev, m.id);
+  }
+  return [...byId.values()].sort((a, b) => compareMigrationIds(a.id, b.id));
+}
+
 /** Applies pending migrations in id order; safe to run from many replicas at once. */
 export async function migrate(
   pool: pg.Pool,
   migrations: readonly Migration[],
   logger: Logger,
 ): Promise<string[]> {
+  const ordered = checkedMigrations(migrations);
   const client = await pool.connect();
   const applied: string[] = [];
   try {
@@ -114,14 +182,7 @@ export async function migrate(
     const done = new Set(
       (await client.query<{ id: string }>('SELECT id FROM fleet_migrations')).rows.map((r) => r.id),
     );
-    const seen = new Set<string>();
-    for (const m of [...migrations].sort((a, b) => a.id.localeCompare(b.id))) {
-      if (!m.id.includes('/') && !m.core)
-        throw new Error(
-          `migration "${m.id}" has no server namespace: a server's ids are stored as "<server>/<id>" (namespaceMigrations)`,
-        );
-      if (seen.has(m.id)) continue;
-      seen.add(m.id);
+    for (const m of ordered) {
       if (done.has(m.id)) continue;
       if (m.previousId && done.has(m.previousId)) {
         // Applied under its old id: rename the record, do not run it again.
