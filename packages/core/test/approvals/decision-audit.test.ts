@@ -163,3 +163,45 @@ describe('one audit record and one count per decision', () => {
     }
   });
 });
+
+// The attacker's repro over HTTP: a valid approver's decision with a bad note on a real approval is a
+// refused decision with its one record (errorCode invalid_arguments), and a list filter holding a NUL
+// is a 400, never a 500 from PostgreSQL.
+describe('bad input over the approvals API', () => {
+  const approverToken = () =>
+    fleet.issuer.mintApprover({ sub: 'human-bad-input', aud: `${PUBLIC_URL}/approvals` });
+  it.each([
+    ['an object', { note: { x: 1 } }],
+    ['1001 characters', { note: 'n'.repeat(1001) }],
+    ['a NUL', { note: 'a\u0000b' }],
+  ])('a note that is %s: 400, one refused record, the request stays pending', async (_n, body) => {
+    const id = await request();
+    const res = await fetch(`${fleet.replicas[0]!.baseUrl}/approvals/${id}/approve`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${await approverToken()}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: string }).error).toBe('invalid_request');
+    let lines: ReturnType<typeof decisionLines> = [];
+    for (let i = 0; i < 50 && lines.length === 0; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      lines = decisionLines(id);
+    }
+    expect(lines.map((l) => [l.method, l.outcome, l.details])).toEqual([
+      [
+        'approvals/approve',
+        'denied',
+        expect.objectContaining({ refused: 'invalid_request', errorCode: 'invalid_arguments' }),
+      ],
+    ]);
+  });
+
+  it.each(['agent', 'tool', 'user'])('GET /approvals?%s=(a NUL) is a 400, not a 500', async (name) => {
+    const res = await fetch(`${fleet.replicas[0]!.baseUrl}/approvals?${name}=%00`, {
+      headers: { authorization: `Bearer ${await approverToken()}` },
+    });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: string }).error).toBe('invalid_request');
+  });
+});
