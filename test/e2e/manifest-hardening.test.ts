@@ -222,6 +222,16 @@ describe('defineServer and discovery', () => {
     expect(defineServer(manifest, { tools: [] }).name).toBe('probe');
   });
 
+  it.each(['0x1f40', '1e4', '80', '70000', 'abc'])('discovery refuses FLEET_PORT_PROBE=%j', (value) => {
+    const root = rootWith([base()]);
+    process.env.FLEET_PORT_PROBE = value;
+    try {
+      expect(() => discoverServers(root)).toThrow(/FLEET_PORT_PROBE/);
+    } finally {
+      delete process.env.FLEET_PORT_PROBE;
+    }
+  });
+
   it('discovery refuses two packages with the same name or the same port', () => {
     expect(() => discoverServers(rootWith([base(), { ...base(), port: 7991 }]))).toThrow(/probe/);
     expect(() => discoverServers(rootWith([base(), { ...base(), name: 'other' }]))).toThrow(/7990/);

@@ -47,7 +47,13 @@ export function discoverServers(root = ROOT): ServerPackage[] {
     const pkg = JSON.parse(readFileSync(pkgFile, 'utf8')) as { mcpFleet?: unknown };
     if (!pkg.mcpFleet) continue;
     const manifest = serverManifest(pkg);
-    const override = process.env[`FLEET_PORT_${manifest.name.toUpperCase().replace(/-/g, '_')}`];
+    const overrideName = `FLEET_PORT_${manifest.name.toUpperCase().replace(/-/g, '_')}`;
+    const override = process.env[overrideName];
+    if (
+      override !== undefined &&
+      (!/^[0-9]{4,5}$/.test(override) || Number(override) < 1024 || Number(override) > 65535)
+    )
+      throw new Error(`${overrideName}="${override}": a decimal port from 1024 to 65535`);
     found.push({
       name: manifest.name,
       port: Number(override ?? manifest.port),
