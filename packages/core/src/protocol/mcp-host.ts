@@ -283,7 +283,7 @@ export function createMcpHost(rt: FleetRuntime, options: McpHostOptions = {}): M
         if (scope)
           refusedCall(
             scope,
-            'a tools/call without an id is a notification: not run',
+            'not run: the SDK answered the tools/call without an error and without running it (a notification: no id)',
             'FLEET_ERR_INVALID_REQUEST',
           );
       };
