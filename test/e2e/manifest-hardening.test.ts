@@ -198,7 +198,9 @@ describe('secret variables', () => {
   });
   it("core's list is its config loader's keys, and the chart's schema refuses the same list", () => {
     expect([...CORE_ENV_NAMES]).toEqual(Object.keys(coreEnvSchema.shape).sort());
-    const schema = JSON.parse(readFileSync(join(ROOT, 'helm/mcp-fleet-lib/server-values.schema.json'), 'utf8'));
+    const schema = JSON.parse(
+      readFileSync(join(ROOT, 'helm/mcp-fleet-lib/server-values.schema.json'), 'utf8'),
+    );
     const refused = schema.properties.secretEnv.propertyNames.not.anyOf;
     expect(refused).toEqual([{ pattern: '^NODE_' }, { enum: [...CORE_ENV_NAMES] }]);
   });
