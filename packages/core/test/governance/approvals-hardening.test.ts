@@ -386,7 +386,9 @@ describe('5. the CLI shows nothing but printable ASCII', () => {
     let n = 0;
     await fc.assert(
       fc.asyncProperty(
-        anyString,
+        // Arguments with U+0000 or a lone surrogate never reach the gate: core refuses them as
+        // invalid_arguments (argument-text.test.ts). Every other code unit is generated.
+        anyString.filter((h) => !h.includes('\u0000') && h.isWellFormed()),
         // A user claim with U+0000 cannot be stored in a PostgreSQL text column (the call fails closed
         // as "database unavailable"): every other code unit is generated.
         anyString.filter((u) => u.length > 0 && !u.includes('\u0000')),
