@@ -238,6 +238,59 @@ describe('F3: globs that can never do what they say', () => {
     expect(checked).toBeGreaterThan(100);
   });
 
+  it("refuses any character outside the names' alphabet and plain globs (look-alikes, invisibles, extglobs), generated", () => {
+    const names = [...servers.map((s) => s.name), ...servers.flatMap((s) => s.tools.map((t) => t.name))];
+    const allowed = /^[a-z0-9_*?{},[\]-]$/;
+    const odd = fc
+      .oneof(
+        fc.string({ unit: 'binary', minLength: 1, maxLength: 1 }),
+        fc.constantFrom(
+          '\u200b',
+          '\uff27',
+          '\u0413',
+          '\uff0c',
+          '\u00a0',
+          '(',
+          ')',
+          '@',
+          '+',
+          '!',
+          '.',
+          '/',
+          '\\',
+          '|',
+        ),
+      )
+      .filter((ch) => !allowed.test(ch));
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...names),
+        fc.constantFrom(...FIELDS),
+        odd,
+        fc.nat(),
+        (name, field, ch, at) => {
+          const i = at % (name.length + 1);
+          const bad = `${name.slice(0, i)}${ch}${name.slice(i)}`;
+          const g: Record<string, unknown> = { servers: ['*'], [field]: [bad] };
+          const text = yaml({ version: 1, roles: { r: { grants: [g] } } });
+          expect(() => parsePolicy(text), `${field}: ${JSON.stringify(bad)}`).toThrow(
+            /can never match|except|whitespace|comma|uppercase/,
+          );
+        },
+      ),
+      { numRuns: 3000 },
+    );
+    for (const bad of [
+      '@(!(run_query))',
+      '+(!(list_schemas))',
+      'get_revenue_by_month\u200b',
+      '\uff47et_file_info',
+    ])
+      expect(() =>
+        parsePolicy(yaml({ version: 1, roles: { r: { grants: [{ servers: ['*'], except: [bad] }] } } })),
+      ).toThrow();
+  });
+
   it('keeps working globs, brace lists included', () => {
     const text = yaml({
       version: 1,

@@ -14,6 +14,14 @@ export function patternProblem(pattern: string): string | undefined {
   if (/\s/.test(pattern)) return `"${pattern}" contains whitespace, so it can never match a name`;
   if (/,/.test(pattern.replace(/\{[^{}]*\}/g, '')))
     return `"${pattern}" contains a comma, so it can never match a name; write one name per list item`;
+  // Everything else outside the names' alphabet and the plain globs: look-alikes (fullwidth, Cyrillic),
+  // invisible characters (U+200B) and extglobs (`@(!(x))`, a negation in disguise). A reviewer would
+  // read such a pattern as the name it resembles while it matches nothing, or everything but it.
+  const odd = [...pattern].find((ch) => !/[a-z0-9_*?{},[\]-]/.test(ch));
+  if (odd !== undefined) {
+    const cp = `U+${odd.codePointAt(0)?.toString(16).toUpperCase().padStart(4, '0')}`;
+    return `"${pattern}" contains ${cp}, which no server or tool name has (names are a-z, 0-9, "_" and "-"; globs use * ? [ ] { }), so it can never match what it looks like`;
+  }
   return undefined;
 }
 
