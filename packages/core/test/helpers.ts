@@ -1,5 +1,7 @@
 // Small helpers for core's HTTP-level tests: raw JSON-RPC posts, as an attacker or odd client would send.
 import { request } from 'node:http';
+import { type BootedServer, bootServer, createTestDatabase } from '@mcp-fleet/testkit';
+import { fixturePolicy, fixtureServer } from './fixtures.js';
 
 /**
  * Posts one JSON-RPC message to an MCP endpoint over node:http (which, unlike fetch, lets a test set
@@ -84,3 +86,52 @@ export const modernCall = (name: string, args: Record<string, unknown> = {}, id:
   },
   headers: { 'mcp-protocol-version': '2026-07-28', 'mcp-method': 'tools/call', 'mcp-name': name },
 });
+
+/** Two servers on one issuer and fleet database: the fast path on, and every message through the SDK. */
+export interface BothPaths {
+  fast: BootedServer;
+  sdkOnly: BootedServer;
+  /** A `writer` token for each. */
+  tokens: { fast: string; sdk: string };
+  close(): Promise<void>;
+}
+
+/**
+ * Boots the fixture server twice (fast path, SDK only) with a fleet database, so mutations really run,
+ * audit lines pushed to `lines.fast` / `lines.sdk`.
+ */
+export async function bootBothPaths<L>(
+  database: string,
+  agent: string,
+  lines: { fast: L[]; sdk: L[] },
+): Promise<BothPaths> {
+  const env = { AUDIT_STDOUT: 'true' };
+  const db = await createTestDatabase(database);
+  const fast = await bootServer(fixtureServer, {
+    policy: fixturePolicy,
+    databaseUrl: db.url,
+    env,
+    serverOptions: { auditWrite: (l) => lines.fast.push(JSON.parse(l)) },
+  });
+  const sdkOnly = await bootServer(fixtureServer, {
+    policy: fixturePolicy,
+    issuer: fast.issuer,
+    databaseUrl: db.url,
+    env,
+    serverOptions: { mcp: { fastPath: false }, auditWrite: (l) => lines.sdk.push(JSON.parse(l)) },
+  });
+  const tokens = {
+    fast: await fast.token({ sub: agent, roles: ['writer'] }),
+    sdk: await sdkOnly.token({ sub: agent, roles: ['writer'] }),
+  };
+  return {
+    fast,
+    sdkOnly,
+    tokens,
+    async close() {
+      await sdkOnly.close();
+      await fast.close();
+      await db.drop();
+    },
+  };
+}

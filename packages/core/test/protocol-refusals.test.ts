@@ -1,10 +1,10 @@
 // Requests the protocol host refuses before any tool runs, the same on the fast path and the SDK-only
 // path: JSON-RPC batches, routing headers that disagree with the body, shapes the SDK refuses.
 import { randomUUID } from 'node:crypto';
-import { type BootedServer, bootServer, createTestDatabase } from '@mcp-fleet/testkit';
+import type { BootedServer } from '@mcp-fleet/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fixturePolicy, fixtureServer, upstream } from './fixtures.js';
-import { callMsg, rpc } from './helpers.js';
+import { upstream } from './fixtures.js';
+import { type BothPaths, bootBothPaths, callMsg, rpc } from './helpers.js';
 
 interface Line {
   requestId: string;
@@ -16,35 +16,15 @@ interface Line {
 let fast: BootedServer;
 let sdkOnly: BootedServer;
 const lines = { fast: [] as Line[], sdk: [] as Line[] };
-const tokens = { fast: '', sdk: '' };
-let db: { url: string; drop: () => Promise<void> };
+let tokens: BothPaths['tokens'];
+let booted: BothPaths | undefined;
 
 beforeAll(async () => {
-  const env = { AUDIT_STDOUT: 'true' };
-  // A fleet database, so mutations really run (without one they are refused as unaudited).
-  db = await createTestDatabase('fleet_protocol_refusals');
-  fast = await bootServer(fixtureServer, {
-    policy: fixturePolicy,
-    databaseUrl: db.url,
-    env,
-    serverOptions: { auditWrite: (l) => lines.fast.push(JSON.parse(l)) },
-  });
-  sdkOnly = await bootServer(fixtureServer, {
-    policy: fixturePolicy,
-    issuer: fast.issuer,
-    databaseUrl: db.url,
-    env,
-    serverOptions: { mcp: { fastPath: false }, auditWrite: (l) => lines.sdk.push(JSON.parse(l)) },
-  });
-  tokens.fast = await fast.token({ sub: 'agent-refusals', roles: ['writer'] });
-  tokens.sdk = await sdkOnly.token({ sub: 'agent-refusals', roles: ['writer'] });
+  booted = await bootBothPaths('fleet_protocol_refusals', 'agent-refusals', lines);
+  ({ fast, sdkOnly, tokens } = booted);
 });
-afterAll(async () => {
-  // Closing must not hang on a request left open (a batch once kept its response open for ever).
-  await sdkOnly?.close();
-  await fast?.close();
-  await db?.drop();
-});
+// Closing must not hang on a request left open (a batch once kept its response open for ever).
+afterAll(() => booted?.close());
 
 const paths = [['fast path'], ['SDK path']] as const;
 const server = (label: string) => (label === 'fast path' ? fast : sdkOnly);

@@ -4,11 +4,11 @@
 // client was sent. Generated: a table of malformations × both protocol eras × both paths (fast path
 // on, SDK only), plus requests that are no call (unknown method, GET), which get the code and no record.
 import { randomUUID } from 'node:crypto';
-import { type BootedServer, bootServer, createTestDatabase } from '@mcp-fleet/testkit';
+import type { BootedServer } from '@mcp-fleet/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FLEET_ERRORS, type FleetErrorCode } from '../src/kernel/errors.js';
-import { fixturePolicy, fixtureServer, upstream } from './fixtures.js';
-import { rpc } from './helpers.js';
+import { upstream } from './fixtures.js';
+import { type BothPaths, bootBothPaths, rpc } from './helpers.js';
 
 interface Line {
   requestId: string;
@@ -21,33 +21,14 @@ interface Line {
 let fast: BootedServer;
 let sdkOnly: BootedServer;
 const lines = { fast: [] as Line[], sdk: [] as Line[] };
-const tokens = { fast: '', sdk: '' };
-let db: { url: string; drop: () => Promise<void> };
+let tokens: BothPaths['tokens'];
+let booted: BothPaths | undefined;
 
 beforeAll(async () => {
-  const env = { AUDIT_STDOUT: 'true' };
-  db = await createTestDatabase('fleet_refused_call_audit');
-  fast = await bootServer(fixtureServer, {
-    policy: fixturePolicy,
-    databaseUrl: db.url,
-    env,
-    serverOptions: { auditWrite: (l) => lines.fast.push(JSON.parse(l)) },
-  });
-  sdkOnly = await bootServer(fixtureServer, {
-    policy: fixturePolicy,
-    issuer: fast.issuer,
-    databaseUrl: db.url,
-    env,
-    serverOptions: { mcp: { fastPath: false }, auditWrite: (l) => lines.sdk.push(JSON.parse(l)) },
-  });
-  tokens.fast = await fast.token({ sub: 'agent-refused-audit', roles: ['writer'] });
-  tokens.sdk = await sdkOnly.token({ sub: 'agent-refused-audit', roles: ['writer'] });
+  booted = await bootBothPaths('fleet_refused_call_audit', 'agent-refused-audit', lines);
+  ({ fast, sdkOnly, tokens } = booted);
 });
-afterAll(async () => {
-  await sdkOnly?.close();
-  await fast?.close();
-  await db?.drop();
-});
+afterAll(() => booted?.close());
 
 const MODERN_META = {
   'io.modelcontextprotocol/protocolVersion': '2026-07-28',
