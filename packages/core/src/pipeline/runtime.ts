@@ -98,3 +98,12 @@ export function callerOf(c: GovernedCall): { agentId: string; tenant: string | n
   const id = c.req.identity;
   return { agentId: id.agentId, tenant: id.tenant ?? null, user: id.user ?? null };
 }
+
+/**
+ * Nothing reached the upstream system: no handler ran, or a tool that declares its point of no return
+ * (`governance.commits`) ended without `ok` before reaching it. What a call held (its idempotency key,
+ * its approval) is then given back, so a retry runs the change.
+ */
+export function changedNothing(c: GovernedCall, out: StepAnswer): boolean {
+  return !out.ran || (c.tool.governance.commits === true && !out.ran.committed && out.outcome !== 'ok');
+}

@@ -7,7 +7,7 @@ import { approverSettings, DEFAULT_MAX_PENDING_PER_AGENT } from '../../approvals
 import type { StepAnswer } from '../../kernel/call.js';
 import { canonicalJson, sha256 } from '../../kernel/fingerprint.js';
 import { approvalRefusedResult, awaitingApprovalResult, refusal, storeDown } from '../refusals.js';
-import { callerOf, type GovernedCall, type Next } from '../runtime.js';
+import { callerOf, changedNothing, type GovernedCall, type Next } from '../runtime.js';
 
 /**
  * First step (before idempotency): a call needing approval without an approval id opens (or finds) a
@@ -37,8 +37,7 @@ export async function approvalUse(c: GovernedCall, next: Next): Promise<StepAnsw
     await returnApproval(c, id);
     throw err;
   }
-  if (!out.ran || (c.tool.governance.commits && !out.ran.committed && out.outcome !== 'ok'))
-    await returnApproval(c, id);
+  if (changedNothing(c, out)) await returnApproval(c, id);
   else await finishApproval(c, id, out.outcome);
   return out;
 }

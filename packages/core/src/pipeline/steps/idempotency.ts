@@ -9,7 +9,7 @@ import type { CallToolResult, StepAnswer } from '../../kernel/call.js';
 import { sha256 } from '../../kernel/fingerprint.js';
 import { REPLAYED_META_KEY } from '../../kernel/meta-keys.js';
 import { refusal, storeDown } from '../refusals.js';
-import type { GovernedCall, Next } from '../runtime.js';
+import { changedNothing, type GovernedCall, type Next } from '../runtime.js';
 
 export { REPLAYED_META_KEY } from '../../kernel/meta-keys.js';
 
@@ -47,12 +47,10 @@ export async function idempotency(c: GovernedCall, next: Next): Promise<StepAnsw
     releaseKey(c, ref);
     throw err;
   }
-  // A tool that declares its point of no return and failed (cancelled, timed out, refused) before it
-  // reached the upstream: nothing happened there, so the key is given back and a retry with it runs
+  // Nothing happened upstream (see changedNothing): the key is given back and a retry with it runs
   // the change, exactly as the approval step gives the approval back in this case.
-  if (!out.ran || (c.tool.governance.commits && !out.ran.committed && out.outcome !== 'ok'))
-    releaseKey(c, ref);
-  else if (out.ran.stillRunning) await markKeyUnknown(c, ref);
+  if (changedNothing(c, out)) releaseKey(c, ref);
+  else if (out.ran?.stillRunning) await markKeyUnknown(c, ref);
   else await completeKey(c, ref, out.result, out.outcome);
   return out;
 }
