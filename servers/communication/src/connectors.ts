@@ -1,31 +1,16 @@
-// What the tools reach. The example catalog stands in for the real system: replace it with that
-// system's client, opened in definition.ts's connect.
+// What the tools reach: one connector per configured upstream (absent when its system is not
+// configured, and then its tools are not listed).
 import type { CommunicationConfig } from './config.js';
-
-/** One item of the example catalog. */
-export interface Item {
-  id: string;
-  title: string;
-  category: string;
-}
-
-/** An in-memory catalog (the example upstream). */
-export class ExampleCatalog {
-  readonly #items: readonly Item[] = [
-    { id: 'item-1', title: 'Welcome guide', category: 'public' },
-    { id: 'item-2', title: 'Price list', category: 'public' },
-    { id: 'item-3', title: 'Quarterly plan', category: 'internal' },
-  ];
-
-  /** The items of one category, at most `limit`. */
-  async list(category: string, limit: number, signal: AbortSignal): Promise<Item[]> {
-    signal.throwIfAborted();
-    return this.#items.filter((i) => i.category === category).slice(0, limit);
-  }
-}
+import type { EmailConnector } from './email/connector.js';
+import type { SlackConnector } from './slack/connector.js';
+import type { TeamsConnector } from './teams/connector.js';
+import type { TicketBackend } from './tickets/backend.js';
 
 /** What every tool of this server receives as `ctx.connectors`. */
 export interface Connectors {
-  catalog: ExampleCatalog;
   config: CommunicationConfig;
+  slack?: SlackConnector;
+  email?: EmailConnector;
+  teams?: TeamsConnector;
+  tickets?: TicketBackend;
 }
