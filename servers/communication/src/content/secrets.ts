@@ -1,0 +1,176 @@
+// The outbound-content check: finds API keys, tokens, private keys, card numbers and password
+// assignments in text about to leave the company, and masks them (a fingerprint stays for the audit).
+import { createHash } from 'node:crypto';
+
+/** The classes of secret the scan knows. */
+export type SecretKind =
+  | 'private_key'
+  | 'stripe_key'
+  | 'slack_token'
+  | 'github_token'
+  | 'aws_access_key'
+  | 'aws_secret_key'
+  | 'google_api_key'
+  | 'jwt'
+  | 'card_number'
+  | 'password_assignment';
+
+/** One secret found in a text: its class, where it is, and the first 8 hex of its sha256. */
+export interface SecretFinding {
+  kind: SecretKind;
+  start: number;
+  end: number;
+  fingerprint: string;
+}
+
+/** A detector: a global regex; `group` names the capture that is the secret (default the match). */
+interface Detector {
+  kind: SecretKind;
+  re: RegExp;
+  group?: number;
+  valid?: (secret: string) => boolean;
+}
+
+// Word boundaries are spelled as look-arounds on the token alphabet, so `x_sk_live_…` inside a longer
+// identifier still matches while the alphabet of each token decides where it ends.
+const DETECTORS: readonly Detector[] = [
+  {
+    kind: 'private_key',
+    re: /-----BEGIN (?:[A-Z0-9]+ ){0,3}PRIVATE KEY(?: BLOCK)?-----(?:[\s\S]*?-----END (?:[A-Z0-9]+ ){0,3}PRIVATE KEY(?: BLOCK)?-----|[\s\S]{0,4096})/g,
+  },
+  { kind: 'stripe_key', re: /(?<![A-Za-z0-9])(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{10,}/g },
+  { kind: 'slack_token', re: /(?<![A-Za-z0-9])(?:xox[abposr]-[A-Za-z0-9-]{8,}|xapp-\d-[A-Za-z0-9-]{8,})/g },
+  {
+    kind: 'github_token',
+    re: /(?<![A-Za-z0-9])(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{22,})/g,
+  },
+  { kind: 'aws_access_key', re: /(?<![A-Za-z0-9])(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Za-z0-9])/g },
+  {
+    // A secret access key: 40 base64 characters next to a key id or its usual label (alone, 40 random
+    // characters are too common to call a secret, e.g. a git commit id).
+    kind: 'aws_secret_key',
+    re: /(?:(?:AKIA|ASIA)[A-Z0-9]{16}|aws_?secret_?(?:access_?)?key|secret_?access_?key)[^A-Za-z0-9/+]{1,40}([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])/gi,
+    group: 1,
+    valid: (s) => /[^0-9a-f]/i.test(s) && /[A-Z]/.test(s) && /[a-z]/.test(s),
+  },
+  { kind: 'google_api_key', re: /(?<![A-Za-z0-9])AIza[0-9A-Za-z_-]{35}(?![A-Za-z0-9_-])/g },
+  {
+    kind: 'jwt',
+    re: /(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{8,}/g,
+    valid: (s) => jsonSegment(s.split('.')[0]!),
+  },
+  {
+    kind: 'password_assignment',
+    re: /(?<![A-Za-z0-9])(?:password|passwd|pwd|passphrase|secret|client_?secret|api_?key|access_?token|auth_?token)["']?\s*[:=]\s*["']?([^\s"'`,;&<>]{4,200})/gi,
+    group: 1,
+    valid: (s) => !PLACEHOLDER.test(s),
+  },
+];
+
+/** Values of a `password=` that say there is no password in the text. */
+const PLACEHOLDER =
+  /^(?:\*+|x+|\.+|<[^>]*>|\$\{[^}]*\}|\{\{[^}]*\}\}|%[A-Z_]+%|null|none|redacted|hidden|changeme|example|true|false)$/i;
+
+/** True when a base64url segment decodes to a JSON object (a JWT header). */
+function jsonSegment(seg: string): boolean {
+  try {
+    const v: unknown = JSON.parse(Buffer.from(seg, 'base64url').toString('utf8'));
+    return typeof v === 'object' && v !== null;
+  } catch {
+    return false;
+  }
+}
+
+/** A card network's number: length and prefix (Visa, Mastercard, Amex, Discover, JCB, Diners, UnionPay) and Luhn. */
+export function cardNumber(digits: string): boolean {
+  const n = digits.length;
+  const p2 = Number(digits.slice(0, 2));
+  const p3 = Number(digits.slice(0, 3));
+  const p4 = Number(digits.slice(0, 4));
+  const network =
+    (digits[0] === '4' && (n === 13 || n === 16 || n === 19)) ||
+    (((p2 >= 51 && p2 <= 55) || (p4 >= 2221 && p4 <= 2720)) && n === 16) ||
+    ((p2 === 34 || p2 === 37) && n === 15) ||
+    ((p4 === 6011 || p2 === 65 || (p3 >= 644 && p3 <= 649)) && n >= 16 && n <= 19) ||
+    (p4 >= 3528 && p4 <= 3589 && n >= 16 && n <= 19) ||
+    ((p2 === 36 || p2 === 38 || p2 === 39 || (p3 >= 300 && p3 <= 305)) && n >= 14 && n <= 19) ||
+    (p2 === 62 && n >= 16 && n <= 19);
+  return network && luhn(digits);
+}
+
+/** The Luhn check of a digit string. */
+export function luhn(digits: string): boolean {
+  let sum = 0;
+  for (let i = 0; i < digits.length; i++) {
+    let d = digits.charCodeAt(digits.length - 1 - i) - 48;
+    if (i % 2 === 1) {
+      d *= 2;
+      if (d > 9) d -= 9;
+    }
+    sum += d;
+  }
+  return sum % 10 === 0;
+}
+
+/** The first 8 hex characters of the secret's sha256: names it in an audit record without revealing it. */
+export const secretFingerprint = (secret: string): string =>
+  createHash('sha256').update(secret, 'utf8').digest('hex').slice(0, 8);
+
+/**
+ * Card numbers: in each run of digit groups (separated by one space or dash), every span of whole
+ * consecutive groups with 13-19 digits, a card network's prefix and a valid Luhn digit. Whole groups,
+ * so "1 4111 1111 1111 1111" still finds the card, while a 30-digit id is not scanned for one inside.
+ */
+function findCards(text: string, found: SecretFinding[]): void {
+  for (const run of text.matchAll(/(?<![0-9A-Za-z])\d+(?:[ -]\d+)*(?![0-9A-Za-z])/g)) {
+    const groups = [...run[0].matchAll(/\d+/g)].map((g) => ({ start: run.index + g.index, digits: g[0] }));
+    for (let i = 0; i < groups.length; i++) {
+      let digits = '';
+      for (let j = i; j < groups.length && digits.length < 19; j++) {
+        digits += groups[j]!.digits;
+        if (digits.length < 13 || digits.length > 19 || !cardNumber(digits)) continue;
+        const start = groups[i]!.start;
+        const end = groups[j]!.start + groups[j]!.digits.length;
+        found.push({ kind: 'card_number', start, end, fingerprint: secretFingerprint(digits) });
+      }
+    }
+  }
+}
+
+/** Every secret in `text`, in order, without overlaps (an earlier or longer finding wins). */
+export function findSecrets(text: string): SecretFinding[] {
+  const found: SecretFinding[] = [];
+  findCards(text, found);
+  for (const d of DETECTORS) {
+    d.re.lastIndex = 0;
+    for (const m of text.matchAll(d.re)) {
+      const secret = d.group === undefined ? m[0] : m[d.group];
+      if (secret === undefined || (d.valid && !d.valid(secret))) continue;
+      const start = d.group === undefined ? m.index : m.index + m[0].lastIndexOf(secret);
+      found.push({ kind: d.kind, start, end: start + secret.length, fingerprint: secretFingerprint(secret) });
+    }
+  }
+  found.sort((a, b) => a.start - b.start || b.end - a.end);
+  const out: SecretFinding[] = [];
+  for (const f of found) {
+    const last = out[out.length - 1];
+    if (last && f.start < last.end) continue;
+    out.push(f);
+  }
+  return out;
+}
+
+/** The mask that replaces one secret: `[secret:<kind>:<fingerprint>]`. */
+export const secretMask = (f: Pick<SecretFinding, 'kind' | 'fingerprint'>): string =>
+  `[secret:${f.kind}:${f.fingerprint}]`;
+
+/** `text` with each finding replaced by its mask (findings from {@link findSecrets} on the same text). */
+export function maskSecrets(text: string, findings: readonly SecretFinding[] = findSecrets(text)): string {
+  let out = '';
+  let at = 0;
+  for (const f of findings) {
+    out += text.slice(at, f.start) + secretMask(f);
+    at = f.end;
+  }
+  return out + text.slice(at);
+}
