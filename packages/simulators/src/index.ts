@@ -1,0 +1,29 @@
+// Public surface of @mcp-fleet/simulators: local simulators that speak the real wire protocols of the
+// vendors (Slack Web API, SMTP, Teams incoming webhooks, Jira Cloud REST v3), alone or together in a hub.
+export {
+  OUTBOX_FILE,
+  readOutbox,
+  type SimulatorEnv,
+  type SimulatorHub,
+  type SimulatorHubOptions,
+  startSimulatorHub,
+} from './hub.js';
+export { JIRA_ACCOUNT } from './jira/issues.js';
+export { JqlError } from './jira/jql.js';
+export { adf, adfText, JIRA_INJECTION_TEXT, type JiraIssue, type JiraProject } from './jira/seed.js';
+export { JiraSimulator, type JiraSimulatorOptions } from './jira/simulator.js';
+export { ANY, type Fault, FaultBox } from './shared/faults.js';
+export { HttpSimulator, type ListenOptions } from './shared/http.js';
+export { escapeHtml, OUTBOX_TITLE, renderOutbox } from './shared/outbox-page.js';
+export { type OutboxEntry, type RecordedRequest, Recorder } from './shared/records.js';
+export { SLACK_MAX_TEXT } from './slack/methods.js';
+export {
+  INJECTION_TEXT,
+  SLACK_IDS,
+  type SlackChannel,
+  type SlackMessage,
+  type SlackUser,
+} from './slack/seed.js';
+export { type SlackPost, SlackSimulator, type SlackSimulatorOptions } from './slack/simulator.js';
+export { type SmtpMessage, SmtpSimulator, type SmtpSimulatorOptions, type SmtpStage } from './smtp.js';
+export { TEAMS_MAX_BYTES, type TeamsPost, TeamsSimulator, type TeamsSimulatorOptions } from './teams.js';
