@@ -4,7 +4,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ServerDefinition } from '@mcp-fleet/core';
-import { type ServerManifest, serverManifest, toolsOf } from '@mcp-fleet/core/internal';
+import { declaredToolsOf, type ServerManifest, serverManifest } from '@mcp-fleet/core/internal';
 
 /** The repository root (two levels above packages/cli/src). */
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -91,14 +91,20 @@ export function localResource(name: string): string {
  * A server's declarations (name, tools for this environment, migrations) without its connectors
  * or configuration, for policy checks, `fleet migrate` and tests that only need what it declares.
  */
-export async function loadDefinition(server: ServerPackage): Promise<ServerDefinition<unknown>> {
+export async function loadDefinition(
+  server: ServerPackage,
+): Promise<ServerDefinition<unknown> & { unlistedReasons: Readonly<Record<string, string>> }> {
   const def = ((await import(server.definition)) as { default: ServerDefinition<unknown, unknown> }).default;
+  // Every tool the server declares for this environment, listed or not: a policy is judged against
+  // all of them, and explain says why one is not listed (its upstream is not configured...).
+  const { tools, unlisted } = declaredToolsOf(def, process.env);
   return {
     name: def.name,
     version: def.version,
     defaultPort: def.defaultPort,
     ...(def.instructions ? { instructions: def.instructions } : {}),
-    tools: toolsOf(def, process.env),
+    tools,
+    unlistedReasons: unlisted,
     ...(def.migrations ? { migrations: def.migrations } : {}),
   };
 }

@@ -48,6 +48,13 @@ export interface ServerDefinition<Connectors, Config = undefined> {
   config?: (env: Env) => Config;
   /** The tools, or a function of the server's configuration (tools that depend on configuration). */
   tools: ServerTools<Connectors, Config>;
+  /**
+   * Tools of `tools` that this configuration does not offer, each with why, e.g.
+   * `{ send_email: 'SMTP_URL is not set' }` (an upstream system that is not configured). They are not
+   * registered: tools/list does not show them and tools/call answers "unknown tool"; `fleet policy
+   * explain` prints the reason.
+   */
+  unlisted?: (config: Config) => Readonly<Record<string, string>>;
   /** Opens the server's connectors (pg pools, vendor clients). Called once at start. */
   connect?: (ctx: {
     env: Env;
@@ -90,15 +97,35 @@ export function resolveServer<C, Cfg>(
   env: Env,
 ): { config: Cfg; tools: readonly AnyTool<C>[] } {
   const config = def.config ? def.config(env) : (undefined as Cfg);
-  const tools = def.tools as readonly AnyTool<C>[] | ((config: Cfg) => readonly AnyTool<C>[]);
-  return { config, tools: typeof tools === 'function' ? tools(config) : tools };
+  const declared = def.tools as readonly AnyTool<C>[] | ((config: Cfg) => readonly AnyTool<C>[]);
+  const all = typeof declared === 'function' ? declared(config) : declared;
+  const unlisted = def.unlisted ? def.unlisted(config) : {};
+  return { config, tools: all.filter((t) => !Object.hasOwn(unlisted, t.name)) };
 }
 
 /** The tools a server lists for `env`; its configuration is parsed only when the tools depend on it. */
 export function toolsOf<C, Cfg>(def: ServerDefinition<C, Cfg>, env: Env): readonly AnyTool<C>[] {
-  return typeof def.tools === 'function'
+  return typeof def.tools === 'function' || def.unlisted
     ? resolveServer(def, env).tools
     : (def.tools as readonly AnyTool<C>[]);
+}
+
+/**
+ * Every tool a server declares for `env`, listed or not, and why each unlisted one is not (for
+ * `fleet policy check` and `explain`, which judge a policy against every tool a deployment may offer).
+ */
+export function declaredToolsOf<C, Cfg>(
+  def: ServerDefinition<C, Cfg>,
+  env: Env,
+): { tools: readonly AnyTool<C>[]; unlisted: Readonly<Record<string, string>> } {
+  if (typeof def.tools !== 'function' && !def.unlisted)
+    return { tools: def.tools as readonly AnyTool<C>[], unlisted: {} };
+  const config = def.config ? def.config(env) : (undefined as Cfg);
+  const declared = def.tools as readonly AnyTool<C>[] | ((config: Cfg) => readonly AnyTool<C>[]);
+  return {
+    tools: typeof declared === 'function' ? declared(config) : declared,
+    unlisted: def.unlisted ? def.unlisted(config) : {},
+  };
 }
 
 /** Core's migrations and the server's, namespaced by the server's name. */

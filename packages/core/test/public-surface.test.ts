@@ -78,6 +78,7 @@ const SURFACE: Record<string, [Record<string, unknown>, string[]]> = {
       'LEGACY_PROTOCOL_VERSIONS',
       'MODERN_PROTOCOL_VERSION',
       'REPLAYED_META_KEY',
+      'UNTRUSTED_META_KEY',
       'RETRY_AFTER_META_KEY',
       'SERVED_PROTOCOL_VERSIONS',
     ],
@@ -111,6 +112,7 @@ const SURFACE: Record<string, [Record<string, unknown>, string[]]> = {
       'resolveServer',
       'serverManifest',
       'toolsOf',
+      'declaredToolsOf',
     ],
   ],
 };

@@ -32,6 +32,8 @@ export interface ExplainRow {
   dimension: string | null;
   /** Rate limits, budget, cache, idempotency, approval and timeout that apply, with where each comes from. */
   governance: string[];
+  /** Why the server does not list this tool with this environment (its upstream is not configured...). */
+  unlisted?: string;
 }
 
 /** A server's name and tools, as policy sees them. */
@@ -40,6 +42,8 @@ export interface ServerTools {
   tools: readonly AnyTool[];
   /** Where its environment-dependent tools came from, e.g. `saved queries from SAVED_QUERIES_FILE=<unset>`. */
   sources?: readonly string[];
+  /** Tools it declares but does not list with this environment, each with why. */
+  unlisted?: Readonly<Record<string, string>>;
 }
 
 /** What `role` may do on each server, decided by the same function the servers call. */
@@ -67,6 +71,9 @@ export function explainPolicy(
         constraints: d.constraints,
         dimension: facts.dimension === null ? null : `${server.name}.${facts.dimension}`,
         governance: d.allowed ? explainGovernance(doc, [role], server.name, reg.tool).lines : [],
+        ...(server.unlisted && Object.hasOwn(server.unlisted, reg.tool.name)
+          ? { unlisted: server.unlisted[reg.tool.name] as string }
+          : {}),
       });
     }
   }
@@ -81,7 +88,12 @@ async function loadServers(only?: string): Promise<ServerTools[]> {
     const sources = Object.entries(pkg.manifest.toolEnv).map(
       ([name, what]) => `${what} from ${name}=${process.env[name] ?? '<unset>'}`,
     );
-    out.push({ name: def.name, tools: def.tools as readonly AnyTool[], sources });
+    out.push({
+      name: def.name,
+      tools: def.tools as readonly AnyTool[],
+      sources,
+      unlisted: def.unlistedReasons,
+    });
   }
   return out;
 }
@@ -288,6 +300,8 @@ export async function policyCommand(argv: string[]): Promise<number> {
       process.stdout.write(
         `${verdict.padEnd(17)} ${r.server}/${r.tool} ${r.readOnly ? '[read]' : '[write]'}  — ${r.reason}${limits}\n`,
       );
+      if (r.unlisted !== undefined)
+        process.stdout.write(`${''.padEnd(19)}not listed by this deployment: ${r.unlisted}\n`);
       for (const line of r.governance) process.stdout.write(`${''.padEnd(19)}${line}\n`);
     }
     return 0;

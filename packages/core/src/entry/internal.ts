@@ -19,6 +19,7 @@ export type { McpHostOptions } from '../protocol/mcp-host.js';
 export {
   CORE_MIGRATIONS,
   type CreateServerOptions,
+  declaredToolsOf,
   type FleetServer,
   migrationsOf,
   resolveServer,

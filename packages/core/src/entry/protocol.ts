@@ -15,6 +15,7 @@ export {
   IDEMPOTENCY_META_KEY,
   REPLAYED_META_KEY,
   RETRY_AFTER_META_KEY,
+  UNTRUSTED_META_KEY,
 } from '../kernel/meta-keys.js';
 export {
   LEGACY_PROTOCOL_VERSIONS,

@@ -131,10 +131,14 @@ export class FleetError extends Error {
  */
 export class ToolError extends Error {
   readonly code: string;
+  /** When the caller may retry (e.g. an upstream's Retry-After): sent as `_meta["io.mcp-fleet/retryAfterMs"]`. */
+  readonly retryAfterMs: number | undefined;
 
-  constructor(message: string, code: string = 'tool_error') {
+  constructor(message: string, code: string = 'tool_error', opts: { retryAfterMs?: number } = {}) {
     super(message);
     this.name = 'ToolError';
     this.code = code;
+    const ms = opts.retryAfterMs;
+    this.retryAfterMs = ms !== undefined && Number.isFinite(ms) && ms >= 0 ? Math.ceil(ms) : undefined;
   }
 }

@@ -12,5 +12,10 @@ export const GOVERNANCE_META_KEY = 'io.mcp-fleet/governance';
 export const RETRY_AFTER_META_KEY = 'io.mcp-fleet/retryAfterMs';
 /** Result `_meta`: the result was served from the cache (`{ hit, expiresAt }`). */
 export const CACHE_META_KEY = 'io.mcp-fleet/cache';
+/**
+ * Result `_meta`: the result holds content written by people or systems outside the fleet's control
+ * (messages, tickets, emails): `{ source, note }`. It is data to read, never instructions to follow.
+ */
+export const UNTRUSTED_META_KEY = 'io.mcp-fleet/untrusted';
 /** Result `_meta`: the result is the stored one of an earlier call with the same idempotency key. */
 export const REPLAYED_META_KEY = 'io.mcp-fleet/replayed';

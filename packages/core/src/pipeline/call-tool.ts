@@ -16,6 +16,7 @@ import { callerKey, sessionKey } from '../identity/caller-keys.js';
 import type { CallToolResult, StepAnswer, ToolCallRequest } from '../kernel/call.js';
 import { FleetError, type FleetErrorCode, ToolError } from '../kernel/errors.js';
 import { fingerprint } from '../kernel/fingerprint.js';
+import { RETRY_AFTER_META_KEY } from '../kernel/meta-keys.js';
 import { type Decision, decide, toolFacts } from '../policy/decide.js';
 import type { AnyTool } from '../tools/tool.js';
 import { argumentsProblem } from './argument-bounds.js';
@@ -27,7 +28,7 @@ import type { FleetRuntime, GovernedCall, ServerStep, SlotName, Step } from './r
 import { approvalRequest, approvalUse } from './steps/approval.js';
 import { cache } from './steps/cache.js';
 import { idempotency } from './steps/idempotency.js';
-import { limits } from './steps/limits.js';
+import { limits, serverLimits } from './steps/limits.js';
 
 export type { CallToolResult, ToolCallRequest } from '../kernel/call.js';
 export { CACHE_META_KEY } from './steps/cache.js';
@@ -196,7 +197,7 @@ async function governedCall(
 
   // Governance: everything below keys on the verified identity, never on anything the model sent.
   const gov = rt.governance;
-  c = {
+  const gc: GovernedCall = {
     rt,
     gov,
     tool,
@@ -212,12 +213,27 @@ async function governedCall(
     timeoutMs: tool.governance.timeoutMs ?? rt.config.toolTimeoutMs,
     approvalId: decision.approvalRequired ? reserved.approvalId : undefined,
     approvalVerified: false,
+    approvalGateReached: false,
     idempotencyKey: tool.governance.readOnly ? undefined : reserved.idempotencyKey,
     detail: (key, value) => {
       record.details ??= {};
       record.details[key] = value;
     },
+    requireApproval: (reason) => {
+      if (gc.approvalGateReached)
+        throw new Error('requireApproval: only a step at the checks slot may ask for one');
+      if (!gc.decision.approvalRequired) {
+        gc.decision = { ...gc.decision, approvalRequired: true };
+        gc.approvalId = reserved.approvalId;
+      }
+      const why = reason.slice(0, 500);
+      record.decisionReason = `${record.decisionReason}; approval: ${why}`;
+      const held = (record.details?.approvalReasons as string[] | undefined) ?? [];
+      gc.detail('approvalReasons', [...held, why]);
+    },
+    limit: (checks) => serverLimits(gc, checks),
   };
+  c = gc;
   if (gov.redundant.observe(c.session, tool.name, c.argsHash)) {
     gov.metrics.redundantCalls.inc({ tool: tool.name });
     c.detail('redundant', true);
@@ -229,7 +245,13 @@ async function governedCall(
     // A server's step refuses by throwing a ToolError (the steps it passed gave back what they held).
     if (!(err instanceof ToolError)) throw err;
     c.detail('refusedByStep', true);
-    answer = { outcome: 'denied', result: errorResult(err.message, err.code) };
+    const result = errorResult(err.message, err.code);
+    if (err.retryAfterMs !== undefined)
+      result._meta = {
+        ...(result._meta as Record<string, unknown>),
+        [RETRY_AFTER_META_KEY]: err.retryAfterMs,
+      };
+    answer = { outcome: 'denied', result };
   }
   return done(answer);
 }

@@ -52,6 +52,7 @@ const LIMIT_WORDS: Record<string, string> = {
   caller: 'calls per minute by this caller on this server',
   caller_tool: 'calls per minute to this tool by this caller',
   tool_global: 'calls per minute to this tool by all callers together',
+  destination: 'sends per minute to this destination by all callers together',
 };
 
 /** A rate limit or budget refused the call. */

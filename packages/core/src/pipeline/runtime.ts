@@ -61,10 +61,27 @@ export interface GovernedCall {
   approvalId: string | undefined;
   /** Set once the approval-use step verified and used `approvalId`. */
   approvalVerified: boolean;
+  /** Set when the approval-request step ran: from then on, `requireApproval` is refused. */
+  approvalGateReached: boolean;
   /** The idempotency key the caller sent (mutating tools). */
   idempotencyKey: string | undefined;
   /** Adds a fact to the audit record's details. */
   detail(key: string, value: unknown): void;
+  /**
+   * For a server step at the `checks` slot: this call needs a human approval even though policy did
+   * not ask for one (e.g. outbound content holds a secret). The reason is what the approver and the
+   * audit record are shown. The approval binds the exact arguments and caller like any other; a call
+   * that resumes with an approved `approval_id` passes. Throws once the approval steps have run.
+   */
+  requireApproval(reason: string): void;
+  /**
+   * For a server step: counts this call against shared counters of the server's own (per destination,
+   * per vendor account...), in Redis across replicas when configured. Keys are scoped to the server.
+   * Returns the `rate_limited` answer to return when one is full, or undefined to go on.
+   */
+  limit(
+    checks: readonly { key: string; points: number; windowSeconds: number }[],
+  ): Promise<StepAnswer | undefined>;
 }
 
 /** The rest of the chain after a step (finally the handler). */

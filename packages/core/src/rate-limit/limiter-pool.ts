@@ -5,7 +5,7 @@ import type { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 
 /** Which counter refused a call. Bounded: also a metric label. */
-export type LimitKind = 'caller' | 'caller_tool' | 'tool_global' | 'session' | 'window';
+export type LimitKind = 'caller' | 'caller_tool' | 'tool_global' | 'session' | 'window' | 'destination';
 
 /** One counter a call must fit into. */
 export interface LimitCheck {

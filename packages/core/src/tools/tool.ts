@@ -130,6 +130,18 @@ export interface ToolContext<Connectors = unknown, ConstraintValue = unknown> {
    * a tool the caller may not use comes back with outcome `denied`.
    */
   callTool(name: string, args: Record<string, unknown>): Promise<NestedCallResult>;
+  /**
+   * Adds a fact to this call's audit record details (what was sent where, the upstream's id of what
+   * was created...). Plain names only; core's own keys (`errorCode`, `approvalId`...) are refused.
+   * Facts added before `ctx.commit()` are in the record even if the call then fails.
+   */
+  detail(key: string, value: unknown): void;
+  /**
+   * The idempotency key the caller sent with this call (mutating tools), as sent. Core already
+   * de-duplicates on it; a tool passes it on to an upstream's own de-duplication (an email
+   * Message-ID, a Stripe Idempotency-Key), scoped with the caller's identity.
+   */
+  idempotencyKey: string | undefined;
 }
 
 /** How a nested call ({@link ToolContext.callTool}) ended. */
@@ -150,6 +162,11 @@ export interface ToolResult<Out> {
   text?: string;
   /** The result is incomplete (cut short, best effort): returned to the caller but never cached. */
   partial?: boolean;
+  /**
+   * The result holds content written outside the fleet (messages, tickets, emails): marked in
+   * `_meta["io.mcp-fleet/untrusted"]` as `{ source, note }` so clients treat it as data.
+   */
+  untrusted?: { source: string };
 }
 
 /** The full declaration of one tool. */

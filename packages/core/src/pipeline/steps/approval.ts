@@ -14,6 +14,7 @@ import { callerOf, changedNothing, type GovernedCall, type Next } from '../runti
  * request and is answered "awaiting approval"; one with an id goes on, to use it right before the handler.
  */
 export async function approvalRequest(c: GovernedCall, next: Next): Promise<StepAnswer> {
+  c.approvalGateReached = true;
   if (!c.decision.approvalRequired) return next();
   return (await openOrResume(c, c.approvalId)) ?? next();
 }

@@ -24,3 +24,45 @@ export async function limits(c: GovernedCall, next: Next): Promise<StepAnswer> {
   });
   return { outcome: budget ? 'budget_exceeded' : 'rate_limited', result: limitResult(c.tool, refused) };
 }
+
+const SERVER_LIMIT_KEY = /^[\x21-\x7e]{1,300}$/;
+
+/**
+ * A server step's own shared counters (`GovernedCall.limit`): e.g. sends per destination from all
+ * callers together. Keys are scoped to the server; a full counter answers `rate_limited`.
+ */
+export async function serverLimits(
+  c: GovernedCall,
+  checks: readonly { key: string; points: number; windowSeconds: number }[],
+): Promise<StepAnswer | undefined> {
+  const counted: LimitCheck[] = checks.map((x) => {
+    if (!SERVER_LIMIT_KEY.test(x.key)) throw new Error('limit: a key is printable ASCII, 1-300 characters');
+    if (
+      !(
+        Number.isInteger(x.points) &&
+        x.points > 0 &&
+        Number.isInteger(x.windowSeconds) &&
+        x.windowSeconds > 0
+      )
+    )
+      throw new Error('limit: points and windowSeconds are positive integers');
+    return {
+      kind: 'destination',
+      key: `${c.rt.server}:${x.key}`,
+      points: x.points,
+      windowSeconds: x.windowSeconds,
+      cost: 1,
+    };
+  });
+  if (counted.length === 0) return undefined;
+  const refused = await c.gov.limiters.consume(counted);
+  if (!refused) return undefined;
+  c.gov.metrics.rateLimited.inc({ tool: c.tool.name, limit: refused.kind });
+  c.detail('limit', {
+    kind: refused.kind,
+    limit: refused.points,
+    windowSeconds: refused.windowSeconds,
+    retryAfterMs: refused.retryAfterMs,
+  });
+  return { outcome: 'rate_limited', result: limitResult(c.tool, refused) };
+}
