@@ -1,0 +1,158 @@
+// Content rules of chat messages (Slack and Teams): broadcast mentions neutralised unless policy allows
+// them, links whose text disguises their target refused, user mentions only of real users, a length cap.
+import { domainToASCII } from 'node:url';
+import { ToolError } from '@mcp-fleet/core';
+
+/** What a chat text may contain, from the granted value that allowed its destination. */
+export interface ChatTextRules {
+  /** Broadcast and user-group mentions go out as written (`<!channel>`, `<!subteam^…>`). */
+  broadcast: boolean;
+  /** Most characters of the text (before escaping). */
+  maxChars: number;
+  /** True when `id` is a real, active user of the workspace (Slack `<@U…>` mentions). */
+  isUser?: (id: string) => boolean;
+}
+
+/** The plain-text broadcast words Slack and Teams users read as "notify everyone". */
+const BROADCAST_WORDS = /@(channel|here|everyone)\b/giu;
+/** Invisible word joiner: `@\u2060channel` reads the same and notifies nobody. */
+const JOINER = '\u2060';
+/** Slack control sequences go out as written only in these exact forms. */
+const BROADCAST_SPECIAL = /^!(channel|here|everyone|subteam\^S[A-Z0-9]{2,20}(\|@[a-z0-9._-]{1,80})?)$/;
+const USER_MENTION = /^@([UW][A-Z0-9]{2,20})$/;
+const CHANNEL_LINK = /^#[CG][A-Z0-9]{2,20}$/;
+/** A domain-looking token: labels of letters/digits/hyphens (any script), a letter-only TLD. */
+const DOMAIN_TOKEN =
+  /(?:[a-z][a-z0-9+.-]*:\/\/)?((?:[\p{L}\p{N}](?:[\p{L}\p{N}-]{0,62})\.)+\p{L}{2,63})\b/giu;
+
+/** Refuses a text longer than the cap, with advice. */
+export function checkLength(text: string, maxChars: number): void {
+  const n = [...text].length;
+  if (n > maxChars)
+    throw new ToolError(
+      `The text is ${n} characters; at most ${maxChars} may be posted. Shorten it or split it into several posts.`,
+      'content_too_long',
+    );
+}
+
+/** Neutralises plain-text broadcast words (`@channel`, `@here`, `@everyone`…). */
+export function neutraliseBroadcastWords(text: string): string {
+  return text.replace(BROADCAST_WORDS, (_m, w: string) => `@${JOINER}${w}`);
+}
+
+/** The host a URL names (ASCII, lowercase, no leading `www.`); null when it is no usable link target. */
+export function linkHost(url: string): string | null {
+  const mail = /^mailto:[^@\s]+@([^?\s]+)/i.exec(url);
+  if (mail) return normaliseHost(mail[1] ?? '');
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return null;
+  }
+  if (u.protocol !== 'https:' && u.protocol !== 'http:') return null;
+  if (u.username || u.password) return null;
+  return normaliseHost(u.hostname);
+}
+
+function normaliseHost(host: string): string | null {
+  const ascii = domainToASCII(host.toLowerCase().replace(/\.$/, ''));
+  if (!ascii) return null;
+  return ascii.replace(/^www\./, '');
+}
+
+/**
+ * Refuses link text that names another place than the link goes: any URL or domain in `label` must
+ * be the target's own host (`<https://evil.example|https://intranet.example.com>` is refused).
+ */
+export function checkLinkLabel(url: string, label: string): void {
+  const host = linkHost(url);
+  if (host === null)
+    throw new ToolError(
+      `Links must be http(s) or mailto addresses without credentials; \`${url.slice(0, 80)}\` is not. Write the address plainly.`,
+      'content_refused',
+    );
+  const text = label.normalize('NFKC').replace(/[\u3002\uff0e\uff61]/g, '.');
+  for (const m of text.matchAll(/[a-z][a-z0-9+.-]*:\/\/[^\s/?#|]+/giu)) {
+    if (linkHost(m[0]) !== host) throw disguised(m[0], host);
+  }
+  for (const m of text.matchAll(DOMAIN_TOKEN)) {
+    const named = normaliseHost(m[1] ?? '');
+    if (named !== host) throw disguised(m[0], host);
+  }
+}
+
+function disguised(named: string, host: string): ToolError {
+  return new ToolError(
+    `The link text names \`${named.slice(0, 80)}\` but the link goes to \`${host}\`. ` +
+      'Link text may not look like a different address; use plain words or the real address.',
+    'disguised_link',
+  );
+}
+
+/** Escapes the three characters Slack reserves for control sequences. */
+export function escapeSlack(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+/**
+ * Prepares a text for Slack's `chat.postMessage` (sent with `parse: 'none'`): every `<…>` control
+ * sequence is checked — broadcasts kept only when allowed, user mentions only of real users, links
+ * only when their text does not disguise the target — and everything else is escaped, so Slack shows
+ * it as written. Throws ToolError for what must be refused.
+ */
+export function prepareSlackText(text: string, rules: ChatTextRules): string {
+  checkLength(text, rules.maxChars);
+  let out = '';
+  let last = 0;
+  for (const m of text.matchAll(/<([^<>]*)>/g)) {
+    const at = m.index ?? 0;
+    out += plainSlack(text.slice(last, at));
+    out += controlSlack(m[0], m[1] ?? '', rules);
+    last = at + m[0].length;
+  }
+  out += plainSlack(text.slice(last));
+  return out;
+}
+
+function plainSlack(s: string): string {
+  return neutraliseBroadcastWords(escapeSlack(s));
+}
+
+function controlSlack(whole: string, inner: string, rules: ChatTextRules): string {
+  if (inner.startsWith('!')) {
+    return rules.broadcast && BROADCAST_SPECIAL.test(inner) ? whole : plainSlack(whole);
+  }
+  const user = USER_MENTION.exec(inner);
+  if (user) {
+    const id = user[1] ?? '';
+    if (rules.isUser?.(id)) return whole;
+    throw new ToolError(
+      `\`${whole}\` mentions no user of this workspace. Mention users by their id from Slack, or write the name as plain text.`,
+      'content_refused',
+    );
+  }
+  if (inner.startsWith('@')) return plainSlack(whole); // labelled or malformed mentions: shown as text
+  if (CHANNEL_LINK.test(inner)) return whole;
+  const bar = inner.indexOf('|');
+  const url = bar < 0 ? inner : inner.slice(0, bar);
+  if (/^(https?|mailto):/i.test(url) && !/\s/.test(url)) {
+    const label = bar < 0 ? '' : inner.slice(bar + 1);
+    checkLinkLabel(url, label);
+    // The label is shown as text: it may not carry broadcast words or escapes of its own.
+    return bar < 0 ? whole : `<${url}|${neutraliseBroadcastWords(label.replace(/&/g, '&amp;'))}>`;
+  }
+  return plainSlack(whole);
+}
+
+/**
+ * Prepares a text for a Teams message (Adaptive Card TextBlock markdown): markdown links must not
+ * disguise their target, broadcast words and `<at>`/`<!…>` sequences are neutralised.
+ */
+export function prepareTeamsText(text: string, rules: Pick<ChatTextRules, 'maxChars'>): string {
+  checkLength(text, rules.maxChars);
+  for (const m of text.matchAll(/\[([^\]]*)\]\(([^)\s]*)\)/g)) checkLinkLabel(m[2] ?? '', m[1] ?? '');
+  for (const m of text.matchAll(/<((?:https?|mailto):[^<>|\s]+)\|([^<>]*)>/gi))
+    checkLinkLabel(m[1] ?? '', m[2] ?? '');
+  return neutraliseBroadcastWords(text).replace(/<(?=\/?at\b|!)/giu, `<${JOINER}`);
+}
