@@ -109,6 +109,16 @@ export function buildHttpApp(rt: FleetRuntime, options: HttpAppOptions): Fastify
   // `/`: an operator exposing a server through that Ingress should block /metrics at the gateway. The
   // series carry tool names and outcome counts, never arguments, identities or secrets.
   app.get('/metrics', async (_req, reply) => {
+    await Promise.all(
+      (options.readiness ?? [])
+        .filter((c) => c.onScrape)
+        .map((c) =>
+          c.check().then(
+            () => rt.metrics.readinessCheck.set({ check: c.name }, 1),
+            () => rt.metrics.readinessCheck.set({ check: c.name }, 0),
+          ),
+        ),
+    );
     reply.header('content-type', rt.metrics.registry.contentType);
     return rt.metrics.registry.metrics();
   });

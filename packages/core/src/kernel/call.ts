@@ -74,4 +74,9 @@ export interface ReadinessCheck {
   name: string;
   critical: boolean;
   check: () => Promise<void>;
+  /**
+   * Cheap and local (no network: e.g. a circuit breaker's state): also evaluated on every /metrics
+   * scrape and exported as `mcp_readiness_check_ok{check}` (1 ok, 0 failing), so alerts see it.
+   */
+  onScrape?: boolean;
 }

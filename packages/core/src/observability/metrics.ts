@@ -12,6 +12,7 @@ export interface FleetMetrics {
   auditDropped: Counter<never>;
   auditQueue: Gauge<never>;
   inflight: Gauge<never>;
+  readinessCheck: Gauge<'check'>;
   policyReloads: Counter<'result'>;
 }
 
@@ -65,6 +66,12 @@ export function createMetrics(server: string): FleetMetrics {
     inflight: new Gauge({
       name: 'mcp_inflight_calls',
       help: 'Tool calls currently executing.',
+      registers: [registry],
+    }),
+    readinessCheck: new Gauge({
+      name: 'mcp_readiness_check_ok',
+      help: 'Readiness checks that are cheap enough to run on every scrape (circuit breakers...): 1 ok, 0 failing.',
+      labelNames: ['check'],
       registers: [registry],
     }),
     policyReloads: new Counter({

@@ -92,7 +92,18 @@ const definition: ServerDefinition<undefined, { teams: boolean }> = {
   unlisted: (config): Record<string, string> =>
     config.teams ? {} : { post_teams: 'TEAMS_CHANNELS is not set' },
   steps: [{ at: 'checks', step: outbound }],
+  readiness: () => [
+    {
+      name: 'vendor_circuit',
+      critical: false,
+      onScrape: true,
+      check: async () => {
+        if (circuit.open) throw new Error('circuit open');
+      },
+    },
+  ],
 };
+const circuit = { open: false };
 
 let db: Awaited<ReturnType<typeof createTestDatabase>>;
 let issuer: DevIssuer;
@@ -227,5 +238,28 @@ describe('seams for sending servers', () => {
     expect(body.error?.data?.code ?? body.result?._meta?.[ERROR_META_KEY]?.code).toBe(
       'FLEET_ERR_TOOL_NOT_AVAILABLE',
     );
+  });
+
+  it("a cheap readiness check (a breaker's state) shows in /readyz and in /metrics on every scrape", async () => {
+    // The sample's value, whatever default labels the registry adds beside `check`.
+    const scrape = async () =>
+      (await (await fetch(`${server.baseUrl}/metrics`)).text())
+        .split('\n')
+        .find((l) => l.startsWith('mcp_readiness_check_ok{') && l.includes('check="vendor_circuit"'))
+        ?.split(' ')
+        .at(-1);
+    expect(await scrape()).toBe('1');
+    circuit.open = true;
+    try {
+      expect(await scrape()).toBe('0');
+      const ready = (await (await fetch(`${server.baseUrl}/readyz`)).json()) as {
+        status: string;
+        checks: object;
+      };
+      expect(ready).toMatchObject({ status: 'degraded', checks: { vendor_circuit: 'failing' } });
+    } finally {
+      circuit.open = false;
+    }
+    expect(await scrape()).toBe('1');
   });
 });
