@@ -53,7 +53,6 @@ export const addTicketComment = tool({
   input,
   output,
   governance: { readOnly: false, timeoutMs: TIMEOUT_MS, commits: true, openWorld: true },
-  annotations: { idempotentHint: true },
   constraint: { dimension: tickets, check: (args, rule) => checkIssueKey(rule, args.issue_key) },
   toText: (d) =>
     d.created

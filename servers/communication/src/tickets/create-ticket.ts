@@ -89,7 +89,6 @@ export const createTicket = tool({
   input,
   output,
   governance: { readOnly: false, timeoutMs: TIMEOUT_MS, commits: true, openWorld: true },
-  annotations: { idempotentHint: true },
   constraint: { dimension: tickets, check: (args, rule) => checkCreate(rule, askOf(args)) },
   toText: (d) =>
     d.created
