@@ -45,6 +45,17 @@ function configuredMailbox(value: string, name: string): { address: string; doma
   return { address: m.address, domain: m.domain.toLowerCase() };
 }
 
+/** Errors that happen before an SMTP session exists. */
+const NOT_CONNECTED = new Set([
+  'ECONNREFUSED',
+  'EDNS',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ETLS',
+]);
+
 const SMTP_ERROR_CODES_UNAVAILABLE = new Set([
   'ECONNECTION',
   'ECONNREFUSED',
@@ -60,20 +71,30 @@ const SMTP_ERROR_CODES_UNAVAILABLE = new Set([
 ]);
 
 /**
- * Classifies a nodemailer failure (a timeout after DATA began says the outcome is uncertain). SMTP 4xx is transient (unavailable, or
- * rate_limited when the server says so), 5xx permanent (rejected), 535/534/530 and EAUTH auth.
+ * Classifies a nodemailer failure. `sending`: it came from a send, where a timeout or a dropped
+ * connection with no SMTP reply leaves the outcome uncertain (the message says so). SMTP 4xx is
+ * transient (unavailable, or rate_limited when the server says so), 5xx permanent (rejected),
+ * 535/534/530 and EAUTH are auth.
  */
-export function classifySmtpError(err: unknown): UpstreamFailure {
+export function classifySmtpError(err: unknown, sending = false): UpstreamFailure {
   if (isUpstreamFailure(err)) return err;
   const e = (err ?? {}) as { code?: string; responseCode?: number; command?: string; message?: string };
   const status = typeof e.responseCode === 'number' ? e.responseCode : undefined;
   const command = typeof e.command === 'string' ? e.command.split(' ')[0]?.toUpperCase() : undefined;
-  const stage = command === 'DATA' || command === 'MESSAGE' ? ' after the message was transferred' : '';
+  // Before a session exists (refused, DNS, TLS), nothing can have been sent. Any other silence
+  // during a send (a timeout, a dropped socket) may have come after DATA: the outcome is uncertain.
+  const connecting =
+    (e.code !== undefined && NOT_CONNECTED.has(e.code)) ||
+    /\b(ECONNREFUSED|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH)\b/.test(e.message ?? '');
+  const uncertain =
+    sending && status === undefined && !connecting
+      ? '; the message may or may not have been sent, check before sending again'
+      : '';
   const opts = { cause: err, ...(status !== undefined ? { status } : {}) };
   if (e.code === 'EAUTH' || status === 535 || status === 534 || status === 530)
     return new UpstreamFailure('email', 'auth', 'the SMTP login was refused', opts);
   if (e.code === 'ETIMEDOUT' || /timeout/i.test(e.message ?? ''))
-    return new UpstreamFailure('email', 'timeout', `the SMTP server did not answer${stage}`, opts);
+    return new UpstreamFailure('email', 'timeout', `the SMTP server stopped answering${uncertain}`, opts);
   if (status !== undefined && status >= 400 && status < 500) {
     const rate = /rate|too many|slow down/i.test(e.message ?? '');
     return new UpstreamFailure(
@@ -107,8 +128,8 @@ export function classifySmtpError(err: unknown): UpstreamFailure {
       opts,
     );
   if (e.code && SMTP_ERROR_CODES_UNAVAILABLE.has(e.code))
-    return new UpstreamFailure('email', 'unavailable', `the SMTP connection failed${stage}`, opts);
-  return new UpstreamFailure('email', 'unavailable', `sending failed${stage}`, opts);
+    return new UpstreamFailure('email', 'unavailable', `the SMTP connection failed${uncertain}`, opts);
+  return new UpstreamFailure('email', 'unavailable', `sending failed${uncertain}`, opts);
 }
 
 /** Sends email over SMTP for send_email; one SMTP session per message (no pool). */
@@ -193,7 +214,7 @@ export class EmailConnector {
           response: String(info.response ?? ''),
         };
       } catch (err) {
-        throw classifySmtpError(err);
+        throw classifySmtpError(err, true);
       }
     });
   }
