@@ -1,6 +1,16 @@
 // The slice of JQL the simulator understands: `project = X`, `key = X`, `issue.property[k].path = "v"`,
 // AND-combined, optional ORDER BY; anything else is a 400 as Jira gives for a query it cannot parse.
-import type { JiraIssue } from './seed.js';
+import { issueJson, JiraError } from './issues.js';
+import type { JiraIssue, JiraProject } from './seed.js';
+
+type Q = Record<string, string | string[] | undefined>;
+const list = (v: unknown): string[] | undefined =>
+  v === undefined
+    ? undefined
+    : (Array.isArray(v) ? v : [v])
+        .flatMap((x) => String(x).split(','))
+        .map((s) => s.trim())
+        .filter(Boolean);
 
 /** A JQL query Jira would refuse; the message is Jira's `errorMessages` entry. */
 export class JqlError extends Error {}
@@ -52,4 +62,34 @@ export function matches(issue: JiraIssue, clauses: Clause[]): boolean {
 /** The project keys the query names (Jira refuses a query naming a project that does not exist). */
 export function projectsNamed(clauses: Clause[]): string[] {
   return clauses.flatMap((c) => (c.field === 'project' ? [c.value] : []));
+}
+
+/** The enhanced search (`/rest/api/3/search/jql`): newest first, paged with `nextPageToken`. */
+export function searchIssues(q: Q, projects: JiraProject[], issues: JiraIssue[], url: string) {
+  const jql = typeof q.jql === 'string' ? q.jql : '';
+  let clauses: ReturnType<typeof parseJql>;
+  try {
+    clauses = parseJql(jql);
+  } catch (e) {
+    throw new JiraError(400, [(e as JqlError).message]);
+  }
+  if (!clauses.length)
+    throw new JiraError(400, [
+      'Unbounded JQL queries are not allowed here. Please add a search restriction to your query.',
+    ]);
+  for (const p of projectsNamed(clauses)) {
+    if (!projects.some((x) => x.key.toLowerCase() === p.toLowerCase()))
+      throw new JiraError(400, [`The value '${p}' does not exist for the field 'project'.`]);
+  }
+  const found = issues.filter((i) => matches(i, clauses)).reverse();
+  const start = q.nextPageToken ? Number(Buffer.from(String(q.nextPageToken), 'base64').toString()) || 0 : 0;
+  const max = Math.min(Number(q.maxResults) || 50, 5000);
+  const page = found.slice(start, start + max);
+  const fields = list(q.fields) ?? ['id'];
+  const more = start + max < found.length;
+  return {
+    issues: page.map((i) => issueJson(url, projects, i, fields, list(q.properties))),
+    isLast: !more,
+    ...(more ? { nextPageToken: Buffer.from(String(start + max)).toString('base64') } : {}),
+  };
 }

@@ -2,11 +2,11 @@
 // issues (one holding a prompt injection) and one SEC issue; plus Atlassian Document Format helpers.
 
 /** An Atlassian Document Format document. */
-export interface Adf {
+export type Adf = {
   type: 'doc';
   version: 1;
-  content: unknown[];
-}
+  content: Record<string, unknown>[];
+};
 
 /** A one-paragraph ADF document holding `text`. */
 export function adf(text: string): Adf {

@@ -14,7 +14,7 @@ import {
   userJson,
   validateCreate,
 } from './issues.js';
-import { JqlError, matches, parseJql, projectsNamed } from './jql.js';
+import { searchIssues } from './jql.js';
 import { adf, adfText, isAdf, type JiraIssue, type JiraProject, seedIssues, seedProjects } from './seed.js';
 
 /** Options of the Jira simulator. */
@@ -173,8 +173,12 @@ export class JiraSimulator extends HttpSimulator {
       i.properties.set(key, req.body);
       return reply.code(existed ? 200 : 201).send();
     });
-    r('GET', '/rest/api/3/search/jql', 'search', (req) => this.#search(req.query as Q));
-    r('POST', '/rest/api/3/search/jql', 'search', (req) => this.#search((req.body ?? {}) as Q));
+    r('GET', '/rest/api/3/search/jql', 'search', (req) =>
+      searchIssues(req.query as Q, this.projects, this.issues, this.url),
+    );
+    r('POST', '/rest/api/3/search/jql', 'search', (req) =>
+      searchIssues((req.body ?? {}) as Q, this.projects, this.issues, this.url),
+    );
   }
 
   async #run(op: string, req: FastifyRequest, reply: FastifyReply, fn: Handler) {
@@ -274,37 +278,4 @@ export class JiraSimulator extends HttpSimulator {
     });
     return reply.code(201).send(commentJson(this.url, i, c));
   }
-
-  #search(q: Q) {
-    const jql = typeof q.jql === 'string' ? q.jql : '';
-    let clauses: ReturnType<typeof parseJql>;
-    try {
-      clauses = parseJql(jql);
-    } catch (e) {
-      throw new JiraError(400, [(e as JqlError).message]);
-    }
-    if (!clauses.length)
-      throw new JiraError(400, [
-        'Unbounded JQL queries are not allowed here. Please add a search restriction to your query.',
-      ]);
-    for (const p of projectsNamed(clauses)) {
-      if (!this.projects.some((x) => x.key.toLowerCase() === p.toLowerCase()))
-        throw new JiraError(400, [`The value '${p}' does not exist for the field 'project'.`]);
-    }
-    const found = this.issues.filter((i) => matches(i, clauses)).reverse();
-    const start = q.nextPageToken
-      ? Number(Buffer.from(String(q.nextPageToken), 'base64').toString()) || 0
-      : 0;
-    const max = Math.min(Number(q.maxResults) || 50, 5000);
-    const page = found.slice(start, start + max);
-    const fields = list(q.fields) ?? ['id'];
-    const more = start + max < found.length;
-    return {
-      issues: page.map((i) => issueJson(this.url, this.projects, i, fields, list(q.properties))),
-      isLast: !more,
-      ...(more ? { nextPageToken: Buffer.from(String(start + max)).toString('base64') } : {}),
-    };
-  }
 }
-
-export { JqlError };
