@@ -18,16 +18,16 @@ import {
 import { checkBodySize, checkSubject, SUBJECT_MAX_CHARS, sanitizeHtml } from './content.js';
 
 const address = z.string().min(1).max(320);
-const recipients = (what: string) =>
+const recipients = (what: string, min: number) =>
   z
-    .union([address, z.array(address).min(1).max(500)])
+    .union([address, z.array(address).min(min).max(500)])
     .describe(`${what}: one plain address, or an array of them`);
 
 /** send_email's arguments. Strict: bcc, from, replyTo, headers, attachments… are refused, never ignored. */
 export const sendEmailInput = z
   .object({
-    to: recipients('Recipients, e.g. "alice@example.com" or ["alice@example.com", "ops@example.com"]'),
-    cc: recipients('Copy recipients (counted with `to` against the recipient cap)').optional(),
+    to: recipients('Recipients, e.g. "alice@example.com" or ["alice@example.com", "ops@example.com"]', 1),
+    cc: recipients('Copy recipients (counted with `to` against the recipient cap)', 0).optional(),
     subject: z.string().min(1).max(SUBJECT_MAX_CHARS).describe('One line, at most 250 characters'),
     text: z.string().describe('The plain-text body'),
     html: z
