@@ -4,6 +4,7 @@ import { runApprovals } from './commands/approvals.js';
 import { auditCommand } from './commands/audit.js';
 import { migrateCommand } from './commands/migrate.js';
 import { newCommand } from './commands/new.js';
+import { outboxCommand } from './commands/outbox.js';
 import { policyCommand } from './commands/policy.js';
 import { startCommand } from './commands/start.js';
 import { tokenCommand } from './commands/token.js';
@@ -22,6 +23,8 @@ const USAGE = `fleet <command>
                                           tool and its test), its Helm chart, policy stanza and docs
   audit [--agent a] [--tool t] [--outcome o] [--limit n] [--json]
                                           read the audit trail (DATABASE_URL, default: the local fleet)
+  outbox [--limit n] [--system s] [--json]
+                                          what agents sent through the local simulators
   approvals list|show <id>|approve <id>|deny <id> [--note n] [--status s] [--server s] [--json]
                                           human decisions on held calls, through the servers'
                                           approvals API with an approver token (--token or
@@ -45,6 +48,8 @@ async function main(argv: string[]): Promise<number> {
       return auditCommand(rest);
     case 'approvals':
       return runApprovals(rest);
+    case 'outbox':
+      return outboxCommand(rest);
     default:
       process.stdout.write(USAGE);
       return command === undefined || command === 'help' || command === '--help' ? 0 : 2;
