@@ -1,0 +1,129 @@
+// The chat content rules on their own: broadcast mentions in every spelling leave neutralised unless
+// granted, the text keeps no raw control sequence it was not allowed, disguised links are refused.
+import { ToolError } from '@mcp-fleet/core';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { prepareSlackText, prepareTeamsText } from '../src/content/chat-text.js';
+
+const isUser = (id: string) => id === 'U0ALICE001';
+const rules = { broadcast: false, maxChars: 4000, isUser };
+const codeOf = (fn: () => unknown) => {
+  try {
+    fn();
+    return 'ok';
+  } catch (e) {
+    return e instanceof ToolError ? e.code : 'thrown';
+  }
+};
+
+/** Text without NUL or lone surrogates (core refuses those before any tool runs). */
+const safeText = fc.string({ unit: 'grapheme', maxLength: 40 }).filter((s) => !s.includes('\u0000'));
+
+/** Broadcasts as a model might write them. */
+const broadcast = fc.constantFrom(
+  '<!channel>',
+  '<!here>',
+  '<!everyone>',
+  '<!subteam^S0ONCALL01>',
+  '<!subteam^S0ONCALL01|@oncall>',
+  '<!here|here>',
+  '<!channel|@channel>',
+  '<!date^1392734382^{date}|x>',
+  '@channel',
+  '@here',
+  '@everyone',
+  '@Channel',
+  '@HERE',
+  '&lt;!channel&gt;',
+  '&#60;!here&#62;',
+);
+
+/** What Slack would act on as a broadcast in text sent with parse=none. */
+const RAW_BROADCAST = /<!(channel|here|everyone|subteam|date)|(^|[^\u2060])@(channel|here|everyone)\b/i;
+
+describe('Slack text (THREATS C6)', () => {
+  it('never lets a broadcast out unescaped without the broadcast grant, in any surrounding text', () => {
+    fc.assert(
+      fc.property(safeText, broadcast, safeText, (a, b, c) => {
+        const out = prepareSlackText(`${a}${b}${c}`, rules);
+        expect(out).not.toMatch(RAW_BROADCAST);
+        // No `<…>` control sequence survives except links and real-user mentions.
+        for (const m of out.matchAll(/<([^>]*)>/g)) expect(m[1]).toMatch(/^(@U0ALICE001|https?:|mailto:|#C)/);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('keeps exactly the granted broadcast forms when the grant allows broadcasts', () => {
+    const out = prepareSlackText('<!here> <!subteam^S0ONCALL01> <!date^1^{date}^https://x.example|d>', {
+      ...rules,
+      broadcast: true,
+    });
+    expect(out).toBe('<!here> <!subteam^S0ONCALL01> &lt;!date^1^{date}^https://x.example|d&gt;');
+  });
+
+  it('escapes &, < and > so Slack shows the text as written', () => {
+    expect(prepareSlackText('a < b && c > d', rules)).toBe('a &lt; b &amp;&amp; c &gt; d');
+    expect(prepareSlackText('<javascript:alert(1)|click>', rules)).toBe('&lt;javascript:alert(1)|click&gt;');
+  });
+
+  it('lets real users be mentioned and refuses mentions of anyone else', () => {
+    expect(prepareSlackText('ping <@U0ALICE001>', rules)).toBe('ping <@U0ALICE001>');
+    expect(codeOf(() => prepareSlackText('ping <@U0CEO99999>', rules))).toBe('content_refused');
+    expect(prepareSlackText('<@U0ALICE001|ceo>', rules)).toBe('&lt;@U0ALICE001|ceo&gt;');
+  });
+
+  it('refuses link text that names a different host, in every disguise', () => {
+    const disguised = [
+      '<https://evil.example/?d=SECRET|https://intranet.example.com/login>',
+      '<https://evil.example|intranet.example.com>',
+      '<https://evil.example|www.example.com>',
+      '<https://evil.example|Log in at intranet.example.com now>',
+      '<https://evil.example|ｉｎｔｒａｎｅｔ．ｅｘａｍｐｌｅ．ｃｏｍ>',
+      '<https://evil.example|intranet。example。com>',
+      '<https://xn--80ak6aa92e.com|аpple.com>',
+      '<https://evil.example|hxxps://localhost>',
+      '<mailto:attacker@evil.example|ceo@example.com>',
+    ];
+    for (const t of disguised)
+      expect(
+        codeOf(() => prepareSlackText(t, rules)),
+        t,
+      ).toBe('disguised_link');
+    expect(prepareSlackText('<https://www.github.com/x|github.com>', rules)).toBe(
+      '<https://www.github.com/x|github.com>',
+    );
+    expect(prepareSlackText('<https://status.example.com|status page>', rules)).toBe(
+      '<https://status.example.com|status page>',
+    );
+    expect(codeOf(() => prepareSlackText('<https://user:pw@evil.example|x>', rules))).toBe('content_refused');
+  });
+
+  it('refuses texts above the cap', () => {
+    expect(codeOf(() => prepareSlackText('x'.repeat(41), { ...rules, maxChars: 40 }))).toBe(
+      'content_too_long',
+    );
+    expect(codeOf(() => prepareSlackText('x'.repeat(40), { ...rules, maxChars: 40 }))).toBe('ok');
+  });
+});
+
+describe('Teams text', () => {
+  it('neutralises broadcasts and mention tags and refuses disguised markdown links', () => {
+    fc.assert(
+      fc.property(safeText, broadcast, safeText, (a, b, c) => {
+        const out = prepareTeamsText(`${a}${b}${c}`, { maxChars: 4000 });
+        expect(out).not.toMatch(RAW_BROADCAST);
+      }),
+      { numRuns: 300 },
+    );
+    expect(prepareTeamsText('<at>ceo</at>', { maxChars: 100 })).not.toContain('<at>');
+    expect(
+      codeOf(() =>
+        prepareTeamsText('[https://intranet.example.com](https://evil.example)', { maxChars: 100 }),
+      ),
+    ).toBe('disguised_link');
+    expect(codeOf(() => prepareTeamsText('[status](https://status.example.com)', { maxChars: 100 }))).toBe(
+      'ok',
+    );
+  });
+});

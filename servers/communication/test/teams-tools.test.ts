@@ -1,0 +1,232 @@
+// teams_post_message end to end: a real MCP client, the server, fetch and the Teams webhook simulator.
+// Only configured, granted channel names are reachable (never a URL or id from the model); cards are a
+// bounded subset without fetched images; refusals reach no webhook.
+import { clientAs, eventually, type TestClient } from '@mcp-fleet/testkit';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { auditRows, bootChat, type ChatFleet, call } from './slack-server.js';
+
+let f: ChatFleet;
+let teams: TestClient;
+
+beforeAll(async () => {
+  f = await bootChat();
+  teams = await clientAs(f.s, 'modern', 'teams');
+});
+afterAll(async () => {
+  await teams?.close();
+  await f?.close();
+});
+
+async function delta<T>(fn: () => Promise<T>) {
+  const r0 = f.teams.requests.length;
+  const p0 = f.teams.posts.length;
+  const out = await fn();
+  return { out, requests: f.teams.requests.length - r0, posts: f.teams.posts.length - p0 };
+}
+const card = (body: unknown[], extra: Record<string, unknown> = {}) => ({
+  type: 'AdaptiveCard',
+  version: '1.4',
+  body,
+  ...extra,
+});
+const RAW_BROADCAST = /<!(channel|here|everyone|subteam)|<\/?at\b|(^|[^\u2060])@(channel|here|everyone)\b/i;
+
+describe('teams_post_message destinations (THREATS C14)', () => {
+  it('posts text to a granted channel as an Adaptive Card and audits the channel name', async () => {
+    const { out, posts } = await delta(() =>
+      call(teams, 'teams_post_message', { channel: 'ops-alerts', text: 'Deploy done @channel <at>ceo</at>' }),
+    );
+    expect(out.isError, out.text).toBe(false);
+    expect(posts).toBe(1);
+    const p = f.teams.posts.at(-1);
+    expect(p?.channel).toBe('ops-alerts');
+    expect(p?.kind).toBe('adaptiveCard');
+    expect(p?.text).toContain('Deploy done');
+    expect(p?.text).not.toMatch(RAW_BROADCAST);
+    // The audit record is written as the call ends; wait for it.
+    let rows: Awaited<ReturnType<typeof auditRows>> = [];
+    await eventually(async () => {
+      rows = await auditRows(f.dbUrl, 'teams_post_message');
+      return rows.length > 0;
+    });
+    expect(rows.at(-1)?.details).toMatchObject({
+      destinations: ['teams:ops-alerts'],
+      upstreamId: 'ops-alerts',
+    });
+  });
+
+  it('refuses channels that are not granted or not configured, and ids, URLs or webhooks as arguments', async () => {
+    for (const channel of [
+      'general',
+      'Ops-Alerts',
+      ' ops-alerts',
+      'ops-alerts ',
+      'ops-alerts,general',
+      'secret',
+      f.teams.channels['ops-alerts'] ?? 'x',
+    ]) {
+      const { out, requests } = await delta(() => call(teams, 'teams_post_message', { channel, text: 'x' }));
+      expect(out.isError, channel).toBe(true);
+      expect(
+        ['destination_denied', 'constraint_denied', 'invalid_arguments'],
+        `${channel}: ${out.code}`,
+      ).toContain(out.code);
+      expect(requests).toBe(0);
+    }
+    for (const extra of [
+      { channel_id: '19:abc@thread.tacv2' },
+      { team_id: 'T1' },
+      { webhook: 'https://evil.example/hook' },
+      { url: 'https://evil.example/hook' },
+    ]) {
+      const { out, requests } = await delta(() =>
+        call(teams, 'teams_post_message', { channel: 'ops-alerts', text: 'x', ...extra }),
+      );
+      expect(out.code, JSON.stringify(extra)).toBe('invalid_arguments');
+      expect(requests).toBe(0);
+    }
+  });
+});
+
+describe('teams_post_message cards', () => {
+  it('sends a card of the supported subset', async () => {
+    const c = card(
+      [
+        { type: 'TextBlock', text: 'Incident **SEV2**', weight: 'bolder', wrap: true },
+        { type: 'FactSet', facts: [{ title: 'Service', value: 'billing' }] },
+        {
+          type: 'ColumnSet',
+          columns: [{ type: 'Column', items: [{ type: 'TextBlock', text: '@here look' }] }],
+        },
+      ],
+      { actions: [{ type: 'Action.OpenUrl', title: 'Status page', url: 'https://status.example.com' }] },
+    );
+    const { out, posts } = await delta(() =>
+      call(teams, 'teams_post_message', { channel: 'ops-alerts', card: c }),
+    );
+    expect(out.isError, out.text).toBe(false);
+    expect(posts).toBe(1);
+    expect(f.teams.posts.at(-1)?.text).not.toMatch(RAW_BROADCAST);
+  });
+
+  it('refuses images, media, other actions, http or disguised links, mentions and oversize cards, sending nothing', async () => {
+    const bad: [unknown, string][] = [
+      [card([{ type: 'Image', url: 'https://attacker.example/p.png?d=SECRET' }]), 'card_refused'],
+      [
+        card([{ type: 'Container', items: [{ type: 'Image', url: 'https://x.example/i.png' }] }]),
+        'card_refused',
+      ],
+      [
+        card([{ type: 'TextBlock', text: 'x' }], { backgroundImage: 'https://attacker.example/bg.png' }),
+        'card_refused',
+      ],
+      [card([{ type: 'Media', sources: [] }]), 'card_refused'],
+      [
+        card([{ type: 'TextBlock', text: 'x' }], { msteams: { entities: [{ type: 'mention' }] } }),
+        'card_refused',
+      ],
+      [
+        card([{ type: 'TextBlock', text: 'x' }], { actions: [{ type: 'Action.Submit', title: 'go' }] }),
+        'card_refused',
+      ],
+      [
+        card([{ type: 'TextBlock', text: 'x' }], {
+          actions: [{ type: 'Action.OpenUrl', title: 'go', url: 'http://x.example' }],
+        }),
+        'card_refused',
+      ],
+      [
+        card([{ type: 'TextBlock', text: 'x' }], {
+          actions: [
+            { type: 'Action.OpenUrl', title: 'https://intranet.example.com', url: 'https://evil.example' },
+          ],
+        }),
+        'disguised_link',
+      ],
+      [
+        card([{ type: 'TextBlock', text: '[intranet.example.com](https://evil.example/?d=1)' }]),
+        'disguised_link',
+      ],
+      [
+        card([
+          {
+            type: 'TextBlock',
+            text: 'x',
+            selectAction: { type: 'Action.OpenUrl', url: 'https://e.example' },
+          },
+        ]),
+        'card_refused',
+      ],
+      [
+        card([
+          { type: 'TextBlock', text: 'x'.repeat(9_000) },
+          { type: 'TextBlock', text: 'y'.repeat(9_000) },
+          { type: 'TextBlock', text: 'z'.repeat(9_000) },
+          { type: 'TextBlock', text: 'w'.repeat(9_000) },
+        ]),
+        'content_too_long',
+      ],
+      [{ type: 'MessageCard', text: 'x' }, 'card_refused'],
+    ];
+    for (const [c, code] of bad) {
+      const { out, requests } = await delta(() =>
+        call(teams, 'teams_post_message', { channel: 'ops-alerts', card: c }),
+      );
+      expect(out.code, `${JSON.stringify(c).slice(0, 120)}: ${out.text}`).toBe(code);
+      expect(requests).toBe(0);
+    }
+    const both = await delta(() =>
+      call(teams, 'teams_post_message', { channel: 'ops-alerts', text: 'x', card: card([]) }),
+    );
+    expect(both.out.isError).toBe(true);
+    expect(both.requests).toBe(0);
+  });
+
+  it('never lets a broadcast or mention tag out raw, in text or card texts', async () => {
+    const text = fc.string({ unit: 'grapheme', maxLength: 20 }).filter((s) => !s.includes('\u0000'));
+    const b = fc.constantFrom('@channel', '@Here', '@everyone', '<!channel>', '<at>ceo</at>', '</at>');
+    await fc.assert(
+      fc.asyncProperty(text, b, text, fc.boolean(), async (x, y, z, asCard) => {
+        const t = `${x}${y}${z}`;
+        const args = asCard
+          ? {
+              card: card([
+                { type: 'FactSet', facts: [{ title: t, value: t }] },
+                { type: 'TextBlock', text: t },
+              ]),
+            }
+          : { text: t };
+        const { out } = await delta(() =>
+          call(teams, 'teams_post_message', { channel: 'ops-alerts', ...args }),
+        );
+        if (out.isError) {
+          expect(
+            ['disguised_link', 'content_refused', 'outbound_secret'],
+            `${out.code} ${out.text}`,
+          ).toContain(out.code);
+          return;
+        }
+        expect(JSON.stringify(f.teams.posts.at(-1)?.payload)).not.toMatch(RAW_BROADCAST);
+      }),
+      { numRuns: 40 },
+    );
+  });
+});
+
+describe('teams_post_message upstream failures', () => {
+  it('retries a 429 once when Retry-After fits; never retries a 5xx', async () => {
+    f.teams.failNext('ops-alerts', { rateLimit: 1 });
+    const a = await delta(() =>
+      call(teams, 'teams_post_message', { channel: 'ops-alerts', text: 'after 429' }),
+    );
+    expect(a.out.isError, a.out.text).toBe(false);
+    expect(a.requests).toBe(2);
+    expect(a.posts).toBe(1);
+    f.teams.failNext('ops-alerts', { status: 502 });
+    const b = await delta(() => call(teams, 'teams_post_message', { channel: 'ops-alerts', text: 'x' }));
+    expect(b.out.code).toBe('upstream_unavailable');
+    expect(b.requests).toBe(1);
+    expect(b.out.text).not.toMatch(/http:\/\/127|webhook\//);
+  });
+});
