@@ -116,19 +116,31 @@ export function luhn(digits: string): boolean {
 export const secretFingerprint = (secret: string): string =>
   createHash('sha256').update(secret, 'utf8').digest('hex').slice(0, 8);
 
+/** How card numbers are written in groups: 4-4-4-4(-3), 4-4-4-1, and Amex/Diners 4-6-5 / 4-6-4. */
+function cardLayout(lengths: readonly number[]): boolean {
+  if (lengths.length === 1) return true;
+  const k = lengths.join('-');
+  if (k === '4-6-5' || k === '4-6-4') return true;
+  const last = lengths[lengths.length - 1]!;
+  return lengths.slice(0, -1).every((n) => n === 4) && last >= 1 && last <= 4;
+}
+
 /**
  * Card numbers: in each run of digit groups (separated by one space or dash), every span of whole
- * consecutive groups with 13-19 digits, a card network's prefix and a valid Luhn digit. Whole groups,
- * so "1 4111 1111 1111 1111" still finds the card, while a 30-digit id is not scanned for one inside.
+ * consecutive groups laid out as cards are written, with 13-19 digits, a card network's prefix and a
+ * valid Luhn digit. Whole groups, so "1 4111 1111 1111 1111" still finds the card, while a 30-digit id
+ * is not scanned for one inside and three 5-digit numbers in a row are not a card.
  */
 function findCards(text: string, found: SecretFinding[]): void {
   for (const run of text.matchAll(/(?<![0-9A-Za-z])\d+(?:[ -]\d+)*(?![0-9A-Za-z])/g)) {
     const groups = [...run[0].matchAll(/\d+/g)].map((g) => ({ start: run.index + g.index, digits: g[0] }));
     for (let i = 0; i < groups.length; i++) {
       let digits = '';
+      const lengths: number[] = [];
       for (let j = i; j < groups.length && digits.length < 19; j++) {
         digits += groups[j]!.digits;
-        if (digits.length < 13 || digits.length > 19 || !cardNumber(digits)) continue;
+        lengths.push(groups[j]!.digits.length);
+        if (digits.length < 13 || digits.length > 19 || !cardLayout(lengths) || !cardNumber(digits)) continue;
         const start = groups[i]!.start;
         const end = groups[j]!.start + groups[j]!.digits.length;
         found.push({ kind: 'card_number', start, end, fingerprint: secretFingerprint(digits) });
@@ -150,15 +162,21 @@ export function findSecrets(text: string): SecretFinding[] {
       found.push({ kind: d.kind, start, end: start + secret.length, fingerprint: secretFingerprint(secret) });
     }
   }
+  // A mask left by an earlier scan names a secret; it is not one (`[secret:google_api_key:…]` is no `api_key:`).
+  const masks = [...text.matchAll(MASK)].map((m) => [m.index, m.index + m[0].length] as const);
+  const inMask = (f: SecretFinding) => masks.some(([s, e]) => f.start < e && f.end > s);
   found.sort((a, b) => a.start - b.start || b.end - a.end);
   const out: SecretFinding[] = [];
   for (const f of found) {
     const last = out[out.length - 1];
-    if (last && f.start < last.end) continue;
+    if ((last && f.start < last.end) || inMask(f)) continue;
     out.push(f);
   }
   return out;
 }
+
+/** A mask as {@link secretMask} writes it. */
+const MASK = /\[secret:[a-z_]+:[0-9a-f]{8}\]/g;
 
 /** The mask that replaces one secret: `[secret:<kind>:<fingerprint>]`. */
 export const secretMask = (f: Pick<SecretFinding, 'kind' | 'fingerprint'>): string =>

@@ -63,9 +63,10 @@ function maskRecord(c: GovernedCall, plan: OutboundPlan, found: readonly Found[]
       return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)]));
     return v;
   };
-  let masked = walk(args);
+  // At the plan's paths first (each string scanned as recorded), then the same secret texts anywhere else.
+  let masked = args;
   for (const item of plan.content) masked = maskAt(masked, item.path);
-  c.record.arguments = masked as typeof c.record.arguments;
+  c.record.arguments = walk(masked) as typeof c.record.arguments;
 }
 
 /** `root` with the string at `path` scanned and masked in place (no-op when the path holds no string). */
@@ -134,6 +135,8 @@ export function outboundStep(plans: Readonly<Record<string, Planner>>): Step {
       }
     }
 
+    // A call that will stop at the approval gate sends nothing now: it is counted when it resumes approved.
+    if (c.decision.approvalRequired && c.approvalId === undefined) return next();
     const perMinute = (c.rt.connectors as Connectors).config.destinationPerMinute;
     const refused = await c.limit(
       [...new Set(p.destinations)].map((d) => ({

@@ -1,0 +1,140 @@
+// The outbound governance step on the whole server (real definition, simulators, PostgreSQL): secrets
+// refused or held per policy with nothing at the simulator and masked in the stored audit record; sends
+// counted per destination across agents; every send's audit record names destinations and upstreamId.
+import { clientAs, type TestClient } from '@mcp-fleet/testkit';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { secretFingerprint } from '../src/content/secrets.js';
+import { bootCommunication, type CommunicationFleet, call } from './governance-fleet.js';
+
+const ERROR = 'io.mcp-fleet/error';
+const codeOf = (meta: Record<string, unknown> | undefined) =>
+  (meta?.[ERROR] as { code?: string } | undefined)?.code;
+
+let f: CommunicationFleet;
+let support: TestClient;
+let held: TestClient;
+let adminA: TestClient;
+let adminB: TestClient;
+
+beforeAll(async () => {
+  f = await bootCommunication('comm_gov');
+  support = await clientAs(f.s, 'modern', 'support');
+  held = await clientAs(f.s, 'legacy', 'support_held');
+  adminA = await clientAs(f.s, 'modern', 'admin', 'admin-a');
+  adminB = await clientAs(f.s, 'legacy', 'admin', 'admin-b');
+}, 60_000);
+
+afterAll(async () => {
+  await f?.close(support, held, adminA, adminB);
+});
+
+/** A generated secret of a class the scan knows, and a neutral sentence to put it in. */
+const secret = fc.oneof(
+  fc.stringMatching(/^[A-Za-z0-9]{24,40}$/).map((s) => `sk_live_${s}`),
+  fc.stringMatching(/^[0-9]{12}-[A-Za-z0-9]{24}$/).map((s) => `xoxb-${s}`),
+  fc.stringMatching(/^[A-Z0-9]{16}$/).map((s) => `AKIA${s}`),
+  fc.stringMatching(/^[A-Za-z0-9]{36}$/).map((s) => `ghp_${s}`),
+);
+const sentence = fc.constantFrom('here is the key:', 'use', 'deploy with', 'FYI');
+
+describe('secrets in outbound content', () => {
+  it('are refused for a role that refuses them: nothing reaches Slack, the audit record holds only the mask', async () => {
+    const samples = fc.sample(fc.tuple(sentence, secret), 4);
+    for (const [i, [words, s]] of samples.entries()) {
+      const before = f.hub.slack.posts.length;
+      const text = `${words} ${s} (case ${i})`;
+      const r = await call(support, 'slack_post_message', { channel: '#support-escalations', text });
+      expect(r.isError, r.text).toBe(true);
+      expect(codeOf(r.meta)).toBe('outbound_secret');
+      expect(r.text).not.toContain(s);
+      expect(f.hub.slack.posts.length).toBe(before);
+      const [row] = await f.audit(
+        `tool = 'slack_post_message' AND arguments->>'text' LIKE $1`,
+        [`%(case ${i})`],
+        1,
+      );
+      expect(row?.outcome).toBe('denied');
+      expect(JSON.stringify(row)).not.toContain(s);
+      expect(row?.arguments?.text).toContain(`:${secretFingerprint(s)}]`);
+      expect(row?.details?.secretsFound).toEqual([
+        expect.objectContaining({ fingerprint: secretFingerprint(s) }),
+      ]);
+      expect(row?.details?.destinations).toEqual(['slack:C0SUPPORT1']);
+    }
+  });
+
+  it('are held for a human where policy says approval: nothing reaches Slack until someone approves', async () => {
+    const s = fc.sample(secret, 1)[0]!;
+    const before = f.hub.slack.posts.length;
+    const r = await call(held, 'slack_post_message', {
+      channel: '#support-escalations',
+      text: `rotate ${s} today`,
+    });
+    expect(r.isError, r.text).toBe(true);
+    expect(r.text).toMatch(/needs a human approval/);
+    expect(f.hub.slack.posts.length).toBe(before);
+    const [row] = await f.audit(`agent_id = 'support_held-agent' AND tool = 'slack_post_message'`, [], 1);
+    expect(row?.outcome).toBe('awaiting_approval');
+    expect(JSON.stringify(row?.arguments)).not.toContain(s);
+    expect(row?.details?.approvalReasons).toEqual([expect.stringMatching(/secret/)]);
+  });
+});
+
+describe('per-destination rate limit', () => {
+  it('refuses the 31st post into one channel within a minute from two agents; another channel still works', async () => {
+    const before = f.hub.slack.posts.length;
+    const results = [];
+    for (let i = 0; i < 30; i++) {
+      const client = i % 2 === 0 ? adminA : adminB;
+      results.push(
+        await call(client, 'slack_post_message', { channel: '#support-escalations', text: `status ${i}` }),
+      );
+    }
+    expect(results.filter((r) => r.isError).map((r) => r.text)).toEqual([]);
+    // The secrets refusals and the held call above never counted: nothing was sent.
+    const over = await call(adminB, 'slack_post_message', {
+      channel: '#support-escalations',
+      text: 'one too many',
+    });
+    expect(over.isError).toBe(true);
+    expect(codeOf(over.meta)).toBe('rate_limited');
+    expect(f.hub.slack.posts.length).toBe(before + 30);
+    const other = await call(adminA, 'slack_post_message', {
+      channel: '#analytics',
+      text: 'still fine here',
+    });
+    expect(other.isError, other.text).toBe(false);
+    expect(f.hub.slack.posts.length).toBe(before + 31);
+  });
+});
+
+describe('audit of every send', () => {
+  it('names the destinations and the upstream id of what was created, for Slack, email, Teams and Jira', async () => {
+    const sends: [string, Record<string, unknown>][] = [
+      ['send_email', { to: ['ops@example.com'], subject: 'weekly', text: 'all good' }],
+      ['teams_post_message', { channel: 'ops-alerts', text: 'deploy done' }],
+      [
+        'create_ticket',
+        { project: 'OPS', issue_type: 'Task', summary: 'rotate certs', description: 'before Friday' },
+      ],
+    ];
+    for (const [tool, args] of sends) {
+      const r = await call(adminA, tool, args);
+      expect(r.isError, `${tool}: ${r.text}`).toBe(false);
+    }
+    for (const tool of ['slack_post_message', ...sends.map(([t]) => t)]) {
+      const rows = await f.audit(`tool = $1 AND outcome = 'ok'`, [tool], 1);
+      expect(rows.length, tool).toBeGreaterThan(0);
+      for (const row of rows) {
+        expect(row.details?.destinations, tool).toEqual(
+          expect.arrayContaining([expect.stringMatching(/^[a-z]+:.+/)]),
+        );
+        expect(row.details?.contentSha256, tool).toMatch(/^[0-9a-f]{64}$/);
+        expect(typeof row.details?.upstreamId === 'string' && row.details.upstreamId.length > 0, tool).toBe(
+          true,
+        );
+      }
+    }
+  });
+});
