@@ -122,6 +122,16 @@ describe('Teams text', () => {
         prepareTeamsText('[https://intranet.example.com](https://evil.example)', { maxChars: 100 }),
       ),
     ).toBe('disguised_link');
+    for (const t of [
+      '[[intranet.example.com]](https://evil.example)',
+      '[intranet.example.com](https://evil.example "title")',
+      '[intranet.example.com]( <https://evil.example> )',
+      '[click](javascript:alert(1))',
+    ])
+      expect(
+        codeOf(() => prepareTeamsText(t, { maxChars: 100 })),
+        t,
+      ).not.toBe('ok');
     expect(codeOf(() => prepareTeamsText('[status](https://status.example.com)', { maxChars: 100 }))).toBe(
       'ok',
     );

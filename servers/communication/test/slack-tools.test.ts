@@ -203,6 +203,14 @@ describe('slack_post_message destinations (THREATS C4, C5)', () => {
       );
       expect(out.code, out.text).toBe('destination_denied');
       expect(requests).toBe(0);
+      const opens = () => f.slack.requests.filter((r) => r.operation === 'conversations.open').length;
+      const o0 = opens();
+      for (const channel of ['D0ALICE001', '@alice', 'U0ALICE001', '@bob', 'U0BOB00001']) {
+        const dm = await delta(() => call(open, 'slack_post_message', { channel, text: 'hi' }));
+        expect(dm.out.code, `${channel}: ${dm.out.text}`).toBe('destination_denied');
+        expect(dm.requests).toBe(0);
+      }
+      expect(opens()).toBe(o0);
     } finally {
       general.isArchived = false;
     }
@@ -374,6 +382,16 @@ describe('slack_post_message upstream failures', () => {
     expect(out.code).toBe('upstream_unavailable');
     expect(requests).toBe(1);
     expect(out.text).not.toMatch(/xoxb|http:\/\/127|<html/);
+  });
+
+  it('reports a hung post as upstream_timeout (it may have been posted) without retrying', async () => {
+    f.slack.failNext('chat.postMessage', { hang: true });
+    const { out, requests } = await delta(() =>
+      call(support, 'slack_post_message', { channel: 'C0SUPPORT1', text: 'slow' }),
+    );
+    expect(out.code, out.text).toBe('upstream_timeout');
+    expect(out.text).toMatch(/may or may not/);
+    expect(requests).toBe(1);
   });
 
   it('reports a revoked token as upstream_auth', async () => {

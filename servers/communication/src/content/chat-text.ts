@@ -151,7 +151,16 @@ function controlSlack(whole: string, inner: string, rules: ChatTextRules): strin
  */
 export function prepareTeamsText(text: string, rules: Pick<ChatTextRules, 'maxChars'>): string {
   checkLength(text, rules.maxChars);
-  for (const m of text.matchAll(/\[([^\]]*)\]\(([^)\s]*)\)/g)) checkLinkLabel(m[2] ?? '', m[1] ?? '');
+  // Markdown links: the label is taken from the first `[` after the previous link, a superset of what
+  // a renderer shows (nested brackets included), so no label can hide a different address.
+  let from = 0;
+  for (const m of text.matchAll(/\]\(\s*<?([^)\s>]*)>?[^)]*\)/g)) {
+    const at = m.index ?? 0;
+    const segment = text.slice(from, at);
+    const open = segment.indexOf('[');
+    checkLinkLabel(m[1] ?? '', open < 0 ? segment : segment.slice(open + 1));
+    from = at + m[0].length;
+  }
   for (const m of text.matchAll(/<((?:https?|mailto):[^<>|\s]+)\|([^<>]*)>/gi))
     checkLinkLabel(m[1] ?? '', m[2] ?? '');
   return neutraliseBroadcastWords(text).replace(/<(?=\/?at\b|!)/giu, `<${JOINER}`);

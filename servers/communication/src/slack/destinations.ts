@@ -91,7 +91,8 @@ export function allowingRules(
   dir: Directory,
 ): readonly SlackRule[] | undefined {
   if (entry.isArchived) return undefined;
-  if (rules === null) return [];
+  // A direct message is allowed only when its own id is granted, even to an unconstrained ("*") caller.
+  if (rules === null) return entry.isIm ? undefined : [];
   const ok = rules.filter((r) => grantedIds(r, dir).has(entry.id));
   return ok.length ? ok : undefined;
 }
@@ -111,7 +112,7 @@ export async function resolveChannel(
       `\`${String(arg).slice(0, 100)}\` is not one channel (one "#name" or id, no spaces, commas or other characters). ${advice}`,
     );
   const rules = rulesOf(constraints);
-  const mayOpenIm = rules === null || rules.some((r) => r.channels.some((c) => c.startsWith('D')));
+  const mayOpenIm = rules?.some((r) => r.channels.some((c) => c.startsWith('D'))) ?? false;
   const entry = await lookup(slack, arg, signal, mayOpenIm);
   if (!entry) throw deny(`\`${arg}\` is no channel your role may use. ${advice}`);
   if (entry.isArchived) throw deny(`\`${arg}\` is archived; nothing can be posted there. ${advice}`);

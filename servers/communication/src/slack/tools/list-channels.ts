@@ -43,7 +43,6 @@ export const slackListChannels = tool({
     const rules = rulesOf(ctx.constraints);
     const channels = dir.snapshot.channels
       .filter((c) => allowingRules(c, rules, dir) !== undefined)
-      .filter((c) => rules !== null || !c.isIm)
       .map((c) => ({
         id: c.id,
         name: c.name,
