@@ -2,15 +2,7 @@
 // through the breaker, its errors classified into UpstreamFailure, and the cached workspace directory.
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Logger } from '@mcp-fleet/core';
-import {
-  ErrorCode,
-  type WebAPICallResult,
-  type WebAPIHTTPError,
-  type WebAPIPlatformError,
-  type WebAPIRateLimitedError,
-  type WebAPIRequestError,
-  WebClient,
-} from '@slack/web-api';
+import { type WebAPICallResult, WebClient } from '@slack/web-api';
 import type { UpstreamBreaker } from '../upstream/breaker.js';
 import { UpstreamFailure } from '../upstream/failures.js';
 import {
@@ -19,6 +11,7 @@ import {
   type SlackChannelEntry,
   type SlackUserEntry,
 } from './directory.js';
+import { classifySlackError } from './errors.js';
 
 /** Options of {@link SlackConnector.open}. */
 export interface SlackConnectorOptions {
@@ -41,75 +34,6 @@ export interface SlackMessageData {
   text: string;
   threadTs?: string;
   replyCount?: number;
-}
-
-const AUTH = new Set([
-  'invalid_auth',
-  'not_authed',
-  'token_revoked',
-  'token_expired',
-  'account_inactive',
-  'missing_scope',
-  'no_permission',
-  'org_login_required',
-  'ekm_access_denied',
-  'team_access_not_granted',
-  'not_allowed_token_type',
-]);
-const UNAVAILABLE = new Set(['fatal_error', 'internal_error', 'service_unavailable', 'request_timeout']);
-/** Platform errors a model can act on, in words. */
-const REJECTED: Record<string, string> = {
-  channel_not_found: 'the channel was not found',
-  not_in_channel: 'the bot is not a member of that channel; ask someone to invite it',
-  is_archived: 'the channel is archived',
-  msg_too_long: 'the message is too long',
-  no_text: 'the message is empty',
-  thread_not_found: 'thread_ts names no message of that channel',
-  restricted_action: 'the workspace does not let the bot post there',
-  user_not_found: 'the user was not found',
-  cannot_dm_bot: 'bots cannot be messaged directly',
-};
-
-/** Classifies any error of a WebClient call into an UpstreamFailure (safe message, no token, no body). */
-export function classifySlackError(err: unknown, timeoutMs: number): UpstreamFailure {
-  const code = (err as { code?: string } | undefined)?.code;
-  if (code === ErrorCode.PlatformError) {
-    const e = (err as WebAPIPlatformError).data.error;
-    if (AUTH.has(e))
-      return new UpstreamFailure('slack', 'auth', `Slack refused the bot token (${e})`, { cause: err });
-    if (e === 'ratelimited' || e === 'rate_limited')
-      return new UpstreamFailure('slack', 'rate_limited', 'Slack rate-limited the request', { cause: err });
-    if (UNAVAILABLE.has(e))
-      return new UpstreamFailure('slack', 'unavailable', `Slack failed (${e})`, { cause: err });
-    const what = REJECTED[e] ?? `Slack answered ${/^[a-z_]{1,60}$/.test(e) ? e : 'an error'}`;
-    return new UpstreamFailure('slack', 'rejected', what, { cause: err });
-  }
-  if (code === ErrorCode.RateLimitedError) {
-    const s = (err as WebAPIRateLimitedError).retryAfter;
-    return new UpstreamFailure('slack', 'rate_limited', 'Slack rate-limited the request', {
-      retryAfterMs: Number.isFinite(s) ? s * 1000 : undefined,
-      status: 429,
-      cause: err,
-    });
-  }
-  if (code === ErrorCode.HTTPError) {
-    const status = (err as WebAPIHTTPError).statusCode;
-    if (status >= 500)
-      return new UpstreamFailure('slack', 'unavailable', `Slack answered HTTP ${status}`, {
-        status,
-        cause: err,
-      });
-    if (status === 401 || status === 403)
-      return new UpstreamFailure('slack', 'auth', `Slack answered HTTP ${status}`, { status, cause: err });
-    return new UpstreamFailure('slack', 'rejected', `Slack answered HTTP ${status}`, { status, cause: err });
-  }
-  const original = code === ErrorCode.RequestError ? (err as WebAPIRequestError).original : err;
-  const name = (original as Error | undefined)?.name;
-  if (name === 'TimeoutError')
-    return new UpstreamFailure('slack', 'timeout', `Slack did not answer within ${timeoutMs} ms`, {
-      cause: err,
-    });
-  return new UpstreamFailure('slack', 'unavailable', 'Slack could not be reached', { cause: err });
 }
 
 /** The Slack Web API as the tools use it. */

@@ -7,7 +7,8 @@ import { slackListChannels } from './tools/list-channels.js';
 import { slackPostMessage } from './tools/post-message.js';
 import { slackReadChannel } from './tools/read-channel.js';
 
-export { classifySlackError, SlackConnector, type SlackConnectorOptions } from './connector.js';
+export { SlackConnector, type SlackConnectorOptions } from './connector.js';
+export { classifySlackError } from './errors.js';
 
 /** The Slack tools, in the order tools/list shows them. */
 export const slackTools: readonly AnyTool<Connectors>[] = [

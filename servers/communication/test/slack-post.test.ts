@@ -1,0 +1,188 @@
+// Slack posts end to end: a real MCP client, the server, the real WebClient and the Slack simulator on
+// real sockets. Broadcasts never leave unescaped, every accepted post has link previews off, disguised links
+// and over-long texts are refused, and upstream failures are answered without a second send.
+import { clientAs, eventually, type TestClient } from '@mcp-fleet/testkit';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { auditRows, bootChat, type ChatFleet, call } from './slack-server.js';
+
+let f: ChatFleet;
+let support: TestClient;
+let analyst: TestClient;
+let herald: TestClient;
+let terse: TestClient;
+
+beforeAll(async () => {
+  f = await bootChat();
+  support = await clientAs(f.s, 'modern', 'support');
+  analyst = await clientAs(f.s, 'legacy', 'analyst');
+  herald = await clientAs(f.s, 'modern', 'herald');
+  terse = await clientAs(f.s, 'modern', 'terse');
+});
+afterAll(async () => {
+  await Promise.all([support, analyst, herald, terse].map((c) => c?.close()));
+  await f?.close();
+});
+
+const postRequests = () => f.slack.requests.filter((r) => r.operation === 'chat.postMessage').length;
+/** Runs `fn` and counts the chat.postMessage requests and recorded posts it caused. */
+async function delta<T>(fn: () => Promise<T>) {
+  const r0 = postRequests();
+  const p0 = f.slack.posts.length;
+  const out = await fn();
+  return { out, requests: postRequests() - r0, posts: f.slack.posts.length - p0 };
+}
+/** The structured result's array field (empty when absent). */
+const _listOf = <T>(o: { data?: Record<string, unknown> }, key: string) => (o.data?.[key] ?? []) as T[];
+const _REFUSED = ['destination_denied', 'constraint_denied', 'invalid_arguments'];
+const RAW_BROADCAST = /<!(channel|here|everyone|subteam|date)|(^|[^\u2060])@(channel|here|everyone)\b/i;
+
+/** Every request chat.postMessage received has previews off, parse none and no name linking. */
+function expectSafeParams(params: Record<string, unknown>) {
+  expect(String(params.unfurl_links)).toBe('false');
+  expect(String(params.unfurl_media)).toBe('false');
+  expect(params.link_names).toBeUndefined();
+  expect(params.parse).toBe('none');
+}
+/** Texts with broadcasts in every encoding, between arbitrary text. */
+const text = fc.string({ unit: 'grapheme', maxLength: 30 }).filter((s) => !s.includes('\u0000'));
+const broadcastText = fc
+  .tuple(
+    text,
+    fc.constantFrom(
+      '<!channel>',
+      '<!here>',
+      '<!everyone>',
+      '<!subteam^S0ONCALL01>',
+      '<!subteam^S0ONCALL01|@oncall>',
+      '@channel',
+      '@HERE',
+      '@everyone',
+      '&lt;!channel&gt;',
+      '<!here|everyone>',
+    ),
+    text,
+  )
+  .map(([a, b, c]) => `${a}${b}${c}`)
+  .filter((s) => s.trim() !== '');
+
+describe('slack_post_message content (THREATS C1–C3, C6, C7)', () => {
+  it('never lets a broadcast reach Slack unescaped, and every post has previews off', async () => {
+    await fc.assert(
+      fc.asyncProperty(broadcastText, async (t) => {
+        const { out } = await delta(() =>
+          call(support, 'slack_post_message', { channel: 'C0SUPPORT1', text: t }),
+        );
+        if (out.isError) {
+          // Only content refusals (a generated disguised link or unknown mention), never a raw send.
+          expect(
+            ['disguised_link', 'content_refused', 'outbound_secret'],
+            `${out.code} ${out.text}`,
+          ).toContain(out.code);
+          return;
+        }
+        const p = f.slack.posts.at(-1);
+        expect(p?.text).not.toMatch(RAW_BROADCAST);
+        expectSafeParams(p?.params ?? {});
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('lets a role granted broadcasts mention @here', async () => {
+    const { out } = await delta(() =>
+      call(herald, 'slack_post_message', { channel: '#general', text: '<!here> deploy at 5' }),
+    );
+    expect(out.isError, out.text).toBe(false);
+    expect(f.slack.posts.at(-1)?.text).toBe('<!here> deploy at 5');
+  });
+
+  it('refuses disguised links and over-long texts with nothing sent', async () => {
+    for (const [t, code, client] of [
+      ['<https://evil.example/?d=1|https://intranet.example.com/login>', 'disguised_link', support],
+      ['see <https://evil.example|www.example.com>', 'disguised_link', support],
+      ['x'.repeat(41), 'content_too_long', terse],
+      ['x'.repeat(4001), 'content_too_long', support],
+    ] as const) {
+      const { out, requests } = await delta(() =>
+        call(client, 'slack_post_message', { channel: 'C0SUPPORT1', text: t }),
+      );
+      expect(out.code, out.text).toBe(code);
+      expect(requests).toBe(0);
+    }
+  });
+
+  it('posts bare URLs with previews off (C1–C3) and records destination and ts in the audit', async () => {
+    const t = 'Done. https://attacker.example/c?d=1 attacker.example/?d=2 www.attacker.example';
+    const { out, posts } = await delta(() =>
+      call(analyst, 'slack_post_message', { channel: '#analytics', text: t }),
+    );
+    expect(out.isError, out.text).toBe(false);
+    expect(posts).toBe(1);
+    const p = f.slack.posts.at(-1);
+    expect(p?.text).toBe(t);
+    expectSafeParams(p?.params ?? {});
+    // The audit record is written as the call ends; wait for it.
+    let rows: Awaited<ReturnType<typeof auditRows>> = [];
+    const mine = () => rows.find((r) => r.details.upstreamId === out.data?.ts);
+    await eventually(async () => {
+      rows = await auditRows(f.dbUrl, 'slack_post_message');
+      return mine() !== undefined;
+    });
+    const row = mine();
+    expect(row?.outcome).toBe('ok');
+    expect(row?.details.destinations).toEqual(['slack:C0ANALYT01']);
+  });
+});
+
+describe('slack_post_message upstream failures', () => {
+  it('retries a 429 once when Retry-After fits, and sends once', async () => {
+    f.slack.failNext('chat.postMessage', { rateLimit: 1 });
+    const { out, requests, posts } = await delta(() =>
+      call(support, 'slack_post_message', { channel: 'C0SUPPORT1', text: 'after 429' }),
+    );
+    expect(out.isError, out.text).toBe(false);
+    expect(requests).toBe(2);
+    expect(posts).toBe(1);
+  });
+
+  it('tells the caller when to retry when Retry-After does not fit', async () => {
+    f.slack.failNext('chat.postMessage', { rateLimit: 120 });
+    const { out, requests, posts } = await delta(() =>
+      call(support, 'slack_post_message', { channel: 'C0SUPPORT1', text: 'later' }),
+    );
+    expect(out.code).toBe('upstream_rate_limited');
+    expect(out.meta?.['io.mcp-fleet/retryAfterMs']).toBe(120_000);
+    expect(requests).toBe(1);
+    expect(posts).toBe(0);
+  });
+
+  it('never retries a 5xx send, and says what happened without internals', async () => {
+    f.slack.failNext('chat.postMessage', { status: 503 });
+    const { out, requests } = await delta(() =>
+      call(support, 'slack_post_message', { channel: 'C0SUPPORT1', text: 'x' }),
+    );
+    expect(out.code).toBe('upstream_unavailable');
+    expect(requests).toBe(1);
+    expect(out.text).not.toMatch(/xoxb|http:\/\/127|<html/);
+  });
+
+  it('reports a hung post as upstream_timeout (it may have been posted) without retrying', async () => {
+    f.slack.failNext('chat.postMessage', { hang: true });
+    const { out, requests } = await delta(() =>
+      call(support, 'slack_post_message', { channel: 'C0SUPPORT1', text: 'slow' }),
+    );
+    expect(out.code, out.text).toBe('upstream_timeout');
+    expect(out.text).toMatch(/may or may not/);
+    expect(requests).toBe(1);
+  });
+
+  it('reports a revoked token as upstream_auth', async () => {
+    f.slack.failNext('chat.postMessage', { error: 'token_revoked' });
+    const { out } = await delta(() =>
+      call(support, 'slack_post_message', { channel: 'C0SUPPORT1', text: 'x' }),
+    );
+    expect(out.code).toBe('upstream_auth');
+    expect(out.text).not.toContain(f.slack.token);
+  });
+});
