@@ -15,7 +15,7 @@ export const slack = defineConstraint({
     '{ channels: ["#support-escalations"], broadcast: false, secrets: refuse|approval, maxChars: 4000 }',
   schema: z
     .object({
-      channels: z.array(z.string().regex(/^(#[a-z0-9][a-z0-9._-]{0,79}|[CG][A-Z0-9]{2,20})$/)).min(1),
+      channels: z.array(z.string().regex(/^(#[a-z0-9][a-z0-9._-]{0,79}|[CGD][A-Z0-9]{2,20})$/)).min(1),
       /** Broadcast and user-group mentions go out as written (default: escaped). */
       broadcast: z.boolean().default(false),
       secrets: onSecrets,
