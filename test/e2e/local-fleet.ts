@@ -32,7 +32,22 @@ export async function startLocalFleet(): Promise<LocalFleet> {
     FLEET_DIR: mkdtempSync(join(tmpdir(), 'fleet-e2e-')),
     FLEET_PG_PORT: String(await freePort()),
     FLEET_ISSUER_PORT: String(await freePort()),
+    // The communication simulators on free ports too (their defaults, 7410/7411, may be a dev fleet's).
+    FLEET_SIM_PORT: String(await freePort()),
+    FLEET_SMTP_PORT: String(await freePort()),
   };
+  // Every upstream simulated, whatever this shell has configured.
+  for (const v of [
+    'SLACK_BOT_TOKEN',
+    'SLACK_API_URL',
+    'SMTP_URL',
+    'EMAIL_FROM',
+    'TEAMS_CHANNELS',
+    'JIRA_URL',
+    'JIRA_EMAIL',
+    'JIRA_API_TOKEN',
+  ])
+    delete env[v];
   delete env.DATABASE_URL;
   const urls: Record<string, string> = {};
   for (const s of discoverServers()) {

@@ -24,6 +24,7 @@ describe('fleet start', () => {
   const FIRST_CALLS: Record<string, { tool: string; args: Record<string, unknown>; shows: string }> = {
     database: { tool: 'list_schemas', args: {}, shows: 'support' },
     files: { tool: 'list_folder', args: { path: '' }, shows: 'docs' },
+    communication: { tool: 'get_ticket', args: { issue_key: 'SUP-1' }, shows: 'SUP-1' },
   };
 
   it('serves every server to a support token from `fleet token`, over both eras, and audits each call once', async () => {
