@@ -18,7 +18,10 @@ const teamsChannels = optional.transform((v, ctx) => {
   try {
     parsed = JSON.parse(v);
   } catch {
-    ctx.addIssue({ code: 'custom', message: 'TEAMS_CHANNELS must be a JSON object {"channel-name":"https://..."}' });
+    ctx.addIssue({
+      code: 'custom',
+      message: 'TEAMS_CHANNELS must be a JSON object {"channel-name":"https://..."}',
+    });
     return z.NEVER;
   }
   const shape = z.record(z.string().regex(/^[a-z0-9][a-z0-9._-]{0,79}$/), z.url({ protocol: /^https?$/ }));
@@ -34,47 +37,53 @@ const teamsChannels = optional.transform((v, ctx) => {
 });
 
 /** Environment of the communication server (core's variables are parsed by core). */
-export const configSchema = env.config('COMMUNICATION_', {
-  /** Slack bot token (xoxb-…); unset = no Slack tools. */
-  SLACK_BOT_TOKEN: optional,
-  /** Slack Web API base URL (a local simulator in the local fleet). */
-  SLACK_API_URL: httpUrl('SLACK_API_URL').transform((v) => v ?? 'https://slack.com/api/'),
-  /** SMTP submission URL with credentials (smtp://, smtps://); unset = no send_email. */
-  SMTP_URL: optional.refine((v) => v === undefined || /^smtps?:\/\//i.test(v), 'SMTP_URL must be smtp:// or smtps://'),
-  /** The fixed sender of every email, e.g. "Agents <agents@example.com>"; required with SMTP_URL. */
-  EMAIL_FROM: optional,
-  /** Optional fixed Reply-To of every email (the model never sets one). */
-  EMAIL_REPLY_TO: optional,
-  /** Teams channel name -> incoming-webhook URL, JSON (a Secret); unset = no teams_post_message. */
-  TEAMS_CHANNELS: teamsChannels,
-  /** Jira Cloud site, e.g. https://acme.atlassian.net; with JIRA_EMAIL and JIRA_API_TOKEN. */
-  JIRA_URL: httpUrl('JIRA_URL'),
-  /** The Jira account the server acts as. */
-  JIRA_EMAIL: optional,
-  /** API token of JIRA_EMAIL. */
-  JIRA_API_TOKEN: optional,
-  /** Most characters of one Slack message (policy may lower it). */
-  COMMUNICATION_SLACK_MAX_CHARS: int(4_000, 1, 40_000),
-  /** Most bytes of one Teams payload (policy may lower it). */
-  COMMUNICATION_TEAMS_MAX_BYTES: int(28_000, 256, 28_000),
-  /** Most bytes of one email body, text and HTML together (policy may lower it). */
-  COMMUNICATION_EMAIL_MAX_BYTES: int(100_000, 256, 10_000_000),
-  /** Most recipients of one email, to and cc together (policy may lower it). */
-  COMMUNICATION_EMAIL_MAX_RECIPIENTS: int(20, 1, 500),
-  /** Most characters of a ticket summary / description / comment. */
-  COMMUNICATION_TICKET_MAX_CHARS: int(32_000, 100, 100_000),
-  /** Posts into one channel, mailbox or ticket project per minute, from all agents together. */
-  COMMUNICATION_DESTINATION_PER_MINUTE: int(30, 1, 10_000),
-  /** Timeout of one upstream request (ms); a send tool's own timeout is a little longer. */
-  COMMUNICATION_UPSTREAM_TIMEOUT_MS: int(10_000, 100, 120_000),
-  /** Most messages slack_read_channel returns. */
-  COMMUNICATION_READ_MAX_MESSAGES: int(50, 1, 200),
-}).superRefine((c, ctx) => {
-  if (c.smtpUrl && !c.emailFrom) ctx.addIssue({ code: 'custom', message: 'EMAIL_FROM is required when SMTP_URL is set' });
-  const jira = [c.jiraUrl, c.jiraEmail, c.jiraApiToken].filter(Boolean).length;
-  if (jira > 0 && jira < 3)
-    ctx.addIssue({ code: 'custom', message: 'Jira needs all of JIRA_URL, JIRA_EMAIL and JIRA_API_TOKEN' });
-});
+export const configSchema = env
+  .config('COMMUNICATION_', {
+    /** Slack bot token (xoxb-…); unset = no Slack tools. */
+    SLACK_BOT_TOKEN: optional,
+    /** Slack Web API base URL (a local simulator in the local fleet). */
+    SLACK_API_URL: httpUrl('SLACK_API_URL').transform((v) => v ?? 'https://slack.com/api/'),
+    /** SMTP submission URL with credentials (smtp://, smtps://); unset = no send_email. */
+    SMTP_URL: optional.refine(
+      (v) => v === undefined || /^smtps?:\/\//i.test(v),
+      'SMTP_URL must be smtp:// or smtps://',
+    ),
+    /** The fixed sender of every email, e.g. "Agents <agents@example.com>"; required with SMTP_URL. */
+    EMAIL_FROM: optional,
+    /** Optional fixed Reply-To of every email (the model never sets one). */
+    EMAIL_REPLY_TO: optional,
+    /** Teams channel name -> incoming-webhook URL, JSON (a Secret); unset = no teams_post_message. */
+    TEAMS_CHANNELS: teamsChannels,
+    /** Jira Cloud site, e.g. https://acme.atlassian.net; with JIRA_EMAIL and JIRA_API_TOKEN. */
+    JIRA_URL: httpUrl('JIRA_URL'),
+    /** The Jira account the server acts as. */
+    JIRA_EMAIL: optional,
+    /** API token of JIRA_EMAIL. */
+    JIRA_API_TOKEN: optional,
+    /** Most characters of one Slack message (policy may lower it). */
+    COMMUNICATION_SLACK_MAX_CHARS: int(4_000, 1, 40_000),
+    /** Most bytes of one Teams payload (policy may lower it). */
+    COMMUNICATION_TEAMS_MAX_BYTES: int(28_000, 256, 28_000),
+    /** Most bytes of one email body, text and HTML together (policy may lower it). */
+    COMMUNICATION_EMAIL_MAX_BYTES: int(100_000, 256, 10_000_000),
+    /** Most recipients of one email, to and cc together (policy may lower it). */
+    COMMUNICATION_EMAIL_MAX_RECIPIENTS: int(20, 1, 500),
+    /** Most characters of a ticket summary / description / comment. */
+    COMMUNICATION_TICKET_MAX_CHARS: int(32_000, 100, 100_000),
+    /** Posts into one channel, mailbox or ticket project per minute, from all agents together. */
+    COMMUNICATION_DESTINATION_PER_MINUTE: int(30, 1, 10_000),
+    /** Timeout of one upstream request (ms); a send tool's own timeout is a little longer. */
+    COMMUNICATION_UPSTREAM_TIMEOUT_MS: int(10_000, 100, 120_000),
+    /** Most messages slack_read_channel returns. */
+    COMMUNICATION_READ_MAX_MESSAGES: int(50, 1, 200),
+  })
+  .superRefine((c, ctx) => {
+    if (c.smtpUrl && !c.emailFrom)
+      ctx.addIssue({ code: 'custom', message: 'EMAIL_FROM is required when SMTP_URL is set' });
+    const jira = [c.jiraUrl, c.jiraEmail, c.jiraApiToken].filter(Boolean).length;
+    if (jira > 0 && jira < 3)
+      ctx.addIssue({ code: 'custom', message: 'Jira needs all of JIRA_URL, JIRA_EMAIL and JIRA_API_TOKEN' });
+  });
 
 /** The parsed configuration. */
 export type CommunicationConfig = z.output<typeof configSchema>;

@@ -43,7 +43,8 @@ export const email = defineConstraint({
 /** `communication.teams`: the configured Teams channel names a role may post to. */
 export const teams = defineConstraint({
   name: 'teams',
-  description: 'Teams channel names (as configured in TEAMS_CHANNELS) the role may post to: { channels: ["ops-alerts"] }',
+  description:
+    'Teams channel names (as configured in TEAMS_CHANNELS) the role may post to: { channels: ["ops-alerts"] }',
   schema: z
     .object({
       channels: z.array(z.string().regex(/^[a-z0-9][a-z0-9._-]{0,79}$/)).min(1),
