@@ -129,7 +129,9 @@ describe('fleet start', () => {
     const out = await fleet.fleet('policy', 'explain', '--role', 'support', '--json');
     const rows = JSON.parse(out) as { server: string; tool: string; allowed: boolean; readOnly: boolean }[];
     expect(rows.length).toBeGreaterThan(0);
-    for (const r of rows) if (r.allowed && !r.readOnly) expect(r.tool).toBe('create_ticket');
+    for (const r of rows)
+      if (r.allowed && !r.readOnly)
+        expect(['create_ticket', 'add_ticket_comment', 'slack_post_message']).toContain(r.tool);
     expect((await fleet.fleet('policy', 'check')).trim()).toMatch(/valid/);
   });
 
