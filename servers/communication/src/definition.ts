@@ -64,6 +64,18 @@ function upstreamCheck(
   };
 }
 
+/** A cheap local check of a system's breaker: on /readyz and on every /metrics scrape (alerts see it open). */
+function breakerCheck(system: SystemOfTool, breaker: UpstreamBreaker): ReadinessCheck {
+  return {
+    name: `breaker_${system}`,
+    critical: false,
+    onScrape: true,
+    check: async () => {
+      if (breaker.state === 'open') throw new Error(`${system} circuit breaker is open: calls are paused`);
+    },
+  };
+}
+
 /** The communication server definition (`fleet start` and `fleet policy explain` import this). */
 export default defineServer(import.meta.url, {
   instructions:
@@ -137,7 +149,9 @@ export default defineServer(import.meta.url, {
   },
   readiness: (c) => {
     const b = breakersOf.get(c) ?? {};
-    const checks: ReadinessCheck[] = [];
+    const checks: ReadinessCheck[] = Object.entries(b).map(([system, breaker]) =>
+      breakerCheck(system as SystemOfTool, breaker),
+    );
     if (c.slack && b.slack) checks.push(upstreamCheck('slack', b.slack, () => c.slack!.readiness()));
     if (c.email && b.email) checks.push(upstreamCheck('email', b.email, () => c.email!.readiness()));
     if (c.teams && b.teams) checks.push(upstreamCheck('teams', b.teams, () => c.teams!.readiness()));

@@ -138,3 +138,19 @@ describe('audit of every send', () => {
     }
   });
 });
+
+describe('readiness', () => {
+  it('reports each configured upstream, and the state of each breaker on every metrics scrape', async () => {
+    const ready = (await (await fetch(`${f.s.baseUrl}/readyz`)).json()) as {
+      status: string;
+      checks: Record<string, string>;
+    };
+    expect(ready.status).toBe('ready');
+    for (const system of ['slack', 'email', 'teams', 'tickets']) {
+      expect(ready.checks[`upstream_${system}`], system).toBe('ok');
+      expect(ready.checks[`breaker_${system}`], system).toBe('ok');
+    }
+    const metrics = await (await fetch(`${f.s.baseUrl}/metrics`)).text();
+    expect(metrics).toMatch(/mcp_readiness_check_ok\{[^}]*check="breaker_slack"[^}]*\} 1/);
+  });
+});
