@@ -77,7 +77,8 @@ const secrets: Record<string, fc.Arbitrary<string>> = {
     .tuple(
       fc.constantFrom('password', 'PASSWORD', 'secret', 'api_key', 'passwd'),
       fc.constantFrom('=', ': ', ' = '),
-      chars(`${ALNUM}!#$%^*()-_+`, 8, 30),
+      // Not a value that says there is no password (`%VAR%`, `********`, `xxxxxxxx`, `changeme`…).
+      chars(`${ALNUM}!#$%^*()-_+`, 8, 30).filter((v) => !/^(?:\*+|x+|%[A-Z_]+%|redacted|changeme)$/i.test(v)),
     )
     .map(([k, op, v]) => `${k}${op}${v}`),
 };
