@@ -82,6 +82,12 @@ export interface ServerDefinition<Connectors, Config = undefined> {
    * Saves every tool its own try/catch.
    */
   mapError?: (err: unknown) => ToolError | undefined;
+  /**
+   * Masks what must not be stored in an audit record (e.g. secrets found in outbound content), applied
+   * to every string of every tools/call record's arguments, result summary and details, whatever the
+   * call's outcome (refusals included), before the record is written. Must be idempotent.
+   */
+  auditRedact?: (text: string) => string;
 }
 
 /** Core's own tables, each store's migrations collected (servers add theirs, namespaced). */
@@ -213,6 +219,7 @@ export async function createFleetServer<C, Cfg>(
     governance,
     steps: def.steps,
     mapError: def.mapError,
+    auditRedact: def.auditRedact,
   };
   const readiness: ReadinessCheck[] = [...(def.readiness?.(connectors) ?? []), ...governance.readiness()];
   if (fleetDb) {

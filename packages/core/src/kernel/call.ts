@@ -59,6 +59,8 @@ export interface HandlerRun {
   committed: boolean;
   /** Still running when the grace period after its cancel/timeout ran out (outcome `unknown`). */
   stillRunning: boolean;
+  /** It failed with a ToolError saying a rerun with the same idempotency key is safe (`rerunSafe`). */
+  rerunSafe?: boolean;
 }
 
 /** What a governance step (or the handler) answers: the call ends with this outcome and result. */

@@ -133,11 +133,23 @@ export class ToolError extends Error {
   readonly code: string;
   /** When the caller may retry (e.g. an upstream's Retry-After): sent as `_meta["io.mcp-fleet/retryAfterMs"]`. */
   readonly retryAfterMs: number | undefined;
+  /**
+   * The change may have reached the upstream, but running the tool again with the same idempotency
+   * key is safe: the tool finds what the first attempt did there (an upstream de-duplicating on the
+   * key, a lookup by it) instead of doing it twice. Core then gives the key back rather than storing
+   * this failure for replay, so a retry with the same key settles the uncertainty.
+   */
+  readonly rerunSafe: boolean;
 
-  constructor(message: string, code: string = 'tool_error', opts: { retryAfterMs?: number } = {}) {
+  constructor(
+    message: string,
+    code: string = 'tool_error',
+    opts: { retryAfterMs?: number; rerunSafe?: boolean } = {},
+  ) {
     super(message);
     this.name = 'ToolError';
     this.code = code;
+    this.rerunSafe = opts.rerunSafe === true;
     const ms = opts.retryAfterMs;
     this.retryAfterMs = ms !== undefined && Number.isFinite(ms) && ms >= 0 ? Math.ceil(ms) : undefined;
   }

@@ -124,6 +124,7 @@ async function governedCall(
       const { approvalId: _claimed, ...rest } = record.details;
       record.details = { ...rest, claimedApprovalId: auditSafe(claimedApprovalId.slice(0, 200)) };
     }
+    scrubRecord(rt, record);
     rt.audit.record(record);
     rt.metrics.toolCalls.inc({ tool: metricTool, outcome });
     rt.metrics.toolDuration.observe({ tool: metricTool }, durationMs / 1000);
@@ -264,6 +265,7 @@ function run(chain: readonly Step[], i: number, c: GovernedCall): Promise<StepAn
 /** A mutation is refused, never run, while its audit record cannot be made durable first. */
 const auditBeforeMutation: Step = async (c, next) => {
   try {
+    scrubRecord(c.rt, c.record);
     await c.rt.audit.persistBeforeMutation(c.record);
   } catch (err) {
     c.rt.logger.error(
@@ -298,7 +300,12 @@ const execute: Step = async (c) => {
   return {
     outcome: run.outcome,
     result: run.result,
-    ran: { partial: run.partial, committed: run.committed, stillRunning: run.stillRunning === true },
+    ran: {
+      partial: run.partial,
+      committed: run.committed,
+      stillRunning: run.stillRunning === true,
+      rerunSafe: run.rerunSafe === true,
+    },
   };
 };
 
@@ -354,6 +361,32 @@ export function buildChain(tool: AnyTool, serverSteps: readonly ServerStep[]): r
         ? [s.step]
         : [],
   );
+}
+
+/** Applies the server's `auditRedact` to every string of the record's arguments, summary and details. */
+function scrubRecord(rt: FleetRuntime, record: AuditRecord): void {
+  const redact = rt.auditRedact;
+  if (!redact) return;
+  const walk = (v: unknown): unknown => {
+    if (typeof v === 'string') return redact(v);
+    if (Array.isArray(v)) return v.map(walk);
+    if (v !== null && typeof v === 'object')
+      return Object.fromEntries(Object.entries(v).map(([k, x]) => [redact(k), walk(x)]));
+    return v;
+  };
+  try {
+    record.arguments = walk(record.arguments);
+    if (record.resultSummary !== null) record.resultSummary = redact(record.resultSummary);
+    if (record.details !== null) record.details = walk(record.details) as Record<string, unknown>;
+  } catch (err) {
+    // A redactor that fails must not let the record through unmasked: keep who and what, drop the text.
+    rt.logger.error(
+      { err: (err as Error).message },
+      'auditRedact failed; arguments withheld from the record',
+    );
+    record.arguments = { '…': 'withheld: the server could not mask this record' };
+    record.resultSummary = null;
+  }
 }
 
 /**

@@ -43,6 +43,8 @@ export interface Execution {
   interruptedBy?: CancelSource | undefined;
   /** The handler had not settled when the grace period after its cancel/timeout ran out (`unknown`). */
   stillRunning?: boolean;
+  /** It failed with a ToolError whose rerun with the same key is safe (ToolError `rerunSafe`). */
+  rerunSafe?: boolean;
 }
 
 /** Runs the handler with timeout and cancellation; never throws. */
@@ -194,6 +196,7 @@ export async function runHandler(
       return {
         result: withRetryAfter(errorResult(toolError.message, toolError.code), toolError.retryAfterMs),
         outcome: 'error',
+        rerunSafe: toolError.rerunSafe,
         partial: true,
         committed: run.committed,
         overran,

@@ -33,6 +33,8 @@ export interface FleetRuntime {
   steps?: readonly ServerStep[] | undefined;
   /** Turns a handler's failure that is not a ToolError into one (`ServerDefinition.mapError`). */
   mapError?: ((err: unknown) => ToolError | undefined) | undefined;
+  /** Masks strings of a tools/call audit record before it is written (`ServerDefinition.auditRedact`). */
+  auditRedact?: ((text: string) => string) | undefined;
 }
 
 /** One admitted, validated call on its way through governance. */

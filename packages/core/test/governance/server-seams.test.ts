@@ -71,6 +71,32 @@ const hidden = defineTool({
   handler: async () => ({ text: 'should never run' }),
 });
 
+/** An upstream that de-duplicates on the key: the first attempt lands but its answer is lost. */
+const thingsCreated = new Map<string, number>();
+const createThing = defineTool({
+  name: 'create_thing',
+  title: 'Create a thing',
+  description: 'Creates a thing upstream (a test tool whose first answer is lost after it landed).',
+  input: z.object({ name: z.string(), dedup: z.boolean() }),
+  governance: { readOnly: false, commits: true },
+  handler: async (args, ctx) => {
+    ctx.commit();
+    const key = `${ctx.idempotencyKey}:${args.dedup}`;
+    const seen = thingsCreated.get(key);
+    if (seen === undefined) {
+      thingsCreated.set(key, 1);
+      throw new ToolError(
+        'the upstream did not answer in time; it may have been created',
+        'upstream_timeout',
+        {
+          rerunSafe: args.dedup,
+        },
+      );
+    }
+    return { text: `found the thing created by the first attempt (${seen})` };
+  },
+});
+
 /** The step a communication-like server adds: secrets are held for a human; one destination has a quota. */
 const outbound: Step = async (c, next) => {
   if (c.tool.name !== 'send_note') return next();
@@ -88,7 +114,8 @@ const definition: ServerDefinition<undefined, { teams: boolean }> = {
   version: '0.0.1',
   defaultPort: 7497,
   config: () => ({ teams: false }),
-  tools: () => [send, readInbox, busy, badFact, hidden],
+  tools: () => [send, readInbox, busy, badFact, hidden, createThing],
+  auditRedact: (text) => text.replace(/sk_live_[A-Za-z0-9]+/g, '[secret]'),
   unlisted: (config): Record<string, string> =>
     config.teams ? {} : { post_teams: 'TEAMS_CHANNELS is not set' },
   steps: [{ at: 'checks', step: outbound }],
@@ -261,5 +288,33 @@ describe('seams for sending servers', () => {
       circuit.open = false;
     }
     expect(await scrape()).toBe('1');
+  });
+
+  it('after a failure the tool says a rerun settles (rerunSafe), a retry with the same key runs it again', async () => {
+    const agent = `s-${randomUUID()}`;
+    const key = `k-${randomUUID()}`;
+    const first = await call(agent, 'create_thing', { name: 'a', dedup: true, idempotency_key: key });
+    expect(first.result._meta[ERROR_META_KEY]).toEqual({ code: 'upstream_timeout' });
+    const again = await call(agent, 'create_thing', { name: 'a', dedup: true, idempotency_key: key });
+    expect(again.result.content[0].text).toBe('found the thing created by the first attempt (1)');
+    // Without rerunSafe the uncertain failure is what the key holds: a retry replays it, runs nothing.
+    const other = `k-${randomUUID()}`;
+    await call(agent, 'create_thing', { name: 'b', dedup: false, idempotency_key: other });
+    const replay = await call(agent, 'create_thing', { name: 'b', dedup: false, idempotency_key: other });
+    expect(replay.result._meta['io.mcp-fleet/replayed']).toBe(true);
+    expect(replay.result._meta[ERROR_META_KEY]).toEqual({ code: 'upstream_timeout' });
+  });
+
+  it("the server's audit redaction masks every record, refusals included", async () => {
+    const secret = 'sk_live_4eC39HqLyjWDarjtT1zdp7dc';
+    const invalid = await call(`s-${randomUUID()}`, 'send_note', { to: secret, text: 42 });
+    expect(invalid.audit?.outcome).toBe('invalid');
+    const sentOk = await call(`s-${randomUUID()}`, 'send_note', { to: `ops-${secret}`, text: 'hi' });
+    expect(sentOk.audit?.outcome).toBe('ok');
+    for (const line of [invalid.audit, sentOk.audit]) {
+      const stored = JSON.stringify(line);
+      expect(stored).not.toContain(secret);
+      expect(stored).toContain('[secret]');
+    }
   });
 });

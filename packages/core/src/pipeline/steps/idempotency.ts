@@ -50,6 +50,10 @@ export async function idempotency(c: GovernedCall, next: Next): Promise<StepAnsw
   // Nothing happened upstream (see changedNothing): the key is given back and a retry with it runs
   // the change, exactly as the approval step gives the approval back in this case.
   if (changedNothing(c, out)) releaseKey(c, ref);
+  // It may have reached the upstream, but the tool says a rerun finds what it did there instead of
+  // doing it again (ToolError rerunSafe): the key is given back, so a retry settles the uncertainty
+  // rather than replaying it.
+  else if (out.ran?.rerunSafe && out.outcome !== 'ok') releaseKey(c, ref);
   else if (out.ran?.stillRunning) await markKeyUnknown(c, ref);
   else await completeKey(c, ref, out.result, out.outcome);
   return out;
