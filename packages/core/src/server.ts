@@ -25,7 +25,7 @@ import type { PolicyDocument } from './policy/policy-schema.js';
 import { PolicyStore } from './policy/policy-store.js';
 import type { McpHostOptions } from './protocol/mcp-host.js';
 import { ToolRegistry } from './tools/registry.js';
-import type { AnyTool } from './tools/tool.js';
+import type { AnyTool, ConstraintDimension } from './tools/tool.js';
 
 /** A server's tools: a list, or (for a server with a `config`) a function of its configuration. */
 export type ServerTools<C, Config> = [Config] extends [undefined]
@@ -177,6 +177,13 @@ export async function createFleetServer<C, Cfg>(
   const metrics = createMetrics(def.name);
   const { config: serverConfig, tools } = resolveServer(def, env);
   const registry = new ToolRegistry(tools as readonly AnyTool[]);
+  // Dimensions of the tools this configuration does not list stay known to policy validation.
+  if (def.unlisted) {
+    for (const t of declaredToolsOf(def, env).tools) {
+      const d = (t as AnyTool).constraint?.dimension;
+      if (d && !registry.get(t.name)) registry.declareDimension(d as ConstraintDimension<unknown>);
+    }
+  }
   const policy = options.policy
     ? new PolicyStore({ server: def.name, registry, logger }, options.policy)
     : new PolicyStore({

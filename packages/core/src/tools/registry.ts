@@ -86,6 +86,22 @@ export class ToolRegistry {
     this.#tools.set(tool.name, { tool, listing });
   }
 
+  /**
+   * Knows a dimension that only tools this deployment does not list declare (their upstream is not
+   * configured): a policy giving it values stays valid, and grants it still parse, instead of the
+   * server refusing to start because one system is unconfigured.
+   */
+  declareDimension(dimension: ConstraintDimension<unknown>): void {
+    const known = this.#dimensions.get(dimension.name);
+    if (known && known !== dimension) {
+      throw new FleetError(
+        'FLEET_ERR_TOOL_DECLARATION',
+        `two constraint dimensions named "${dimension.name}"; declare it once and share it`,
+      );
+    }
+    this.#dimensions.set(dimension.name, dimension);
+  }
+
   /** The constraint dimension of this name that some tool of this server declares, or undefined. */
   dimension(name: string): ConstraintDimension<unknown> | undefined {
     return this.#dimensions.get(name);

@@ -4,7 +4,7 @@
 // the server's own shared counters (`limit`), and tools a configuration does not offer (`unlisted`).
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { defineTool, type ServerDefinition, ToolError } from '@mcp-fleet/core';
+import { defineConstraint, defineTool, type ServerDefinition, ToolError } from '@mcp-fleet/core';
 import { type BootedServer, bootServer, createTestDatabase, DevIssuer } from '@mcp-fleet/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
@@ -62,12 +62,19 @@ const badFact = defineTool({
     return { text: 'unreachable' };
   },
 });
+const teamsChannels = defineConstraint({
+  name: 'teams',
+  description: 'Teams channels the role may post to',
+  schema: z.object({ channels: z.array(z.string()) }),
+});
 const hidden = defineTool({
   name: 'post_teams',
   title: 'Post to Teams',
   description: 'A tool whose system this deployment does not configure (a test tool).',
   input: z.object({}),
   governance: { readOnly: true },
+  // Only this unlisted tool declares the dimension: a policy giving it a value must still load.
+  constraint: { dimension: teamsChannels, check: () => null },
   handler: async () => ({ text: 'should never run' }),
 });
 
@@ -141,7 +148,16 @@ beforeAll(async () => {
   issuer = await DevIssuer.create();
   await issuer.listen();
   server = await bootServer(definition, {
-    policy: { version: 1, roles: { writer: { grants: [{ servers: ['seams'], tools: ['*'] }] } } },
+    policy: {
+      version: 1,
+      roles: {
+        writer: {
+          grants: [
+            { servers: ['seams'], tools: ['*'], constraints: { 'seams.teams': { channels: ['ops'] } } },
+          ],
+        },
+      },
+    },
     issuer,
     databaseUrl: db.url,
     env: { PUBLIC_URL, AUDIT_STDOUT: 'true' },
