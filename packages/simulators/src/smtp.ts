@@ -152,7 +152,8 @@ export class SmtpSimulator extends FaultBox {
   #stage(stage: SmtpStage, session: SMTPServerSession, params: object, cb: (err?: Error | null) => void) {
     this.recorder.request({ operation: `smtp.${stage}`, method: 'SMTP', path: stage, params, headers: {} });
     const fault: Fault | undefined = this.take(stage);
-    if (!fault) return cb();
+    // After-commit faults are for the HTTP simulators; SMTP answers them normally.
+    if (!fault || 'dropAfterCommit' in fault || 'delayAfterCommit' in fault) return cb();
     if ('hang' in fault) return;
     if ('drop' in fault) {
       for (const c of this.#connections()) if (c.id === session.id) c._socket?.destroy();

@@ -1,7 +1,7 @@
 // The Jira simulator through the real jira.js cloud client: projects, create metadata, create with
 // properties, read back with ADF and comments, JQL search by property, refusals and the fault knobs.
 import { createCloudClient, isApiError } from 'jira.js';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { adf, JIRA_INJECTION_TEXT, JiraSimulator } from '../src/index.js';
 
 let sim: JiraSimulator;
@@ -152,5 +152,33 @@ describe('Jira simulator (jira.js)', () => {
     const hung = fetch(`${sim.url}/rest/api/3/myself`, { signal: AbortSignal.timeout(200) });
     await expect(hung).rejects.toThrow();
     expect((await create()).key).toBe('OPS-1');
+  });
+
+  it('after-commit faults: the issue or comment lands, then the answer is dropped or late', async () => {
+    const auth = `Basic ${Buffer.from(`${sim.email}:${sim.apiToken}`).toString('base64')}`;
+    const post = (path: string, body: unknown, signal?: AbortSignal) =>
+      fetch(`${sim.url}${path}`, {
+        method: 'POST',
+        headers: { authorization: auth, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+        signal,
+      });
+    const count = sim.issues.length;
+    sim.failNext('issue.create', { dropAfterCommit: true });
+    const fields = { project: { key: 'OPS' }, issuetype: { name: 'Task' }, summary: 'lost answer' };
+    await expect(post('/rest/api/3/issue', { fields })).rejects.toThrow();
+    expect(sim.issues.length).toBe(count + 1);
+    sim.failNext('issue.create', { delayAfterCommit: 60_000 });
+    await expect(post('/rest/api/3/issue', { fields }, AbortSignal.timeout(300))).rejects.toThrow();
+    await vi.waitFor(() => expect(sim.issues.length).toBe(count + 2));
+    const key = sim.issues.at(-1)!.key;
+    sim.failNext('comment.add', { dropAfterCommit: true });
+    const body = { body: adf('c'), properties: [{ key: 'io.mcp-fleet', value: { idempotencyKey: 'ck' } }] };
+    await expect(post(`/rest/api/3/issue/${key}/comment`, body)).rejects.toThrow();
+    const page = await jira().issueComments.getComments({ issueIdOrKey: key, expand: 'properties' });
+    expect(sim.issue(key)!.comments).toHaveLength(1);
+    expect(JSON.parse(JSON.stringify(page.comments))[0].properties).toEqual([
+      { key: 'io.mcp-fleet', value: { idempotencyKey: 'ck' } },
+    ]);
   });
 });

@@ -116,9 +116,12 @@ export function userJson(base: string, name = JIRA_ACCOUNT.displayName) {
   };
 }
 
-/** A comment's JSON. */
-export function commentJson(base: string, issue: JiraIssue, c: JiraComment) {
+/** A comment's JSON; with `withProperties` (`expand=properties`) its entity properties as `[{ key, value }]`. */
+export function commentJson(base: string, issue: JiraIssue, c: JiraComment, withProperties = false) {
   return {
+    ...(withProperties
+      ? { properties: [...(c.properties ?? new Map())].map(([key, value]) => ({ key, value })) }
+      : {}),
     self: `${base}/rest/api/3/issue/${issue.id}/comment/${c.id}`,
     id: c.id,
     author: userJson(base, c.author),

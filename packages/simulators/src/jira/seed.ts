@@ -82,6 +82,8 @@ export interface JiraComment {
   body: Adf;
   created: string;
   author: string;
+  /** Entity properties set when the comment was created (returned with `expand=properties`). */
+  properties?: Map<string, unknown>;
 }
 
 /** An issue as stored. */

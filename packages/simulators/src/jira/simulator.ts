@@ -34,6 +34,17 @@ const list = (v: unknown): string[] | undefined =>
         .flatMap((x) => String(x).split(','))
         .map((s) => s.trim())
         .filter(Boolean);
+/** The entity properties a comment is created with (`properties: [{ key, value }]`), checked as Jira does. */
+function commentProperties(body: unknown): [string, unknown][] {
+  const props = (body as { properties?: unknown } | undefined)?.properties;
+  if (props === undefined) return [];
+  if (!Array.isArray(props)) throw new JiraError(400, [], { properties: 'Properties must be a list.' });
+  return props.map((p: { key?: unknown; value?: unknown }) => {
+    if (typeof p?.key !== 'string' || p.key.length < 1 || p.key.length > 255)
+      throw new JiraError(400, [], { properties: 'The property key must be between 1 and 255 characters.' });
+    return [p.key, p.value];
+  });
+}
 const NOT_FOUND = 'Issue does not exist or you do not have permission to see it.';
 
 /** Simulates a Jira Cloud site with projects SUP, OPS and SEC; point jira.js's `host` at `url`. */
@@ -135,8 +146,11 @@ export class JiraSimulator extends HttpSimulator {
       );
     r('GET', '/rest/api/3/issue/:key/comment', 'comment.list', (req) => {
       const i = this.#issue(req);
+      const q = req.query as Q;
+      const withProps = list(q.expand)?.includes('properties') ?? false;
+      const ordered = q.orderBy === '-created' ? [...i.comments].reverse() : i.comments;
       return {
-        comments: i.comments.map((c) => commentJson(base(), i, c)),
+        comments: ordered.map((c) => commentJson(base(), i, c, withProps)),
         maxResults: 5000,
         total: i.comments.length,
         startAt: 0,
@@ -196,7 +210,9 @@ export class JiraSimulator extends HttpSimulator {
         .send({ errorMessages: ['Client must be authenticated to access this resource.'], errors: {} });
     }
     try {
-      return await fn(req, reply);
+      const answer = await fn(req, reply);
+      if (await this.afterCommit(req, reply)) return reply;
+      return answer;
     } catch (err) {
       if (err instanceof JiraError)
         return reply.code(err.status).send({ errorMessages: err.errorMessages, errors: err.errors });
@@ -250,9 +266,9 @@ export class JiraSimulator extends HttpSimulator {
       text: adfText(issue.description),
       extra: { labels: issue.labels, properties: Object.fromEntries(issue.properties) },
     });
-    return reply
-      .code(201)
-      .send({ id: issue.id, key: issue.key, self: `${this.url}/rest/api/3/issue/${issue.id}` });
+    // Returned, not sent: an after-commit fault may still hold or drop the answer.
+    reply.code(201);
+    return { id: issue.id, key: issue.key, self: `${this.url}/rest/api/3/issue/${issue.id}` };
   }
 
   #comment(req: FastifyRequest, reply: FastifyReply, v2: boolean) {
@@ -266,6 +282,7 @@ export class JiraSimulator extends HttpSimulator {
       body: doc,
       created: new Date().toISOString().replace('Z', '+0000'),
       author: JIRA_ACCOUNT.displayName,
+      properties: new Map(commentProperties(req.body)),
     };
     i.comments.push(c);
     this.recorder.sent({
@@ -275,7 +292,9 @@ export class JiraSimulator extends HttpSimulator {
       upstreamId: `${i.key}#${c.id}`,
       title: `comment on ${i.key}`,
       text: adfText(doc),
+      extra: { properties: Object.fromEntries(c.properties) },
     });
-    return reply.code(201).send(commentJson(this.url, i, c));
+    reply.code(201);
+    return commentJson(this.url, i, c);
   }
 }

@@ -12,7 +12,16 @@ export type Fault =
   /** Answer the vendor's application error with this code (Slack `{ok:false,error}`; Jira 401/400 body). */
   | { error: string }
   /** Close the connection without answering. */
-  | { drop: true };
+  | { drop: true }
+  /** HTTP (Jira): do the operation (the change lands), then close the connection instead of answering. */
+  | { dropAfterCommit: true }
+  /** HTTP (Jira): do the operation (the change lands), then answer only after this many ms. */
+  | { delayAfterCommit: number };
+
+/** True for the faults that let the operation happen and only spoil its answer. */
+export function isAfterCommit(f: Fault): f is { dropAfterCommit: true } | { delayAfterCommit: number } {
+  return 'dropAfterCommit' in f || 'delayAfterCommit' in f;
+}
 
 /** The wildcard key: a fault set on it applies to every operation of the simulator. */
 export const ANY = '*';

@@ -1,7 +1,7 @@
 // The HTTP side shared by the Slack, Teams and Jira simulators: a fastify plugin mounted under a prefix
 // (alone on its own port, or beside the others in the hub), request recording and the common fault knobs.
 import fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { type Fault, FaultBox, never } from './faults.js';
+import { type Fault, FaultBox, isAfterCommit, never } from './faults.js';
 import { Recorder, safeHeaders } from './records.js';
 
 /** Where a standalone simulator listens; port 0 (the default) picks a free one. */
@@ -14,6 +14,8 @@ export interface ListenOptions {
 export abstract class HttpSimulator extends FaultBox {
   /** Requests received and what agents sent. */
   readonly recorder = new Recorder();
+  /** After-commit faults taken by `intercept`, applied by `afterCommit` once the handler has run. */
+  readonly #afterCommit = new WeakMap<FastifyRequest, Fault>();
   #app: FastifyInstance | undefined;
   #url = '';
 
@@ -88,6 +90,10 @@ export abstract class HttpSimulator extends FaultBox {
     });
     const fault = this.take(faultKeys);
     if (!fault) return false;
+    if (isAfterCommit(fault)) {
+      this.#afterCommit.set(req, fault);
+      return false;
+    }
     if ('hang' in fault) await never();
     if ('drop' in fault) {
       reply.hijack();
@@ -95,6 +101,24 @@ export abstract class HttpSimulator extends FaultBox {
       return true;
     }
     this.faultReply(reply, fault, operation);
+    return true;
+  }
+
+  /**
+   * Applies the after-commit fault `intercept` took for this request, once its handler has run (the
+   * change landed): waits before answering, or drops the connection (true: the reply is gone). A
+   * simulator whose handlers do not call this answers such faults normally (Jira calls it).
+   */
+  protected async afterCommit(req: FastifyRequest, reply: FastifyReply): Promise<boolean> {
+    const fault = this.#afterCommit.get(req);
+    if (!fault) return false;
+    this.#afterCommit.delete(req);
+    if ('delayAfterCommit' in fault) {
+      await new Promise((resolve) => setTimeout(resolve, fault.delayAfterCommit).unref());
+      return false;
+    }
+    reply.hijack();
+    req.raw.socket.destroy();
     return true;
   }
 }
