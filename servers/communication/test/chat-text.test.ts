@@ -3,7 +3,7 @@
 import { ToolError } from '@mcp-fleet/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { prepareSlackText, prepareTeamsText } from '../src/content/chat-text.js';
+import { MAX_USER_MENTIONS, prepareSlackText, prepareTeamsText } from '../src/content/chat-text.js';
 
 const isUser = (id: string) => id === 'U0ALICE001';
 const rules = { broadcast: false, maxChars: 4000, isUser };
@@ -138,6 +138,159 @@ describe('Teams text', () => {
         t,
       ).not.toBe('ok');
     expect(codeOf(() => prepareTeamsText('[status](https://status.example.com)', { maxChars: 100 }))).toBe(
+      'ok',
+    );
+  });
+});
+
+/** Characters a reader does not see, or takes for nothing (attack round 1: ZWSP, soft hyphen, CGJ…). */
+const invisible = fc.constantFrom(
+  '\u200b',
+  '\u200c',
+  '\u200d',
+  '\u2060',
+  '\u00ad',
+  '\u034f',
+  '\ufe0f',
+  '\u180e',
+  '\u061c',
+  '\u200e',
+  '\u2063',
+  '\ufeff',
+  '\u0301',
+  '\u20dd',
+);
+/** Look-alike dots a reader takes for `.`. */
+const dot = fc.constantFrom('.', '\u3002', '\uff0e', '\uff61', '\u2024', '\ufe52');
+/** Hosts a disguise imitates, and the places links really go. */
+const looksLike = fc.constantFrom('intranet.example.com', 'example.com', 'login.example.com', 'github.com');
+const realTarget = fc.constantFrom(
+  'https://evil.example/x',
+  'https://attacker.example',
+  'http://e.example/?d=1',
+);
+
+/** An allowed-looking host with invisible characters inserted and its dots replaced by look-alikes. */
+const disguisedLabel = fc
+  .tuple(looksLike, fc.array(fc.tuple(fc.nat(), invisible), { minLength: 1, maxLength: 4 }), dot, safeText)
+  .map(([host, inserts, d, tail]) => {
+    let h = host.replaceAll('.', d);
+    for (const [at, x] of inserts) {
+      const i = at % (h.length + 1);
+      h = h.slice(0, i) + x + h.slice(i);
+    }
+    return `${h}/login ${tail.replace(/[<>|[\]()]/g, '')}`;
+  });
+
+describe('disguised links with invisible or look-alike characters (attack round 1)', () => {
+  it('refuses every label that reads as another host, in Slack and Teams', () => {
+    fc.assert(
+      fc.property(disguisedLabel, realTarget, (label, url) => {
+        expect(
+          codeOf(() => prepareSlackText(`see <${url}|${label}>`, rules)),
+          label,
+        ).toBe('disguised_link');
+        expect(
+          codeOf(() => prepareTeamsText(`see [${label}](${url})`, { maxChars: 4000 })),
+          label,
+        ).toBe('disguised_link');
+      }),
+      { numRuns: 400 },
+    );
+  });
+
+  it('refuses the reported examples', () => {
+    for (const t of [
+      '<https://evil.example|intranet\u200b.example\u200b.com/login>',
+      '<https://evil.example|example\u00ad.com>',
+      '<https://evil.example|ex\u034fample.c\u034fom>',
+    ])
+      expect(
+        codeOf(() => prepareSlackText(t, rules)),
+        t,
+      ).toBe('disguised_link');
+    expect(
+      codeOf(() =>
+        prepareTeamsText('[intranet\u200b.example\u200b.com/login](https://evil.example/x)', {
+          maxChars: 999,
+        }),
+      ),
+    ).toBe('disguised_link');
+  });
+
+  it('refuses link targets whose host is not plain ASCII as written (IDN homographs, encodings)', () => {
+    const targets = fc.constantFrom(
+      'https://іntranet.example.com/login', // Cyrillic і
+      'https://xn--ntranet-qog.example.com/login',
+      'https://ｅｘａｍｐｌｅ.com/',
+      'https://%65vil.example/',
+      'https://example.com\u3002evil.example/',
+      'https://example.com.:443/',
+      'https://examp\u200ble.com/',
+    );
+    fc.assert(
+      fc.property(targets, fc.boolean(), (url, sameLabel) => {
+        const label = sameLabel ? url.replace(/^https:\/\//, '') : 'report';
+        expect(
+          codeOf(() => prepareSlackText(`<${url}|${label}>`, rules)),
+          url,
+        ).toBe('disguised_link');
+        expect(
+          codeOf(() => prepareTeamsText(`[${label}](${url})`, { maxChars: 999 })),
+          url,
+        ).toBe('disguised_link');
+      }),
+    );
+  });
+
+  it('refuses percent-encoded letters and digits in link targets (they would hide a secret from the scan)', () => {
+    for (const url of [
+      'https://x.example/?d=sk%5Flive%5Fabc',
+      'https://x.example/%41KIA',
+      'https://x.example/a%2Eb',
+    ])
+      expect(
+        codeOf(() => prepareSlackText(`<${url}|report>`, rules)),
+        url,
+      ).toBe('content_refused');
+    expect(prepareSlackText('<https://x.example/a%20b?q=%26|report>', rules)).toBe(
+      '<https://x.example/a%20b?q=%26|report>',
+    );
+  });
+
+  it('still posts honest links and labels with ordinary non-ASCII text', () => {
+    for (const t of [
+      '<https://status.example.com|Statusseite für Kunden>',
+      '<https://example.com/docs|example.com/docs>',
+      '<https://www.example.com|café menu>',
+    ])
+      expect(
+        codeOf(() => prepareSlackText(t, rules)),
+        t,
+      ).toBe('ok');
+  });
+});
+
+describe('many user mentions are a broadcast (attack round 1)', () => {
+  const everyone = Array.from({ length: 12 }, (_, i) => `U0USER${String(i).padStart(4, '0')}`);
+  const anyUser = (id: string) => everyone.includes(id);
+  it('refuses more than MAX_USER_MENTIONS distinct mentions without the broadcast grant', () => {
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(fc.constantFrom(...everyone), { minLength: 1, maxLength: 12 }),
+        safeText,
+        (ids, sep) => {
+          const t = ids.map((id) => `<@${id}>`).join(sep.replace(/[<>]/g, '') || ' ');
+          const code = codeOf(() => prepareSlackText(t, { ...rules, isUser: anyUser }));
+          expect(code, t).toBe(ids.length > MAX_USER_MENTIONS ? 'content_refused' : 'ok');
+          expect(codeOf(() => prepareSlackText(t, { ...rules, broadcast: true, isUser: anyUser }))).toBe(
+            'ok',
+          );
+        },
+      ),
+    );
+    // Repeating one mention is not a broadcast.
+    expect(codeOf(() => prepareSlackText('<@U0USER0001> '.repeat(20), { ...rules, isUser: anyUser }))).toBe(
       'ok',
     );
   });

@@ -13,6 +13,11 @@ export interface ChatTextRules {
   isUser?: (id: string) => boolean;
 }
 
+/**
+ * More distinct user mentions than this in one message notify so many people that it counts as a
+ * broadcast: refused unless the grant allows broadcasts.
+ */
+export const MAX_USER_MENTIONS = 5;
 /** Slack's own limit on a message's text, after escaping. */
 const SLACK_HARD_LIMIT = 40_000;
 /** The plain-text broadcast words Slack and Teams users read as "notify everyone". */
@@ -42,6 +47,23 @@ export function neutraliseBroadcastWords(text: string): string {
   return text.replace(BROADCAST_WORDS, (_m, w: string) => `@${JOINER}${w}`);
 }
 
+/** Characters a reader does not see (format controls, combining/enclosing marks, default-ignorables). */
+const INVISIBLE = /[\p{Cf}\p{Mn}\p{Me}\p{Default_Ignorable_Code_Point}]/gu;
+/** Characters a reader takes for a dot between host labels. */
+const DOTS = /[\u3002\uff0e\uff61\u2024\ufe52\u00b7\u2027\u2219\u22c5\u30fb\u0701\u0702\u06d4]/g;
+
+/**
+ * The label as a reader sees it, for comparing the hosts it names: NFKC, invisible characters removed
+ * (ZWSP, soft hyphen, CGJ, joiners, variation selectors…), look-alike dots and spaces made ASCII.
+ */
+export function visibleText(label: string): string {
+  return label
+    .normalize('NFKC')
+    .replace(INVISIBLE, '')
+    .replace(DOTS, '.')
+    .replace(/\p{Zs}/gu, ' ');
+}
+
 /** The host a URL names (ASCII, lowercase, no leading `www.`); null when it is no usable link target. */
 export function linkHost(url: string): string | null {
   const mail = /^mailto:[^@\s]+@([^?\s]+)/i.exec(url);
@@ -64,17 +86,50 @@ function normaliseHost(host: string): string | null {
 }
 
 /**
- * Refuses link text that names another place than the link goes: any URL or domain in `label` must
- * be the target's own host (`<https://evil.example|https://intranet.example.com>` is refused).
+ * Refuses a link target a reader could misjudge, before its label is compared: not http(s)/mailto,
+ * credentials, a host that is not plain ASCII as written (IDN/punycode, percent-encoded, backslashes,
+ * explicit ports that change nothing), or percent-encoded letters/digits (which would hide a secret
+ * from the outbound scan). Returns the target's normalised host.
  */
-export function checkLinkLabel(url: string, label: string): void {
+export function checkLinkTarget(url: string): string {
   const host = linkHost(url);
   if (host === null)
     throw new ToolError(
       `Links must be http(s) or mailto addresses without credentials; \`${url.slice(0, 80)}\` is not. Write the address plainly.`,
       'content_refused',
     );
-  const text = label.normalize('NFKC').replace(/[\u3002\uff0e\uff61]/g, '.');
+  const written = /^mailto:/i.test(url)
+    ? (/^mailto:[^@\s]+@([^?\s]+)/i.exec(url)?.[1] ?? '')
+    : (/^https?:\/\/([^/?#\\]*)/i.exec(url)?.[1] ?? '');
+  const parsed = /^mailto:/i.test(url) ? written : new URL(url).host;
+  if (!/^[a-z0-9.-]+(:\d{1,5})?$/i.test(written) || written.toLowerCase() !== parsed.toLowerCase())
+    throw new ToolError(
+      `The link \`${url.slice(0, 80)}\` does not name its host in plain ASCII (letters, digits, dots, hyphens). ` +
+        'Internationalised, encoded or look-alike host names are refused because they can imitate another address.',
+      'disguised_link',
+    );
+  if (host.split('.').some((l) => l.startsWith('xn--')))
+    throw new ToolError(
+      `The link \`${url.slice(0, 80)}\` goes to an internationalised (punycode) host; such links are refused because they can imitate another address.`,
+      'disguised_link',
+    );
+  if (/%(?:[46][1-9a-f]|[57][0-9a]|3[0-9]|2d|2e|5f|7e)/i.test(url))
+    throw new ToolError(
+      `The link \`${url.slice(0, 80)}\` percent-encodes plain letters, digits or -._~; write them as they are.`,
+      'content_refused',
+    );
+  return host;
+}
+
+/**
+ * Refuses link text that names another place than the link goes: any URL or domain in `label` (as a
+ * reader sees it, see {@link visibleText}) must be the target's own host
+ * (`<https://evil.example|https://intranet.example.com>` is refused), and the target must pass
+ * {@link checkLinkTarget}.
+ */
+export function checkLinkLabel(url: string, label: string): void {
+  const host = checkLinkTarget(url);
+  const text = visibleText(label);
   for (const m of text.matchAll(/[a-z][a-z0-9+.-]*:\/\/[^\s/?#|]+/giu)) {
     if (linkHost(m[0]) !== host) throw disguised(m[0], host);
   }
@@ -114,6 +169,13 @@ export function prepareSlackText(text: string, rules: ChatTextRules): string {
     last = at + m[0].length;
   }
   out += plainSlack(text.slice(last));
+  const mentioned = new Set([...out.matchAll(/<@([UW][A-Z0-9]{2,20})>/g)].map((m) => m[1]));
+  if (mentioned.size > MAX_USER_MENTIONS && !rules.broadcast)
+    throw new ToolError(
+      `The text mentions ${mentioned.size} people; more than ${MAX_USER_MENTIONS} mentions in one message are a broadcast, ` +
+        'which your role may not send. Mention fewer people, or write their names as plain text.',
+      'content_refused',
+    );
   // Escaping lengthens the text; Slack refuses (msg_too_long) above 40,000 characters.
   if (out.length > SLACK_HARD_LIMIT) checkLength(out, SLACK_HARD_LIMIT);
   return out;
