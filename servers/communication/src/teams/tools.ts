@@ -30,14 +30,18 @@ export async function planTeamsPost(
   const teams = ctx.connectors.teams;
   if (!teams) throw new ToolError('Teams is not configured on this server.', 'not_configured');
   const name = args.channel;
-  if (!teams.has(name))
-    throw deny(
-      `\`${name.slice(0, 80)}\` is not a configured Teams channel. Configured: ${teams.names().join(', ')}.`,
+  // One answer for "not configured" and "not granted", so a caller cannot probe which channels exist;
+  // only an unconstrained caller (who may use every configured channel) is told their names.
+  const denied = () =>
+    deny(
+      `\`${name.slice(0, 80)}\` is no Teams channel your role may post to.` +
+        (ctx.constraints === null ? ` Configured: ${teams.names().join(', ')}.` : ''),
     );
+  if (!teams.has(name)) throw denied();
   let rules: readonly TeamsRule[] = [];
   if (ctx.constraints !== null) {
     rules = (ctx.constraints as TeamsRule[]).filter((r) => r?.channels?.includes(name));
-    if (!rules.length) throw deny(`Your role may not post to the Teams channel \`${name}\`.`);
+    if (!rules.length) throw denied();
   }
   const cap = ctx.connectors.config.teamsMaxBytes;
   const caps = rules.map((r) => Math.min(r.maxBytes ?? cap, cap));
@@ -95,7 +99,7 @@ export const teamsPostMessage = tool({
     check: (args, value) =>
       value.channels.includes(args.channel)
         ? null
-        : `your role may not post to the Teams channel \`${args.channel.slice(0, 80)}\``,
+        : `\`${args.channel.slice(0, 80)}\` is no Teams channel your role may post to`,
   },
   toText: (d) => `Posted to the Teams channel ${d.channel} (${d.bytes} bytes).`,
   handler: async (args, ctx) => {
