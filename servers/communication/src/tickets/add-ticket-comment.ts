@@ -8,7 +8,7 @@ import { tool } from '../tools/tool.js';
 import { ticketIdempotencyKey } from './idempotency.js';
 import { projectOfIssueKey } from './keys.js';
 import { allow, checkIssueKey, checkProject } from './policy.js';
-import { backendOf, capText, deadlineOf, issueKeyInput } from './shared.js';
+import { backendOf, capText, deadlineOf, issueKeyInput, settleableWrite } from './shared.js';
 
 const TIMEOUT_MS = 30_000;
 
@@ -77,11 +77,13 @@ export const addTicketComment = tool({
     );
     ctx.detail('destinations', [`jira:${where.project}`]);
     const idempotencyKey = ticketIdempotencyKey(ctx.identity, ctx.idempotencyKey, 'add_ticket_comment', args);
-    const out = await backend.addComment(where, args.body, idempotencyKey, {
-      signal: ctx.signal,
-      commit: () => ctx.commit(),
-      deadline,
-    });
+    const out = await settleableWrite(
+      'comment',
+      ctx.idempotencyKey !== undefined,
+      () => ctx.commit(),
+      (commit) =>
+        backend.addComment(where, args.body, idempotencyKey, { signal: ctx.signal, commit, deadline }),
+    );
     ctx.detail('upstreamId', `${where.key}/comment/${out.id}`);
     ctx.detail('upstreamCreated', out.created);
     return { data: { key: where.key, commentId: out.id, created: out.created } };

@@ -7,7 +7,7 @@ import { tool } from '../tools/tool.js';
 import { ticketIdempotencyKey } from './idempotency.js';
 import { PROJECT_KEY } from './keys.js';
 import { allow, type CreateAsk, checkCreate, type TicketField } from './policy.js';
-import { backendOf, capText, deadlineOf, oneLine } from './shared.js';
+import { backendOf, capText, deadlineOf, oneLine, settleableWrite } from './shared.js';
 
 const TIMEOUT_MS = 30_000;
 /** Most characters of a summary (Jira's own limit). */
@@ -103,21 +103,27 @@ export const createTicket = tool({
     capText('description', args.description, ctx.connectors.config.ticketMaxChars);
     const idempotencyKey = ticketIdempotencyKey(ctx.identity, ctx.idempotencyKey, 'create_ticket', args);
     ctx.detail('destinations', plan.destinations);
-    const out = await backend.createTicket(
-      {
-        project: args.project,
-        issueType: args.issue_type,
-        summary: args.summary,
-        description: args.description,
-        fields: {
-          priority: args.priority,
-          labels: args.labels,
-          components: args.components,
-          duedate: args.due_date,
-        },
-        idempotencyKey,
-      },
-      { signal: ctx.signal, commit: () => ctx.commit(), deadline },
+    const out = await settleableWrite(
+      'ticket',
+      ctx.idempotencyKey !== undefined,
+      () => ctx.commit(),
+      (commit) =>
+        backend.createTicket(
+          {
+            project: args.project,
+            issueType: args.issue_type,
+            summary: args.summary,
+            description: args.description,
+            fields: {
+              priority: args.priority,
+              labels: args.labels,
+              components: args.components,
+              duedate: args.due_date,
+            },
+            idempotencyKey,
+          },
+          { signal: ctx.signal, commit, deadline },
+        ),
     );
     ctx.detail('upstreamId', out.id);
     ctx.detail('upstreamCreated', out.created);
