@@ -1,6 +1,9 @@
 // The outbound-content check: finds API keys, tokens, private keys, card numbers and password
-// assignments in text about to leave the company, and masks them (a fingerprint stays for the audit).
-import { createHash } from 'node:crypto';
+// assignments in text about to leave the company, also behind evasions (invisible characters, compatibility
+// forms, HTML, percent-encoding, markdown, base64: see ./secrets-view.ts), and masks them with a keyed
+// fingerprint for the audit.
+import { createHmac, randomBytes } from 'node:crypto';
+import { base64Runs, normalizedView, squash } from './secrets-view.js';
 
 /** The classes of secret the scan knows. */
 export type SecretKind =
@@ -15,12 +18,17 @@ export type SecretKind =
   | 'card_number'
   | 'password_assignment';
 
-/** One secret found in a text: its class, where it is, and the first 8 hex of its sha256. */
+/**
+ * One secret found in a text: its class, where it is in the text (the span to mask), the secret as the
+ * scan read it (normalized: what a reader sees) and its keyed fingerprint.
+ */
 export interface SecretFinding {
   kind: SecretKind;
   start: number;
   end: number;
   fingerprint: string;
+  /** The secret as read (after normalization); never stored, used to verify masking. */
+  secret: string;
 }
 
 /** A detector: a global regex; `group` names the capture that is the secret (default the match). */
@@ -44,7 +52,13 @@ const DETECTORS: readonly Detector[] = [
     kind: 'github_token',
     re: /(?<![A-Za-z0-9])(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{22,})/g,
   },
-  { kind: 'aws_access_key', re: /(?<![A-Za-z0-9])(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Za-z0-9])/g },
+  {
+    // Also written in lower case (a key id a reader can still use): then it must hold a digit, so an
+    // ordinary 20-letter word starting with "asia" is not one.
+    kind: 'aws_access_key',
+    re: /(?<![A-Za-z0-9])(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Za-z0-9])/gi,
+    valid: (s) => /^[A-Z0-9]+$/.test(s) || (/^[a-z0-9]+$/.test(s) && /[0-9]/.test(s.slice(4))),
+  },
   {
     // A secret access key: 40 base64 characters next to a key id or its usual label (alone, 40 random
     // characters are too common to call a secret, e.g. a git commit id).
@@ -112,13 +126,29 @@ export function luhn(digits: string): boolean {
   return sum % 10 === 0;
 }
 
-/** The first 8 hex characters of the secret's sha256: names it in an audit record without revealing it. */
-export const secretFingerprint = (secret: string): string =>
-  createHash('sha256').update(secret, 'utf8').digest('hex').slice(0, 8);
+/** The key of the fingerprints: COMMUNICATION_FINGERPRINT_KEY, else random per process. */
+let fingerprintKey: Buffer = randomBytes(32);
 
-/** How card numbers are written in groups: 4-4-4-4(-3), 4-4-4-1, and Amex/Diners 4-6-5 / 4-6-4. */
+/**
+ * Sets the key of {@link secretFingerprint} (COMMUNICATION_FINGERPRINT_KEY, the same on every replica so
+ * fingerprints correlate). Without it the key is random per process: fingerprints then correlate only
+ * within one process.
+ */
+export function setFingerprintKey(key: string): void {
+  fingerprintKey = Buffer.from(key, 'utf8');
+}
+
+/**
+ * The first 8 hex characters of the secret's HMAC-SHA256 under the server's key: names it in an audit
+ * record without revealing it, and without letting a reader of the audit brute-force a low-entropy
+ * secret (a card with a known BIN, a weak password) offline.
+ */
+export const secretFingerprint = (secret: string): string =>
+  createHmac('sha256', fingerprintKey).update(secret, 'utf8').digest('hex').slice(0, 8);
+
+/** How card numbers are written in groups: 4-4-4-4(-3), 4-4-4-1, Amex/Diners 4-6-5 / 4-6-4, digit by digit. */
 function cardLayout(lengths: readonly number[]): boolean {
-  if (lengths.length === 1) return true;
+  if (lengths.length === 1 || lengths.every((n) => n === 1)) return true;
   const k = lengths.join('-');
   if (k === '4-6-5' || k === '4-6-4') return true;
   const last = lengths[lengths.length - 1]!;
@@ -126,13 +156,13 @@ function cardLayout(lengths: readonly number[]): boolean {
 }
 
 /**
- * Card numbers: in each run of digit groups (separated by one space or dash), every span of whole
+ * Card numbers: in each run of digit groups (separated by up to three spaces, dashes, dots or slashes), every span of whole
  * consecutive groups laid out as cards are written, with 13-19 digits, a card network's prefix and a
  * valid Luhn digit. Whole groups, so "1 4111 1111 1111 1111" still finds the card, while a 30-digit id
  * is not scanned for one inside and three 5-digit numbers in a row are not a card.
  */
 function findCards(text: string, found: SecretFinding[]): void {
-  for (const run of text.matchAll(/(?<![0-9A-Za-z])\d+(?:[ -]\d+)*(?![0-9A-Za-z])/g)) {
+  for (const run of text.matchAll(/(?<![0-9A-Za-z])\d+(?:[ \t./-]{1,3}\d+)*(?![0-9A-Za-z])/g)) {
     const groups = [...run[0].matchAll(/\d+/g)].map((g) => ({ start: run.index + g.index, digits: g[0] }));
     for (let i = 0; i < groups.length; i++) {
       let digits = '';
@@ -143,14 +173,20 @@ function findCards(text: string, found: SecretFinding[]): void {
         if (digits.length < 13 || digits.length > 19 || !cardLayout(lengths) || !cardNumber(digits)) continue;
         const start = groups[i]!.start;
         const end = groups[j]!.start + groups[j]!.digits.length;
-        found.push({ kind: 'card_number', start, end, fingerprint: secretFingerprint(digits) });
+        found.push({
+          kind: 'card_number',
+          start,
+          end,
+          fingerprint: secretFingerprint(digits),
+          secret: digits,
+        });
       }
     }
   }
 }
 
-/** Every secret in `text`, in order, without overlaps (an earlier or longer finding wins). */
-export function findSecrets(text: string): SecretFinding[] {
+/** Every secret in `text` as written (no normalization), possibly overlapping. */
+function scanRaw(text: string): SecretFinding[] {
   const found: SecretFinding[] = [];
   findCards(text, found);
   for (const d of DETECTORS) {
@@ -159,9 +195,32 @@ export function findSecrets(text: string): SecretFinding[] {
       const secret = d.group === undefined ? m[0] : m[d.group];
       if (secret === undefined || (d.valid && !d.valid(secret))) continue;
       const start = d.group === undefined ? m.index : m.index + m[0].lastIndexOf(secret);
-      found.push({ kind: d.kind, start, end: start + secret.length, fingerprint: secretFingerprint(secret) });
+      found.push({
+        kind: d.kind,
+        start,
+        end: start + secret.length,
+        fingerprint: secretFingerprint(secret),
+        secret,
+      });
     }
   }
+  return found;
+}
+
+/**
+ * Every secret in `text`, in order, without overlaps (an earlier or longer finding wins): in the text as
+ * written, in its normalized view (positions mapped back to the text), and in base64 runs that decode to
+ * text (the whole run is the finding).
+ */
+export function findSecrets(text: string): SecretFinding[] {
+  const found = scanRaw(text);
+  const view = normalizedView(text);
+  if (view.text !== text)
+    for (const f of scanRaw(view.text))
+      found.push({ ...f, start: view.starts[f.start]!, end: view.ends[f.end - 1]! });
+  for (const run of base64Runs(view.text))
+    for (const f of scanRaw(run.decoded))
+      found.push({ ...f, start: view.starts[run.start]!, end: view.ends[run.end - 1]! });
   // A mask left by an earlier scan names a secret; it is not one (`[secret:google_api_key:…]` is no `api_key:`).
   const masks = [...text.matchAll(MASK)].map((m) => [m.index, m.index + m[0].length] as const);
   const inMask = (f: SecretFinding) => masks.some(([s, e]) => f.start < e && f.end > s);
@@ -190,5 +249,21 @@ export function maskSecrets(text: string, findings: readonly SecretFinding[] = f
     out += text.slice(at, f.start) + secretMask(f);
     at = f.end;
   }
-  return out + text.slice(at);
+  out += text.slice(at);
+  // Verified: no finding's secret is left in any normalized form; else the whole text is masked.
+  return findings.some((f) => stillHolds(out, f.secret)) ? secretMask(findings[0]!) : out;
 }
+
+/** True when `text`, normalized and squashed to letters and digits, still holds `secret` (same form). */
+export function stillHolds(text: string, secret: string): boolean {
+  const s = squash(secret);
+  if (s.length < 8) return text.includes(secret);
+  const t = text.replace(MASK, ' ');
+  return squash(t).includes(s) || squash(normalizedView(t).text).includes(s);
+}
+
+/**
+ * The audit masking of one string (core's `auditRedact`): every secret the scan finds replaced by its
+ * mask. Idempotent: a mask is never flagged or masked again.
+ */
+export const redactSecrets = (text: string): string => (text.length < 8 ? text : maskSecrets(text));
