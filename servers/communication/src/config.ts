@@ -74,6 +74,15 @@ export const configSchema = env
     COMMUNICATION_DESTINATION_PER_MINUTE: int(30, 1, 10_000),
     /** Timeout of one upstream request (ms); a send tool's own timeout is a little longer. */
     COMMUNICATION_UPSTREAM_TIMEOUT_MS: int(10_000, 100, 120_000),
+    /**
+     * Key of the secrets' fingerprints in audit records (HMAC-SHA256; a Secret, >= 32 chars, the same on
+     * every replica so fingerprints correlate). Unset: a random key per process (fingerprints then
+     * correlate only within one process).
+     */
+    COMMUNICATION_FINGERPRINT_KEY: optional.refine(
+      (v) => v === undefined || v.length >= 32,
+      'COMMUNICATION_FINGERPRINT_KEY must be at least 32 characters',
+    ),
     /** Most messages slack_read_channel returns. */
     COMMUNICATION_READ_MAX_MESSAGES: int(50, 1, 200),
   })
