@@ -256,3 +256,108 @@ describe('slack_post_message destinations (THREATS C4, C5)', () => {
     }
   });
 });
+
+/** Slack Web API methods that only read; anything else changes state at Slack. */
+const READS = new Set([
+  'auth.test',
+  'conversations.list',
+  'users.list',
+  'conversations.info',
+  'conversations.history',
+  'conversations.replies',
+  'users.info',
+]);
+const writes = () => f.slack.requests.filter((r) => !READS.has(r.operation)).length;
+
+describe('direct messages leave no trace at Slack when refused (attack round 1)', () => {
+  let dm: TestClient;
+  beforeAll(async () => {
+    dm = await clientAs(f.s, 'modern', 'dm');
+  });
+  afterAll(async () => {
+    await dm?.close();
+  });
+
+  it('refuses @user and U… destinations without a granted DM with ZERO state-changing requests', async () => {
+    const dests = fc.oneof(
+      fc.constantFrom('@bob', 'U0BOB00001', '@ceo', 'U0CEO00001', 'W0CEO00001', '@nobody', 'U0NOBODY01'),
+      fc.stringMatching(/^@[a-z][a-z0-9._-]{1,15}$/).filter((s) => s !== '@alice'),
+      fc.stringMatching(/^U[A-Z0-9]{8,10}$/).filter((s) => s !== 'U0ALICE001'),
+    );
+    await fc.assert(
+      fc.asyncProperty(dests, fc.constantFrom(support, open, dm), async (channel, client) => {
+        const w0 = writes();
+        const { out, posts } = await delta(() => call(client, 'slack_post_message', { channel, text: 'hi' }));
+        expect(out.code, `${channel}: ${out.text}`).toBe('destination_denied');
+        expect(posts).toBe(0);
+        expect(writes(), `${channel} changed state at Slack`).toBe(w0);
+      }),
+      { numRuns: 40 },
+    );
+    expect(f.slack.requests.some((r) => r.operation === 'conversations.open')).toBe(false);
+  });
+
+  it('posts to the granted DM by its id, @name or user id, opening nothing', async () => {
+    for (const channel of ['D0ALICE001', '@alice', 'U0ALICE001']) {
+      const { out, posts } = await delta(() =>
+        call(dm, 'slack_post_message', { channel, text: 'hello alice' }),
+      );
+      expect(out.isError, `${channel}: ${out.text}`).toBe(false);
+      expect(posts).toBe(1);
+      expect(f.slack.posts.at(-1)?.channel).toBe('D0ALICE001');
+    }
+    expect(f.slack.requests.some((r) => r.operation === 'conversations.open')).toBe(false);
+  });
+});
+
+describe('refusals do not tell which channels, DMs or users exist (attack round 1)', () => {
+  it('answers existing-but-forbidden and non-existent names with the same text', async () => {
+    const existing = fc.constantFrom(
+      '#exec-private',
+      'exec-private',
+      '#general',
+      '#analytics',
+      '#partners-shared',
+      '@alice',
+      '@ceo',
+      '@bob',
+      'U0CEO00001',
+      'U0ALICE001',
+    );
+    const missing = fc.oneof(
+      fc.stringMatching(/^#[a-z][a-z0-9-]{2,15}$/),
+      fc.stringMatching(/^@[a-z][a-z0-9._-]{1,15}$/),
+      fc.stringMatching(/^U[A-Z0-9]{8,10}$/),
+    );
+    const norm = (t: string, arg: string) => t.replaceAll(arg, '<ARG>');
+    const answer = async (client: TestClient, tool: string, channel: string) => {
+      const { out, requests } = await delta(() => call(client, tool, { channel, text: 'x' }));
+      expect(requests).toBe(0);
+      return `${out.code} ${norm(out.text, channel)}`;
+    };
+    const reference = await answer(support, 'slack_post_message', '#exec-private');
+    const KNOWN = new Set([
+      '#support-escalations',
+      '#exec-private',
+      '#general',
+      '#analytics',
+      '#partners-shared',
+    ]);
+    await fc.assert(
+      fc.asyncProperty(
+        fc.oneof(
+          existing,
+          missing.filter((n) => !KNOWN.has(n) && !/^@(alice|bob|ceo)$/.test(n)),
+        ),
+        fc.constantFrom('slack_post_message', 'slack_read_channel'),
+        async (channel, tool) => {
+          const a = await answer(support, tool, channel);
+          expect(a, channel).toBe(
+            tool === 'slack_post_message' ? reference : await answer(support, tool, '#exec-private'),
+          );
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+});

@@ -27,7 +27,8 @@ const slackGrant = (value: unknown) => ({
 
 /**
  * Roles: `support` (#support-escalations by name), `analyst` (C0ANALYT01 by id), `herald` (#general
- * with broadcasts), `terse` (#support-escalations, 40 characters), `open` ("*"), `teams` (ops-alerts).
+ * with broadcasts), `terse` (#support-escalations, 40 characters), `open` ("*"), `dm` (only the DM
+ * D0ALICE001 with alice), `teams` (ops-alerts).
  */
 export const chatPolicy = {
   version: 1,
@@ -38,6 +39,7 @@ export const chatPolicy = {
     herald: { grants: [slackGrant({ channels: ['#general'], broadcast: true })] },
     terse: { grants: [slackGrant({ channels: ['#support-escalations'], maxChars: 40 })] },
     open: { grants: [slackGrant('*')] },
+    dm: { grants: [slackGrant({ channels: ['D0ALICE001'] })] },
     teams: {
       grants: [
         {

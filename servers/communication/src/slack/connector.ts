@@ -4,7 +4,6 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Logger } from '@mcp-fleet/core';
 import { type WebAPICallResult, WebClient } from '@slack/web-api';
 import type { UpstreamBreaker } from '../upstream/breaker.js';
-import { UpstreamFailure } from '../upstream/failures.js';
 import {
   DirectoryCache,
   type DirectorySnapshot,
@@ -103,16 +102,6 @@ export class SlackConnector {
         }
       }),
     );
-  }
-
-  /** Opens (or finds) the DM with a user; returns its D… id. */
-  async openIm(userId: string, signal: AbortSignal): Promise<string> {
-    const r = (await this.call('conversations.open', { users: userId }, signal)) as {
-      channel?: { id?: string };
-    };
-    const id = r.channel?.id;
-    if (!id) throw new UpstreamFailure('slack', 'rejected', 'Slack opened no direct message');
-    return id;
   }
 
   /** Recent top-level messages of a channel, newest first, or one thread (parent first). */

@@ -21,13 +21,13 @@ const deny = (message: string) => new ToolError(message, 'destination_denied');
 const advice =
   'Call slack_list_channels to see the channels you may use, and pass one of them as `#name` or its id.';
 
-/** Finds the one conversation an argument names, refreshing the directory once on a miss. */
-async function lookup(
-  slack: SlackConnector,
-  arg: string,
-  signal: AbortSignal,
-  mayOpenIm: boolean,
-): Promise<SlackChannelEntry | undefined> {
+/**
+ * Finds the one conversation an argument names, refreshing the directory once on a miss (reads only).
+ * A user (`@name`, `U…`) resolves to the DM the bot ALREADY has with them (conversations.list lists
+ * IMs with their `user`); no DM is ever opened: `conversations.open` changes state at Slack, and a DM
+ * not yet open has no id a grant could list, so it could never be allowed anyway.
+ */
+async function lookup(slack: SlackConnector, arg: string): Promise<SlackChannelEntry | undefined> {
   const find = (dir: Directory): SlackChannelEntry | 'ambiguous' | 'user' | undefined => {
     if (/^[CGD][A-Z0-9]+$/.test(arg)) return dir.channel(arg);
     if (/^[UW][A-Z0-9]+$/.test(arg) || arg.startsWith('@')) return 'user';
@@ -40,30 +40,13 @@ async function lookup(
     dir = await slack.refreshDirectory();
     found = find(dir);
   }
-  if (found === 'ambiguous') throw deny(`\`${arg}\` names more than one conversation. ${advice}`);
+  if (found === 'ambiguous') return undefined;
   if (found !== 'user') return found;
   const users = arg.startsWith('@')
     ? dir.usersNamed(arg.slice(1))
     : [dir.user(arg)].filter((u) => u !== undefined);
   if (users.length !== 1 || users[0]?.deleted) return undefined;
-  const userId = users[0]?.id ?? '';
-  const im = dir.imWith(userId);
-  if (im || !mayOpenIm) return im;
-  // Opening a DM changes nothing anyone sees; done only when some grant could allow a DM at all.
-  const id = await slack.openIm(userId, signal);
-  dir = await slack.refreshDirectory();
-  return (
-    dir.channel(id) ?? {
-      id,
-      name: '',
-      isPrivate: true,
-      isExtShared: false,
-      isIm: true,
-      isArchived: false,
-      isMember: true,
-      user: userId,
-    }
-  );
+  return dir.imWith(users[0]?.id ?? '');
 }
 
 /** The conversation ids a granted value lists (names resolved; unknown names match nothing). */
@@ -105,23 +88,22 @@ export async function resolveChannel(
   slack: SlackConnector,
   arg: unknown,
   constraints: readonly unknown[] | null,
-  signal: AbortSignal,
+  _signal: AbortSignal,
 ): Promise<ResolvedChannel> {
   if (typeof arg !== 'string' || !CHANNEL_ARG.test(arg))
     throw deny(
       `\`${String(arg).slice(0, 100)}\` is not one channel (one "#name" or id, no spaces, commas or other characters). ${advice}`,
     );
   const rules = rulesOf(constraints);
-  const mayOpenIm = rules?.some((r) => r.channels.some((c) => c.startsWith('D'))) ?? false;
-  const entry = await lookup(slack, arg, signal, mayOpenIm);
-  if (!entry) throw deny(`\`${arg}\` is no channel your role may use. ${advice}`);
-  if (entry.isArchived) throw deny(`\`${arg}\` is archived; nothing can be posted there. ${advice}`);
+  const entry = await lookup(slack, arg);
+  // One answer for "does not exist", "ambiguous", "a DM" and "not allowed": the text may not tell a
+  // caller which channels, DMs or users exist. Only a caller allowed the channel learns it is archived.
+  const denied = () => deny(`\`${arg}\` is no channel your role may use. ${advice}`);
+  if (!entry) throw denied();
   const dir = await slack.directory();
-  const allowed = allowingRules(entry, rules, dir);
-  if (!allowed) {
-    const what = entry.isIm ? 'a direct message' : `\`${arg}\``;
-    throw deny(`Your role may not use ${what}. ${advice}`);
-  }
+  const allowed = allowingRules({ ...entry, isArchived: false }, rules, dir);
+  if (!allowed) throw denied();
+  if (entry.isArchived) throw deny(`\`${arg}\` is archived; nothing can be posted there. ${advice}`);
   return { entry, rules: allowed };
 }
 
