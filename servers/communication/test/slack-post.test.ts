@@ -186,3 +186,66 @@ describe('slack_post_message upstream failures', () => {
     expect(out.text).not.toContain(f.slack.token);
   });
 });
+
+describe('slack_post_message: encoded links and broadcasts (attack round 1)', () => {
+  it('refuses links whose target hides its host or encodes letters, and Slack receives nothing', async () => {
+    const target = fc.constantFrom(
+      'https://%65vil.example/',
+      'https://evil%2Eexample/',
+      'https://x.example/?d=sk%5Flive%5Fabcdefghijklmnop',
+      'https://x.example/%41KIAABCDEFGHIJKLMNOP',
+      'HTTPS://іntranet.example.com/login',
+      'https://xn--ntranet-qog.example.com/',
+      'https:\\\\evil.example/',
+      'https://ｅｖｉｌ.example/',
+      'https://evil.example:443/',
+    );
+    const label = fc.constantFrom('', 'report', 'evil.example', 'intranet.example.com');
+    await fc.assert(
+      fc.asyncProperty(target, label, async (url, l) => {
+        const t = `see <${url}${l ? `|${l}` : ''}> now`;
+        const { out, requests } = await delta(() =>
+          call(support, 'slack_post_message', { channel: '#support-escalations', text: t }),
+        );
+        expect(['disguised_link', 'content_refused'], `${t}: ${out.code} ${out.text}`).toContain(out.code);
+        expect(requests).toBe(0);
+      }),
+      { numRuns: 40 },
+    );
+  });
+
+  it('never lets an encoded or disguised broadcast or mention sequence reach Slack raw', async () => {
+    const seq = fc.constantFrom(
+      '<%21channel>',
+      '<!\u200bchannel>',
+      '<!here\u200b>',
+      '<\u200b!everyone>',
+      '&lt;!channel&gt;',
+      '&#60;!here&#62;',
+      '＜!channel＞',
+      '<!subteam^S0ONCALL01\u200b>',
+      '<@%55%30ALICE001>',
+      '<@U0ALICE001\u200b>',
+      '<!CHANNEL>',
+      '<! channel>',
+    );
+    await fc.assert(
+      fc.asyncProperty(text, seq, text, async (a, s, b) => {
+        const { out } = await delta(() =>
+          call(support, 'slack_post_message', { channel: '#support-escalations', text: `${a}${s}${b}` }),
+        );
+        if (out.isError) {
+          expect(
+            ['disguised_link', 'content_refused', 'outbound_secret'],
+            `${out.code} ${out.text}`,
+          ).toContain(out.code);
+          return;
+        }
+        const sent = f.slack.posts.at(-1)?.text ?? '';
+        expect(sent).not.toMatch(RAW_BROADCAST);
+        expect(sent).not.toMatch(/<!|<@(?!U0ALICE001>)/);
+      }),
+      { numRuns: 60 },
+    );
+  });
+});
