@@ -13,6 +13,7 @@ import { createGovernanceMetrics, type GovernanceMetrics } from '../observabilit
 import type { Logger } from '../observability/logger.js';
 import type { FleetMetrics } from '../observability/metrics.js';
 import { LimiterPool } from '../rate-limit/limiter-pool.js';
+import { SlidingWindows } from '../rate-limit/sliding-window.js';
 import { createRedisClient, type Redis } from '../redis/redis-client.js';
 
 /** Options for {@link GovernanceStores}. */
@@ -36,6 +37,8 @@ export class GovernanceStores {
   readonly metrics: GovernanceMetrics;
   readonly redis: Redis | undefined;
   readonly limiters: LimiterPool;
+  /** Sliding-window counters of servers' own limits (`GovernedCall.limit`: sends per destination...). */
+  readonly windows: SlidingWindows;
   readonly cache: ResultCache;
   readonly redundant = new RedundantCalls();
   readonly inflight: InflightCalls;
@@ -69,6 +72,11 @@ export class GovernanceStores {
         this.logger.debug({ err: (err as Error)?.message, op }, 'governance store error');
       };
     this.limiters = new LimiterPool({
+      redis: this.redis,
+      keyPrefix: cfg.redisKeyPrefix,
+      onStoreError: onStoreError('redis'),
+    });
+    this.windows = new SlidingWindows({
       redis: this.redis,
       keyPrefix: cfg.redisKeyPrefix,
       onStoreError: onStoreError('redis'),

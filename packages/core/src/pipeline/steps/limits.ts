@@ -1,7 +1,7 @@
 // The limits step of a call: rate limits and budgets in one round of counter updates.
 import type { StepAnswer } from '../../kernel/call.js';
 import { budgetChecks, rateLimitChecks } from '../../rate-limit/limit-checks.js';
-import { isBudget, type LimitCheck } from '../../rate-limit/limiter-pool.js';
+import { isBudget, type LimitCheck, type LimitRefusal } from '../../rate-limit/limiter-pool.js';
 import { limitResult } from '../refusals.js';
 import type { GovernedCall, Next } from '../runtime.js';
 
@@ -29,13 +29,14 @@ const SERVER_LIMIT_KEY = /^[\x21-\x7e]{1,300}$/;
 
 /**
  * A server step's own shared counters (`GovernedCall.limit`): e.g. sends per destination from all
- * callers together. Keys are scoped to the server; a full counter answers `rate_limited`.
+ * callers together. Sliding windows (they hold over any span of the window, not per clock minute),
+ * keys scoped to the server; a full counter answers `rate_limited`.
  */
 export async function serverLimits(
   c: GovernedCall,
   checks: readonly { key: string; points: number; windowSeconds: number }[],
 ): Promise<StepAnswer | undefined> {
-  const counted: LimitCheck[] = checks.map((x) => {
+  const counted = checks.map((x) => {
     if (!SERVER_LIMIT_KEY.test(x.key)) throw new Error('limit: a key is printable ASCII, 1-300 characters');
     if (
       !(
@@ -46,17 +47,18 @@ export async function serverLimits(
       )
     )
       throw new Error('limit: points and windowSeconds are positive integers');
-    return {
-      kind: 'destination',
-      key: `${c.rt.server}:${x.key}`,
-      points: x.points,
-      windowSeconds: x.windowSeconds,
-      cost: 1,
-    };
+    return { key: `${c.rt.server}:${x.key}`, points: x.points, windowSeconds: x.windowSeconds };
   });
   if (counted.length === 0) return undefined;
-  const refused = await c.gov.limiters.consume(counted);
-  if (!refused) return undefined;
+  const full = await c.gov.windows.consume(counted);
+  if (full.ok) return undefined;
+  const refused: LimitRefusal = {
+    kind: 'destination',
+    points: full.check.points,
+    windowSeconds: full.check.windowSeconds,
+    cost: 1,
+    retryAfterMs: full.retryAfterMs,
+  };
   c.gov.metrics.rateLimited.inc({ tool: c.tool.name, limit: refused.kind });
   c.detail('limit', {
     kind: refused.kind,
