@@ -21,8 +21,13 @@ export class RecipientRefusal extends Error {}
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: the point is to find control characters
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]/;
-/** RFC 5322 dot-atom of ASCII atext: no quotes, no comments, no spaces, no empty labels. */
-const DOT_ATOM = /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*$/;
+/**
+ * The local parts sent: a dot-atom of letters, digits and `_ + - '` only. The rest of RFC 5322 atext
+ * is refused: `%` and `!` are relay routing (`a%evil.example@host`, `evil.example!a@host`) that an MTA
+ * may still honour, and `/ = | \` $ { } # & ^ ~ ? *` have routing, pipe or shell meaning in some MTAs
+ * and aliases, while no address a company writes to needs them.
+ */
+const DOT_ATOM = /^[A-Za-z0-9_+'-]+(\.[A-Za-z0-9_+'-]+)*$/;
 const LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
 const show = (s: string) => JSON.stringify(s.length > 80 ? `${s.slice(0, 80)}…` : s);
@@ -76,7 +81,7 @@ export function parseRecipient(value: string, field: 'to' | 'cc'): Recipient {
   const local = value.slice(0, at);
   if (local.length > 64 || !DOT_ATOM.test(local))
     throw new RecipientRefusal(
-      `${show(value)}: the part before @ must be plain ASCII letters, digits and . _ + -.`,
+      `${show(value)}: the part before @ must be plain ASCII letters, digits and . _ + - ' (no %, ! or other routing characters).`,
     );
   // The RFC 5322 parser must agree that the whole value is one mailbox with no name or comment.
   const parsed = emailAddresses({ input: value, startAt: 'address-list', rfc6532: true, rejectTLD: true });

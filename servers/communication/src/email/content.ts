@@ -8,11 +8,27 @@ export const SUBJECT_MAX_CHARS = 250;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: the point is to find control characters
 const HEADER_UNSAFE = /[\u0000-\u001f\u007f-\u009f\u0085\u2028\u2029]/;
 
-/** Refuses a subject that could break out of its header line (CR, LF, any control character). */
+/**
+ * RFC 2047 encoded-word syntax (`=?charset?q|b?…?=`), loosely: anything from `=?` to a later `?=`.
+ * Sent raw, a reader's client decodes it, so it could carry line breaks or a secret past every check
+ * of the visible text; nodemailer encodes non-ASCII subjects itself, so a caller never needs it.
+ */
+const ENCODED_WORD = /=\?[\s\S]*\?=/;
+
+/**
+ * Refuses a subject that could break out of its header line (CR, LF, any control character) or that
+ * holds RFC 2047 encoded-word syntax (decoded by the reader's client into what the checks never saw).
+ */
 export function checkSubject(subject: string): void {
   if (HEADER_UNSAFE.test(subject)) {
     throw new ToolError(
       'Not sent: the subject contains a line break or control character; write it on one line.',
+      'header_injection',
+    );
+  }
+  if (ENCODED_WORD.test(subject)) {
+    throw new ToolError(
+      'Not sent: the subject contains MIME encoded-word syntax ("=?…?="); write the subject as plain text (any language is fine, it is encoded for you).',
       'header_injection',
     );
   }

@@ -7,7 +7,7 @@ import type { Connectors } from '../connectors.js';
 import { type EmailRule, email } from '../dimensions.js';
 import type { OutboundPlan, PlanContext, Planner } from '../outbound/plan.js';
 import { tool } from '../tools/tool.js';
-import { isUpstreamFailure, upstreamToolError } from '../upstream/failures.js';
+import { isUpstreamFailure, type UpstreamFailure, upstreamToolError } from '../upstream/failures.js';
 import {
   destinationDenied,
   parseRecipients,
@@ -69,6 +69,12 @@ function recipientsOf(args: SendEmailArgs): Recipient[] {
   }
 }
 
+/** The plan's content items of one recipient argument: `[field]` for a string, `[field, i]` for an array. */
+function recipientContent(field: 'to' | 'cc', v: string | string[] | undefined): OutboundPlan['content'] {
+  if (v === undefined) return [];
+  return Array.isArray(v) ? v.map((text, i) => ({ path: [field, i], text })) : [{ path: [field], text: v }];
+}
+
 /**
  * Checks a call completely against configuration and the granted values: subject (header_injection),
  * every recipient's parsed domain, the recipient cap and the body size of one granted value that
@@ -104,6 +110,9 @@ export function prepareEmail(
     onSecrets = fitting.some((r) => r.secrets === 'approval') ? 'approval' : 'refuse';
   }
   const content: OutboundPlan['content'] = [
+    // Every recipient as the caller wrote it: an address leaves too, and can carry a secret.
+    ...recipientContent('to', args.to),
+    ...recipientContent('cc', args.cc),
     { path: ['subject'], text: args.subject },
     { path: ['text'], text: args.text },
   ];
@@ -177,6 +186,25 @@ export function messageIdFor(
   return `<${id}.mcp-fleet@${domain}>`;
 }
 
+/**
+ * The answer to a send whose outcome is unknown (the connector says "may or may not have been sent"),
+ * or undefined for any other failure. Not rerunSafe: SMTP delivery cannot be looked up, and a rerun
+ * could deliver a second copy to an upstream that does not de-duplicate by Message-ID; so the same
+ * key replays this answer, and the message says how to settle it instead.
+ */
+function uncertainSendError(f: UpstreamFailure, messageId: string): ToolError | undefined {
+  if (!/may or may not have been sent/.test(f.message)) return undefined;
+  const base = upstreamToolError(f);
+  const what = f.message.replace(/;\s*the message may or may not have been sent.*$/s, '').trim();
+  return new ToolError(
+    `The mail server: ${what}; the message may or may not have been sent (Message-ID ${messageId}). ` +
+      'It cannot be checked from here, and retrying with the same idempotency_key only repeats this answer. ' +
+      'Ask a recipient, or the mail operator with the Message-ID, whether it arrived; send again with a new ' +
+      'idempotency_key only if it did not (a new key sends a second copy if the first one arrived).',
+    base.code,
+  );
+}
+
 /** send_email tool. */
 export const sendEmail = tool({
   name: 'send_email',
@@ -231,7 +259,7 @@ export const sendEmail = tool({
         messageId,
       });
     } catch (err) {
-      if (isUpstreamFailure(err)) throw upstreamToolError(err);
+      if (isUpstreamFailure(err)) throw uncertainSendError(err, messageId) ?? upstreamToolError(err);
       throw err;
     }
     ctx.detail('upstreamId', sent.messageId);
