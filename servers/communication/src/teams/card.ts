@@ -221,6 +221,9 @@ export function prepareCard(raw: unknown, maxChars: number): AdaptiveCard {
         `Action.OpenUrl must open an https:// address; \`${a.url.slice(0, 80)}\` does not.`,
         'card_refused',
       );
+    // The title may not name another host than the URL; the URL must name a plain-ASCII host and is
+    // plan content (secrets scan, audit). No host allow-list: a model may link anywhere https, as it may
+    // write any address in text; policy would need a new dimension field for that (not in the contract).
     checkLinkLabel(a.url, a.title);
     return { ...a, title: safe(a.title) };
   });
