@@ -1,11 +1,13 @@
 // The communication server, declared: Slack, email, Teams and Jira tools, each system's tools listed
-// only when it is configured; every send planned, scanned and counted by the outbound step before core's
-// limits, idempotency and audit. Name, port and description are in package.json#mcpFleet.
+// only when it is configured; every send planned and scanned by the outbound step before core's limits,
+// idempotency and audit, and counted per destination right before it runs; every audit record masked by
+// the secrets scan. Name, port and description are in package.json#mcpFleet.
 import { defineServer, type ServerDefinition } from '@mcp-fleet/core';
 import { type CommunicationConfig, loadConfig } from './config.js';
 import type { Connectors } from './connectors.js';
+import { redactSecrets, setFingerprintKey } from './content/secrets.js';
 import { EmailConnector } from './email/index.js';
-import { outboundStep } from './governance/outbound-step.js';
+import { destinationLimitStep, outboundStep } from './governance/outbound-step.js';
 import { SlackConnector } from './slack/index.js';
 import { TeamsConnector } from './teams/index.js';
 import { JiraBackend } from './tickets/index.js';
@@ -50,6 +52,9 @@ function upstreamCheck(
     name: `upstream_${system}`,
     critical: false,
     check: () => {
+      // An open breaker fails the check at once, whatever the cached probe said before it opened.
+      if (breaker.state === 'open')
+        return Promise.reject(new Error(`${system} upstream: circuit breaker is open, calls are paused`));
       const now = Date.now();
       if (!last || now - last.at > PROBE_TTL_MS) {
         const result = probe().catch((err: unknown) => {
@@ -94,9 +99,15 @@ export default defineServer(import.meta.url, {
       for (const t of toolsBySystem[system]) out[t.name] = reason;
     return out;
   },
-  steps: [{ at: 'checks', step: outboundStep(outboundPlans) }],
+  steps: [
+    { at: 'checks', step: outboundStep(outboundPlans) },
+    { at: 'beforeExecute', step: destinationLimitStep(outboundPlans) },
+  ],
+  // Every string of every audit record (refusals before the outbound step included) is masked.
+  auditRedact: redactSecrets,
   mapError: (err) => (isUpstreamFailure(err) ? upstreamToolError(err) : undefined),
   connect: async ({ config, logger }): Promise<Connectors> => {
+    if (config.fingerprintKey) setFingerprintKey(config.fingerprintKey);
     const why = missing(config);
     const timeoutMs = config.upstreamTimeoutMs;
     const breakers: Partial<Record<SystemOfTool, UpstreamBreaker>> = {};

@@ -1,10 +1,12 @@
-// The communication server's governance step at the `checks` slot: before core's limits, idempotency
-// and audit, every send is planned (destinations resolved and checked), its content scanned for
-// secrets (refused or held for a human, masked in the audit record), and counted per destination.
+// The communication server's governance steps. At the `checks` slot, before core's limits, idempotency
+// and audit, every send is planned (destinations resolved and checked) and its content scanned for
+// secrets (refused or held for a human, masked in the audit record). At the `beforeExecute` slot, after
+// core's idempotency claim and approval use, it is counted per destination: replays and held calls
+// never reach it, so they use up no channel's budget.
 import { createHash } from 'node:crypto';
 import { type GovernedCall, type Step, ToolError } from '@mcp-fleet/core';
 import type { Connectors } from '../connectors.js';
-import { findSecrets, type SecretFinding, secretMask } from '../content/secrets.js';
+import { findSecrets, maskSecrets, type SecretFinding, secretMask, stillHolds } from '../content/secrets.js';
 import type { OutboundPlan, Planner } from '../outbound/plan.js';
 import { isUpstreamFailure, upstreamToolError } from '../upstream/failures.js';
 
@@ -23,10 +25,13 @@ export const destinationKey = (destination: string): string =>
     ? `communication:dest:${destination}`
     : `communication:dest:sha256:${createHash('sha256').update(destination, 'utf8').digest('hex')}`;
 
-/** One secret found in a plan's content, with the text it was in. */
+/** One secret found in a plan's content, with its raw text as written there. */
 interface Found extends SecretFinding {
-  secret: string;
+  raw: string;
 }
+
+/** The destinations the checks step resolved for a call, for the counting step. */
+const planned = new WeakMap<GovernedCall, readonly string[]>();
 
 /** Runs the planner of a send tool; its refusals (and upstream failures while resolving) become ToolErrors. */
 async function plan(c: GovernedCall, planner: Planner): Promise<OutboundPlan> {
@@ -46,40 +51,33 @@ async function plan(c: GovernedCall, planner: Planner): Promise<OutboundPlan> {
 
 /**
  * Replaces every found secret in the audit record's arguments: at the plan's content paths (scanned
- * again, as the record holds what the caller sent) and anywhere else the same secret text appears.
+ * again, as the record holds what the caller sent), and anywhere else the same secret text appears. A
+ * string that still holds a found secret in any normalized form (e.g. the planner read it in the
+ * visible text of HTML that splits it with tags) is masked whole.
  */
 function maskRecord(c: GovernedCall, plan: OutboundPlan, found: readonly Found[]): void {
-  const args: unknown = structuredClone(c.record.arguments);
-  const byText = new Map(found.map((f) => [f.secret, secretMask(f)]));
-  const replaceAll = (s: string): string => {
-    let out = s;
-    for (const [secret, mask] of byText) out = out.split(secret).join(mask);
-    return out;
-  };
+  let masked: unknown = structuredClone(c.record.arguments);
+  for (const item of plan.content) masked = maskAt(masked, item.path);
   const walk = (v: unknown): unknown => {
-    if (typeof v === 'string') return replaceAll(v);
+    if (typeof v === 'string') {
+      let out = v;
+      for (const f of found) if (f.raw.length > 0) out = out.split(f.raw).join(secretMask(f));
+      out = maskSecrets(out);
+      const left = found.find((f) => stillHolds(out, f.secret) || (f.raw.length > 0 && out.includes(f.raw)));
+      return left ? secretMask(left) : out;
+    }
     if (Array.isArray(v)) return v.map(walk);
     if (v !== null && typeof v === 'object')
       return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)]));
     return v;
   };
-  // At the plan's paths first (each string scanned as recorded), then the same secret texts anywhere else.
-  let masked = args;
-  for (const item of plan.content) masked = maskAt(masked, item.path);
   c.record.arguments = walk(masked) as typeof c.record.arguments;
 }
 
 /** `root` with the string at `path` scanned and masked in place (no-op when the path holds no string). */
 function maskAt(root: unknown, path: readonly (string | number)[]): unknown {
   if (path.length === 0) {
-    if (typeof root !== 'string') return root;
-    let out = '';
-    let at = 0;
-    for (const f of findSecrets(root)) {
-      out += root.slice(at, f.start) + secretMask(f);
-      at = f.end;
-    }
-    return out + root.slice(at);
+    return typeof root === 'string' ? maskSecrets(root) : root;
   }
   const [head, ...rest] = path;
   if (Array.isArray(root) && typeof head === 'number' && head < root.length) {
@@ -102,21 +100,19 @@ function maskAt(root: unknown, path: readonly (string | number)[]): unknown {
 /** Human names of the secret kinds, for the refusal. */
 const kindsOf = (found: readonly Found[]): string => [...new Set(found.map((f) => f.kind))].join(', ');
 
-/**
- * The outbound step for the send tools that have a planner in `plans` (other tools pass through).
- * Each destination takes COMMUNICATION_DESTINATION_PER_MINUTE sends a minute from all agents together.
- */
+/** The outbound step (`checks` slot) for the send tools that have a planner in `plans` (others pass through). */
 export function outboundStep(plans: Readonly<Record<string, Planner>>): Step {
   return async (c, next) => {
     const planner = plans[c.tool.name];
     if (!planner) return next();
     const p = await plan(c, planner);
+    planned.set(c, p.destinations);
     c.detail('destinations', p.destinations);
     c.detail('contentSha256', contentSha256(p));
 
     const found: Found[] = [];
     for (const item of p.content)
-      for (const f of findSecrets(item.text)) found.push({ ...f, secret: item.text.slice(f.start, f.end) });
+      for (const f of findSecrets(item.text)) found.push({ ...f, raw: item.text.slice(f.start, f.end) });
     if (found.length > 0) {
       maskRecord(c, p, found);
       c.detail(
@@ -134,12 +130,24 @@ export function outboundStep(plans: Readonly<Record<string, Planner>>): Step {
         );
       }
     }
+    return next();
+  };
+}
 
-    // A call that will stop at the approval gate sends nothing now: it is counted when it resumes approved.
-    if (c.decision.approvalRequired && c.approvalId === undefined) return next();
+/**
+ * The per-destination count (`beforeExecute` slot): each destination takes
+ * COMMUNICATION_DESTINATION_PER_MINUTE sends a minute from all agents together. It runs after core's
+ * idempotency claim and approval use, so a replay or a call held for approval is never counted, and a
+ * refusal here gives the idempotency key and the approval back.
+ */
+export function destinationLimitStep(plans: Readonly<Record<string, Planner>>): Step {
+  return async (c, next) => {
+    const planner = plans[c.tool.name];
+    if (!planner) return next();
+    const destinations = planned.get(c) ?? (await plan(c, planner)).destinations;
     const perMinute = (c.rt.connectors as Connectors).config.destinationPerMinute;
     const refused = await c.limit(
-      [...new Set(p.destinations)].map((d) => ({
+      [...new Set(destinations)].map((d) => ({
         key: destinationKey(d),
         points: perMinute,
         windowSeconds: 60,
