@@ -84,6 +84,9 @@ export async function startCommand(argv: string[]): Promise<number> {
     return 1;
   }
 
+  // One column for every line of output, as wide as the longest server name (`communication`).
+  const width = Math.max(10, ...servers.map((s) => s.name.length));
+
   let pgHandle: PostgresHandle | undefined;
   let adminUrl = process.env.FLEET_ADMIN_DATABASE_URL;
   let fleetDbUrl = process.env.DATABASE_URL;
@@ -104,13 +107,13 @@ export async function startCommand(argv: string[]): Promise<number> {
     adminUrl = pgHandle.url;
     fleetDbUrl = await ensureDatabase(adminUrl, 'fleet');
     say(
-      `postgres   embedded PostgreSQL on 127.0.0.1:${LOCAL_PG_PORT} (data in ${join(FLEET_DIR, 'pg')}), ready in ${Date.now() - t0} ms`,
+      `${'postgres'.padEnd(width)} embedded PostgreSQL on 127.0.0.1:${LOCAL_PG_PORT} (data in ${join(FLEET_DIR, 'pg')}), ready in ${Date.now() - t0} ms`,
     );
   }
 
   const issuer = await DevIssuer.fromFile(join(FLEET_DIR, 'dev-issuer.json'), LOCAL_ISSUER);
   await issuer.listen(Number(new URL(LOCAL_ISSUER).port));
-  say(`issuer     ${LOCAL_ISSUER} (dev tokens only; JWKS at ${issuer.jwksUrl})`);
+  say(`${'issuer'.padEnd(width)} ${LOCAL_ISSUER} (dev tokens only; JWKS at ${issuer.jwksUrl})`);
 
   const children = new Map<string, ChildProcess>();
   let stopping = false;
@@ -152,16 +155,16 @@ export async function startCommand(argv: string[]): Promise<number> {
       extraEnv = await setup.prepareLocal({
         adminUrl: adminUrl!,
         fleetDir: FLEET_DIR,
-        log: (m) => say(`${server.name.padEnd(10)} ${m}`),
+        log: (m) => say(`${server.name.padEnd(width)} ${m}`),
       });
-      say(`${server.name.padEnd(10)} local setup done in ${Date.now() - t0} ms`);
+      say(`${server.name.padEnd(width)} local setup done in ${Date.now() - t0} ms`);
     }
     if (!(await portFree(server.port))) {
       process.stderr.write(
         `[${server.name}] port ${server.port} is already in use (another fleet, or another program); stop it or set FLEET_PORT_${server.name.toUpperCase().replace(/-/g, '_')}\n`,
       );
       started.push({ server, ok: false });
-      say(`${server.name.padEnd(10)} FAILED  port ${server.port} in use`);
+      say(`${server.name.padEnd(width)} FAILED  port ${server.port} in use`);
       break;
     }
     const log = createWriteStream(join(FLEET_DIR, 'logs', `${server.name}.log`), { flags: 'a' });
@@ -195,7 +198,7 @@ export async function startCommand(argv: string[]): Promise<number> {
     const ok = await waitReady(`http://127.0.0.1:${server.port}/readyz`, child, 60_000);
     started.push({ server, ok });
     say(
-      `${server.name.padEnd(10)} ${ok ? 'ready' : 'FAILED'}  http://127.0.0.1:${server.port}/mcp  (log: .fleet/logs/${server.name}.log)`,
+      `${server.name.padEnd(width)} ${ok ? 'ready' : 'FAILED'}  http://127.0.0.1:${server.port}/mcp  (log: .fleet/logs/${server.name}.log)`,
     );
   }
 
