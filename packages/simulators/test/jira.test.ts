@@ -181,4 +181,53 @@ describe('Jira simulator (jira.js)', () => {
       { key: 'io.mcp-fleet', value: { idempotencyKey: 'ck' } },
     ]);
   });
+  it('pages the comment list with startAt and maxResults, newest first with orderBy -created', async () => {
+    const j = jira();
+    const { key } = await j.issues.createIssue({
+      fields: { project: { key: 'SUP' }, issuetype: { name: 'Task' }, summary: 'paged comments' },
+    });
+    for (let n = 0; n < 7; n++) await j.issueComments.addComment({ issueIdOrKey: key, body: adf(`c${n}`) });
+    const texts = async (startAt: number, maxResults: number) => {
+      const page = await j.issueComments.getComments({
+        issueIdOrKey: key,
+        orderBy: '-created',
+        startAt,
+        maxResults,
+      });
+      expect(page).toMatchObject({ startAt, maxResults, total: 7 });
+      return page.comments?.map((c) => JSON.stringify(c.body).match(/c\d/)?.[0]);
+    };
+    expect(await texts(0, 3)).toEqual(['c6', 'c5', 'c4']);
+    expect(await texts(3, 3)).toEqual(['c3', 'c2', 'c1']);
+    expect(await texts(6, 3)).toEqual(['c0']);
+  });
+
+  it('moveIssue gives the next key of the new project and keeps the old key answering', async () => {
+    const j = jira();
+    const { key } = await j.issues.createIssue({
+      fields: { project: { key: 'SUP' }, issuetype: { name: 'Task' }, summary: 'to be moved' },
+    });
+    const moved = sim.moveIssue(key, 'OPS');
+    expect(moved).toMatch(/^OPS-\d+$/);
+    const byOld = await j.issues.getIssue({ issueIdOrKey: key, fields: ['project'] });
+    expect(byOld.key).toBe(moved);
+    expect(byOld.fields.project.key).toBe('OPS');
+  });
+
+  it('holdNext: a held create lands after its client gave up, and says when it has', async () => {
+    const count = sim.issues.length;
+    const landed = sim.holdNext('issue.create', 400);
+    const auth = `Basic ${Buffer.from(`${sim.email}:${sim.apiToken}`).toString('base64')}`;
+    const fields = { project: { key: 'OPS' }, issuetype: { name: 'Task' }, summary: 'held' };
+    const gaveUp = fetch(`${sim.url}/rest/api/3/issue`, {
+      method: 'POST',
+      headers: { authorization: auth, 'content-type': 'application/json' },
+      body: JSON.stringify({ fields }),
+      signal: AbortSignal.timeout(50),
+    });
+    await expect(gaveUp).rejects.toThrow();
+    expect(sim.issues.length).toBe(count);
+    await landed;
+    expect(sim.issues.length).toBe(count + 1);
+  });
 });

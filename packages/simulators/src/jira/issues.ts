@@ -235,3 +235,39 @@ export function issueJson(
   }
   return json;
 }
+
+/** The entity properties a comment is created with (`properties: [{ key, value }]`), checked as Jira does. */
+export function commentProperties(body: unknown): [string, unknown][] {
+  const props = (body as { properties?: unknown } | undefined)?.properties;
+  if (props === undefined) return [];
+  if (!Array.isArray(props)) throw new JiraError(400, [], { properties: 'Properties must be a list.' });
+  return props.map((p: { key?: unknown; value?: unknown }) => {
+    if (typeof p?.key !== 'string' || p.key.length < 1 || p.key.length > 255)
+      throw new JiraError(400, [], { properties: 'The property key must be between 1 and 255 characters.' });
+    return [p.key, p.value];
+  });
+}
+
+/**
+ * One page of an issue's comments as Jira pages them: oldest first (newest first with `newestFirst`,
+ * orderBy=-created), from `startAt` (default 0), at most `maxResults` (default and cap 5000).
+ */
+export function commentPage(
+  base: string,
+  i: JiraIssue,
+  newestFirst: boolean,
+  withProperties: boolean,
+  q: { startAt?: unknown; maxResults?: unknown },
+) {
+  const ordered = newestFirst ? [...i.comments].reverse() : i.comments;
+  const startAt = Math.max(0, Math.trunc(Number(q.startAt) || 0));
+  const maxResults = Math.min(5000, Math.max(1, Math.trunc(Number(q.maxResults) || 5000)));
+  return {
+    comments: ordered
+      .slice(startAt, startAt + maxResults)
+      .map((c) => commentJson(base, i, c, withProperties)),
+    maxResults,
+    total: i.comments.length,
+    startAt,
+  };
+}

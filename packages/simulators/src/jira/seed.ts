@@ -102,6 +102,8 @@ export interface JiraIssue {
   updated: string;
   comments: JiraComment[];
   properties: Map<string, unknown>;
+  /** Keys the issue had before it was moved (Jira keeps answering to them). */
+  formerKeys?: string[];
 }
 
 /** The injection text of SUP-3 (for untrusted-data tests). */

@@ -5,6 +5,8 @@ import type { Fault } from '../shared/faults.js';
 import { HttpSimulator } from '../shared/http.js';
 import {
   commentJson,
+  commentPage,
+  commentProperties,
   createFields,
   issueJson,
   issueTypeJson,
@@ -34,17 +36,6 @@ const list = (v: unknown): string[] | undefined =>
         .flatMap((x) => String(x).split(','))
         .map((s) => s.trim())
         .filter(Boolean);
-/** The entity properties a comment is created with (`properties: [{ key, value }]`), checked as Jira does. */
-function commentProperties(body: unknown): [string, unknown][] {
-  const props = (body as { properties?: unknown } | undefined)?.properties;
-  if (props === undefined) return [];
-  if (!Array.isArray(props)) throw new JiraError(400, [], { properties: 'Properties must be a list.' });
-  return props.map((p: { key?: unknown; value?: unknown }) => {
-    if (typeof p?.key !== 'string' || p.key.length < 1 || p.key.length > 255)
-      throw new JiraError(400, [], { properties: 'The property key must be between 1 and 255 characters.' });
-    return [p.key, p.value];
-  });
-}
 const NOT_FOUND = 'Issue does not exist or you do not have permission to see it.';
 
 /** Simulates a Jira Cloud site with projects SUP, OPS and SEC; point jira.js's `host` at `url`. */
@@ -69,9 +60,47 @@ export class JiraSimulator extends HttpSimulator {
     this.#revoked = revoked;
   }
 
-  /** An issue by key or id. */
+  /** An issue by key (current or from before a move) or id. */
   issue(ref: string): JiraIssue | undefined {
-    return this.issues.find((i) => i.key === ref.toUpperCase() || i.id === ref);
+    const k = ref.toUpperCase();
+    return this.issues.find((i) => i.key === k || i.id === ref || i.formerKeys?.includes(k));
+  }
+
+  /**
+   * Moves an issue to another project as Jira does: it gets the next key there and keeps answering
+   * to its old key. Returns the new key.
+   */
+  moveIssue(ref: string, project: string): string {
+    const i = this.issue(ref);
+    if (!i) throw new Error(`no issue ${ref}`);
+    if (!this.projects.some((p) => p.key === project)) throw new Error(`no project ${project}`);
+    i.formerKeys = [...(i.formerKeys ?? []), i.key];
+    i.key = `${project}-${this.#nextNumber(project)}`;
+    i.project = project;
+    return i.key;
+  }
+
+  /**
+   * Holds the next request of `operation` for `ms` before Jira sees it (a proxy or queue in front of
+   * the site), then runs it even if the client gave up meanwhile: a request that lands late. The
+   * promise resolves once the held request has been handled (its change landed, or it was refused).
+   */
+  holdNext(operation: string, ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const list = this.#holds.get(operation) ?? [];
+      list.push({ ms, done: resolve });
+      this.#holds.set(operation, list);
+    });
+  }
+  readonly #holds = new Map<string, { ms: number; done: () => void }[]>();
+
+  #nextNumber(project: string): number {
+    const numbers = this.issues.flatMap((i) =>
+      [i.key, ...(i.formerKeys ?? [])]
+        .filter((k) => k.startsWith(`${project}-`))
+        .map((k) => Number(k.split('-')[1])),
+    );
+    return numbers.reduce((m, n) => Math.max(m, n), 0) + 1;
   }
 
   protected faultReply(reply: FastifyReply, fault: Fault): FastifyReply {
@@ -147,14 +176,13 @@ export class JiraSimulator extends HttpSimulator {
     r('GET', '/rest/api/3/issue/:key/comment', 'comment.list', (req) => {
       const i = this.#issue(req);
       const q = req.query as Q;
-      const withProps = list(q.expand)?.includes('properties') ?? false;
-      const ordered = q.orderBy === '-created' ? [...i.comments].reverse() : i.comments;
-      return {
-        comments: ordered.map((c) => commentJson(base(), i, c, withProps)),
-        maxResults: 5000,
-        total: i.comments.length,
-        startAt: 0,
-      };
+      return commentPage(
+        base(),
+        i,
+        q.orderBy === '-created',
+        list(q.expand)?.includes('properties') ?? false,
+        q,
+      );
     });
     r('GET', '/rest/api/3/issue/:key/comment/:id', 'comment.get', (req) => {
       const i = this.#issue(req);
@@ -196,6 +224,17 @@ export class JiraSimulator extends HttpSimulator {
   }
 
   async #run(op: string, req: FastifyRequest, reply: FastifyReply, fn: Handler) {
+    const hold = this.#holds.get(op)?.shift();
+    if (!hold) return this.#handle(op, req, reply, fn);
+    await new Promise((resolve) => setTimeout(resolve, hold.ms).unref());
+    try {
+      return await this.#handle(op, req, reply, fn);
+    } finally {
+      hold.done();
+    }
+  }
+
+  async #handle(op: string, req: FastifyRequest, reply: FastifyReply, fn: Handler) {
     const params = {
       ...(req.params as object),
       ...(req.query as object),
@@ -235,10 +274,7 @@ export class JiraSimulator extends HttpSimulator {
 
   #create(req: FastifyRequest, reply: FastifyReply, v2: boolean) {
     const c = validateCreate(req.body, this.projects, v2);
-    const n =
-      this.issues
-        .filter((i) => i.project === c.project.key)
-        .reduce((m, i) => Math.max(m, Number(i.key.split('-')[1])), 0) + 1;
+    const n = this.#nextNumber(c.project.key);
     const now = new Date().toISOString().replace('Z', '+0000');
     const issue: JiraIssue = {
       id: String(this.#nextId++),
