@@ -211,7 +211,7 @@ describe('Jira simulator (jira.js)', () => {
     expect(moved).toMatch(/^OPS-\d+$/);
     const byOld = await j.issues.getIssue({ issueIdOrKey: key, fields: ['project'] });
     expect(byOld.key).toBe(moved);
-    expect(byOld.fields.project.key).toBe('OPS');
+    expect(byOld.fields?.project?.key).toBe('OPS');
   });
 
   it('holdNext: a held create lands after its client gave up, and says when it has', async () => {

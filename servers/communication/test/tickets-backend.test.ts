@@ -68,10 +68,44 @@ describe('JiraBackend exactly once', () => {
     const a = await make().createTicket(t, opts);
     const b = await make().createTicket(t, opts);
     expect(a.created).toBe(true);
-    expect(b).toEqual({ id: a.id, created: false });
+    expect(b).toEqual({ id: a.id, project: 'SUP', created: false });
     expect(sim.issues.length - before).toBe(1);
-    // The same key in another project is not the same create.
-    expect(await make().findByIdempotencyKey('OPS', t.idempotencyKey, opts)).toBeNull();
+    // Found in whatever project it is now (the tool checks that project before showing it).
+    const moved = sim.moveIssue(a.id, 'OPS');
+    expect(await make().findByIdempotencyKey(t.idempotencyKey, opts)).toEqual({ key: moved, project: 'OPS' });
+  });
+
+  it('an early retry after a create without an answer sends nothing when the settle wait does not fit', async () => {
+    const backend = make();
+    const t = {
+      project: 'SUP',
+      issueType: 'Task',
+      summary: 'held past the timeout',
+      description: '',
+      fields: {},
+      idempotencyKey: 'k-held-early',
+    };
+    const landed = sim.holdNext('issue.create', 2_500);
+    const first = backend.createTicket(t, { signal: AbortSignal.timeout(10_000) });
+    await expect(first).rejects.toMatchObject({ name: 'UpstreamFailure', kind: 'timeout' });
+    const sent = sim.requests.filter((r) => r.operation === 'issue.create').length;
+    // The settle time is 2 × 2 s; a call with 3 s left cannot wait it out: refused, nothing sent.
+    const early = backend.createTicket(t, {
+      signal: AbortSignal.timeout(10_000),
+      deadline: Date.now() + 3_000,
+    });
+    await expect(early).rejects.toMatchObject({
+      name: 'ToolError',
+      code: 'upstream_timeout',
+      rerunSafe: true,
+    });
+    await early.catch((e: { retryAfterMs?: number; message: string }) => {
+      expect(e.retryAfterMs).toBeGreaterThan(0);
+      expect(e.message).toContain('Retry with the same idempotency_key after');
+    });
+    expect(sim.requests.filter((r) => r.operation === 'issue.create').length).toBe(sent);
+    await landed;
+    expect(sim.issues.filter((i) => i.summary === t.summary)).toHaveLength(1);
   });
 
   it('readiness passes with the right token and fails as upstream auth with a revoked one', async () => {

@@ -80,6 +80,7 @@ export const addTicketComment = tool({
     const out = await settleableWrite(
       'comment',
       ctx.idempotencyKey !== undefined,
+      backend.settleMs,
       () => ctx.commit(),
       (commit) =>
         backend.addComment(where, args.body, idempotencyKey, { signal: ctx.signal, commit, deadline }),

@@ -81,6 +81,17 @@ export interface WriteOutcome {
   created: boolean;
 }
 
+/** What a create did; `project` is where the ticket is now (an earlier attempt's ticket may have moved). */
+export interface CreateOutcome extends WriteOutcome {
+  project: string;
+}
+
+/** A ticket found by its idempotency key: its key and the project it is in now. */
+export interface FoundTicket {
+  key: string;
+  project: string;
+}
+
 /**
  * A ticket system. Methods throw UpstreamFailure (src/upstream/failures.ts) for upstream problems;
  * policy is checked by the tools, but a backend never writes outside the project it is given.
@@ -88,14 +99,22 @@ export interface WriteOutcome {
 export interface TicketBackend {
   /** Names the system in results and untrusted-data marks ("jira"). */
   readonly source: string;
-  /** Creates a ticket once per idempotency key: looks the key up first, then creates with the key attached. */
-  createTicket(ticket: NewTicket, opts: TicketCallOptions): Promise<WriteOutcome>;
-  /** The ticket created with this idempotency key in `project`, or null. */
-  findByIdempotencyKey(
-    project: string,
-    idempotencyKey: string,
-    opts: TicketCallOptions,
-  ): Promise<string | null>;
+  /**
+   * How long (ms) after a write got no answer its request may still land upstream: a retry with the
+   * same key waits that long (or is told to) before writing again.
+   */
+  readonly settleMs: number;
+  /**
+   * Creates a ticket once per idempotency key: looks the key up first (in every project: the ticket
+   * of an earlier attempt may have been moved), then creates with the key attached. A ticket found
+   * may be in another project than `ticket.project`: the caller checks `project` before using it.
+   */
+  createTicket(ticket: NewTicket, opts: TicketCallOptions): Promise<CreateOutcome>;
+  /**
+   * The ticket created with this idempotency key, in whatever project it is now, or null. The key is
+   * caller-scoped already; the caller must check the project before revealing the ticket.
+   */
+  findByIdempotencyKey(idempotencyKey: string, opts: TicketCallOptions): Promise<FoundTicket | null>;
   /** Where a ticket really is (its current key, id and project), or null when it does not exist or is not visible. */
   locateTicket(key: string, opts: TicketCallOptions): Promise<TicketLocation | null>;
   /** Adds a plain-text comment once per idempotency key, to the ticket located by `ticket`. */

@@ -6,7 +6,7 @@ import type { OutboundPlan, Planner } from '../outbound/plan.js';
 import { tool } from '../tools/tool.js';
 import { ticketIdempotencyKey } from './idempotency.js';
 import { PROJECT_KEY } from './keys.js';
-import { allow, type CreateAsk, checkCreate, type TicketField } from './policy.js';
+import { allow, type CreateAsk, checkCreate, checkProject, type TicketField } from './policy.js';
 import { backendOf, capText, deadlineOf, oneLine, settleableWrite } from './shared.js';
 
 const TIMEOUT_MS = 30_000;
@@ -106,6 +106,7 @@ export const createTicket = tool({
     const out = await settleableWrite(
       'ticket',
       ctx.idempotencyKey !== undefined,
+      backend.settleMs,
       () => ctx.commit(),
       (commit) =>
         backend.createTicket(
@@ -125,8 +126,19 @@ export const createTicket = tool({
           { signal: ctx.signal, commit, deadline },
         ),
     );
+    // An earlier attempt's ticket is looked up in every project (it may have been moved since): it is
+    // returned only when it is in a project the caller may use now, else refused without naming it.
+    if (out.project !== args.project) {
+      allow(ctx.constraints, (r) =>
+        checkProject(r, out.project) === null
+          ? null
+          : 'An earlier attempt of this same request created a ticket that has since been moved to a project your role ' +
+            'may not use, so it is not shown; nothing new was created.',
+      );
+      ctx.detail('destinations', [`jira:${out.project}`]);
+    }
     ctx.detail('upstreamId', out.id);
     ctx.detail('upstreamCreated', out.created);
-    return { data: { key: out.id, project: args.project, created: out.created } };
+    return { data: { key: out.id, project: out.project, created: out.created } };
   },
 });

@@ -2,6 +2,7 @@
 // Format, exactly-once creates and comments through an `io.mcp-fleet` entity property, every request
 // through the breaker and classified into UpstreamFailure.
 
+import { ToolError } from '@mcp-fleet/core';
 import {
   addComment,
   createIssue,
@@ -15,6 +16,8 @@ import type { UpstreamBreaker } from '../upstream/breaker.js';
 import { isUpstreamFailure } from '../upstream/failures.js';
 import { adfToText, textToAdf } from './adf.js';
 import type {
+  CreateOutcome,
+  FoundTicket,
   NewTicket,
   Ticket,
   TicketBackend,
@@ -23,6 +26,7 @@ import type {
   TicketLocation,
   WriteOutcome,
 } from './backend.js';
+import { ExactlyOnce, sleep } from './exactly-once.js';
 import { classifyJiraError } from './jira-errors.js';
 import { JiraTransport } from './jira-transport.js';
 import { jqlString } from './keys.js';
@@ -41,8 +45,13 @@ export interface JiraBackendOptions {
   breaker: UpstreamBreaker;
 }
 
-/** Most recent comments searched for an earlier attempt's comment. */
-const COMMENT_LOOKBACK = 100;
+/** Comments per page when looking for an earlier attempt's comment (newest first). */
+export const COMMENT_PAGE = 100;
+/**
+ * Most pages read: past COMMENT_PAGE × COMMENT_PAGES comments a comment is refused, nothing sent,
+ * rather than risk adding it twice (an earlier attempt's comment could be further back).
+ */
+export const COMMENT_PAGES = 50;
 const ISSUE_FIELDS = [
   'summary',
   'description',
@@ -71,33 +80,20 @@ function fleetKeyOf(properties: unknown): string | undefined {
   return str(obj(obj(p).value).idempotencyKey);
 }
 
-/** Waits `ms`, or rejects when `signal` fires. */
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    const t = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(t);
-      reject(signal.reason);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-}
-
 /** Jira Cloud as a TicketBackend. */
 export class JiraBackend implements TicketBackend {
   readonly source = 'jira';
   readonly #transport: JiraTransport;
   readonly #breaker: UpstreamBreaker;
-  /** Writes in flight in this process, by idempotency key: concurrent identical calls share one. */
-  readonly #inflight = new Map<string, Promise<WriteOutcome>>();
+  readonly #once: ExactlyOnce;
+  /** Twice the request timeout: a request without an answer is assumed able to land until then. */
+  readonly settleMs: number;
 
   constructor(opts: JiraBackendOptions) {
     this.#transport = new JiraTransport(opts);
     this.#breaker = opts.breaker;
+    this.settleMs = 2 * opts.timeoutMs;
+    this.#once = new ExactlyOnce(this.settleMs, opts.timeoutMs);
   }
 
   /** One upstream request through the breaker, its failure classified. */
@@ -109,15 +105,6 @@ export class JiraBackend implements TicketBackend {
         throw classifyJiraError(err, what);
       }
     });
-  }
-
-  /** Runs a write once per key in this process; later identical calls wait for the first. */
-  #once(key: string, write: () => Promise<WriteOutcome>): Promise<WriteOutcome> {
-    const running = this.#inflight.get(key);
-    if (running) return running.then((o) => ({ ...o, created: false }));
-    const p = write().finally(() => this.#inflight.delete(key));
-    this.#inflight.set(key, p);
-    return p;
   }
 
   /** A sending request; after a 429 it is sent once more only when the wait fits before the deadline. */
@@ -133,10 +120,12 @@ export class JiraBackend implements TicketBackend {
     }
   }
 
-  createTicket(t: NewTicket, opts: TicketCallOptions): Promise<WriteOutcome> {
-    return this.#once(`issue\u0000${t.project}\u0000${t.idempotencyKey}`, async () => {
-      const existing = await this.findByIdempotencyKey(t.project, t.idempotencyKey, opts);
-      if (existing) return { id: existing, created: false };
+  createTicket(t: NewTicket, opts: TicketCallOptions): Promise<CreateOutcome> {
+    const find = async (): Promise<CreateOutcome | null> => {
+      const found = await this.findByIdempotencyKey(t.idempotencyKey, opts);
+      return found && { id: found.key, project: found.project, created: false };
+    };
+    return this.#once.run(`issue\u0000${t.idempotencyKey}`, 'ticket', opts, find, async () => {
       const f = t.fields;
       const fields: Obj = {
         project: { key: t.project },
@@ -148,7 +137,6 @@ export class JiraBackend implements TicketBackend {
         ...(f.components !== undefined ? { components: f.components.map((name) => ({ name })) } : {}),
         ...(f.duedate !== undefined ? { duedate: f.duedate } : {}),
       };
-      opts.commit?.();
       const created = await this.#send(`the new ticket in project ${t.project}`, opts, (c) =>
         createIssue(c, {
           fields,
@@ -157,26 +145,22 @@ export class JiraBackend implements TicketBackend {
       );
       const key = str(obj(created).key);
       if (!key) throw new Error('Jira created an issue but did not say its key');
-      return { id: key, created: true };
+      return { id: key, project: t.project, created: true };
     });
   }
 
-  async findByIdempotencyKey(
-    project: string,
-    idempotencyKey: string,
-    opts: TicketCallOptions,
-  ): Promise<string | null> {
-    const jql =
-      `project = ${jqlString(project)} AND ` +
-      `issue.property[${FLEET_PROPERTY}].idempotencyKey = ${jqlString(idempotencyKey)}`;
-    const found = await this.#run(`project ${project}`, opts.signal, (c) =>
+  async findByIdempotencyKey(idempotencyKey: string, opts: TicketCallOptions): Promise<FoundTicket | null> {
+    // No project clause: a ticket moved after its create keeps its property and must still be found.
+    // The value is scoped to the caller already; the tool checks the project before revealing it.
+    const jql = `issue.property[${FLEET_PROPERTY}].idempotencyKey = ${jqlString(idempotencyKey)}`;
+    const found = await this.#run('the tickets of an earlier attempt', opts.signal, (c) =>
       searchAndReconsileIssuesUsingJqlPost(c, { jql, fields: ['project'], maxResults: 5 }),
     );
     const issues = obj(found).issues;
     for (const issue of Array.isArray(issues) ? issues : []) {
       const key = str(obj(issue).key);
-      // Only an issue really in the project asked for counts (the search is filtered, this is a second look).
-      if (key && obj(obj(obj(issue).fields).project).key === project) return key;
+      const project = str(obj(obj(obj(issue).fields).project).key);
+      if (key && project) return { key, project };
     }
     return null;
   }
@@ -207,32 +191,65 @@ export class JiraBackend implements TicketBackend {
   }
 
   addComment(ticket: TicketLocation, body: string, idempotencyKey: string, opts: TicketCallOptions) {
-    return this.#once(`comment\u0000${ticket.id}\u0000${idempotencyKey}`, async () => {
-      const page = await this.#run(`the comments of ${ticket.key}`, opts.signal, (c) =>
-        getComments(c, {
-          issueIdOrKey: ticket.id,
-          orderBy: '-created',
-          maxResults: COMMENT_LOOKBACK,
-          expand: 'properties',
-        }),
+    const find = () => this.#findComment(ticket, idempotencyKey, opts);
+    return this.#once.run(
+      `comment\u0000${ticket.id}\u0000${idempotencyKey}`,
+      'comment',
+      opts,
+      find,
+      async () => {
+        const created = await this.#send(`the comment on ${ticket.key}`, opts, (c) =>
+          addComment(c, {
+            issueIdOrKey: ticket.id,
+            body: textToAdf(body),
+            properties: [{ key: FLEET_PROPERTY, value: { idempotencyKey } }],
+          }),
+        );
+        const id = str(obj(created).id);
+        if (!id) throw new Error('Jira added a comment but did not say its id');
+        return { id, created: true };
+      },
+    );
+  }
+
+  /**
+   * The comment an earlier attempt with this key added, paging newest first through every comment
+   * (new comments arriving meanwhile only push older ones to later pages, so none is skipped). Past
+   * COMMENT_PAGES pages it refuses rather than risk a second comment.
+   */
+  async #findComment(
+    ticket: TicketLocation,
+    key: string,
+    opts: TicketCallOptions,
+  ): Promise<WriteOutcome | null> {
+    let startAt = 0;
+    for (let n = 0; n < COMMENT_PAGES; n++) {
+      const page = obj(
+        await this.#run(`the comments of ${ticket.key}`, opts.signal, (c) =>
+          getComments(c, {
+            issueIdOrKey: ticket.id,
+            orderBy: '-created',
+            startAt,
+            maxResults: COMMENT_PAGE,
+            expand: 'properties',
+          }),
+        ),
       );
-      const comments = obj(page).comments;
-      for (const cm of Array.isArray(comments) ? comments : []) {
+      const comments = Array.isArray(page.comments) ? page.comments : [];
+      for (const cm of comments) {
         const id = str(obj(cm).id);
-        if (id && fleetKeyOf(obj(cm).properties) === idempotencyKey) return { id, created: false };
+        if (id && fleetKeyOf(obj(cm).properties) === key) return { id, created: false };
       }
-      opts.commit?.();
-      const created = await this.#send(`the comment on ${ticket.key}`, opts, (c) =>
-        addComment(c, {
-          issueIdOrKey: ticket.id,
-          body: textToAdf(body),
-          properties: [{ key: FLEET_PROPERTY, value: { idempotencyKey } }],
-        }),
-      );
-      const id = str(obj(created).id);
-      if (!id) throw new Error('Jira added a comment but did not say its id');
-      return { id, created: true };
-    });
+      startAt += comments.length;
+      const total = typeof page.total === 'number' ? page.total : startAt;
+      if (comments.length === 0 || startAt >= total) return null;
+    }
+    throw new ToolError(
+      `${ticket.key} has more than ${COMMENT_PAGE * COMMENT_PAGES} comments, more than the server reads to make sure an ` +
+        'earlier attempt of this same request did not already add this comment, so nothing was added. Read the ' +
+        'newest comments with get_ticket; comment on a linked ticket if it must be said.',
+      'comment_unverifiable',
+    );
   }
 
   async getTicket(

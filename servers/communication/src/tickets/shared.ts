@@ -5,6 +5,7 @@ import { z } from 'zod';
 import type { Connectors } from '../connectors.js';
 import { isUpstreamFailure, upstreamToolError } from '../upstream/failures.js';
 import type { TicketBackend } from './backend.js';
+import { mayStillLand } from './exactly-once.js';
 import { ISSUE_KEY } from './keys.js';
 
 /** The configured ticket backend, or the refusal a call gets when tickets are not configured. */
@@ -51,11 +52,17 @@ export function capText(name: string, text: string, max: number): void {
  * looks its idempotency property up before it writes, so once the write may have reached Jira any
  * upstream failure is `rerunSafe`: core gives the caller's idempotency key back and a retry with it
  * finds what this attempt made instead of replaying the failure (or writing twice under a new key).
- * When the answer was lost (timeout, dropped connection, 5xx) the message says so and how to settle it.
+ * When the answer was lost the message says so and how to settle it. A request that got NO answer
+ * (timeout, 504) may still be on its way and land later: then the retry is told to wait `settleMs`
+ * (retryAfterMs; the backend also holds back an early retry in this process), and that a request
+ * held up even longer can still land, so the ticket must be checked before ever using a new key. A
+ * connection dropped after the request went out, or a 5xx Jira answered, is settled by an immediate
+ * retry: the request reached Jira, the lookup sees what it did.
  */
 export async function settleableWrite<T>(
   thing: 'ticket' | 'comment',
   hasKey: boolean,
+  settleMs: number,
   commit: () => void,
   write: (commit: () => void) => Promise<T>,
 ): Promise<T> {
@@ -70,6 +77,7 @@ export async function settleableWrite<T>(
     const base = upstreamToolError(err);
     if (err.kind !== 'timeout' && err.kind !== 'unavailable')
       throw new ToolError(base.message, base.code, { retryAfterMs: base.retryAfterMs, rerunSafe: true });
+    const landing = mayStillLand(err);
     const what =
       err.kind === 'timeout'
         ? err.message.trim().replace(/[.]$/, '')
@@ -77,14 +85,23 @@ export async function settleableWrite<T>(
           ? `Jira failed (HTTP ${err.status}) after the request was sent`
           : 'the connection to Jira was lost before it answered';
     const verb = thing === 'ticket' ? 'created' : 'added';
+    const when = landing
+      ? ` after ${Math.ceil(settleMs / 1000)} s (the request may still be on its way to Jira until then)`
+      : '';
+    const residual = landing
+      ? `A request held up on the way even longer could still land later: before ever using a new key, check with ${
+          thing === 'ticket' ? 'get_ticket or in the project' : 'get_ticket'
+        } that it was not ${verb}. `
+      : '';
     throw new ToolError(
-      `Jira: ${what}. The ${thing} may or may not have been ${verb}: retry with the same idempotency_key: ` +
+      `Jira: ${what}. The ${thing} may or may not have been ${verb}: retry with the same idempotency_key${when}: ` +
         `it will find the ${thing} if it was ${verb}, and ${thing === 'ticket' ? 'create' : 'add'} it only if not. ` +
+        residual +
         (hasKey
           ? `Do not use a new key: that could ${thing === 'ticket' ? 'create a second ticket' : 'add a second comment'}.`
           : 'This call had no idempotency_key: retry with exactly the same arguments in this same session, which finds it the same way.'),
       base.code,
-      { retryAfterMs: base.retryAfterMs, rerunSafe: true },
+      { retryAfterMs: landing ? settleMs : base.retryAfterMs, rerunSafe: true },
     );
   }
 }
