@@ -77,8 +77,10 @@ const secrets: Record<string, fc.Arbitrary<string>> = {
     .tuple(
       fc.constantFrom('password', 'PASSWORD', 'secret', 'api_key', 'passwd'),
       fc.constantFrom('=', ': ', ' = '),
-      // Not a value that says there is no password (`%VAR%`, `********`, `xxxxxxxx`, `changeme`…).
-      chars(`${ALNUM}!#$%^*()-_+`, 8, 30).filter((v) => !/^(?:\*+|x+|%[A-Z_]+%|redacted|changeme)$/i.test(v)),
+      // Not a value that says there is no password (`%VAR%`, `$VAR`, `********`, `xxxxxxxx`, `changeme`…).
+      chars(`${ALNUM}!#$%^*()-_+`, 8, 30).filter(
+        (v) => !/^(?:\*+|x+|%[A-Z_]+%|\$[A-Za-z_][A-Za-z0-9_]*|redacted|changeme)$/i.test(v),
+      ),
     )
     .map(([k, op, v]) => `${k}${op}${v}`),
 };

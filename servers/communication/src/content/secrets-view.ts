@@ -1,6 +1,7 @@
 // The normalized view of a text the secrets scan reads besides the text itself: what a reader (or a
 // mail client, chat client, browser) shows, with each character mapped back to the span of the text it
 // came from, so a secret found in the view is masked in the text as written.
+import { foldChar } from './secrets-fold.js';
 
 /** A text as a reader sees it; `starts[i]`/`ends[i]`: the span of the original text char i came from. */
 export interface View {
@@ -95,18 +96,6 @@ function percent(m: RegExpExecArray): string | undefined {
   }
 }
 
-/** One code point as read: compatibility form folded, invisible and combining marks dropped, spaces and dashes ASCII. */
-function fold(ch: string): string {
-  let out = '';
-  for (const c of ch.normalize('NFKC')) {
-    if (/[\p{Cf}\p{Mn}\p{Me}\u00ad]/u.test(c)) continue;
-    if (/[\p{Zs}\t]/u.test(c)) out += ' ';
-    else if (/[\p{Pd}\u2212]/u.test(c)) out += '-';
-    else out += c;
-  }
-  return out;
-}
-
 /** An HTML tag of an element that renders inline or as a cell (so `<redacted>` is no tag), or a comment. */
 const TAG =
   /<\/?(?:a|abbr|b|bdi|bdo|big|blockquote|body|br|center|code|del|div|em|font|h[1-6]|head|hr|html|i|img|ins|kbd|label|li|mark|ol|p|pre|q|s|samp|section|small|span|strike|strong|sub|sup|table|tbody|td|tfoot|th|thead|tr|tt|u|ul|var|wbr)(?:\s[^<>]{0,500})?\/?>|<!--[\s\S]{0,2000}?-->/gi;
@@ -117,18 +106,16 @@ const TAG =
  * marks dropped, Unicode spaces and dashes made ASCII, markdown escapes and emphasis inside words removed.
  */
 export function normalizedView(text: string): View {
-  let v: View = { text, starts: [], ends: [] };
-  for (let i = 0; i < text.length; i++) {
-    v.starts.push(i);
-    v.ends.push(i + 1);
-  }
+  let v = identity(text);
   if (text.includes('<')) v = rewrite(v, TAG, () => '');
   if (text.includes('&'))
     v = rewrite(v, /&(?:#(\d{1,7})|#[xX]([0-9a-fA-F]{1,6})|([A-Za-z][A-Za-z0-9]{1,31}));?/g, entity);
   if (v.text.includes('%')) v = rewrite(v, /(?:%[0-9A-Fa-f]{2})+/g, percent);
-  if (/[^\x20-\x7e\n\r]/.test(v.text)) v = rewrite(v, /[^\x20-\x7e\n\r]/gu, (m) => fold(m[0]));
+  if (/[^\x20-\x7e\n\r]/.test(v.text)) v = rewrite(v, /[^\x20-\x7e\n\r]/gu, (m) => foldChar(m[0]));
   if (v.text.includes('\\')) v = rewrite(v, /\\([!-/:-@[-`{-~])/g, (m) => m[1]);
   if (/[*~`]/.test(v.text)) v = rewrite(v, /(?<=\S)[*~`]+(?=\S)/g, () => '');
+  // `s k _ l i v e _ …`: four or more single characters separated by single spaces read as one word.
+  v = rewrite(v, /(?<!\S)(?:[!-~] ){3,}[!-~](?!\S)/g, (m) => m[0].replace(/ /g, ''));
   return v;
 }
 
@@ -139,21 +126,75 @@ export interface DecodedRun {
   decoded: string;
 }
 
+/** `text` as one View of itself (each character its own span). */
+function identity(text: string): View {
+  const v: View = { text, starts: [], ends: [] };
+  for (let i = 0; i < text.length; i++) {
+    v.starts.push(i);
+    v.ends.push(i + 1);
+  }
+  return v;
+}
+
+/** A line of base64 as a wrapped block writes it (16+ characters, nothing else). */
+const B64_LINE = /^[A-Za-z0-9+/_-]{16,}={0,2}$/;
+
+/**
+ * What the encodings in the view hide, positions in the view: base64 runs (also wrapped over several
+ * lines, also base64 inside base64) and runs of 32+ hex digits that decode to printable text.
+ */
+export function decodedRuns(text: string): DecodedRun[] {
+  const out: DecodedRun[] = [];
+  const add = (run: DecodedRun) => {
+    out.push(run);
+    // One level further: base64 of base64 (the inner run is masked as the whole outer one).
+    for (const inner of base64Runs(run.decoded)) out.push({ ...run, decoded: inner.decoded });
+  };
+  for (const run of base64Runs(text)) add(run);
+  // A wrapped block: newlines between base64 lines dropped, positions kept. Its last line may be short
+  // (joined), or a short word after it (not joined): both readings are decoded.
+  const lines = text.split('\n');
+  if (lines.filter((l) => B64_LINE.test(l.trim())).length >= 2)
+    for (const next of [B64_LINE, /^[A-Za-z0-9+/_-]+={0,2}$/]) {
+      const joins = new Set<number>();
+      let at = 0;
+      for (let i = 0; i < lines.length - 1; i++) {
+        at += lines[i]!.length;
+        if (B64_LINE.test(lines[i]!.trim()) && next.test(lines[i + 1]!.trim())) joins.add(at);
+        at += 1;
+      }
+      if (joins.size === 0) continue;
+      const joined = rewrite(identity(text), /\n/g, (m) => (joins.has(m.index) ? '' : undefined));
+      for (const run of base64Runs(joined.text))
+        add({ start: joined.starts[run.start]!, end: joined.ends[run.end - 1]!, decoded: run.decoded });
+    }
+  for (const m of text.matchAll(/(?<![0-9A-Fa-f])(?:[0-9A-Fa-f]{2}){16,}(?![0-9A-Fa-f])/g)) {
+    const decoded = printable(Buffer.from(m[0], 'hex'));
+    if (decoded !== undefined) add({ start: m.index, end: m.index + m[0].length, decoded });
+  }
+  return out;
+}
+
+/** The bytes as UTF-8 text when they are that and mostly printable. */
+function printable(bytes: Uint8Array): string | undefined {
+  let decoded: string;
+  try {
+    decoded = utf8.decode(bytes);
+  } catch {
+    return undefined;
+  }
+  const n = decoded.match(/[\p{L}\p{N}\p{P}\p{S}\p{Zs}\n\r\t]/gu)?.length ?? 0;
+  return n < [...decoded].length * 0.95 ? undefined : decoded;
+}
+
 /** Runs of 20+ base64 (or base64url) characters that decode to mostly printable UTF-8 text. */
 export function base64Runs(text: string): DecodedRun[] {
   const out: DecodedRun[] = [];
   for (const m of text.matchAll(/(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{20,}={0,2}/g)) {
     const body = m[0].replace(/=+$/, '');
     if (body.length % 4 === 1) continue;
-    const bytes = Buffer.from(body.replace(/-/g, '+').replace(/_/g, '/'), 'base64');
-    let decoded: string;
-    try {
-      decoded = utf8.decode(bytes);
-    } catch {
-      continue;
-    }
-    const printable = decoded.match(/[\p{L}\p{N}\p{P}\p{S}\p{Zs}\n\r\t]/gu)?.length ?? 0;
-    if (printable < [...decoded].length * 0.95) continue;
+    const decoded = printable(Buffer.from(body.replace(/-/g, '+').replace(/_/g, '/'), 'base64'));
+    if (decoded === undefined) continue;
     out.push({ start: m.index, end: m.index + m[0].length, decoded });
   }
   return out;

@@ -3,20 +3,10 @@
 // forms, HTML, percent-encoding, markdown, base64: see ./secrets-view.ts), and masks them with a keyed
 // fingerprint for the audit.
 import { createHmac, randomBytes } from 'node:crypto';
-import { base64Runs, normalizedView, squash } from './secrets-view.js';
+import { DETECTORS, type SecretKind } from './secrets-detectors.js';
+import { decodedRuns, normalizedView, squash } from './secrets-view.js';
 
-/** The classes of secret the scan knows. */
-export type SecretKind =
-  | 'private_key'
-  | 'stripe_key'
-  | 'slack_token'
-  | 'github_token'
-  | 'aws_access_key'
-  | 'aws_secret_key'
-  | 'google_api_key'
-  | 'jwt'
-  | 'card_number'
-  | 'password_assignment';
+export type { SecretKind } from './secrets-detectors.js';
 
 /**
  * One secret found in a text: its class, where it is in the text (the span to mask), the secret as the
@@ -29,70 +19,6 @@ export interface SecretFinding {
   fingerprint: string;
   /** The secret as read (after normalization); never stored, used to verify masking. */
   secret: string;
-}
-
-/** A detector: a global regex; `group` names the capture that is the secret (default the match). */
-interface Detector {
-  kind: SecretKind;
-  re: RegExp;
-  group?: number;
-  valid?: (secret: string) => boolean;
-}
-
-// Word boundaries are spelled as look-arounds on the token alphabet, so `x_sk_live_…` inside a longer
-// identifier still matches while the alphabet of each token decides where it ends.
-const DETECTORS: readonly Detector[] = [
-  {
-    kind: 'private_key',
-    re: /-----BEGIN (?:[A-Z0-9]+ ){0,3}PRIVATE KEY(?: BLOCK)?-----(?:[\s\S]*?-----END (?:[A-Z0-9]+ ){0,3}PRIVATE KEY(?: BLOCK)?-----|[\s\S]{0,4096})/g,
-  },
-  { kind: 'stripe_key', re: /(?<![A-Za-z0-9])(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{10,}/g },
-  { kind: 'slack_token', re: /(?<![A-Za-z0-9])(?:xox[abposr]-[A-Za-z0-9-]{8,}|xapp-\d-[A-Za-z0-9-]{8,})/g },
-  {
-    kind: 'github_token',
-    re: /(?<![A-Za-z0-9])(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{22,})/g,
-  },
-  {
-    // Also written in lower case (a key id a reader can still use): then it must hold a digit, so an
-    // ordinary 20-letter word starting with "asia" is not one.
-    kind: 'aws_access_key',
-    re: /(?<![A-Za-z0-9])(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Za-z0-9])/gi,
-    valid: (s) => /^[A-Z0-9]+$/.test(s) || (/^[a-z0-9]+$/.test(s) && /[0-9]/.test(s.slice(4))),
-  },
-  {
-    // A secret access key: 40 base64 characters next to a key id or its usual label (alone, 40 random
-    // characters are too common to call a secret, e.g. a git commit id).
-    kind: 'aws_secret_key',
-    re: /(?:(?:AKIA|ASIA)[A-Z0-9]{16}|aws_?secret_?(?:access_?)?key|secret_?access_?key)[^A-Za-z0-9/+]{1,40}([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])/gi,
-    group: 1,
-    valid: (s) => /[^0-9a-f]/i.test(s) && /[A-Z]/.test(s) && /[a-z]/.test(s),
-  },
-  { kind: 'google_api_key', re: /(?<![A-Za-z0-9])AIza[0-9A-Za-z_-]{35}(?![A-Za-z0-9_-])/g },
-  {
-    kind: 'jwt',
-    re: /(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{8,}/g,
-    valid: (s) => jsonSegment(s.split('.')[0]!),
-  },
-  {
-    kind: 'password_assignment',
-    re: /(?<![A-Za-z0-9])(?:password|passwd|pwd|passphrase|secret|client_?secret|api_?key|access_?token|auth_?token)["']?\s*[:=]\s*["']?([^\s"'`,;&<>]{4,200})/gi,
-    group: 1,
-    valid: (s) => !PLACEHOLDER.test(s),
-  },
-];
-
-/** Values of a `password=` that say there is no password in the text. */
-const PLACEHOLDER =
-  /^(?:\*+|x+|\.+|<[^>]*>|\$\{[^}]*\}|\{\{[^}]*\}\}|%[A-Z_]+%|null|none|redacted|hidden|changeme|example|true|false)$/i;
-
-/** True when a base64url segment decodes to a JSON object (a JWT header). */
-function jsonSegment(seg: string): boolean {
-  try {
-    const v: unknown = JSON.parse(Buffer.from(seg, 'base64url').toString('utf8'));
-    return typeof v === 'object' && v !== null;
-  } catch {
-    return false;
-  }
 }
 
 /** A card network's number: length and prefix (Visa, Mastercard, Amex, Discover, JCB, Diners, UnionPay) and Luhn. */
@@ -156,21 +82,35 @@ function cardLayout(lengths: readonly number[]): boolean {
 }
 
 /**
- * Card numbers: in each run of digit groups (separated by up to three spaces, dashes, dots or slashes), every span of whole
- * consecutive groups laid out as cards are written, with 13-19 digits, a card network's prefix and a
- * valid Luhn digit. Whole groups, so "1 4111 1111 1111 1111" still finds the card, while a 30-digit id
- * is not scanned for one inside and three 5-digit numbers in a row are not a card.
+ * Card numbers: in each run of digit groups (separated by up to three spaces, dashes, dots, slashes,
+ * underscores, commas, colons, bars or newlines, or an `x`), every span of whole consecutive groups with
+ * 13-19 digits, a card network's prefix and a valid Luhn digit, laid out as cards are written, or in
+ * groups of 2-4 digits with one separator throughout. Whole groups, so "1 4111 1111 1111 1111" still
+ * finds the card, while a 30-digit id is not scanned for one inside and three 5-digit numbers in a row
+ * are not a card.
  */
 function findCards(text: string, found: SecretFinding[]): void {
-  for (const run of text.matchAll(/(?<![0-9A-Za-z])\d+(?:[ \t./-]{1,3}\d+)*(?![0-9A-Za-z])/g)) {
+  const SEP = String.raw`(?:[ \t./_,:|\r\n-]{1,3}|[ \t]?[xX][ \t]?)`;
+  for (const run of text.matchAll(new RegExp(`(?<![0-9A-Za-z])\\d+(?:${SEP}\\d+)*(?![0-9A-Za-z])`, 'g'))) {
     const groups = [...run[0].matchAll(/\d+/g)].map((g) => ({ start: run.index + g.index, digits: g[0] }));
     for (let i = 0; i < groups.length; i++) {
       let digits = '';
       const lengths: number[] = [];
+      const seps = new Set<string>();
       for (let j = i; j < groups.length && digits.length < 19; j++) {
         digits += groups[j]!.digits;
         lengths.push(groups[j]!.digits.length);
-        if (digits.length < 13 || digits.length > 19 || !cardLayout(lengths) || !cardNumber(digits)) continue;
+        if (j > i)
+          seps.add(text.slice(groups[j - 1]!.start + groups[j - 1]!.digits.length, groups[j]!.start));
+        if (digits.length < 13 || digits.length > 19 || !cardNumber(digits)) continue;
+        // Separators other than spaces, dashes, dots and slashes (`_ , : | x`, newline) must be one
+        // throughout, and a comma stands alone: "1234, 5678, 9012" is a list of numbers, not a card.
+        const sep = [...seps][0] ?? '';
+        const uniform = seps.size <= 1 && !(sep.includes(',') && sep !== ',');
+        const loose = [...seps].some((x) => /[_,:|\r\nxX]/.test(x));
+        if (loose && !uniform) continue;
+        const evenly = uniform && lengths.every((n, k) => n <= 4 && (n >= 2 || k === lengths.length - 1));
+        if (!evenly && !cardLayout(lengths)) continue;
         const start = groups[i]!.start;
         const end = groups[j]!.start + groups[j]!.digits.length;
         found.push({
@@ -218,7 +158,7 @@ export function findSecrets(text: string): SecretFinding[] {
   if (view.text !== text)
     for (const f of scanRaw(view.text))
       found.push({ ...f, start: view.starts[f.start]!, end: view.ends[f.end - 1]! });
-  for (const run of base64Runs(view.text))
+  for (const run of decodedRuns(view.text))
     for (const f of scanRaw(run.decoded))
       found.push({ ...f, start: view.starts[run.start]!, end: view.ends[run.end - 1]! });
   // A mask left by an earlier scan names a secret; it is not one (`[secret:google_api_key:…]` is no `api_key:`).
