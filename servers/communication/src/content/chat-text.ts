@@ -2,6 +2,7 @@
 // them, links whose text disguises their target refused, user mentions only of real users, a length cap.
 import { domainToASCII } from 'node:url';
 import { ToolError } from '@mcp-fleet/core';
+import { hasMarkdownImage, markdownLinks, namedHosts, urlCandidates } from './chat-links.js';
 
 /** What a chat text may contain, from the granted value that allowed its destination. */
 export interface ChatTextRules {
@@ -28,9 +29,8 @@ const JOINER = '\u2060';
 const BROADCAST_SPECIAL = /^!(channel|here|everyone|subteam\^S[A-Z0-9]{2,20}(\|@[a-z0-9._-]{1,80})?)$/;
 const USER_MENTION = /^@([UW][A-Z0-9]{2,20})$/;
 const CHANNEL_LINK = /^#[CG][A-Z0-9]{2,20}$/;
-/** A domain-looking token: labels of letters/digits/hyphens (any script), a letter-only TLD. */
-const DOMAIN_TOKEN =
-  /(?:[a-z][a-z0-9+.-]*:\/\/)?((?:[\p{L}\p{N}](?:[\p{L}\p{N}-]{0,62})\.)+\p{L}{2,63})\b/giu;
+/** Markdown a renderer hides in link text: escapes, emphasis, strike-through and code markers. */
+const MARKUP = /[\\*_~`]/g;
 
 /** Refuses a text longer than the cap, with advice. */
 export function checkLength(text: string, maxChars: number): void {
@@ -122,20 +122,19 @@ export function checkLinkTarget(url: string): string {
 }
 
 /**
- * Refuses link text that names another place than the link goes: any URL or domain in `label` (as a
- * reader sees it, see {@link visibleText}) must be the target's own host
- * (`<https://evil.example|https://intranet.example.com>` is refused), and the target must pass
- * {@link checkLinkTarget}.
+ * Refuses link text that names another place than the link goes: any URL, domain or IP address in
+ * `label` (as a reader sees it, see {@link visibleText}; markdown escapes and emphasis/code markers
+ * removed, as a renderer hides them) must be the target's own host (`<https://evil.example|https://intranet.example.com>`,
+ * `[intranet\\.example\\.com](https://evil.example)`, `<https://evil.example|10.0.0.5>` are refused), and the
+ * target must pass {@link checkLinkTarget}. Linear in the label (hand-written scanners).
  */
 export function checkLinkLabel(url: string, label: string): void {
   const host = checkLinkTarget(url);
-  const text = visibleText(label);
-  for (const m of text.matchAll(/[a-z][a-z0-9+.-]*:\/\/[^\s/?#|]+/giu)) {
-    if (linkHost(m[0]) !== host) throw disguised(m[0], host);
-  }
-  for (const m of text.matchAll(DOMAIN_TOKEN)) {
-    const named = normaliseHost(m[1] ?? '');
-    if (named !== host) throw disguised(m[0], host);
+  const text = visibleText(label).replace(MARKUP, '');
+  for (const u of urlCandidates(text)) if (linkHost(u) !== host) throw disguised(u, host);
+  for (const n of namedHosts(text)) {
+    const named = n.kind === 'ip' ? n.host : normaliseHost(n.host);
+    if (named !== host) throw disguised(n.written, host);
   }
 }
 
@@ -217,21 +216,14 @@ function controlSlack(whole: string, inner: string, rules: ChatTextRules): strin
  */
 export function prepareTeamsText(text: string, rules: Pick<ChatTextRules, 'maxChars'>): string {
   checkLength(text, rules.maxChars);
-  if (/!\[[^\]]*\]\s*\(/.test(text))
+  if (hasMarkdownImage(text))
     throw new ToolError(
       "Images in Teams messages are refused: every reader's client would fetch their URL (a data leak). Link to the page instead.",
       'content_refused',
     );
-  // Markdown links: the label is taken from the first `[` after the previous link, a superset of what
-  // a renderer shows (nested brackets included), so no label can hide a different address.
-  let from = 0;
-  for (const m of text.matchAll(/\]\(\s*<?([^)\s>]*)>?[^)]*\)/g)) {
-    const at = m.index ?? 0;
-    const segment = text.slice(from, at);
-    const open = segment.indexOf('[');
-    checkLinkLabel(m[1] ?? '', open < 0 ? segment : segment.slice(open + 1));
-    from = at + m[0].length;
-  }
+  // Markdown links (hand-written scanner: the former regex was cubic on repeated `](`).
+  for (const link of markdownLinks(text)) checkLinkLabel(link.url, link.label);
+  // Linear: each try starts at a `<` and stops at the next `<` or `>`.
   for (const m of text.matchAll(/<((?:https?|mailto):[^<>|\s]+)\|([^<>]*)>/gi))
     checkLinkLabel(m[1] ?? '', m[2] ?? '');
   return neutraliseBroadcastWords(text).replace(/<(?=\/?at\b|!)/giu, `<${JOINER}`);

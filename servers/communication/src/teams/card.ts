@@ -197,6 +197,9 @@ export function cardTexts(
 /** Validates a card argument and returns it with every text made safe; throws ToolError card_refused / disguised_link. */
 export function prepareCard(raw: unknown, maxChars: number): AdaptiveCard {
   refuseFetches(raw);
+  // Size first, before any text is read: the checks below are linear, but a card far above the cap
+  // (50 TextBlocks of 10,000 characters) is refused without spending them. Preparing only lengthens it.
+  checkBytes(cardMessage(raw as AdaptiveCard), maxChars);
   const parsed = adaptiveCard.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -228,6 +231,17 @@ export function prepareCard(raw: unknown, maxChars: number): AdaptiveCard {
     return { ...a, title: safe(a.title) };
   });
   return { ...parsed.data, body: fix(parsed.data.body), ...(actions ? { actions } : {}) };
+}
+
+/** Refuses a webhook payload above `maxBytes` (its JSON, UTF-8). */
+export function checkBytes(payload: unknown, maxBytes: number): number {
+  const bytes = Buffer.byteLength(JSON.stringify(payload));
+  if (bytes > maxBytes)
+    throw new ToolError(
+      `The message is ${bytes} bytes; Teams takes at most ${maxBytes}. Shorten it.`,
+      'content_too_long',
+    );
+  return bytes;
 }
 
 /** The webhook payload of a card: a message with one Adaptive Card attachment. */

@@ -8,7 +8,7 @@ import { type TeamsRule, teams as teamsDimension } from '../dimensions.js';
 import type { OutboundPlan, PlanContext } from '../outbound/plan.js';
 import { tool } from '../tools/tool.js';
 import { isUpstreamFailure, upstreamToolError } from '../upstream/failures.js';
-import { cardMessage, cardTexts, prepareCard, textCard } from './card.js';
+import { cardMessage, cardTexts, checkBytes, prepareCard, textCard } from './card.js';
 
 /** The send tool's timeout: one request, a Retry-After wait that fits, and one more request. */
 export const TEAMS_SEND_TIMEOUT_MS = 30_000;
@@ -51,12 +51,7 @@ export async function planTeamsPost(
   // A text message is a one-TextBlock card, so both go through the same checks.
   const card = prepareCard(args.card ?? textCard(args.text ?? ''), maxBytes);
   const payload = cardMessage(card);
-  const bytes = Buffer.byteLength(JSON.stringify(payload));
-  if (bytes > maxBytes)
-    throw new ToolError(
-      `The message is ${bytes} bytes; Teams takes at most ${maxBytes}. Shorten it.`,
-      'content_too_long',
-    );
+  checkBytes(payload, maxBytes);
   const content =
     args.card !== undefined ? cardTexts(card, ['card']) : [{ path: ['text'], text: args.text ?? '' }];
   return {
