@@ -133,16 +133,17 @@ describe('fleet new server', () => {
   }, 240_000);
 
   it('a planned server takes its planned port, secrets and egress, and leaves the planned list', async () => {
-    const before = readFileSync(join(copy, 'helm/communication/values.yaml'), 'utf8');
-    const r = await fleet('new', 'server', 'communication');
+    // vendor-apis is still planned (communication was generated this way and is built now).
+    const before = readFileSync(join(copy, 'helm/vendor-apis/values.yaml'), 'utf8');
+    const r = await fleet('new', 'server', 'vendor-apis');
     expect(r.code, r.stderr).toBe(0);
-    const m = JSON.parse(readFileSync(join(copy, 'servers/communication/package.json'), 'utf8')).mcpFleet;
-    expect(m.port).toBe(7402);
-    expect(Object.keys(m.secretEnv)).toContain('SLACK_TOKEN');
+    const m = JSON.parse(readFileSync(join(copy, 'servers/vendor-apis/package.json'), 'utf8')).mcpFleet;
+    expect(m.port).toBe(7404);
+    expect(Object.keys(m.secretEnv)).toContain('STRIPE_API_KEY');
     const planned = JSON.parse(readFileSync(join(copy, 'scripts/planned-servers.json'), 'utf8'));
-    expect(planned.servers.map((p: { name: string }) => p.name)).not.toContain('communication');
+    expect(planned.servers.map((p: { name: string }) => p.name)).not.toContain('vendor-apis');
     // Its chart is the one it had as a planned server.
-    expect(readFileSync(join(copy, 'helm/communication/values.yaml'), 'utf8')).toBe(before);
+    expect(readFileSync(join(copy, 'helm/vendor-apis/values.yaml'), 'utf8')).toBe(before);
   }, 60_000);
 
   it('refuses a name or port that is taken, and an invalid name', () => {
