@@ -6,6 +6,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { prepareSlackText, prepareTeamsText } from '../src/content/chat-text.js';
 import { prepareCard } from '../src/teams/card.js';
+import { decorated, hostile, target } from './chat-hostile.js';
 
 const codeOf = (fn: () => unknown) => {
   try {
@@ -19,47 +20,6 @@ const slackRules = { broadcast: false, maxChars: 40_000, isUser: () => true };
 /** Largest text each system accepts (Slack's configurable cap, Teams' byte cap). */
 const SLACK_MAX = 40_000;
 const TEAMS_MAX = 28_000;
-
-/** Pieces that made the former regexes backtrack, alone or mixed. */
-const piece = fc.constantFrom(
-  '](',
-  '](<',
-  ']( ',
-  '[',
-  '![',
-  '<',
-  '|',
-  '*',
-  '_',
-  '\\',
-  '`',
-  '~',
-  '[[',
-  ']]',
-  'a',
-  'a.',
-  'a-',
-  '1.',
-  ':',
-  '::',
-  '0x',
-  'a://',
-  '<http:a|',
-  '<https://x.example|',
-  '[a](',
-  ' ',
-);
-/** A text of exactly `size` characters repeating a short mix of hostile pieces, with an optional prefix. */
-const hostile = (size: number) =>
-  fc
-    .tuple(
-      fc.array(piece, { minLength: 1, maxLength: 3 }),
-      fc.constantFrom('', '[', '<https://x.example|', '!['),
-    )
-    .map(([ps, prefix]) => {
-      const unit = ps.join('');
-      return (prefix + unit.repeat(Math.ceil(size / unit.length))).slice(0, size);
-    });
 
 describe('hostile texts of the largest allowed size are answered (F10)', () => {
   it('Slack text', { timeout: 30_000 }, () => {
@@ -119,39 +79,6 @@ describe('hostile texts of the largest allowed size are answered (F10)', () => {
     );
   });
 });
-
-/** Hosts a disguise imitates (names and IP literals in several spellings) and where links really go. */
-const imitated = fc.constantFrom(
-  'intranet.example.com',
-  'login.example.com',
-  'github.com',
-  '10.0.0.5',
-  '192.168.1.20',
-  '0x0a.0.0.5',
-  '0xa000005',
-  '010.0.0.5',
-  '[fe80::1]',
-  '2001:db8::5',
-);
-const target = fc.constantFrom(
-  'https://evil.example/login',
-  'https://attacker.example',
-  'http://e.example/?d=1',
-);
-/** Markdown a renderer hides: escapes before dots, emphasis and code around labels. */
-const marker = fc.constantFrom('\\', '*', '**', '_', '__', '~', '~~', '`');
-
-/** `host` with markdown markers inserted at random places (never inside a `[`…`]` of an IPv6 literal's brackets removal). */
-const decorated = fc
-  .tuple(imitated, fc.array(fc.tuple(fc.nat(), marker), { minLength: 1, maxLength: 4 }))
-  .map(([host, inserts]) => {
-    let h = host;
-    for (const [at, m] of inserts) {
-      const i = at % (h.length + 1);
-      h = h.slice(0, i) + m + h.slice(i);
-    }
-    return h;
-  });
 
 describe('labels disguised with markdown or spelled as IP addresses (F11)', () => {
   it('refuses the reported examples', () => {
