@@ -153,3 +153,11 @@ describe('labels disguised with markdown or spelled as IP addresses (F11)', () =
       ).toBe('ok');
   });
 });
+
+describe('broadcast words followed by letters that case-fold to ASCII', () => {
+  it('are neutralised however they end (`@everyoneſ`, `@hereK`)', () => {
+    for (const t of ['@everyone\u017f', '@here\u212a', '@channel\u017fx'])
+      for (const out of [prepareSlackText(t, slackRules), prepareTeamsText(t, { maxChars: 99 })])
+        expect(out, t).toMatch(/^@\u2060/);
+  });
+});

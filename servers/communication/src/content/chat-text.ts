@@ -21,8 +21,11 @@ export interface ChatTextRules {
 export const MAX_USER_MENTIONS = 5;
 /** Slack's own limit on a message's text, after escaping. */
 const SLACK_HARD_LIMIT = 40_000;
-/** The plain-text broadcast words Slack and Teams users read as "notify everyone". */
-const BROADCAST_WORDS = /@(channel|here|everyone)\b/giu;
+/**
+ * The plain-text broadcast words Slack and Teams users read as "notify everyone", whatever follows them
+ * (no `\b`: with the `iu` flags `ſ` and `K` count as word characters, so `@everyoneſ` slipped through).
+ */
+const BROADCAST_WORDS = /@(channel|here|everyone)/giu;
 /** Invisible word joiner: `@\u2060channel` reads the same and notifies nobody. */
 const JOINER = '\u2060';
 /** Slack control sequences go out as written only in these exact forms. */
