@@ -248,6 +248,7 @@ describe('round 2: kinds the first scan missed (F9)', () => {
   const cases = fc.oneof(
     strong.map((v) => [`export PGPASSWORD=${v}`, v]),
     strong.map((v) => [`MYSQL_PWD=${v}`, v]),
+    strong.map((v) => [`__DB__PASSWORD=${v}`, v]),
     strong.map((v) => [`SECRET_KEY=${v}`, v]),
     strong.map((v) => [`DJANGO_SECRET_KEY="${v}"`, v]),
     strong.map((v) => [`GITHUB_TOKEN=${v}`, v]),

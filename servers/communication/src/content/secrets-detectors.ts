@@ -51,14 +51,15 @@ function jsonSegment(seg: string): boolean {
 
 // A private key's armour, loosely: any case, 3+ dashes (spaces between them allowed), up to three words
 // before PRIVATE KEY. The key runs to its END line, else 4 KiB.
-const DASHES = String.raw`(?:-[ \t]?){3,}[ \t]*`;
+// A run of dashes starts only at its first dash (else every dash of a long run rescans the rest).
+const DASHES = String.raw`(?<!-[ \t]?)(?:-[ \t]?){3,40}[ \t]*`;
 const KEY_WORDS = String.raw`(?:[A-Z0-9]+[ \t]+){0,3}PRIVATE[ \t]+KEY(?:[ \t]+BLOCK)?[ \t]*`;
-const HEADER = `${DASHES}BEGIN[ \\t]+${KEY_WORDS}(?:-[ \\t]?){2,}`;
-const FOOTER = `${DASHES}END[ \\t]+${KEY_WORDS}(?:-[ \\t]?){2,}`;
+const HEADER = `${DASHES}BEGIN[ \\t]+${KEY_WORDS}(?:-[ \\t]?){2,40}`;
+const FOOTER = `${DASHES}END[ \\t]+${KEY_WORDS}(?:-[ \\t]?){2,40}`;
 
 /** Word boundaries are look-arounds on each token's alphabet, so `x_sk_live_…` still matches. */
 export const DETECTORS: readonly Detector[] = [
-  { kind: 'private_key', re: new RegExp(`${HEADER}(?:[\\s\\S]*?${FOOTER}|[\\s\\S]{0,4096})`, 'gi') },
+  { kind: 'private_key', re: new RegExp(`${HEADER}(?:[\\s\\S]{0,16384}?${FOOTER}|[\\s\\S]{0,4096})`, 'gi') },
   {
     // The header without dashes but followed by a key body.
     kind: 'private_key',
@@ -123,7 +124,7 @@ export const DETECTORS: readonly Detector[] = [
   {
     // `password=…`, `PGPASSWORD=…`, `DB_SECRET: …`, `SECRET_KEY=…`, `GITHUB_TOKEN=…`, `'password' => "…"`.
     kind: 'password_assignment',
-    re: /(?<![A-Za-z0-9])(?:[A-Za-z0-9]+_)*(?:[A-Za-z0-9]*pass(?:word|wd|phrase)|pwd|secret(?:_?key)?|client_?secret|api_?key|access_?token|auth_?token|(?<=_)token)["']?\s*(?:=>|:=|[:=])\s*["']?([^\s"'`,;&<>]{4,200})/gi,
+    re: /(?<![A-Za-z0-9_])_*(?:[A-Za-z0-9]+_+)*(?:[A-Za-z0-9]*pass(?:word|wd|phrase)|pwd|secret(?:_?key)?|client_?secret|api_?key|access_?token|auth_?token|(?<=_)token)["']?\s*(?:=>|:=|[:=])\s*["']?([^\s"'`,;&<>]{4,200})/gi,
     group: 1,
     valid: (s) => !PLACEHOLDER.test(s),
   },

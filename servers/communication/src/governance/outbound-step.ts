@@ -49,17 +49,21 @@ async function plan(c: GovernedCall, planner: Planner): Promise<OutboundPlan> {
   }
 }
 
+/** What an audit record keeps of a content string of a call refused or held for a secret. */
+export const WITHHELD = '[withheld: held a secret]';
+
 /**
- * Replaces every found secret in the audit record's arguments: at the plan's content paths (scanned
- * again, as the record holds what the caller sent), and anywhere else the same secret text appears. A
- * string that still holds a found secret in any normalized form (e.g. the planner read it in the
- * visible text of HTML that splits it with tags) is masked whole.
+ * Masks the audit record's arguments of a call refused or held for a secret: every string at the
+ * plan's content paths is withheld whole (a secret may be split over fields: a key header in one, its
+ * body in another; only the masks of what the scan found in that string are kept), and anywhere else
+ * each found secret's text is masked; a string that still holds one in any normalized form is masked whole.
  */
 function maskRecord(c: GovernedCall, plan: OutboundPlan, found: readonly Found[]): void {
   let masked: unknown = structuredClone(c.record.arguments);
   for (const item of plan.content) masked = maskAt(masked, item.path);
   const walk = (v: unknown): unknown => {
     if (typeof v === 'string') {
+      if (v.startsWith(WITHHELD)) return v;
       let out = v;
       for (const f of found) if (f.raw.length > 0) out = out.split(f.raw).join(secretMask(f));
       out = maskSecrets(out);
@@ -74,10 +78,14 @@ function maskRecord(c: GovernedCall, plan: OutboundPlan, found: readonly Found[]
   c.record.arguments = walk(masked) as typeof c.record.arguments;
 }
 
-/** `root` with the string at `path` scanned and masked in place (no-op when the path holds no string). */
+/** A content string withheld: {@link WITHHELD} and the masks of the secrets found in it. */
+const withhold = (text: string): string =>
+  [WITHHELD, ...[...new Set(findSecrets(text).map(secretMask))]].join(' ');
+
+/** `root` with the string at `path` withheld (no-op when the path holds no string). */
 function maskAt(root: unknown, path: readonly (string | number)[]): unknown {
   if (path.length === 0) {
-    return typeof root === 'string' ? maskSecrets(root) : root;
+    return typeof root === 'string' ? withhold(root) : root;
   }
   const [head, ...rest] = path;
   if (Array.isArray(root) && typeof head === 'number' && head < root.length) {
@@ -113,12 +121,22 @@ export function outboundStep(plans: Readonly<Record<string, Planner>>): Step {
     const found: Found[] = [];
     for (const item of p.content)
       for (const f of findSecrets(item.text)) found.push({ ...f, raw: item.text.slice(f.start, f.end) });
+    // A label in one field and its value in the next (`password` | `Tr0ub4dor…`), a key header and its
+    // body: the content read as one text too, in plan order.
+    const seen = new Set(found.map((f) => `${f.kind}:${f.fingerprint}`));
+    for (const sep of [': ', '\n'])
+      for (const f of findSecrets(p.content.map((item) => item.text).join(sep)))
+        if (!seen.has(`${f.kind}:${f.fingerprint}`)) {
+          seen.add(`${f.kind}:${f.fingerprint}`);
+          found.push({ ...f, raw: '' });
+        }
     if (found.length > 0) {
       maskRecord(c, p, found);
-      c.detail(
-        'secretsFound',
-        found.map((f) => ({ kind: f.kind, fingerprint: f.fingerprint })),
-      );
+      c.detail('secretsFound', [
+        ...new Map(
+          found.map((f) => [`${f.kind}:${f.fingerprint}`, { kind: f.kind, fingerprint: f.fingerprint }]),
+        ).values(),
+      ]);
       const kinds = kindsOf(found);
       if (p.onSecrets === 'approval') {
         c.requireApproval(`outbound content holds what looks like a secret (${kinds})`);
