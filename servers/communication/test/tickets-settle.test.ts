@@ -1,6 +1,7 @@
 // Round-2 ways to get two ticket writes for one idempotency key, each asserted on what reached the
 // Jira simulator: a create that lands late (held past the timeout), a ticket moved to another project
 // before the retry, and a comment buried under more than one page of newer comments.
+import { randomUUID } from 'node:crypto';
 import { adf } from '@mcp-fleet/simulators';
 import { clientAs, type TestClient } from '@mcp-fleet/testkit';
 import fc from 'fast-check';
@@ -114,7 +115,10 @@ describe('a comment under more than one page of newer comments (F2)', () => {
   it('whatever the number of newer comments, the retry finds the first comment: one in all', async () => {
     await fc.assert(
       fc.asyncProperty(fc.integer({ min: 0, max: 450 }), async (newer) => {
-        const key = await freshTicket(`paged comments ${newer}`);
+        // A summary of its own per run: fast-check may draw the same `newer` twice, and a create with
+        // the same arguments in the same session and no key is the same action (it finds the first
+        // ticket), whose comment key would then replay the earlier run's answer.
+        const key = await freshTicket(`paged comments ${newer} ${randomUUID()}`);
         const args = { issue_key: key, body: 'the lost comment', idempotency_key: `st-paged-${key}` };
         f.sim.failNext('comment.add', { dropAfterCommit: true });
         const first = await call(support, 'add_ticket_comment', args);
