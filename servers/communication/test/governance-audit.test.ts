@@ -1,38 +1,14 @@
 // Attack round 1 on the whole server: every refused send's audit record is masked whatever refused it
 // (admission, planner, policy, content checks), HTML-split secrets included; replays and held calls use
 // up no destination's budget; readiness fails at once while an upstream's breaker is open.
-import { clientAs, type TestClient } from '@mcp-fleet/testkit';
+import type { TestClient } from '@mcp-fleet/testkit';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bootCommunication, type CommunicationFleet, call } from './governance-fleet.js';
+import { describe, expect, it } from 'vitest';
+import { call, outboundFleet, secretClasses } from './governance-fleet.js';
 
-const ERROR = 'io.mcp-fleet/error';
-const codeOf = (meta: Record<string, unknown> | undefined) =>
-  (meta?.[ERROR] as { code?: string } | undefined)?.code;
+const f = outboundFleet('comm_audit', { COMMUNICATION_DESTINATION_PER_MINUTE: '3' });
 
-let f: CommunicationFleet;
-let support: TestClient;
-let held: TestClient;
-let adminA: TestClient;
-let adminB: TestClient;
-
-beforeAll(async () => {
-  f = await bootCommunication('comm_audit', { COMMUNICATION_DESTINATION_PER_MINUTE: '3' });
-  support = await clientAs(f.s, 'modern', 'support');
-  held = await clientAs(f.s, 'legacy', 'support_held');
-  adminA = await clientAs(f.s, 'modern', 'admin', 'admin-a');
-  adminB = await clientAs(f.s, 'legacy', 'admin', 'admin-b');
-}, 60_000);
-
-afterAll(async () => {
-  await f?.close(support, held, adminA, adminB);
-});
-
-const secret = fc.oneof(
-  fc.stringMatching(/^[A-Za-z0-9]{24,40}$/).map((s) => `sk_live_${s}`),
-  fc.stringMatching(/^[0-9]{12}-[A-Za-z0-9]{24}$/).map((s) => `xoxb-${s}`),
-  fc.stringMatching(/^[A-Z0-9]{16}$/).map((s) => `AKIA${s}`),
-);
+const secret = fc.oneof(...secretClasses);
 
 /** Refusal classes: who calls what, with the secret `s` and a tag `t` in arguments that core refuses. */
 const refusals: [
@@ -116,7 +92,7 @@ describe('audit of refused sends', () => {
         const before = f.hub.outbox().length;
         let refused = true;
         try {
-          const r = await call(who({ support, admin: adminA }), tool, args(s, tag));
+          const r = await call(who({ support: f.support, admin: f.adminA }), tool, args(s, tag));
           refused = r.isError;
           expect(r.isError, r.text).toBe(true);
         } catch {
@@ -138,7 +114,7 @@ describe('audit of refused sends', () => {
 
 describe('per-destination budget (3 a minute here)', () => {
   it('is not used up by replays of one idempotency key, nor by calls held for approval', async () => {
-    const first = await call(adminA, 'slack_post_message', {
+    const first = await call(f.adminA, 'slack_post_message', {
       channel: '#analytics',
       text: 'once',
       idempotency_key: 'replay-budget-1',
@@ -146,7 +122,7 @@ describe('per-destination budget (3 a minute here)', () => {
     expect(first.isError, first.text).toBe(false);
     const replays = await Promise.all(
       Array.from({ length: 12 }, () =>
-        call(adminA, 'slack_post_message', {
+        call(f.adminA, 'slack_post_message', {
           channel: '#analytics',
           text: 'once',
           idempotency_key: 'replay-budget-1',
@@ -156,27 +132,30 @@ describe('per-destination budget (3 a minute here)', () => {
     expect(replays.filter((r) => r.isError).map((r) => r.text)).toEqual([]);
     // Another agent's real posts to that channel still go through: the replays counted nothing.
     for (let i = 0; i < 2; i++) {
-      const r = await call(adminB, 'slack_post_message', { channel: '#analytics', text: `real ${i}` });
+      const r = await call(f.adminB, 'slack_post_message', { channel: '#analytics', text: `real ${i}` });
       expect(r.isError, r.text).toBe(false);
     }
 
     // Held calls into #support-escalations, then three real posts there still go through.
     for (let i = 0; i < 5; i++) {
-      const h = await call(held, 'slack_post_message', {
+      const h = await call(f.held, 'slack_post_message', {
         channel: '#support-escalations',
         text: `rotate ${fc.sample(secret, 1)[0]} now ${i}`,
       });
       expect(h.text).toMatch(/needs a human approval/);
     }
     for (let i = 0; i < 3; i++) {
-      const r = await call(adminA, 'slack_post_message', {
+      const r = await call(f.adminA, 'slack_post_message', {
         channel: '#support-escalations',
         text: `real ${i}`,
       });
       expect(r.isError, r.text).toBe(false);
     }
-    const over = await call(adminB, 'slack_post_message', { channel: '#support-escalations', text: 'over' });
-    expect(codeOf(over.meta)).toBe('rate_limited');
+    const over = await call(f.adminB, 'slack_post_message', {
+      channel: '#support-escalations',
+      text: 'over',
+    });
+    expect(over.code).toBe('rate_limited');
   });
 });
 
@@ -188,7 +167,7 @@ describe('readiness while a breaker is open', () => {
     // Reads are not counted per destination: each failed read counts toward the breaker.
     f.hub.slack.setFault('*', { status: 503 });
     for (let i = 0; i < 8 && (await ready()).breaker_slack === 'ok'; i++)
-      await call(adminA, 'slack_read_channel', { channel: '#analytics' });
+      await call(f.adminA, 'slack_read_channel', { channel: '#analytics' });
     f.hub.slack.setFault('*', null);
     const checks = await ready();
     expect(checks.breaker_slack).not.toBe('ok');

@@ -6,10 +6,6 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootCommunication, type CommunicationFleet, call } from './governance-fleet.js';
 
-const ERROR = 'io.mcp-fleet/error';
-const codeOf = (meta: Record<string, unknown> | undefined) =>
-  (meta?.[ERROR] as { code?: string } | undefined)?.code;
-
 let f: CommunicationFleet;
 let admin: TestClient;
 
@@ -66,7 +62,7 @@ describe('secrets split across card fields', () => {
       };
       const r = await call(admin, 'teams_post_message', { channel: 'ops-alerts', card });
       expect(r.isError, r.text).toBe(true);
-      expect(codeOf(r.meta), r.text).toBe('outbound_secret');
+      expect(r.code, r.text).toBe('outbound_secret');
       expect(f.hub.teams.posts.length).toBe(before);
       const rows = await f.audit(`tool = 'teams_post_message' AND outcome = 'denied'`, [], i + 1);
       expect(rows.length).toBe(i + 1);

@@ -1,17 +1,12 @@
 // Test fixture of the governance tests: the simulator hub, a fleet database of its own, and the whole
 // communication server (its real definition) booted against both with the example policy.
 import { type SimulatorHub, startSimulatorHub } from '@mcp-fleet/simulators';
-import {
-  type BootedServer,
-  bootServer,
-  createTestDatabase,
-  examplePolicy,
-  type TestClient,
-  textOf,
-} from '@mcp-fleet/testkit';
+import { examplePolicy, type TestClient } from '@mcp-fleet/testkit';
+import fc from 'fast-check';
 import pg from 'pg';
-import definition from '../src/definition.js';
+import { afterAll, beforeAll } from 'vitest';
 import { LOCAL_EMAIL_FROM } from '../src/local-setup.js';
+import { bootComm, type CommServer, outcomeOf } from './comm-server.js';
 
 /** The example policy plus `support_held`: support's Slack grant, with secrets held for approval. */
 export function governancePolicy(): Record<string, unknown> {
@@ -29,9 +24,8 @@ export function governancePolicy(): Record<string, unknown> {
 }
 
 /** A booted communication server, its simulators and its fleet database. */
-export interface CommunicationFleet {
+export interface CommunicationFleet extends CommServer {
   hub: SimulatorHub;
-  s: BootedServer;
   db: pg.Pool;
   /** Audit records of `tool` once none is still `started` (records reach PostgreSQL in batches). */
   audit(where: string, params: unknown[], count: number): Promise<AuditRow[]>;
@@ -53,16 +47,16 @@ export async function bootCommunication(
   env: Record<string, string> = {},
 ): Promise<CommunicationFleet> {
   const hub = await startSimulatorHub();
-  const database = await createTestDatabase(prefix);
-  const s = await bootServer(definition, {
+  const f = await bootComm({
+    prefix,
     policy: governancePolicy(),
-    databaseUrl: database.url,
+    upstreams: [hub],
     env: { ...hub.env, EMAIL_FROM: LOCAL_EMAIL_FROM, ...env },
   });
-  const db = new pg.Pool({ connectionString: database.url, max: 2 });
+  const db = new pg.Pool({ connectionString: f.dbUrl, max: 2 });
   return {
+    ...f,
     hub,
-    s,
     db,
     audit: async (where, params, count) => {
       let rows: AuditRow[] = [];
@@ -78,18 +72,39 @@ export async function bootCommunication(
     },
     close: async (...first) => {
       await Promise.all(first.map((c) => c?.close()));
-      await s.close();
       await db.end();
-      await database.drop();
-      await hub.close();
+      await f.close();
     },
   };
 }
 
-/** A tool call's result as the tests read it: text, error flag and error code. */
+/** The outbound tests' fleet and clients: support, support_held, and two admin agents of different eras. */
+export type OutboundFleet = CommunicationFleet & Record<'support' | 'held' | 'adminA' | 'adminB', TestClient>;
+
+/** Boots the server before the file's tests (and closes it after them); filled in by then. */
+export function outboundFleet(prefix: string, env: Record<string, string> = {}): OutboundFleet {
+  const out = {} as OutboundFleet;
+  beforeAll(async () => {
+    const f = await bootCommunication(prefix, env);
+    Object.assign(out, f, {
+      support: await f.clientFor('modern', 'support'),
+      held: await f.clientFor('legacy', 'support_held'),
+      adminA: await f.clientFor('modern', 'admin', 'admin-a'),
+      adminB: await f.clientFor('legacy', 'admin', 'admin-b'),
+    });
+  }, 60_000);
+  afterAll(() => out.close?.());
+  return out;
+}
+
+/** Generated secrets of the Stripe, Slack bot and AWS key classes the scan knows. */
+export const secretClasses = [
+  fc.stringMatching(/^[A-Za-z0-9]{24,40}$/).map((s) => `sk_live_${s}`),
+  fc.stringMatching(/^[0-9]{12}-[A-Za-z0-9]{24}$/).map((s) => `xoxb-${s}`),
+  fc.stringMatching(/^[A-Z0-9]{16}$/).map((s) => `AKIA${s}`),
+];
+
+/** A tool call's result as the tests read it (a JSON-RPC error is thrown). */
 export async function call(client: TestClient, tool: string, args: Record<string, unknown>) {
-  const r = await client.callTool(tool, args);
-  const meta = (r as { _meta?: Record<string, unknown> })._meta;
-  const sc = r.structuredContent as Record<string, unknown> | undefined;
-  return { text: textOf(r), isError: r.isError === true, data: sc, meta, raw: r };
+  return outcomeOf(await client.callTool(tool, args));
 }

@@ -1,40 +1,17 @@
 // The outbound governance step on the whole server (real definition, simulators, PostgreSQL): secrets
 // refused or held per policy with nothing at the simulator and masked in the stored audit record; sends
 // counted per destination across agents; every send's audit record names destinations and upstreamId.
-import { clientAs, type TestClient } from '@mcp-fleet/testkit';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { secretFingerprint } from '../src/content/secrets.js';
 import { WITHHELD } from '../src/governance/outbound-step.js';
-import { bootCommunication, type CommunicationFleet, call } from './governance-fleet.js';
+import { call, outboundFleet, secretClasses } from './governance-fleet.js';
 
-const ERROR = 'io.mcp-fleet/error';
-const codeOf = (meta: Record<string, unknown> | undefined) =>
-  (meta?.[ERROR] as { code?: string } | undefined)?.code;
-
-let f: CommunicationFleet;
-let support: TestClient;
-let held: TestClient;
-let adminA: TestClient;
-let adminB: TestClient;
-
-beforeAll(async () => {
-  f = await bootCommunication('comm_gov');
-  support = await clientAs(f.s, 'modern', 'support');
-  held = await clientAs(f.s, 'legacy', 'support_held');
-  adminA = await clientAs(f.s, 'modern', 'admin', 'admin-a');
-  adminB = await clientAs(f.s, 'legacy', 'admin', 'admin-b');
-}, 60_000);
-
-afterAll(async () => {
-  await f?.close(support, held, adminA, adminB);
-});
+const f = outboundFleet('comm_gov');
 
 /** A generated secret of a class the scan knows, and a neutral sentence to put it in. */
 const secret = fc.oneof(
-  fc.stringMatching(/^[A-Za-z0-9]{24,40}$/).map((s) => `sk_live_${s}`),
-  fc.stringMatching(/^[0-9]{12}-[A-Za-z0-9]{24}$/).map((s) => `xoxb-${s}`),
-  fc.stringMatching(/^[A-Z0-9]{16}$/).map((s) => `AKIA${s}`),
+  ...secretClasses,
   fc.stringMatching(/^[A-Za-z0-9]{36}$/).map((s) => `ghp_${s}`),
 );
 const sentence = fc.constantFrom('here is the key:', 'use', 'deploy with', 'FYI');
@@ -45,9 +22,9 @@ describe('secrets in outbound content', () => {
     for (const [i, [words, s]] of samples.entries()) {
       const before = f.hub.slack.posts.length;
       const text = `${words} ${s} (case ${i})`;
-      const r = await call(support, 'slack_post_message', { channel: '#support-escalations', text });
+      const r = await call(f.support, 'slack_post_message', { channel: '#support-escalations', text });
       expect(r.isError, r.text).toBe(true);
-      expect(codeOf(r.meta)).toBe('outbound_secret');
+      expect(r.code).toBe('outbound_secret');
       expect(r.text).not.toContain(s);
       expect(f.hub.slack.posts.length).toBe(before);
       // The record withholds the whole text (a secret may be split over fields); the mask names it.
@@ -70,7 +47,7 @@ describe('secrets in outbound content', () => {
   it('are held for a human where policy says approval: nothing reaches Slack until someone approves', async () => {
     const s = fc.sample(secret, 1)[0]!;
     const before = f.hub.slack.posts.length;
-    const r = await call(held, 'slack_post_message', {
+    const r = await call(f.held, 'slack_post_message', {
       channel: '#support-escalations',
       text: `rotate ${s} today`,
     });
@@ -89,21 +66,21 @@ describe('per-destination rate limit', () => {
     const before = f.hub.slack.posts.length;
     const results = [];
     for (let i = 0; i < 30; i++) {
-      const client = i % 2 === 0 ? adminA : adminB;
+      const client = i % 2 === 0 ? f.adminA : f.adminB;
       results.push(
         await call(client, 'slack_post_message', { channel: '#support-escalations', text: `status ${i}` }),
       );
     }
     expect(results.filter((r) => r.isError).map((r) => r.text)).toEqual([]);
     // The secrets refusals and the held call above never counted: nothing was sent.
-    const over = await call(adminB, 'slack_post_message', {
+    const over = await call(f.adminB, 'slack_post_message', {
       channel: '#support-escalations',
       text: 'one too many',
     });
     expect(over.isError).toBe(true);
-    expect(codeOf(over.meta)).toBe('rate_limited');
+    expect(over.code).toBe('rate_limited');
     expect(f.hub.slack.posts.length).toBe(before + 30);
-    const other = await call(adminA, 'slack_post_message', {
+    const other = await call(f.adminA, 'slack_post_message', {
       channel: '#analytics',
       text: 'still fine here',
     });
@@ -123,7 +100,7 @@ describe('audit of every send', () => {
       ],
     ];
     for (const [tool, args] of sends) {
-      const r = await call(adminA, tool, args);
+      const r = await call(f.adminA, tool, args);
       expect(r.isError, `${tool}: ${r.text}`).toBe(false);
     }
     for (const tool of ['slack_post_message', ...sends.map(([t]) => t)]) {

@@ -4,7 +4,7 @@
 import { clientAs, type TestClient } from '@mcp-fleet/testkit';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bootChat, type ChatFleet, call } from './slack-server.js';
+import { bootChat, type ChatFleet, call, expectSafeParams, listOf, postDelta } from './slack-server.js';
 
 let f: ChatFleet;
 let support: TestClient;
@@ -13,35 +13,14 @@ let open: TestClient;
 
 beforeAll(async () => {
   f = await bootChat();
-  support = await clientAs(f.s, 'modern', 'support');
-  analyst = await clientAs(f.s, 'legacy', 'analyst');
-  open = await clientAs(f.s, 'modern', 'open');
+  support = await f.clientFor('modern', 'support');
+  analyst = await f.clientFor('legacy', 'analyst');
+  open = await f.clientFor('modern', 'open');
 });
-afterAll(async () => {
-  await Promise.all([support, analyst, open].map((c) => c?.close()));
-  await f?.close();
-});
+afterAll(() => f?.close());
 
-const postRequests = () => f.slack.requests.filter((r) => r.operation === 'chat.postMessage').length;
-/** Runs `fn` and counts the chat.postMessage requests and recorded posts it caused. */
-async function delta<T>(fn: () => Promise<T>) {
-  const r0 = postRequests();
-  const p0 = f.slack.posts.length;
-  const out = await fn();
-  return { out, requests: postRequests() - r0, posts: f.slack.posts.length - p0 };
-}
-/** The structured result's array field (empty when absent). */
-const listOf = <T>(o: { data?: Record<string, unknown> }, key: string) => (o.data?.[key] ?? []) as T[];
+const delta = <T>(fn: () => Promise<T>) => postDelta(f, fn);
 const REFUSED = ['destination_denied', 'constraint_denied', 'invalid_arguments'];
-const _RAW_BROADCAST = /<!(channel|here|everyone|subteam|date)|(^|[^\u2060])@(channel|here|everyone)\b/i;
-
-/** Every request chat.postMessage received has previews off, parse none and no name linking. */
-function expectSafeParams(params: Record<string, unknown>) {
-  expect(String(params.unfurl_links)).toBe('false');
-  expect(String(params.unfurl_media)).toBe('false');
-  expect(params.link_names).toBeUndefined();
-  expect(params.parse).toBe('none');
-}
 
 describe('slack_list_channels', () => {
   it('lists only the channels the caller may use', async () => {

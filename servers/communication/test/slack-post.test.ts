@@ -1,10 +1,10 @@
 // Slack posts end to end: a real MCP client, the server, the real WebClient and the Slack simulator on
 // real sockets. Broadcasts never leave unescaped, every accepted post has link previews off, disguised links
 // and over-long texts are refused, and upstream failures are answered without a second send.
-import { clientAs, eventually, type TestClient } from '@mcp-fleet/testkit';
+import { eventually, type TestClient } from '@mcp-fleet/testkit';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { auditRows, bootChat, type ChatFleet, call } from './slack-server.js';
+import { auditRows, bootChat, type ChatFleet, call, expectSafeParams, postDelta } from './slack-server.js';
 
 let f: ChatFleet;
 let support: TestClient;
@@ -14,36 +14,16 @@ let terse: TestClient;
 
 beforeAll(async () => {
   f = await bootChat();
-  support = await clientAs(f.s, 'modern', 'support');
-  analyst = await clientAs(f.s, 'legacy', 'analyst');
-  herald = await clientAs(f.s, 'modern', 'herald');
-  terse = await clientAs(f.s, 'modern', 'terse');
+  support = await f.clientFor('modern', 'support');
+  analyst = await f.clientFor('legacy', 'analyst');
+  herald = await f.clientFor('modern', 'herald');
+  terse = await f.clientFor('modern', 'terse');
 });
-afterAll(async () => {
-  await Promise.all([support, analyst, herald, terse].map((c) => c?.close()));
-  await f?.close();
-});
+afterAll(() => f?.close());
 
-const postRequests = () => f.slack.requests.filter((r) => r.operation === 'chat.postMessage').length;
-/** Runs `fn` and counts the chat.postMessage requests and recorded posts it caused. */
-async function delta<T>(fn: () => Promise<T>) {
-  const r0 = postRequests();
-  const p0 = f.slack.posts.length;
-  const out = await fn();
-  return { out, requests: postRequests() - r0, posts: f.slack.posts.length - p0 };
-}
-/** The structured result's array field (empty when absent). */
-const _listOf = <T>(o: { data?: Record<string, unknown> }, key: string) => (o.data?.[key] ?? []) as T[];
-const _REFUSED = ['destination_denied', 'constraint_denied', 'invalid_arguments'];
+const delta = <T>(fn: () => Promise<T>) => postDelta(f, fn);
 const RAW_BROADCAST = /<!(channel|here|everyone|subteam|date)|(^|[^\u2060])@(channel|here|everyone)\b/i;
 
-/** Every request chat.postMessage received has previews off, parse none and no name linking. */
-function expectSafeParams(params: Record<string, unknown>) {
-  expect(String(params.unfurl_links)).toBe('false');
-  expect(String(params.unfurl_media)).toBe('false');
-  expect(params.link_names).toBeUndefined();
-  expect(params.parse).toBe('none');
-}
 /** Texts with broadcasts in every encoding, between arbitrary text. */
 const text = fc.string({ unit: 'grapheme', maxLength: 30 }).filter((s) => !s.includes('\u0000'));
 const broadcastText = fc

@@ -1,22 +1,12 @@
 // Test fixture of the Slack and Teams tests: the Slack and Teams simulators, a fleet database, and the
 // communication server's Slack and Teams tools behind the outbound governance step, with a test policy.
-import { defineServer, type Logger } from '@mcp-fleet/core';
 import { SlackSimulator, TeamsSimulator } from '@mcp-fleet/simulators';
-import {
-  type BootedServer,
-  bootServer,
-  createTestDatabase,
-  type TestClient,
-  textOf,
-} from '@mcp-fleet/testkit';
-import pg from 'pg';
-import { type CommunicationConfig, loadConfig } from '../src/config.js';
-import type { Connectors } from '../src/connectors.js';
-import { outboundStep } from '../src/governance/outbound-step.js';
+import { expect } from 'vitest';
 import { SlackConnector, slackPlans, slackTools } from '../src/slack/index.js';
 import { TeamsConnector, teamsPlans, teamsTools } from '../src/teams/index.js';
-import { UpstreamBreaker } from '../src/upstream/breaker.js';
-import { isUpstreamFailure, upstreamToolError } from '../src/upstream/failures.js';
+import { bootComm, type CommServer, testBreaker, testComposition } from './comm-server.js';
+
+export { auditRows, callTool as call, type Outcome } from './comm-server.js';
 
 const SLACK_TOOLS = ['slack_list_channels', 'slack_read_channel', 'slack_post_message'];
 const slackGrant = (value: unknown) => ({
@@ -52,44 +42,32 @@ export const chatPolicy = {
   },
 };
 
-/** The Slack and Teams tools as the server will compose them (glue's definition.ts replaces this). */
-const definition = defineServer(import.meta.url, {
-  instructions: 'Slack and Teams tools of the communication server (test composition).',
-  config: loadConfig,
-  tools: [...slackTools, ...teamsTools],
-  steps: [{ at: 'checks', step: outboundStep({ ...slackPlans, ...teamsPlans }) }],
-  mapError: (err) => (isUpstreamFailure(err) ? upstreamToolError(err) : undefined),
-  connect: async ({
-    config,
-    logger,
-  }: {
-    config: CommunicationConfig;
-    logger: Logger;
-  }): Promise<Connectors> => ({
+const definition = testComposition(
+  'Slack and Teams tools',
+  [...slackTools, ...teamsTools],
+  { ...slackPlans, ...teamsPlans },
+  async ({ config, logger }) => ({
     config,
     slack: await SlackConnector.open({
       token: config.slackBotToken as string,
       apiUrl: config.slackApiUrl,
       timeoutMs: config.upstreamTimeoutMs,
-      breaker: new UpstreamBreaker('slack', { threshold: 1_000 }),
+      breaker: testBreaker('slack'),
       logger,
       directoryTtlMs: 200,
     }),
     teams: new TeamsConnector({
       channels: config.teamsChannels ?? new Map(),
       timeoutMs: config.upstreamTimeoutMs,
-      breaker: new UpstreamBreaker('teams', { threshold: 1_000 }),
+      breaker: testBreaker('teams'),
     }),
   }),
-});
+);
 
 /** The running fixture. */
-export interface ChatFleet {
+export interface ChatFleet extends CommServer {
   slack: SlackSimulator;
   teams: TeamsSimulator;
-  s: BootedServer;
-  dbUrl: string;
-  close(): Promise<void>;
 }
 
 /** Starts both simulators, a fleet database and the server. */
@@ -98,87 +76,39 @@ export async function bootChat(env: Record<string, string> = {}): Promise<ChatFl
   const teams = new TeamsSimulator();
   await slack.start();
   await teams.start();
-  const db = await createTestDatabase('comm_chat');
-  try {
-    const s = await bootServer(definition, {
-      policy: chatPolicy,
-      databaseUrl: db.url,
-      env: {
-        SLACK_BOT_TOKEN: slack.token,
-        SLACK_API_URL: slack.apiUrl,
-        TEAMS_CHANNELS: JSON.stringify(teams.channels),
-        COMMUNICATION_DESTINATION_PER_MINUTE: '10000',
-        COMMUNICATION_UPSTREAM_TIMEOUT_MS: '3000',
-        ...env,
-      },
-    });
-    return {
-      slack,
-      teams,
-      s,
-      dbUrl: db.url,
-      close: async () => {
-        await s.close();
-        await slack.close();
-        await teams.close();
-        await db.drop();
-      },
-    };
-  } catch (err) {
-    await slack.close();
-    await teams.close();
-    await db.drop();
-    throw err;
-  }
+  const f = await bootComm({
+    prefix: 'comm_chat',
+    definition,
+    policy: chatPolicy,
+    upstreams: [slack, teams],
+    env: {
+      SLACK_BOT_TOKEN: slack.token,
+      SLACK_API_URL: slack.apiUrl,
+      TEAMS_CHANNELS: JSON.stringify(teams.channels),
+      COMMUNICATION_DESTINATION_PER_MINUTE: '10000',
+      COMMUNICATION_UPSTREAM_TIMEOUT_MS: '3000',
+      ...env,
+    },
+  });
+  return { ...f, slack, teams };
 }
 
-/** A call's outcome as the tests read it. */
-export interface Outcome {
-  isError: boolean;
-  code: string | undefined;
-  text: string;
-  data: Record<string, unknown> | undefined;
-  meta: Record<string, unknown> | undefined;
+/** Runs `fn` and counts the chat.postMessage requests and recorded posts it caused. */
+export async function postDelta<T>(f: ChatFleet, fn: () => Promise<T>) {
+  const postRequests = () => f.slack.requests.filter((r) => r.operation === 'chat.postMessage').length;
+  const r0 = postRequests();
+  const p0 = f.slack.posts.length;
+  const out = await fn();
+  return { out, requests: postRequests() - r0, posts: f.slack.posts.length - p0 };
 }
 
-/** Calls a tool; a JSON-RPC error becomes an error outcome. */
-export async function call(
-  client: TestClient,
-  tool: string,
-  args: Record<string, unknown>,
-  meta?: Record<string, unknown>,
-): Promise<Outcome> {
-  try {
-    const r = (await client.callTool(tool, args, meta)) as Awaited<ReturnType<TestClient['callTool']>> & {
-      _meta?: Record<string, unknown>;
-    };
-    const err = r._meta?.['io.mcp-fleet/error'] as { code?: string } | undefined;
-    return {
-      isError: Boolean(r.isError),
-      code: err?.code,
-      text: textOf(r),
-      data: r.structuredContent,
-      meta: r._meta,
-    };
-  } catch (e) {
-    return { isError: true, code: 'rpc_error', text: (e as Error).message, data: undefined, meta: undefined };
-  }
-}
+/** The structured result's array field (empty when absent). */
+export const listOf = <T>(o: { data?: Record<string, unknown> }, key: string) => (o.data?.[key] ?? []) as T[];
 
-/** The finished audit records of one tool, oldest first. */
-export async function auditRows(
-  dbUrl: string,
-  tool: string,
-): Promise<{ outcome: string; details: Record<string, unknown> }[]> {
-  const c = new pg.Client({ connectionString: dbUrl });
-  await c.connect();
-  try {
-    const { rows } = await c.query(
-      `SELECT outcome, details FROM audit_records WHERE tool = $1 AND outcome <> 'started' ORDER BY ts`,
-      [tool],
-    );
-    return rows;
-  } finally {
-    await c.end();
-  }
+/** Every request chat.postMessage received has previews off, parse none and no name linking. */
+export function expectSafeParams(params: Record<string, unknown>) {
+  expect(String(params.unfurl_links)).toBe('false');
+  expect(String(params.unfurl_media)).toBe('false');
+  expect(params.link_names).toBeUndefined();
+  expect(params.parse).toBe('none');
 }
