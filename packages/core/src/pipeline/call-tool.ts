@@ -16,12 +16,11 @@ import { callerKey, sessionKey } from '../identity/caller-keys.js';
 import type { CallToolResult, StepAnswer, ToolCallRequest } from '../kernel/call.js';
 import { FleetError, type FleetErrorCode, ToolError } from '../kernel/errors.js';
 import { fingerprint } from '../kernel/fingerprint.js';
-import { RETRY_AFTER_META_KEY } from '../kernel/meta-keys.js';
 import { type Decision, decide, toolFacts } from '../policy/decide.js';
 import type { AnyTool } from '../tools/tool.js';
 import { argumentsProblem } from './argument-bounds.js';
 import { nestedCaller } from './nested-call.js';
-import { errorCodeOf, errorResult } from './refusals.js';
+import { errorCodeOf, errorResult, toolErrorResult } from './refusals.js';
 import { takeReserved } from './reserved-args.js';
 import { runHandler } from './run-handler.js';
 import type { FleetRuntime, GovernedCall, ServerStep, SlotName, Step } from './runtime.js';
@@ -246,13 +245,7 @@ async function governedCall(
     // A server's step refuses by throwing a ToolError (the steps it passed gave back what they held).
     if (!(err instanceof ToolError)) throw err;
     c.detail('refusedByStep', true);
-    const result = errorResult(err.message, err.code);
-    if (err.retryAfterMs !== undefined)
-      result._meta = {
-        ...(result._meta as Record<string, unknown>),
-        [RETRY_AFTER_META_KEY]: err.retryAfterMs,
-      };
-    answer = { outcome: 'denied', result };
+    answer = { outcome: 'denied', result: toolErrorResult(err) };
   }
   return done(answer);
 }

@@ -5,7 +5,7 @@
 // tool has no output schema of its own (clients check structuredContent against a declared output
 // schema, and ours would not match it).
 import type { CallToolResult, StepAnswer } from '../kernel/call.js';
-import type { CallErrorCode } from '../kernel/errors.js';
+import type { CallErrorCode, ToolError } from '../kernel/errors.js';
 import { ERROR_META_KEY, GOVERNANCE_META_KEY, RETRY_AFTER_META_KEY } from '../kernel/meta-keys.js';
 import type { LimitRefusal } from '../rate-limit/limiter-pool.js';
 import type { AnyTool } from '../tools/tool.js';
@@ -19,6 +19,14 @@ export { GOVERNANCE_META_KEY, RETRY_AFTER_META_KEY } from '../kernel/meta-keys.j
  */
 export function errorResult(text: string, code: CallErrorCode | (string & {})): CallToolResult {
   return { content: [{ type: 'text', text }], isError: true, _meta: { [ERROR_META_KEY]: { code } } };
+}
+
+/** The result of a ToolError (a handler's or a server step's): its text and code, and when to retry if it says. */
+export function toolErrorResult(err: ToolError): CallToolResult {
+  const result = errorResult(err.message, err.code);
+  if (err.retryAfterMs !== undefined)
+    result._meta = { ...(result._meta as Record<string, unknown>), [RETRY_AFTER_META_KEY]: err.retryAfterMs };
+  return result;
 }
 
 /** The code of an error or refusal result, if it carries one. */

@@ -11,9 +11,9 @@ import { InflightCalls } from '../cancellation/inflight-calls.js';
 import type { AuditOutcome, CallToolResult } from '../kernel/call.js';
 import { CallCancellation, type CancelSource } from '../kernel/cancellation.js';
 import { FleetError, ToolError } from '../kernel/errors.js';
-import { RETRY_AFTER_META_KEY, UNTRUSTED_META_KEY } from '../kernel/meta-keys.js';
+import { UNTRUSTED_META_KEY } from '../kernel/meta-keys.js';
 import type { ToolContext } from '../tools/tool.js';
-import { errorResult } from './refusals.js';
+import { errorResult, toolErrorResult } from './refusals.js';
 import type { GovernedCall } from './runtime.js';
 
 // Aborted after every call so work a handler left behind stops; one shared reason, because building
@@ -194,7 +194,7 @@ export async function runHandler(
     const toolError = err instanceof ToolError ? err : err === OUTPUT_MISMATCH ? undefined : mapped(c, err);
     if (toolError)
       return {
-        result: withRetryAfter(errorResult(toolError.message, toolError.code), toolError.retryAfterMs),
+        result: toolErrorResult(toolError),
         outcome: 'error',
         rerunSafe: toolError.rerunSafe,
         partial: true,
@@ -250,6 +250,13 @@ const CORE_DETAILS = new Set([
   'limit',
   'cache',
   'replayedOutcome',
+  'idempotencyKey',
+  'approvalReasons',
+  'approvalRefused',
+  'approvalReturned',
+  'approvalReused',
+  'argumentBytes',
+  'pendingApprovals',
 ]);
 const DETAIL_KEY = /^[a-zA-Z][a-zA-Z0-9_]{0,63}$/;
 
@@ -261,15 +268,6 @@ function toolDetail(c: GovernedCall, key: string, value: unknown): void {
     );
   }
   c.detail(key, value);
-}
-
-/** Adds `_meta["io.mcp-fleet/retryAfterMs"]` to an error result when the error says when to retry. */
-function withRetryAfter(result: CallToolResult, retryAfterMs: number | undefined): CallToolResult {
-  if (retryAfterMs === undefined) return result;
-  return {
-    ...result,
-    _meta: { ...(result._meta as Record<string, unknown> | undefined), [RETRY_AFTER_META_KEY]: retryAfterMs },
-  };
 }
 
 /** The server's `mapError` of a handler's failure; a mapper that throws maps nothing. */

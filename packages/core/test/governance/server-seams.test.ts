@@ -55,10 +55,10 @@ const badFact = defineTool({
   name: 'set_core_fact',
   title: 'Set a core fact',
   description: 'Tries to overwrite a fact core owns in the audit record (a test tool).',
-  input: z.object({}),
+  input: z.object({ key: z.string() }),
   governance: { readOnly: true },
-  handler: async (_args, ctx) => {
-    ctx.detail('errorCode', 'forged');
+  handler: async (args, ctx) => {
+    ctx.detail(args.key, 'forged');
     return { text: 'unreachable' };
   },
 });
@@ -197,10 +197,14 @@ describe('seams for sending servers', () => {
   });
 
   it('a handler cannot overwrite a fact core owns', async () => {
-    const { result, audit: line } = await call(`s-${randomUUID()}`, 'set_core_fact', {});
-    expect(result.isError).toBe(true);
-    expect(result._meta[ERROR_META_KEY]).toEqual({ code: 'internal' });
-    expect(line?.details?.errorCode).toBe('internal');
+    // Facts core writes on calls (the hash of the idempotency key, why a call was held...).
+    for (const key of ['errorCode', 'idempotencyKey', 'approvalReasons', 'approvalId', 'limit']) {
+      const { result, audit: line } = await call(`s-${randomUUID()}`, 'set_core_fact', { key });
+      expect(result.isError, key).toBe(true);
+      expect(result._meta[ERROR_META_KEY]).toEqual({ code: 'internal' });
+      expect(line?.details?.errorCode).toBe('internal');
+      expect(JSON.stringify(line?.details)).not.toContain('forged');
+    }
   });
 
   it('content written by outsiders is marked untrusted in _meta', async () => {
