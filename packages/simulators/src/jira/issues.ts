@@ -10,6 +10,15 @@ import {
   type JiraProject,
 } from './seed.js';
 
+/** A query parameter given once, repeated, or comma-separated, as Jira reads it: its values, or undefined when absent. */
+export const list = (v: unknown): string[] | undefined =>
+  v === undefined
+    ? undefined
+    : (Array.isArray(v) ? v : [v])
+        .flatMap((x) => String(x).split(','))
+        .map((s) => s.trim())
+        .filter(Boolean);
+
 /** Jira's 4xx body: `{errorMessages, errors}` with a status. */
 export class JiraError extends Error {
   constructor(

@@ -1,16 +1,9 @@
 // The slice of JQL the simulator understands: `project = X`, `key = X`, `issue.property[k].path = "v"`,
 // AND-combined, optional ORDER BY; anything else is a 400 as Jira gives for a query it cannot parse.
-import { issueJson, JiraError } from './issues.js';
+import { issueJson, JiraError, list } from './issues.js';
 import type { JiraIssue, JiraProject } from './seed.js';
 
 type Q = Record<string, string | string[] | undefined>;
-const list = (v: unknown): string[] | undefined =>
-  v === undefined
-    ? undefined
-    : (Array.isArray(v) ? v : [v])
-        .flatMap((x) => String(x).split(','))
-        .map((s) => s.trim())
-        .filter(Boolean);
 
 /** A JQL query Jira would refuse; the message is Jira's `errorMessages` entry. */
 export class JqlError extends Error {}

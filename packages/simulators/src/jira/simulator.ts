@@ -12,6 +12,7 @@ import {
   issueTypeJson,
   JIRA_ACCOUNT,
   JiraError,
+  list,
   projectJson,
   userJson,
   validateCreate,
@@ -29,13 +30,6 @@ export interface JiraSimulatorOptions {
 type Q = Record<string, string | string[] | undefined>;
 type Handler = (req: FastifyRequest, reply: FastifyReply) => unknown;
 
-const list = (v: unknown): string[] | undefined =>
-  v === undefined
-    ? undefined
-    : (Array.isArray(v) ? v : [v])
-        .flatMap((x) => String(x).split(','))
-        .map((s) => s.trim())
-        .filter(Boolean);
 const NOT_FOUND = 'Issue does not exist or you do not have permission to see it.';
 
 /** Simulates a Jira Cloud site with projects SUP, OPS and SEC; point jira.js's `host` at `url`. */
