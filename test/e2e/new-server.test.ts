@@ -133,17 +133,17 @@ describe('fleet new server', () => {
   }, 240_000);
 
   it('a planned server takes its planned port, secrets and egress, and leaves the planned list', async () => {
-    // vendor-apis is still planned (communication was generated this way and is built now).
-    const before = readFileSync(join(copy, 'helm/vendor-apis/values.yaml'), 'utf8');
-    const r = await fleet('new', 'server', 'vendor-apis');
+    // admin is still planned (communication and vendor-apis were generated this way and are built now).
+    const before = readFileSync(join(copy, 'helm/admin/values.yaml'), 'utf8');
+    const r = await fleet('new', 'server', 'admin');
     expect(r.code, r.stderr).toBe(0);
-    const m = JSON.parse(readFileSync(join(copy, 'servers/vendor-apis/package.json'), 'utf8')).mcpFleet;
-    expect(m.port).toBe(7404);
+    const m = JSON.parse(readFileSync(join(copy, 'servers/admin/package.json'), 'utf8')).mcpFleet;
+    expect(m.port).toBe(7405);
     expect(Object.keys(m.secretEnv)).toContain('STRIPE_API_KEY');
     const planned = JSON.parse(readFileSync(join(copy, 'scripts/planned-servers.json'), 'utf8'));
-    expect(planned.servers.map((p: { name: string }) => p.name)).not.toContain('vendor-apis');
+    expect(planned.servers.map((p: { name: string }) => p.name)).not.toContain('admin');
     // Its chart is the one it had as a planned server.
-    expect(readFileSync(join(copy, 'helm/vendor-apis/values.yaml'), 'utf8')).toBe(before);
+    expect(readFileSync(join(copy, 'helm/admin/values.yaml'), 'utf8')).toBe(before);
   }, 60_000);
 
   it('refuses a name or port that is taken, and an invalid name', () => {
@@ -152,6 +152,7 @@ describe('fleet new server', () => {
     expect(() => gen('files')).toThrow('server "files" already exists');
     expect(() => gen('billing', 7403)).toThrow('port 7403 is taken by server files');
     expect(() => gen('billing', 7405)).toThrow('port 7405 is taken by planned server admin');
+    expect(() => gen('billing', 7404)).toThrow('port 7404 is taken by server vendor-apis');
     expect(() => gen('billing', 7400)).toThrow('port 7400 is taken by the dev token issuer');
     expect(() => gen('Billing_API')).toThrow('invalid server name');
     expect(() => gen('mcp-fleet-lib')).toThrow('invalid server name');

@@ -26,3 +26,12 @@ export {
   type ToolResult,
   toolsFor,
 } from './tools/tool.js';
+export { type BreakerOptions, type BreakerState, UpstreamBreaker } from './upstream/breaker.js';
+export {
+  isUpstreamFailure,
+  parseRetryAfter,
+  UpstreamFailure,
+  type UpstreamFailureKind,
+  upstreamToolError,
+} from './upstream/failure.js';
+export { breakerCheck, PROBE_TTL_MS, upstreamCheck } from './upstream/readiness.js';

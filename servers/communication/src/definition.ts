@@ -2,7 +2,7 @@
 // only when it is configured; every send planned and scanned by the outbound step before core's limits,
 // idempotency and audit, and counted per destination right before it runs; every audit record masked by
 // the secrets scan. Name, port and description are in package.json#mcpFleet.
-import { defineServer, type ServerDefinition } from '@mcp-fleet/core';
+import { breakerCheck, defineServer, upstreamCheck } from '@mcp-fleet/core';
 import { type CommunicationConfig, loadConfig } from './config.js';
 import type { Connectors } from './connectors.js';
 import { redactSecrets, setFingerprintKey } from './content/secrets.js';
@@ -30,56 +30,8 @@ function missing(config: CommunicationConfig): Partial<Record<SystemOfTool, stri
   return out;
 }
 
-/** A readiness check as core runs it. */
-type ReadinessCheck = ReturnType<
-  NonNullable<ServerDefinition<Connectors, CommunicationConfig>['readiness']>
->[number];
-
 /** The breakers of one running server's connectors, for readiness. */
 const breakersOf = new WeakMap<Connectors, Partial<Record<SystemOfTool, UpstreamBreaker>>>();
-
-/** How long one readiness probe's answer is reused, so /readyz polling does not hammer a vendor API. */
-const PROBE_TTL_MS = 15_000;
-
-/** A non-critical readiness check: the upstream's breaker state and a cheap probe (cached briefly). */
-function upstreamCheck(
-  system: SystemOfTool,
-  breaker: UpstreamBreaker,
-  probe: () => Promise<void>,
-): ReadinessCheck {
-  let last: { at: number; result: Promise<void> } | undefined;
-  return {
-    name: `upstream_${system}`,
-    critical: false,
-    check: () => {
-      // An open breaker fails the check at once, whatever the cached probe said before it opened.
-      if (breaker.state === 'open')
-        return Promise.reject(new Error(`${system} upstream: circuit breaker is open, calls are paused`));
-      const now = Date.now();
-      if (!last || now - last.at > PROBE_TTL_MS) {
-        const result = probe().catch((err: unknown) => {
-          const why = isUpstreamFailure(err) ? `${err.kind}: ${err.message}` : 'probe failed';
-          throw new Error(`${system} upstream (breaker ${breaker.state}): ${why}`);
-        });
-        result.catch(() => {});
-        last = { at: now, result };
-      }
-      return last.result;
-    },
-  };
-}
-
-/** A cheap local check of a system's breaker: on /readyz and on every /metrics scrape (alerts see it open). */
-function breakerCheck(system: SystemOfTool, breaker: UpstreamBreaker): ReadinessCheck {
-  return {
-    name: `breaker_${system}`,
-    critical: false,
-    onScrape: true,
-    check: async () => {
-      if (breaker.state === 'open') throw new Error(`${system} circuit breaker is open: calls are paused`);
-    },
-  };
-}
 
 /** The communication server definition (`fleet start` and `fleet policy explain` import this). */
 export default defineServer(import.meta.url, {
@@ -160,14 +112,11 @@ export default defineServer(import.meta.url, {
   },
   readiness: (c) => {
     const b = breakersOf.get(c) ?? {};
-    const checks: ReadinessCheck[] = Object.entries(b).map(([system, breaker]) =>
-      breakerCheck(system as SystemOfTool, breaker),
-    );
-    if (c.slack && b.slack) checks.push(upstreamCheck('slack', b.slack, () => c.slack!.readiness()));
-    if (c.email && b.email) checks.push(upstreamCheck('email', b.email, () => c.email!.readiness()));
-    if (c.teams && b.teams) checks.push(upstreamCheck('teams', b.teams, () => c.teams!.readiness()));
-    if (c.tickets && b.tickets)
-      checks.push(upstreamCheck('tickets', b.tickets, () => c.tickets!.readiness()));
+    const checks = Object.values(b).map((breaker) => breakerCheck(breaker));
+    if (c.slack && b.slack) checks.push(upstreamCheck(b.slack, () => c.slack!.readiness()));
+    if (c.email && b.email) checks.push(upstreamCheck(b.email, () => c.email!.readiness()));
+    if (c.teams && b.teams) checks.push(upstreamCheck(b.teams, () => c.teams!.readiness()));
+    if (c.tickets && b.tickets) checks.push(upstreamCheck(b.tickets, () => c.tickets!.readiness()));
     return checks;
   },
 });

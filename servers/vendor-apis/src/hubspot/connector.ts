@@ -1,0 +1,2 @@
+// HubSpot: per-tenant SDK clients, the vendor's breaker, its error classification. (Being built.)
+export class HubSpotConnector {}

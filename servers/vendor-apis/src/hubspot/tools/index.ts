@@ -1,0 +1,4 @@
+// The HubSpot tools, in the order tools/list shows them: one file per tool, one line here.
+import type { AnyTool } from '@mcp-fleet/core';
+
+export const hubspotTools: AnyTool[] = [];
