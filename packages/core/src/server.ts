@@ -155,8 +155,10 @@ export interface FleetServer {
 /** Options for {@link createFleetServer}. */
 export interface CreateServerOptions {
   env?: Record<string, string | undefined>;
-  /** Inject a logger (tests). */
+  /** Inject a logger (tests); it is used as given (no `auditRedact` masking). */
   logger?: Logger;
+  /** Where the server's own logger writes instead of stdout (tests that read what was logged). */
+  logDestination?: NodeJS.WritableStream;
   /** Where audit JSON lines go (tests); default stdout. */
   auditWrite?: (line: string) => void;
   mcp?: McpHostOptions;
@@ -173,7 +175,14 @@ export async function createFleetServer<C, Cfg>(
 ): Promise<FleetServer> {
   const env = options.env ?? process.env;
   const config = loadCoreConfig(env, def.defaultPort);
-  const logger = options.logger ?? createLogger({ level: config.logLevel, name: def.name });
+  const logger =
+    options.logger ??
+    createLogger({
+      level: config.logLevel,
+      name: def.name,
+      redactText: def.auditRedact,
+      destination: options.logDestination,
+    });
   const metrics = createMetrics(def.name);
   const { config: serverConfig, tools } = resolveServer(def, env);
   const registry = new ToolRegistry(tools as readonly AnyTool[]);

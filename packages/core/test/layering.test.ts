@@ -10,6 +10,8 @@ const LAYERS: readonly { name: string; paths: readonly string[] }[] = [
   // Shared call types, the error catalogue, canonical hashing, cancellation: imports nothing of ours.
   { name: 'kernel', paths: ['kernel/', 'errors.ts'] },
   { name: 'infra', paths: ['config.ts', 'observability/', 'redis/', 'db/'] },
+  // What a server's connectors share about their upstreams: failures, breakers, readiness checks.
+  { name: 'upstream', paths: ['upstream/'] },
   { name: 'identity', paths: ['identity/'] },
   { name: 'tools', paths: ['tools/'] },
   { name: 'policy', paths: ['policy/', 'governance/resolve.ts', 'governance/explain.ts'] },

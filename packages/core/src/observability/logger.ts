@@ -34,6 +34,30 @@ export interface LoggerOptions {
   name?: string;
   /** Write to this stream instead of stdout (tests). */
   destination?: NodeJS.WritableStream;
+  /**
+   * Masks secrets in every string a log line carries (the message and every field, nested), e.g. the
+   * server's `auditRedact`: what is masked in the audit is masked in the logs too.
+   */
+  redactText?: (text: string) => string;
+}
+
+/** How deep {@link redactDeep} walks a log argument (log fields are shallow; deeper is cut). */
+const REDACT_DEPTH = 6;
+
+/** `value` with `mask` applied to every string in it; Errors become their (masked) message and stack. */
+function redactDeep(value: unknown, mask: (text: string) => string, depth = 0): unknown {
+  if (typeof value === 'string') return mask(value);
+  if (value === null || typeof value !== 'object' || depth >= REDACT_DEPTH) return value;
+  if (value instanceof Error)
+    return {
+      type: value.name,
+      message: mask(value.message),
+      ...(value.stack ? { stack: mask(value.stack) } : {}),
+    };
+  if (Array.isArray(value)) return value.map((v) => redactDeep(v, mask, depth + 1));
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) out[k] = redactDeep(v, mask, depth + 1);
+  return out;
 }
 
 /** Creates the JSON logger every fleet process uses. */
@@ -43,6 +67,19 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     base: options.name ? { service: options.name } : {},
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     timestamp: pino.stdTimeFunctions.isoTime,
+    ...(options.redactText
+      ? {
+          hooks: {
+            logMethod(this: Logger, args: unknown[], method: (...a: unknown[]) => void) {
+              const mask = options.redactText!;
+              method.apply(
+                this,
+                args.map((a) => redactDeep(a, mask)),
+              );
+            },
+          },
+        }
+      : {}),
   };
   return options.destination ? pino(opts, options.destination) : pino(opts);
 }
