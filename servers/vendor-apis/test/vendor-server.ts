@@ -8,7 +8,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import type { ServerDefinition } from '@mcp-fleet/core';
-import { createLogger } from '@mcp-fleet/core/internal';
 import {
   type BootedServer,
   bootServer,
@@ -124,7 +123,6 @@ export async function bootVendor(o: VendorServerOptions): Promise<VendorServer> 
       done();
     },
   });
-  const logger = createLogger({ level: 'trace', name: 'vendor-apis', destination: sink });
   let db: Awaited<ReturnType<typeof createTestDatabase>> | undefined;
   let s: BootedServer;
   try {
@@ -132,8 +130,9 @@ export async function bootVendor(o: VendorServerOptions): Promise<VendorServer> 
     s = await bootServer(o.definition ?? realDefinition, {
       policy: o.policy ?? VENDOR_TEST_POLICY,
       databaseUrl: db.url,
-      env: { AUDIT_STDOUT: 'true', ...o.env },
-      serverOptions: { logger, auditWrite: (line) => auditLines.push(line) },
+      // The server's own logger (masked by its auditRedact, as in production), written here.
+      env: { AUDIT_STDOUT: 'true', LOG_LEVEL: 'debug', ...o.env },
+      serverOptions: { logDestination: sink, auditWrite: (line) => auditLines.push(line) },
     });
   } catch (err) {
     await closeUpstreams();
