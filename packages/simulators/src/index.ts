@@ -1,5 +1,6 @@
 // Public surface of @mcp-fleet/simulators: local simulators that speak the real wire protocols of the
-// vendors (Slack Web API, SMTP, Teams incoming webhooks, Jira Cloud REST v3), alone or together in a hub.
+// vendors (Slack Web API, SMTP, Teams incoming webhooks, Jira Cloud REST v3, Stripe, HubSpot, Salesforce),
+// alone or together in a hub (communication's, and the vendor hub of the vendor-apis server).
 export {
   OUTBOX_FILE,
   readOutbox,
@@ -8,10 +9,12 @@ export {
   type SimulatorHubOptions,
   startSimulatorHub,
 } from './hub.js';
+export * from './hubspot/index.js';
 export { JIRA_ACCOUNT } from './jira/issues.js';
 export { JqlError } from './jira/jql.js';
 export { adf, adfText, JIRA_INJECTION_TEXT, type JiraIssue, type JiraProject } from './jira/seed.js';
 export { JiraSimulator, type JiraSimulatorOptions } from './jira/simulator.js';
+export * from './salesforce/index.js';
 export { ANY, type Fault, FaultBox } from './shared/faults.js';
 export { HttpSimulator, type ListenOptions } from './shared/http.js';
 export { escapeHtml, OUTBOX_TITLE, renderOutbox } from './shared/outbox-page.js';
@@ -26,4 +29,14 @@ export {
 } from './slack/seed.js';
 export { type SlackPost, SlackSimulator, type SlackSimulatorOptions } from './slack/simulator.js';
 export { type SmtpMessage, SmtpSimulator, type SmtpSimulatorOptions, type SmtpStage } from './smtp.js';
+export * from './stripe/index.js';
 export { TEAMS_MAX_BYTES, type TeamsPost, TeamsSimulator, type TeamsSimulatorOptions } from './teams.js';
+export {
+  type SimulatedVendor,
+  startVendorHub,
+  VENDOR_SIM_PORT,
+  type VendorHub,
+  type VendorHubFacts,
+  type VendorHubOptions,
+  type VendorSimTenant,
+} from './vendor-hub.js';
