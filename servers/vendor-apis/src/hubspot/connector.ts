@@ -1,2 +1,315 @@
-// HubSpot: per-tenant SDK clients, the vendor's breaker, its error classification. (Being built.)
-export class HubSpotConnector {}
+// HubSpot: one official SDK client per tenant (its portal's private-app token, from the tenant map,
+// never from arguments), every request through vendorCall (timeout, the vendor's breaker, retries for
+// reads, a write retried only after a 429 with Retry-After) and its errors classified into short,
+// safe UpstreamFailures (status, HubSpot's category and correlationId; never the token, URL or body).
+
+import { AsyncLocalStorage } from 'node:async_hooks';
+import * as http from 'node:http';
+import * as https from 'node:https';
+import { Client } from '@hubspot/api-client';
+import {
+  type Identity,
+  type Logger,
+  parseRetryAfter,
+  UpstreamBreaker,
+  UpstreamFailure,
+} from '@mcp-fleet/core';
+import type { VendorApisConfig } from '../config.js';
+import { vendorCall } from '../upstream/call.js';
+
+/** One filter of a search, as the tools build it (operators and properties are fixed by the tools). */
+export interface HubSpotFilter {
+  propertyName: string;
+  operator: 'EQ' | 'CONTAINS_TOKEN';
+  value: string;
+}
+
+/** A CRM record as HubSpot returns it, properties as strings. */
+export interface HubSpotRecord {
+  id: string;
+  properties: Record<string, string | null>;
+  createdAt?: Date;
+  updatedAt?: Date;
+  associations?: Record<string, string[]>;
+}
+
+/** What a search returned. */
+export interface HubSpotPage {
+  total: number;
+  results: HubSpotRecord[];
+}
+
+/** Where a note goes: one contact or one company. */
+export interface NoteTarget {
+  type: 'contact' | 'company';
+  id: string;
+}
+
+/** HUBSPOT_DEFINED association type ids: note → contact 202, note → company 190. */
+const NOTE_TYPE_ID: Record<NoteTarget['type'], number> = { contact: 202, company: 190 };
+
+/** Options of one connector call. */
+export interface CallOptions {
+  signal: AbortSignal;
+  /** Absolute time by which the last attempt must end (a bit before the tool's timeout). */
+  deadline?: number;
+  /** The not-found message (what was looked for), instead of the generic one. */
+  notFound?: string;
+}
+
+/** HubSpot's CRM for the tools: per-tenant clients, one breaker, safe errors. */
+export class HubSpotConnector {
+  /** The vendor's circuit breaker (shown in /readyz and the metrics). */
+  readonly breaker: UpstreamBreaker;
+  readonly #config: VendorApisConfig;
+  readonly #logger: Logger;
+  readonly #clients = new Map<string, Client>();
+  /** The attempt in progress: the agent cuts its HTTP request when the attempt is aborted. */
+  readonly #attempt = new AsyncLocalStorage<AbortSignal>();
+  readonly #agent: http.Agent;
+  readonly #basePath: string;
+
+  constructor(config: VendorApisConfig, logger: Logger) {
+    this.#config = config;
+    this.#logger = logger;
+    this.breaker = new UpstreamBreaker('hubspot', {
+      threshold: config.breakerThreshold,
+      halfOpenAfterMs: config.breakerHalfOpenMs,
+    });
+    this.#basePath = config.hubspotApiUrl.replace(/\/+$/, '');
+    this.#agent = abortingAgent(
+      this.#basePath.startsWith('https:') ? https.Agent : http.Agent,
+      this.#attempt,
+    );
+  }
+
+  /** Throws an UpstreamFailure unless HubSpot accepts a token (one owner read, of the first configured tenant). */
+  async readiness(): Promise<void> {
+    const first = this.#config.tenants.all().find((t) => t.hubspot);
+    if (!first?.hubspot) throw new UpstreamFailure('hubspot', 'auth', 'no HubSpot token is configured');
+    const client = this.#client(first.tenant ?? '', first.hubspot.token);
+    await this.#run('read', { signal: AbortSignal.timeout(this.#config.hubspotTimeoutMs * 2) }, () =>
+      client.crm.owners.ownersApi.getPage(undefined, undefined, 1),
+    );
+  }
+
+  /** Searches contacts or deals: filter groups (OR) of filters (AND) the tools built; `limit` results at most. */
+  async search(
+    identity: Identity,
+    object: 'contacts' | 'deals',
+    p: {
+      groups: HubSpotFilter[][];
+      properties: string[];
+      limit: number;
+      sort?: { propertyName: string; direction: 'ASCENDING' | 'DESCENDING' };
+    },
+    o: CallOptions,
+  ): Promise<HubSpotPage> {
+    const client = this.#for(identity);
+    const request = {
+      filterGroups: p.groups.map((filters) => ({ filters: filters.map((f) => ({ ...f })) })),
+      properties: p.properties,
+      limit: p.limit,
+      after: '0',
+      // HubSpot's documented sort shape (the SDK types sorts as strings but sends them as given).
+      sorts: [p.sort ?? { propertyName: 'hs_object_id', direction: 'ASCENDING' }],
+    };
+    const api = object === 'contacts' ? client.crm.contacts.searchApi : client.crm.deals.searchApi;
+    const r = await this.#run('read', o, () => api.doSearch(request as never));
+    return { total: r.total, results: r.results.slice(0, p.limit).map(record) };
+  }
+
+  /** One contact or company by id, with the ids of associated records of `associations` types. */
+  async get(
+    identity: Identity,
+    object: 'contacts' | 'companies',
+    id: string,
+    p: { properties: string[]; associations: string[] },
+    o: CallOptions,
+  ): Promise<HubSpotRecord> {
+    const client = this.#for(identity);
+    const api = object === 'contacts' ? client.crm.contacts.basicApi : client.crm.companies.basicApi;
+    const r = await this.#run('read', o, () =>
+      api.getById(id, p.properties, undefined, p.associations.length ? p.associations : undefined, false),
+    );
+    return record(r);
+  }
+
+  /**
+   * Creates one note on a contact or company. Sent at most once unless HubSpot answered 429 with a
+   * Retry-After that fits (then it processed nothing); a 5xx or a timeout is never retried.
+   */
+  async createNote(
+    identity: Identity,
+    p: { bodyHtml: string; timestamp: string; target: NoteTarget },
+    o: CallOptions,
+  ): Promise<HubSpotRecord> {
+    const client = this.#for(identity);
+    const input = {
+      properties: { hs_note_body: p.bodyHtml, hs_timestamp: p.timestamp },
+      associations: [
+        {
+          to: { id: p.target.id },
+          types: [{ associationCategory: 'HUBSPOT_DEFINED', associationTypeId: NOTE_TYPE_ID[p.target.type] }],
+        },
+      ],
+    };
+    const r = await this.#run('write', o, () => client.crm.objects.notes.basicApi.create(input as never));
+    return record(r);
+  }
+
+  /** The caller's tenant's client: the token comes from the tenant directory, by the token's tenant. */
+  #for(identity: Identity): Client {
+    const t = this.#config.tenants.resolve(identity, 'hubspot');
+    return this.#client(t.tenant ?? '', t.token);
+  }
+
+  /** A client per tenant, created on first use and never shared across tenants. */
+  #client(tenant: string, token: string): Client {
+    let c = this.#clients.get(tenant);
+    if (!c) {
+      c = new Client({
+        accessToken: token,
+        basePath: this.#basePath,
+        numberOfApiCallRetries: 0,
+        httpAgent: this.#agent,
+      });
+      this.#clients.set(tenant, c);
+    }
+    return c;
+  }
+
+  async #run<T>(kind: 'read' | 'write', o: CallOptions, fn: () => Promise<T>): Promise<T> {
+    return vendorCall(
+      {
+        vendor: 'hubspot',
+        breaker: this.breaker,
+        timeoutMs: this.#config.hubspotTimeoutMs,
+        signal: o.signal,
+        kind,
+        classify: (err) => classifyHubSpotError(err, { read: kind === 'read', notFound: o.notFound }),
+        retries: this.#config.readRetries,
+        ...(o.deadline !== undefined ? { deadline: o.deadline } : {}),
+      },
+      (signal) => this.#attempt.run(signal, fn),
+    );
+  }
+
+  /** The logger (for tools that log what they did, never arguments' values). */
+  get logger(): Logger {
+    return this.#logger;
+  }
+}
+
+/**
+ * An agent whose requests are destroyed when the attempt that made them is aborted (the SDK takes
+ * no signal or custom fetch; it does take an http agent, which sees every request it makes).
+ */
+function abortingAgent(
+  Base: typeof http.Agent | typeof https.Agent,
+  attempt: AsyncLocalStorage<AbortSignal>,
+): http.Agent {
+  const agent = new Base({ keepAlive: true, maxSockets: 32 }) as http.Agent & {
+    addRequest(req: http.ClientRequest, options: unknown): void;
+  };
+  const add = agent.addRequest.bind(agent);
+  agent.addRequest = (req, options) => {
+    const signal = attempt.getStore();
+    if (signal) {
+      const cut = () => req.destroy(new Error('attempt aborted'));
+      if (signal.aborted) queueMicrotask(cut);
+      else {
+        signal.addEventListener('abort', cut, { once: true });
+        req.once('close', () => signal.removeEventListener('abort', cut));
+      }
+    }
+    add(req, options);
+  };
+  return agent;
+}
+
+/** A record of the SDK as plain data (association ids by type). */
+function record(r: {
+  id: string;
+  properties: Record<string, string | null>;
+  createdAt?: Date;
+  updatedAt?: Date;
+  associations?: Record<string, { results?: { id: string }[] }>;
+}): HubSpotRecord {
+  const associations: Record<string, string[]> = {};
+  for (const [k, v] of Object.entries(r.associations ?? {}))
+    associations[k] = (v.results ?? []).map((x) => String(x.id));
+  return {
+    id: String(r.id),
+    properties: r.properties ?? {},
+    ...(r.createdAt ? { createdAt: r.createdAt } : {}),
+    ...(r.updatedAt ? { updatedAt: r.updatedAt } : {}),
+    ...(r.associations ? { associations } : {}),
+  };
+}
+
+const CATEGORY = /^[A-Z][A-Z_]{1,63}$/;
+const CORRELATION = /^[0-9a-fA-F-]{8,64}$/;
+
+/**
+ * Turns what the SDK threw into an UpstreamFailure whose message holds only the status, HubSpot's
+ * error category and its correlationId: never the SDK's message (it embeds the whole response body
+ * and headers), the token, the URL or a body. No `cause` is kept.
+ */
+export function classifyHubSpotError(
+  err: unknown,
+  opts: { read: boolean; notFound?: string } = { read: true },
+): UpstreamFailure {
+  const read = opts.read;
+  const e = err as { code?: unknown; body?: unknown; headers?: unknown; name?: unknown };
+  if (typeof e?.code === 'number' && e.code >= 100 && e.code < 600) {
+    const status = e.code;
+    const body = (e.body && typeof e.body === 'object' ? e.body : {}) as Record<string, unknown>;
+    const headers = (e.headers && typeof e.headers === 'object' ? e.headers : {}) as Record<string, unknown>;
+    const category =
+      typeof body.category === 'string' && CATEGORY.test(body.category)
+        ? body.category
+        : typeof body.errorType === 'string' && CATEGORY.test(body.errorType)
+          ? body.errorType
+          : undefined;
+    const ref =
+      typeof body.correlationId === 'string' && CORRELATION.test(body.correlationId)
+        ? ` (HubSpot correlationId ${body.correlationId})`
+        : '';
+    const what = `HTTP ${status}${category ? ` ${category}` : ''}`;
+    const f = (kind: UpstreamFailure['kind'], msg: string, retryAfterMs?: number) =>
+      new UpstreamFailure('hubspot', kind, `${msg}${ref}`, {
+        status,
+        read,
+        ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
+      });
+    if (status === 401) return f('auth', `HubSpot refused the app token (${what})`);
+    if (status === 403) return f('auth', `the HubSpot app lacks a scope for this (${what})`);
+    if (status === 404)
+      return f('not_found', opts.notFound ?? `no such record in your HubSpot portal (${what})`);
+    if (status === 429) {
+      const h = headers['retry-after'];
+      return f(
+        'rate_limited',
+        `HubSpot rate limit reached (${what})`,
+        parseRetryAfter(typeof h === 'string' ? h : undefined),
+      );
+    }
+    if (status === 408 || status === 504) return f('timeout', `HubSpot timed out (${what})`);
+    if (status >= 500) return f('unavailable', `HubSpot failed (${what})`);
+    return f('rejected', `HubSpot rejected the request (${what})`);
+  }
+  // Network: refused, reset, DNS, an aborted attempt; words from a fixed list, never the error's own text.
+  const code = String(
+    (err as { cause?: { code?: unknown } })?.cause?.code ?? (err as { code?: unknown })?.code ?? '',
+  );
+  const known = /^(ECONNREFUSED|ECONNRESET|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|EPIPE|UND_ERR_[A-Z_]+)$/.test(code);
+  return new UpstreamFailure(
+    'hubspot',
+    'unavailable',
+    `HubSpot could not be reached${known ? ` (${code})` : ''}`,
+    {
+      read,
+    },
+  );
+}
