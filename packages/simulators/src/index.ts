@@ -40,3 +40,4 @@ export {
   type VendorHubOptions,
   type VendorSimTenant,
 } from './vendor-hub.js';
+export { DEMO_CUSTOMERS, DEMO_DATASET_VERSION, type DemoCustomer } from './vendors/demo-customers.js';
