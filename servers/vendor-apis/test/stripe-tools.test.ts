@@ -2,19 +2,19 @@
 // with the vendor-apis test fixture), the real stripe SDK and the Stripe simulator on real sockets.
 // Lookups per tenant, inert injection text (V15), id smuggling refused before Stripe (V6), tenant
 // pinning (V5), limits clamped (V7), errors without key or request log (V16), retries of reads.
-import { defineServer, isUpstreamFailure, upstreamToolError } from '@mcp-fleet/core';
-import type { TestClient } from '@mcp-fleet/testkit';
-import fc from 'fast-check';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { defineServer, isUpstreamFailure, upstreamCheck, upstreamToolError } from '@mcp-fleet/core';
 import {
+  DEMO_CUSTOMERS,
   STRIPE_INJECTION_NAME,
   STRIPE_SIM,
   type StartedStripeSimulator,
   startStripeSimulator,
   stripeCustomerId,
   stripeSubscriptionId,
-} from '../../../packages/simulators/src/stripe/index.js';
-import { DEMO_CUSTOMERS } from '../../../packages/simulators/src/vendors/demo-customers.js';
+} from '@mcp-fleet/simulators';
+import type { TestClient } from '@mcp-fleet/testkit';
+import fc from 'fast-check';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
 import type { Connectors } from '../src/connectors.js';
 import { StripeConnector, stripeTools } from '../src/stripe/index.js';
@@ -28,6 +28,10 @@ const definition = defineServer(import.meta.url, {
   tools: stripeTools,
   mapError: (err) => (isUpstreamFailure(err) ? upstreamToolError(err, VENDOR_NAMES) : undefined),
   connect: ({ config, logger }): Connectors => ({ config, stripe: new StripeConnector(config, logger) }),
+  readiness: (c) => {
+    const stripe = c.stripe as StripeConnector;
+    return [upstreamCheck(stripe.breaker, () => stripe.readiness(), { label: 'Stripe', ttlMs: 0 })];
+  },
 });
 
 let sim: StartedStripeSimulator;
@@ -100,6 +104,16 @@ describe('Stripe tools: lookups', () => {
       expect(t.outputSchema, t.name).toBeDefined();
       expect(t.annotations).toMatchObject({ readOnlyHint: true, openWorldHint: true });
     }
+  });
+
+  it('probes Stripe for /readyz on the first tenant’s account', async () => {
+    const { out, requests } = await traced(() => f.readyz());
+    expect(out.checks.upstream_stripe, JSON.stringify(out)).toBe('ok');
+    expect(requests.map((r) => `${r.operation} ${r.account}`)).toEqual([`customers.list ${ACME}`]);
+    sim.simulator.failNext('customers.list', { status: 401, message: `bad ${STRIPE_SIM.restrictedKey}` });
+    const bad = await f.readyz();
+    expect(bad.checks.upstream_stripe).not.toBe('ok');
+    expect(JSON.stringify(bad)).not.toContain(STRIPE_SIM.restrictedKey);
   });
 
   it('finds a warehouse customer by email and reads its invoices, payments and subscription', async () => {

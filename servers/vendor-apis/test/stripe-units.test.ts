@@ -2,15 +2,10 @@
 // (V6), the search query builder read back by the simulator's parser (no value adds a clause), and the
 // error classification of real SDK errors (V16: nothing of the key, request log or body survives).
 
+import { parseSearchQuery, SearchQueryError, STRIPE_SIM, startStripeSimulator } from '@mcp-fleet/simulators';
 import fc from 'fast-check';
 import Stripe from 'stripe';
 import { describe, expect, it } from 'vitest';
-import {
-  parseSearchQuery,
-  SearchQueryError,
-  STRIPE_SIM,
-  startStripeSimulator,
-} from '../../../packages/simulators/src/stripe/index.js';
 import { chargeId, customerId, invoiceId, paymentIntentId, subscriptionId } from '../src/stripe/ids.js';
 import {
   classifyStripeError,
