@@ -1,0 +1,153 @@
+// Salesforce failures, made safe: jsforce's errors carry the instance URL, the session id and the
+// request (and its bodies quote whatever the org answered), so none of them is ever read as text.
+// The transport classifies an HTTP error answer from its status, Salesforce's errorCode and field
+// names only (each checked against a strict pattern); anything else jsforce throws is classified
+// from its errorCode or error class. No cause is kept (threat V16).
+import { UpstreamFailure } from '@mcp-fleet/core';
+import { type HttpRequest, type HttpRequestOptions, type HttpResponse, StreamPromise } from 'jsforce';
+import { Transport } from 'jsforce/lib/transport.js';
+
+const SAFE_CODE = /^[A-Z][A-Z0-9_]{0,79}$/;
+const SAFE_FIELD = /^[A-Za-z][A-Za-z0-9_]{0,79}$/;
+
+const AUTH = new Set([
+  'INVALID_SESSION_ID',
+  'INVALID_AUTH_HEADER',
+  'INVALID_OPERATION_WITH_EXPIRED_PASSWORD',
+]);
+const MISSING = new Set(['NOT_FOUND', 'ENTITY_IS_DELETED', 'INVALID_CROSS_REFERENCE_KEY']);
+const DOWN = new Set(['SERVER_UNAVAILABLE', 'UNKNOWN_EXCEPTION', 'SERVICE_UNAVAILABLE']);
+
+/** Salesforce's first errorCode and field names of an error body, when they look like codes and names. */
+function errorOf(body: unknown): { code?: string; fields: string[] } {
+  let parsed: unknown = body;
+  if (typeof body === 'string') {
+    try {
+      parsed = JSON.parse(body);
+    } catch {
+      return { fields: [] };
+    }
+  }
+  const first = (Array.isArray(parsed) ? parsed[0] : parsed) as
+    | { errorCode?: unknown; fields?: unknown }
+    | undefined;
+  const code =
+    typeof first?.errorCode === 'string' && SAFE_CODE.test(first.errorCode) ? first.errorCode : undefined;
+  const fields = Array.isArray(first?.fields)
+    ? first.fields.filter((f): f is string => typeof f === 'string' && SAFE_FIELD.test(f)).slice(0, 5)
+    : [];
+  return { code, fields };
+}
+
+function retryAfterOf(value: string | undefined): number | undefined {
+  return value && /^\d{1,5}$/.test(value.trim()) ? Number(value.trim()) * 1000 : undefined;
+}
+
+/** The failure of a Salesforce error answer (status ≥ 400), from its status, errorCode and field names. */
+export function failureOfResponse(res: HttpResponse, read: boolean): UpstreamFailure {
+  const status = res.statusCode;
+  const { code, fields } = errorOf(res.body);
+  const opts = { status, read };
+  const detail = [`HTTP ${status}`, code, fields.length ? `field ${fields.join(', ')}` : undefined]
+    .filter(Boolean)
+    .join(', ');
+  if (status === 429 || code === 'REQUEST_LIMIT_EXCEEDED')
+    return new UpstreamFailure('salesforce', 'rate_limited', 'Salesforce API request limit reached', {
+      ...opts,
+      retryAfterMs: retryAfterOf(res.headers['retry-after']),
+    });
+  if (status === 401 || (code && AUTH.has(code)))
+    return new UpstreamFailure(
+      'salesforce',
+      'auth',
+      "Salesforce refused the org's session (INVALID_SESSION_ID)",
+      opts,
+    );
+  if (status === 403)
+    return new UpstreamFailure('salesforce', 'auth', `Salesforce refused access (${detail})`, opts);
+  if (status === 404 || (code && MISSING.has(code)))
+    return new UpstreamFailure(
+      'salesforce',
+      'not_found',
+      'Salesforce found no such record in your org',
+      opts,
+    );
+  if (status >= 500)
+    return new UpstreamFailure('salesforce', 'unavailable', `Salesforce failed (${detail})`, opts);
+  return new UpstreamFailure('salesforce', 'rejected', `Salesforce refused the request (${detail})`, opts);
+}
+
+/**
+ * Classifies whatever jsforce (or the network) threw: a jsforce API error by its errorCode only, a
+ * network failure or an abort by its class; never its message, data, URL or request.
+ */
+export function classifySalesforceError(err: unknown): UpstreamFailure {
+  const e = (err ?? {}) as { errorCode?: unknown; name?: unknown; type?: unknown; code?: unknown };
+  const code = typeof e.errorCode === 'string' && SAFE_CODE.test(e.errorCode) ? e.errorCode : undefined;
+  if (code === 'REQUEST_LIMIT_EXCEEDED')
+    return new UpstreamFailure('salesforce', 'rate_limited', 'Salesforce API request limit reached');
+  if (code && AUTH.has(code))
+    return new UpstreamFailure(
+      'salesforce',
+      'auth',
+      "Salesforce refused the org's session (INVALID_SESSION_ID)",
+    );
+  if (code && MISSING.has(code))
+    return new UpstreamFailure('salesforce', 'not_found', 'Salesforce found no such record in your org');
+  if (code && (DOWN.has(code) || /^ERROR_HTTP_5\d\d$/.test(code)))
+    return new UpstreamFailure('salesforce', 'unavailable', `Salesforce failed (${code})`);
+  if (code) return new UpstreamFailure('salesforce', 'rejected', `Salesforce refused the request (${code})`);
+  if (
+    e.name === 'AbortError' ||
+    e.name === 'TimeoutError' ||
+    e.type === 'aborted' ||
+    e.type === 'request-timeout'
+  )
+    return new UpstreamFailure('salesforce', 'timeout', 'Salesforce did not answer in time');
+  return new UpstreamFailure('salesforce', 'unavailable', 'Salesforce could not be reached');
+}
+
+/**
+ * jsforce's HTTP transport, governed: its own retries off (vendorCall decides what is retried, and a
+ * write never is after a 5xx), each request bounded by the per-vendor timeout, and every error answer
+ * turned into a safe UpstreamFailure before jsforce can build an error around the body and URL.
+ */
+export class GovernedTransport extends Transport {
+  constructor(private readonly timeoutMs: number) {
+    super();
+  }
+
+  override httpRequest(req: HttpRequest, options: HttpRequestOptions = {}): StreamPromise<HttpResponse> {
+    const inner = super.httpRequest(req, {
+      ...options,
+      timeout: this.timeoutMs,
+      retry: { maxRetries: 0, methods: [], statusCodes: [], errorCodes: [] },
+      followRedirect: false,
+    });
+    const read = (req.method ?? 'GET').toUpperCase() === 'GET';
+    return StreamPromise.create(() => ({
+      stream: inner.stream(),
+      promise: Promise.resolve(inner).then(
+        (res) => {
+          if (res.statusCode >= 300) {
+            if (res.statusCode < 400)
+              throw new UpstreamFailure(
+                'salesforce',
+                'rejected',
+                `Salesforce redirected the request (HTTP ${res.statusCode})`,
+                {
+                  status: res.statusCode,
+                  read,
+                },
+              );
+            throw failureOfResponse(res, read);
+          }
+          return res;
+        },
+        (err: unknown) => {
+          throw classifySalesforceError(err);
+        },
+      ),
+    }));
+  }
+}
