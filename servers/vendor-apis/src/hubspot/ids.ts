@@ -13,7 +13,8 @@ const numericId = (what: string) =>
     .string()
     .max(19)
     .regex(HUBSPOT_ID, `${what} is HubSpot's numeric id (1–19 digits, no leading zero), e.g. 51000000001`)
-    .refine((v) => BigInt(v) <= MAX_LONG, `${what} is out of HubSpot's id range`);
+    // zod runs every check: the range check must not parse what the format already refused.
+    .refine((v) => !HUBSPOT_ID.test(v) || BigInt(v) <= MAX_LONG, `${what} is out of HubSpot's id range`);
 
 /** A contact id (hs_object_id of a contact). */
 export const contactId = numericId('contact_id');
