@@ -9,6 +9,14 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import type { ServerDefinition } from '@mcp-fleet/core';
 import {
+  DEMO_CUSTOMERS,
+  hubspotCompanyId,
+  hubspotContactId,
+  startVendorHub,
+  stripeCustomerId,
+  type VendorHub,
+} from '@mcp-fleet/simulators';
+import {
   type BootedServer,
   bootServer,
   type ClientEra,
@@ -231,4 +239,169 @@ export async function callTool(
   } catch (e) {
     return { isError: true, code: 'rpc_error', text: (e as Error).message, data: undefined, meta: undefined };
   }
+}
+
+/** The three vendors. */
+export const VENDORS = ['stripe', 'hubspot', 'salesforce'] as const;
+export type TestVendor = (typeof VENDORS)[number];
+
+/** Starts the three vendor simulators on free ports (closed by the fixture when passed as an upstream). */
+export const startVendors = (): Promise<VendorHub> => startVendorHub({ basePort: 0 });
+
+/**
+ * The server's environment for `hub`, multi-tenant: a tenant map giving `tenants` (default acme and
+ * globex; initech left out, as in the local fleet) their own Stripe account, HubSpot portal and
+ * Salesforce org, tokens in variables the map names. `vendors` limits which vendors are configured.
+ */
+export function multiTenantEnv(
+  hub: VendorHub,
+  o: { tenants?: readonly string[]; vendors?: readonly TestVendor[]; extra?: Record<string, string> } = {},
+): Record<string, string> {
+  const tenants = o.tenants ?? ['acme', 'globex'];
+  const vendors = new Set(o.vendors ?? VENDORS);
+  const env: Record<string, string> = {};
+  const map: Record<string, Record<string, unknown>> = {};
+  const f = hub.facts;
+  for (const t of tenants as ('acme' | 'globex' | 'initech')[]) {
+    const entry: Record<string, unknown> = {};
+    if (vendors.has('stripe')) entry.stripe = { account: f.stripe.accounts[t] };
+    if (vendors.has('hubspot')) {
+      entry.hubspot = { tokenEnv: `HS_TOKEN_${t.toUpperCase()}` };
+      env[`HS_TOKEN_${t.toUpperCase()}`] = f.hubspot.tokens[t];
+    }
+    if (vendors.has('salesforce')) {
+      entry.salesforce = {
+        instanceUrl: f.salesforce.orgs[t].instanceUrl,
+        tokenEnv: `SF_TOKEN_${t.toUpperCase()}`,
+      };
+      env[`SF_TOKEN_${t.toUpperCase()}`] = f.salesforce.orgs[t].accessToken;
+    }
+    map[t] = entry;
+  }
+  if (vendors.has('stripe'))
+    Object.assign(env, { STRIPE_API_KEY: f.stripe.apiKey, STRIPE_API_URL: f.stripe.url });
+  if (vendors.has('hubspot')) env.HUBSPOT_API_URL = f.hubspot.url;
+  env.VENDOR_TENANTS_FILE = writeTenantMap({ tenants: map });
+  return { ...env, ...o.extra };
+}
+
+/** The server's environment for `hub`, single-tenant (global credentials of `tenant`'s account/portal/org). */
+export function singleTenantEnv(
+  hub: VendorHub,
+  o: {
+    tenant?: 'acme' | 'globex' | 'initech';
+    vendors?: readonly TestVendor[];
+    extra?: Record<string, string>;
+  } = {},
+): Record<string, string> {
+  const t = o.tenant ?? 'acme';
+  const vendors = new Set(o.vendors ?? VENDORS);
+  const f = hub.facts;
+  const env: Record<string, string> = {};
+  // A single-tenant Stripe deployment uses the key's own account: the simulator's platform account.
+  if (vendors.has('stripe'))
+    Object.assign(env, { STRIPE_API_KEY: f.stripe.apiKey, STRIPE_API_URL: f.stripe.url });
+  if (vendors.has('hubspot'))
+    Object.assign(env, { HUBSPOT_ACCESS_TOKEN: f.hubspot.tokens[t], HUBSPOT_API_URL: f.hubspot.url });
+  if (vendors.has('salesforce'))
+    Object.assign(env, {
+      SALESFORCE_INSTANCE_URL: f.salesforce.orgs[t].instanceUrl,
+      SALESFORCE_ACCESS_TOKEN: f.salesforce.orgs[t].accessToken,
+    });
+  return { ...env, ...o.extra };
+}
+
+/** One request a simulator received, with the tenant whose account/portal/org it reached. */
+export interface SimRequest {
+  method: string;
+  path: string;
+  /** acme, globex, initech; `platform` for Stripe without Stripe-Account; `none` when no credential matched. */
+  tenant: string;
+}
+
+/** Every request each simulator of `hub` received so far, oldest first. */
+export function requestsOf(hub: VendorHub): Record<TestVendor, SimRequest[]> {
+  const accounts = new Map(Object.entries(hub.facts.stripe.accounts).map(([t, a]) => [a, t]));
+  return {
+    stripe: (hub.stripe?.requests ?? []).map((r) => ({
+      method: r.method,
+      path: r.path,
+      tenant: r.account === undefined ? 'platform' : (accounts.get(r.account) ?? `unknown:${r.account}`),
+    })),
+    hubspot: (hub.hubspot?.requests ?? []).map((r) => ({
+      method: r.method,
+      path: r.path,
+      tenant: r.portal ?? 'none',
+    })),
+    salesforce: (hub.salesforce?.requests ?? []).map((r) => ({
+      method: r.method,
+      path: r.path,
+      tenant: (r.params as { org?: string } | undefined)?.org ?? 'none',
+    })),
+  };
+}
+
+/** The number of requests each simulator received so far. */
+export function requestCounts(hub: VendorHub): Record<TestVendor, number> {
+  const r = requestsOf(hub);
+  return { stripe: r.stripe.length, hubspot: r.hubspot.length, salesforce: r.salesforce.length };
+}
+
+/** A demo warehouse customer of `tenant` (the `n`-th, default the first), as every simulator seeds it. */
+export function customerOf(tenant: 'acme' | 'globex' | 'initech', n = 0) {
+  const c = DEMO_CUSTOMERS.filter((x) => x.tenant === tenant)[n];
+  if (!c) throw new Error(`no demo customer #${n} of ${tenant}`);
+  return c;
+}
+
+/** The Salesforce ids of a demo customer in its tenant's simulated org (Account, its billing Contact). */
+export function salesforceIdsOf(hub: VendorHub, customer: { tenant: string; name: string; email: string }) {
+  const org = hub.salesforce?.orgs[customer.tenant as 'acme'];
+  const find = (object: string, pred: (r: Record<string, unknown>) => boolean) =>
+    [...(org?.records[object]?.values() ?? [])].find(pred)?.Id as string | undefined;
+  const account = find('Account', (r) => r.Name === customer.name);
+  const contact = find('Contact', (r) => r.Email === customer.email);
+  if (!account || !contact) throw new Error(`no Salesforce account/contact for ${customer.name}`);
+  return { account, contact };
+}
+
+/**
+ * Valid arguments for every tool of the server, about one demo customer (ids of that customer's
+ * tenant): the tests that run "every tool" take their calls from here, so a new tool without an entry
+ * fails them. `unique` makes the write tools' content differ per call (keyless creates).
+ */
+export function sampleArgs(
+  hub: VendorHub,
+  customer: { id: number; tenant: 'acme' | 'globex' | 'initech'; name: string; email: string },
+  unique = '',
+): Record<string, Record<string, unknown>> {
+  const cus = stripeCustomerId(customer.tenant, customer.id);
+  const sf = salesforceIdsOf(hub, customer);
+  return {
+    stripe_get_customer: { customer_id: cus },
+    stripe_search_customers: { email: customer.email },
+    stripe_list_invoices: { customer_id: cus },
+    stripe_list_payments: { customer_id: cus },
+    stripe_get_subscription: { customer_id: cus },
+    hubspot_search_contacts: { email: customer.email },
+    hubspot_get_contact: { contact_id: hubspotContactId(customer.id) },
+    hubspot_get_company: { company_id: hubspotCompanyId(customer.id) },
+    hubspot_list_deals: { stage: 'closedwon' },
+    hubspot_create_note: {
+      contact_id: hubspotContactId(customer.id),
+      body: `Called about the invoice ${unique}`,
+    },
+    salesforce_query: {
+      object: 'Account',
+      fields: ['Name'],
+      where: [{ field: 'Name', op: 'eq', value: customer.name }],
+    },
+    salesforce_get_record: { object: 'Account', id: sf.account },
+    salesforce_update_record: {
+      object: 'Account',
+      id: sf.account,
+      fields: { Description: `Reviewed ${unique}` },
+    },
+    salesforce_create_task: { subject: `Follow up ${unique}`, what_id: sf.account, who_id: sf.contact },
+  };
 }
