@@ -30,7 +30,7 @@ import pg from 'pg';
 import { stringify } from 'yaml';
 import realDefinition from '../src/definition.js';
 
-/** The reads of the server (every tool but the three writes). */
+/** The writes of the server (every other tool only reads). */
 export const WRITE_TOOLS = ['hubspot_create_note', 'salesforce_update_record', 'salesforce_create_task'];
 
 /**
@@ -404,4 +404,13 @@ export function sampleArgs(
     },
     salesforce_create_task: { subject: `Follow up ${unique}`, what_id: sf.account, who_id: sf.contact },
   };
+}
+
+/** `args` with an `idempotency_key` when `tool` is a write (core's reserved argument of mutating tools). */
+export function withKey(
+  tool: string,
+  args: Record<string, unknown> | undefined,
+  key: string,
+): Record<string, unknown> {
+  return WRITE_TOOLS.includes(tool) ? { ...args, idempotency_key: key } : { ...args };
 }
