@@ -4,8 +4,10 @@
 // names only (each checked against a strict pattern); anything else jsforce throws is classified
 // from its errorCode or error class. No cause is kept (threat V16).
 import { UpstreamFailure } from '@mcp-fleet/core';
-import { type HttpRequest, type HttpRequestOptions, type HttpResponse, StreamPromise } from 'jsforce';
+import type { HttpRequest, HttpRequestOptions, HttpResponse } from 'jsforce';
 import { Transport } from 'jsforce/lib/transport.js';
+// Deep import: the package root's CommonJS re-export of StreamPromise is not visible to ESM importers.
+import { StreamPromise } from 'jsforce/lib/util/promise.js';
 
 const SAFE_CODE = /^[A-Z][A-Z0-9_]{0,79}$/;
 const SAFE_FIELD = /^[A-Za-z][A-Za-z0-9_]{0,79}$/;

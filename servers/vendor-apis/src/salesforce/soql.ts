@@ -182,6 +182,8 @@ export function conditionSoql(object: SfObject, c: Condition): string {
     if (spec.type !== 'string' && spec.type !== 'picklist')
       throw bad(`${c.op} applies to text fields only, not ${f}`);
     const v = stringValue(f, c.value);
+    if (v === '')
+      throw bad(`${c.op} on ${f} needs at least one character (an empty pattern matches everything)`);
     return `${f} LIKE '${c.op === 'contains' ? '%' : ''}${escapeLike(v)}%'`;
   }
   if (c.op === 'in') {

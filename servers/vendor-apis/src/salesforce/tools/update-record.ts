@@ -55,7 +55,7 @@ export const salesforceUpdateRecord = tool({
     })
     .strict(),
   output: z.object({ object: z.string(), id: z.string(), updated: z.array(z.string()) }),
-  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+  annotations: { readOnlyHint: false, destructiveHint: false, openWorldHint: true },
   governance: WRITE,
   toText: (d) => `Updated ${d.updated.join(', ')} on ${d.object} ${d.id}.`,
   handler: async (args, ctx) => {
