@@ -127,6 +127,9 @@ function merged(p: LikePart[]): LikePart[] {
   return out.filter((x) => typeof x !== 'object' || x.lit !== '');
 }
 
+/** -0 is written 0 in SOQL (the same number); compare it as 0. */
+const plusZero = (v: unknown): unknown => (Array.isArray(v) ? v.map(plusZero) : Object.is(v, -0) ? 0 : v);
+
 /** The value a literal of this field type carries, as the tool was given it. */
 function read(v: SoqlValue): unknown {
   return v.type === 'null' ? null : v.value;
@@ -179,7 +182,11 @@ describe('salesforce SOQL builder (V8)', () => {
             : (parsed.where as { kind: 'and'; items: SoqlCondition[] }).items;
         if (q.where.length > 1) expect(parsed.where?.kind).toBe('and');
         expect(items.map((c) => backToCondition(c as SoqlCondition))).toEqual(
-          q.where.map((c) => (c.op === 'is_null' || c.op === 'not_null' ? { field: c.field, op: c.op } : c)),
+          q.where.map((c) =>
+            c.op === 'is_null' || c.op === 'not_null'
+              ? { field: c.field, op: c.op }
+              : { ...c, value: plusZero(c.value) },
+          ),
         );
       }),
       { numRuns: 2000 },
