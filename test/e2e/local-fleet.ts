@@ -35,6 +35,8 @@ export async function startLocalFleet(): Promise<LocalFleet> {
     // The communication simulators on free ports too (their defaults, 7410/7411, may be a dev fleet's).
     FLEET_SIM_PORT: String(await freePort()),
     FLEET_SMTP_PORT: String(await freePort()),
+    // The vendor simulators (Stripe, HubSpot, Salesforce) on any free ports (default 7412-7414).
+    FLEET_VENDOR_SIM_PORT: '0',
   };
   // Every upstream simulated, whatever this shell has configured.
   for (const v of [
@@ -46,6 +48,15 @@ export async function startLocalFleet(): Promise<LocalFleet> {
     'JIRA_URL',
     'JIRA_EMAIL',
     'JIRA_API_TOKEN',
+    'STRIPE_API_KEY',
+    'STRIPE_API_URL',
+    'HUBSPOT_ACCESS_TOKEN',
+    'HUBSPOT_API_URL',
+    'SALESFORCE_INSTANCE_URL',
+    'SALESFORCE_ACCESS_TOKEN',
+    'SALESFORCE_CLIENT_ID',
+    'SALESFORCE_CLIENT_SECRET',
+    'VENDOR_TENANTS_FILE',
   ])
     delete env[v];
   delete env.DATABASE_URL;
