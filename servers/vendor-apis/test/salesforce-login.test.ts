@@ -37,7 +37,7 @@ describe('salesforce client-credentials login', () => {
     const sim = hub.salesforce!;
     const first = await callTool(analyst, 'salesforce_query', byName(0));
     expect(first.isError).toBe(false);
-    expect((first.data?.records as unknown[]).length).toBe(1);
+    expect(first.data?.records).toHaveLength(1);
     expect(sim.calls.filter((c) => c.operation !== 'limits').map((c) => `${c.operation}:${c.org}`)).toEqual([
       'token:globex',
       'query:globex',
