@@ -5,6 +5,7 @@
 {{- $policy := fromYaml (include "mcp-fleet-lib.policySource" .) -}}
 {{- $redis := fromYaml (include "mcp-fleet-lib.secretRef" (dict "ctx" . "name" "redis")) -}}
 {{- $persistence := .Values.persistence -}}
+{{- $files := (fromYaml (include "mcp-fleet-lib.configFiles" .)).files -}}
 apiVersion: apps/v1
 kind: Deployment
 metadata:
@@ -169,6 +170,10 @@ spec:
             - name: {{ $name }}
               value: {{ $value | quote }}
             {{- end }}
+            {{- range $files }}
+            - name: {{ .env }}
+              value: {{ .path | quote }}
+            {{- end }}
           startupProbe:
             httpGet:
               path: /healthz
@@ -205,6 +210,11 @@ spec:
               mountPath: {{ $persistence.mountPath | quote }}
               readOnly: {{ $persistence.readOnly }}
             {{- end }}
+            {{- range $files }}
+            - name: {{ printf "file-%s" .slug }}
+              mountPath: {{ .dir | quote }}
+              readOnly: true
+            {{- end }}
       volumes:
         # The only writable paths: /tmp (and the files server's data volume).
         - name: tmp
@@ -225,5 +235,13 @@ spec:
           {{- else }}
           emptyDir: {}
           {{- end }}
+        {{- end }}
+        {{- range $files }}
+        - name: {{ printf "file-%s" .slug }}
+          configMap:
+            name: {{ .configMap | quote }}
+            items:
+              - key: {{ .key | quote }}
+                path: {{ .key | quote }}
         {{- end }}
 {{- end -}}

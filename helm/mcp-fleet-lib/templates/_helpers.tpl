@@ -270,3 +270,21 @@ Usage: {{- $ctx := dict -}}{{- include "mcp-fleet-lib.serverContext" (dict "root
 {{- $_ = set .out "Template" .root.Template -}}
 {{- $_ = set .out "Chart" (dict "Name" .server "Version" .root.Chart.Version "AppVersion" .root.Chart.AppVersion) -}}
 {{- end -}}
+
+{{/*
+The configFiles entries that are mounted (existingConfigMap or content set), as a YAML list of
+{env, slug, dir, path, configMap, key, create, content}: slug is the variable in lower case with "-".
+*/}}
+{{- define "mcp-fleet-lib.configFiles" -}}
+{{- $fullname := include "mcp-fleet-lib.fullname" . -}}
+{{- $out := list -}}
+{{- range $env, $f := .Values.configFiles -}}
+{{- if or $f.existingConfigMap $f.content -}}
+{{- $slug := $env | lower | replace "_" "-" -}}
+{{- $key := $f.key | default "file" -}}
+{{- $cm := $f.existingConfigMap | default (printf "%s-%s" $fullname $slug | trunc 63 | trimSuffix "-") -}}
+{{- $out = append $out (dict "env" $env "slug" $slug "dir" (printf "/etc/mcp-fleet/files/%s" $slug) "path" (printf "/etc/mcp-fleet/files/%s/%s" $slug $key) "configMap" $cm "key" $key "create" (not $f.existingConfigMap) "content" ($f.content | default "")) -}}
+{{- end -}}
+{{- end -}}
+{{- toYaml (dict "files" $out) -}}
+{{- end -}}

@@ -7,6 +7,7 @@ Everything a server chart renders. A server chart's only template is:
 {{- $docs := list
   (include "mcp-fleet-lib.serviceAccount" .)
   (include "mcp-fleet-lib.policyConfigMap" .)
+  (include "mcp-fleet-lib.configFileMaps" .)
   (include "mcp-fleet-lib.pvc" .)
   (include "mcp-fleet-lib.service" .)
   (include "mcp-fleet-lib.deployment" .)

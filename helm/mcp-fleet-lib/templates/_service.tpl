@@ -57,6 +57,26 @@ data:
 {{- end -}}
 {{- end -}}
 
+{{/* The ConfigMaps of the configFiles given as `content` (one document each). */}}
+{{- define "mcp-fleet-lib.configFileMaps" -}}
+{{- $ctx := . -}}
+{{- range (fromYaml (include "mcp-fleet-lib.configFiles" .)).files }}
+{{- if .create }}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: {{ .configMap | quote }}
+  namespace: {{ $ctx.Release.Namespace }}
+  labels:
+    {{- include "mcp-fleet-lib.labels" $ctx | nindent 4 }}
+data:
+  {{ .key }}: |
+    {{- .content | nindent 4 }}
+{{- end }}
+{{- end }}
+{{- end -}}
+
 {{/* The files volume claim, when persistence is on and no existing claim is given. */}}
 {{- define "mcp-fleet-lib.pvc" -}}
 {{- $p := .Values.persistence -}}
