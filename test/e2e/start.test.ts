@@ -25,6 +25,11 @@ describe('fleet start', () => {
     database: { tool: 'list_schemas', args: {}, shows: 'support' },
     files: { tool: 'list_folder', args: { path: '' }, shows: 'docs' },
     communication: { tool: 'get_ticket', args: { issue_key: 'SUP-1' }, shows: 'SUP-1' },
+    'vendor-apis': {
+      tool: 'stripe_search_customers',
+      args: { email: 'billing@customer1.example.com' },
+      shows: 'billing@customer1.example.com',
+    },
   };
 
   it('serves every server to a support token from `fleet token`, over both eras, and audits each call once', async () => {
@@ -131,7 +136,12 @@ describe('fleet start', () => {
     expect(rows.length).toBeGreaterThan(0);
     for (const r of rows)
       if (r.allowed && !r.readOnly)
-        expect(['create_ticket', 'add_ticket_comment', 'slack_post_message']).toContain(r.tool);
+        expect([
+          'create_ticket',
+          'add_ticket_comment',
+          'slack_post_message',
+          'hubspot_create_note',
+        ]).toContain(r.tool);
     expect((await fleet.fleet('policy', 'check')).trim()).toMatch(/valid/);
   });
 
