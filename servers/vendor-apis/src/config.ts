@@ -72,6 +72,8 @@ export const configSchema = env.config('VENDOR_APIS_', {
   VENDOR_APIS_SALESFORCE_TIMEOUT_MS: int(10_000, 100, 120_000),
   /** Retries of a read after a 5xx, a timeout or a 429 (a write is retried only after a 429). */
   VENDOR_APIS_READ_RETRIES: int(2, 0, 5),
+  /** How long one vendor's readiness probe answer is reused by /readyz (ms; 0 = probe on every /readyz). */
+  VENDOR_APIS_PROBE_TTL_MS: int(15_000, 0, 300_000),
   /** Consecutive failures that open a vendor's circuit breaker. */
   VENDOR_APIS_BREAKER_THRESHOLD: int(5, 1, 10),
   /** How long an open breaker waits before one trial request (ms). */

@@ -98,7 +98,12 @@ export default defineServer(import.meta.url, {
       const conn = c[v];
       if (!conn) continue;
       checks.push(breakerCheck(conn.breaker, VENDOR_NAMES[v]));
-      checks.push(upstreamCheck(conn.breaker, () => conn.readiness(), { label: VENDOR_NAMES[v] }));
+      checks.push(
+        upstreamCheck(conn.breaker, () => conn.readiness(), {
+          label: VENDOR_NAMES[v],
+          ttlMs: c.config.probeTtlMs,
+        }),
+      );
     }
     // A refused Stripe key: the server is up, the Stripe tools are not; /readyz degraded, the log says why.
     const refused = stripeRefusal(c.config);

@@ -1,37 +1,9 @@
 // Boots vendor-apis with the HubSpot tools against a HubSpot simulator, through the shared boot helper
 // (vendor-server.ts): a tenant map giving acme and globex their own portal tokens (initech left out),
-// short HubSpot timeouts so a hung request is seen quickly. The definition is a HubSpot-only composition
-// of the server (its tools, config, error mapping, connector and readiness) until the real definition
-// builds with every vendor; `definition: undefined` then switches these tests to the real one.
-import {
-  breakerCheck,
-  defineServer,
-  isUpstreamFailure,
-  upstreamCheck,
-  upstreamToolError,
-} from '@mcp-fleet/core';
+// short HubSpot timeouts so a hung request is seen quickly. The server is the real definition: Stripe and
+// Salesforce are not configured, so only the HubSpot tools are listed.
 import { hubspotContactId, type StartedHubSpotSimulator, startHubSpotSimulator } from '@mcp-fleet/simulators';
-import { loadConfig } from '../src/config.js';
-import type { Connectors } from '../src/connectors.js';
-import { HubSpotConnector, hubspotTools } from '../src/hubspot/index.js';
-import { VENDOR_NAMES } from '../src/tenants.js';
 import { bootVendor, type VendorServer, writeTenantMap } from './vendor-server.js';
-
-/** The HubSpot tools composed into the server the way definition.ts composes them. */
-export const hubspotOnly = defineServer(import.meta.url, {
-  instructions: 'HubSpot tools of the vendor-apis server (test composition).',
-  config: loadConfig,
-  tools: hubspotTools,
-  mapError: (err) => (isUpstreamFailure(err) ? upstreamToolError(err, VENDOR_NAMES) : undefined),
-  connect: ({ config, logger }): Connectors => ({ config, hubspot: new HubSpotConnector(config, logger) }),
-  readiness: (c) =>
-    c.hubspot
-      ? [
-          breakerCheck(c.hubspot.breaker, 'HubSpot'),
-          upstreamCheck(c.hubspot.breaker, () => c.hubspot!.readiness(), { label: 'HubSpot' }),
-        ]
-      : [],
-});
 
 /** A booted server and its simulator. */
 export interface HubSpotFixture {
@@ -50,7 +22,6 @@ export async function bootHubSpot(prefix: string, env: Record<string, string> = 
   });
   const f = await bootVendor({
     prefix,
-    definition: hubspotOnly,
     env: {
       HUBSPOT_API_URL: sim.url,
       VENDOR_TENANTS_FILE: map,

@@ -1,8 +1,7 @@
 // The Stripe tools end to end: a real MCP client, the server (its Stripe tools and connector, booted
-// with the vendor-apis test fixture), the real stripe SDK and the Stripe simulator on real sockets.
+// with the vendor-apis test fixture: the real definition, Stripe its only configured vendor), the real stripe SDK and the Stripe simulator on real sockets.
 // Lookups per tenant, inert injection text (V15), id smuggling refused before Stripe (V6), tenant
 // pinning (V5), limits clamped (V7), errors without key or request log (V16), retries of reads.
-import { defineServer, isUpstreamFailure, upstreamCheck, upstreamToolError } from '@mcp-fleet/core';
 import {
   DEMO_CUSTOMERS,
   STRIPE_INJECTION_NAME,
@@ -15,24 +14,7 @@ import {
 import type { TestClient } from '@mcp-fleet/testkit';
 import fc from 'fast-check';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../src/config.js';
-import type { Connectors } from '../src/connectors.js';
-import { StripeConnector, stripeTools } from '../src/stripe/index.js';
-import { VENDOR_NAMES } from '../src/tenants.js';
 import { bootVendor, callTool, type VendorServer, writeTenantMap } from './vendor-server.js';
-
-/** The Stripe tools and connector alone (the other vendors' parts are built elsewhere). */
-const definition = defineServer(import.meta.url, {
-  instructions: 'Stripe tools of the vendor-apis server (test composition).',
-  config: loadConfig,
-  tools: stripeTools,
-  mapError: (err) => (isUpstreamFailure(err) ? upstreamToolError(err, VENDOR_NAMES) : undefined),
-  connect: ({ config, logger }): Connectors => ({ config, stripe: new StripeConnector(config, logger) }),
-  readiness: (c) => {
-    const stripe = c.stripe as StripeConnector;
-    return [upstreamCheck(stripe.breaker, () => stripe.readiness(), { label: 'Stripe', ttlMs: 0 })];
-  },
-});
 
 let sim: StartedStripeSimulator;
 let f: VendorServer;
@@ -56,7 +38,6 @@ beforeAll(async () => {
   sim = await startStripeSimulator();
   f = await bootVendor({
     prefix: 'vendor_stripe',
-    definition,
     upstreams: [sim],
     env: {
       STRIPE_API_KEY: STRIPE_SIM.restrictedKey,
@@ -68,6 +49,7 @@ beforeAll(async () => {
         },
       }),
       VENDOR_APIS_STRIPE_TIMEOUT_MS: '1500',
+      VENDOR_APIS_PROBE_TTL_MS: '0',
       VENDOR_APIS_READ_RETRIES: '2',
       VENDOR_APIS_BREAKER_THRESHOLD: '10',
     },
