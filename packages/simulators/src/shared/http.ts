@@ -45,11 +45,39 @@ export abstract class HttpSimulator extends FaultBox {
     await app.register(
       async (scope) => {
         this.routes(scope);
+        this.#controlRoutes(scope);
       },
       { prefix },
     );
   }
   #prefix = '';
+
+  /**
+   * The simulator's own control plane, for a person or a test driving the local fleet by hand (never a
+   * vendor route): `GET /_simulator/requests` (what reached it), `POST /_simulator/faults`
+   * `{operation, fault, once?}` (make it misbehave; operation `*` = every operation), `DELETE
+   * /_simulator/faults` (back to normal).
+   */
+  #controlRoutes(scope: FastifyInstance): void {
+    scope.get('/_simulator/requests', async () => ({
+      simulator: this.constructor.name,
+      requests: this.requests,
+    }));
+    scope.post('/_simulator/faults', async (req, reply) => {
+      const body = (req.body ?? {}) as { operation?: unknown; fault?: unknown; once?: unknown };
+      if (typeof body.operation !== 'string' || body.fault === null || typeof body.fault !== 'object')
+        return reply
+          .code(400)
+          .send({ error: 'body must be {"operation": "<op>|*", "fault": {...}, "once": true|false}' });
+      if (body.once === false) this.setFault(body.operation, body.fault as Fault);
+      else this.failNext(body.operation, body.fault as Fault);
+      return { ok: true };
+    });
+    scope.delete('/_simulator/faults', async () => {
+      this.clearFaults();
+      return { ok: true };
+    });
+  }
 
   /** Tells the simulator the origin it is reachable at (`http://127.0.0.1:1234`). */
   listening(origin: string): void {
