@@ -260,6 +260,23 @@ describe('salesforce allow-list (V9)', () => {
     refused(q({ field: 'Name', op: 'eq', value: 'a\u0000b' }));
     refused(q({ field: 'Name', op: 'eq', value: 'a\uD800b' }));
     refused(q({ field: 'Name', op: 'like' as Op, value: '%' }));
+    // Date-times: an offset Salesforce would refuse never reaches it (attack A-4: +99:99 went out).
+    const at = (value: string) => () =>
+      buildQuery({ object: 'Account', fields: ['Id'], where: [{ field: 'CreatedDate', op: 'gt', value }] });
+    for (const bad of [
+      '2020-01-01T00:00:00+99:99',
+      '2020-01-01T00:00:00+15:00',
+      '2020-01-01T00:00:00-13:00',
+      '2020-01-01T00:00:00+05:60',
+    ])
+      refused(at(bad));
+    for (const good of [
+      '2020-01-01T00:00:00Z',
+      '2020-01-01T00:00:00+14:00',
+      '2020-01-01T00:00:00-12:00',
+      '2020-01-01T00:00:00.5+05:30',
+    ])
+      expect(at(good)().soql).toContain(`CreatedDate > ${good}`);
     refused(() =>
       buildQuery({
         object: 'Account',

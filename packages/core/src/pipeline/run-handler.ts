@@ -58,6 +58,7 @@ export async function runHandler(
   // AbortSignal is only built if the handler or a governance step asks for it.
   const run = req.cancellation ?? new CallCancellation();
   let overran = false;
+  const deadline = Date.now() + timeoutMs;
   const timer = setTimeout(() => {
     // Past the point of no return the timeout cancels nothing: the call waits for the handler.
     if (!run.cancel('timeout', new FleetError('FLEET_ERR_TIMEOUT', `timed out after ${timeoutMs} ms`)))
@@ -106,6 +107,7 @@ export async function runHandler(
         requestId: req.requestId,
         constraints: c.decision.constraints,
         idempotencyKey: c.idempotencyKey,
+        deadline,
         commit: () => run.commit(),
         callTool: nested(run),
         detail: (key, value) => toolDetail(c, key, value),

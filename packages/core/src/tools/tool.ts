@@ -142,6 +142,12 @@ export interface ToolContext<Connectors = unknown, ConstraintValue = unknown> {
    * Message-ID, a Stripe Idempotency-Key), scoped with the caller's identity.
    */
   idempotencyKey: string | undefined;
+  /**
+   * When this call times out (ms since the epoch): the tool's timeout as policy sets it, counted from
+   * when the handler started. A connector that retries stops waiting before it, so the caller hears
+   * the upstream's failure rather than a bare timeout.
+   */
+  deadline: number;
 }
 
 /** How a nested call ({@link ToolContext.callTool}) ended. */

@@ -139,12 +139,21 @@ export function literal(field: string, spec: SfFieldSpec, v: unknown): string {
         !validDate(m[1] as string, m[2] as string, m[3] as string) ||
         Number(m[4]) > 23 ||
         Number(m[5]) > 59 ||
-        Number(m[6]) > 59
+        Number(m[6]) > 59 ||
+        !validOffset(m[8] as string)
       )
         throw bad(`${field} takes a date-time written YYYY-MM-DDThh:mm:ssZ (or with an offset)`);
       return v as string;
     }
   }
+}
+
+/** `Z`, or an offset Salesforce accepts: hours -12..+14, minutes 00..59. */
+function validOffset(z: string): boolean {
+  if (z === 'Z') return true;
+  const h = Number(z.slice(1, 3));
+  const m = Number(z.slice(4, 6));
+  return m <= 59 && (z[0] === '+' ? h <= 14 : h <= 12);
 }
 
 const CMP: Partial<Record<Op, string>> = { eq: '=', ne: '!=', lt: '<', lte: '<=', gt: '>', gte: '>=' };

@@ -39,6 +39,22 @@ export const signalledFetch: typeof fetch = (input, init) => {
   return fetch(input, { ...init, signal: signal ?? undefined });
 };
 
+/** The signal and deadline a tool passes on to its connector. */
+export interface CallBounds {
+  signal: AbortSignal;
+  /** When the last attempt must have ended (ms since the epoch). */
+  deadline: number;
+}
+
+/** A second before the call itself times out (core's ctx.deadline, as policy sets the timeout). */
+export const DEADLINE_MARGIN_MS = 1_000;
+
+/** The bounds of a tool call for its connector: the call's signal, and a deadline just before its own. */
+export const callBounds = (ctx: { signal: AbortSignal; deadline: number }): CallBounds => ({
+  signal: ctx.signal,
+  deadline: ctx.deadline - DEADLINE_MARGIN_MS,
+});
+
 /** Backoff before retry `n` (1-based): 200 ms, 400 ms, 800 ms... with ±25 % jitter. */
 const backoff = (n: number) => 200 * 2 ** (n - 1) * (0.75 + Math.random() * 0.5);
 

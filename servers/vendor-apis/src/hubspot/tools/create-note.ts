@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { tool } from '../../tools/tool.js';
 import type { NoteTarget } from '../connector.js';
 import { companyId, contactId } from '../ids.js';
-import { deadlineFor, hubspotOf, isoOf, noteHtml } from './shared.js';
+import { deadlineOf, hubspotOf, isoOf, noteHtml } from './shared.js';
 
 /** Longest note body accepted (characters of plain text, before escaping). */
 export const NOTE_MAX_CHARS = 5_000;
@@ -59,12 +59,11 @@ export const hubspotCreateNote = tool({
   governance: { readOnly: false, commits: true, openWorld: true, timeoutMs: NOTE_TIMEOUT_MS },
   annotations: { destructiveHint: false, openWorldHint: true },
   handler: async (args, ctx) => {
-    const started = Date.now();
     const hubspot = hubspotOf(ctx.connectors);
     const target: NoteTarget = args.contact_id
       ? { type: 'contact', id: args.contact_id }
       : { type: 'company', id: args.company_id! };
-    const deadline = deadlineFor(NOTE_TIMEOUT_MS, started);
+    const deadline = deadlineOf(ctx);
     // The record must exist in the caller's portal before anything is written.
     await hubspot.get(
       ctx.identity,

@@ -5,13 +5,12 @@ import { tool } from '../../tools/tool.js';
 import { companyId } from '../ids.js';
 import { MAX_ASSOCIATED } from './get-contact.js';
 import {
-  deadlineFor,
+  deadlineOf,
   hubspotOf,
   isoOf,
   prop,
   READ_ANNOTATIONS,
   READ_GOVERNANCE,
-  READ_TIMEOUT_MS,
   UNTRUSTED,
 } from './shared.js';
 
@@ -48,7 +47,7 @@ export const hubspotGetCompany = tool({
       { properties: PROPERTIES, associations: ['contacts', 'deals'] },
       {
         signal: ctx.signal,
-        deadline: deadlineFor(READ_TIMEOUT_MS),
+        deadline: deadlineOf(ctx),
         notFound: `no company ${args.company_id} in your HubSpot portal; get its id from hubspot_get_contact`,
       },
     );

@@ -5,13 +5,12 @@ import { tool } from '../../tools/tool.js';
 import { contactId } from '../ids.js';
 import { CONTACT_PROPERTIES, contactOf, contactSummary } from './search-contacts.js';
 import {
-  deadlineFor,
+  deadlineOf,
   hubspotOf,
   isoOf,
   prop,
   READ_ANNOTATIONS,
   READ_GOVERNANCE,
-  READ_TIMEOUT_MS,
   UNTRUSTED,
 } from './shared.js';
 
@@ -43,7 +42,7 @@ export const hubspotGetContact = tool({
       { properties: [...CONTACT_PROPERTIES, 'hs_lead_status'], associations: ['companies'] },
       {
         signal: ctx.signal,
-        deadline: deadlineFor(READ_TIMEOUT_MS),
+        deadline: deadlineOf(ctx),
         notFound: `no contact ${args.contact_id} in your HubSpot portal; find contacts with hubspot_search_contacts`,
       },
     );

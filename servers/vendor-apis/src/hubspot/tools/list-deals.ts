@@ -5,13 +5,12 @@ import { tool } from '../../tools/tool.js';
 import type { HubSpotFilter } from '../connector.js';
 import { ownerId } from '../ids.js';
 import {
-  deadlineFor,
+  deadlineOf,
   hubspotOf,
   limitArg,
   prop,
   READ_ANNOTATIONS,
   READ_GOVERNANCE,
-  READ_TIMEOUT_MS,
   UNTRUSTED,
 } from './shared.js';
 
@@ -78,7 +77,7 @@ export const hubspotListDeals = tool({
         limit: args.limit,
         sort: { propertyName: 'amount', direction: 'DESCENDING' },
       },
-      { signal: ctx.signal, deadline: deadlineFor(READ_TIMEOUT_MS) },
+      { signal: ctx.signal, deadline: deadlineOf(ctx) },
     );
     return {
       data: {

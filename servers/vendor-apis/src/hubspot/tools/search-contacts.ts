@@ -5,14 +5,13 @@ import { z } from 'zod';
 import { tool } from '../../tools/tool.js';
 import type { HubSpotFilter } from '../connector.js';
 import {
-  deadlineFor,
+  deadlineOf,
   hubspotOf,
   limitArg,
   literal,
   prop,
   READ_ANNOTATIONS,
   READ_GOVERNANCE,
-  READ_TIMEOUT_MS,
   UNTRUSTED,
 } from './shared.js';
 
@@ -103,7 +102,7 @@ export const hubspotSearchContacts = tool({
       ctx.identity,
       'contacts',
       { groups: contactFilters(args), properties: CONTACT_PROPERTIES, limit: args.limit },
-      { signal: ctx.signal, deadline: deadlineFor(READ_TIMEOUT_MS) },
+      { signal: ctx.signal, deadline: deadlineOf(ctx) },
     );
     return {
       data: {

@@ -3,6 +3,7 @@
 import { ToolError } from '@mcp-fleet/core';
 import { z } from 'zod';
 import type { Connectors } from '../../connectors.js';
+import { callBounds } from '../../upstream/call.js';
 import type { HubSpotConnector } from '../connector.js';
 
 /** HubSpot's page maximum that the tools clamp to (the search API itself allows 200). */
@@ -35,8 +36,9 @@ export function hubspotOf(c: Connectors): HubSpotConnector {
   return c.hubspot;
 }
 
-/** The last moment vendorCall may end an attempt: a second before the tool's own timeout. */
-export const deadlineFor = (timeoutMs: number, started = Date.now()) => started + timeoutMs - 1_000;
+/** The last moment vendorCall may end an attempt: a second before the call's own timeout. */
+export const deadlineOf = (ctx: { signal: AbortSignal; deadline: number }): number =>
+  callBounds(ctx).deadline;
 
 /** `limit`: 1 or more, clamped silently to HubSpot's 100. */
 export const limitArg = (def: number) =>

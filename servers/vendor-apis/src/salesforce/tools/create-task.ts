@@ -7,7 +7,7 @@ import { idOf } from '../ids.js';
 import { PRIORITIES } from '../objects.js';
 import { literal } from '../soql.js';
 import { isCleanText } from '../text.js';
-import { boundsOf, salesforceOf, WRITE, WRITE_TIMEOUT_MS } from './shared.js';
+import { boundsOf, salesforceOf, WRITE } from './shared.js';
 
 const line = (max: number) =>
   z
@@ -53,7 +53,7 @@ export const salesforceCreateTask = tool({
   governance: WRITE,
   toText: (d) => `Created Task ${d.id}.`,
   handler: async (args, ctx) => {
-    const bounds = boundsOf(ctx, WRITE_TIMEOUT_MS);
+    const bounds = boundsOf(ctx);
     const fields: Record<string, string> = {
       Subject: args.subject,
       Status: 'Not Started',

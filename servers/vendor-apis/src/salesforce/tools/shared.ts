@@ -3,6 +3,7 @@
 import { type ToolContext, ToolError, type ToolGovernance } from '@mcp-fleet/core';
 import { z } from 'zod';
 import type { Connectors } from '../../connectors.js';
+import { callBounds } from '../../upstream/call.js';
 import type { CallBounds, SalesforceConnector, SfRecord } from '../connector.js';
 import type { SfObject } from '../ids.js';
 import { SF_OBJECTS } from '../objects.js';
@@ -34,10 +35,8 @@ export const WRITE: ToolGovernance = {
   timeoutMs: WRITE_TIMEOUT_MS,
 };
 
-/** The call's signal and a deadline a little before the tool's own timeout. */
-export function boundsOf(ctx: Pick<ToolContext, 'signal'>, timeoutMs = READ_TIMEOUT_MS): CallBounds {
-  return { signal: ctx.signal, deadline: Date.now() + timeoutMs - 1_500 };
-}
+/** The call's signal and a deadline a little before the call's own timeout. */
+export const boundsOf = (ctx: Pick<ToolContext, 'signal' | 'deadline'>): CallBounds => callBounds(ctx);
 
 /** The `object` argument: one of the allow-listed objects. */
 export const objectArg = z

@@ -1,7 +1,8 @@
 // salesforce_update_record: changes allow-listed fields of one record — only those SALESFORCE_UPDATE_FIELDS
 // names and the allow-list lets be written at all (never ownership, ids or system fields), each value
 // typed (picklists, lengths) and checked before any request; at most once per idempotency key, never
-// retried after a 5xx or a timeout; the audit records the id and the field names, not the values.
+// retried after a 5xx or a timeout; besides the arguments (which core audits, masked), the record id
+// and the names of the fields changed are facts of its audit record.
 import { ToolError } from '@mcp-fleet/core';
 import { z } from 'zod';
 import type { VendorApisConfig } from '../../config.js';
@@ -9,7 +10,7 @@ import { tool } from '../../tools/tool.js';
 import { isIdOf, KEY_PREFIX, type SfObject, salesforceId } from '../ids.js';
 import { fieldSpec, type SfFieldSpec } from '../objects.js';
 import { isCleanText } from '../text.js';
-import { boundsOf, objectArg, salesforceOf, WRITE, WRITE_TIMEOUT_MS } from './shared.js';
+import { boundsOf, objectArg, salesforceOf, WRITE } from './shared.js';
 
 const bad = (m: string) => new ToolError(m, 'invalid_arguments');
 
@@ -59,7 +60,7 @@ export const salesforceUpdateRecord = tool({
   governance: WRITE,
   toText: (d) => `Updated ${d.updated.join(', ')} on ${d.object} ${d.id}.`,
   handler: async (args, ctx) => {
-    const bounds = boundsOf(ctx, WRITE_TIMEOUT_MS);
+    const bounds = boundsOf(ctx);
     if (!isIdOf(args.id, [args.object]))
       throw bad(
         `${args.id} is not an ${args.object} id (${args.object} ids start with ${KEY_PREFIX[args.object]})`,

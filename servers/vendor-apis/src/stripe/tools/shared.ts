@@ -5,6 +5,7 @@ import { type ToolContext, ToolError, type ToolGovernance } from '@mcp-fleet/cor
 import type Stripe from 'stripe';
 import { z } from 'zod';
 import type { Connectors } from '../../connectors.js';
+import { callBounds } from '../../upstream/call.js';
 import type { CallBounds, StripeConnector } from '../connector.js';
 
 /** The Stripe connector, or a clear refusal when Stripe is not configured (its tools are then unlisted). */
@@ -25,10 +26,8 @@ export const READ: ToolGovernance = {
 };
 export const READ_HINTS = { readOnlyHint: true, openWorldHint: true } as const;
 
-/** The call's signal and a deadline a little before the tool's own timeout. */
-export function boundsOf(ctx: Pick<ToolContext, 'signal'>): CallBounds {
-  return { signal: ctx.signal, deadline: Date.now() + TIMEOUT_MS - 1_500 };
-}
+/** The call's signal and a deadline a little before the call's own timeout. */
+export const boundsOf = (ctx: Pick<ToolContext, 'signal' | 'deadline'>): CallBounds => callBounds(ctx);
 
 /** Stripe's `limit` for a tool: 1..100 (Stripe's maximum), larger values clamped to 100, not refused. */
 export const limitArg = (def: number, what: string) =>
