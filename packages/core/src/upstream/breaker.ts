@@ -27,6 +27,20 @@ export type BreakerState = 'closed' | 'open' | 'half_open';
 const counts = (e: unknown): boolean =>
   isUpstreamFailure(e) && (e.kind === 'unavailable' || e.kind === 'timeout');
 
+/** An answer from the upstream itself (a status it sent that is not an outage): proof that it is up. */
+const isAnswer = (e: unknown): boolean => isUpstreamFailure(e) && e.status !== undefined && !counts(e);
+
+/**
+ * A trial request (half-open) that ended without an answer from the upstream — cancelled by its caller,
+ * or failed before the upstream said anything. It proves nothing, so it counts as a failure and the
+ * breaker stays open (cockatiel would count any error it does not handle as a success, and close).
+ */
+class InconclusiveTrial extends Error {
+  constructor(readonly inner: unknown) {
+    super('inconclusive trial request');
+  }
+}
+
 /** A circuit breaker around every request a connector makes to its upstream. */
 export class UpstreamBreaker {
   readonly system: string;
@@ -37,10 +51,13 @@ export class UpstreamBreaker {
   constructor(system: string, opts: BreakerOptions = {}) {
     this.system = system;
     this.halfOpenAfterMs = opts.halfOpenAfterMs ?? 30_000;
-    this.policy = circuitBreaker(handleWhen(counts), {
-      halfOpenAfter: this.halfOpenAfterMs,
-      breaker: new ConsecutiveBreaker(opts.threshold ?? 5),
-    });
+    this.policy = circuitBreaker(
+      handleWhen((e) => counts(e) || e instanceof InconclusiveTrial),
+      {
+        halfOpenAfter: this.halfOpenAfterMs,
+        breaker: new ConsecutiveBreaker(opts.threshold ?? 5),
+      },
+    );
     this.policy.onBreak(() => {
       this.openedAt = Date.now();
     });
@@ -51,27 +68,40 @@ export class UpstreamBreaker {
 
   /**
    * Runs one upstream request. Throws UpstreamFailure('unavailable') without calling `fn` while the
-   * breaker is open; otherwise whatever `fn` throws (connectors throw UpstreamFailure).
+   * breaker is open, and while a trial request of a half-open breaker is in flight (other calls fail
+   * fast rather than queue behind it); otherwise whatever `fn` throws (connectors throw UpstreamFailure).
    */
   async execute<T>(fn: () => Promise<T>): Promise<T> {
+    // Half-open means a trial is running (cockatiel enters that state only inside the trial's execute).
+    if (this.policy.state === CircuitState.HalfOpen) throw this.paused();
+    const trial = this.policy.state !== CircuitState.Closed;
     try {
-      return await this.policy.execute(() => fn());
+      return await this.policy.execute(() =>
+        trial
+          ? fn().catch((e: unknown) => {
+              throw isAnswer(e) || counts(e) ? e : new InconclusiveTrial(e);
+            })
+          : fn(),
+      );
     } catch (e) {
-      if (e instanceof BrokenCircuitError || e instanceof IsolatedCircuitError) {
-        const left =
-          this.openedAt === undefined ? undefined : this.openedAt + this.halfOpenAfterMs - Date.now();
-        throw new UpstreamFailure(
-          this.system,
-          'unavailable',
-          'several requests in a row failed, so calls are paused',
-          {
-            retryAfterMs: left === undefined ? this.halfOpenAfterMs : Math.max(1000, left),
-            cause: e,
-          },
-        );
-      }
+      if (e instanceof InconclusiveTrial) throw e.inner;
+      if (e instanceof BrokenCircuitError || e instanceof IsolatedCircuitError) throw this.paused(e);
       throw e;
     }
+  }
+
+  /** The failure a call gets while calls are paused, with how long until the next trial. */
+  private paused(cause?: unknown): UpstreamFailure {
+    const left = this.openedAt === undefined ? undefined : this.openedAt + this.halfOpenAfterMs - Date.now();
+    return new UpstreamFailure(
+      this.system,
+      'unavailable',
+      'several requests in a row failed, so calls are paused',
+      {
+        retryAfterMs: left === undefined ? this.halfOpenAfterMs : Math.max(1000, left),
+        ...(cause === undefined ? {} : { cause }),
+      },
+    );
   }
 
   /** closed (calls go through), open (calls refused at once), half_open (one trial call goes through). */

@@ -22,6 +22,9 @@ const NEXT_STEP: Record<UpstreamFailureKind, string> = {
   not_found: 'nothing with that id exists there (or it is not visible to your tenant); check the id',
 };
 
+/** The longest Retry-After passed on (1 hour): an upstream asking for more is told "an hour" anyway. */
+export const MAX_RETRY_AFTER_MS = 3_600_000;
+
 /** A read that timed out changed nothing: its advice says so instead of "the send may have happened". */
 const READ_TIMEOUT = 'it did not answer in time; nothing was changed, try again later';
 
@@ -50,7 +53,11 @@ export class UpstreamFailure extends Error {
     this.system = system;
     this.kind = kind;
     const ms = opts.retryAfterMs;
-    this.retryAfterMs = ms !== undefined && Number.isFinite(ms) && ms >= 0 ? Math.ceil(ms) : undefined;
+    // An upstream's wish, bounded: a huge or far-future Retry-After is an hour (it reaches results and waits).
+    this.retryAfterMs =
+      ms !== undefined && Number.isFinite(ms) && ms >= 0
+        ? Math.min(Math.ceil(ms), MAX_RETRY_AFTER_MS)
+        : undefined;
     this.status = opts.status;
     this.read = opts.read ?? false;
   }
@@ -65,9 +72,9 @@ export const isUpstreamFailure = (e: unknown): e is UpstreamFailure =>
 export function parseRetryAfter(value: string | null | undefined, now = Date.now()): number | undefined {
   if (value === null || value === undefined || value.trim() === '') return undefined;
   const v = value.trim();
-  if (/^\d+(\.\d+)?$/.test(v)) return Math.ceil(Number(v) * 1000);
+  if (/^\d+(\.\d+)?$/.test(v)) return Math.min(Math.ceil(Number(v) * 1000), MAX_RETRY_AFTER_MS);
   const at = Date.parse(v);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+  return Number.isNaN(at) ? undefined : Math.min(Math.max(0, at - now), MAX_RETRY_AFTER_MS);
 }
 
 /**

@@ -9,7 +9,10 @@ import { isUpstreamFailure } from './failure.js';
 /** How long one readiness probe's answer is reused by default. */
 export const PROBE_TTL_MS = 15_000;
 
-/** `breaker_<system>`: fails while the breaker is open; runs on /readyz and on every /metrics scrape. */
+/**
+ * `breaker_<system>`: fails while the breaker is open or half-open (one trial request is testing the
+ * upstream, every other call fails fast); runs on /readyz and on every /metrics scrape.
+ */
 export function breakerCheck(breaker: UpstreamBreaker, label: string = breaker.system): ReadinessCheck {
   return {
     name: `breaker_${breaker.system}`,
@@ -17,6 +20,10 @@ export function breakerCheck(breaker: UpstreamBreaker, label: string = breaker.s
     onScrape: true,
     check: async () => {
       if (breaker.state === 'open') throw new Error(`${label} circuit breaker is open: calls are paused`);
+      if (breaker.state === 'half_open')
+        throw new Error(
+          `${label} circuit breaker is half-open: one trial request is testing it, other calls are paused`,
+        );
     },
   };
 }

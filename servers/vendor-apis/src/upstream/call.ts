@@ -86,16 +86,13 @@ function retryWait(
   attempt: number,
   retries: number,
 ): number | undefined {
-  if (attempt >= retries || req.breaker.state === 'open') return undefined;
-  let wait: number;
+  if (attempt >= retries || req.breaker.state !== 'closed') return undefined;
   if (req.kind === 'write') {
     // A write is retried only when the vendor said "not processed, slow down" and said for how long.
     if (f.kind !== 'rate_limited' || f.retryAfterMs === undefined) return undefined;
-    wait = f.retryAfterMs;
-  } else {
-    if (f.kind !== 'unavailable' && f.kind !== 'timeout' && f.kind !== 'rate_limited') return undefined;
-    wait = f.retryAfterMs ?? backoff(attempt + 1);
-  }
+  } else if (f.kind !== 'unavailable' && f.kind !== 'timeout' && f.kind !== 'rate_limited') return undefined;
+  // Retry-After is honoured, but never below the backoff: "0" or a past date does not make a tight loop.
+  const wait = Math.max(f.retryAfterMs ?? 0, backoff(attempt + 1));
   // The wait and one more attempt must fit before the deadline; otherwise the caller hears it now.
   if (req.deadline !== undefined && Date.now() + wait + Math.min(req.timeoutMs, 1_000) > req.deadline)
     return undefined;
