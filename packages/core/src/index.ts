@@ -26,7 +26,12 @@ export {
   type ToolResult,
   toolsFor,
 } from './tools/tool.js';
-export { type BreakerOptions, type BreakerState, UpstreamBreaker } from './upstream/breaker.js';
+export {
+  type BreakerOptions,
+  type BreakerState,
+  UpstreamBreaker,
+  UpstreamBreakers,
+} from './upstream/breaker.js';
 export {
   isUpstreamFailure,
   parseRetryAfter,

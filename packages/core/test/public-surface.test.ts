@@ -22,6 +22,7 @@ const SURFACE: Record<string, [Record<string, unknown>, string[]]> = {
       'PROBE_TTL_MS',
       'ToolError',
       'UpstreamBreaker',
+      'UpstreamBreakers',
       'UpstreamFailure',
       'breakerCheck',
       'claimValue',

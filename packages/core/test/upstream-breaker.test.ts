@@ -2,7 +2,14 @@
 // a trial request cancelled by its caller closed an open breaker although the upstream still hung, calls
 // made during the trial queued behind it instead of failing fast, and a Retry-After of 10^20 s reached
 // results unbounded. Time is the Date clock only (cockatiel compares Date.now()), moved by hand.
-import { isUpstreamFailure, parseRetryAfter, UpstreamBreaker, UpstreamFailure } from '@mcp-fleet/core';
+import {
+  breakerCheck,
+  isUpstreamFailure,
+  parseRetryAfter,
+  UpstreamBreaker,
+  UpstreamBreakers,
+  UpstreamFailure,
+} from '@mcp-fleet/core';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 
 const HALF_OPEN_MS = 30_000;
@@ -81,6 +88,24 @@ describe('UpstreamBreaker', () => {
     const again = await openedAndDue();
     await expect(again.execute(() => Promise.reject(outage()))).rejects.toThrow('HTTP 503');
     expect(again.state).toBe('open');
+  });
+});
+
+describe('UpstreamBreakers (one breaker per tenant)', () => {
+  it('pauses only the key whose upstream fails; readiness names it, and clears when it closes', async () => {
+    const group = new UpstreamBreakers('vendor', { threshold: 2, halfOpenAfterMs: HALF_OPEN_MS });
+    const check = breakerCheck(group, 'Vendor');
+    for (let i = 0; i < 2; i++)
+      await expect(group.of('acme').execute(() => Promise.reject(outage()))).rejects.toThrow('HTTP 503');
+    expect(group.of('acme').state).toBe('open');
+    await expect(group.of('globex').execute(() => Promise.resolve('globex answers'))).resolves.toBe(
+      'globex answers',
+    );
+    expect(group.state).toBe('open');
+    await expect(check.check()).rejects.toThrow(
+      'Vendor circuit breaker is open for acme (open): calls are paused',
+    );
+    expect(group.notClosed()).toEqual([{ key: 'acme', state: 'open' }]);
   });
 });
 

@@ -116,3 +116,42 @@ export class UpstreamBreaker {
     }
   }
 }
+
+/**
+ * One breaker per key of an upstream, e.g. per tenant: where each tenant reaches its own account, portal
+ * or org, one tenant's broken org must not pause every other tenant's calls. Created on first use; the
+ * group's state is the worst of its breakers (for readiness and metrics).
+ */
+export class UpstreamBreakers {
+  readonly system: string;
+  private readonly opts: BreakerOptions;
+  private readonly byKey = new Map<string, UpstreamBreaker>();
+
+  constructor(system: string, opts: BreakerOptions = {}) {
+    this.system = system;
+    this.opts = opts;
+  }
+
+  /** The breaker of one key (created closed on first use). */
+  of(key: string): UpstreamBreaker {
+    let b = this.byKey.get(key);
+    if (!b) {
+      b = new UpstreamBreaker(this.system, this.opts);
+      this.byKey.set(key, b);
+    }
+    return b;
+  }
+
+  /** The keys whose breaker is not closed, with its state. */
+  notClosed(): { key: string; state: BreakerState }[] {
+    return [...this.byKey]
+      .filter(([, b]) => b.state !== 'closed')
+      .map(([key, b]) => ({ key, state: b.state }));
+  }
+
+  /** open if any breaker is open, half_open if any is half-open, otherwise closed. */
+  get state(): BreakerState {
+    const states = new Set([...this.byKey.values()].map((b) => b.state));
+    return states.has('open') ? 'open' : states.has('half_open') ? 'half_open' : 'closed';
+  }
+}

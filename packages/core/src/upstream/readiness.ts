@@ -3,7 +3,7 @@
 // /readyz polling does not hammer a vendor API. Both are non-critical: a down vendor degrades the
 // server, it does not take it out of the load balancer.
 import type { ReadinessCheck } from '../kernel/call.js';
-import type { UpstreamBreaker } from './breaker.js';
+import { type UpstreamBreaker, UpstreamBreakers } from './breaker.js';
 import { isUpstreamFailure } from './failure.js';
 
 /** How long one readiness probe's answer is reused by default. */
@@ -13,17 +13,28 @@ export const PROBE_TTL_MS = 15_000;
  * `breaker_<system>`: fails while the breaker is open or half-open (one trial request is testing the
  * upstream, every other call fails fast); runs on /readyz and on every /metrics scrape.
  */
-export function breakerCheck(breaker: UpstreamBreaker, label: string = breaker.system): ReadinessCheck {
+export function breakerCheck(
+  breaker: UpstreamBreaker | UpstreamBreakers,
+  label: string = breaker.system,
+): ReadinessCheck {
   return {
     name: `breaker_${breaker.system}`,
     critical: false,
     onScrape: true,
     check: async () => {
-      if (breaker.state === 'open') throw new Error(`${label} circuit breaker is open: calls are paused`);
-      if (breaker.state === 'half_open')
-        throw new Error(
-          `${label} circuit breaker is half-open: one trial request is testing it, other calls are paused`,
-        );
+      if (breaker.state === 'closed') return;
+      const which =
+        breaker instanceof UpstreamBreakers
+          ? ` for ${breaker
+              .notClosed()
+              .map((k) => `${k.key} (${k.state.replace('_', '-')})`)
+              .join(', ')}`
+          : '';
+      throw new Error(
+        breaker.state === 'open'
+          ? `${label} circuit breaker is open${which}: calls are paused`
+          : `${label} circuit breaker is half-open${which}: one trial request is testing it, other calls are paused`,
+      );
     },
   };
 }
@@ -33,7 +44,7 @@ export function breakerCheck(breaker: UpstreamBreaker, label: string = breaker.s
  * check at once, whatever the cached probe said before it opened.
  */
 export function upstreamCheck(
-  breaker: UpstreamBreaker,
+  breaker: UpstreamBreaker | UpstreamBreakers,
   probe: () => Promise<void>,
   opts: { label?: string; ttlMs?: number } = {},
 ): ReadinessCheck {
