@@ -1,7 +1,7 @@
 // HubSpot: one official SDK client per tenant (its portal's private-app token, from the tenant map,
 // never from arguments), every request through vendorCall (timeout, the vendor's breaker, retries for
 // reads, a write retried only after a 429 with Retry-After) and its errors classified into short,
-// safe UpstreamFailures (status, HubSpot's category and correlationId; never the token, URL or body).
+// safe UpstreamFailures (status and a documented HubSpot category; never the token, URL, body or correlationId).
 
 import { AsyncLocalStorage } from 'node:async_hooks';
 import * as http from 'node:http';
@@ -16,6 +16,7 @@ import {
 } from '@mcp-fleet/core';
 import type { VendorApisConfig } from '../config.js';
 import { vendorCall } from '../upstream/call.js';
+import { knownHubSpotCategory, NETWORK_CODES } from './errors.js';
 
 /** One filter of a search, as the tools build it (operators and properties are fixed by the tools). */
 export interface HubSpotFilter {
@@ -248,13 +249,11 @@ function record(r: {
   };
 }
 
-const CATEGORY = /^[A-Z][A-Z_]{1,63}$/;
-const CORRELATION = /^[0-9a-fA-F-]{8,64}$/;
-
 /**
- * Turns what the SDK threw into an UpstreamFailure whose message holds only the status, HubSpot's
- * error category and its correlationId: never the SDK's message (it embeds the whole response body
- * and headers), the token, the URL or a body. No `cause` is kept.
+ * Turns what the SDK threw into an UpstreamFailure whose message holds only the status and HubSpot's
+ * error category when it is a documented one (errors.ts; any other vendor string is dropped, attack
+ * B-F1): never the SDK's message (it embeds the whole response body and headers), the correlationId,
+ * the token, the URL or a body. No `cause` is kept.
  */
 export function classifyHubSpotError(
   err: unknown,
@@ -266,19 +265,10 @@ export function classifyHubSpotError(
     const status = e.code;
     const body = (e.body && typeof e.body === 'object' ? e.body : {}) as Record<string, unknown>;
     const headers = (e.headers && typeof e.headers === 'object' ? e.headers : {}) as Record<string, unknown>;
-    const category =
-      typeof body.category === 'string' && CATEGORY.test(body.category)
-        ? body.category
-        : typeof body.errorType === 'string' && CATEGORY.test(body.errorType)
-          ? body.errorType
-          : undefined;
-    const ref =
-      typeof body.correlationId === 'string' && CORRELATION.test(body.correlationId)
-        ? ` (HubSpot correlationId ${body.correlationId})`
-        : '';
+    const category = knownHubSpotCategory(body.category) ?? knownHubSpotCategory(body.errorType);
     const what = `HTTP ${status}${category ? ` ${category}` : ''}`;
     const f = (kind: UpstreamFailure['kind'], msg: string, retryAfterMs?: number) =>
-      new UpstreamFailure('hubspot', kind, `${msg}${ref}`, {
+      new UpstreamFailure('hubspot', kind, msg, {
         status,
         read,
         ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
@@ -303,7 +293,7 @@ export function classifyHubSpotError(
   const code = String(
     (err as { cause?: { code?: unknown } })?.cause?.code ?? (err as { code?: unknown })?.code ?? '',
   );
-  const known = /^(ECONNREFUSED|ECONNRESET|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|EPIPE|UND_ERR_[A-Z_]+)$/.test(code);
+  const known = NETWORK_CODES.has(code);
   return new UpstreamFailure(
     'hubspot',
     'unavailable',

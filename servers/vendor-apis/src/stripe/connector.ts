@@ -7,6 +7,7 @@ import { type Identity, type Logger, UpstreamBreaker, UpstreamFailure } from '@m
 import Stripe from 'stripe';
 import type { VendorApisConfig } from '../config.js';
 import { signalledFetch, vendorCall } from '../upstream/call.js';
+import { knownStripeCode, knownStripeParam } from './errors.js';
 
 /** How the configured key may be used: a restricted key, or a secret key when explicitly allowed. */
 export type StripeKeyPosture = { ok: true; mode: 'restricted' | 'secret' } | { ok: false; reason: string };
@@ -44,13 +45,11 @@ export function stripeKeyPosture(key: string | undefined, allowSecret: boolean):
 /** What a not-found answer was about, for its message (`customer cus_…`). */
 export type StripeSubject = string;
 
-const SAFE_CODE = /^[a-z][a-z0-9_]{0,59}$/;
-const SAFE_PARAM = /^[a-z][a-z0-9_[\].]{0,59}$/;
-
 /**
  * Classifies whatever the Stripe SDK threw into an UpstreamFailure with a short safe message: built
- * from the status, Stripe's error code and param only (never its message, which may quote the key,
- * nor `raw`, `headers`, `requestId` or `request_log_url`); no cause is kept.
+ * from the status, Stripe's error code when it is a documented one and its param when it is one this
+ * server sends (errors.ts; any other vendor string is dropped, attack B-F1), never its message (it may
+ * quote the key), `raw`, `headers`, `requestId` or `request_log_url`; no cause is kept.
  */
 export function classifyStripeError(err: unknown, subject?: StripeSubject): UpstreamFailure {
   const e = (err ?? {}) as {
@@ -63,8 +62,11 @@ export function classifyStripeError(err: unknown, subject?: StripeSubject): Upst
   };
   const type = typeof e.type === 'string' ? e.type : '';
   const status = typeof e.statusCode === 'number' ? e.statusCode : undefined;
-  const code = typeof e.code === 'string' && SAFE_CODE.test(e.code) ? e.code : undefined;
-  const param = typeof e.param === 'string' && SAFE_PARAM.test(e.param) ? e.param : undefined;
+  const code = knownStripeCode(e.code);
+  // A code Stripe sent that is not on the list: said so, never repeated.
+  const codeText =
+    code ?? (e.code !== undefined && e.code !== null ? 'an error code this server does not know' : undefined);
+  const param = knownStripeParam(e.param);
   const opts = { status, read: true };
 
   if (status === 429 || type === 'StripeRateLimitError' || code === 'rate_limit' || code === 'lock_timeout')
@@ -87,7 +89,7 @@ export function classifyStripeError(err: unknown, subject?: StripeSubject): Upst
     return new UpstreamFailure(
       'stripe',
       'auth',
-      `Stripe refused access (HTTP 403${code ? `, ${code}` : ''}): the key lacks a permission or the tenant's account is not connected`,
+      `Stripe refused access (HTTP 403${codeText ? `, ${codeText}` : ''}): the key lacks a permission or the tenant's account is not connected`,
       opts,
     );
   if (type === 'StripeConnectionError') {
@@ -107,7 +109,7 @@ export function classifyStripeError(err: unknown, subject?: StripeSubject): Upst
     return new UpstreamFailure(
       'stripe',
       'rejected',
-      `Stripe refused the request (HTTP ${status}${code ? `, ${code}` : ''}${param ? `, parameter ${param}` : ''})`,
+      `Stripe refused the request (HTTP ${status}${codeText ? `, ${codeText}` : ''}${param ? `, parameter ${param}` : ''})`,
       opts,
     );
   const name = (err as Error | undefined)?.name;
