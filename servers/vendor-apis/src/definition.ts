@@ -97,9 +97,9 @@ export default defineServer(import.meta.url, {
     for (const v of VENDORS) {
       const conn = c[v];
       if (!conn) continue;
-      checks.push(breakerCheck(conn.breaker, VENDOR_NAMES[v]));
+      checks.push(breakerCheck(conn.breakers, VENDOR_NAMES[v]));
       checks.push(
-        upstreamCheck(conn.breaker, () => conn.readiness(), {
+        upstreamCheck(conn.breakers, () => conn.readiness(), {
           label: VENDOR_NAMES[v],
           ttlMs: c.config.probeTtlMs,
         }),

@@ -13,6 +13,9 @@ import type { VendorApisEnv } from './config.js';
 export type Vendor = 'stripe' | 'hubspot' | 'salesforce';
 export const VENDORS: readonly Vendor[] = ['stripe', 'hubspot', 'salesforce'];
 
+/** The breaker key (and client key) of a single-tenant deployment's one tenant. */
+export const SINGLE = '(single tenant)';
+
 /** How a person calls each vendor, in messages. */
 export const VENDOR_NAMES: Record<Vendor, string> = {
   stripe: 'Stripe',

@@ -136,7 +136,7 @@ describe('hubspot_create_note', () => {
 });
 
 describe('V16: HubSpot errors never carry secrets out', () => {
-  it('an error body holding the token, a URL and a session id is reduced to status, category and correlationId', async () => {
+  it('an error body holding the token, a URL and a session id is reduced to the status and a documented category', async () => {
     const token = fx.sim.tenants.acme.token;
     const leak = `token ${token} rejected at ${fx.sim.url}/crm/v3/objects/contacts?hapikey=${token} session 00D5g000004Sxyz!AQ4AQ.secretsession`;
     fx.sim.simulator.failNext('companies.get', { status: 400, message: leak });

@@ -148,3 +148,38 @@ describe('a 429 with Retry-After on a read', () => {
     expect((second as number) - (first as number)).toBeGreaterThanOrEqual(1_000);
   });
 });
+
+describe('one tenant’s org failing (a breaker per tenant)', () => {
+  let t: Awaited<ReturnType<typeof boot>>;
+  let globex: TestClient;
+  let globexArgs: ReturnType<typeof sampleArgs>;
+  beforeAll(async () => {
+    t = await boot('vendor_res_tenant');
+    globex = await t.f.clientFor({ role: 'analyst', tenant: 'globex' });
+    globexArgs = sampleArgs(t.hub, customerOf('globex'));
+  });
+  afterAll(() => t?.f.close());
+
+  it('pauses only that tenant: the other tenant’s calls to the same vendor keep reaching it (attack F4)', async () => {
+    const sim = simOf(t.hub, 'salesforce');
+    const tool = READ.salesforce;
+    sim.setFault('acme:retrieve', { status: 503 });
+    let opened = false;
+    for (let i = 0; i < THRESHOLD && !opened; i++) {
+      expect((await callTool(t.c, tool, t.args[tool] as Record<string, unknown>)).isError).toBe(true);
+      opened = (await t.f.readyz()).checks.breaker_salesforce === 'failing';
+    }
+    expect(opened).toBe(true);
+    const acmePaused = await callTool(t.c, tool, t.args[tool] as Record<string, unknown>);
+    expect(acmePaused.code).toBe('upstream_unavailable');
+
+    const before = requestsOf(t.hub).salesforce.length;
+    const r = await callTool(globex, tool, globexArgs[tool] as Record<string, unknown>);
+    expect(r.isError, r.text).toBe(false);
+    expect(requestsOf(t.hub).salesforce.length).toBe(before + 1);
+
+    const ready = await t.f.readyz();
+    expect(ready.status).toBe('degraded');
+    sim.setFault('acme:retrieve', null);
+  });
+});

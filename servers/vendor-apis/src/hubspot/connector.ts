@@ -11,10 +11,11 @@ import {
   type Identity,
   type Logger,
   parseRetryAfter,
-  UpstreamBreaker,
+  UpstreamBreakers,
   UpstreamFailure,
 } from '@mcp-fleet/core';
 import type { VendorApisConfig } from '../config.js';
+import { SINGLE } from '../tenants.js';
 import { vendorCall } from '../upstream/call.js';
 import { knownHubSpotCategory, NETWORK_CODES } from './errors.js';
 
@@ -61,7 +62,7 @@ export interface CallOptions {
 /** HubSpot's CRM for the tools: per-tenant clients, one breaker, safe errors. */
 export class HubSpotConnector {
   /** The vendor's circuit breaker (shown in /readyz and the metrics). */
-  readonly breaker: UpstreamBreaker;
+  readonly breakers: UpstreamBreakers;
   readonly #config: VendorApisConfig;
   readonly #logger: Logger;
   readonly #clients = new Map<string, Client>();
@@ -73,7 +74,7 @@ export class HubSpotConnector {
   constructor(config: VendorApisConfig, logger: Logger) {
     this.#config = config;
     this.#logger = logger;
-    this.breaker = new UpstreamBreaker('hubspot', {
+    this.breakers = new UpstreamBreakers('hubspot', {
       threshold: config.breakerThreshold,
       halfOpenAfterMs: config.breakerHalfOpenMs,
     });
@@ -89,8 +90,11 @@ export class HubSpotConnector {
     const first = this.#config.tenants.all().find((t) => t.hubspot);
     if (!first?.hubspot) throw new UpstreamFailure('hubspot', 'auth', 'no HubSpot token is configured');
     const client = this.#client(first.tenant ?? '', first.hubspot.token);
-    await this.#run('read', { signal: AbortSignal.timeout(this.#config.hubspotTimeoutMs * 2) }, () =>
-      client.crm.owners.ownersApi.getPage(undefined, undefined, 1),
+    await this.#run(
+      'read',
+      first.tenant ?? SINGLE,
+      { signal: AbortSignal.timeout(this.#config.hubspotTimeoutMs * 2) },
+      () => client.crm.owners.ownersApi.getPage(undefined, undefined, 1),
     );
   }
 
@@ -106,7 +110,7 @@ export class HubSpotConnector {
     },
     o: CallOptions,
   ): Promise<HubSpotPage> {
-    const client = this.#for(identity);
+    const { client, key } = this.#for(identity);
     const request = {
       filterGroups: p.groups.map((filters) => ({ filters: filters.map((f) => ({ ...f })) })),
       properties: p.properties,
@@ -116,7 +120,7 @@ export class HubSpotConnector {
       sorts: [p.sort ?? { propertyName: 'hs_object_id', direction: 'ASCENDING' }],
     };
     const api = object === 'contacts' ? client.crm.contacts.searchApi : client.crm.deals.searchApi;
-    const r = await this.#run('read', o, () => api.doSearch(request as never));
+    const r = await this.#run('read', key, o, () => api.doSearch(request as never));
     return { total: r.total, results: r.results.slice(0, p.limit).map(record) };
   }
 
@@ -128,9 +132,9 @@ export class HubSpotConnector {
     p: { properties: string[]; associations: string[] },
     o: CallOptions,
   ): Promise<HubSpotRecord> {
-    const client = this.#for(identity);
+    const { client, key } = this.#for(identity);
     const api = object === 'contacts' ? client.crm.contacts.basicApi : client.crm.companies.basicApi;
-    const r = await this.#run('read', o, () =>
+    const r = await this.#run('read', key, o, () =>
       api.getById(id, p.properties, undefined, p.associations.length ? p.associations : undefined, false),
     );
     return record(r);
@@ -145,7 +149,7 @@ export class HubSpotConnector {
     p: { bodyHtml: string; timestamp: string; target: NoteTarget },
     o: CallOptions,
   ): Promise<HubSpotRecord> {
-    const client = this.#for(identity);
+    const { client, key } = this.#for(identity);
     const input = {
       properties: { hs_note_body: p.bodyHtml, hs_timestamp: p.timestamp },
       associations: [
@@ -155,14 +159,16 @@ export class HubSpotConnector {
         },
       ],
     };
-    const r = await this.#run('write', o, () => client.crm.objects.notes.basicApi.create(input as never));
+    const r = await this.#run('write', key, o, () =>
+      client.crm.objects.notes.basicApi.create(input as never),
+    );
     return record(r);
   }
 
   /** The caller's tenant's client: the token comes from the tenant directory, by the token's tenant. */
-  #for(identity: Identity): Client {
+  #for(identity: Identity): { client: Client; key: string } {
     const t = this.#config.tenants.resolve(identity, 'hubspot');
-    return this.#client(t.tenant ?? '', t.token);
+    return { client: this.#client(t.tenant ?? '', t.token), key: t.tenant ?? SINGLE };
   }
 
   /** A client per tenant, created on first use and never shared across tenants. */
@@ -180,11 +186,11 @@ export class HubSpotConnector {
     return c;
   }
 
-  async #run<T>(kind: 'read' | 'write', o: CallOptions, fn: () => Promise<T>): Promise<T> {
+  async #run<T>(kind: 'read' | 'write', key: string, o: CallOptions, fn: () => Promise<T>): Promise<T> {
     return vendorCall(
       {
         vendor: 'hubspot',
-        breaker: this.breaker,
+        breaker: this.breakers.of(key),
         timeoutMs: this.#config.hubspotTimeoutMs,
         signal: o.signal,
         kind,

@@ -7,12 +7,12 @@ import {
   type Identity,
   isUpstreamFailure,
   type Logger,
-  UpstreamBreaker,
+  UpstreamBreakers,
   UpstreamFailure,
 } from '@mcp-fleet/core';
 import { Connection } from 'jsforce';
 import type { VendorApisConfig } from '../config.js';
-import type { SalesforceTenant } from '../tenants.js';
+import { type SalesforceTenant, SINGLE } from '../tenants.js';
 import { signalledFetch, vendorCall } from '../upstream/call.js';
 import { classifySalesforceError, GovernedTransport } from './errors.js';
 import { isIdOf, type SfObject } from './ids.js';
@@ -37,7 +37,7 @@ const strip = (r: unknown): SfRecord => {
 /** Salesforce as the tools use it. */
 export class SalesforceConnector {
   /** The vendor's circuit breaker (readiness and metrics show it). */
-  readonly breaker: UpstreamBreaker;
+  readonly breakers: UpstreamBreakers;
   readonly #config: VendorApisConfig;
   readonly #logger: Logger;
   /** Connections by tenant (`''` for a single-tenant deployment); never shared across tenants. */
@@ -46,7 +46,7 @@ export class SalesforceConnector {
   constructor(config: VendorApisConfig, logger: Logger) {
     this.#config = config;
     this.#logger = logger;
-    this.breaker = new UpstreamBreaker('salesforce', {
+    this.breakers = new UpstreamBreakers('salesforce', {
       threshold: config.breakerThreshold,
       halfOpenAfterMs: config.breakerHalfOpenMs,
     });
@@ -123,7 +123,7 @@ export class SalesforceConnector {
       return await vendorCall(
         {
           vendor: 'salesforce',
-          breaker: this.breaker,
+          breaker: this.breakers.of(t.tenant ?? SINGLE),
           timeoutMs: this.#config.salesforceTimeoutMs,
           signal: bounds.signal,
           kind,
@@ -220,7 +220,7 @@ export class SalesforceConnector {
     await vendorCall(
       {
         vendor: 'salesforce',
-        breaker: this.breaker,
+        breaker: this.breakers.of(first.tenant ?? SINGLE),
         timeoutMs: this.#config.salesforceTimeoutMs,
         signal: AbortSignal.timeout(this.#config.salesforceTimeoutMs * 2),
         kind: 'read',

@@ -3,9 +3,10 @@
 // keyed by the token's tenant, never from arguments — every request through vendorCall (timeout,
 // retries of reads, breaker), and Stripe's errors turned into short safe failures: never the key, the
 // request-log URL, the request id, the raw error or the body.
-import { type Identity, type Logger, UpstreamBreaker, UpstreamFailure } from '@mcp-fleet/core';
+import { type Identity, type Logger, UpstreamBreakers, UpstreamFailure } from '@mcp-fleet/core';
 import Stripe from 'stripe';
 import type { VendorApisConfig } from '../config.js';
+import { SINGLE } from '../tenants.js';
 import { signalledFetch, vendorCall } from '../upstream/call.js';
 import { knownStripeCode, knownStripeParam } from './errors.js';
 
@@ -138,7 +139,7 @@ export interface CallBounds {
 /** Stripe as the tools use it. */
 export class StripeConnector {
   /** The vendor's circuit breaker (readiness and metrics show it). */
-  readonly breaker: UpstreamBreaker;
+  readonly breakers: UpstreamBreakers;
   readonly #config: VendorApisConfig;
   readonly #logger: Logger;
   /** SDK clients by tenant (`''` for a single-tenant deployment), each fixed to its account. */
@@ -147,7 +148,7 @@ export class StripeConnector {
   constructor(config: VendorApisConfig, logger: Logger) {
     this.#config = config;
     this.#logger = logger;
-    this.breaker = new UpstreamBreaker('stripe', {
+    this.breakers = new UpstreamBreakers('stripe', {
       threshold: config.breakerThreshold,
       halfOpenAfterMs: config.breakerHalfOpenMs,
     });
@@ -196,7 +197,7 @@ export class StripeConnector {
     return vendorCall(
       {
         vendor: 'stripe',
-        breaker: this.breaker,
+        breaker: this.breakers.of(t.tenant ?? SINGLE),
         timeoutMs: this.#config.stripeTimeoutMs,
         signal: bounds.signal,
         kind: 'read',
@@ -216,7 +217,7 @@ export class StripeConnector {
     await vendorCall(
       {
         vendor: 'stripe',
-        breaker: this.breaker,
+        breaker: this.breakers.of(t.tenant ?? SINGLE),
         timeoutMs: this.#config.stripeTimeoutMs,
         signal: AbortSignal.timeout(this.#config.stripeTimeoutMs * 2),
         kind: 'read',
