@@ -347,7 +347,7 @@ describe('fleet new server', () => {
     planned.servers[0].egress = { redis: { ports: [443], comment: 'x' } };
     writeFileSync(plannedFile, `${JSON.stringify(planned, null, 2)}\n`);
     const before = snapshot(copy);
-    for (const name of ['billing', planned.servers[1].name])
+    for (const name of ['billing', planned.servers[0].name])
       expect(() => newServer({ name, root: copy, install: false })).toThrow(/helm-charts/);
     expect(snapshot(copy)).toEqual(before);
   }, 60_000);
