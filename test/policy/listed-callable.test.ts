@@ -96,7 +96,7 @@ describe('the contract roles', () => {
     }
   });
 
-  it('support may not call mutating tools other than its ticket and Slack sends', async () => {
+  it('support may not call mutating tools other than its ticket and Slack sends and CRM notes', async () => {
     for (const s of booted.values()) {
       const token = await s.token({ sub: 'support-agent', roles: ['support'] });
       const res = await rpc(
@@ -109,7 +109,12 @@ describe('the contract roles', () => {
         annotations: { readOnlyHint: boolean };
       }[]) {
         if (!tool.annotations.readOnlyHint)
-          expect(['create_ticket', 'add_ticket_comment', 'slack_post_message']).toContain(tool.name);
+          expect([
+            'create_ticket',
+            'add_ticket_comment',
+            'slack_post_message',
+            'hubspot_create_note',
+          ]).toContain(tool.name);
       }
     }
   });
