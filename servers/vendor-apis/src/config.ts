@@ -11,8 +11,32 @@ const optional = z
   .string()
   .optional()
   .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
+/**
+ * Why a vendor base URL is refused, or undefined when it is acceptable: https (plain http only to this
+ * machine: 127.0.0.1, ::1, localhost), no user name or password, no query, no fragment. The reason never
+ * quotes the URL (it may hold credentials).
+ */
+export function vendorUrlProblem(v: string): string | undefined {
+  if (!/^https?:\/\/[^\s]+$/i.test(v)) return 'must be an http(s) URL';
+  let u: URL;
+  try {
+    u = new URL(v);
+  } catch {
+    return 'must be an http(s) URL';
+  }
+  if (u.username !== '' || u.password !== '') return 'must not carry a user name or password';
+  if (u.search !== '' || v.includes('?')) return 'must not carry a query';
+  if (u.hash !== '' || v.includes('#')) return 'must not carry a fragment';
+  const host = u.hostname.toLowerCase();
+  if (u.protocol === 'http:' && !['127.0.0.1', '[::1]', '::1', 'localhost'].includes(host))
+    return 'must be https (plain http only to 127.0.0.1, ::1 or localhost)';
+  return undefined;
+}
 const httpUrl = (name: string) =>
-  optional.refine((v) => v === undefined || /^https?:\/\/[^\s]+$/i.test(v), `${name} must be an http(s) URL`);
+  optional.superRefine((v, ctx) => {
+    const why = v === undefined ? undefined : vendorUrlProblem(v);
+    if (why) ctx.addIssue({ code: 'custom', message: `${name} ${why}` });
+  });
 /** `Object.Field` names, comma or space separated. */
 const objectFields = (def: string) =>
   z

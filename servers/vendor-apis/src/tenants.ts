@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { type Env, FleetError, type Identity, ToolError } from '@mcp-fleet/core';
 import { parse } from 'yaml';
 import { z } from 'zod';
-import type { VendorApisEnv } from './config.js';
+import { type VendorApisEnv, vendorUrlProblem } from './config.js';
 
 /** The three vendors of this server. */
 export type Vendor = 'stripe' | 'hubspot' | 'salesforce';
@@ -69,7 +69,10 @@ export const tenantsFileSchema = z
           hubspot: z.object({ tokenEnv: envName }).strict().optional(),
           salesforce: z
             .object({
-              instanceUrl: z.url({ protocol: /^https?$/ }),
+              instanceUrl: z.string().superRefine((v, ctx) => {
+                const why = vendorUrlProblem(v);
+                if (why) ctx.addIssue({ code: 'custom', message: `instanceUrl ${why}` });
+              }),
               tokenEnv: envName.optional(),
               clientIdEnv: envName.optional(),
               clientSecretEnv: envName.optional(),
@@ -129,11 +132,21 @@ export class TenantDirectory {
     } catch (err) {
       fail(`cannot be read as YAML (${(err as Error).message.split('\n')[0]})`);
     }
+    // The YAML parser turns a `__proto__` key into the prototype (it vanishes from the keys zod sees):
+    // check the own names, including that one, before anything else (attack D-2).
+    const tenantsNode = (raw as { tenants?: unknown } | null)?.tenants;
+    if (tenantsNode && typeof tenantsNode === 'object') {
+      for (const name of Object.getOwnPropertyNames(tenantsNode))
+        if (!tenantName.safeParse(name).success) fail(`a tenant name is invalid (letters, digits, . _ -)`);
+      if (!Array.isArray(tenantsNode) && Object.getPrototypeOf(tenantsNode) !== Object.prototype)
+        fail('a tenant is named __proto__, which is not a valid tenant name');
+    }
     const parsed = tenantsFileSchema.safeParse(raw);
     if (!parsed.success) fail(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
-    const secret = (tenant: string, name: string): string => {
-      const v = vars[name]?.trim();
-      if (!v) fail(`tenant ${tenant} names ${name}, which is not set`);
+    // The message names the field, never the variable's name: a secret pasted there must not be echoed (D-3).
+    const secret = (tenant: string, field: string, name: string): string => {
+      const v = Object.hasOwn(vars, name) ? vars[name]?.trim() : undefined;
+      if (!v) fail(`tenant ${tenant}: ${field} names a variable that is not set`);
       return v as string;
     };
     const map = new Map<string, TenantVendors>();
@@ -141,14 +154,18 @@ export class TenantDirectory {
       const out: TenantVendors = { tenant };
       // Stripe: the global key, on the tenant's connected account; no key, no Stripe for anyone.
       if (t.stripe && config.stripeApiKey) out.stripe = { account: t.stripe.account };
-      if (t.hubspot) out.hubspot = { token: secret(tenant, t.hubspot.tokenEnv) };
+      if (t.hubspot) out.hubspot = { token: secret(tenant, 'hubspot.tokenEnv', t.hubspot.tokenEnv) };
       if (t.salesforce)
         out.salesforce = {
           instanceUrl: t.salesforce.instanceUrl,
-          accessToken: t.salesforce.tokenEnv ? secret(tenant, t.salesforce.tokenEnv) : undefined,
-          clientId: t.salesforce.clientIdEnv ? secret(tenant, t.salesforce.clientIdEnv) : undefined,
+          accessToken: t.salesforce.tokenEnv
+            ? secret(tenant, 'salesforce.tokenEnv', t.salesforce.tokenEnv)
+            : undefined,
+          clientId: t.salesforce.clientIdEnv
+            ? secret(tenant, 'salesforce.clientIdEnv', t.salesforce.clientIdEnv)
+            : undefined,
           clientSecret: t.salesforce.clientSecretEnv
-            ? secret(tenant, t.salesforce.clientSecretEnv)
+            ? secret(tenant, 'salesforce.clientSecretEnv', t.salesforce.clientSecretEnv)
             : undefined,
         };
       map.set(tenant, out);

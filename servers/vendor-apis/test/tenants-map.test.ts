@@ -143,14 +143,15 @@ describe('a map that is refused at start-up', () => {
     expect(msg).not.toContain('aaaaaaaa');
   });
 
-  it('a variable the map names that is not set: named, and no secret of another variable echoed', () => {
+  it('a variable the map names that is not set: the field named (never the variable name: D-3), and no secret of another variable echoed', () => {
     const msg = configError({
       VENDOR_TENANTS_FILE: writeTenantMap(MAP),
       HS_ACME: HUBSPOT_ACME,
       SF_ACME,
       HS_GLOBEX: '   ',
     });
-    expect(msg).toContain('HS_GLOBEX');
+    expect(msg).toContain('globex: hubspot.tokenEnv names a variable that is not set');
+    expect(msg).not.toContain('HS_GLOBEX');
     expect(msg).toContain('globex');
     for (const secret of [HUBSPOT_ACME, SF_ACME]) expect(msg).not.toContain(secret);
   });
