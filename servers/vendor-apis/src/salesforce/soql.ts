@@ -55,6 +55,12 @@ export const MAX_IN_VALUES = 100;
 export const MAX_LIMIT = 2000;
 /** Longest string value of a condition. */
 export const MAX_VALUE_LENGTH = 1000;
+/**
+ * Longest SOQL statement built (characters, and bytes once percent-encoded into the GET URL).
+ * Salesforce documents 100,000 characters per statement and 16,384 bytes for a REST call's URI and
+ * headers together; 10,000 keeps every query we send well inside both (attack D-4).
+ */
+export const MAX_SOQL_CHARS = 10_000;
 
 const bad = (message: string) => new ToolError(message, 'invalid_arguments');
 
@@ -221,5 +227,9 @@ export function buildQuery(q: QuerySpec): BuiltQuery {
   }
   const limit = clampLimit(q.limit);
   soql += ` LIMIT ${limit}`;
+  if (soql.length > MAX_SOQL_CHARS || encodeURIComponent(soql).length > MAX_SOQL_CHARS)
+    throw bad(
+      `the query is too long (at most ${MAX_SOQL_CHARS} characters once built); use fewer or shorter values`,
+    );
   return { soql, object: q.object, fields, limit } as unknown as BuiltQuery;
 }

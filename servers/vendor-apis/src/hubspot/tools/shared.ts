@@ -46,6 +46,8 @@ export const limitArg = (def: number) =>
     .number()
     .int()
     .min(1)
+    // The listed schema shows the real range; a larger value is still clamped, not refused (D-5).
+    .meta({ maximum: HUBSPOT_MAX_LIMIT })
     .default(def)
     .transform((v) => Math.min(v, HUBSPOT_MAX_LIMIT))
     .describe(

@@ -62,7 +62,17 @@ export const salesforceQuery = tool({
         .object({ field: fieldName, direction: z.enum(['asc', 'desc']).default('asc') })
         .strict()
         .optional(),
-      limit: z.number().int().default(100).describe(`Most rows to return (1-${MAX_LIMIT}; clamped)`),
+      limit: z
+        .number()
+        .int()
+        .min(1)
+        // The listed schema shows the real range; a larger value is still clamped, not refused (D-5).
+        .meta({ maximum: MAX_LIMIT })
+        .default(100)
+        .transform((n) => Math.min(n, MAX_LIMIT))
+        .describe(
+          `Most rows to return (1-${MAX_LIMIT}, default 100; larger values are treated as ${MAX_LIMIT})`,
+        ),
     })
     .strict(),
   output: z.object({

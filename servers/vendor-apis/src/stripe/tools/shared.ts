@@ -35,6 +35,8 @@ export const limitArg = (def: number, what: string) =>
     .number()
     .int()
     .min(1)
+    // The listed schema shows the real range; a larger value is still clamped, not refused (D-5).
+    .meta({ maximum: 100 })
     .default(def)
     .transform((n) => Math.min(n, 100))
     .describe(`How many ${what} to return (1-100, default ${def}; values above 100 are treated as 100)`);
