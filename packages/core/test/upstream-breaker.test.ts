@@ -92,6 +92,13 @@ describe('UpstreamBreaker', () => {
 });
 
 describe('UpstreamBreakers (one breaker per tenant)', () => {
+  beforeEach(() => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
   it('pauses only the key whose upstream fails; readiness names it, and clears when it closes', async () => {
     const group = new UpstreamBreakers('vendor', { threshold: 2, halfOpenAfterMs: HALF_OPEN_MS });
     const check = breakerCheck(group, 'Vendor');
@@ -103,9 +110,13 @@ describe('UpstreamBreakers (one breaker per tenant)', () => {
     );
     expect(group.state).toBe('open');
     await expect(check.check()).rejects.toThrow(
-      'Vendor circuit breaker is open for acme (open): calls are paused',
+      'Vendor circuit breaker is paused for acme (open): calls fail fast until a trial request succeeds',
     );
-    expect(group.notClosed()).toEqual([{ key: 'acme', state: 'open' }]);
+    expect(group.pausedKeys()).toEqual([{ key: 'acme', state: 'open' }]);
+    // Its pause over, nobody has called yet: the next call is the trial, so nothing is paused now (C-4).
+    vi.setSystemTime(Date.now() + HALF_OPEN_MS + 1);
+    expect(group.paused).toBe(false);
+    await expect(check.check()).resolves.toBeUndefined();
   });
 });
 

@@ -71,7 +71,9 @@ describe('hubspot_create_note', () => {
     fx.sim.simulator.failNext('notes.create', { status: 500 });
     const args = { contact_id: CONTACT, body: 'after a 500', idempotency_key: 'hs-note-500' };
     const first = await callTool(support, 'hubspot_create_note', args);
-    expect(first).toMatchObject({ isError: true, code: 'upstream_unavailable' });
+    // A 5xx after the POST was sent: whether the note landed is unknown, said and audited as such.
+    expect(first).toMatchObject({ isError: true, code: 'upstream_uncertain' });
+    expect(first.text).toMatch(/whether it took effect is unknown/);
     expect(posts().length).toBe(before + 1);
     const again = await callTool(support, 'hubspot_create_note', args);
     expect(again.isError).toBe(true);
@@ -87,12 +89,12 @@ describe('hubspot_create_note', () => {
     fx.sim.simulator.failNext('notes.create', { delayAfterCommit: 3_000 });
     const args = { contact_id: CONTACT, body: 'slow answer', idempotency_key: 'hs-note-timeout' };
     const first = await callTool(support, 'hubspot_create_note', args);
-    expect(first).toMatchObject({ isError: true, code: 'upstream_timeout' });
-    expect(first.text).toMatch(/may or may not/);
+    expect(first).toMatchObject({ isError: true, code: 'upstream_uncertain' });
+    expect(first.text).toMatch(/whether it took effect is unknown/);
     expect(posts().length).toBe(before + 1);
     const again = await callTool(support, 'hubspot_create_note', args);
     expect(again.isError).toBe(true);
-    expect(['upstream_timeout', 'idempotency_unknown', 'idempotency_in_progress']).toContain(again.code);
+    expect(['upstream_uncertain', 'idempotency_unknown', 'idempotency_in_progress']).toContain(again.code);
     expect(posts().length).toBe(before + 1);
     expect(
       fx.sim.simulator.createdNotes.filter((n) => n.properties.hs_note_body === 'slow answer'),
@@ -107,7 +109,7 @@ describe('hubspot_create_note', () => {
       body: 'hung',
       idempotency_key: 'hs-note-hang',
     });
-    expect(r).toMatchObject({ isError: true, code: 'upstream_timeout' });
+    expect(r).toMatchObject({ isError: true, code: 'upstream_uncertain' });
     expect(posts().length).toBe(before + 1);
   });
 

@@ -50,6 +50,8 @@ async function boot(
         VENDOR_APIS_STRIPE_TIMEOUT_MS: '400',
         VENDOR_APIS_HUBSPOT_TIMEOUT_MS: '400',
         VENDOR_APIS_SALESFORCE_TIMEOUT_MS: '400',
+        // Every /readyz probes (no reused answer), so each assertion sees the upstream as it is now.
+        VENDOR_APIS_PROBE_TTL_MS: '0',
       },
     }),
     upstreams: [hub],
@@ -181,5 +183,21 @@ describe('one tenant’s org failing (a breaker per tenant)', () => {
     const ready = await t.f.readyz();
     expect(ready.status).toBe('degraded');
     sim.setFault('acme:retrieve', null);
+  });
+
+  it('does not call the probe tenant’s upstream failing because another tenant’s breaker is open (C-4)', async () => {
+    // The readiness probe reads acme's org; globex's breaker opening says nothing about acme's.
+    const sim = simOf(t.hub, 'salesforce');
+    const tool = READ.salesforce;
+    const acmeRead = () => callTool(t.c, tool, t.args[tool] as Record<string, unknown>);
+    const globexRead = () => callTool(globex, tool, globexArgs[tool] as Record<string, unknown>);
+    // acme's breaker (opened by the test above) closes again on its next trial.
+    expect(await eventually(async () => !(await acmeRead()).isError, 15_000)).toBe(true);
+    sim.setFault('globex:retrieve', { status: 503 });
+    expect(await eventually(async () => /paused/.test((await globexRead()).text), 15_000)).toBe(true);
+    const ready = await t.f.readyz();
+    expect(ready.checks.breaker_salesforce).toBe('failing');
+    expect(ready.checks.upstream_salesforce).toBe('ok');
+    sim.setFault('globex:retrieve', null);
   });
 });

@@ -256,7 +256,7 @@ describe('salesforce tools', () => {
       fields: { Rating: 'Cold' },
       idempotency_key: 'sf-500',
     });
-    expect(r.code).toBe('upstream_unavailable');
+    expect(r.code).toBe('upstream_uncertain');
     expect(
       calls()
         .slice(n)
@@ -269,7 +269,7 @@ describe('salesforce tools', () => {
       idempotency_key: 'sf-hang',
     });
     expect(t.isError).toBe(true);
-    expect(t.code).toBe('upstream_timeout');
+    expect(t.code).toBe('upstream_uncertain');
     expect(
       calls()
         .slice(n)

@@ -140,16 +140,22 @@ export class ToolError extends Error {
    * this failure for replay, so a retry with the same key settles the uncertainty.
    */
   readonly rerunSafe: boolean;
+  /**
+   * The change was sent and whether it took effect is unknown (a dropped connection or no answer after
+   * the point of no return): the audit record's outcome is `unknown`, not `error`.
+   */
+  readonly outcomeUnknown: boolean;
 
   constructor(
     message: string,
     code: string = 'tool_error',
-    opts: { retryAfterMs?: number; rerunSafe?: boolean } = {},
+    opts: { retryAfterMs?: number; rerunSafe?: boolean; outcomeUnknown?: boolean } = {},
   ) {
     super(message);
     this.name = 'ToolError';
     this.code = code;
     this.rerunSafe = opts.rerunSafe === true;
+    this.outcomeUnknown = opts.outcomeUnknown === true;
     const ms = opts.retryAfterMs;
     this.retryAfterMs = ms !== undefined && Number.isFinite(ms) && ms >= 0 ? Math.ceil(ms) : undefined;
   }

@@ -197,7 +197,8 @@ export async function runHandler(
     if (toolError)
       return {
         result: toolErrorResult(toolError),
-        outcome: 'error',
+        // A change whose outcome is unknown is audited as such, once it may have reached the upstream.
+        outcome: toolError.outcomeUnknown && run.committed ? 'unknown' : 'error',
         rerunSafe: toolError.rerunSafe,
         partial: true,
         committed: run.committed,

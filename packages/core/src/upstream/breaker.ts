@@ -73,7 +73,7 @@ export class UpstreamBreaker {
    */
   async execute<T>(fn: () => Promise<T>): Promise<T> {
     // Half-open means a trial is running (cockatiel enters that state only inside the trial's execute).
-    if (this.policy.state === CircuitState.HalfOpen) throw this.paused();
+    if (this.policy.state === CircuitState.HalfOpen) throw this.pausedFailure();
     const trial = this.policy.state !== CircuitState.Closed;
     try {
       return await this.policy.execute(() =>
@@ -85,13 +85,13 @@ export class UpstreamBreaker {
       );
     } catch (e) {
       if (e instanceof InconclusiveTrial) throw e.inner;
-      if (e instanceof BrokenCircuitError || e instanceof IsolatedCircuitError) throw this.paused(e);
+      if (e instanceof BrokenCircuitError || e instanceof IsolatedCircuitError) throw this.pausedFailure(e);
       throw e;
     }
   }
 
   /** The failure a call gets while calls are paused, with how long until the next trial. */
-  private paused(cause?: unknown): UpstreamFailure {
+  private pausedFailure(cause?: unknown): UpstreamFailure {
     const left = this.openedAt === undefined ? undefined : this.openedAt + this.halfOpenAfterMs - Date.now();
     return new UpstreamFailure(
       this.system,
@@ -99,9 +99,22 @@ export class UpstreamBreaker {
       'several requests in a row failed, so calls are paused',
       {
         retryAfterMs: left === undefined ? this.halfOpenAfterMs : Math.max(1000, left),
+        notSent: true,
         ...(cause === undefined ? {} : { cause }),
       },
     );
+  }
+
+  /**
+   * Calls are refused right now: open and still within its pause, or half-open with the trial in flight.
+   * An open breaker whose pause is over lets the next call through as its trial, so it is not paused
+   * (readiness says so, rather than "open" for as long as nobody calls).
+   */
+  get paused(): boolean {
+    const s = this.state;
+    if (s === 'half_open') return true;
+    if (s !== 'open') return false;
+    return this.openedAt === undefined || Date.now() < this.openedAt + this.halfOpenAfterMs;
   }
 
   /** closed (calls go through), open (calls refused at once), half_open (one trial call goes through). */
@@ -142,11 +155,14 @@ export class UpstreamBreakers {
     return b;
   }
 
-  /** The keys whose breaker is not closed, with its state. */
-  notClosed(): { key: string; state: BreakerState }[] {
-    return [...this.byKey]
-      .filter(([, b]) => b.state !== 'closed')
-      .map(([key, b]) => ({ key, state: b.state }));
+  /** The keys whose calls are paused right now (see {@link UpstreamBreaker.paused}), with the state. */
+  pausedKeys(): { key: string; state: BreakerState }[] {
+    return [...this.byKey].filter(([, b]) => b.paused).map(([key, b]) => ({ key, state: b.state }));
+  }
+
+  /** Some key's calls are paused right now. */
+  get paused(): boolean {
+    return [...this.byKey.values()].some((b) => b.paused);
   }
 
   /** open if any breaker is open, half_open if any is half-open, otherwise closed. */

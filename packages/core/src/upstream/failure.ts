@@ -10,7 +10,9 @@ export type UpstreamFailureKind =
   | 'rate_limited'
   | 'auth'
   | 'rejected'
-  | 'not_found';
+  | 'not_found'
+  /** A change was sent and its outcome is unknown (the connection dropped, no answer in time, a 5xx, a 2xx that is not the vendor's answer). */
+  | 'uncertain';
 
 /** What the caller should do next, per kind (appended to the connector's message). */
 const NEXT_STEP: Record<UpstreamFailureKind, string> = {
@@ -20,6 +22,8 @@ const NEXT_STEP: Record<UpstreamFailureKind, string> = {
   auth: "the server's credentials were refused; an operator must fix the configuration, retrying will not help",
   rejected: 'it refused the request; change the arguments as the message says',
   not_found: 'nothing with that id exists there (or it is not visible to your tenant); check the id',
+  uncertain:
+    'the change was sent but whether it took effect is unknown: check there before doing it again. Retrying with the same idempotency_key repeats this answer; a new key may do it twice',
 };
 
 /** The longest Retry-After passed on (1 hour): an upstream asking for more is told "an hour" anyway. */
@@ -41,12 +45,17 @@ export class UpstreamFailure extends Error {
   readonly status: number | undefined;
   /** The request only read (a timeout then changed nothing). */
   readonly read: boolean;
+  /**
+   * Nothing was sent, or the upstream said it processed nothing (a paused breaker, a 429, a 4xx): a
+   * retry with the same idempotency key may run the change (core gives the key back).
+   */
+  readonly notSent: boolean;
 
   constructor(
     system: string,
     kind: UpstreamFailureKind,
     message: string,
-    opts: { retryAfterMs?: number; status?: number; cause?: unknown; read?: boolean } = {},
+    opts: { retryAfterMs?: number; status?: number; cause?: unknown; read?: boolean; notSent?: boolean } = {},
   ) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = 'UpstreamFailure';
@@ -60,6 +69,7 @@ export class UpstreamFailure extends Error {
         : undefined;
     this.status = opts.status;
     this.read = opts.read ?? false;
+    this.notSent = opts.notSent ?? false;
   }
 }
 
@@ -79,7 +89,9 @@ export function parseRetryAfter(value: string | null | undefined, now = Date.now
 
 /**
  * The ToolError for an upstream failure: code `upstream_<kind>`, `<System>: <message> (<next step>;
- * retry after N s)`, retryAfterMs carried. `names` maps system ids to how a person calls them.
+ * retry after N s)`, retryAfterMs carried; audited as `unknown` when the change's outcome is unknown;
+ * a failure that sent nothing gives its idempotency key back. `names` maps system ids to how a person
+ * calls them.
  */
 export function upstreamToolError(
   f: UpstreamFailure,
@@ -92,5 +104,10 @@ export function upstreamToolError(
   if (f.retryAfterMs !== undefined)
     message += `; retry after ${Math.max(1, Math.ceil(f.retryAfterMs / 1000))} s`;
   message += ')';
-  return new ToolError(message, `upstream_${f.kind}`, { retryAfterMs: f.retryAfterMs });
+  return new ToolError(message, `upstream_${f.kind}`, {
+    retryAfterMs: f.retryAfterMs,
+    // Not sent: the key is given back, so "retry after N s" with the same key can succeed.
+    rerunSafe: f.notSent,
+    outcomeUnknown: f.kind === 'uncertain',
+  });
 }

@@ -3,15 +3,16 @@
 // /readyz polling does not hammer a vendor API. Both are non-critical: a down vendor degrades the
 // server, it does not take it out of the load balancer.
 import type { ReadinessCheck } from '../kernel/call.js';
-import { type UpstreamBreaker, UpstreamBreakers } from './breaker.js';
+import { UpstreamBreaker, UpstreamBreakers } from './breaker.js';
 import { isUpstreamFailure } from './failure.js';
 
 /** How long one readiness probe's answer is reused by default. */
 export const PROBE_TTL_MS = 15_000;
 
 /**
- * `breaker_<system>`: fails while the breaker is open or half-open (one trial request is testing the
- * upstream, every other call fails fast); runs on /readyz and on every /metrics scrape.
+ * `breaker_<system>`: fails while calls are paused — open within its pause, or half-open with the trial
+ * in flight (every other call fails fast); a group names the keys (tenants) paused. Runs on /readyz and
+ * on every /metrics scrape.
  */
 export function breakerCheck(
   breaker: UpstreamBreaker | UpstreamBreakers,
@@ -22,18 +23,18 @@ export function breakerCheck(
     critical: false,
     onScrape: true,
     check: async () => {
-      if (breaker.state === 'closed') return;
+      if (!breaker.paused) return;
       const which =
         breaker instanceof UpstreamBreakers
           ? ` for ${breaker
-              .notClosed()
+              .pausedKeys()
               .map((k) => `${k.key} (${k.state.replace('_', '-')})`)
               .join(', ')}`
           : '';
       throw new Error(
-        breaker.state === 'open'
-          ? `${label} circuit breaker is open${which}: calls are paused`
-          : `${label} circuit breaker is half-open${which}: one trial request is testing it, other calls are paused`,
+        breaker.state === 'half_open' && !(breaker instanceof UpstreamBreakers)
+          ? `${label} circuit breaker is half-open: one trial request is testing it, other calls are paused`
+          : `${label} circuit breaker is paused${which}: calls fail fast until a trial request succeeds`,
       );
     },
   };
@@ -55,7 +56,9 @@ export function upstreamCheck(
     name: `upstream_${breaker.system}`,
     critical: false,
     check: () => {
-      if (breaker.state === 'open')
+      // One breaker: open means the probe would be refused. A group (one per tenant) is reported by
+      // breakerCheck; the probe then says whether the upstream answers its own tenant.
+      if (breaker instanceof UpstreamBreaker && breaker.paused)
         return Promise.reject(new Error(`${label} upstream: circuit breaker is open, calls are paused`));
       const now = Date.now();
       if (!last || now - last.at > ttl) {

@@ -70,13 +70,37 @@ export async function vendorCall<T>(req: VendorRequest, fn: (signal: AbortSignal
       failure = isUpstreamFailure(err) ? err : req.classify(err);
     }
     const wait = retryWait(req, failure, attempt, retries);
-    if (wait === undefined) throw failure;
+    const final = req.kind === 'write' ? writeOutcome(failure) : failure;
+    if (wait === undefined) throw final;
     try {
       await sleep(wait, undefined, { signal: req.signal });
     } catch {
-      throw failure;
+      throw final;
     }
   }
+}
+
+/**
+ * What a failed write means for its caller. The vendor refused it (a 4xx, a 429) or nothing was sent (a
+ * paused breaker): nothing happened, and the idempotency key is given back. The connection dropped, no
+ * answer came in time, or a 5xx came back: the change may have landed — its outcome is unknown, said as
+ * such and audited as `unknown`, never "unavailable, try again later" (a retry with a new key could do
+ * it twice).
+ */
+function writeOutcome(f: UpstreamFailure): UpstreamFailure {
+  if (f.notSent || f.kind === 'uncertain') return f;
+  const refused = f.kind === 'rate_limited' || (f.status !== undefined && f.status >= 400 && f.status < 500);
+  if (refused)
+    return new UpstreamFailure(f.system, f.kind, f.message, {
+      retryAfterMs: f.retryAfterMs,
+      status: f.status,
+      notSent: true,
+    });
+  if (f.kind === 'unavailable' || f.kind === 'timeout')
+    return new UpstreamFailure(f.system, 'uncertain', `no clear answer to the change (${f.message})`, {
+      ...(f.status === undefined ? {} : { status: f.status }),
+    });
+  return f;
 }
 
 /** How long to wait before retrying after `f`, or undefined when it must not be retried. */
