@@ -13,11 +13,14 @@ export {
 } from './postgres.js';
 export { type RedisHandle, startTestRedis, testRedisUrl } from './redis.js';
 export {
+  type CallOutcome,
+  callOutcome,
   clientAs,
   connectAs,
   dataOf,
   eventually,
   listedNames,
+  outcomeOf,
   type ResultLike,
   silentLogger,
   textOf,

@@ -22,6 +22,43 @@ export function dataOf(r: ResultLike): Record<string, unknown> {
   return r.structuredContent;
 }
 
+/** A call's outcome as tests read it: error or not, its error code, text, structured data and `_meta`. */
+export interface CallOutcome {
+  isError: boolean;
+  /** `_meta["io.mcp-fleet/error"].code`, or `rpc_error` for a JSON-RPC error (invalid arguments...). */
+  code: string | undefined;
+  text: string;
+  data: Record<string, unknown> | undefined;
+  meta: Record<string, unknown> | undefined;
+}
+
+/** A tool result as a {@link CallOutcome}. */
+export function outcomeOf(r: ResultLike): CallOutcome {
+  const meta = (r as { _meta?: Record<string, unknown> })._meta;
+  const err = meta?.['io.mcp-fleet/error'] as { code?: string } | undefined;
+  return {
+    isError: r.isError === true,
+    code: err?.code,
+    text: textOf(r),
+    data: r.structuredContent,
+    meta,
+  };
+}
+
+/** Calls a tool; a JSON-RPC error (e.g. invalid arguments) becomes an error outcome with code `rpc_error`. */
+export async function callOutcome(
+  client: TestClient,
+  tool: string,
+  args: Record<string, unknown>,
+  meta?: Record<string, unknown>,
+): Promise<CallOutcome> {
+  try {
+    return outcomeOf(await client.callTool(tool, args, meta));
+  } catch (e) {
+    return { isError: true, code: 'rpc_error', text: (e as Error).message, data: undefined, meta: undefined };
+  }
+}
+
 /** Polls `fn` every 100 ms until it returns true or `ms` pass; then the last answer. */
 export async function eventually(fn: () => Promise<boolean> | boolean, ms = 5_000): Promise<boolean> {
   const until = Date.now() + ms;

@@ -19,12 +19,14 @@ import {
 import {
   type BootedServer,
   bootServer,
+  type CallOutcome,
   type ClientEra,
+  callOutcome,
   connectClient,
   createTestDatabase,
   eventually,
+  outcomeOf,
   type TestClient,
-  textOf,
 } from '@mcp-fleet/testkit';
 import pg from 'pg';
 import { stringify } from 'yaml';
@@ -205,41 +207,12 @@ export function writeTenantMap(map: unknown): string {
   return file;
 }
 
-/** A call's outcome as the tests read it. */
-export interface Outcome {
-  isError: boolean;
-  code: string | undefined;
-  text: string;
-  data: Record<string, unknown> | undefined;
-  meta: Record<string, unknown> | undefined;
-}
-
-/** A tool result as an outcome. */
-export function outcomeOf(r: Awaited<ReturnType<TestClient['callTool']>>): Outcome {
-  const meta = (r as { _meta?: Record<string, unknown> })._meta;
-  const err = meta?.['io.mcp-fleet/error'] as { code?: string } | undefined;
-  return {
-    isError: r.isError === true,
-    code: err?.code,
-    text: textOf(r),
-    data: r.structuredContent as Record<string, unknown> | undefined,
-    meta,
-  };
-}
+/** A call's outcome as the tests read it (testkit's). */
+export type Outcome = CallOutcome;
+export { outcomeOf };
 
 /** Calls a tool; a JSON-RPC error (e.g. invalid arguments) becomes an error outcome with code `rpc_error`. */
-export async function callTool(
-  client: TestClient,
-  tool: string,
-  args: Record<string, unknown>,
-  meta?: Record<string, unknown>,
-): Promise<Outcome> {
-  try {
-    return outcomeOf(await client.callTool(tool, args, meta));
-  } catch (e) {
-    return { isError: true, code: 'rpc_error', text: (e as Error).message, data: undefined, meta: undefined };
-  }
-}
+export const callTool = callOutcome;
 
 /** The three vendors. */
 export const VENDORS = ['stripe', 'hubspot', 'salesforce'] as const;
