@@ -216,6 +216,8 @@ export class SalesforceSimulator extends HttpSimulator {
         .send([{ message: 'The requested resource does not exist', errorCode: 'NOT_FOUND' }]);
     try {
       const out = fn(org, p);
+      // A dropAfterCommit / delayAfterCommit fault: the change landed, the answer is lost or late.
+      if (await this.afterCommit(req, reply)) return reply;
       if (out === undefined) return reply.send();
       return reply.send(out);
     } catch (err) {

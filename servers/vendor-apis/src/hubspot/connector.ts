@@ -18,6 +18,7 @@ import type { VendorApisConfig } from '../config.js';
 import { SINGLE } from '../tenants.js';
 import { vendorCall } from '../upstream/call.js';
 import { knownHubSpotCategory, NETWORK_CODES } from './errors.js';
+import { isHubSpotId } from './ids.js';
 
 /** One filter of a search, as the tools build it (operators and properties are fixed by the tools). */
 export interface HubSpotFilter {
@@ -121,7 +122,12 @@ export class HubSpotConnector {
     };
     const api = object === 'contacts' ? client.crm.contacts.searchApi : client.crm.deals.searchApi;
     const r = await this.#run('read', key, o, () => api.doSearch(request as never));
-    return { total: r.total, results: r.results.slice(0, p.limit).map(record) };
+    // A result whose id is not HubSpot's numeric id is dropped: vendor text never passes as an id (C-2a).
+    const results = r.results
+      .slice(0, p.limit)
+      .filter((x) => isHubSpotId(x?.id))
+      .map(record);
+    return { total: r.total, results };
   }
 
   /** One contact or company by id, with the ids of associated records of `associations` types. */
@@ -137,6 +143,10 @@ export class HubSpotConnector {
     const r = await this.#run('read', key, o, () =>
       api.getById(id, p.properties, undefined, p.associations.length ? p.associations : undefined, false),
     );
+    if (!isHubSpotId(r?.id))
+      throw new UpstreamFailure('hubspot', 'unavailable', 'HubSpot answered without a valid record id', {
+        read: true,
+      });
     return record(r);
   }
 
@@ -162,6 +172,14 @@ export class HubSpotConnector {
     const r = await this.#run('write', key, o, () =>
       client.crm.objects.notes.basicApi.create(input as never),
     );
+    // A 2xx without a note id is not a success: the note may or may not exist (C-2a).
+    if (!isHubSpotId((r as { id?: unknown } | undefined)?.id))
+      throw new UpstreamFailure(
+        'hubspot',
+        'uncertain',
+        'HubSpot answered the note creation without a note id; the note may or may not exist, check before retrying',
+        { read: false },
+      );
     return record(r);
   }
 
@@ -245,7 +263,7 @@ function record(r: {
 }): HubSpotRecord {
   const associations: Record<string, string[]> = {};
   for (const [k, v] of Object.entries(r.associations ?? {}))
-    associations[k] = (v.results ?? []).map((x) => String(x.id));
+    associations[k] = (v.results ?? []).map((x) => x?.id).filter(isHubSpotId);
   return {
     id: String(r.id),
     properties: r.properties ?? {},

@@ -184,9 +184,19 @@ export class SalesforceConnector {
   ): Promise<void> {
     if (!isIdOf(id, [object])) throw new Error('unchecked id');
     commit();
-    await this.#call(identity, bounds, 'write', `${object} ${id}`, (c) =>
+    const res = (await this.#call(identity, bounds, 'write', `${object} ${id}`, (c) =>
       c.sobject(object).update({ Id: id, ...fields }),
-    );
+    )) as unknown;
+    // Salesforce answers a PATCH with 204 No Content, which jsforce alone turns into {id, success: true};
+    // any other 2xx (a 200 with a page, a JSON body of its own) is not known to have changed anything (C-2b).
+    const r = (res && typeof res === 'object' ? res : {}) as { id?: unknown; success?: unknown };
+    if (r.success !== true || r.id !== id)
+      throw new UpstreamFailure(
+        'salesforce',
+        'uncertain',
+        `Salesforce did not confirm the update of ${object} ${id}; it may or may not have changed, check before retrying`,
+        { read: false },
+      );
   }
 
   /** POST of a Task; `commit` runs right before the request. Returns the new Task's id. */
@@ -203,11 +213,19 @@ export class SalesforceConnector {
       id?: unknown;
       success?: unknown;
     };
-    if (res.success !== true || typeof res.id !== 'string' || !isIdOf(res.id, ['Task']))
+    // A 201 {id, success: true} with a Task id; anything else leaves the Task's existence unknown (C-2b).
+    if (
+      !res ||
+      typeof res !== 'object' ||
+      res.success !== true ||
+      typeof res.id !== 'string' ||
+      !isIdOf(res.id, ['Task'])
+    )
       throw new UpstreamFailure(
         'salesforce',
-        'unavailable',
-        'Salesforce answered the Task creation without a Task id',
+        'uncertain',
+        'Salesforce answered the Task creation without confirming a Task id; the Task may or may not exist, check before retrying',
+        { read: false },
       );
     return res.id;
   }
