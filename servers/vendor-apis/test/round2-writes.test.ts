@@ -90,7 +90,7 @@ describe('HubSpot ids returned are validated (C-2a)', () => {
   ])
     it(`a 201 with ${JSON.stringify(body)} is an uncertain failure, never a note id`, async () => {
       up.answer(201, body);
-      const f = await failureOf(note(body));
+      const f = await failureOf(note());
       expect(f.kind).toBe('uncertain');
       expect(f.message).not.toContain('IGNORE');
     });
