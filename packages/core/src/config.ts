@@ -7,18 +7,26 @@ export type Env = Record<string, string | undefined>;
 
 /**
  * Building blocks of an environment schema, so each server's config.ts is its variables and
- * nothing else: `int(def, min, max)`, `bool(def)`, `list(def?)` (comma or space separated).
+ * nothing else: `int(def, min, max)`, `bool(def)`, `text()`, `list(def?)` (comma or space separated).
  */
 export const env = {
   /** An integer with a default and bounds. */
   int: (def: number, min = 0, max = Number.MAX_SAFE_INTEGER) =>
     z.coerce.number().int().min(min).max(max).default(def),
-  /** `true`/`false`/`1`/`0`/`yes`/`no`, defaulting to `def`. */
+  /** `true`/`false`/`1`/`0`/`yes`/`no` (any case, spaces trimmed), defaulting to `def` when unset or empty. */
   bool: (def: boolean) =>
     z
-      .enum(['true', 'false', '1', '0', 'yes', 'no'])
+      .string()
       .optional()
-      .transform((v) => (v === undefined ? def : v === 'true' || v === '1' || v === 'yes')),
+      .transform((v) => (v === undefined ? '' : v.trim().toLowerCase()))
+      .pipe(z.enum(['', 'true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' }))
+      .transform((v) => (v === '' ? def : v === 'true' || v === '1' || v === 'yes')),
+  /** An optional text, trimmed; unset or blank is `undefined`. */
+  text: () =>
+    z
+      .string()
+      .optional()
+      .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim())),
   /** A comma or whitespace separated list; `def` when unset (without `def`: `undefined`). */
   list: envList,
   /**

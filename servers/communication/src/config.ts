@@ -4,10 +4,7 @@ import { type Env, env, parseEnv } from '@mcp-fleet/core';
 import { z } from 'zod';
 
 const { int } = env;
-const optional = z
-  .string()
-  .optional()
-  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
+const optional = env.text();
 const httpUrl = (name: string) =>
   optional.refine((v) => v === undefined || /^https?:\/\/[^\s]+$/i.test(v), `${name} must be an http(s) URL`);
 

@@ -7,10 +7,7 @@ import { z } from 'zod';
 import { TenantDirectory } from './tenants.js';
 
 const { int, bool } = env;
-const optional = z
-  .string()
-  .optional()
-  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
+const optional = env.text();
 /**
  * Why a vendor base URL is refused, or undefined when it is acceptable: https (plain http only to this
  * machine: 127.0.0.1, ::1, localhost), no user name or password, no query, no fragment. The reason never
