@@ -80,6 +80,62 @@ it('a 429 that does not fit in the call gives its key back (HubSpot processed no
   expect(notesWith('rate limited')).toHaveLength(1);
 });
 
+it.each([
+  [408, 'a 408 (a proxy may have forwarded it)'],
+  [303, 'a 303 (a redirect after a POST means it was done)'],
+  [502, 'a 502'],
+])(
+  'a write answered %s is uncertain and never sent again with its key (attack E-1, E-2): %s',
+  async (status) => {
+    const body = `answered ${status}`;
+    fx.sim.simulator.failNext('notes.create', { status });
+    const args = { contact_id: CONTACT, body, idempotency_key: `wo-${status}` };
+    const first = await callTool(support, 'hubspot_create_note', args);
+    expect(first).toMatchObject({ isError: true, code: 'upstream_uncertain' });
+    const before = posts().length;
+    const again = await callTool(support, 'hubspot_create_note', args);
+    expect(again.isError).toBe(true);
+    expect(posts().length).toBe(before);
+  },
+);
+
+it('a failing write endpoint opens its own breaker even though the lookups before it succeed (attack E-3)', async () => {
+  // The writes above may have left the write breaker open: wait until a note goes through.
+  let n = 0;
+  const ok = async () =>
+    !(
+      await callTool(support, 'hubspot_create_note', {
+        contact_id: CONTACT,
+        body: `warm-up ${n}`,
+        idempotency_key: `wo-e3-warm-${n++}`,
+      })
+    ).isError;
+  expect(await eventually(ok, 15_000)).toBe(true);
+  // Threshold 2: two notes fail with a 503 while their contact lookups succeed; the third fails fast.
+  fx.sim.simulator.setFault('notes.create', { status: 503 });
+  for (let i = 0; i < 2; i++) {
+    const r = await callTool(support, 'hubspot_create_note', {
+      contact_id: CONTACT,
+      body: `failing ${i}`,
+      idempotency_key: `wo-e3-${i}`,
+    });
+    expect(r.code).toBe('upstream_uncertain');
+  }
+  const before = posts().length;
+  const paused = await callTool(support, 'hubspot_create_note', {
+    contact_id: CONTACT,
+    body: 'fails fast',
+    idempotency_key: 'wo-e3-fast',
+  });
+  expect(paused.code).toBe('upstream_unavailable');
+  expect(paused.text).toMatch(/paused/);
+  expect(posts().length).toBe(before);
+  expect((await fx.f.readyz()).checks.breaker_hubspot).toBe('failing');
+  // Reads of the same tenant still answer: only its writes are paused.
+  expect((await callTool(support, 'hubspot_get_contact', { contact_id: CONTACT })).isError).toBe(false);
+  fx.sim.simulator.setFault('notes.create', null);
+});
+
 describe('salesforce_create_task (committed before the request: the breaker refuses after the point of no return)', () => {
   let hub: VendorHub;
   let f: VendorServer;
@@ -100,12 +156,25 @@ describe('salesforce_create_task (committed before the request: the breaker refu
 
   it('gives the key back when the paused breaker refused it: the same key creates the Task later (C-3)', async () => {
     const sf = hub.salesforce!;
-    sf.setFault('*', { status: 503 });
+    // Two creates answered 503 (uncertain) open the write breaker (threshold 2).
+    sf.setFault('create', { status: 503 });
     for (let i = 0; i < 2; i++)
-      await callTool(admin, 'salesforce_query', { object: 'Account', fields: ['Name'], limit: i + 1 });
+      expect(
+        (
+          await callTool(admin, 'salesforce_create_task', {
+            subject: `fails ${i}`,
+            idempotency_key: `wo-sf-${i}`,
+          })
+        ).code,
+      ).toBe('upstream_uncertain');
     expect((await f.readyz()).checks.breaker_salesforce).toBe('failing');
-    sf.setFault('*', null);
-    const creates = () => sf.calls.filter((c) => c.operation === 'create');
+    sf.setFault('create', null);
+    const creates = () =>
+      sf.calls.filter(
+        (c) =>
+          c.operation === 'create' &&
+          (c.body as { Subject?: string } | undefined)?.Subject === 'after the pause',
+      );
     const args = { subject: 'after the pause', idempotency_key: 'wo-sf-paused' };
     const paused = await callTool(admin, 'salesforce_create_task', args);
     expect(paused.code).toBe('upstream_unavailable');

@@ -208,7 +208,9 @@ export class HubSpotConnector {
     return vendorCall(
       {
         vendor: 'hubspot',
-        breaker: this.breakers.of(key),
+        // Writes have their own breaker: reads that succeed (the lookup before a note) must not hide
+        // a failing write endpoint by resetting its count of consecutive failures.
+        breaker: this.breakers.of(kind === 'write' ? `${key} (writes)` : key),
         timeoutMs: this.#config.hubspotTimeoutMs,
         signal: o.signal,
         kind,

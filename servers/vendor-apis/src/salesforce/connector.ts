@@ -123,7 +123,10 @@ export class SalesforceConnector {
       return await vendorCall(
         {
           vendor: 'salesforce',
-          breaker: this.breakers.of(t.tenant ?? SINGLE),
+          // Writes have their own breaker (see the HubSpot connector).
+          breaker: this.breakers.of(
+            kind === 'write' ? `${t.tenant ?? SINGLE} (writes)` : (t.tenant ?? SINGLE),
+          ),
           timeoutMs: this.#config.salesforceTimeoutMs,
           signal: bounds.signal,
           kind,

@@ -81,22 +81,29 @@ export async function vendorCall<T>(req: VendorRequest, fn: (signal: AbortSignal
 }
 
 /**
- * What a failed write means for its caller. The vendor refused it (a 4xx, a 429) or nothing was sent (a
- * paused breaker): nothing happened, and the idempotency key is given back. The connection dropped, no
- * answer came in time, or a 5xx came back: the change may have landed — its outcome is unknown, said as
- * such and audited as `unknown`, never "unavailable, try again later" (a retry with a new key could do
- * it twice).
+ * The answers by which a vendor says it processed nothing: a request it refused as such (bad request,
+ * credentials, permission, not found, conflict, validation, too large) or a 429. Anything else after a
+ * write was sent — a 3xx, a 408 or 425 (a proxy may have forwarded it), a 5xx, a dropped connection, no
+ * answer in time — leaves its outcome unknown.
+ */
+const NOT_PROCESSED = new Set([400, 401, 402, 403, 404, 405, 409, 410, 411, 413, 414, 415, 422, 429]);
+
+/**
+ * What a failed write means for its caller. The vendor refused it (one of {@link NOT_PROCESSED}) or
+ * nothing was sent (a paused breaker): nothing happened, and the idempotency key is given back. Any other
+ * answer, or none: the change may have landed — its outcome is unknown, said as such and audited as
+ * `unknown`, never "unavailable, try again later" or "change the arguments" (a retry with a new key
+ * could do it twice).
  */
 function writeOutcome(f: UpstreamFailure): UpstreamFailure {
   if (f.notSent || f.kind === 'uncertain') return f;
-  const refused = f.kind === 'rate_limited' || (f.status !== undefined && f.status >= 400 && f.status < 500);
-  if (refused)
+  if (f.kind === 'rate_limited' || (f.status !== undefined && NOT_PROCESSED.has(f.status)))
     return new UpstreamFailure(f.system, f.kind, f.message, {
       retryAfterMs: f.retryAfterMs,
       status: f.status,
       notSent: true,
     });
-  if (f.kind === 'unavailable' || f.kind === 'timeout')
+  if (f.status !== undefined || f.kind === 'unavailable' || f.kind === 'timeout')
     return new UpstreamFailure(f.system, 'uncertain', `no clear answer to the change (${f.message})`, {
       ...(f.status === undefined ? {} : { status: f.status }),
     });
