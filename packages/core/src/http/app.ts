@@ -85,6 +85,13 @@ export function buildHttpApp(rt: FleetRuntime, options: HttpAppOptions): Fastify
     const checks: Record<string, string> = { policy: `ok (${rt.policy.version || 'deny-all'})` };
     let ready = true;
     let degraded = false;
+    // The policy above stays in force; a refused reload is for the operator to fix, not a reason to
+    // leave the pool: non-critical.
+    const refused = rt.policy.refusal;
+    if (refused) {
+      checks.policy_reload = `refused${refused.version ? ` (${refused.version})` : ''}: ${refused.reason}`;
+      degraded = true;
+    }
     await Promise.all(
       (options.readiness ?? []).map(async (c) => {
         try {
@@ -109,6 +116,7 @@ export function buildHttpApp(rt: FleetRuntime, options: HttpAppOptions): Fastify
   // `/`: an operator exposing a server through that Ingress should block /metrics at the gateway. The
   // series carry tool names and outcome counts, never arguments, identities or secrets.
   app.get('/metrics', async (_req, reply) => {
+    rt.metrics.policyReloadFailed.set(rt.policy.refusal ? 1 : 0);
     await Promise.all(
       (options.readiness ?? [])
         .filter((c) => c.onScrape)

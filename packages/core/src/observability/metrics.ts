@@ -14,6 +14,8 @@ export interface FleetMetrics {
   inflight: Gauge<never>;
   readinessCheck: Gauge<'check'>;
   policyReloads: Counter<'result'>;
+  /** 1 while the last policy reload was refused (the previous policy stays in force). */
+  policyReloadFailed: Gauge<never>;
 }
 
 /** Creates a fresh registry with the fleet's metrics and Node's default process metrics. */
@@ -78,6 +80,11 @@ export function createMetrics(server: string): FleetMetrics {
       name: 'mcp_policy_reloads_total',
       help: 'Policy file reload attempts by result (applied, rejected).',
       labelNames: ['result'],
+      registers: [registry],
+    }),
+    policyReloadFailed: new Gauge({
+      name: 'mcp_policy_reload_failed',
+      help: '1 while the last policy reload was refused (the previous policy stays in force), else 0; set on each scrape.',
       registers: [registry],
     }),
   };

@@ -143,6 +143,17 @@ export interface PolicyStoreOptions {
   onReload?: (result: 'applied' | 'rejected') => void;
 }
 
+/**
+ * The last reload was refused and the file on disk is still not the policy in force: what /readyz
+ * (`policy_reload`) and `mcp_policy_reload_failed` report. `reason` is a short category safe for an
+ * unauthenticated endpoint (the detail, which can name paths and roles, goes to the logs).
+ */
+export interface PolicyRefusal {
+  /** Short hash of the refused text; absent when the file could not be read. */
+  version?: string;
+  reason: 'file unreadable' | 'policy invalid (not YAML)' | 'policy invalid';
+}
+
 /** What one poll of the policy file did. `pending`: a change was read once; it is applied (or refused) only when the next poll reads the same text. */
 export type PollResult = 'applied' | 'unchanged' | 'rejected' | 'pending';
 
@@ -155,6 +166,7 @@ export class PolicyStore {
   #version = '';
   /** Hash of a changed text read once and not yet confirmed by a second identical read. */
   #pending: string | undefined;
+  #refusal: PolicyRefusal | undefined;
   #confirm: NodeJS.Timeout | undefined;
   readonly #opts: PolicyStoreOptions;
 
@@ -188,6 +200,11 @@ export class PolicyStore {
     return this.#version.slice(0, 12);
   }
 
+  /** Set while the last reload was refused and the file still differs from the policy in force. */
+  get refusal(): PolicyRefusal | undefined {
+    return this.#refusal;
+  }
+
   /**
    * One poll of the file. A changed text is applied only when two consecutive polls read it
    * identically (a file caught half-written is never applied, even when its prefix parses): the first
@@ -205,12 +222,15 @@ export class PolicyStore {
         { err: (err as Error).message, file },
         'policy file unreadable; previous policy stays in force',
       );
+      this.#refusal = { reason: 'file unreadable' };
       this.#opts.onReload?.('rejected');
       return 'rejected';
     }
     const hash = createHash('sha256').update(text).digest('hex');
     if (hash === this.#hash) {
       this.#pending = undefined;
+      // Readable again and still the text in force (an unreadable spell): nothing is refused any more.
+      if (hash === this.#version) this.#refusal = undefined;
       return 'unchanged';
     }
     if (hash !== this.#pending) {
@@ -222,12 +242,19 @@ export class PolicyStore {
       this.#current = parsePolicy(text, this.#opts.server, this.#opts.registry);
       this.#hash = hash;
       this.#version = hash;
+      this.#refusal = undefined;
       warnGaps(this.#current, this.#opts);
       logger.info({ policyVersion: this.version }, 'policy reloaded');
       this.#opts.onReload?.('applied');
       return 'applied';
     } catch (err) {
       this.#hash = hash; // do not log the same broken file every poll
+      this.#refusal = {
+        version: hash.slice(0, 12),
+        reason: /not valid YAML/.test((err as Error).message)
+          ? 'policy invalid (not YAML)'
+          : 'policy invalid',
+      };
       logger.error(
         { err: (err as Error).message, file, policyVersion: this.version, refused: hash.slice(0, 12) },
         'policy change refused; previous policy stays in force',
