@@ -25,8 +25,14 @@ export interface LocalFleet {
   stop: () => Promise<number | null>;
 }
 
+/** What to change from the defaults: extra environment (after the clean-up below) and `start` arguments. */
+export interface LocalFleetOptions {
+  env?: Record<string, string>;
+  args?: string[];
+}
+
 /** Starts the whole local fleet and resolves once it says it is running. */
-export async function startLocalFleet(): Promise<LocalFleet> {
+export async function startLocalFleet(opts: LocalFleetOptions = {}): Promise<LocalFleet> {
   const env: Record<string, string> = {
     ...(process.env as Record<string, string>),
     FLEET_DIR: mkdtempSync(join(tmpdir(), 'fleet-e2e-')),
@@ -57,6 +63,9 @@ export async function startLocalFleet(): Promise<LocalFleet> {
     'SALESFORCE_CLIENT_ID',
     'SALESFORCE_CLIENT_SECRET',
     'VENDOR_TENANTS_FILE',
+    // The example policy, whatever policy this shell points at.
+    'POLICY_FILE',
+    'FLEET_POLICY_FILE',
   ])
     delete env[v];
   delete env.DATABASE_URL;
@@ -66,7 +75,8 @@ export async function startLocalFleet(): Promise<LocalFleet> {
     env[`FLEET_PORT_${s.name.toUpperCase().replace(/-/g, '_')}`] = String(port);
     urls[s.name] = `http://127.0.0.1:${port}/mcp`;
   }
-  const child: ChildProcess = spawn(process.execPath, [...NODE_ARGS, 'start'], {
+  Object.assign(env, opts.env);
+  const child: ChildProcess = spawn(process.execPath, [...NODE_ARGS, 'start', ...(opts.args ?? [])], {
     cwd: ROOT,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],

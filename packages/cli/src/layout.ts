@@ -10,7 +10,7 @@ import { declaredToolsOf, type ServerManifest, serverManifest } from '@mcp-fleet
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 /** Local state of `fleet start`: embedded PostgreSQL, dev issuer key, logs, sandbox files. */
 export const FLEET_DIR = resolve(process.env.FLEET_DIR ?? join(ROOT, '.fleet'));
-/** The policy the local fleet loads unless FLEET_POLICY_FILE says otherwise. */
+/** The policy the local fleet loads unless POLICY_FILE (or its alias FLEET_POLICY_FILE) says otherwise. */
 export const EXAMPLE_POLICY = join(ROOT, 'deploy/policies/example.yaml');
 
 /** Port of the local dev token issuer (FLEET_ISSUER_PORT overrides it). Servers' ports are in their manifests. */

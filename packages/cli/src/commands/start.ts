@@ -3,7 +3,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { LocalSetupContext } from '@mcp-fleet/core';
 import { DevIssuer, type PostgresHandle, startEmbeddedPostgres } from '@mcp-fleet/testkit';
@@ -77,7 +77,9 @@ export async function startCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: argv, options: { only: { type: 'string' } } });
   const only = values.only?.split(',');
   mkdirSync(join(FLEET_DIR, 'logs'), { recursive: true });
-  const policyFile = process.env.FLEET_POLICY_FILE ?? EXAMPLE_POLICY;
+  // POLICY_FILE, as for every server (FLEET_POLICY_FILE is its older alias), else the example policy.
+  const named = process.env.POLICY_FILE?.trim() || process.env.FLEET_POLICY_FILE?.trim();
+  const policyFile = named ? resolve(named) : EXAMPLE_POLICY;
   const servers = discoverServers().filter((s) => !only || only.includes(s.name));
   if (servers.length === 0) {
     process.stderr.write('no servers found under servers/ (a server package needs an "mcpFleet" block)\n');
