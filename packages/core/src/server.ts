@@ -243,7 +243,7 @@ export async function createFleetServer<C, Cfg>(
     readiness.push({
       name: 'fleet_db',
       critical: false,
-      check: async () => void (await fleetDb.query('SELECT 1')),
+      check: () => pingFleetDb(fleetDb, FLEET_DB_READY_TIMEOUT_MS),
     });
   }
   const app = buildHttpApp(runtime, {
@@ -277,6 +277,37 @@ export async function createFleetServer<C, Cfg>(
       return closing;
     },
   };
+}
+
+/** How long /readyz waits for the fleet database's `SELECT 1` before it calls the database failing. */
+const FLEET_DB_READY_TIMEOUT_MS = 2_000;
+
+/**
+ * `SELECT 1` on a pooled connection, failing after `timeoutMs` when the database hangs (accepts, then
+ * never answers) so /readyz still answers. A connection that timed out is destroyed, not returned to
+ * the pool with its query still pending. Waiting for a connection is bounded by the pool's own
+ * `connectionTimeoutMillis`.
+ */
+async function pingFleetDb(pool: pg.Pool, timeoutMs: number): Promise<void> {
+  const client = await pool.connect();
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      client.query('SELECT 1'),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`fleet database did not answer SELECT 1 within ${timeoutMs} ms`)),
+          timeoutMs,
+        );
+      }),
+    ]);
+  } catch (err) {
+    client.release(err as Error);
+    throw err;
+  } finally {
+    clearTimeout(timer);
+  }
+  client.release();
 }
 
 /**

@@ -1,6 +1,7 @@
 // The fastify app of a fleet server: /mcp behind the guards, plus health, readiness, metrics and
 // protected-resource metadata outside them.
 import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Identity } from '../identity/identity.js';
 import type { TokenVerifier } from '../identity/token-verifier.js';
@@ -37,6 +38,7 @@ export function buildHttpApp(rt: FleetRuntime, options: HttpAppOptions): Fastify
     // so it is kept only as the audit record's details.clientRequestId (and echoed back as it came).
     genReqId: () => randomUUID(),
   });
+  drainKeepAliveOnClose(app);
   // The client learns the server's id for its request (on the raw response: the MCP host hijacks it).
   app.addHook('onRequest', async (request, reply) => {
     reply.raw.setHeader('x-request-id', request.id);
@@ -170,4 +172,32 @@ export function buildHttpApp(rt: FleetRuntime, options: HttpAppOptions): Fastify
   });
 
   return app;
+}
+
+/**
+ * A clean stop (SIGTERM) must not wait for keep-alive connections. Node's `server.close()` (and
+ * fastify's `forceCloseConnections: 'idle'`) close the connections idle at that moment only: one whose
+ * call was in flight turns idle when its answer is sent and would then stay open for the keep-alive
+ * timeout (fastify's 72 s, beyond any grace period), so the server never finished closing. While
+ * closing, an answer not yet started says `Connection: close`, and every connection is closed as soon
+ * as its answer is done. A request that arrives on it meanwhile is refused (`return503OnClosing`).
+ */
+function drainKeepAliveOnClose(app: FastifyInstance): void {
+  const inFlight = new Set<ServerResponse>();
+  let closing = false;
+  const closeIdle = () => setImmediate(() => app.server.closeIdleConnections());
+  app.server.on('request', (_req: IncomingMessage, res: ServerResponse) => {
+    inFlight.add(res);
+    const done = () => {
+      if (!inFlight.delete(res)) return;
+      if (closing) closeIdle();
+    };
+    res.once('finish', done);
+    res.once('close', done);
+  });
+  app.addHook('preClose', async () => {
+    closing = true;
+    for (const res of inFlight) if (!res.headersSent) res.setHeader('connection', 'close');
+    closeIdle();
+  });
 }
