@@ -20,6 +20,10 @@ export interface LocalFleet {
   env: Record<string, string>;
   urls: Record<string, string>;
   output: () => string;
+  /** The `fleet start` process (with ownGroup, also its process group's id). */
+  pid: number;
+  /** Resolves with its exit code once `fleet start` has exited. */
+  exited: Promise<number | null>;
   /** Runs `fleet <args>` against this fleet and returns stdout. */
   fleet: (...args: string[]) => Promise<string>;
   stop: () => Promise<number | null>;
@@ -29,6 +33,8 @@ export interface LocalFleet {
 export interface LocalFleetOptions {
   env?: Record<string, string>;
   args?: string[];
+  /** Start `fleet start` as a terminal's foreground job: the leader of a process group of its own. */
+  ownGroup?: boolean;
 }
 
 /** Starts the whole local fleet and resolves once it says it is running. */
@@ -80,6 +86,11 @@ export async function startLocalFleet(opts: LocalFleetOptions = {}): Promise<Loc
     cwd: ROOT,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: opts.ownGroup ?? false,
+  });
+  const exited = new Promise<number | null>((resolve) => {
+    if (child.exitCode !== null) resolve(child.exitCode);
+    else child.once('exit', (code) => resolve(code));
   });
   let out = '';
   child.stdout?.on('data', (d: Buffer) => {
@@ -103,6 +114,8 @@ export async function startLocalFleet(opts: LocalFleetOptions = {}): Promise<Loc
     env,
     urls,
     output: () => out,
+    pid: child.pid!,
+    exited,
     fleet: async (...args) =>
       (await run(process.execPath, [...NODE_ARGS, ...args], { cwd: ROOT, env })).stdout,
     stop: () =>

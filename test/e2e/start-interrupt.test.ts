@@ -1,0 +1,71 @@
+// Ctrl-C of `pnpm start`: the terminal sends SIGINT to the whole foreground process group. The
+// fleet must stop its servers first, let them drain and flush their audit records, and stop its
+// embedded PostgreSQL only then (issue 16, defect 2: PostgreSQL shared the group and stopped at
+// once, and 32 of 40 calls in flight lost their audit records).
+import { join } from 'node:path';
+import { connectClient, startEmbeddedPostgres } from '@mcp-fleet/testkit';
+import pg from 'pg';
+import { describe, expect, it } from 'vitest';
+import { startLocalFleet } from './local-fleet.js';
+
+describe('Ctrl-C of fleet start', () => {
+  it('keeps the audit record of every call answered while the fleet was interrupted', async () => {
+    const fleet = await startLocalFleet({ args: ['--only', 'files'], ownGroup: true });
+    const url = fleet.urls.files!;
+    const WORKERS = 8;
+    const agents = Array.from({ length: WORKERS }, (_, i) => `interrupt-agent-${i}`);
+    const tokens = await Promise.all(
+      agents.map(async (agent) =>
+        (await fleet.fleet('token', '--agent', agent, '--role', 'support', '--server', 'files')).trim(),
+      ),
+    );
+    const answered = new Map<string, number>(agents.map((a) => [a, 0]));
+    // Each worker calls until the fleet stops answering it; every answer it got must be audited.
+    const workers = agents.map(async (agent, i) => {
+      const client = await connectClient('modern', url, tokens[i]!);
+      try {
+        for (let n = 0; ; n++) {
+          // Distinct arguments: no answer comes from the result cache, each one is a served call.
+          await client.callTool('search_documents', { query: `policy ${agent} ${n}` });
+          answered.set(agent, answered.get(agent)! + 1);
+        }
+      } catch {
+        // the fleet stopped answering (refused, reset or closed)
+      } finally {
+        await client.close().catch(() => {});
+      }
+    });
+    // Interrupt under load, as a terminal does: SIGINT to the process group of `pnpm start`.
+    while ([...answered.values()].reduce((a, b) => a + b, 0) < 100)
+      await new Promise((r) => setTimeout(r, 20));
+    process.kill(-fleet.pid, 'SIGINT');
+    await Promise.all(workers);
+    const code = await fleet.exited;
+
+    // Read the fleet database once the fleet is gone: its PostgreSQL again, on the same data directory.
+    const db = await startEmbeddedPostgres({
+      dir: join(fleet.env.FLEET_DIR!, 'pg'),
+      port: Number(fleet.env.FLEET_PG_PORT),
+      persistent: true,
+      log: () => {},
+    });
+    try {
+      const client = new pg.Client({ connectionString: db.url.replace(/\/postgres$/, '/fleet') });
+      await client.connect();
+      const { rows } = await client.query<{ agent_id: string; n: string }>(
+        `SELECT agent_id, count(*) AS n FROM audit_records
+          WHERE agent_id LIKE 'interrupt-agent-%' AND outcome <> 'started' GROUP BY agent_id`,
+      );
+      await client.end();
+      const recorded = Object.fromEntries(rows.map((r) => [r.agent_id, Number(r.n)]));
+      for (const agent of agents)
+        expect(recorded[agent] ?? 0, `${agent}: audit records vs answered calls`).toBeGreaterThanOrEqual(
+          answered.get(agent)!,
+        );
+    } finally {
+      await db.stop();
+    }
+    // A clean stop, not the exit code of a process killed by the signal (130).
+    expect(code).toBe(0);
+  }, 240_000);
+});
