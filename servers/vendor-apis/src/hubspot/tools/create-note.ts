@@ -4,7 +4,7 @@
 // read first (a wrong id changes nothing), then `ctx.commit()` and one POST, never retried after a 5xx or a
 // timeout (a 429 with a Retry-After that fits may be); core replays a repeated idempotency key.
 import { z } from 'zod';
-import { tool } from '../../tools/tool.js';
+import { tool, vendorWrite } from '../../tools/tool.js';
 import type { NoteTarget } from '../connector.js';
 import { companyId, contactId } from '../ids.js';
 import { deadlineOf, hubspotOf, isoOf, noteHtml } from './shared.js';
@@ -56,7 +56,7 @@ export const hubspotCreateNote = tool({
     companyId: z.string().optional(),
     createdAt: z.string().optional(),
   }),
-  governance: { readOnly: false, commits: true, openWorld: true, timeoutMs: NOTE_TIMEOUT_MS },
+  governance: vendorWrite(NOTE_TIMEOUT_MS),
   annotations: { destructiveHint: false, openWorldHint: true },
   handler: async (args, ctx) => {
     const hubspot = hubspotOf(ctx.connectors);

@@ -3,25 +3,15 @@
 import { ToolError } from '@mcp-fleet/core';
 import { z } from 'zod';
 import type { Connectors } from '../../connectors.js';
+import { clampedLimit } from '../../tools/tool.js';
 import { callBounds } from '../../upstream/call.js';
 import type { HubSpotConnector } from '../connector.js';
 
 /** HubSpot's page maximum that the tools clamp to (the search API itself allows 200). */
 export const HUBSPOT_MAX_LIMIT = 100;
 
-/** Timeout of a read tool (a read may retry within it). */
-export const READ_TIMEOUT_MS = 30_000;
-
-/** Governance of every HubSpot read. */
-export const READ_GOVERNANCE = {
-  readOnly: true,
-  cacheTtlSeconds: 30,
-  openWorld: true,
-  timeoutMs: READ_TIMEOUT_MS,
-} as const;
-
-/** Annotations of every HubSpot read. */
-export const READ_ANNOTATIONS = { readOnlyHint: true, openWorldHint: true } as const;
+/** Governance and annotations of every HubSpot read. */
+export { VENDOR_READ as READ_GOVERNANCE, VENDOR_READ_HINTS as READ_ANNOTATIONS } from '../../tools/tool.js';
 
 /** The vendor's data is data: every result that carries it says so. */
 export const UNTRUSTED = { source: 'hubspot' } as const;
@@ -42,17 +32,11 @@ export const deadlineOf = (ctx: { signal: AbortSignal; deadline: number }): numb
 
 /** `limit`: 1 or more, clamped silently to HubSpot's 100. */
 export const limitArg = (def: number) =>
-  z
-    .number()
-    .int()
-    .min(1)
-    // The listed schema shows the real range; a larger value is still clamped, not refused (D-5).
-    .meta({ maximum: HUBSPOT_MAX_LIMIT })
-    .default(def)
-    .transform((v) => Math.min(v, HUBSPOT_MAX_LIMIT))
-    .describe(
-      `How many results (default ${def}); more than ${HUBSPOT_MAX_LIMIT} is clamped to ${HUBSPOT_MAX_LIMIT}.`,
-    );
+  clampedLimit(
+    def,
+    HUBSPOT_MAX_LIMIT,
+    `How many results (default ${def}); more than ${HUBSPOT_MAX_LIMIT} is clamped to ${HUBSPOT_MAX_LIMIT}.`,
+  );
 
 /**
  * A literal search value: letters, digits, spaces and the punctuation of names, no wildcard (`*`),

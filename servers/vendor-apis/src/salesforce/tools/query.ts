@@ -1,7 +1,7 @@
 // salesforce_query: rows of an allow-listed object, selected by typed conditions (joined with AND);
 // the query is built by soql.ts from the allow-list, never written by the model (V8, V9, V10).
 import { z } from 'zod';
-import { tool } from '../../tools/tool.js';
+import { clampedLimit, tool } from '../../tools/tool.js';
 import { SF_FIELDS } from '../objects.js';
 import { buildQuery, MAX_CONDITIONS, MAX_IN_VALUES, MAX_LIMIT, OPS } from '../soql.js';
 import {
@@ -62,17 +62,11 @@ export const salesforceQuery = tool({
         .object({ field: fieldName, direction: z.enum(['asc', 'desc']).default('asc') })
         .strict()
         .optional(),
-      limit: z
-        .number()
-        .int()
-        .min(1)
-        // The listed schema shows the real range; a larger value is still clamped, not refused (D-5).
-        .meta({ maximum: MAX_LIMIT })
-        .default(100)
-        .transform((n) => Math.min(n, MAX_LIMIT))
-        .describe(
-          `Most rows to return (1-${MAX_LIMIT}, default 100; larger values are treated as ${MAX_LIMIT})`,
-        ),
+      limit: clampedLimit(
+        100,
+        MAX_LIMIT,
+        `Most rows to return (1-${MAX_LIMIT}, default 100; larger values are treated as ${MAX_LIMIT})`,
+      ),
     })
     .strict(),
   output: z.object({

@@ -1,8 +1,9 @@
 // What the Salesforce tools share: the connector lookup, governance of reads and writes, each call's
 // bounds, the object argument and the trimmed record shape with its output schema.
-import { type ToolContext, ToolError, type ToolGovernance } from '@mcp-fleet/core';
+import { type ToolContext, ToolError } from '@mcp-fleet/core';
 import { z } from 'zod';
 import type { Connectors } from '../../connectors.js';
+import { vendorWrite } from '../../tools/tool.js';
 import { callBounds } from '../../upstream/call.js';
 import type { CallBounds, SalesforceConnector, SfRecord } from '../connector.js';
 import type { SfObject } from '../ids.js';
@@ -15,25 +16,10 @@ export function salesforceOf(c: Connectors): SalesforceConnector {
   return c.salesforce;
 }
 
-const READ_TIMEOUT_MS = 30_000;
+/** Reads: cached for 30 s, reaching outside the company. Writes: audited, committed right before the request. */
+export { VENDOR_READ as READ, VENDOR_READ_HINTS as READ_HINTS } from '../../tools/tool.js';
 /** Writes wait at least twice the vendor's 10 s timeout (one attempt, plus a 429 retry when it fits). */
-export const WRITE_TIMEOUT_MS = 30_000;
-
-/** Reads: cached for 30 s, reaching outside the company. */
-export const READ: ToolGovernance = {
-  readOnly: true,
-  cacheTtlSeconds: 30,
-  openWorld: true,
-  timeoutMs: READ_TIMEOUT_MS,
-};
-export const READ_HINTS = { readOnlyHint: true, openWorldHint: true } as const;
-/** Writes: audited, committed right before the request, never cached. */
-export const WRITE: ToolGovernance = {
-  readOnly: false,
-  commits: true,
-  openWorld: true,
-  timeoutMs: WRITE_TIMEOUT_MS,
-};
+export const WRITE = vendorWrite(30_000);
 
 /** The call's signal and a deadline a little before the call's own timeout. */
 export const boundsOf = (ctx: Pick<ToolContext, 'signal' | 'deadline'>): CallBounds => callBounds(ctx);

@@ -1,10 +1,11 @@
 // What the Stripe tools share: the connector lookup, read governance, each call's bounds, and the
 // trimmed shapes of customers, invoices, payments and subscriptions (ids, names, emails, amounts in
 // minor units with their currency, statuses, ISO dates) with their output schemas.
-import { type ToolContext, ToolError, type ToolGovernance } from '@mcp-fleet/core';
+import { type ToolContext, ToolError } from '@mcp-fleet/core';
 import type Stripe from 'stripe';
 import { z } from 'zod';
 import type { Connectors } from '../../connectors.js';
+import { clampedLimit } from '../../tools/tool.js';
 import { callBounds } from '../../upstream/call.js';
 import type { CallBounds, StripeConnector } from '../connector.js';
 
@@ -15,31 +16,19 @@ export function stripeOf(c: Connectors): StripeConnector {
   return c.stripe;
 }
 
-const TIMEOUT_MS = 30_000;
-
 /** Every Stripe tool reads, caches for 30 s and reaches outside the company. */
-export const READ: ToolGovernance = {
-  readOnly: true,
-  cacheTtlSeconds: 30,
-  openWorld: true,
-  timeoutMs: TIMEOUT_MS,
-};
-export const READ_HINTS = { readOnlyHint: true, openWorldHint: true } as const;
+export { VENDOR_READ as READ, VENDOR_READ_HINTS as READ_HINTS } from '../../tools/tool.js';
 
 /** The call's signal and a deadline a little before the call's own timeout. */
 export const boundsOf = (ctx: Pick<ToolContext, 'signal' | 'deadline'>): CallBounds => callBounds(ctx);
 
 /** Stripe's `limit` for a tool: 1..100 (Stripe's maximum), larger values clamped to 100, not refused. */
 export const limitArg = (def: number, what: string) =>
-  z
-    .number()
-    .int()
-    .min(1)
-    // The listed schema shows the real range; a larger value is still clamped, not refused (D-5).
-    .meta({ maximum: 100 })
-    .default(def)
-    .transform((n) => Math.min(n, 100))
-    .describe(`How many ${what} to return (1-100, default ${def}; values above 100 are treated as 100)`);
+  clampedLimit(
+    def,
+    100,
+    `How many ${what} to return (1-100, default ${def}; values above 100 are treated as 100)`,
+  );
 
 /** Seconds since the epoch as an ISO string (null stays null). */
 export const iso = (s: number | null | undefined) =>
