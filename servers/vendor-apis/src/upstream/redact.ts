@@ -29,6 +29,11 @@ const PATTERNS: readonly [RegExp, string][] = [
 
 /** Literal strings to mask: configured credentials and vendor hosts (of every server in this process). */
 const literals = new Map<string, string>();
+/**
+ * The same, longest first (a token containing a host, or another token, is masked whole): sorted once
+ * per registration, not on every audit string and log line.
+ */
+let longestFirst: [string, string][] = [];
 
 /** Remembers the configuration's credentials and vendor hosts so every audit string is masked of them. */
 export function registerVendorSecrets(config: VendorApisConfig): void {
@@ -60,6 +65,7 @@ export function registerVendorSecrets(config: VendorApisConfig): void {
     secret(t.salesforce?.clientSecret);
     host(t.salesforce?.instanceUrl);
   }
+  longestFirst = [...literals].sort((a, b) => b[0].length - a[0].length);
 }
 
 /** Replaces every occurrence of `needle` (case-insensitive for hosts) without a regex built from it. */
@@ -81,9 +87,7 @@ function replaceLiteral(text: string, needle: string, mask: string, fold: boolea
 export function redactVendorSecrets(text: string): string {
   if (text.length < 8) return text;
   let out = text;
-  // Longest literals first, so a token containing a host (or another token) is masked whole.
-  for (const [needle, mask] of [...literals].sort((a, b) => b[0].length - a[0].length))
-    out = replaceLiteral(out, needle, mask, mask === MASK.host);
+  for (const [needle, mask] of longestFirst) out = replaceLiteral(out, needle, mask, mask === MASK.host);
   for (const [re, mask] of PATTERNS) out = out.replace(re, mask);
   return out;
 }
