@@ -11,6 +11,7 @@ import { type DatabaseSectionResult, runDatabaseSection } from './db-section.js'
 import { type BaselineResult, buildBaseline } from './lib/baseline.js';
 import { bundle } from './lib/bundle.js';
 import { openBenchDatabase } from './lib/fleet-db.js';
+import { seedFlowBaseline, timeScoring } from './lib/flow.js';
 import { gitRevision, machineInfo, packageVersions } from './lib/machine.js';
 import { ROOT } from './lib/processes.js';
 import { type Row, renderColumns, renderTable, renderTargets } from './lib/report.js';
@@ -60,6 +61,17 @@ const issuer = await DevIssuer.create();
 await issuer.listen(0);
 const fleet = fleetSetup(db, issuer, env.BENCH_REDIS_URL);
 const notes = [...fleet.notes];
+// Issue 17: the governed policy's flow section scores every call; seed an anomaly baseline for the
+// bench role so each score is a real lookup, and time one score in this process.
+let scoring: { nsPerScore: number; rows: number } | undefined;
+if (wants('fleet-governed') && fleet.flowInPolicy) {
+  const seeded = await seedFlowBaseline(db.url, ['support']);
+  scoring = timeScoring();
+  notes.push(
+    `flow (3 vs 3f, 3g): the governed policy's flow section on/off, its anomaly settings on/off; anomaly baseline seeded with ${seeded} transitions of role support (the bench tool after itself: ${(100_000).toLocaleString('en')}), so every call of 3 is scored against it`,
+  );
+} else if ((wants('fleet-flow-off') || wants('fleet-flow-noanomaly')) && !fleet.flowInPolicy)
+  notes.push('flow (3f, 3g): the governed policy has no flow section; 3, 3f and 3g run the same policy');
 // Section 3's baseline: the same governed server built from the code before issue 12 (lib/baseline.ts).
 // A baseline that cannot be built is said so, and only its rows are skipped.
 let baselineBuild: BaselineResult | undefined;
@@ -152,13 +164,14 @@ try {
   await db.close().catch((err: Error) => notes.push(`database cleanup failed: ${err.message}`));
 }
 
-const { verdicts, ratios, baselineRatios } = evaluateTargets(
+const { verdicts, ratios, baselineRatios, flowRatios } = evaluateTargets(
   rows,
   LEVELS,
   MODERATE,
   MODERATE_RATE,
   coldStart,
   dbSection,
+  scoring,
 );
 const runSeconds = (Date.now() - started) / 1000;
 
@@ -209,6 +222,20 @@ if (baselineBuild) {
         'for this comparison run BENCH_WARMUP=3 BENCH_DURATION=10 BENCH_SLICES=20 (README: the baseline)',
     );
 }
+if (flowRatios.length) {
+  say(
+    "\n== governed with the policy's flow section incl. anomaly scoring (3) ÷ without it (3f), ÷ without only its anomaly scoring (3g), same run (issue 17) ==",
+  );
+  say(
+    renderColumns(
+      ['3 ÷', 'run', 'req/s', 'CPU ms/call', 'p50', 'p99'],
+      flowRatios.map((r) => [r.vs, r.run, r.throughput, r.cpuPerCall, r.p50, r.p99]),
+    ),
+  );
+  say(
+    '(req/s < 1 and CPU ms/call or latency > 1 = the flow guard costs; within ~10 % is run-to-run noise on a busy machine)',
+  );
+}
 if (coldStart) {
   say('\n== 6 cold start and memory (governed server: JWT, policy, fleet DB with migrations) ==');
   say(
@@ -258,6 +285,7 @@ const report = {
       ? { ...baselineBuild.baseline, ratios: baselineRatios }
       : { ref: baselineBuild.ref, skipped: baselineBuild.reason }
     : undefined,
+  flow: flowRatios.length || scoring ? { ratios: flowRatios, scoring } : undefined,
   audits,
   coldStart,
   database: dbSection?.summary,

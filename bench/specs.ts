@@ -57,6 +57,12 @@ export interface Run {
 export interface FleetSetup {
   governedEnv: (baseUrl: string) => Record<string, string>;
   minimalEnv: (baseUrl: string) => Record<string, string>;
+  /** As governedEnv, with the policy's `flow` section removed (section 3f: the flow guard's share). */
+  noFlowEnv: (baseUrl: string) => Record<string, string>;
+  /** As governedEnv, with the flow section's `anomaly` settings removed (section 3g: scoring's share). */
+  noAnomalyEnv: (baseUrl: string) => Record<string, string>;
+  /** Whether the governed policy has a `flow` section (else 3f measures nothing). */
+  flowInPolicy: boolean;
   authEnv: (baseUrl: string) => Record<string, string>;
   limitsSupported: boolean;
   redisUrl: string | undefined;
@@ -94,6 +100,17 @@ export function fleetSetup(db: BenchDatabase, issuer: DevIssuer, redisUrl: strin
   parsePolicy(JSON.stringify(governed), benchServer.name, new ToolRegistry(benchTools));
   const governedPolicy = join(dir, 'governed-policy.yaml');
   writeFileSync(governedPolicy, JSON.stringify(governed, null, 2)); // JSON is YAML
+  // The same policy without its flow section: what the flow guard (rules, copy detection, anomaly
+  // scoring) adds to a governed call is the difference between 3 and 3f.
+  const { flow, ...withoutFlow } = governed as Record<string, unknown>;
+  const noFlowPolicy = join(dir, 'governed-noflow-policy.yaml');
+  writeFileSync(noFlowPolicy, JSON.stringify(withoutFlow, null, 2));
+  const { anomaly: _anomaly, ...flowWithoutAnomaly } = (flow ?? {}) as Record<string, unknown>;
+  const noAnomalyPolicy = join(dir, 'governed-noanomaly-policy.yaml');
+  writeFileSync(
+    noAnomalyPolicy,
+    JSON.stringify(flow ? { ...withoutFlow, flow: flowWithoutAnomaly } : withoutFlow, null, 2),
+  );
   const allowAllPolicy = join(dir, 'allow-all-policy.yaml');
   writeFileSync(
     allowAllPolicy,
@@ -115,6 +132,19 @@ export function fleetSetup(db: BenchDatabase, issuer: DevIssuer, redisUrl: strin
       ...(redisUrl ? { REDIS_URL: redisUrl } : {}),
     }),
     minimalEnv: (baseUrl) => ({ ...authEnv(baseUrl), POLICY_FILE: allowAllPolicy, AUDIT_STDOUT: 'false' }),
+    noFlowEnv: (baseUrl) => ({
+      ...authEnv(baseUrl),
+      POLICY_FILE: noFlowPolicy,
+      DATABASE_URL: db.url,
+      ...(redisUrl ? { REDIS_URL: redisUrl } : {}),
+    }),
+    noAnomalyEnv: (baseUrl) => ({
+      ...authEnv(baseUrl),
+      POLICY_FILE: noAnomalyPolicy,
+      DATABASE_URL: db.url,
+      ...(redisUrl ? { REDIS_URL: redisUrl } : {}),
+    }),
+    flowInPolicy: flow !== undefined,
     limitsSupported,
     redisUrl,
     notes: [
@@ -229,6 +259,35 @@ export function targetSpecs(
           },
         ]
       : []),
+    {
+      id: 'fleet-flow-off',
+      section: '3f',
+      label: "fleet: full governance without the policy's flow section",
+      describe:
+        "as 3, with the governed policy's `flow` section removed: no flow step work (session taint, rules, copy " +
+        'detection, anomaly score); 3 ÷ 3f is what the flow guard, anomaly scoring included, adds to a call ' +
+        '(3 scores every call against a seeded baseline of the bench role)',
+      file: FLEET_TARGET,
+      readyPath: '/readyz',
+      env: (b) => ({ ...f.noFlowEnv(b), BENCH_FLEET_VARIANT: 'production' }),
+      roles: ['support'],
+      audited: true,
+      runs: all('modern'),
+    },
+    {
+      id: 'fleet-flow-noanomaly',
+      section: '3g',
+      label: "fleet: full governance, the policy's flow section without anomaly scoring",
+      describe:
+        "as 3, with only the flow section's `anomaly` settings removed: flow rules and copy detection stay; 3 ÷ 3g " +
+        "is what anomaly scoring adds to a call (knowing the session's previous call, and the score)",
+      file: FLEET_TARGET,
+      readyPath: '/readyz',
+      env: (b) => ({ ...f.noAnomalyEnv(b), BENCH_FLEET_VARIANT: 'production' }),
+      roles: ['support'],
+      audited: true,
+      runs: all('modern'),
+    },
     {
       id: 'fleet-sdkpath',
       section: '3b',

@@ -31,6 +31,19 @@ export interface BaselineRatioRow {
   p99: string;
 }
 
+/** Governed (flow section on, anomaly scoring included) against the same policy without it (3 ÷ 3f). */
+export interface FlowRatioRow {
+  /** What 3 is compared with: `3f (no flow section)` or `3g (flow without anomaly scoring)`. */
+  vs: string;
+  run: string;
+  /** Throughput with flow ÷ without (closed loop; < 1 = the flow guard costs throughput). */
+  throughput: string;
+  /** Server CPU ms per call with flow ÷ without (> 1 = the flow guard's CPU). */
+  cpuPerCall: string;
+  p50: string;
+  p99: string;
+}
+
 /** The 2026-era row of a target at `c` connections: closed loop, or open loop at `rate`. */
 const find = (rows: Row[], id: string, c: number, rate?: number) =>
   rows.find((r) => r.id === id && r.era === 'modern' && r.connections === c && r.rate === rate && r.result);
@@ -42,7 +55,13 @@ export function evaluateTargets(
   moderateRate: number,
   cold: ColdStartResult | undefined,
   db: DatabaseSectionResult | undefined,
-): { verdicts: TargetVerdict[]; ratios: RatioRow[]; baselineRatios: BaselineRatioRow[] } {
+  scoring?: { nsPerScore: number; rows: number },
+): {
+  verdicts: TargetVerdict[];
+  ratios: RatioRow[];
+  baselineRatios: BaselineRatioRow[];
+  flowRatios: FlowRatioRow[];
+} {
   const ratios: RatioRow[] = [];
   const overSdk: { c: number; v: number }[] = [];
   const overCeiling: { c: number; v: number }[] = [];
@@ -175,6 +194,53 @@ export function evaluateTargets(
       met: cpuRatios.length ? cpuRatios.every((x) => x.v <= 1.05) : null,
     });
   }
+  // Issue 17: the flow guard, and anomaly scoring in it, must not add measurable latency.
+  const flowRatios: FlowRatioRow[] = [];
+  for (const [id, vs, what] of [
+    ['fleet-flow-off', '3f (no flow section)', 'flow guard incl. anomaly scoring vs none'],
+    ['fleet-flow-noanomaly', '3g (flow without anomaly)', 'anomaly scoring vs flow guard without it'],
+  ] as const) {
+    const mine: FlowRatioRow[] = [];
+    for (const [c, rate] of [
+      ...levels.map((c) => [c, undefined] as const),
+      [moderate, moderateRate] as const,
+    ]) {
+      const on = find(rows, 'fleet-governed', c, rate);
+      const off = find(rows, id, c, rate);
+      if (!on || !off) continue;
+      mine.push({
+        vs,
+        run: rate ? `${c}@${rate}/s (open loop)` : `c=${c}`,
+        throughput: rate ? '(fixed rate)' : ratio(on.result!.rps, off.result!.rps),
+        cpuPerCall: ratio(cpuMsPerCall(on), cpuMsPerCall(off)),
+        p50: ratio(on.result!.latency.p50, off.result!.latency.p50),
+        p99: ratio(on.result!.latency.p99, off.result!.latency.p99),
+      });
+    }
+    flowRatios.push(...mine);
+    if (!mine.length) continue;
+    const onP50 = find(rows, 'fleet-governed', moderate, moderateRate)?.result?.latency.p50;
+    const offP50 = find(rows, id, moderate, moderateRate)?.result?.latency.p50;
+    const diff = onP50 !== undefined && offP50 !== undefined ? onP50 - offP50 : undefined;
+    verdicts.push({
+      target: `${what} (issue 17)`,
+      goal: `p50 at ${moderate} conns, ${moderateRate} req/s (open loop): ≤ 0.1 ms more`,
+      measured:
+        `${diff !== undefined ? `open-loop p50 ${signed(diff)} ms (${mine.find((r) => r.run.includes('open loop'))?.p50}); ` : ''}` +
+        `CPU ms/call ${mine
+          .filter((r) => !r.run.includes('open loop'))
+          .map((r) => `${r.run}: ${r.cpuPerCall}`)
+          .join(', ')}`,
+      met: diff !== undefined ? diff <= 0.1 : null,
+    });
+  }
+  if (scoring)
+    verdicts.push({
+      target: 'one anomaly score, in process (issue 17, info)',
+      goal: 'reported (a map lookup)',
+      measured: `${fmt(scoring.nsPerScore, 0)} ns per score on a model of ${scoring.rows.toLocaleString('en')} transitions`,
+      met: true,
+    });
   const loaded = rows.filter((r) => r.id === 'fleet-governed' && r.serverPeakRssMB !== undefined);
   if (loaded.length) {
     const peak = Math.max(...loaded.map((r) => r.serverPeakRssMB!));
@@ -185,7 +251,7 @@ export function evaluateTargets(
       met: true,
     });
   }
-  return { verdicts, ratios, baselineRatios };
+  return { verdicts, ratios, baselineRatios, flowRatios };
 }
 
 const list2 = (xs: { run: string; v: number }[]) => xs.map((x) => `${x.run}: ${fmt(x.v, 3)}×`).join(', ');

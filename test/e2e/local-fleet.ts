@@ -15,6 +15,36 @@ const NODE_ARGS = [
   join(ROOT, 'packages/cli/src/main.ts'),
 ];
 
+/**
+ * The operator contract's upstream variables (ARCHITECTURE.md "Operator contract") with REDIS_URL and
+ * DATABASE_URL: `pnpm start` passes each through when set; a local fleet in tests clears them all.
+ */
+export const OPERATOR_VARIABLES = [
+  'WAREHOUSE_URL',
+  'SLACK_BOT_TOKEN',
+  'SLACK_API_URL',
+  'SMTP_URL',
+  'EMAIL_FROM',
+  'TEAMS_CHANNELS',
+  'JIRA_URL',
+  'JIRA_EMAIL',
+  'JIRA_API_TOKEN',
+  'STRIPE_API_KEY',
+  'STRIPE_API_URL',
+  'HUBSPOT_ACCESS_TOKEN',
+  'HUBSPOT_API_URL',
+  'SALESFORCE_INSTANCE_URL',
+  'SALESFORCE_ACCESS_TOKEN',
+  'VENDOR_TENANTS_FILE',
+  'SCIM_BASE_URL',
+  'SCIM_TOKEN',
+  'STRIPE_WRITE_KEY',
+  'ADMIN_PROTECTED_USERS',
+  'ADMIN_GROUP',
+  'REDIS_URL',
+  'DATABASE_URL',
+] as const;
+
 /** A local fleet started by the CLI. */
 export interface LocalFleet {
   env: Record<string, string>;
@@ -49,32 +79,23 @@ export async function startLocalFleet(opts: LocalFleetOptions = {}): Promise<Loc
     FLEET_SMTP_PORT: String(await freePort()),
     // The vendor simulators (Stripe, HubSpot, Salesforce) on any free ports (default 7412-7414).
     FLEET_VENDOR_SIM_PORT: '0',
+    // The admin server's SCIM simulator on a free port too (default 7415).
+    FLEET_SCIM_SIM_PORT: String(await freePort()),
   };
   // Every upstream simulated, whatever this shell has configured.
   for (const v of [
-    'SLACK_BOT_TOKEN',
-    'SLACK_API_URL',
-    'SMTP_URL',
-    'EMAIL_FROM',
-    'TEAMS_CHANNELS',
-    'JIRA_URL',
-    'JIRA_EMAIL',
-    'JIRA_API_TOKEN',
-    'STRIPE_API_KEY',
-    'STRIPE_API_URL',
-    'HUBSPOT_ACCESS_TOKEN',
-    'HUBSPOT_API_URL',
-    'SALESFORCE_INSTANCE_URL',
-    'SALESFORCE_ACCESS_TOKEN',
+    ...OPERATOR_VARIABLES,
+    // The Salesforce client credentials of an older contract, still cleared.
     'SALESFORCE_CLIENT_ID',
     'SALESFORCE_CLIENT_SECRET',
-    'VENDOR_TENANTS_FILE',
+    'FILES_ROOT',
+    // One process per server, each on its own limits, unless a test asks for Redis and replicas.
+    'FLEET_REPLICAS',
     // The example policy, whatever policy this shell points at.
     'POLICY_FILE',
     'FLEET_POLICY_FILE',
   ])
     delete env[v];
-  delete env.DATABASE_URL;
   const urls: Record<string, string> = {};
   for (const s of discoverServers()) {
     const port = await freePort();

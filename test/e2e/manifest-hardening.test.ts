@@ -343,8 +343,17 @@ describe('fleet new server', () => {
     const copy = repoCopy();
     const plannedFile = join(copy, 'scripts/planned-servers.json');
     const planned = JSON.parse(readFileSync(plannedFile, 'utf8'));
-    // A planned entry the generator refuses (its egress rule takes the chart's own "redis").
-    planned.servers[0].egress = { redis: { ports: [443], comment: 'x' } };
+    // A planned entry of this test's own (the checkout plans none now) that the generator refuses:
+    // its egress rule takes the chart's own "redis".
+    planned.servers = [
+      {
+        name: 'ledger',
+        port: 7406,
+        description: 'Planned in this test.',
+        secretEnv: {},
+        egress: { redis: { ports: [443], comment: 'x' } },
+      },
+    ];
     writeFileSync(plannedFile, `${JSON.stringify(planned, null, 2)}\n`);
     const before = snapshot(copy);
     for (const name of ['billing', planned.servers[0].name])

@@ -8,7 +8,7 @@
 // and node_modules are symlinks to this checkout's, so nothing is installed: the generated package
 // resolves @mcp-fleet/core, testkit, zod and vitest through the root node_modules as it would after
 // `pnpm install`. That keeps the test at tens of seconds on a 2-core runner.
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import {
   cpSync,
   existsSync,
@@ -30,6 +30,22 @@ import { discoverServers, ROOT } from '../../packages/cli/src/layout.js';
 const run = promisify(execFile);
 const NAME = 'demo-notes';
 let copy: string;
+
+/**
+ * A planned server of this test's own (every server of the fleet is built now, so the checkout plans
+ * none): written into the COPY's scripts/planned-servers.json, with its chart generated as
+ * `helm-charts.mjs` writes a planned server's chart. Its port, 7406, is the first after the operator
+ * contract's 7400-7405, so the server generated without a plan proves planned ports are kept.
+ */
+const PLANNED = {
+  name: 'ledger',
+  port: 7406,
+  description: 'Planned in this test: the ledger of the demo company.',
+  secretEnv: {
+    LEDGER_API_KEY: { key: 'ledger-api-key', optional: true, description: 'Ledger API key.' },
+  },
+  egress: { https: { ports: [443], comment: 'The ledger API over HTTPS.' } },
+};
 
 /** Runs `fleet <args>` against the copy; resolves with the exit code and output, never rejects. */
 async function fleet(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -72,6 +88,11 @@ beforeAll(() => {
   }
   symlinkSync(join(ROOT, 'node_modules'), join(copy, 'node_modules'));
   symlinkSync(join(ROOT, 'packages'), join(copy, 'packages'));
+  const plannedFile = join(copy, 'scripts/planned-servers.json');
+  const planned = JSON.parse(readFileSync(plannedFile, 'utf8'));
+  planned.servers = [...planned.servers, PLANNED];
+  writeFileSync(plannedFile, `${JSON.stringify(planned, null, 2)}\n`);
+  execFileSync(process.execPath, ['scripts/helm-charts.mjs'], { cwd: copy });
 });
 afterAll(() => {
   if (copy) rmSync(copy, { recursive: true, force: true });
@@ -83,8 +104,9 @@ describe('fleet new server', () => {
     expect(r.code, r.stderr).toBe(0);
     const dir = join(copy, 'servers', NAME);
     const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
-    // The first free port after the operator contract's 7400-7405 (planned servers' ports are kept).
-    expect(pkg.mcpFleet).toMatchObject({ name: NAME, port: 7406, description: 'Notes for the demo.' });
+    // The first free port after the operator contract's 7400-7405 and the planned ledger's 7406
+    // (planned servers' ports are kept).
+    expect(pkg.mcpFleet).toMatchObject({ name: NAME, port: 7407, description: 'Notes for the demo.' });
     for (const f of [
       'src/main.ts',
       'src/definition.ts',
@@ -93,7 +115,7 @@ describe('fleet new server', () => {
       'test/list-items.test.ts',
     ])
       expect(existsSync(join(dir, f)), f).toBe(true);
-    expect(readFileSync(join(copy, 'docs', `${NAME}.md`), 'utf8')).toContain('7406');
+    expect(readFileSync(join(copy, 'docs', `${NAME}.md`), 'utf8')).toContain('7407');
 
     // Its chart, and the umbrella knows it; the generator leaves the charts exactly as the script writes them.
     expect(parse(readFileSync(join(copy, 'helm', NAME, 'Chart.yaml'), 'utf8')).name).toBe(NAME);
@@ -133,17 +155,20 @@ describe('fleet new server', () => {
   }, 240_000);
 
   it('a planned server takes its planned port, secrets and egress, and leaves the planned list', async () => {
-    // admin is still planned (communication and vendor-apis were generated this way and are built now).
-    const before = readFileSync(join(copy, 'helm/admin/values.yaml'), 'utf8');
-    const r = await fleet('new', 'server', 'admin');
+    // ledger is planned in the copy (communication, vendor-apis and admin were generated this way).
+    const before = readFileSync(join(copy, 'helm/ledger/values.yaml'), 'utf8');
+    const r = await fleet('new', 'server', 'ledger');
     expect(r.code, r.stderr).toBe(0);
-    const m = JSON.parse(readFileSync(join(copy, 'servers/admin/package.json'), 'utf8')).mcpFleet;
-    expect(m.port).toBe(7405);
-    expect(Object.keys(m.secretEnv)).toContain('STRIPE_API_KEY');
+    const m = JSON.parse(readFileSync(join(copy, 'servers/ledger/package.json'), 'utf8')).mcpFleet;
+    expect(m.port).toBe(7406);
+    expect(m.description).toBe(PLANNED.description);
+    expect(m.secretEnv).toEqual(PLANNED.secretEnv);
+    expect(m.egress).toEqual(PLANNED.egress);
     const planned = JSON.parse(readFileSync(join(copy, 'scripts/planned-servers.json'), 'utf8'));
-    expect(planned.servers.map((p: { name: string }) => p.name)).not.toContain('admin');
+    expect(planned.servers.map((p: { name: string }) => p.name)).not.toContain('ledger');
     // Its chart is the one it had as a planned server.
-    expect(readFileSync(join(copy, 'helm/admin/values.yaml'), 'utf8')).toBe(before);
+    expect(readFileSync(join(copy, 'helm/ledger/values.yaml'), 'utf8')).toBe(before);
+    expect((await node(['scripts/helm-charts.mjs', '--check'])).code).toBe(0);
   }, 60_000);
 
   it('refuses a name or port that is taken, and an invalid name', () => {
@@ -151,8 +176,9 @@ describe('fleet new server', () => {
       newServer({ name, ...(port ? { port } : {}), root: copy, install: false });
     expect(() => gen('files')).toThrow('server "files" already exists');
     expect(() => gen('billing', 7403)).toThrow('port 7403 is taken by server files');
-    // admin was generated from its plan by the test above.
     expect(() => gen('billing', 7405)).toThrow('port 7405 is taken by server admin');
+    // ledger was generated from its plan by the test above.
+    expect(() => gen('billing', 7406)).toThrow('port 7406 is taken by server ledger');
     expect(() => gen('billing', 7404)).toThrow('port 7404 is taken by server vendor-apis');
     expect(() => gen('billing', 7400)).toThrow('port 7400 is taken by the dev token issuer');
     expect(() => gen('Billing_API')).toThrow('invalid server name');

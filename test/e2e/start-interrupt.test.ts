@@ -20,14 +20,18 @@ describe('Ctrl-C of fleet start', () => {
       ),
     );
     const answered = new Map<string, number>(agents.map((a) => [a, 0]));
+    /** Each answered call's query (unique per call: it finds the call's record). */
+    const answeredQueries = new Set<string>();
     // Each worker calls until the fleet stops answering it; every answer it got must be audited.
     const workers = agents.map(async (agent, i) => {
       const client = await connectClient('modern', url, tokens[i]!);
       try {
         for (let n = 0; ; n++) {
           // Distinct arguments: no answer comes from the result cache, each one is a served call.
-          await client.callTool('search_documents', { query: `policy ${agent} ${n}` });
+          const query = `policy ${agent} ${n}`;
+          await client.callTool('search_documents', { query });
           answered.set(agent, answered.get(agent)! + 1);
+          answeredQueries.add(query);
         }
       } catch {
         // the fleet stopped answering (refused, reset or closed)
@@ -52,16 +56,29 @@ describe('Ctrl-C of fleet start', () => {
     try {
       const client = new pg.Client({ connectionString: db.url.replace(/\/postgres$/, '/fleet') });
       await client.connect();
-      const { rows } = await client.query<{ agent_id: string; n: string }>(
-        `SELECT agent_id, count(*) AS n FROM audit_records
-          WHERE agent_id LIKE 'interrupt-agent-%' AND outcome <> 'started' GROUP BY agent_id`,
+      const { rows } = await client.query<{ agent_id: string; query: string; n: number }>(
+        `SELECT agent_id, arguments->>'query' AS query, count(*)::int AS n FROM audit_records
+          WHERE agent_id LIKE 'interrupt-agent-%' AND outcome <> 'started' GROUP BY 1, 2`,
       );
       await client.end();
-      const recorded = Object.fromEntries(rows.map((r) => [r.agent_id, Number(r.n)]));
+      const recorded = new Map(rows.map((r) => [r.query, r.n]));
+      // Exactly one record per answered call (found by its query), never two for any call.
+      expect(answeredQueries.size).toBeGreaterThanOrEqual(100);
+      expect(
+        [...answeredQueries].filter((q) => recorded.get(q) !== 1).map((q) => `${q}: ${recorded.get(q) ?? 0}`),
+        'answered calls without exactly one record',
+      ).toEqual([]);
+      expect(
+        rows.filter((r) => r.n !== 1),
+        'calls with more than one record',
+      ).toEqual([]);
+      // A call the worker sent but got no answer to (the stop cut it) may have its record: one per
+      // worker at most, its last.
       for (const agent of agents)
-        expect(recorded[agent] ?? 0, `${agent}: audit records vs answered calls`).toBeGreaterThanOrEqual(
-          answered.get(agent)!,
-        );
+        expect(
+          rows.filter((r) => r.agent_id === agent && !answeredQueries.has(r.query)).length,
+          `${agent}: records of calls it got no answer to`,
+        ).toBeLessThanOrEqual(1);
     } finally {
       await db.stop();
     }

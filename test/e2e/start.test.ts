@@ -19,9 +19,12 @@ describe('fleet start', () => {
       expect(fleet.output()).toMatch(new RegExp(`${name}\\s+ready`));
   });
 
-  // One read call per server that a support agent may make, with what its answer must show.
-  // A server added to the fleet must be added here, or the first test below fails.
-  const FIRST_CALLS: Record<string, { tool: string; args: Record<string, unknown>; shows: string }> = {
+  // One read call per server that a support agent (or the role named) may make, with what its answer
+  // must show. A server added to the fleet must be added here, or the first test below fails.
+  const FIRST_CALLS: Record<
+    string,
+    { tool: string; args: Record<string, unknown>; shows: string; role?: string }
+  > = {
     database: { tool: 'list_schemas', args: {}, shows: 'support' },
     files: { tool: 'list_folder', args: { path: '' }, shows: 'docs' },
     communication: { tool: 'get_ticket', args: { issue_key: 'SUP-1' }, shows: 'SUP-1' },
@@ -30,6 +33,8 @@ describe('fleet start', () => {
       args: { email: 'billing@customer1.example.com' },
       shows: 'billing@customer1.example.com',
     },
+    // Support reaches no admin tool (the example policy); an admin reads a person from the directory.
+    admin: { tool: 'get_user', args: { user_name: 'alice' }, shows: 'alice', role: 'admin' },
   };
 
   it('serves every server to a support token from `fleet token`, over both eras, and audits each call once', async () => {
@@ -41,7 +46,7 @@ describe('fleet start', () => {
         // One agent per server and era, so each call's audit record can be told apart.
         const agent = `e2e-agent-${name}-${era}`;
         const token = (
-          await fleet.fleet('token', '--agent', agent, '--role', 'support', '--server', name)
+          await fleet.fleet('token', '--agent', agent, '--role', first.role ?? 'support', '--server', name)
         ).trim();
         const client = await connectClient(era, url, token);
         try {

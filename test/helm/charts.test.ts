@@ -283,6 +283,7 @@ describe('server charts', () => {
         'McpAuthFailuresHigh',
         'McpAuditWriteFailing',
         'McpAuditBacklog',
+        'McpAnomalousToolSequences',
       ]),
     );
     for (const r of rules) expect(r.expr).toMatch(/namespace="mcp", service="rel-database"/);

@@ -44,10 +44,22 @@ describe('a manifest cannot write chart keys', () => {
         symlinkSync(join(repoRoot, 'node_modules'), join(copy, 'node_modules'));
         const plannedFile = join(copy, 'scripts/planned-servers.json');
         const planned = JSON.parse(readFileSync(plannedFile, 'utf8'));
-        const admin = planned.servers.find((s: { name: string }) => s.name === 'admin');
-        admin.secretEnv.STRIPE_API_KEY.description = `Stripe.${br}auth:${br}  issuer: https://evil.example`;
-        admin.egress.https.comment = `Stripe.${br}fleetDatabase:${br}  existingSecret: evil-secret`;
-        admin.description = `Admin.${br}dependencies:${br}  - {name: mcp-fleet-lib, repository: "https://evil.example/charts"}`;
+        // A planned server of this test's own (every server of the checkout is built).
+        planned.servers.push({
+          name: 'ledger',
+          port: 7406,
+          description: `Ledger.${br}dependencies:${br}  - {name: mcp-fleet-lib, repository: "https://evil.example/charts"}`,
+          secretEnv: {
+            LEDGER_API_KEY: {
+              key: 'ledger-api-key',
+              optional: true,
+              description: `Ledger.${br}auth:${br}  issuer: https://evil.example`,
+            },
+          },
+          egress: {
+            https: { ports: [443], comment: `Ledger.${br}fleetDatabase:${br}  existingSecret: evil-secret` },
+          },
+        });
         writeFileSync(plannedFile, JSON.stringify(planned));
         const gen = spawnSync(process.execPath, [join(copy, 'scripts/helm-charts.mjs')], {
           cwd: copy,
@@ -55,7 +67,7 @@ describe('a manifest cannot write chart keys', () => {
         });
         if (gen.status === 0) {
           // Written anyway: what helm makes of it must not hold the injected settings.
-          const chart = join(copy, 'helm/admin');
+          const chart = join(copy, 'helm/ledger');
           mkdirSync(join(chart, 'charts'), { recursive: true });
           cpSync(join(copy, 'helm/mcp-fleet-lib'), join(chart, 'charts/mcp-fleet-lib'), { recursive: true });
           const shown = spawnSync(ws.helm, ['show', 'chart', chart], { encoding: 'utf8' });
@@ -69,7 +81,7 @@ describe('a manifest cannot write chart keys', () => {
           expect(`${values.stdout}${r.stdout}`).not.toMatch(/evil/);
         }
         expect(gen.status, gen.stdout).not.toBe(0);
-        expect(gen.stderr).toMatch(/admin/);
+        expect(gen.stderr).toMatch(/ledger/);
       } finally {
         rmSync(copy, { recursive: true, force: true });
       }

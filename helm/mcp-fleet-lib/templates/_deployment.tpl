@@ -134,6 +134,24 @@ spec:
             {{- end }}
             - name: POLICY_FILE
               value: /etc/mcp-fleet/policy/policy.yaml
+            {{- $tracing := (fromYaml (include "mcp-fleet-lib.global" .)).tracing | default dict }}
+            {{- with $tracing.otlpEndpoint }}
+            - name: OTEL_EXPORTER_OTLP_ENDPOINT
+              value: {{ . | quote }}
+            - name: OTEL_SERVICE_NAME
+              value: {{ $.Chart.Name | quote }}
+            {{- if hasKey $tracing "sampleRatio" }}
+            - name: OTEL_TRACES_SAMPLER_ARG
+              value: {{ $tracing.sampleRatio | toString | quote }}
+            {{- end }}
+            {{- end }}
+            {{- $audit := (fromYaml (include "mcp-fleet-lib.global" .)).audit | default dict }}
+            {{- if gt (int ($audit.retentionDays | default 0)) 0 }}
+            - name: AUDIT_RETENTION_DAYS
+              value: {{ int $audit.retentionDays | quote }}
+            - name: AUDIT_RETENTION_INTERVAL_MS
+              value: {{ mul (int ($audit.retentionIntervalMinutes | default 60)) 60000 | quote }}
+            {{- end }}
             {{- include "mcp-fleet-lib.databaseEnv" . | nindent 12 }}
             {{- if $redis.existingSecret }}
             - name: REDIS_URL

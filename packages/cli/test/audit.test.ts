@@ -15,6 +15,8 @@ import { auditCommand } from '../src/commands/audit.js';
 const logger = createLogger({ level: 'silent' });
 let db: { url: string; drop: () => Promise<void> };
 const records: AuditRecord[] = [];
+/** The trace id two calls' records share (a traced request that made a nested call, say). */
+const TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
 
 const rec = (i: number, o: Partial<AuditRecord>): AuditRecord => ({
   id: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
@@ -55,9 +57,9 @@ beforeAll(async () => {
   records.push(
     rec(1, {}),
     rec(2, { outcome: 'denied', decision: 'deny', tenant: 'globex', resultSummary: null }),
-    rec(3, { agentId: 'agent-7', tool: 'read_file', server: 'files', durationMs: null }),
-    rec(4, { outcome: 'denied', decision: 'deny', agentSession: 'sess-2' }),
-    rec(5, {}),
+    rec(3, { agentId: 'agent-7', tool: 'read_file', server: 'files', durationMs: null, traceId: TRACE }),
+    rec(4, { outcome: 'denied', decision: 'deny', agentSession: 'sess-2', traceId: 'f'.repeat(32) }),
+    rec(5, { traceId: TRACE }),
   );
   for (const r of records) log.record(r);
   await log.close();
@@ -106,6 +108,21 @@ describe('fleet audit', () => {
     expect(await ids('--session', 'sess-2')).toEqual([4]);
     expect(await ids('--tenant', 'globex')).toEqual([2]);
     expect(await ids('--from', '2026-05-01T10:02:00Z', '--to', '2026-05-01T10:04:00Z')).toEqual([3, 2]);
+  });
+
+  it('--trace finds every record of one trace (the id a log line or span names), any case', async () => {
+    const ids = async (...argv: string[]) =>
+      (JSON.parse((await fleetAudit(...argv, '--json')).stdout) as { id: string }[]).map((x) =>
+        Number(x.id.slice(-2)),
+      );
+    expect(await ids('--trace', TRACE)).toEqual([5, 3]);
+    expect(await ids('--trace', TRACE.toUpperCase(), '--agent', 'agent-7')).toEqual([3]);
+    expect(await ids('--trace', `${'0'.repeat(31)}1`)).toEqual([]);
+    for (const bad of ['not-a-trace', TRACE.slice(1), `${TRACE}0`, `00-${TRACE}-00f067aa0ba902b7-01`]) {
+      const r = await fleetAudit('--trace', bad);
+      expect(r, bad).toMatchObject({ code: 2, stdout: '' });
+      expect(r.stderr).toMatch(/--trace is a trace id: 32 hexadecimal characters/);
+    }
   });
 
   it('keeps the --json columns', async () => {

@@ -121,6 +121,7 @@ export const coreEnvSchema = z.object({
   AUDIT_STDOUT: bool(true),
   AUDIT_FLUSH_MS: int(200, 10),
   AUDIT_QUEUE_MAX: int(50_000, 10),
+  AUDIT_QUEUE_MAX_BYTES: int(64 * 1024 * 1024, 64 * 1024),
   MIGRATE_ON_START: bool(true),
   SHUTDOWN_GRACE_MS: int(15_000, 0),
   REDIS_KEY_PREFIX: z
@@ -132,6 +133,8 @@ export const coreEnvSchema = z.object({
   CACHE_MAX_BYTES: int(64 * 1024 * 1024, 0),
   IDEMPOTENCY_RETENTION_HOURS: int(24, 1),
   APPROVAL_TTL_SECONDS: int(3600, 1),
+  /** How often the anomaly baseline is reloaded from the fleet database (ms). */
+  FLOW_BASELINE_RELOAD_MS: z.coerce.number().int().min(1_000).max(3_600_000).default(60_000),
   APPROVAL_RETENTION_DAYS: int(30, 1),
   APPROVER_SCOPE: z.string().regex(/^\S+$/).default('mcp:approve'),
   APPROVER_AUDIENCE: z.string().min(1).optional(),
@@ -142,6 +145,27 @@ export const coreEnvSchema = z.object({
   APPROVAL_MAX_ARGUMENT_BYTES: int(64 * 1024, 1024),
   APPROVAL_MAX_PENDING_PER_AGENT: int(20, 1),
   APPROVER_CLAIM_SUBJECT: z.string().min(1).default('sub'),
+  APPROVER_GROUP: z.string().optional(),
+  APPROVER_CLAIM_GROUPS: z.string().min(1).default('groups'),
+  // Audit retention: this server's records older than this many days are deleted by its retention
+  // job. A decimal whole number from 0 to 36500; unset, empty or 0 keeps them forever (as the chart's 0).
+  AUDIT_RETENTION_DAYS: z
+    .string()
+    .optional()
+    .refine((v) => v === undefined || v === '' || (/^(0|[1-9][0-9]{0,4})$/.test(v) && Number(v) <= 36_500), {
+      message: 'must be a whole number of days from 0 (keep forever) to 36500, in decimal digits',
+    })
+    .transform((v) => (v === undefined || v === '' || v === '0' ? undefined : Number(v))),
+  AUDIT_RETENTION_INTERVAL_MS: int(3_600_000, 1000),
+  // OpenTelemetry (the standard OTEL_* names): traces are exported over OTLP/HTTP when an endpoint is set.
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z.url().optional(),
+  OTEL_SERVICE_NAME: z.string().min(1).optional(),
+  OTEL_TRACES_SAMPLER_ARG: z.coerce.number().min(0).max(1).default(1),
+  // An incoming W3C traceparent: 'link' (default) starts the fleet's own trace and keeps the client's only
+  // as a span link and details.clientTraceId; 'continue' (callers are the operator's own gateway)
+  // continues it. The client's tracestate and baggage are dropped either way.
+  TRACE_INCOMING: z.enum(['link', 'continue']).default('link'),
 });
 
 /** Which claim of a verified token carries each part of the caller's identity. */
@@ -186,7 +210,25 @@ export interface CoreConfig {
    * cancelled or timed out, so its answer says what really happened (default: the tool's timeout).
    */
   cancelGraceMs: number | undefined;
-  audit: { stdout: boolean; flushMs: number; queueMax: number };
+  audit: {
+    stdout: boolean;
+    flushMs: number;
+    queueMax: number;
+    /** The most JSON text (about bytes) the batched audit queue holds; its oldest records are dropped past it. */
+    queueMaxBytes: number;
+    /** Records older than this many days are deleted by the retention job; undefined keeps them. */
+    retentionDays: number | undefined;
+    /** How often the retention job runs. */
+    retentionIntervalMs: number;
+  };
+  /** OpenTelemetry tracing: OTLP/HTTP traces endpoint (undefined: spans are made, not exported). */
+  tracing: {
+    tracesEndpoint: string | undefined;
+    serviceName: string | undefined;
+    sampleRatio: number;
+    /** What an incoming traceparent does: a span link only (default), or the parent of the request's trace. */
+    incoming: 'link' | 'continue';
+  };
   migrateOnStart: boolean;
   shutdownGraceMs: number;
   /** Governance runtime settings (limits, cache, idempotency, approvals). */
@@ -206,6 +248,13 @@ export interface CoreConfig {
     approvalRetentionDays: number;
     /** The token scope the approvals API requires. */
     approverScope: string;
+  };
+  /** Flow guard settings (absent in hand-built configs: no env key, the default reload interval). */
+  flow?: {
+    /** FLOW_FINGERPRINT_KEY (a secret). */
+    fingerprintKey: string | undefined;
+    /** FLOW_BASELINE_RELOAD_MS. */
+    baselineReloadMs: number;
   };
   /**
    * Who may decide approvals: people holding approver tokens, a token class of its own (its own
@@ -237,6 +286,14 @@ export interface ApproverConfig {
    * their own claim mapping, never the agents' (AUTH_CLAIM_AGENT). Absent: `sub`.
    */
   subjectClaim?: string;
+  /**
+   * The group an approver must be a member of (APPROVER_GROUP): its name must be one of the values of
+   * {@link groupsClaim}. Absent: no group check (any person with an approver token decides; not for
+   * production).
+   */
+  group?: string | undefined;
+  /** The claim listing the approver's groups (APPROVER_CLAIM_GROUPS, default `groups`; a string or an array). */
+  groupsClaim?: string;
 }
 
 /** Asymmetric algorithms only: an HS* token "signed" with a public key must never verify. */
@@ -261,6 +318,13 @@ export function loadCoreConfig(vars: Env, defaultPort: number): CoreConfig {
   if (weak.length > 0) {
     throw new FleetError('FLEET_ERR_CONFIG', `AUTH_ALGORITHMS may not contain ${weak.join(', ')}`);
   }
+  // Flow guard (issue 17): the key of copy detection's fingerprints. A secret, so it is not one of
+  // core's settings (coreEnvSchema: those the charts set and servers' secretEnv may not name): an
+  // operator gives it to every server through secretEnv. Every server of a fleet must use the same
+  // key; unset, the taint store creates one random key once in the fleet database and all share it.
+  const fingerprintKey = vars.FLOW_FINGERPRINT_KEY?.trim() || undefined;
+  if (fingerprintKey !== undefined && fingerprintKey.length < 16)
+    throw new FleetError('FLEET_ERR_CONFIG', 'FLOW_FINGERPRINT_KEY must be at least 16 characters');
   const publicHost = new URL(publicUrl).host;
   const authAudience = e.AUTH_AUDIENCE ?? resource;
   const approverAudience = e.APPROVER_AUDIENCE ?? `${publicUrl}/approvals`;
@@ -303,7 +367,24 @@ export function loadCoreConfig(vars: Env, defaultPort: number): CoreConfig {
     logLevel: e.LOG_LEVEL,
     toolTimeoutMs: e.TOOL_TIMEOUT_MS,
     cancelGraceMs: e.TOOL_CANCEL_GRACE_MS,
-    audit: { stdout: e.AUDIT_STDOUT, flushMs: e.AUDIT_FLUSH_MS, queueMax: e.AUDIT_QUEUE_MAX },
+    audit: {
+      stdout: e.AUDIT_STDOUT,
+      flushMs: e.AUDIT_FLUSH_MS,
+      queueMax: e.AUDIT_QUEUE_MAX,
+      queueMaxBytes: e.AUDIT_QUEUE_MAX_BYTES,
+      retentionDays: e.AUDIT_RETENTION_DAYS,
+      retentionIntervalMs: e.AUDIT_RETENTION_INTERVAL_MS,
+    },
+    tracing: {
+      tracesEndpoint:
+        e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ??
+        (e.OTEL_EXPORTER_OTLP_ENDPOINT
+          ? `${e.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/+$/, '')}/v1/traces`
+          : undefined),
+      serviceName: e.OTEL_SERVICE_NAME,
+      sampleRatio: e.OTEL_TRACES_SAMPLER_ARG,
+      incoming: e.TRACE_INCOMING,
+    },
     migrateOnStart: e.MIGRATE_ON_START,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     governance: {
@@ -316,6 +397,7 @@ export function loadCoreConfig(vars: Env, defaultPort: number): CoreConfig {
       approvalRetentionDays: e.APPROVAL_RETENTION_DAYS,
       approverScope: e.APPROVER_SCOPE,
     },
+    flow: { fingerprintKey, baselineReloadMs: e.FLOW_BASELINE_RELOAD_MS },
     approvers: {
       audience: approverAudience,
       issuer: e.APPROVER_ISSUER ?? e.AUTH_ISSUER,
@@ -325,6 +407,8 @@ export function loadCoreConfig(vars: Env, defaultPort: number): CoreConfig {
       maxArgumentBytes: e.APPROVAL_MAX_ARGUMENT_BYTES,
       maxPendingPerAgent: e.APPROVAL_MAX_PENDING_PER_AGENT,
       subjectClaim: e.APPROVER_CLAIM_SUBJECT,
+      group: e.APPROVER_GROUP?.trim() || undefined,
+      groupsClaim: e.APPROVER_CLAIM_GROUPS,
     },
   };
 }

@@ -9,8 +9,14 @@ export type { StepAnswer } from './kernel/call.js';
 export { FleetError, ToolError } from './kernel/errors.js';
 export { defineServer, type LocalSetupContext } from './manifest.js';
 export type { Logger } from './observability/logger.js';
+export { withUpstreamSpan } from './observability/tracing.js';
 export type { GovernedCall, Next, ServerStep, SlotName, Step } from './pipeline/runtime.js';
-export { createFleetServer, runServerMain, type ServerDefinition } from './server.js';
+export {
+  createFleetServer,
+  runServerMain,
+  type ServerDefinition,
+  type ServerHttpContext,
+} from './server.js';
 export {
   type AnyTool,
   type CacheKeyContext,
@@ -33,6 +39,13 @@ export {
   UpstreamBreakers,
 } from './upstream/breaker.js';
 export {
+  type CallBounds,
+  callBounds,
+  signalledFetch,
+  type UpstreamRequest,
+  upstreamCall,
+} from './upstream/call.js';
+export {
   isUpstreamFailure,
   parseRetryAfter,
   UpstreamFailure,
@@ -40,3 +53,4 @@ export {
   upstreamToolError,
 } from './upstream/failure.js';
 export { breakerCheck, PROBE_TTL_MS, upstreamCheck } from './upstream/readiness.js';
+export { upstreamUrlProblem } from './upstream/url.js';

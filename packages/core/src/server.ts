@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import type pg from 'pg';
 import { APPROVAL_MIGRATIONS } from './approvals/approval-store.js';
 import { AuditLog } from './audit/audit-log.js';
+import { startAuditRetention } from './audit/retention.js';
 import { type CoreConfig, type Env, loadCoreConfig } from './config.js';
 import {
   AUDIT_MIGRATIONS,
@@ -12,18 +13,24 @@ import {
   migrate,
   namespaceMigrations,
 } from './db/fleet-db.js';
+import { ANOMALY_MIGRATIONS } from './flow/anomaly-learner.js';
+import { FLOW_MIGRATIONS } from './flow/taint-store.js';
 import { GovernanceStores } from './governance/stores.js';
 import { buildHttpApp } from './http/app.js';
 import { IDEMPOTENCY_MIGRATIONS } from './idempotency/idempotency-store.js';
 import { TokenVerifier } from './identity/token-verifier.js';
 import type { ReadinessCheck } from './kernel/call.js';
-import type { ToolError } from './kernel/errors.js';
+import { FleetError, type ToolError } from './kernel/errors.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { createMetrics } from './observability/metrics.js';
+import { guardStdio, stdioWritable } from './observability/stdio.js';
+import { FleetTracing } from './observability/tracing.js';
 import type { FleetRuntime, ServerStep } from './pipeline/runtime.js';
 import type { PolicyDocument } from './policy/policy-schema.js';
 import { PolicyStore } from './policy/policy-store.js';
 import type { McpHostOptions } from './protocol/mcp-host.js';
+import { SUSPENSION_MIGRATIONS } from './suspensions/suspension-store.js';
+import { suspensionPollMs } from './suspensions/watcher.js';
 import { ToolRegistry } from './tools/registry.js';
 import type { AnyTool, ConstraintDimension } from './tools/tool.js';
 
@@ -88,6 +95,22 @@ export interface ServerDefinition<Connectors, Config = undefined> {
    * call's outcome (refusals included), before the record is written. Must be idempotent.
    */
   auditRedact?: (text: string) => string;
+  /**
+   * The server's own HTTP routes beside /mcp (the admin server's console), registered after core's in
+   * their own encapsulated fastify context: hooks added there apply to these routes only, and none of
+   * /mcp's guards or its bearer authentication applies to them, so the routes bring their own.
+   */
+  http?: (app: FastifyInstance, ctx: ServerHttpContext<Connectors, Config>) => Promise<void>;
+}
+
+/** What a server's own HTTP routes ({@link ServerDefinition.http}) are given. */
+export interface ServerHttpContext<Connectors, Config> {
+  runtime: FleetRuntime;
+  connectors: Connectors;
+  config: Config;
+  core: CoreConfig;
+  fleetDb: pg.Pool | undefined;
+  logger: Logger;
 }
 
 /** Core's own tables, each store's migrations collected (servers add theirs, namespaced). */
@@ -95,6 +118,9 @@ export const CORE_MIGRATIONS: readonly Migration[] = [
   ...AUDIT_MIGRATIONS,
   ...IDEMPOTENCY_MIGRATIONS,
   ...APPROVAL_MIGRATIONS,
+  ...SUSPENSION_MIGRATIONS,
+  ...FLOW_MIGRATIONS,
+  ...ANOMALY_MIGRATIONS,
 ];
 
 /** The server's configuration and tools for `env`, as `createFleetServer` resolves them. */
@@ -183,7 +209,14 @@ export async function createFleetServer<C, Cfg>(
       redactText: def.auditRedact,
       destination: options.logDestination,
     });
+  let pollMs: number;
+  try {
+    pollMs = suspensionPollMs(env);
+  } catch (err) {
+    throw new FleetError('FLEET_ERR_CONFIG', (err as Error).message);
+  }
   const metrics = createMetrics(def.name);
+  const tracing = new FleetTracing(def.name, config.tracing, logger);
   const { config: serverConfig, tools } = resolveServer(def, env);
   const registry = new ToolRegistry(tools as readonly AnyTool[]);
   // Dimensions of the tools this configuration does not list stay known to policy validation.
@@ -216,12 +249,21 @@ export async function createFleetServer<C, Cfg>(
     stdout: config.audit.stdout,
     flushMs: config.audit.flushMs,
     queueMax: config.audit.queueMax,
+    queueMaxBytes: config.audit.queueMaxBytes,
     ...(options.auditWrite ? { write: options.auditWrite } : {}),
   });
   const verifier = options.verifier ?? (await TokenVerifier.create(config.auth));
   const connectors = (await def.connect?.({ env, config: serverConfig, core: config, logger, fleetDb })) as C;
 
-  const governance = new GovernanceStores({ server: def.name, config, logger, metrics, fleetDb });
+  const governance = new GovernanceStores({
+    server: def.name,
+    config,
+    logger,
+    metrics,
+    fleetDb,
+    suspensionPollMs: pollMs,
+    flowLearnDays: () => policy.current.flow?.anomaly?.learnDays ?? 14,
+  });
   const runtime: FleetRuntime = {
     server: def.name,
     version: def.version,
@@ -236,6 +278,7 @@ export async function createFleetServer<C, Cfg>(
     steps: def.steps,
     mapError: def.mapError,
     auditRedact: def.auditRedact,
+    tracing,
   };
   const readiness: ReadinessCheck[] = [...(def.readiness?.(connectors) ?? []), ...governance.readiness()];
   if (fleetDb) {
@@ -251,8 +294,15 @@ export async function createFleetServer<C, Cfg>(
     readiness,
     mcp: { ...(def.instructions ? { instructions: def.instructions } : {}), ...options.mcp },
   });
+  if (def.http) {
+    const routes = def.http;
+    const ctx = { runtime, connectors, config: serverConfig, core: config, fleetDb, logger };
+    app.register(async (scope) => routes(scope, ctx));
+  }
   policy.watch();
-  governance.start();
+  // Suspended agents are refused from the first call on: the set is loaded before the server listens.
+  await governance.start();
+  const retention = startAuditRetention(fleetDb, def.name, config, logger, metrics);
 
   let closing: Promise<void> | undefined;
   return {
@@ -264,8 +314,19 @@ export async function createFleetServer<C, Cfg>(
     },
     close() {
       closing ??= (async () => {
+        const deadline = Date.now() + Math.max(0, config.shutdownGraceMs - SHUTDOWN_MARGIN_MS);
         policy.close();
+        await retention?.stop();
         await app.close(); // stops accepting, waits for in-flight requests
+        // A call whose client left is no longer a request (app.close does not wait for it): its
+        // handler may still be running past its point of no return. Wait for every call to end
+        // and write its final record before the audit closes (issue 16, R2-3).
+        const running = await callsSettled(metrics, audit, deadline);
+        if (running > 0)
+          logger.error(
+            { running, openMutations: [...audit.openMutations].slice(0, 20) },
+            'shutdown grace period: calls still running; their audit records stay "started"',
+          );
         await audit.close();
         await governance.close();
         if (def.disconnect)
@@ -273,11 +334,35 @@ export async function createFleetServer<C, Cfg>(
             .disconnect(connectors)
             .catch((err) => logger.warn({ err: err.message }, 'disconnect failed'));
         await fleetDb?.end().catch(() => {});
+        await tracing.close(); // bounded: a collector that is down never holds the stop
+        if (running > 0)
+          throw new Error(`${running} call(s) still running when the shutdown grace period ran out`);
       })();
       return closing;
     },
   };
 }
+
+/** Left of SHUTDOWN_GRACE_MS for closing the audit, stores and pools after waiting for calls. */
+const SHUTDOWN_MARGIN_MS = 2_000;
+
+/**
+ * Waits until no handler runs (mcp_inflight_calls) and every mutation that stored its `started`
+ * record has queued its final one, or until `deadline`; returns how many are still running then.
+ */
+async function callsSettled(
+  metrics: ReturnType<typeof createMetrics>,
+  audit: AuditLog,
+  deadline: number,
+): Promise<number> {
+  for (;;) {
+    const handlers = (await metrics.inflight.get()).values.reduce((n, v) => n + v.value, 0);
+    const running = Math.max(handlers, audit.openMutations.size);
+    if (running === 0 || Date.now() >= deadline) return running;
+    await new Promise((resolve) => setTimeout(resolve, SETTLE_POLL_MS));
+  }
+}
+const SETTLE_POLL_MS = 25;
 
 /** How long /readyz waits for the fleet database's `SELECT 1` before it calls the database failing. */
 const FLEET_DB_READY_TIMEOUT_MS = 2_000;
@@ -328,9 +413,26 @@ export async function runServerMain<C, Cfg>(
     await pool.end();
     return;
   }
-  const server = await createFleetServer(def);
+  // A write to a stdout/stderr whose reader is gone (EPIPE) must not end a server (H-1).
+  let onBrokenStdio = (_stream: string, _err: Error): void => {};
+  guardStdio((stream, err) => onBrokenStdio(stream, err));
+  let server: FleetServer;
+  try {
+    server = await createFleetServer(def);
+  } catch (err) {
+    // A configuration error is the operator's to fix: the message names the variable and why; a
+    // stack trace would only bury it.
+    if (!(err instanceof FleetError) || err.code !== 'FLEET_ERR_CONFIG') throw err;
+    process.stderr.write(`${def.name}: ${err.message}\n`, () => process.exit(1));
+    return;
+  }
   const address = await server.listen();
   const { logger, config } = server.runtime;
+  onBrokenStdio = (stream, err) =>
+    logger.warn(
+      { stream, err: err.message },
+      `${stream} is closed; no more ${stream} output from this process`,
+    );
   logger.info(
     { address, resource: config.resource, tools: server.runtime.registry.names() },
     `${def.name} listening`,
@@ -345,14 +447,31 @@ export async function runServerMain<C, Cfg>(
       process.exit(1);
     }, config.shutdownGraceMs);
     force.unref();
+    // process.exit drops what a pipe has not taken yet: the last audit lines are written out first.
     server.close().then(
-      () => process.exit(0),
+      () => stdioDrained().then(() => process.exit(0)),
       (err) => {
         logger.error({ err: (err as Error).message }, 'shutdown failed');
-        process.exit(1);
+        void stdioDrained().then(() => process.exit(1));
       },
     );
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+}
+
+/**
+ * Resolves once stdout and stderr have handed everything written so far to the OS (a pipe's reader
+ * may be slow: Node queues the rest in memory, and process.exit would drop it). A stream whose reader
+ * is gone resolves at once; one that never drains is cut by the shutdown grace timer.
+ */
+function stdioDrained(): Promise<unknown> {
+  const drained = (name: 'stdout' | 'stderr') =>
+    new Promise<void>((resolve) => {
+      const stream = process[name];
+      if (!stdioWritable(name) || stream.destroyed || stream.writableLength === 0) return resolve();
+      // Written in order: this empty write's callback runs after everything queued before it.
+      stream.write('', () => resolve());
+    });
+  return Promise.all([drained('stdout'), drained('stderr')]);
 }

@@ -14,7 +14,19 @@ const LAYERS: readonly { name: string; paths: readonly string[] }[] = [
   { name: 'upstream', paths: ['upstream/'] },
   { name: 'identity', paths: ['identity/'] },
   { name: 'tools', paths: ['tools/'] },
-  { name: 'policy', paths: ['policy/', 'governance/resolve.ts', 'governance/explain.ts'] },
+  {
+    name: 'policy',
+    paths: [
+      'policy/',
+      'governance/resolve.ts',
+      'governance/explain.ts',
+      // The flow guard's pure parts: the policy section, labels, the decision, fingerprints.
+      'flow/flow-policy.ts',
+      'flow/labels.ts',
+      'flow/engine.ts',
+      'flow/fingerprints.ts',
+    ],
+  },
   // Stores know their own rows and keys, never a call or the pipeline.
   {
     name: 'stores',
@@ -25,10 +37,17 @@ const LAYERS: readonly { name: string; paths: readonly string[] }[] = [
       'idempotency/',
       'rate-limit/',
       'cancellation/',
+      'suspensions/',
       'governance/stores.ts',
+      // The flow guard's session taint store, anomaly baseline and metrics.
+      'flow/taint-store.ts',
+      'flow/anomaly.ts',
+      'flow/anomaly-learner.ts',
+      'flow/flow-metrics.ts',
+      'flow/flow-stores.ts',
     ],
   },
-  { name: 'pipeline', paths: ['pipeline/'] },
+  { name: 'pipeline', paths: ['pipeline/', 'flow/flow-step.ts'] },
   { name: 'transport', paths: ['protocol/', 'http/'] },
   { name: 'assembly', paths: ['server.ts', 'manifest.ts', 'index.ts', 'entry/'] },
 ];

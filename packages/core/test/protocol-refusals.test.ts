@@ -2,15 +2,19 @@
 // path: JSON-RPC batches, routing headers that disagree with the body, shapes the SDK refuses.
 import { randomUUID } from 'node:crypto';
 import type { BootedServer } from '@mcp-fleet/testkit';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { upstream } from './fixtures.js';
 import { type BothPaths, bootBothPaths, callMsg, rpc } from './helpers.js';
 
 interface Line {
   requestId: string;
+  decisionReason: string;
   tool: string;
   outcome: string;
   details: Record<string, unknown> | null;
+  arguments: unknown;
+  argsHash: string | null;
 }
 
 let fast: BootedServer;
@@ -46,25 +50,73 @@ const recordsOf = (label: string, requestId: string) =>
       (l.details as { clientRequestId?: string } | null)?.clientRequestId === requestId,
   );
 
+/**
+ * A batch element: what it is, and the tools/call messages (method `tools/call`) in it — itself, or
+ * at any depth of a nested array (a batch in a batch is still a call attempted).
+ */
+type Element = { value: unknown; calls: unknown[] };
+const callsIn = (value: unknown): unknown[] =>
+  Array.isArray(value)
+    ? value.flatMap(callsIn)
+    : typeof value === 'object' && value !== null && (value as { method?: unknown }).method === 'tools/call'
+      ? [value]
+      : [];
+const element = (value: unknown): Element => ({ value, calls: callsIn(value) });
+/** Elements of every kind: valid and malformed calls, other requests, notifications, non-messages. */
+const ELEMENTS: fc.Arbitrary<Element> = fc.oneof(
+  fc.string({ minLength: 1, maxLength: 12 }).map((note) => element(callMsg('write_note', { note }, 1))),
+  fc.constantFrom(
+    element(callMsg('echo_text', { text: 'batched' }, 'e')),
+    element(callMsg('no_such_tool', {}, 3)),
+    element({
+      jsonrpc: '2.0',
+      method: 'tools/call',
+      params: { name: 'write_note', arguments: { note: 'n' } },
+    }),
+    element({ jsonrpc: '2.0', id: 4, method: 'tools/call' }),
+    element({ jsonrpc: '2.0', id: 5, method: 'tools/call', params: { name: 42 } }),
+    element({ jsonrpc: '2.0', id: 6, method: 'tools/call', params: { name: 'write_note', arguments: 'x' } }),
+    element({
+      id: 7,
+      method: 'tools/call',
+      params: { name: 'write_note', arguments: { note: 'no jsonrpc' } },
+    }),
+    element({ jsonrpc: '2.0', id: 8, method: 'tools/list' }),
+    element({ jsonrpc: '2.0', id: 9, method: 'ping' }),
+    element({ jsonrpc: '2.0', id: 10, method: 'no/such/method' }),
+    element({ jsonrpc: '2.0', method: 'notifications/initialized' }),
+    element({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 1 } }),
+    element(null),
+    element(5),
+    element('tools/call'),
+    element([callMsg('write_note', { note: 'nested batch' }, 11)]),
+    element([
+      [callMsg('write_note', { note: 'nested twice' }, 12)],
+      { jsonrpc: '2.0', id: 13, method: 'ping' },
+    ]),
+  ),
+);
+const BATCHES = fc.array(ELEMENTS, { minLength: 1, maxLength: 5 });
+/** Fixed examples first (the shapes that once misbehaved), so the property is never vacuous. */
+const FIXED: Element[][] = [
+  [
+    element({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 1 } }),
+    element(callMsg('write_note', { note: 'batched' }, 1)),
+  ],
+  [element(callMsg('write_note', { note: 'b1' }, 1)), element(callMsg('write_note', { note: 'b2' }, 2))],
+  [element(callMsg('write_note', { note: 'b3' }, 1))],
+  [
+    element(callMsg('write_note', { note: 'b4' }, 1)),
+    element({ jsonrpc: '2.0', method: 'notifications/initialized' }),
+  ],
+  [element({ jsonrpc: '2.0', id: 8, method: 'tools/list' })],
+  [element([[callMsg('write_note', { note: 'nested' }, 1)]])],
+];
+
 describe.each(paths)('JSON-RPC batches (%s)', (label) => {
-  it.each([
-    [
-      'a cancel and a mutation',
-      [
-        { jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 1 } },
-        callMsg('write_note', { note: 'batched' }, 1),
-      ],
-    ],
-    ['two calls', [callMsg('write_note', { note: 'b1' }, 1), callMsg('write_note', { note: 'b2' }, 2)]],
-    ['one call', [callMsg('write_note', { note: 'b3' }, 1)]],
-    [
-      'a call and a notification',
-      [callMsg('write_note', { note: 'b4' }, 1), { jsonrpc: '2.0', method: 'notifications/initialized' }],
-    ],
-    ['nothing', []],
-  ])('refuses a batch of %s with one JSON-RPC error; nothing runs', async (_n, batch) => {
+  it('refuses an empty batch with one JSON-RPC error; nothing runs, no record', async () => {
     const before = upstream.writes;
-    const r = await send(label, batch);
+    const r = await send(label, []);
     expect(r.status).toBe(400);
     expect(r.body).toEqual({
       jsonrpc: '2.0',
@@ -77,6 +129,86 @@ describe.each(paths)('JSON-RPC batches (%s)', (label) => {
     });
     expect(upstream.writes).toBe(before);
     expect(recordsOf(label, r.requestId)).toEqual([]);
+  });
+
+  it('refuses any batch with one JSON-RPC error; nothing runs; each tools/call in it has exactly one invalid record', async () => {
+    await fc.assert(
+      fc.asyncProperty(BATCHES, async (batch) => {
+        const before = upstream.writes;
+        const r = await send(
+          label,
+          batch.map((e) => e.value),
+        );
+        expect(r.status).toBe(400);
+        expect(r.body).toEqual({
+          jsonrpc: '2.0',
+          id: null,
+          error: {
+            code: -32600,
+            message: 'Invalid Request: batches are not supported',
+            data: { code: 'FLEET_ERR_INVALID_REQUEST' },
+          },
+        });
+        expect(upstream.writes).toBe(before);
+        const calls = batch.flatMap((e) => e.calls) as { params?: { name?: unknown } }[];
+        const records = recordsOf(label, r.requestId);
+        expect(records.map((l) => [l.outcome, l.details?.errorCode])).toEqual(
+          calls.map(() => ['invalid', 'FLEET_ERR_INVALID_REQUEST']),
+        );
+        const names = (c: (typeof calls)[number]) => {
+          const n = c.params?.name;
+          return typeof n === 'string' ? n : n === undefined ? '(no name)' : '(name not a string)';
+        };
+        expect(records.map((l) => l.tool).sort()).toEqual(calls.map(names).sort());
+      }),
+      { numRuns: 40, examples: FIXED.map((b) => [b]) },
+    );
+  });
+
+  it('a batch of a thousand calls: refused, nothing runs, at most 100 records — the last stands for the rest', async () => {
+    const batch = Array.from({ length: 1000 }, (_, i) => callMsg('write_note', { note: `many ${i}` }, i + 1));
+    const before = upstream.writes;
+    const r = await send(label, batch);
+    expect(r.status).toBe(400);
+    expect(upstream.writes).toBe(before);
+    const records = recordsOf(label, r.requestId);
+    // One request cannot flood the audit trail (and its queue) with records of calls that never ran.
+    expect(records).toHaveLength(100);
+    expect(records.every((l) => l.outcome === 'invalid' && l.tool === 'write_note')).toBe(true);
+    expect(records.slice(0, 99).every((l) => !/stands for/.test(l.decisionReason))).toBe(true);
+    expect(records[99]?.decisionReason).toMatch(/stands for the 901 tools\/call elements from the 100th on/);
+  });
+
+  it('a batch of large calls: each record carries no arguments, only their hash and size, so a refused batch costs about what one refused call costs', async () => {
+    const big = 'x'.repeat(8 * 1024);
+    const batch = Array.from({ length: 20 }, (_, i) => callMsg('write_note', { note: `${i}${big}` }, i + 1));
+    const r = await send(label, [batch[0], [batch.slice(1)]]);
+    expect(r.status).toBe(400);
+    const records = recordsOf(label, r.requestId);
+    expect(records).toHaveLength(20);
+    for (const l of records) {
+      expect(l.arguments).toBeNull();
+      expect(l.argsHash).toMatch(/^[A-Za-z0-9_-]{16,}$/);
+      expect(l.details?.argumentsBytes).toBeGreaterThan(8 * 1024);
+    }
+    expect(new Set(records.map((l) => l.argsHash)).size).toBe(20);
+    expect(JSON.stringify(records).length).toBeLessThan(20 * 1024);
+  });
+
+  it('a batch sent as text/plain: refused, nothing runs, each tools/call in it has exactly one invalid record with the code sent', async () => {
+    const batch = [
+      callMsg('write_note', { note: 'plain 1' }, 1),
+      { jsonrpc: '2.0', id: 2, method: 'ping' },
+      callMsg('write_note', { note: 'plain 2' }, 3),
+    ];
+    const before = upstream.writes;
+    const r = await send(label, JSON.stringify(batch), { 'content-type': 'text/plain' });
+    expect(r.body?.error?.data?.code, r.text).toBeDefined();
+    expect(upstream.writes).toBe(before);
+    expect(recordsOf(label, r.requestId).map((l) => [l.tool, l.outcome, l.details?.errorCode])).toEqual([
+      ['write_note', 'invalid', r.body.error.data.code],
+      ['write_note', 'invalid', r.body.error.data.code],
+    ]);
   });
 });
 

@@ -1,9 +1,10 @@
 // The hub the local fleet starts: Slack, Teams and Jira on one HTTP port (/slack, /teams, /jira), SMTP on a
-// second, the outbox page at `/` (JSON at /outbox.json), optionally persisted to `<dataDir>/outbox.json`.
+// second (its control plane at /smtp/_simulator on the HTTP port), the outbox page at `/` (JSON at
+// /outbox.json), optionally persisted to `<dataDir>/outbox.json`.
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { JiraSimulator } from './jira/simulator.js';
-import { createApp, originOf } from './shared/http.js';
+import { controlRoutes, createApp, originOf } from './shared/http.js';
 import { OUTBOX_TITLE, renderOutbox } from './shared/outbox-page.js';
 import type { OutboxEntry, Recorder } from './shared/records.js';
 import { SlackSimulator } from './slack/simulator.js';
@@ -89,6 +90,11 @@ export async function startSimulatorHub(opts: SimulatorHubOptions = {}): Promise
   await slack.register(app, '/slack');
   await teams.register(app, '/teams');
   await jira.register(app, '/jira');
+  // The SMTP simulator's control plane (it speaks SMTP, not HTTP): /smtp/_simulator/{requests,faults},
+  // operations are its stages (connect, mail, rcpt, data).
+  await app.register(async (scope) => controlRoutes(scope, 'SmtpSimulator', smtp, () => smtp.requests), {
+    prefix: '/smtp',
+  });
   let env: SimulatorEnv | undefined;
   const links = () => ({
     'Slack Web API': env?.SLACK_API_URL ?? '',

@@ -12,9 +12,18 @@ export {
 export * from './hubspot/index.js';
 export { JIRA_ACCOUNT } from './jira/issues.js';
 export { JqlError } from './jira/jql.js';
-export { adf, adfText, JIRA_INJECTION_TEXT, type JiraIssue, type JiraProject } from './jira/seed.js';
+export {
+  adf,
+  adfText,
+  JIRA_EXFILTRATION_TEXT,
+  JIRA_INJECTION_TEXT,
+  type JiraIssue,
+  type JiraProject,
+} from './jira/seed.js';
 export { JiraSimulator, type JiraSimulatorOptions } from './jira/simulator.js';
+export { LOCAL_STRIPE_VARIABLES, localStripeSimulated, localStripeVariablesSet } from './local-stripe.js';
 export * from './salesforce/index.js';
+export * from './scim/index.js';
 export { ANY, type Fault, FaultBox } from './shared/faults.js';
 export { HttpSimulator, type ListenOptions } from './shared/http.js';
 export { escapeHtml, OUTBOX_TITLE, renderOutbox } from './shared/outbox-page.js';
@@ -32,6 +41,7 @@ export { type SmtpMessage, SmtpSimulator, type SmtpSimulatorOptions, type SmtpSt
 export * from './stripe/index.js';
 export { TEAMS_MAX_BYTES, type TeamsPost, TeamsSimulator, type TeamsSimulatorOptions } from './teams.js';
 export {
+  localVendorHub,
   type SimulatedVendor,
   startVendorHub,
   VENDOR_SIM_PORT,
@@ -41,3 +51,11 @@ export {
   type VendorSimTenant,
 } from './vendor-hub.js';
 export { DEMO_CUSTOMERS, DEMO_DATASET_VERSION, type DemoCustomer } from './vendors/demo-customers.js';
+export {
+  DEMO_GROUPS,
+  DEMO_PEOPLE,
+  type DemoGroup,
+  type DemoGroupName,
+  type DemoPerson,
+  demoPerson,
+} from './vendors/demo-people.js';

@@ -3,7 +3,7 @@
 import type { AddressObject } from 'mailparser';
 import { simpleParser } from 'mailparser';
 import { SMTPServer, type SMTPServerSession } from 'smtp-server';
-import { type Fault, FaultBox } from './shared/faults.js';
+import { type Fault, FaultBox, isAfterCommit } from './shared/faults.js';
 import { Recorder } from './shared/records.js';
 
 /** Options of the SMTP simulator. */
@@ -42,7 +42,8 @@ export interface SmtpMessage {
 /**
  * Fault stages: `connect` (greeting), `mail` (MAIL FROM), `rcpt` (each RCPT TO), `data` (end of DATA).
  * `{status: 4xx|5xx}` answers that code; `{hang:true}` never answers; `{drop:true}` closes the socket;
- * `{rateLimit: s}` answers 421.
+ * `{rateLimit: s}` answers 421; at `data`, `{dropAfterCommit:true}` accepts the message and then cuts the
+ * connection before the 250 reply, `{delayAfterCommit: ms}` accepts it and replies that much later.
  */
 export type SmtpStage = 'connect' | 'mail' | 'rcpt' | 'data';
 
@@ -90,10 +91,17 @@ export class SmtpSimulator extends FaultBox {
         stream.on('data', (c: Buffer) => chunks.push(c));
         stream.on('end', () => {
           const raw = Buffer.concat(chunks);
-          this.#stage('data', session, { bytes: raw.length }, (err) => {
+          const after = this.#stage('data', session, { bytes: raw.length }, (err) => {
             if (err) return cb(err);
             this.#accept(raw, session).then(
-              (id) => cb(null, `Message queued as ${id}`),
+              async (id) => {
+                // An after-commit fault: the message is accepted (in `messages` and the outbox), then
+                // its 250 reply is late, or never comes (the connection is cut).
+                if (after && 'delayAfterCommit' in after)
+                  await new Promise((resolve) => setTimeout(resolve, after.delayAfterCommit).unref());
+                if (after && 'dropAfterCommit' in after) return this.#drop(session);
+                cb(null, `Message queued as ${id}`);
+              },
               (e: Error) => cb(Object.assign(e, { responseCode: 451 })),
             );
           });
@@ -149,14 +157,25 @@ export class SmtpSimulator extends FaultBox {
     return set ? [...set] : [];
   }
 
-  #stage(stage: SmtpStage, session: SMTPServerSession, params: object, cb: (err?: Error | null) => void) {
+  /**
+   * Records the stage and applies its fault. An after-commit fault lets the stage go on and is returned,
+   * for DATA to apply once the message is accepted (at the other stages it is answered normally).
+   */
+  #stage(
+    stage: SmtpStage,
+    session: SMTPServerSession,
+    params: object,
+    cb: (err?: Error | null) => void,
+  ): Fault | undefined {
     this.recorder.request({ operation: `smtp.${stage}`, method: 'SMTP', path: stage, params, headers: {} });
     const fault: Fault | undefined = this.take(stage);
-    // After-commit faults are for the HTTP simulators; SMTP answers them normally.
-    if (!fault || 'dropAfterCommit' in fault || 'delayAfterCommit' in fault) return cb();
+    if (!fault || isAfterCommit(fault)) {
+      cb();
+      return fault;
+    }
     if ('hang' in fault) return;
     if ('drop' in fault) {
-      for (const c of this.#connections()) if (c.id === session.id) c._socket?.destroy();
+      this.#drop(session);
       return;
     }
     const code = 'status' in fault ? fault.status : 'rateLimit' in fault ? 421 : 554;
@@ -168,6 +187,11 @@ export class SmtpSimulator extends FaultBox {
           ? fault.error
           : 'Too many messages, try again later (simulated)';
     cb(Object.assign(new Error(msg), { responseCode: code }));
+  }
+
+  /** Cuts the session's connection without a reply. */
+  #drop(session: SMTPServerSession): void {
+    for (const c of this.#connections()) if (c.id === session.id) c._socket?.destroy();
   }
 
   async #accept(raw: Buffer, session: SMTPServerSession): Promise<string> {

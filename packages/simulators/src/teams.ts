@@ -124,6 +124,8 @@ export class TeamsSimulator extends HttpSimulator {
       title: checked.kind === 'adaptiveCard' ? 'Adaptive Card' : 'MessageCard',
       text: checked.text,
     });
+    // An after-commit fault: the message is in the channel, its answer is late or lost.
+    if (await this.afterCommit(req, reply)) return reply;
     return reply.code(200).send('1');
   }
 }

@@ -53,16 +53,60 @@ export interface VendorHub {
 
 const portOf = (url: string) => Number(new URL(url).port);
 
-/** Starts the vendor simulators; on failure, those already started are closed. */
-export async function startVendorHub(opts: VendorHubOptions = {}): Promise<VendorHub> {
-  const base = opts.basePort ?? 0;
-  const host = opts.host ?? '127.0.0.1';
-  const want = new Set(opts.vendors ?? ['stripe', 'hubspot', 'salesforce']);
+/** Starts `vendors` into `hub` (those it does not run yet); on failure, those started here are closed. */
+async function startInto(
+  hub: VendorHub,
+  closers: (() => Promise<unknown>)[],
+  vendors: readonly SimulatedVendor[],
+  base: number,
+  host: string,
+): Promise<void> {
+  const want = new Set(vendors.filter((v) => !hub[v]));
   const at = (offset: number) => (base === 0 ? 0 : base + offset);
+  const mine: (() => Promise<unknown>)[] = [];
+  try {
+    if (want.has('stripe')) {
+      const s = await startStripeSimulator({ port: at(0), host });
+      mine.push(() => s.close());
+      hub.stripe = s.simulator;
+      hub.facts.stripe.url = s.url;
+      hub.ports.push(portOf(s.url));
+    }
+    if (want.has('hubspot')) {
+      const s = await startHubSpotSimulator({ port: at(1), host });
+      mine.push(() => s.close());
+      hub.hubspot = s.simulator;
+      hub.facts.hubspot.url = s.url;
+      hub.ports.push(portOf(s.url));
+    }
+    if (want.has('salesforce')) {
+      const s = await startSalesforceSimulator({ port: at(2), host });
+      mine.push(() => s.close());
+      hub.salesforce = s.simulator;
+      hub.facts.salesforce.url = s.url;
+      hub.ports.push(portOf(s.url));
+    }
+  } catch (err) {
+    for (const c of mine.reverse()) await c();
+    throw err;
+  }
+  closers.push(...mine);
+  // Each org is at `<origin>/orgs/<tenant>` of the one Salesforce simulator (its instance URL).
+  for (const t of TENANTS) {
+    const o = orgFacts(t);
+    hub.facts.salesforce.orgs[t] = {
+      instanceUrl: hub.facts.salesforce.url ? `${hub.facts.salesforce.url}${o.path}` : '',
+      accessToken: o.accessToken,
+      orgId: o.orgId,
+      clientId: o.clientId,
+      clientSecret: o.clientSecret,
+    };
+  }
+}
+
+/** An empty hub (nothing started) and the closers of what is started into it. */
+function emptyHub(): { hub: VendorHub; closers: (() => Promise<unknown>)[] } {
   const closers: (() => Promise<unknown>)[] = [];
-  const close = async () => {
-    for (const c of closers.reverse()) await c();
-  };
   const hub: VendorHub = {
     facts: {
       stripe: {
@@ -84,44 +128,86 @@ export async function startVendorHub(opts: VendorHubOptions = {}): Promise<Vendo
       salesforce: { url: '', orgs: {} as VendorHubFacts['salesforce']['orgs'] },
     },
     ports: [],
-    close,
+    close: async () => {
+      for (const c of closers.splice(0).reverse()) await c();
+    },
   };
+  return { hub, closers };
+}
+
+/** Starts the vendor simulators (a hub of its own); on failure, those already started are closed. */
+export async function startVendorHub(opts: VendorHubOptions = {}): Promise<VendorHub> {
+  const { hub, closers } = emptyHub();
+  await startInto(
+    hub,
+    closers,
+    opts.vendors ?? ['stripe', 'hubspot', 'salesforce'],
+    opts.basePort ?? 0,
+    opts.host ?? '127.0.0.1',
+  );
+  return hub;
+}
+
+/** The hubs {@link localVendorHub} runs in this process, by base port, with how many hold each. */
+const shared = new Map<
+  number,
+  { hub: VendorHub; closers: (() => Promise<unknown>)[]; users: number; queue: Promise<unknown> }
+>();
+
+/**
+ * The local fleet's ONE vendor hub of this process on `basePort` (default {@link VENDOR_SIM_PORT}):
+ * the first caller starts it, later callers (another server's local set-up in the same `fleet start`)
+ * get the same simulators, with the same state, and any vendor they need that is not running yet is
+ * started into it. vendor-apis (Stripe reads) and admin (Stripe writes) so see one Stripe simulator:
+ * a refund the admin server issues is what vendor-apis reads back. Each holder's `close()` releases
+ * its hold; the simulators stop when the last holder closes.
+ */
+export async function localVendorHub(opts: VendorHubOptions = {}): Promise<VendorHub> {
+  const base = opts.basePort ?? VENDOR_SIM_PORT;
+  const host = opts.host ?? '127.0.0.1';
+  const vendors = opts.vendors ?? ['stripe', 'hubspot', 'salesforce'];
+  let entry = shared.get(base);
+  if (!entry) {
+    const { hub, closers } = emptyHub();
+    entry = { hub, closers, users: 0, queue: Promise.resolve() };
+    shared.set(base, entry);
+  }
+  const e = entry;
+  // One start at a time per hub: two set-ups asking at once never start one simulator twice.
+  const started = e.queue.then(() => startInto(e.hub, e.closers, vendors, base, host));
+  e.queue = started.catch(() => {});
   try {
-    if (want.has('stripe')) {
-      const s = await startStripeSimulator({ port: at(0), host });
-      closers.push(() => s.close());
-      hub.stripe = s.simulator;
-      hub.facts.stripe.url = s.url;
-      hub.ports.push(portOf(s.url));
-    }
-    if (want.has('hubspot')) {
-      const s = await startHubSpotSimulator({ port: at(1), host });
-      closers.push(() => s.close());
-      hub.hubspot = s.simulator;
-      hub.facts.hubspot.url = s.url;
-      hub.ports.push(portOf(s.url));
-    }
-    if (want.has('salesforce')) {
-      const s = await startSalesforceSimulator({ port: at(2), host });
-      closers.push(() => s.close());
-      hub.salesforce = s.simulator;
-      hub.facts.salesforce.url = s.url;
-      hub.ports.push(portOf(s.url));
-    }
+    await started;
   } catch (err) {
-    await close();
+    if (e.users === 0 && e.closers.length === 0 && shared.get(base) === e) shared.delete(base);
     throw err;
   }
-  // Each org is at `<origin>/orgs/<tenant>` of the one Salesforce simulator (its instance URL).
-  for (const t of TENANTS) {
-    const o = orgFacts(t);
-    hub.facts.salesforce.orgs[t] = {
-      instanceUrl: hub.facts.salesforce.url ? `${hub.facts.salesforce.url}${o.path}` : '',
-      accessToken: o.accessToken,
-      orgId: o.orgId,
-      clientId: o.clientId,
-      clientSecret: o.clientSecret,
-    };
-  }
-  return hub;
+  e.users++;
+  let released = false;
+  const hub = e.hub;
+  return {
+    get facts() {
+      return hub.facts;
+    },
+    get stripe() {
+      return hub.stripe;
+    },
+    get hubspot() {
+      return hub.hubspot;
+    },
+    get salesforce() {
+      return hub.salesforce;
+    },
+    get ports() {
+      return hub.ports;
+    },
+    close: async () => {
+      if (released) return;
+      released = true;
+      e.users--;
+      if (e.users > 0) return;
+      if (shared.get(base) === e) shared.delete(base);
+      await hub.close();
+    },
+  };
 }

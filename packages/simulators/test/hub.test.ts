@@ -78,4 +78,38 @@ describe('SimulatorHub', () => {
       await again.close();
     }
   });
+
+  it('drives the SMTP simulator over HTTP: its requests and faults at /smtp/_simulator', async () => {
+    const control = (path: string, init?: RequestInit) =>
+      fetch(`${hub.outboxUrl}smtp/_simulator/${path}`, init);
+    const fault = (body: unknown) =>
+      control('faults', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    const transport = nodemailer.createTransport({ url: hub.env.SMTP_URL, socketTimeout: 5_000 });
+    const mail = {
+      from: 'agents@example.com',
+      to: 'ops@example.com',
+      subject: 'via control plane',
+      text: 't',
+    };
+    const dataBefore = hub.smtp.requests.filter((r) => r.operation === 'smtp.data').length;
+    expect((await fault({ operation: 'rcpt', fault: { status: 550 } })).status).toBe(200);
+    expect(await transport.sendMail(mail).catch((e) => e.responseCode)).toBe(550);
+    expect((await fault({ operation: 'data', fault: { status: 451 }, once: false })).status).toBe(200);
+    for (let i = 0; i < 2; i++) expect(await transport.sendMail(mail).catch((e) => e.responseCode)).toBe(451);
+    expect((await control('faults', { method: 'DELETE' })).status).toBe(200);
+    await transport.sendMail(mail);
+    expect((await fault({ fault: { status: 451 } })).status).toBe(400);
+    const out = (await (await control('requests')).json()) as {
+      simulator: string;
+      requests: { operation: string }[];
+    };
+    expect(out.simulator).toBe('SmtpSimulator');
+    // Three DATA stages of this test: two refused, one accepted (after the earlier test's one).
+    expect(out.requests.filter((r) => r.operation === 'smtp.data').length).toBe(dataBefore + 3);
+    expect(hub.smtp.messages.filter((m) => m.parsed.subject === 'via control plane')).toHaveLength(1);
+  });
 });

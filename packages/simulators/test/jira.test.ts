@@ -53,7 +53,7 @@ describe('Jira simulator (jira.js)', () => {
       },
       properties: [{ key: 'mcp-fleet', value: { idempotencyKey: 'k-123', tool: 'create_ticket' } }],
     });
-    expect(created.key).toBe('SUP-4');
+    expect(created.key).toBe('SUP-5');
     const issue = await j.issues.getIssue({ issueIdOrKey: created.key });
     expect(issue.fields?.summary).toBe('acme: follow up on exports');
     expect(issue.fields?.description).toEqual(adf('Customer acme needs a fix.'));
@@ -68,7 +68,7 @@ describe('Jira simulator (jira.js)', () => {
       jql: 'project = SUP AND issue.property[mcp-fleet].idempotencyKey = "k-123"',
       fields: ['summary'],
     });
-    expect(found.issues?.map((i) => i.key)).toEqual(['SUP-4']);
+    expect(found.issues?.map((i) => i.key)).toEqual(['SUP-5']);
     const none = await j.issueSearch.searchAndReconsileIssuesUsingJql({
       jql: 'issue.property[mcp-fleet].idempotencyKey = "other"',
     });
@@ -83,8 +83,8 @@ describe('Jira simulator (jira.js)', () => {
       (await j.issueProperties.getIssueProperty({ issueIdOrKey: 'SUP-1', propertyKey: 'p' })).value,
     ).toEqual({ a: 1 });
     expect(sim.outbox.map((e) => [e.kind, e.upstreamId])).toEqual([
-      ['issue', 'SUP-4'],
-      ['comment', expect.stringMatching(/^SUP-4#/)],
+      ['issue', 'SUP-5'],
+      ['comment', expect.stringMatching(/^SUP-5#/)],
     ]);
   });
 

@@ -170,4 +170,32 @@ describe('Slack simulator (WebClient)', () => {
     sim.setFault('chat.postMessage', null);
     expect((await web.chat.postMessage({ channel: 'C0GENERAL1', text: 'back' })).ok).toBe(true);
   });
+
+  it('posts and then loses or delays the answer (after-commit faults): the message is in the channel', async () => {
+    const web = client();
+    const before = sim.posts.length;
+    sim.failNext('chat.postMessage', { dropAfterCommit: true });
+    const dropped = await web.chat
+      .postMessage({ channel: 'C0GENERAL1', text: 'landed, answer lost' })
+      .catch((e) => e);
+    expect(dropped).toMatchObject({ code: ErrorCode.RequestError });
+    expect(sim.posts.slice(before).map((p) => p.text)).toEqual(['landed, answer lost']);
+    sim.failNext('chat.postMessage', { delayAfterCommit: 1_000 });
+    const late = await client(SLACK_IDS.token, 300)
+      .chat.postMessage({ channel: 'C0GENERAL1', text: 'landed, answer late' })
+      .catch((e) => e);
+    expect(late).toMatchObject({ code: ErrorCode.RequestError });
+    expect(sim.posts.slice(before).map((p) => p.text)).toEqual([
+      'landed, answer lost',
+      'landed, answer late',
+    ]);
+    const hist = await web.conversations.history({ channel: 'C0GENERAL1', limit: 2 });
+    expect(hist.messages?.map((m) => m.text)).toEqual(['landed, answer late', 'landed, answer lost']);
+    // A refused method never commits, whatever fault is queued: the fault waits for the next success.
+    sim.failNext('chat.postMessage', { dropAfterCommit: true });
+    const refused = await web.chat.postMessage({ channel: 'C0NOPE0001', text: 'x' }).catch((e) => e);
+    expect(refused).toMatchObject({ code: ErrorCode.PlatformError, data: { error: 'channel_not_found' } });
+    sim.clearFaults();
+    expect(sim.posts.length).toBe(before + 2);
+  });
 });

@@ -120,4 +120,29 @@ describe('SMTP simulator (nodemailer)', () => {
     await transport().sendMail(mail);
     expect(sim.messages.length).toBe(count + 1);
   });
+
+  it('accepts a message and then cuts the connection or answers late (after-commit faults at DATA)', async () => {
+    const mail = { from: 'agents@example.com', to: 'alice@example.com', text: 't' };
+    const count = sim.messages.length;
+    sim.failNext('data', { dropAfterCommit: true });
+    expect(
+      await transport()
+        .sendMail({ ...mail, subject: 'accepted, reply lost' })
+        .catch((e) => e),
+    ).toMatchObject({ code: 'ECONNECTION' });
+    sim.failNext('data', { delayAfterCommit: 1_000 });
+    expect(
+      await transport(sim.url, 300)
+        .sendMail({ ...mail, subject: 'accepted, reply late' })
+        .catch((e) => e),
+    ).toMatchObject({ code: 'ETIMEDOUT' });
+    expect(sim.messages.slice(count).map((m) => m.parsed.subject)).toEqual([
+      'accepted, reply lost',
+      'accepted, reply late',
+    ]);
+    // At another stage an after-commit fault is answered normally.
+    sim.failNext('rcpt', { dropAfterCommit: true });
+    await transport().sendMail({ ...mail, subject: 'normal' });
+    expect(sim.messages.length).toBe(count + 3);
+  });
 });

@@ -44,6 +44,13 @@ export interface ApproverMintOptions {
   scope?: string;
   ttlSeconds?: number;
   issuer?: string;
+  /**
+   * The person's groups (the `groups` claim, APPROVER_CLAIM_GROUPS' default): servers with
+   * APPROVER_GROUP set accept only members. Absent: no `groups` claim; `[]`: an empty one.
+   */
+  groups?: string[];
+  /** The `preferred_username` claim (the person's login name, as the local IdP issues it). */
+  preferredUsername?: string;
   extra?: JWTPayload;
 }
 
@@ -129,7 +136,15 @@ export class DevIssuer {
       ...(o.tenant ? { tenant: o.tenant } : {}),
       ...(o.ttlSeconds !== undefined ? { ttlSeconds: o.ttlSeconds } : {}),
       ...(o.issuer ? { issuer: o.issuer } : {}),
-      ...(o.extra ? { extra: o.extra } : {}),
+      ...(o.extra || o.groups || o.preferredUsername !== undefined
+        ? {
+            extra: {
+              ...(o.preferredUsername !== undefined ? { preferred_username: o.preferredUsername } : {}),
+              ...(o.groups ? { groups: [...o.groups] } : {}),
+              ...o.extra,
+            },
+          }
+        : {}),
     });
   }
 

@@ -71,6 +71,10 @@ export const configSchema = env
     COMMUNICATION_DESTINATION_PER_MINUTE: int(30, 1, 10_000),
     /** Timeout of one upstream request (ms); a send tool's own timeout is a little longer. */
     COMMUNICATION_UPSTREAM_TIMEOUT_MS: int(10_000, 100, 120_000),
+    /** Consecutive failures (5xx, timeout, dropped connection) that open a system's circuit breaker. */
+    COMMUNICATION_BREAKER_THRESHOLD: int(5, 1, 1_000),
+    /** How long an open breaker pauses calls before it lets one trial request through (ms). */
+    COMMUNICATION_BREAKER_HALF_OPEN_MS: int(30_000, 100, 3_600_000),
     /**
      * Key of the secrets' fingerprints in audit records (HMAC-SHA256; a Secret, >= 32 chars, the same on
      * every replica so fingerprints correlate). Unset: a random key per process (fingerprints then

@@ -63,9 +63,13 @@ export default defineServer(import.meta.url, {
     const why = missing(config);
     const timeoutMs = config.upstreamTimeoutMs;
     const breakers: Partial<Record<SystemOfTool, UpstreamBreaker>> = {};
+    const breakerOptions = {
+      threshold: config.breakerThreshold,
+      halfOpenAfterMs: config.breakerHalfOpenMs,
+    };
     const connectors: Connectors = { config };
     if (!why.slack) {
-      breakers.slack = new UpstreamBreaker('slack');
+      breakers.slack = new UpstreamBreaker('slack', breakerOptions);
       connectors.slack = await SlackConnector.open({
         token: config.slackBotToken!,
         apiUrl: config.slackApiUrl,
@@ -75,7 +79,7 @@ export default defineServer(import.meta.url, {
       });
     }
     if (!why.email) {
-      breakers.email = new UpstreamBreaker('email');
+      breakers.email = new UpstreamBreaker('email', breakerOptions);
       connectors.email = new EmailConnector({
         smtpUrl: config.smtpUrl!,
         from: config.emailFrom!,
@@ -85,7 +89,7 @@ export default defineServer(import.meta.url, {
       });
     }
     if (!why.teams && config.teamsChannels) {
-      breakers.teams = new UpstreamBreaker('teams');
+      breakers.teams = new UpstreamBreaker('teams', breakerOptions);
       connectors.teams = new TeamsConnector({
         channels: config.teamsChannels,
         timeoutMs,
@@ -93,7 +97,7 @@ export default defineServer(import.meta.url, {
       });
     }
     if (!why.tickets) {
-      breakers.tickets = new UpstreamBreaker('tickets');
+      breakers.tickets = new UpstreamBreaker('tickets', breakerOptions);
       connectors.tickets = new JiraBackend({
         url: config.jiraUrl!,
         email: config.jiraEmail!,

@@ -1,12 +1,12 @@
 // send_email against the evasions of attack round 1: RFC 2047 encoded words in the subject (which a
 // reader's client decodes into line breaks or secrets), relay-routing characters in local parts, a
 // secret carried in a recipient address, and the advice an uncertain send gives.
-import { clientAs, type TestClient } from '@mcp-fleet/testkit';
+import { clientAs, eventually, type TestClient } from '@mcp-fleet/testkit';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseRecipient, RecipientRefusal } from '../src/email/addresses.js';
 import { hostileRecipient } from './email-hostile.js';
-import { bootEmail, call, type EmailFleet } from './email-server.js';
+import { auditRows, bootEmail, call, type EmailFleet } from './email-server.js';
 
 let f: EmailFleet;
 let admin: TestClient;
@@ -173,8 +173,36 @@ describe('send_email uncertain outcome (round 1, F-mail 1)', () => {
     expect(first.text).toMatch(/may or may not have been sent/);
     expect(first.text).toMatch(/Message-ID <[^>]+>/);
     expect(first.text).toMatch(/new idempotency_key/);
+    // Audited as what it is: an outcome nobody knows, not an error that sent nothing.
+    await eventually(async () =>
+      (await auditRows(f.dbUrl)).some(
+        (r) => r.outcome === 'unknown' && (r.arguments as { subject?: string }).subject === 'uncertain',
+      ),
+    );
     const again = await delta(() => call(admin, args));
     expect(again.requests).toBe(0);
-    expect(again.out).toMatchObject({ isError: true, code: 'upstream_timeout' });
+    expect(again.out).toMatchObject({ isError: true, code: 'idempotency_unknown' });
+  });
+
+  it('a message the server took before the connection dropped (after DATA) is audited unknown, and sent once', async () => {
+    f.sim.failNext('data', { dropAfterCommit: true });
+    const args = {
+      to: 'ops@example.com',
+      subject: 'taken, reply lost',
+      text: 'x',
+      idempotency_key: 'email-lost-reply',
+    };
+    const first = await delta(() => call(admin, args));
+    expect(first.out).toMatchObject({ isError: true });
+    expect(first.out.text).toMatch(/may or may not have been sent/);
+    expect(f.sim.messages.filter((m) => m.parsed.subject === args.subject)).toHaveLength(1);
+    await eventually(async () =>
+      (await auditRows(f.dbUrl)).some(
+        (r) => r.outcome === 'unknown' && (r.arguments as { subject?: string }).subject === args.subject,
+      ),
+    );
+    const again = await delta(() => call(admin, args));
+    expect(again.requests).toBe(0);
+    expect(f.sim.messages.filter((m) => m.parsed.subject === args.subject)).toHaveLength(1);
   });
 });

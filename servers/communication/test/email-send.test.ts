@@ -281,4 +281,28 @@ describe('send_email upstream failures', () => {
     expect(out.text).not.toMatch(/smtp-sim-password|127\.0\.0\.1|simulated/);
     f.sim.clearFaults();
   });
+
+  it.each([
+    ['deferred at DATA', 'data', { status: 451 }],
+    ['rate-limited', 'mail', { rateLimit: 30 }],
+    ['refused at DATA', 'data', { status: 554 }],
+  ] as const)(
+    'a message %s was not sent: the same key sends it once the server takes mail again',
+    async (n, stage, fault) => {
+      const args = {
+        to: 'alice@example.com',
+        ...body,
+        subject: `not sent: ${n}`,
+        idempotency_key: `email-not-sent-${stage}-${n.replace(/\W+/g, '-')}`,
+      };
+      f.sim.failNext(stage, fault);
+      const first = await call(admin, args);
+      expect(first.isError).toBe(true);
+      expect(first.text).toMatch(/not sent/);
+      expect(f.sim.messages.filter((m) => m.parsed.subject === args.subject)).toHaveLength(0);
+      const again = await call(admin, args);
+      expect(again.isError, again.text).toBe(false);
+      expect(f.sim.messages.filter((m) => m.parsed.subject === args.subject)).toHaveLength(1);
+    },
+  );
 });

@@ -157,6 +157,57 @@ describe('slack_post_message upstream failures', () => {
     expect(requests).toBe(1);
   });
 
+  it('a post whose answer is lost after it landed is audited unknown, says it may have posted, and its key sends nothing more', async () => {
+    const args = { channel: 'C0SUPPORT1', text: 'landed, answer lost', idempotency_key: 'slack-lost-answer' };
+    f.slack.failNext('chat.postMessage', { dropAfterCommit: true });
+    const { out, requests, posts } = await delta(() => call(support, 'slack_post_message', args));
+    expect(out.isError).toBe(true);
+    expect(out.code, out.text).toBe('upstream_unavailable');
+    expect(out.text).toMatch(/may or may not have been posted/);
+    expect(out.text).not.toMatch(/try again later/);
+    expect([requests, posts]).toEqual([1, 1]);
+    await eventually(async () =>
+      (await auditRows(f.dbUrl, 'slack_post_message')).some(
+        (r) => r.outcome === 'unknown' && (r.arguments as { text?: string }).text === args.text,
+      ),
+    );
+    // The same key: the fleet says the first call's outcome is unknown, and nothing reaches Slack.
+    const again = await delta(() => call(support, 'slack_post_message', args));
+    expect(again.out.code, again.out.text).toBe('idempotency_unknown');
+    expect([again.requests, again.posts]).toEqual([0, 0]);
+  });
+
+  it('a hung post is audited unknown (it may have been posted)', async () => {
+    const args = {
+      channel: 'C0SUPPORT1',
+      text: 'hung, audited unknown',
+      idempotency_key: 'slack-hung-unknown',
+    };
+    f.slack.failNext('chat.postMessage', { hang: true });
+    const { out } = await delta(() => call(support, 'slack_post_message', args));
+    expect(out.code, out.text).toBe('upstream_timeout');
+    await eventually(async () =>
+      (await auditRows(f.dbUrl, 'slack_post_message')).some(
+        (r) => r.outcome === 'unknown' && (r.arguments as { text?: string }).text === args.text,
+      ),
+    );
+  });
+
+  it('a 429 sent nothing: the same key posts once Slack accepts again, as "retry after N s" says', async () => {
+    const args = {
+      channel: 'C0SUPPORT1',
+      text: 'refused by 429, then sent',
+      idempotency_key: 'slack-429-key-back',
+    };
+    f.slack.failNext('chat.postMessage', { rateLimit: 120 });
+    const first = await delta(() => call(support, 'slack_post_message', args));
+    expect(first.out.code).toBe('upstream_rate_limited');
+    expect(first.posts).toBe(0);
+    const again = await delta(() => call(support, 'slack_post_message', args));
+    expect(again.out.isError, again.out.text).toBe(false);
+    expect([again.requests, again.posts]).toEqual([1, 1]);
+  });
+
   it('reports a revoked token as upstream_auth', async () => {
     f.slack.failNext('chat.postMessage', { error: 'token_revoked' });
     const { out } = await delta(() =>

@@ -229,6 +229,66 @@ describe('teams_post_message upstream failures', () => {
     expect(b.requests).toBe(1);
     expect(b.out.text).not.toMatch(/http:\/\/127|webhook\//);
   });
+
+  const auditedAs = (outcome: string, text: string) =>
+    eventually(async () =>
+      (await auditRows(f.dbUrl, 'teams_post_message')).some(
+        (r) => r.outcome === outcome && (r.arguments as { text?: string }).text === text,
+      ),
+    );
+
+  // Every way the answer can be lost after the webhook may have taken the message.
+  for (const [name, fault, code, landed] of [
+    ['the answer is lost after it landed', { dropAfterCommit: true }, 'upstream_unavailable', 1],
+    ['the webhook answers 5xx', { status: 503 }, 'upstream_unavailable', 0],
+    ['the webhook never answers', { hang: true }, 'upstream_timeout', 0],
+  ] as const) {
+    it(`a post whose outcome is unknown (${name}) is audited unknown, says it may have posted, and its key sends nothing more`, async () => {
+      const args = {
+        channel: 'ops-alerts',
+        text: `teams unknown: ${name}`,
+        idempotency_key: `teams-unk-${name.replace(/\W+/g, '-')}`,
+      };
+      f.teams.clearFaults();
+      f.teams.failNext('ops-alerts', fault);
+      const { out, requests, posts } = await delta(() => call(teams, 'teams_post_message', args));
+      expect(out.isError).toBe(true);
+      expect(out.code, out.text).toBe(code);
+      expect(out.text).toMatch(/may or may not have been posted/);
+      expect(out.text).not.toMatch(/try again later/);
+      // The after-commit fault lets the message land in the channel; the others take nothing.
+      expect([requests, posts]).toEqual([1, landed]);
+      await auditedAs('unknown', args.text);
+      const again = await delta(() => call(teams, 'teams_post_message', args));
+      expect(again.out.code, again.out.text).toBe('idempotency_unknown');
+      expect([again.requests, again.posts]).toEqual([0, 0]);
+    });
+  }
+
+  // Every answer by which Teams took nothing: the same key posts once Teams accepts again.
+  for (const [name, fault, code] of [
+    ['a 429 too long to wait for', { rateLimit: 120 }, 'upstream_rate_limited'],
+    ['a 400', { error: 'Bad payload received by generic incoming webhook.' }, 'upstream_rejected'],
+    ['a 413', { status: 413 }, 'upstream_rejected'],
+    ['a 401', { status: 401 }, 'upstream_auth'],
+  ] as const) {
+    it(`${name} sent nothing: the same key posts once Teams accepts again`, async () => {
+      const args = {
+        channel: 'ops-alerts',
+        text: `teams refused: ${name}`,
+        idempotency_key: `teams-back-${name.replace(/\W+/g, '-')}`,
+      };
+      f.teams.clearFaults();
+      f.teams.failNext('ops-alerts', fault);
+      const first = await delta(() => call(teams, 'teams_post_message', args));
+      expect(first.out.code, first.out.text).toBe(code);
+      expect(first.posts).toBe(0);
+      await auditedAs('error', args.text);
+      const again = await delta(() => call(teams, 'teams_post_message', args));
+      expect(again.out.isError, again.out.text).toBe(false);
+      expect([again.requests, again.posts]).toEqual([1, 1]);
+    });
+  }
 });
 
 /** Secrets as the outbound scan knows them (attack round 1 put them in an Action.OpenUrl URL). */

@@ -1,5 +1,7 @@
 // `pnpm start` hook: builds the demo warehouse in the embedded PostgreSQL and hands the server a
 // WAREHOUSE_URL for its read-only role. Idempotent; seconds on a first start, instant after.
+// WAREHOUSE_URL set: that warehouse passes through untouched (`pnpm start` gives every server your
+// environment) and no demo warehouse is built.
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -22,8 +24,30 @@ function readerPassword(fleetDir: string): string {
   return password;
 }
 
-/** Prepares the demo warehouse and returns the server's extra environment. */
-export async function prepareLocal(ctx: LocalSetupContext): Promise<Record<string, string>> {
+/** A connection URL without its password, for the start-up log. */
+function shown(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return '(not a URL)';
+  }
+}
+
+/**
+ * Prepares the demo warehouse and returns the server's extra environment; `env` (default
+ * process.env) with WAREHOUSE_URL set: nothing to prepare, the server uses that warehouse.
+ */
+export async function prepareLocal(
+  ctx: LocalSetupContext,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<Record<string, string>> {
+  const own = (env.WAREHOUSE_URL ?? '').trim();
+  if (own) {
+    ctx.log(`warehouse from your environment (not simulated): WAREHOUSE_URL ${shown(own)}`);
+    return {};
+  }
   const built = await buildDemoWarehouse({
     adminUrl: ctx.adminUrl,
     readerPassword: readerPassword(ctx.fleetDir),

@@ -1,12 +1,21 @@
 // Local set-up for `pnpm start`: seeds `${fleetDir}/files` with sample documents (once: files that
-// already exist are left alone, so local edits survive restarts) and points FILES_ROOT at it.
+// already exist are left alone, so local edits survive restarts) and points FILES_ROOT at it, unless
+// FILES_ROOT is set: then that folder passes through untouched and nothing is seeded.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { LocalSetupContext } from '@mcp-fleet/core';
 import { sampleDocuments } from './samples/sample-documents.js';
 
 /** Seeds the sample tree idempotently and returns the files server's extra environment. */
-export async function prepareLocal(ctx: LocalSetupContext): Promise<Record<string, string>> {
+export async function prepareLocal(
+  ctx: LocalSetupContext,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<Record<string, string>> {
+  const own = (env.FILES_ROOT ?? '').trim();
+  if (own) {
+    ctx.log(`documents from your environment (not seeded): FILES_ROOT ${resolve(own)}`);
+    return {};
+  }
   const root = resolve(ctx.fleetDir, 'files');
   await mkdir(join(root, 'docs'), { recursive: true });
   await mkdir(join(root, 'reports'), { recursive: true });

@@ -18,6 +18,7 @@ describe('prepareLocal', () => {
       const root = env.FILES_ROOT as string;
       expect(readdirSync(join(root, 'docs')).sort()).toEqual([
         'README.md',
+        'finance',
         'handbook',
         'products',
         'release-notes.txt',

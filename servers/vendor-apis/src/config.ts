@@ -2,33 +2,17 @@
 // (global, for a single-tenant deployment), the tenant map (VENDOR_TENANTS_FILE), per-vendor
 // timeouts and breakers, and the Salesforce field allow-lists. A vendor with no credentials has no
 // listed tools; a full Stripe secret key leaves the Stripe tools unlisted unless explicitly allowed.
-import { type Env, env, parseEnv } from '@mcp-fleet/core';
+import { type Env, env, parseEnv, upstreamUrlProblem } from '@mcp-fleet/core';
 import { z } from 'zod';
 import { TenantDirectory } from './tenants.js';
 
 const { int, bool } = env;
 const optional = env.text();
 /**
- * Why a vendor base URL is refused, or undefined when it is acceptable: https (plain http only to this
- * machine: 127.0.0.1, ::1, localhost), no user name or password, no query, no fragment. The reason never
- * quotes the URL (it may hold credentials).
+ * Why a vendor base URL is refused, or undefined when it is acceptable: core's rules for an upstream URL
+ * (https, plain http only to this machine; no user name or password, query or fragment; never quoted).
  */
-export function vendorUrlProblem(v: string): string | undefined {
-  if (!/^https?:\/\/[^\s]+$/i.test(v)) return 'must be an http(s) URL';
-  let u: URL;
-  try {
-    u = new URL(v);
-  } catch {
-    return 'must be an http(s) URL';
-  }
-  if (u.username !== '' || u.password !== '') return 'must not carry a user name or password';
-  if (u.search !== '' || v.includes('?')) return 'must not carry a query';
-  if (u.hash !== '' || v.includes('#')) return 'must not carry a fragment';
-  const host = u.hostname.toLowerCase();
-  if (u.protocol === 'http:' && !['127.0.0.1', '[::1]', '::1', 'localhost'].includes(host))
-    return 'must be https (plain http only to 127.0.0.1, ::1 or localhost)';
-  return undefined;
-}
+export const vendorUrlProblem = (v: string): string | undefined => upstreamUrlProblem(v);
 const httpUrl = (name: string) =>
   optional.superRefine((v, ctx) => {
     const why = v === undefined ? undefined : vendorUrlProblem(v);

@@ -9,16 +9,26 @@
 // are refused: a tenant missing from the map is never served with other credentials). When some vendor
 // comes from your environment (global credentials: a single-tenant deployment), the simulated ones are
 // single-tenant too and serve acme's data to every caller. VENDOR_TENANTS_FILE set: nothing simulated.
+// Stripe is decided once for this server and admin (localStripeSimulated): any of STRIPE_API_KEY,
+// STRIPE_API_URL, STRIPE_WRITE_KEY or VENDOR_TENANTS_FILE set, and neither gets the simulator (one
+// reading real Stripe while the other refunds on the simulator is never what you meant).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LocalSetupContext } from '@mcp-fleet/core';
-import { startVendorHub, VENDOR_SIM_PORT, type VendorHub } from '@mcp-fleet/simulators';
+import {
+  LOCAL_STRIPE_VARIABLES,
+  localStripeSimulated,
+  localStripeVariablesSet,
+  localVendorHub,
+  VENDOR_SIM_PORT,
+  type VendorHub,
+} from '@mcp-fleet/simulators';
 import { stringify } from 'yaml';
 import type { Vendor } from './tenants.js';
 
 /** The variables that configure each vendor: when any is set, the vendor is the operator's, not simulated. */
 export const VENDOR_VARIABLES: Record<Vendor, readonly string[]> = {
-  stripe: ['STRIPE_API_KEY', 'STRIPE_API_URL'],
+  stripe: LOCAL_STRIPE_VARIABLES.filter((v) => v !== 'VENDOR_TENANTS_FILE'),
   hubspot: ['HUBSPOT_ACCESS_TOKEN', 'HUBSPOT_API_URL'],
   salesforce: [
     'SALESFORCE_INSTANCE_URL',
@@ -40,7 +50,7 @@ const VENDORS: readonly Vendor[] = ['stripe', 'hubspot', 'salesforce'];
 export function simulatedVendors(env: NodeJS.ProcessEnv): Vendor[] {
   const set = (name: string) => (env[name] ?? '').trim() !== '';
   if (set('VENDOR_TENANTS_FILE')) return [];
-  return VENDORS.filter((v) => !VENDOR_VARIABLES[v].some(set));
+  return VENDORS.filter((v) => (v === 'stripe' ? localStripeSimulated(env) : !VENDOR_VARIABLES[v].some(set)));
 }
 
 /** The base port of the vendor simulators (+0 Stripe, +1 HubSpot, +2 Salesforce); 0 = any free ports. */
@@ -53,7 +63,7 @@ function basePort(env: NodeJS.ProcessEnv): number {
   return n;
 }
 
-/** The hub this process started (kept so it is not collected; it lives as long as `pnpm start`). */
+/** This set-up's hold on the process's one vendor hub (shared with admin's Stripe writes; lives as long as `pnpm start`). */
 let running: VendorHub | undefined;
 
 /** The variable holding a tenant's secret in the local map, e.g. LOCAL_HUBSPOT_TOKEN_ACME. */
@@ -74,11 +84,20 @@ export async function prepareLocal(
   if ((env.VENDOR_TENANTS_FILE ?? '').trim())
     ctx.log(`VENDOR_TENANTS_FILE is set: every vendor from your environment, nothing simulated`);
   else if (passed.length > 0) ctx.log(`vendors from your environment (not simulated): ${passed.join(', ')}`);
+  if (!vendors.includes('stripe') && (env.STRIPE_API_KEY ?? '').trim() === '') {
+    const why = localStripeVariablesSet(env);
+    ctx.log(
+      `Stripe: STRIPE_API_KEY is not set: the Stripe tools are not listed` +
+        (why.length > 0
+          ? ` (Stripe is simulated for neither vendor-apis nor admin: ${why.join(', ')} ${why.length > 1 ? 'are' : 'is'} set; set STRIPE_API_KEY too, or none of them)`
+          : ' (FLEET_SIMULATORS=off)'),
+    );
+  }
   if (vendors.length === 0) return out;
 
   const port = basePort(env);
   try {
-    running = await startVendorHub({ basePort: port, host: '127.0.0.1', vendors });
+    running = await localVendorHub({ basePort: port, host: '127.0.0.1', vendors });
   } catch (err) {
     throw new Error(
       `the vendor simulators did not start on 127.0.0.1:${port}-${port + 2}: ${(err as Error).message}. ` +

@@ -226,17 +226,19 @@ function escapesNotice(a: ApprovalView, argumentsJson: string): string {
     a.agentId,
     a.tenant,
     a.user,
+    a.reason,
     a.note,
     a.decidedBy,
     a.decidedByIssuer,
     a.revokedBy,
     a.revokeNote,
+    ...(Array.isArray(a.approvals) ? a.approvals : []).flatMap((g) => [g.by, g.issuer, g.note]),
   ]
     .filter((v): v is string => typeof v === 'string')
     .reduce((n, v) => n + nonAsciiCount(v), 0);
   const parts = [
     args ? `the arguments contain ${args} non-ASCII characters, shown escaped as \\uXXXX` : '',
-    others ? `names and notes contain ${others} non-ASCII characters, shown escaped` : '',
+    others ? `names, reasons and notes contain ${others} non-ASCII characters, shown escaped` : '',
   ].filter(Boolean);
   return parts.length ? `    note: ${parts.join('; ')}: read them before deciding\n` : '';
 }
@@ -257,10 +259,25 @@ function describe(a: ApprovalView): string {
   const revoked = a.revokedBy
     ? ` approval withdrawn by ${by(a.revokedBy, a.revokedByIssuer)}${a.revokeNote ? ` (${shown(a.revokeNote)})` : ''}`
     : '';
+  // Dual control: how many of the approvals it needs it has, and from whom ("1 of 2").
+  const required = Number.isInteger(a.requiredApprovals) ? a.requiredApprovals : 1;
+  const given = Array.isArray(a.approvals) ? a.approvals : [];
+  const dual =
+    required > 1
+      ? `    approvals: ${given.length} of ${required}${given.length ? ` (${given.map((g) => `${by(g.by, g.issuer)} at ${shown(g.at)}${g.note ? ` (${shown(g.note)})` : ''}`).join('; ')})` : ''}${a.status === 'pending' && given.length > 0 ? `; needs ${required - given.length} more from another person` : ''}\n`
+      : '';
   // The exact canonical arguments the approval binds, in full: never cut.
   const argumentsJson = a.argumentsJson ?? JSON.stringify(a.arguments);
   const args = visibleJson(argumentsJson);
-  return `${shown(a.id)}  ${shown(a.status).padEnd(9)} ${shown(a.server)}/${shown(a.tool)}  ${who}  expires ${shown(a.expiresAt)}${decided}${revoked}\n    arguments: ${args}\n${escapesNotice(a, argumentsJson)}`;
+  const status =
+    required > 1 && a.status === 'pending' ? `pending ${given.length} of ${required}` : shown(a.status);
+  // Why it was held (policy and each hold reason, e.g. a flow rule naming the session's earlier
+  // reads): agent-influenced text, so on one line with every other character escaped, like arguments.
+  const reason =
+    typeof a.reason === 'string'
+      ? visibleJson(a.reason)
+      : '(not recorded: the request predates stored reasons and its audit record is not there)';
+  return `${shown(a.id)}  ${status.padEnd(9)} ${shown(a.server)}/${shown(a.tool)}  ${who}  expires ${shown(a.expiresAt)}${decided}${revoked}\n${dual}    held because: ${reason}\n    arguments: ${args}\n${escapesNotice(a, argumentsJson)}`;
 }
 
 /**

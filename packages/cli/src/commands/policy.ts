@@ -6,6 +6,8 @@ import type { AnyTool } from '@mcp-fleet/core';
 import {
   decide,
   describeGap,
+  explainFlow,
+  explainFlowPolicy,
   explainGovernance,
   type Grant,
   grantCovers,
@@ -34,6 +36,11 @@ export interface ExplainRow {
   governance: string[];
   /** Why the server does not list this tool with this environment (its upstream is not configured...). */
   unlisted?: string;
+  /**
+   * Flow guard (policy with a `flow` section): the labels its results get, the flow rules that can
+   * hold it, copy detection and the anomaly hold that apply to it.
+   */
+  flow?: string[];
 }
 
 /** A server's name and tools, as policy sees them. */
@@ -71,6 +78,7 @@ export function explainPolicy(
         constraints: d.constraints,
         dimension: facts.dimension === null ? null : `${server.name}.${facts.dimension}`,
         governance: d.allowed ? explainGovernance(doc, [role], server.name, reg.tool).lines : [],
+        ...(doc.flow && d.allowed ? { flow: explainFlow(doc.flow, [role], server.name, reg.tool) } : {}),
         ...(server.unlisted && Object.hasOwn(server.unlisted, reg.tool.name)
           ? { unlisted: server.unlisted[reg.tool.name] as string }
           : {}),
@@ -303,6 +311,12 @@ export async function policyCommand(argv: string[]): Promise<number> {
       if (r.unlisted !== undefined)
         process.stdout.write(`${''.padEnd(19)}not listed by this deployment: ${r.unlisted}\n`);
       for (const line of r.governance) process.stdout.write(`${''.padEnd(19)}${line}\n`);
+      for (const line of r.flow ?? []) process.stdout.write(`${''.padEnd(19)}${line}\n`);
+    }
+    // The flow section as a whole (rules, copy detection, anomaly scores), when the policy has one.
+    if (policy.flow) {
+      process.stdout.write("\nflow guard (the policy's flow section):\n");
+      for (const line of explainFlowPolicy(policy.flow)) process.stdout.write(`  ${line}\n`);
     }
     return 0;
   }

@@ -23,6 +23,15 @@ export interface ApprovalView {
   user: string | null;
   agentSession: string | null;
   roles: string[];
+  /**
+   * Why the call was held for a person: the policy's reason followed by each reason a step gave for
+   * holding it (`; approval: <why>`, e.g. a flow rule naming the session's earlier reads, copied
+   * values or an anomaly score) — the decision reason of the call that opened the request, stored on
+   * the request when it is opened (the latest ask's, when a retry finds the open request). For a
+   * request opened before reasons were stored, the opening call's audit record's decision reason;
+   * `null` when neither is there. Holds nothing the reason does not: text only, never result values.
+   */
+  reason: string | null;
   requestedAt: string;
   expiresAt: string;
   decidedAt: string | null;
@@ -39,6 +48,38 @@ export interface ApprovalView {
   revokeNote: string | null;
   executedAt: string | null;
   outcome: string | null;
+  /**
+   * How many distinct people must approve (policy `tools.<tool>.approvers`, 1..3, fixed when the
+   * request was opened). The request stays `pending` until that many have approved.
+   */
+  requiredApprovals: number;
+  /** The approvals given so far, oldest first (the last one of an approved request moved it to `approved`). */
+  approvals: ApprovalGiven[];
+}
+
+/** One person's approval of a request, as people are shown it. */
+export interface ApprovalGiven {
+  /** The approver's subject. */
+  by: string;
+  /** The approver's token (or ID token) issuer. */
+  issuer: string;
+  at: string;
+  note: string | null;
+}
+
+/**
+ * One approval as stored on the row (`approvals` jsonb): also every identifier of the approver and
+ * their comparison keys (identifierKey), so that a later approver who shares any of them is refused
+ * (`same_approver`) by the statement itself.
+ */
+export interface StoredApproval {
+  subject: string;
+  issuer: string;
+  user: string | null;
+  identifiers: string[];
+  keys: string[];
+  at: string;
+  note: string | null;
 }
 
 /** The caller an approval is bound to. */
@@ -56,6 +97,8 @@ export type DecideRefusal =
   | 'not_found'
   | 'self_approval'
   | 'requester_approval'
+  /** Dual control: the approver already gave one of this request's approvals (by any shared identifier). */
+  | 'same_approver'
   | 'incomplete'
   | 'already_decided'
   | 'expired'
@@ -98,6 +141,8 @@ export interface DbRow {
   user_invoker: string | null;
   agent_session: string | null;
   roles: string[];
+  /** The reason shown: the row's `reason`, or the opening call's audit decision reason ({@link REASON_SHOWN}). */
+  reason_shown?: string | null;
   status: Exclude<ApprovalStatus, 'expired'>;
   requested_at: Date;
   expires_at: Date;
@@ -111,8 +156,21 @@ export interface DbRow {
   revoke_note?: string | null;
   executed_at: Date | null;
   outcome: string | null;
+  required_approvals?: number | null;
+  approvals?: StoredApproval[] | null;
   expired: boolean;
 }
+
+/**
+ * The SQL of a row's reason as shown (`reason_shown`), for a statement on the `approvals` table: the
+ * reason stored when the request was opened, or, for a request opened before reasons were stored,
+ * the decision reason of the call that opened it (its audit record, looked up by primary key).
+ */
+export const REASON_SHOWN = `COALESCE(approvals.reason,
+  (SELECT opening.decision_reason FROM audit_records opening WHERE opening.id = approvals.request_audit_id)) AS reason_shown`;
+
+/** Most characters of a reason stored on a request (each hold reason is at most 500; the rest is cut, marked). */
+export const MAX_REASON_CHARS = 4000;
 
 /** A stored row as people see it: `expired` shown for undecided or unused requests past their time. */
 export function view(r: DbRow): ApprovalView {
@@ -130,6 +188,7 @@ export function view(r: DbRow): ApprovalView {
     user: r.user_invoker,
     agentSession: r.agent_session,
     roles: r.roles,
+    reason: r.reason_shown ?? null,
     requestedAt: r.requested_at.toISOString(),
     expiresAt: r.expires_at.toISOString(),
     decidedAt: iso(r.decided_at),
@@ -142,5 +201,12 @@ export function view(r: DbRow): ApprovalView {
     revokeNote: r.revoke_note ?? null,
     executedAt: iso(r.executed_at),
     outcome: r.outcome,
+    requiredApprovals: r.required_approvals ?? 1,
+    approvals: (r.approvals ?? []).map((a) => ({
+      by: a.subject,
+      issuer: a.issuer,
+      at: a.at,
+      note: a.note ?? null,
+    })),
   };
 }

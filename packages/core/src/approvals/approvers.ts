@@ -1,9 +1,11 @@
 // Approvers are people, not agents: approver tokens are a token class of their own (their own audience,
 // optionally their own issuer, the approver scope). What a verified approver may see and decide is the
 // approval desk's (desk.ts).
+
+import type { JWTPayload } from 'jose';
 import { decodeJwt } from 'jose';
 import type { ApproverConfig, CoreConfig } from '../config.js';
-import { claimValue } from '../identity/identity.js';
+import { type Identity, identityFromClaims, malformedClaim } from '../identity/identity.js';
 import { AuthFailure, type AuthFailureReason, TokenVerifier } from '../identity/token-verifier.js';
 import type { ApproverRef } from './approval-store.js';
 
@@ -38,16 +40,116 @@ export function isApprovalsAudience(aud: string, configured: string): boolean {
 }
 
 /** Why a validly signed token is not an approver token (an audit reason, `token_<kind>`). */
-export type NotApproverKind = 'wrong_audience' | 'not_approvals_audience' | 'delegated' | 'agent_roles';
+export type NotApproverKind =
+  | 'wrong_audience'
+  | 'not_approvals_audience'
+  | 'delegated'
+  | 'agent_roles'
+  /** APPROVER_GROUP is set and the token's groups claim (APPROVER_CLAIM_GROUPS) does not list it. */
+  | 'not_in_group'
+  /** No usable approver subject (APPROVER_CLAIM_SUBJECT), or an identity claim that is no string. */
+  | 'missing_subject';
 
-/** A validly signed token that is not an approver token: refused as a wrong audience (401). */
+/**
+ * A validly signed token that is not an approver token: refused as a wrong audience (401), or, for
+ * a person outside the approver group, as insufficient (403: the token is theirs, they may not decide).
+ */
 export class NotApproverToken extends AuthFailure {
   readonly kind: NotApproverKind;
 
   constructor(kind: NotApproverKind, message: string) {
-    super('wrong_audience', message);
+    super(kind === 'not_in_group' ? 'insufficient_scope' : 'wrong_audience', message);
     this.kind = kind;
   }
+}
+
+/** A token (or ID token) that is not a person who may decide approvals, and why. */
+export interface ApproverRefusal {
+  refused: NotApproverKind;
+  message: string;
+}
+
+const REFUSALS: Record<Exclude<NotApproverKind, 'wrong_audience' | 'not_approvals_audience'>, string> = {
+  delegated:
+    'this token is delegated (act claim: an agent acting for someone); approvals need an approver token of the person themselves',
+  agent_roles: 'this token carries agent roles; approvers are people, and their tokens carry no roles',
+  not_in_group: 'this person is not a member of the approver group (APPROVER_GROUP)',
+  missing_subject: 'this token names no approver (its subject claim is missing or not a string)',
+};
+
+/** The groups a claim lists: a string is one group, an array its string members (exact values). */
+export function groupsOf(claims: Record<string, unknown>, path: string): string[] {
+  const value = readClaim(claims, path);
+  if (typeof value === 'string') return [value];
+  return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
+}
+
+/**
+ * THE rules that make verified claims a person who may decide approvals, shared by the approvals API
+ * (access tokens, {@link ApproverVerifier}) and the admin console (its own verified OIDC ID token,
+ * {@link approverFromIdToken}): no `act` (delegated: an agent acting for someone), no agent roles
+ * (AUTH_CLAIM_ROLES or `roles`), a subject (APPROVER_CLAIM_SUBJECT), and membership of APPROVER_GROUP
+ * when it is set (exact value in APPROVER_CLAIM_GROUPS). The approver's identifiers are every name
+ * claim ({@link IDENTIFIER_CLAIMS}, the subject and user claims); `clients` are left to the caller.
+ * Signature, issuer, audience and expiry are NOT checked here: pass only claims already verified.
+ */
+export function approverFromClaims(
+  claims: JWTPayload,
+  config: CoreConfig,
+): { approver: Omit<Approver, 'clients'>; identity: Identity } | ApproverRefusal {
+  const settings = approverSettings(config);
+  const names = { ...config.auth.claims, agent: settings.subjectClaim ?? 'sub' };
+  const raw = claims as Record<string, unknown>;
+  if (raw.act !== undefined) return { refused: 'delegated', message: REFUSALS.delegated };
+  const id = malformedClaim(claims, names) === undefined ? identityFromClaims(claims, names) : undefined;
+  const hasRoles = (v: unknown) =>
+    typeof v === 'string' ? v.trim() !== '' : Array.isArray(v) && v.length > 0;
+  if ((id && id.roles.length > 0) || hasRoles(raw.roles) || hasRoles(readClaim(raw, names.roles)))
+    return { refused: 'agent_roles', message: REFUSALS.agent_roles };
+  if (!id) return { refused: 'missing_subject', message: REFUSALS.missing_subject };
+  if (
+    settings.group !== undefined &&
+    !groupsOf(raw, settings.groupsClaim ?? 'groups').includes(settings.group)
+  )
+    return { refused: 'not_in_group', message: REFUSALS.not_in_group };
+  const strings = (paths: readonly string[]) => [
+    ...new Set(
+      paths.map((p) => readClaim(raw, p)).filter((v): v is string => typeof v === 'string' && v.length > 0),
+    ),
+  ];
+  return {
+    identity: id,
+    approver: {
+      issuer: id.issuer ?? '',
+      subject: id.agentId,
+      user: id.user ?? null,
+      tenant: id.tenant ?? null,
+      identifiers: strings([names.agent, names.user, ...IDENTIFIER_CLAIMS]),
+    },
+  };
+}
+
+/** A claim by dotted path. */
+function readClaim(claims: Record<string, unknown>, path: string): unknown {
+  let value: unknown = claims;
+  for (const part of path.split('.')) {
+    if (value === null || typeof value !== 'object') return undefined;
+    value = (value as Record<string, unknown>)[part];
+  }
+  return value;
+}
+
+/**
+ * The approver of claims the admin console verified itself (an OIDC ID token: signature, issuer,
+ * audience = its client, expiry, nonce), by the same rules as approver access tokens
+ * ({@link approverFromClaims}): no `act`, no roles, the approver group when configured, identifiers
+ * from {@link IDENTIFIER_CLAIMS}. `clients` is empty: a person in a browser is no OAuth client of an
+ * agent (the ID token's `azp`/`aud` is the console itself). Never pass claims the console did not verify.
+ */
+export function approverFromIdToken(claims: JWTPayload, config: CoreConfig): Approver | ApproverRefusal {
+  const r = approverFromClaims(claims, config);
+  if ('refused' in r) return r;
+  return { ...r.approver, clients: [] };
 }
 
 /** The approver settings of a config (defaults for hand-built configs without them). */
@@ -131,36 +233,14 @@ export class ApproverVerifier {
         'this token also names a resource other than an approvals API (a token an agent may use); approvals need an approver token',
       );
     }
-    if (claims.act !== undefined) {
-      throw new NotApproverToken(
-        'delegated',
-        'this token is delegated (act claim: an agent acting for someone); approvals need an approver token of the person themselves',
-      );
-    }
-    const hasRoles = (v: unknown) =>
-      typeof v === 'string' ? v.trim() !== '' : Array.isArray(v) && v.length > 0;
-    if (id.roles.length > 0 || hasRoles(claims.roles)) {
-      throw new NotApproverToken(
-        'agent_roles',
-        'this token carries agent roles; approvers are people, and their tokens carry no roles',
-      );
-    }
-    const strings = (paths: readonly string[]) => [
-      ...new Set(
-        paths.map((p) => claimValue(id, p)).filter((v): v is string => typeof v === 'string' && v.length > 0),
-      ),
-    ];
+    const r = approverFromClaims(id.claims, this.#config);
+    if ('refused' in r) throw new NotApproverToken(r.refused, r.message);
+    const clients = CLIENT_CLAIMS.map((p) => claims[p]).filter(
+      (v): v is string => typeof v === 'string' && v.length > 0,
+    );
     return {
-      issuer: id.issuer ?? '',
-      subject: id.agentId,
-      user: id.user ?? null,
-      tenant: id.tenant ?? null,
-      identifiers: strings([
-        settings.subjectClaim ?? 'sub',
-        this.#config.auth.claims.user,
-        ...IDENTIFIER_CLAIMS,
-      ]),
-      clients: strings(CLIENT_CLAIMS),
+      ...r.approver,
+      clients: [...new Set(clients)],
     };
   }
 }

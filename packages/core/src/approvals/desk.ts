@@ -8,10 +8,11 @@
 //   approvers.ts) -> desk -> JSON. The API only parses and answers; it has no rules of its own.
 // - `fleet approvals` (the CLI): through that HTTP API, with an approver token.
 // - the admin server's browser console (issue 15), in process: it signs the person in with OIDC, and
-//   builds the {@link Approver} from its own verified session: `issuer` = the OIDC issuer, `subject` =
-//   the session's subject, `user` and `identifiers` = every name claim of the ID token (sub, email,
-//   preferred_username, upn...: see IDENTIFIER_CLAIMS), `clients` = [] (a person in a browser is no
-//   OAuth client of an agent), `tenant` = the person's tenant claim or null. It constructs one desk
+//   builds the {@link Approver} from the ID token it verified itself with approverFromIdToken
+//   (approvers.ts: the same rules as approver tokens — no act, no roles, APPROVER_GROUP — `issuer` =
+//   the OIDC issuer, `subject` = its subject, `user` and `identifiers` = every name claim (sub,
+//   email, preferred_username, upn...: see IDENTIFIER_CLAIMS), `clients` = [] (a person in a browser
+//   is no OAuth client of an agent), `tenant` = the tenant claim or null). It constructs one desk
 //   with `servers: 'fleet'` over the fleet database's ApprovalStore and its own AuditLog, and then
 //   filters with `server` and pages with `limit`/`offset` like the API. Never build an Approver from
 //   anything a browser sent that the console did not verify itself.
@@ -34,11 +35,12 @@
 // requests per agent, apply where requests are opened and used (pipeline/steps/approval.ts); the desk
 // shows the queue per agent (`pendingByAgent`) so a flood is visible.
 //
-// Dual control (issue 15: two distinct approvers for some tools) is NOT built. Its seam is
-// {@link ApprovalDesk.decide}: where `#takeDecision` records one approver's decision, a second-approver
-// rule would record the first approval as a partial one (its own audit record, event `approved_first`)
-// and let only a second, distinct approver (compared by identifierKey like the rules above) move the
-// request to `approved`.
+// Dual control (policy `tools.<tool>.approvers: 2|3`, fixed on the request when it is opened): the
+// first approval of such a request is recorded as a partial one (event `approved_first`, its own audit
+// record; a second partial one of a 3-approver request is `approved_partial`), the request stays
+// `pending` ("1 of 2"), and only an approval by a DISTINCT person — no identifier in common with any
+// earlier approver, compared by identifierKey — completes it (`approved`). The same person again is
+// refused (`same_approver`, 403), atomically in the store's statement. A denial by anyone denies.
 import type { AuditRecord } from '../audit/audit-record.js';
 import { auditRecord } from '../audit/audit-record.js';
 import { compositeKey } from '../identity/caller-keys.js';
@@ -78,6 +80,11 @@ export const DESK_REFUSALS: Readonly<Record<DeskRefusal, { status: number; messa
     status: 403,
     message: 'the person the agent acts for cannot approve or deny its request',
   },
+  same_approver: {
+    status: 403,
+    message:
+      'you already gave one of the approvals this request needs; another approver (a different person) must give the next one',
+  },
   incomplete: {
     status: 409,
     message: 'this request was opened without its exact arguments; the agent must ask again',
@@ -110,8 +117,12 @@ export interface Refusal {
   approval?: ApprovalView;
 }
 
-/** What a decision did: `approved`, `denied`, or `revoked` (an approved, unused request withdrawn). */
-export type DecisionEvent = 'approved' | 'denied' | 'revoked';
+/**
+ * What a decision did: `approved` (the last approval the request needed: it may run), `approved_first`
+ * / `approved_partial` (the first / a later approval of a request needing more: it stays pending),
+ * `denied`, or `revoked` (an approved, unused request withdrawn).
+ */
+export type DecisionEvent = 'approved' | 'approved_first' | 'approved_partial' | 'denied' | 'revoked';
 
 /** A decision the desk recorded, or why not. */
 export type DeskDecision = { ok: true; approval: ApprovalView; event: DecisionEvent } | Refusal;
@@ -153,8 +164,11 @@ export interface ApprovalDeskOptions {
   servers?: 'own' | 'fleet';
   /** APPROVER_ALL_TENANTS: approvers without a tenant claim see every tenant. */
   allTenants: boolean;
-  /** Where decision records go (the server's AuditLog). */
-  audit(record: AuditRecord): void;
+  /**
+   * Where decision records go (the server's AuditLog: recordDurable, so that a decision is answered
+   * only once its record is committed, or its bounded wait is over). A promise is waited for.
+   */
+  audit(record: AuditRecord): void | Promise<unknown>;
   metrics: DeskMetrics;
   /** The policy version to stamp on records. */
   policyVersion(): string | null;
@@ -272,8 +286,8 @@ export class ApprovalDesk {
     // the refused decision it is; the note itself is not recorded.
     const badNote = badText('note', d.note);
     if (badNote) {
-      this.#record(d.requestId, d.id, action, approver, badNote);
       this.#o.metrics.approvals.inc({ tool: '(unknown)', event: 'decision_refused' });
+      await this.#record(d.requestId, d.id, action, approver, badNote);
       return badNote;
     }
     const result = await this.#o.store.decide({
@@ -289,14 +303,23 @@ export class ApprovalDesk {
       ? {
           ok: true,
           approval: result.approval,
-          event: result.revoked ? 'revoked' : action === 'approve' ? 'approved' : 'denied',
+          event: result.revoked
+            ? 'revoked'
+            : action !== 'approve'
+              ? 'denied'
+              : !result.partial
+                ? 'approved'
+                : result.approval.approvals.length <= 1
+                  ? 'approved_first'
+                  : 'approved_partial',
         }
       : refusal(result.why, result.approval);
-    this.#record(d.requestId, d.id, action, approver, decision);
     this.#o.metrics.approvals.inc({
       tool: decision.approval?.tool ?? '(unknown)',
       event: decision.ok ? decision.event : 'decision_refused',
     });
+    // Answered once its record is durable (issue 16, R2-5).
+    await this.#record(d.requestId, d.id, action, approver, decision);
     return decision;
   }
 
@@ -343,14 +366,23 @@ export class ApprovalDesk {
     approver: Approver | null,
     result: DeskDecision | { ok: false; why: string; approval?: undefined },
     presentedBy?: { issuer: string | null; subject: string | null },
-  ): void {
+  ): void | Promise<unknown> {
     const a = result.approval;
     const event = result.ok ? result.event : undefined;
     const why = result.ok ? undefined : result.why;
     // Only well-formed ids get here; lower case as stored.
     const id = approvalId.slice(0, 36).toLowerCase();
-    const verb = event === 'revoked' ? 'approval withdrawn' : event;
-    this.#o.audit(
+    const given = a?.approvals.length ?? 0;
+    const of = a && a.requiredApprovals > 1 ? ` (${given} of ${a.requiredApprovals})` : '';
+    const verb =
+      event === 'revoked'
+        ? 'approval withdrawn'
+        : event === 'approved_first' || event === 'approved_partial'
+          ? `approval ${given} of ${a!.requiredApprovals} given`
+          : event === 'approved'
+            ? `approved${of}`
+            : event;
+    return this.#o.audit(
       auditRecord(approver && { agentId: approver.subject, user: approver.user, tenant: approver.tenant }, {
         server: this.#o.server,
         requestId,
@@ -373,6 +405,12 @@ export class ApprovalDesk {
           ...(a ? { requestedBy: { agentId: a.agentId, user: a.user, tenant: a.tenant } } : {}),
           ...(why ? { refused: why } : {}),
           errorCode: errorCodeOf(result),
+          ...(a && a.requiredApprovals > 1
+            ? {
+                requiredApprovals: a.requiredApprovals,
+                approvals: a.approvals.map((x) => ({ issuer: x.issuer, subject: x.by, at: x.at })),
+              }
+            : {}),
           ...(event === 'revoked' && a
             ? { revoked: true, approvedBy: { issuer: a.decidedByIssuer, subject: a.decidedBy } }
             : {}),

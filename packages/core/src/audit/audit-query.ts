@@ -21,12 +21,25 @@ export interface AuditFilter {
   tenant?: string | null | undefined;
   server?: string | undefined;
   method?: string | undefined;
+  /** The OpenTelemetry trace id of the request (32 hex): every record one traced call wrote. */
+  traceId?: string | undefined;
   from?: Date | string | undefined;
   to?: Date | string | undefined;
 }
 
+/**
+ * The records a reader may see at all, ANDed with any filter: `tenant` a tenant's records only,
+ * `null` only records without a tenant, undefined (or no scope) every tenant's. The approvals desk's
+ * TenantScope has the same meaning, so the console passes `desk.scopeOf(approver)` here.
+ */
+export interface AuditScope {
+  tenant?: string | null | undefined;
+}
+
 /** A page request: the filter, how many (1..{@link MAX_AUDIT_PAGE}), and where the previous page ended. */
 export interface AuditPageQuery extends AuditFilter {
+  /** Who reads: records outside this scope are never returned, whatever the filter says. */
+  scope?: AuditScope | undefined;
   /** Default {@link DEFAULT_AUDIT_PAGE}; clamped to 1..{@link MAX_AUDIT_PAGE}. */
   limit?: number | undefined;
   /** The `next` of the previous page. */
@@ -47,7 +60,7 @@ export class AuditQueryError extends Error {}
 
 const COLUMNS = `id, ts, to_char(ts AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS ts_key, server, request_id, method, tool, agent_id, agent_session,
   user_invoker, tenant, roles, arguments, decision, decision_reason, outcome, result_summary, duration_ms,
-  policy_version, protocol_version, details, args_hash`;
+  policy_version, protocol_version, details, args_hash, trace_id`;
 
 interface Row {
   id: string;
@@ -72,6 +85,7 @@ interface Row {
   protocol_version: string | null;
   details: Record<string, unknown> | null;
   args_hash: string | null;
+  trace_id: string | null;
 }
 
 function recordOf(r: Row): AuditRecord {
@@ -97,6 +111,7 @@ function recordOf(r: Row): AuditRecord {
     protocolVersion: r.protocol_version,
     details: r.details,
     argsHash: r.args_hash,
+    traceId: r.trace_id,
   };
 }
 
@@ -104,15 +119,40 @@ function recordOf(r: Row): AuditRecord {
 const CURSOR_TS = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/** The times a filter may name: years 1970..9999 (PostgreSQL's timestamptz takes these; JS Dates reach further). */
+export const AUDIT_TIME_MIN = Date.UTC(1970, 0, 1);
+export const AUDIT_TIME_MAX = Date.UTC(10000, 0, 1) - 1;
+
 function instant(name: string, v: Date | string): string {
   const d = v instanceof Date ? v : new Date(v);
-  if (Number.isNaN(d.getTime())) throw new AuditQueryError(`${name} is not a time: ${String(v)}`);
+  if (Number.isNaN(d.getTime()))
+    throw new AuditQueryError(`${name} is not a time: ${String(v).slice(0, 64)}`);
+  if (d.getTime() < AUDIT_TIME_MIN || d.getTime() > AUDIT_TIME_MAX)
+    throw new AuditQueryError(`${name} must be between 1970-01-01 and 9999-12-31 (UTC)`);
   return d.toISOString();
+}
+
+/** A filter text PostgreSQL can take (no NUL: a text column can hold none, so it matches nothing anyway). */
+function text(name: string, v: string): string {
+  if (v.includes('\u0000')) throw new AuditQueryError(`${name} contains a NUL character`);
+  return v;
 }
 
 /** The cursor after a record: its exact stored time (microseconds) and id. */
 function cursorOf(r: Row): string {
   return Buffer.from(JSON.stringify([r.ts_key, r.id])).toString('base64url');
+}
+
+function validCursorTime(ts: string): boolean {
+  const d = new Date(ts);
+  const ms = d.getTime();
+  // Round trip to the millisecond: Date would roll 2025-02-30 over into March.
+  return (
+    !Number.isNaN(ms) &&
+    ms >= AUDIT_TIME_MIN &&
+    ms <= AUDIT_TIME_MAX &&
+    d.toISOString().slice(0, 23) === ts.slice(0, 23)
+  );
 }
 
 function parseCursor(cursor: string): [ts: string, id: string] {
@@ -123,6 +163,8 @@ function parseCursor(cursor: string): [ts: string, id: string] {
       v.length === 2 &&
       typeof v[0] === 'string' &&
       CURSOR_TS.test(v[0]) &&
+      // A real instant in PostgreSQL's range (no month 13, no year 0): the shape alone lets those by.
+      validCursorTime(v[0]) &&
       typeof v[1] === 'string' &&
       UUID.test(v[1])
     )
@@ -157,10 +199,14 @@ export class AuditQuery {
       ['tenant', q.tenant],
       ['server', q.server],
       ['method', q.method],
+      ['trace_id', q.traceId?.toLowerCase()],
     ] as const) {
       if (value === undefined) continue;
-      where.push(value === null ? `${column} IS NULL` : `${column} = ${bind(value)}`);
+      where.push(value === null ? `${column} IS NULL` : `${column} = ${bind(text(column, value))}`);
     }
+    const scoped = q.scope?.tenant;
+    if (scoped !== undefined)
+      where.push(scoped === null ? 'tenant IS NULL' : `tenant = ${bind(text('scope', scoped))}`);
     if (q.from !== undefined) where.push(`ts >= ${bind(instant('from', q.from))}::timestamptz`);
     if (q.to !== undefined) where.push(`ts < ${bind(instant('to', q.to))}::timestamptz`);
     if (q.after !== undefined) {
@@ -184,10 +230,18 @@ export class AuditQuery {
     };
   }
 
-  /** One record by id (undefined when there is none, or the id is not one). */
-  async get(id: string): Promise<AuditRecord | undefined> {
+  /**
+   * One record by id (undefined when there is none, the id is not one, or it is outside `scope`:
+   * another tenant's record looks exactly like a missing one).
+   */
+  async get(id: string, scope: AuditScope = {}): Promise<AuditRecord | undefined> {
     if (!UUID.test(id)) return undefined;
-    const { rows } = await this.#db.query<Row>(`SELECT ${COLUMNS} FROM audit_records WHERE id = $1`, [id]);
+    const t = scope.tenant;
+    if (typeof t === 'string' && t.includes('\u0000')) return undefined;
+    const { rows } = await this.#db.query<Row>(
+      `SELECT ${COLUMNS} FROM audit_records WHERE id = $1 AND ($2 OR tenant IS NOT DISTINCT FROM $3)`,
+      [id, t === undefined, t ?? null],
+    );
     return rows[0] ? recordOf(rows[0]) : undefined;
   }
 }

@@ -1,6 +1,7 @@
 // The audit record: one per call, its own schema (not a log line), with secrets redacted from arguments.
 
 import { randomUUID } from 'node:crypto';
+import { currentClientTraceId, currentTraceId } from '../observability/tracing.js';
 
 /** How a call ended. Bounded set: also a metric label. */
 export type { AuditOutcome } from '../kernel/call.js';
@@ -36,6 +37,11 @@ export interface AuditRecord {
    * they could not be hashed (nested too deep) or for records that are not tool calls.
    */
   argsHash?: string | null;
+  /**
+   * The OpenTelemetry trace id (32 lowercase hex) of the request the record was written in: the same id
+   * is on that request's log lines (`trace_id`) and spans. Null for records written outside a request.
+   */
+  traceId?: string | null;
 }
 
 const SECRET_KEY =
@@ -184,6 +190,17 @@ export function auditRecord(who: AuditSubject | null, facts: AuditFacts): AuditR
     durationMs: facts.durationMs ?? null,
     policyVersion: facts.policyVersion ?? null,
     protocolVersion: facts.protocolVersion ?? null,
-    details: facts.details ?? null,
+    details: withClientTrace(facts.details ?? null),
+    traceId: currentTraceId() ?? null,
   };
+}
+
+/**
+ * The details with the client's own trace id (`clientTraceId`: its valid traceparent's, 32 hex) when
+ * the record is written in a request that sent one: how an investigation that starts from the client's
+ * trace id finds the call, whose `traceId` is the fleet's (issue 16, T-3).
+ */
+function withClientTrace(details: Record<string, unknown> | null): Record<string, unknown> | null {
+  const clientTraceId = currentClientTraceId();
+  return clientTraceId === undefined ? details : { ...details, clientTraceId };
 }

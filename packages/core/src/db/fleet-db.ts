@@ -2,6 +2,7 @@
 // Each store owns its tables' migrations and exports them; server.ts collects core's (CORE_MIGRATIONS).
 import pg from 'pg';
 import type { Logger } from '../observability/logger.js';
+import { activeTracer, SpanKind, withSpan } from '../observability/tracing.js';
 
 /**
  * One forward-only schema change. `id` sorts in application order and never changes once released.
@@ -101,11 +102,27 @@ export const AUDIT_MIGRATIONS: Migration[] = [
       CREATE INDEX IF NOT EXISTS audit_records_args_hash_idx ON audit_records (args_hash) WHERE args_hash IS NOT NULL;
     `,
   },
+  // The OpenTelemetry trace id of the request that wrote the record (issue 16): one call followed from
+  // its record to its log lines (trace_id) and its spans. Older rows stay NULL.
+  {
+    id: '0031_audit_trace_id',
+    core: true,
+    sql: `
+      ALTER TABLE audit_records ADD COLUMN IF NOT EXISTS trace_id text;
+      CREATE INDEX IF NOT EXISTS audit_records_trace_id_idx ON audit_records (trace_id) WHERE trace_id IS NOT NULL;
+    `,
+  },
 ];
 
 const LOCK_KEY = 0x6d6370666c; // "mcpfl": one advisory lock for all fleet migrations
 
-/** Creates the pool for the fleet database. Errors on idle clients are logged, never crash the process. */
+/**
+ * Creates the pool for the fleet database. Errors on idle clients are logged, never crash the process;
+ * so are errors on a client a store has checked out for a transaction: a connection that dies between
+ * two of its queries (the database restarted) emits 'error' on the client, which without a listener
+ * killed the server (issue 17: the taint store's transaction, under test/faults/postgres-restart).
+ * The transaction's next query fails and the store handles that as it handles any failure.
+ */
 export function createFleetPool(url: string, logger: Logger, max = 10): pg.Pool {
   const pool = new pg.Pool({
     connectionString: url,
@@ -115,7 +132,44 @@ export function createFleetPool(url: string, logger: Logger, max = 10): pg.Pool 
     application_name: 'mcp-fleet',
   });
   pool.on('error', (err) => logger.warn({ err: err.message }, 'fleet database connection error'));
+  pool.query = tracedQuery(pool.query);
+  pool.on('connect', (client) => {
+    client.query = tracedQuery(client.query);
+    client.on('error', (err) => logger.warn({ err: err.message }, 'fleet database connection error'));
+  });
   return pool;
+}
+
+/**
+ * `query` of a pool or client with a CLIENT span per statement (`pg SELECT`, `pg INSERT`...) under a
+ * traced request. The callback form is left as it is: it is the pool's own use of a client inside
+ * `pool.query` (already one span), and a streamed query (a Submittable) is not a statement of ours.
+ */
+function tracedQuery<F extends (...args: never[]) => unknown>(original: F): F {
+  const call = original as unknown as (...a: unknown[]) => unknown;
+  return function (this: unknown, ...args: unknown[]) {
+    const first = args[0] as { text?: unknown; submit?: unknown } | string | undefined;
+    if (
+      typeof args[args.length - 1] === 'function' ||
+      (typeof first === 'object' && first !== null && typeof first.submit === 'function') ||
+      !activeTracer()
+    )
+      return call.apply(this, args);
+    const text = typeof first === 'string' ? first : typeof first?.text === 'string' ? first.text : '';
+    const operation = /^\s*([A-Za-z]+)/.exec(text)?.[1]?.toUpperCase() ?? 'QUERY';
+    return withSpan(
+      `pg ${operation}`,
+      {
+        kind: SpanKind.CLIENT,
+        attributes: {
+          'db.system.name': 'postgresql',
+          'db.operation.name': operation,
+          'db.namespace': 'fleet',
+        },
+      },
+      () => call.apply(this, args),
+    );
+  } as unknown as F;
 }
 
 /**

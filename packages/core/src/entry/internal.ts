@@ -2,6 +2,8 @@
 // bench and core's own tests. Not a stable API: a server that needs one of these is missing a feature.
 export { type ClaimNames, type CoreConfig, DEFAULT_ALGORITHMS, loadCoreConfig } from '../config.js';
 export { createFleetPool, migrate, namespaceMigrations } from '../db/fleet-db.js';
+// The anomaly model, for the bench's in-process timing of a score.
+export { AnomalyModel } from '../flow/anomaly.js';
 export { type GovernanceOptions, GovernanceStores } from '../governance/stores.js';
 export { buildHttpApp, type HttpAppOptions } from '../http/app.js';
 export { type ApprovalsApiOptions, approvalsApi } from '../http/approvals-api.js';

@@ -1,6 +1,42 @@
 // `@mcp-fleet/core/policy`: policy documents, the decision and its explanation, the tool registry —
 // for the CLI (`fleet policy check|explain`) and tests. Servers do not need these.
-export { explainGovernance, type GovernanceExplanation } from '../governance/explain.js';
+export {
+  type CallKinds,
+  type CopySource,
+  callKinds,
+  checkFlow,
+  describeReads,
+  type FlowAnomalyScore,
+  type FlowCallFacts,
+  type FlowFinding,
+  type FlowInput,
+  type FlowVerdict,
+  labelsOf,
+  type ResultLabel,
+  rolesApply,
+  ruleApplies,
+  type SessionTaint,
+  stringLeaves,
+  type TaintRead,
+  toolKeyMatches,
+} from '../flow/engine.js';
+export {
+  type DataSource,
+  type FlowAnomaly,
+  type FlowCopy,
+  type FlowPolicy,
+  type FlowRule,
+  flowPolicySchema,
+  type OutboundDeclaration,
+  type OutboundDestination,
+} from '../flow/flow-policy.js';
+export {
+  describeFlowRule,
+  explainFlow,
+  explainFlowPolicy,
+  explainGovernance,
+  type GovernanceExplanation,
+} from '../governance/explain.js';
 export {
   computeGovernance,
   type ResolvedGovernance,

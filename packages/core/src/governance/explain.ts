@@ -1,4 +1,7 @@
 // What governance a caller with some roles meets on one tool, for `fleet policy explain`.
+import { type CallKinds, rolesApply } from '../flow/engine.js';
+import type { FlowPolicy, FlowRule } from '../flow/flow-policy.js';
+import { toolKeyMatches, toolMatchesAny } from '../flow/labels.js';
 import { APPROVAL_META_KEY, IDEMPOTENCY_META_KEY } from '../kernel/meta-keys.js';
 import { type Decision, decide, dimensionKey, toolFacts } from '../policy/decide.js';
 import type { PolicyDocument } from '../policy/policy-schema.js';
@@ -95,7 +98,7 @@ export function explainGovernance(
   );
   lines.push(
     decision.approvalRequired
-      ? `human approval: required for every call (resume with argument ${APPROVAL_ARG} or _meta "${APPROVAL_META_KEY}")`
+      ? `human approval: required for every call${g.approvers.value > 1 ? `, by ${g.approvers.value} distinct approvers${from(g.approvers)}` : ''} (resume with argument ${APPROVAL_ARG} or _meta "${APPROVAL_META_KEY}")`
       : 'human approval: not required',
   );
   const timeoutMs = tool.governance.timeoutMs ?? null;
@@ -108,4 +111,105 @@ export function explainGovernance(
     idempotency,
     lines,
   };
+}
+
+const KIND_WORDS: Record<FlowRule['to'], string> = {
+  external: 'sends outside the company',
+  internal: 'sends only inside the company',
+  send: 'sends anywhere',
+  destructive: 'destructive tools',
+  mutating: 'tools that change something',
+};
+
+/** A rule in one line: `financial-external: after financial → sends outside the company, approval`. */
+export function describeFlowRule(r: FlowRule): string {
+  const tools = r.tools ? ` (tools ${r.tools.join(', ')})` : '';
+  const roles = r.roles ? ` [roles ${r.roles.join(', ')}]` : '';
+  return `${r.name}: a session that read ${r.after.join(' or ')} → ${KIND_WORDS[r.to]}${tools}${roles}: ${r.action === 'deny' ? 'refused' : 'held for approval'}`;
+}
+
+/** The flow section in lines (rules, copy detection, anomaly scores), for `fleet policy explain`. */
+export function explainFlowPolicy(flow: FlowPolicy | undefined): string[] {
+  if (!flow) return ['flow guard: off (the policy has no flow section)'];
+  const lines = [
+    `flow guard: a session's reads are remembered ${flow.sessionHours} h; company email domains: ${flow.internal.emailDomains.join(', ') || 'none (every email is external)'}`,
+  ];
+  for (const r of flow.rules) lines.push(`flow rule ${describeFlowRule(r)}`);
+  if (flow.rules.length === 0) lines.push('flow rules: none');
+  const c = flow.copy;
+  lines.push(
+    c
+      ? `copy detection: outbound content of ${c.to === 'any' ? 'every send' : `${c.to} sends`} holding >= ${c.minMatches} values that ${c.of.join('/')} reads returned to the session: ${c.action === 'deny' ? 'refused' : 'held for approval'}${c.roles ? ` [roles ${c.roles.join(', ')}]` : ''}`
+      : 'copy detection: off',
+  );
+  const a = flow.anomaly;
+  lines.push(
+    a
+      ? `anomaly scores: learned from ${a.learnDays} days of audit trail, trusted after ${a.minBaseline} transitions out of a tool; ${a.holdAbove === undefined ? 'scored only, nothing held' : `calls above ${a.holdAbove} bits held for approval${a.roles ? ` [roles ${a.roles.join(', ')}]` : ''}`}`
+      : 'anomaly scores: off',
+  );
+  return lines;
+}
+
+/**
+ * What the flow guard does with one tool for a caller with `roles`: the labels its results get (its
+ * own, the policy's for it, the policy's for the sources its server's tools name) and the rules,
+ * copy detection and anomaly hold that can apply to it. Empty without a flow section.
+ */
+export function explainFlow(
+  flow: FlowPolicy | undefined,
+  roles: readonly string[],
+  server: string,
+  tool: AnyTool,
+): string[] {
+  if (!flow) return [];
+  const g = tool.governance;
+  const lines: string[] = [];
+  const own = [...(g.labels ?? [])];
+  for (const [key, ls] of Object.entries(flow.labels.tools))
+    if (toolKeyMatches(key, server, tool.name)) for (const l of ls) if (!own.includes(l)) own.push(l);
+  const bySource = Object.entries(flow.labels.sources)
+    .filter(([key]) => key.startsWith(`${server}.`))
+    .map(
+      ([key, names]) =>
+        `${key} ${Object.entries(names)
+          .map(([n, ls]) => `${n} → ${ls.join(', ')}`)
+          .join('; ')}`,
+    );
+  lines.push(
+    `flow labels of its results: ${own.length ? own.join(', ') : 'none of its own'}${bySource.length && g.readOnly ? `; by the sources it names: ${bySource.join(' | ')}` : ''}; untrusted when a result is marked untrusted`,
+  );
+  // What the call can be: destructive/mutating are known; where it sends is its own `sends` or what
+  // its server's step declares per call (any tool that changes something may).
+  const mayDeclare = !g.readOnly && g.sends === undefined;
+  const kinds: CallKinds = {
+    external: g.sends === 'external' || mayDeclare,
+    internal: g.sends === 'internal' || mayDeclare,
+    send: g.sends !== undefined || mayDeclare,
+    destructive: g.destructive === true,
+    mutating: !g.readOnly,
+  };
+  const perCall = (to: FlowRule['to']) =>
+    mayDeclare && (to === 'external' || to === 'internal' || to === 'send')
+      ? ', when a call sends there'
+      : '';
+  const rules = flow.rules.filter(
+    (r) =>
+      kinds[r.to] && rolesApply(r.roles, roles) && (!r.tools || toolMatchesAny(r.tools, server, tool.name)),
+  );
+  lines.push(
+    rules.length
+      ? `flow rules that can hold it: ${rules.map((r) => `${r.name} (after ${r.after.join('/')}: ${r.action}${perCall(r.to)})`).join('; ')}`
+      : 'flow rules that can hold it: none',
+  );
+  const c = flow.copy;
+  if (c && rolesApply(c.roles, roles) && (c.to === 'any' ? kinds.send : kinds[c.to]))
+    lines.push(
+      `copy detection: its outbound content is checked for ${c.of.join('/')} values the session read (>= ${c.minMatches}, ${c.action}${mayDeclare ? ', when a call sends' : ''})`,
+    );
+  const a = flow.anomaly;
+  if (a?.holdAbove !== undefined && rolesApply(a.roles, roles))
+    lines.push(`anomaly: held for approval when its score is above ${a.holdAbove} bits`);
+  else if (a) lines.push('anomaly: scored, never held');
+  return lines;
 }

@@ -27,6 +27,8 @@ export interface ResolvedGovernance {
   cacheTtlSeconds: Sourced<number>;
   /** Whether results are reused only within one agent session, or across sessions. */
   cacheScope: 'shared' | 'session';
+  /** Distinct people who must approve a call that needs approval (policy `tools.<tool>.approvers`, default 1). */
+  approvers: Sourced<number>;
   /** True when any limit or budget applies (otherwise the limiter step is skipped entirely). */
   limited: boolean;
 }
@@ -125,7 +127,12 @@ export function computeGovernance(
     policyTtl !== undefined && policyTtl < declaredTtl
       ? { value: policyTtl, from: `tools.${settings!.key}` }
       : { value: declaredTtl, from: 'tool declaration' };
+  const approvers: Sourced<number> =
+    settings?.value.approvers !== undefined
+      ? { value: settings.value.approvers, from: `tools.${settings.key}` }
+      : { value: 1, from: 'default' };
   return {
+    approvers,
     perCallerPerMinute,
     perCallerToolPerMinute,
     globalPerMinute,

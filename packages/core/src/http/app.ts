@@ -1,12 +1,14 @@
 // The fastify app of a fleet server: /mcp behind the guards, plus health, readiness, metrics and
 // protected-resource metadata outside them.
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { context as contextApi, trace as traceApi } from '@opentelemetry/api';
 import fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Identity } from '../identity/identity.js';
 import type { TokenVerifier } from '../identity/token-verifier.js';
 import type { ReadinessCheck } from '../kernel/call.js';
 import { FLEET_ERRORS, type FleetErrorCode } from '../kernel/errors.js';
+import { type FleetTracing, failed, SpanKind, withSpan } from '../observability/tracing.js';
 import type { FleetRuntime } from '../pipeline/runtime.js';
 import { createMcpHost, type McpHostOptions } from '../protocol/mcp-host.js';
 import { approvalsApi } from './approvals-api.js';
@@ -37,11 +39,18 @@ export function buildHttpApp(rt: FleetRuntime, options: HttpAppOptions): Fastify
     // Always the server's own id: a client-chosen x-request-id collides across clients and sessions,
     // so it is kept only as the audit record's details.clientRequestId (and echoed back as it came).
     genReqId: () => randomUUID(),
+    ...(rt.tracing ? { serverFactory: tracedServerFactory(rt.tracing) } : {}),
   });
   drainKeepAliveOnClose(app);
   // The client learns the server's id for its request (on the raw response: the MCP host hijacks it).
   app.addHook('onRequest', async (request, reply) => {
     reply.raw.setHeader('x-request-id', request.id);
+    const span = reply.raw.fleetSpan;
+    if (span && request.routeOptions.url) {
+      span.updateName(`${request.method} ${request.routeOptions.url}`);
+      span.setAttribute('http.route', request.routeOptions.url);
+      span.setAttribute('mcp.request_id', request.id);
+    }
   });
   // RFC 9728: the metadata URL is the origin + the well-known prefix + the resource path.
   const metadataUrl = `${new URL(config.publicUrl).origin}${metadataPath(config.resource)}`;
@@ -129,6 +138,8 @@ export function buildHttpApp(rt: FleetRuntime, options: HttpAppOptions): Fastify
           ),
         ),
     );
+    for (const c of options.readiness ?? [])
+      if (c.breaker) rt.metrics.breakerState.set({ upstream: c.breaker.upstream }, c.breaker.state());
     reply.header('content-type', rt.metrics.registry.contentType);
     return rt.metrics.registry.metrics();
   });
@@ -151,19 +162,17 @@ export function buildHttpApp(rt: FleetRuntime, options: HttpAppOptions): Fastify
   app.register(async (mcp) => {
     mcp.decorateRequest('identity', null);
     mcp.addHook('onRequest', hostAndOriginGuard(config.allowedHosts, config.allowedOrigins));
-    mcp.addHook(
-      'onRequest',
-      bearerAuth({
-        verifier: options.verifier,
-        metrics: rt.metrics,
-        metadataUrl,
-        scopes: config.auth.requiredScopes,
-        textKey: 'error_description',
-        accept: (request, identity) => {
-          request.identity = identity;
-        },
-      }),
-    );
+    const auth = bearerAuth({
+      verifier: options.verifier,
+      metrics: rt.metrics,
+      metadataUrl,
+      scopes: config.auth.requiredScopes,
+      textKey: 'error_description',
+      accept: (request, identity) => {
+        request.identity = identity;
+      },
+    });
+    mcp.addHook('onRequest', (request, reply) => withSpan('mcp.auth', {}, () => auth(request, reply)));
     const serve = async (request: Parameters<typeof host.handle>[0], reply: FastifyReply) =>
       host.handle(request, reply, request.identity!);
     mcp.post('/mcp', serve);
@@ -172,6 +181,58 @@ export function buildHttpApp(rt: FleetRuntime, options: HttpAppOptions): Fastify
   });
 
   return app;
+}
+
+declare module 'node:http' {
+  interface ServerResponse {
+    /** The request's SERVER span (tracedServerFactory), for the route name once fastify knows it. */
+    fleetSpan?: import('@opentelemetry/api').Span;
+  }
+}
+
+/** Requests that get no span: probes and scrapes would fill the trace store with nothing to follow. */
+const UNTRACED = new Set(['/healthz', '/readyz', '/metrics']);
+
+/**
+ * The HTTP server of a traced app: each request runs in a SERVER span that starts the fleet's own trace
+ * (the client's valid W3C `traceparent` only a link; TRACE_INCOMING=continue continues it), with the
+ * request's streams bound to its context so that everything fastify and the MCP host do for it (body,
+ * hooks, the tool call) runs under that span. The span names the matched route (`http.route`, set once
+ * fastify knows it), never the raw path: an unmatched one is the client's text (T-4).
+ */
+function tracedServerFactory(tracing: FleetTracing) {
+  return (handler: (req: IncomingMessage, res: ServerResponse) => void) =>
+    createServer((req, res) => {
+      const path = req.url ? req.url.split('?', 1)[0]! : '/';
+      if (UNTRACED.has(path)) {
+        handler(req, res);
+        return;
+      }
+      const { parent, links } = tracing.requestContext(req.headers);
+      const method = req.method ?? 'GET';
+      const span = tracing.tracer.startSpan(
+        method,
+        { kind: SpanKind.SERVER, attributes: { 'http.request.method': method }, links },
+        parent,
+      );
+      res.fleetSpan = span;
+      const ctx = traceApi.setSpan(parent, span);
+      let ended = false;
+      const end = () => {
+        if (ended) return;
+        ended = true;
+        span.setAttribute('http.response.status_code', res.statusCode);
+        if (res.statusCode >= 500) failed(span, new Error(`HTTP ${res.statusCode}`));
+        span.end();
+      };
+      res.once('finish', end);
+      res.once('close', end);
+      contextApi.with(ctx, () => {
+        contextApi.bind(ctx, req);
+        contextApi.bind(ctx, res);
+        handler(req, res);
+      });
+    });
 }
 
 /**

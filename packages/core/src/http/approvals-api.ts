@@ -19,18 +19,11 @@
 // in mcp_approval_refused_attempts_total{audited}.
 //   GET  /.well-known/oauth-protected-resource/approvals                    RFC 9728 metadata of the approvals resource
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { Counter } from 'prom-client';
 import { ApprovalStore } from '../approvals/approval-store.js';
-import {
-  type Approver,
-  ApproverVerifier,
-  approverSettings,
-  NotApproverToken,
-  presenterOf,
-} from '../approvals/approvers.js';
+import { ApproverVerifier, approverSettings } from '../approvals/approvers.js';
 import { ApprovalDesk, DESK_REFUSALS, type DeskListQuery } from '../approvals/desk.js';
-import { AuthFailure, bearerChallenge } from '../identity/token-verifier.js';
 import type { FleetRuntime } from '../pipeline/runtime.js';
+import { approverGate } from './approver-gate.js';
 import { hostAndOriginGuard, metadataPath } from './request-guards.js';
 
 function decodeURIComponentSafe(s: string): string {
@@ -64,13 +57,12 @@ export function approvalsApi(rt: FleetRuntime, options: ApprovalsApiOptions = {}
     const scope = rt.config.governance.approverScope;
     const settings = approverSettings(rt.config);
     const verifier = options.verifier ?? (await ApproverVerifier.create(rt.config, scope));
-    const approvers = new WeakMap<FastifyRequest, Approver>();
     let desk: ApprovalDesk | undefined;
-    const service = (reply: FastifyReply): ApprovalDesk | undefined => {
+    const service = (reply?: FastifyReply): ApprovalDesk | undefined => {
       const gov = rt.governance;
       if (!gov.approvals) {
         void reply
-          .code(503)
+          ?.code(503)
           .send({ error: 'unavailable', message: 'approvals need the fleet database (DATABASE_URL)' });
         return undefined;
       }
@@ -78,7 +70,7 @@ export function approvalsApi(rt: FleetRuntime, options: ApprovalsApiOptions = {}
         store: gov.approvals,
         server: rt.server,
         allTenants: settings.allTenants,
-        audit: (record) => rt.audit.record(record),
+        audit: (record) => rt.audit.recordDurable(record),
         metrics: gov.metrics,
         policyVersion: () => rt.policy.version || null,
       });
@@ -109,13 +101,28 @@ export function approvalsApi(rt: FleetRuntime, options: ApprovalsApiOptions = {}
       request.method === 'POST'
         ? /^\/approvals\/([^/?]+)\/(approve|deny|revoke)(?:\?|$)/.exec(request.url)
         : null;
-    const refusedAttempts = (rt.metrics.registry.getSingleMetric('mcp_approval_refused_attempts_total') ??
-      new Counter({
+    // A decision attempt with a validly signed but refused token (an agent's, say) is audited with who
+    // presented it; anonymous garbage is only counted.
+    const gate = approverGate(rt, {
+      verifier,
+      scope,
+      metadataUrl,
+      counter: {
         name: 'mcp_approval_refused_attempts_total',
         help: 'Decision attempts at the approvals API with a validly signed token that was refused (audited: whether an audit record was written).',
-        labelNames: ['audited'],
-        registers: [rt.metrics.registry],
-      })) as Counter<'audited'>;
+      },
+      isAttempt: (request) => decisionOf(request) !== null,
+      audit: (request, refused) => {
+        const attempt = decisionOf(request)!;
+        if (!rt.governance.approvals) return undefined;
+        return service()!.refusedAttempt({
+          requestId: request.id,
+          approvalId: decodeURIComponentSafe(attempt[1]!),
+          action: attempt[2] as 'approve' | 'deny' | 'revoke',
+          ...refused,
+        });
+      },
+    });
 
     app.addHook('onRequest', hostAndOriginGuard(rt.config.allowedHosts, rt.config.allowedOrigins));
     app.addHook('onRequest', async (request, reply) => {
@@ -126,33 +133,7 @@ export function approvalsApi(rt: FleetRuntime, options: ApprovalsApiOptions = {}
       if (attempted && !ApprovalStore.isId(decodeURIComponentSafe(attempted[1]!))) {
         return reply.code(404).send({ error: 'not_found', message: DESK_REFUSALS.not_found.message });
       }
-      try {
-        approvers.set(request, await verifier.verify(request.headers.authorization));
-      } catch (err) {
-        const failure =
-          err instanceof AuthFailure
-            ? err
-            : new AuthFailure('keys_unavailable', 'token could not be verified');
-        rt.metrics.authFailures.inc({ reason: failure.reason });
-        // A decision attempt with a validly signed but refused token (an agent's, say) is audited
-        // with who presented it; anonymous garbage is only counted.
-        const attempt = decisionOf(request);
-        const presentedBy = attempt ? presenterOf(request.headers.authorization, failure) : undefined;
-        if (attempt && presentedBy && rt.governance.approvals) {
-          const audited = service(reply)!.refusedAttempt({
-            requestId: request.id,
-            approvalId: decodeURIComponentSafe(attempt[1]!),
-            action: attempt[2] as 'approve' | 'deny' | 'revoke',
-            reason: failure instanceof NotApproverToken ? failure.kind : failure.reason,
-            presentedBy,
-          });
-          refusedAttempts.inc({ audited: String(audited) });
-        }
-        return reply
-          .code(failure.statusCode)
-          .header('www-authenticate', bearerChallenge(failure, metadataUrl, [scope]))
-          .send({ error: failure.oauthError ?? 'invalid_request', message: failure.message });
-      }
+      return gate.check(request, reply);
     });
 
     const refused = (
@@ -169,7 +150,7 @@ export function approvalsApi(rt: FleetRuntime, options: ApprovalsApiOptions = {}
       if (!s) return reply;
       const q = request.query as Record<string, unknown>;
       const limit = int(q.limit);
-      const page = await s.list(approvers.get(request)!, {
+      const page = await s.list(gate.approverOf(request), {
         ...(q as Omit<DeskListQuery, 'limit' | 'offset'>),
         limit: limit || undefined,
         offset: int(q.offset),
@@ -183,7 +164,7 @@ export function approvalsApi(rt: FleetRuntime, options: ApprovalsApiOptions = {}
       const s = service(reply);
       if (!s) return reply;
       const { id } = request.params as { id: string };
-      const found = await s.get(approvers.get(request)!, id);
+      const found = await s.get(gate.approverOf(request), id);
       return found ?? refused(reply, { why: 'not_found', ...DESK_REFUSALS.not_found });
     });
 
@@ -194,7 +175,7 @@ export function approvalsApi(rt: FleetRuntime, options: ApprovalsApiOptions = {}
         const { id } = request.params as { id: string };
         const { note } = (request.body ?? {}) as { note?: string };
         const input = { id, note, requestId: request.id };
-        const approver = approvers.get(request)!;
+        const approver = gate.approverOf(request);
         const decided =
           action === 'revoke'
             ? await s.revoke(approver, input)

@@ -81,4 +81,9 @@ export interface ReadinessCheck {
    * scrape and exported as `mcp_readiness_check_ok{check}` (1 ok, 0 failing), so alerts see it.
    */
   onScrape?: boolean;
+  /**
+   * A circuit breaker's state, exported on every /metrics scrape as `mcp_breaker_state{upstream}`
+   * (0 closed, 1 half-open or due a trial, 2 open). Set by `breakerCheck`.
+   */
+  breaker?: { upstream: string; state: () => 0 | 1 | 2 };
 }

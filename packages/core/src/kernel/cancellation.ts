@@ -3,8 +3,11 @@
 // AbortController: creating, linking and aborting two of them per call was ~5 % of a governed call's
 // CPU in the bench profile (`BENCH_PROFILE=fleet-governed pnpm bench`).
 
-/** What cancelled a call (`parent`: the tool that made this nested call ended or was cancelled). */
-export type CancelSource = 'disconnect' | 'notification' | 'timeout' | 'finished' | 'parent';
+/**
+ * What cancelled a call (`parent`: the tool that made this nested call ended or was cancelled;
+ * `suspension`: a person suspended the calling agent while the call was in flight).
+ */
+export type CancelSource = 'disconnect' | 'notification' | 'timeout' | 'finished' | 'parent' | 'suspension';
 
 /** Cancellation state of one tool call, shared by the protocol host and the handler run. */
 export class CallCancellation {
@@ -13,6 +16,7 @@ export class CallCancellation {
   #controller: AbortController | undefined;
   #listeners: ((reason: unknown) => void)[] | undefined;
   #committed = false;
+  #guards: (() => void)[] | undefined;
 
   /** Builds one that is cancelled when `signal` aborts (the SDK path hands the host a signal). */
   static from(signal: AbortSignal | undefined, source: CancelSource = 'disconnect'): CallCancellation {
@@ -56,8 +60,18 @@ export class CallCancellation {
    * the change never starts), else makes every later cancellation a no-op except the call's own end.
    */
   commit(): void {
+    if (this.#guards) for (const guard of this.#guards) guard();
     if (this.#source !== undefined) throw this.#reason;
     this.#committed = true;
+  }
+
+  /**
+   * Runs `guard` at {@link commit}, before the point of no return is passed: it may cancel the call
+   * (e.g. the agent was suspended since the call was admitted), and then the change never starts.
+   */
+  beforeCommit(guard: () => void): void {
+    this.#guards ??= [];
+    this.#guards.push(guard);
   }
 
   /**

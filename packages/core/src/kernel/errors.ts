@@ -68,6 +68,8 @@ export type FleetErrorCode = keyof typeof FLEET_ERRORS;
 export const CALL_ERRORS = {
   /** The arguments are malformed, too large/deep, or do not match the input schema. */
   invalid_arguments: { outcome: 'invalid' },
+  /** The agent is suspended (a person's kill switch): every call is refused until it is resumed. */
+  agent_suspended: { outcome: 'denied' },
   /** A policy constraint (dimension value) does not allow these arguments. */
   constraint_denied: { outcome: 'denied' },
   /** A rate limit refused the call; retry after `io.mcp-fleet/retryAfterMs`. */
@@ -94,6 +96,10 @@ export const CALL_ERRORS = {
   store_unavailable: { outcome: 'audit_unavailable' },
   /** The audit store is unavailable, and no mutation runs unaudited. */
   audit_unavailable: { outcome: 'audit_unavailable' },
+  /** The flow policy refuses this call because of what the agent session read before (issue 17). */
+  flow_denied: { outcome: 'denied' },
+  /** A read ran, but its result is withheld: what the session read could not be recorded (flow store down). */
+  flow_unavailable: { outcome: 'error' },
   /** The call ran past its deadline and was cancelled. */
   timeout: { outcome: 'timeout' },
   /** The client cancelled the call. */

@@ -14,7 +14,19 @@ export interface GovernanceMetrics {
   cancellations: Counter<'source'>;
   storeErrors: Counter<'store' | 'op'>;
   redisUp: Gauge<never>;
+  /** Approval requests of this server waiting for a decision (read from the fleet database at scrape time). */
+  approvalsPending: Gauge<never>;
+  /** Age of this server's oldest pending approval request in seconds (0 when none). */
+  approvalOldestPending: Gauge<never>;
+  /**
+   * Where the approval gauges read from on each scrape (set by the governance stores when there is a
+   * fleet database). A failed or slow read keeps the last values.
+   */
+  approvalQueue?: () => Promise<{ pending: number; oldestSeconds: number }>;
 }
+
+/** How long a scrape waits for the approval queue's numbers before it keeps the last ones. */
+const APPROVAL_QUEUE_READ_MS = 1_000;
 
 const existing = new WeakMap<Registry, GovernanceMetrics>();
 
@@ -23,6 +35,32 @@ export function createGovernanceMetrics(registry: Registry): GovernanceMetrics {
   const found = existing.get(registry);
   if (found) return found;
   const registers = [registry];
+  // Filled in at scrape time from the approval store (m.approvalQueue), read once for both gauges.
+  // At most one read is in flight: a hung fleet database holds one connection, not one per scrape.
+  let inflight: Promise<void> | undefined;
+  const readQueue = async (): Promise<void> => {
+    const source = m.approvalQueue;
+    if (!source) return;
+    inflight ??= source()
+      .then((q) => {
+        m.approvalsPending.set(q.pending);
+        m.approvalOldestPending.set(q.oldestSeconds);
+      })
+      .catch(() => {
+        // the fleet database is away: the last values stay (its own alerts say so)
+      })
+      .finally(() => {
+        inflight = undefined;
+      });
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      inflight,
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, APPROVAL_QUEUE_READ_MS);
+      }),
+    ]);
+    clearTimeout(timer);
+  };
   const m: GovernanceMetrics = {
     rateLimited: new Counter({
       name: 'mcp_rate_limited_total',
@@ -82,6 +120,18 @@ export function createGovernanceMetrics(registry: Registry): GovernanceMetrics {
       name: 'mcp_redis_up',
       help: '1 while the shared Redis answers, 0 while limits and cache fall back to this process.',
       registers,
+    }),
+    approvalsPending: new Gauge({
+      name: 'mcp_approvals_pending',
+      help: "Approval requests of this server waiting for a person's decision (from the fleet database, at scrape time).",
+      registers,
+      collect: readQueue,
+    }),
+    approvalOldestPending: new Gauge({
+      name: 'mcp_approval_oldest_pending_seconds',
+      help: 'Age in seconds of the oldest approval request of this server still waiting for a decision (0 when none).',
+      registers,
+      collect: readQueue,
     }),
   };
   existing.set(registry, m);

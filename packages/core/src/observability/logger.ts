@@ -1,5 +1,6 @@
 // pino logger with the fleet's redaction rules. The only module besides metrics.ts that imports pino.
 import { type Logger, pino } from 'pino';
+import { traceLogFields } from './tracing.js';
 
 export type { Logger };
 
@@ -67,6 +68,9 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     base: options.name ? { service: options.name } : {},
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     timestamp: pino.stdTimeFunctions.isoTime,
+    // The active span's trace_id and span_id on every line written within a request (issue 16), so one
+    // call's lines are found by the trace id of its audit record.
+    mixin: traceLogFields,
     ...(options.redactText
       ? {
           hooks: {

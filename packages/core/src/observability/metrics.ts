@@ -16,6 +16,16 @@ export interface FleetMetrics {
   policyReloads: Counter<'result'>;
   /** 1 while the last policy reload was refused (the previous policy stays in force). */
   policyReloadFailed: Gauge<never>;
+  /** Calls refused without running (a governance answer), by tool and the refusal's stable code. */
+  refusals: Counter<'tool' | 'reason'>;
+  /** Circuit breaker per upstream: 0 closed, 1 half-open (or due a trial), 2 open; set on each scrape. */
+  breakerState: Gauge<'upstream'>;
+  /** Audit records the retention job deleted. */
+  auditRetentionDeleted: Counter<never>;
+  /** Runs of the retention job by result (ok, failed, skipped: another replica held the lock). */
+  auditRetentionRuns: Counter<'result'>;
+  /** When this process last finished a retention run holding the lock (unix seconds); 0 before the first. */
+  auditRetentionLastSuccess: Gauge<never>;
 }
 
 /** Creates a fresh registry with the fleet's metrics and Node's default process metrics. */
@@ -85,6 +95,34 @@ export function createMetrics(server: string): FleetMetrics {
     policyReloadFailed: new Gauge({
       name: 'mcp_policy_reload_failed',
       help: '1 while the last policy reload was refused (the previous policy stays in force), else 0; set on each scrape.',
+      registers: [registry],
+    }),
+    refusals: new Counter({
+      name: 'mcp_refusals_total',
+      help: 'Tool calls refused without running, by tool and reason (the stable error code: rate_limited, budget_exceeded, agent_suspended, invalid_arguments, awaiting_approval, FLEET_ERR_TOOL_NOT_AVAILABLE, ...).',
+      labelNames: ['tool', 'reason'],
+      registers: [registry],
+    }),
+    breakerState: new Gauge({
+      name: 'mcp_breaker_state',
+      help: 'Circuit breaker of each upstream: 0 closed, 1 half-open (a trial call is due or running), 2 open (calls fail fast); set on each scrape.',
+      labelNames: ['upstream'],
+      registers: [registry],
+    }),
+    auditRetentionDeleted: new Counter({
+      name: 'mcp_audit_retention_deleted_total',
+      help: 'Audit records deleted by the retention job (AUDIT_RETENTION_DAYS) run by this process.',
+      registers: [registry],
+    }),
+    auditRetentionRuns: new Counter({
+      name: 'mcp_audit_retention_runs_total',
+      help: 'Runs of the audit retention job in this process by result (ok, failed, skipped: another replica held the lock).',
+      labelNames: ['result'],
+      registers: [registry],
+    }),
+    auditRetentionLastSuccess: new Gauge({
+      name: 'mcp_audit_retention_last_success_timestamp_seconds',
+      help: 'When this process last finished a run of the audit retention job holding its lock (unix seconds); 0 before the first. The fleet-wide freshest is max over replicas.',
       registers: [registry],
     }),
   };

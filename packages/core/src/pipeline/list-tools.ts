@@ -8,8 +8,18 @@ import type { FleetRuntime } from './runtime.js';
 // The listing depends only on the policy object and the caller's set of roles; memoise per policy.
 const listingCache = new WeakMap<PolicyDocument, Map<string, ToolListing[]>>();
 
-/** The tools this identity may call, in registration order. */
-export function listTools(runtime: FleetRuntime, identity: Pick<Identity, 'roles'>): ToolListing[] {
+/**
+ * The tools this identity may call, in registration order; none for a suspended agent (its every call
+ * is refused: suspensions/).
+ */
+export function listTools(
+  runtime: FleetRuntime,
+  identity: Pick<Identity, 'roles'> & Partial<Pick<Identity, 'agentId' | 'tenant'>>,
+): ToolListing[] {
+  if (identity.agentId !== undefined) {
+    const { agentId, tenant } = identity;
+    if (runtime.governance.suspensions?.suspensionOf({ agentId, tenant })) return [];
+  }
   const policy = runtime.policy.current;
   let byRoles = listingCache.get(policy);
   if (!byRoles) {

@@ -5,7 +5,7 @@
 // tool has no output schema of its own (clients check structuredContent against a declared output
 // schema, and ours would not match it).
 import type { CallToolResult, StepAnswer } from '../kernel/call.js';
-import type { CallErrorCode, ToolError } from '../kernel/errors.js';
+import { type CallErrorCode, FLEET_ERRORS, type ToolError } from '../kernel/errors.js';
 import { ERROR_META_KEY, GOVERNANCE_META_KEY, RETRY_AFTER_META_KEY } from '../kernel/meta-keys.js';
 import type { LimitRefusal } from '../rate-limit/limiter-pool.js';
 import type { AnyTool } from '../tools/tool.js';
@@ -34,6 +34,49 @@ export function errorCodeOf(result: CallToolResult): string | undefined {
   const meta = result._meta as Record<string, { code?: unknown } | undefined> | undefined;
   const code = meta?.[ERROR_META_KEY]?.code;
   return typeof code === 'string' ? code : undefined;
+}
+
+/**
+ * Which codes of the call-error catalogue are refusals: the call was stopped by the fleet (governance,
+ * validation, a store it needs) before its tool ran. Exhaustive: a code added to the catalogue must be
+ * classified here. Failures of a call that ran (timeout, cancelled, tool errors) are not refusals.
+ */
+export const REFUSAL_CODES: Readonly<Record<CallErrorCode, boolean>> = {
+  invalid_arguments: true,
+  agent_suspended: true,
+  constraint_denied: true,
+  rate_limited: true,
+  budget_exceeded: true,
+  awaiting_approval: true,
+  approval_refused: true,
+  too_many_pending: true,
+  arguments_too_large: true,
+  approvals_unavailable: true,
+  idempotency_conflict: true,
+  idempotency_in_progress: true,
+  idempotency_unknown: true,
+  store_unavailable: true,
+  audit_unavailable: true,
+  flow_denied: true,
+  flow_unavailable: false,
+  timeout: false,
+  cancelled: false,
+  outcome_unknown: false,
+  tool_error: false,
+  internal: false,
+};
+
+/**
+ * The `reason` label of `mcp_refusals_total` for a call that ended with `code` (its audit record's
+ * `details.errorCode`), or undefined when that is not a refusal. A refusal of the call-error catalogue
+ * keeps its code; a process or protocol refusal (tool not available, refused by the protocol host) its
+ * FLEET_ERR_* code, except FLEET_ERR_INTERNAL. A tool's own codes are not refusals (they ran).
+ */
+export function refusalReason(code: unknown): string | undefined {
+  if (typeof code !== 'string') return undefined;
+  if (Object.hasOwn(REFUSAL_CODES, code)) return REFUSAL_CODES[code as CallErrorCode] ? code : undefined;
+  if (Object.hasOwn(FLEET_ERRORS, code)) return code === 'FLEET_ERR_INTERNAL' ? undefined : code;
+  return undefined;
 }
 
 function build(
@@ -117,7 +160,7 @@ const REFUSALS: Record<string, string> = {
   not_found:
     'is not a valid approval for this caller. Call again without approval_id to request a new approval',
   mismatch:
-    'was given for different arguments or another tool; an approval covers exactly the arguments that were approved. Call again without approval_id to request approval for these arguments',
+    'was given for different arguments or another tool; an approval covers exactly the arguments that were approved, including the idempotency_key sent with them (or its absence). Call again without approval_id to request approval for these arguments',
   denied: 'was denied by a human. Do not retry this action; tell the user it was declined',
   expired: 'has expired. Call again without approval_id to request a new approval',
   used: 'has already been used; each approval runs the action once. Call again without approval_id if the action must run again',

@@ -107,10 +107,15 @@ export async function runHandler(
         requestId: req.requestId,
         constraints: c.decision.constraints,
         idempotencyKey: c.idempotencyKey,
+        approvalId: c.approvalVerified ? c.approvalId : undefined,
         deadline,
         commit: () => run.commit(),
         callTool: nested(run),
         detail: (key, value) => toolDetail(c, key, value),
+        source: (kind, name) => {
+          if (typeof kind === 'string' && typeof name === 'string' && c.sources.length < 1000)
+            c.sources.push({ kind: kind.slice(0, 64), name: name.slice(0, 512) });
+        },
       }))();
     handling = handled;
     const out = await Promise.race([handled, graceOver ?? aborted]);
@@ -238,10 +243,12 @@ export async function runHandler(
 const CORE_DETAILS = new Set([
   'errorCode',
   'approvalId',
+  'argumentsHash',
   'claimedApprovalId',
   'parentCallId',
   'rpcId',
   'clientRequestId',
+  'clientTraceId',
   'redundant',
   'refusedByStep',
   'cancelledBy',
@@ -257,9 +264,13 @@ const CORE_DETAILS = new Set([
   'approvalReasons',
   'approvalRefused',
   'approvalReturned',
+  'approvalWithdrawn',
+  'suspension',
   'approvalReused',
   'argumentBytes',
   'pendingApprovals',
+  'flow',
+  'anomaly',
 ]);
 const DETAIL_KEY = /^[a-zA-Z][a-zA-Z0-9_]{0,63}$/;
 

@@ -5,12 +5,14 @@
 import type { AuditLog } from '../audit/audit-log.js';
 import type { AuditRecord } from '../audit/audit-record.js';
 import type { CoreConfig } from '../config.js';
+import type { DataSource, OutboundDeclaration } from '../flow/flow-policy.js';
 import type { ResolvedGovernance } from '../governance/resolve.js';
 import type { GovernanceStores } from '../governance/stores.js';
 import type { StepAnswer, ToolCallRequest } from '../kernel/call.js';
 import type { ToolError } from '../kernel/errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { FleetMetrics } from '../observability/metrics.js';
+import type { FleetTracing } from '../observability/tracing.js';
 import type { Decision } from '../policy/decide.js';
 import type { PolicyStore } from '../policy/policy-store.js';
 import type { ToolRegistry } from '../tools/registry.js';
@@ -35,6 +37,8 @@ export interface FleetRuntime {
   mapError?: ((err: unknown) => ToolError | undefined) | undefined;
   /** Masks strings of a tools/call audit record before it is written (`ServerDefinition.auditRedact`). */
   auditRedact?: ((text: string) => string) | undefined;
+  /** The server's OpenTelemetry tracing (observability/tracing.ts); absent: no spans (bench, unit tests). */
+  tracing?: FleetTracing | undefined;
 }
 
 /** One admitted, validated call on its way through governance. */
@@ -84,6 +88,16 @@ export interface GovernedCall {
   limit(
     checks: readonly { key: string; points: number; windowSeconds: number }[],
   ): Promise<StepAnswer | undefined>;
+  /**
+   * Flow guard (issue 17), for a server step at the `checks` slot: where this call sends (each
+   * destination, internal or external) and every text that leaves. Core's flow step, right after the
+   * `checks` slot, decides with it; several declarations add up.
+   */
+  outbound(declaration: OutboundDeclaration): void;
+  /** What the server's steps declared with {@link outbound} (undefined: nothing declared). */
+  sends: OutboundDeclaration | undefined;
+  /** The sources the handler named (`ctx.source`), in order. */
+  sources: DataSource[];
 }
 
 /** The rest of the chain after a step (finally the handler). */
@@ -101,10 +115,13 @@ export type Step = (c: GovernedCall, next: Next) => Promise<StepAnswer>;
  * Where a server's own step runs in the fixed chain:
  * - `checks`: after admission (decision, argument validation, policy constraints), before limits:
  *   extra checks of who may do what with which arguments (destination allow-lists, step-up rules);
+ * - `beforeApproval`: after limits and the cache, before a call is put up for approval: checks
+ *   against the upstream's current state that a human should never be asked about when they fail
+ *   (a refund above the refundable amount, a currency that is not the payment's);
  * - `beforeExecute`: after audit-before-mutation and approval use, immediately before the handler
  *   (outbound content checks, per-vendor circuit breakers).
  */
-export type SlotName = 'checks' | 'beforeExecute';
+export type SlotName = 'checks' | 'beforeApproval' | 'beforeExecute';
 
 /** A server's step and the slot it runs at. */
 export interface ServerStep {

@@ -1,5 +1,6 @@
 // The policy file's shape: roles, each with grants of tools on servers. Anything not granted is denied.
 import { z } from 'zod';
+import { flowPolicySchema } from '../flow/flow-policy.js';
 
 /**
  * Why a server/tool glob can never do what it says, or undefined. Names are lowercase, without
@@ -146,6 +147,11 @@ export const toolSettingsSchema = z
     cost: z.number().int().positive().optional(),
     /** Caps the tool's declared cache TTL (policy tightens, never loosens); 0 turns caching off. */
     cacheTtlSeconds: z.number().int().min(0).optional(),
+    /**
+     * Dual control: how many distinct people must approve a call of this tool that needs approval
+     * (1..3, default 1). Fixed on the request when it is opened; has no effect on calls that need none.
+     */
+    approvers: z.number().int().min(1).max(3).optional(),
   })
   .strict();
 
@@ -171,6 +177,8 @@ export const policySchema = z
       .optional(),
     /** Per-tool settings keyed by `tool_name` or `server/tool_name` (the latter wins). */
     tools: byToolName(toolSettingsSchema).optional(),
+    /** The flow guard (issue 17): data labels, flow rules, copy detection, anomaly scores. */
+    flow: flowPolicySchema.optional(),
   })
   .strict();
 

@@ -67,6 +67,11 @@ interface CallScope {
    * with it): a refusal of it, by the host or the SDK, leaves the call's one audit record.
    */
   call?: Record<string, unknown>;
+  /**
+   * The tools/call elements of a JSON-RPC batch (refused whole, nothing in it runs): a refusal of the
+   * batch leaves one audit record per element.
+   */
+  batch?: Record<string, unknown>[];
   /** The call has its record (the pipeline ran, or a refusal was recorded): never a second one. */
   recorded?: boolean;
 }
@@ -170,6 +175,45 @@ function recognisedCall(body: unknown): Record<string, unknown> | undefined {
     }
   }
   return isRecord(message) && message.method === 'tools/call' ? message : undefined;
+}
+
+/** The most audit records one refused batch writes (the last stands for any further calls in it). */
+const MAX_BATCH_RECORDS = 100;
+
+/** How deep in nested arrays a refused batch is searched for tools/call elements. */
+const MAX_BATCH_DEPTH = 32;
+
+/**
+ * The tools/call elements (method `tools/call`, whatever else is wrong with them) of a JSON-RPC batch:
+ * an array body, or a string body that parses to one; undefined when the body is no batch. Elements
+ * at any depth of nested arrays count (`[[{tools/call}]]` is a call attempted too), bounded in depth
+ * and walked without recursion.
+ */
+function batchCalls(body: unknown): Record<string, unknown>[] | undefined {
+  let message = body;
+  if (typeof body === 'string' && body.trimStart().startsWith('[')) {
+    try {
+      message = JSON.parse(body);
+    } catch {
+      return undefined;
+    }
+  }
+  if (!Array.isArray(message)) return undefined;
+  const calls: Record<string, unknown>[] = [];
+  // Depth-first, in document order: a stack of [array, next index, depth].
+  const stack: [unknown[], number, number][] = [[message, 0, 1]];
+  while (stack.length) {
+    const top = stack[stack.length - 1]!;
+    if (top[1] >= top[0].length) {
+      stack.pop();
+      continue;
+    }
+    const m = top[0][top[1]++];
+    if (Array.isArray(m)) {
+      if (top[2] < MAX_BATCH_DEPTH) stack.push([m, 0, top[2] + 1]);
+    } else if (isRecord(m) && m.method === 'tools/call') calls.push(m);
+  }
+  return calls;
 }
 
 function scopeOf(authInfo: AuthInfo | undefined): CallScope {
@@ -331,27 +375,41 @@ export function createMcpHost(rt: FleetRuntime, options: McpHostOptions = {}): M
   // A tools/call refused before the pipeline (too deep, routing headers, anything the SDK refuses)
   // still has its one record, with the code the client was sent: recognisably a call is enough
   // (method tools/call, whatever else is wrong). A message that is no tools/call only gets the error.
+  // Each tools/call of a refused batch has its own record.
+  // A batch's records are bounded: one request must not flood the audit trail (and push other calls'
+  // records out of its queue) with calls that never ran; the last record stands for the rest.
   const refusedCall = (scope: CallScope, reason: string, code: FleetErrorCode) => {
-    const body = scope.call;
-    if (!body || scope.recorded) return;
+    const calls = scope.batch ?? (scope.call ? [scope.call] : []);
+    if (!calls.length || scope.recorded) return;
     scope.recorded = true;
-    const params = isRecord(body.params) ? body.params : undefined;
-    const name = params?.name;
-    const id = body.id;
-    recordRefusedCall(
-      rt,
-      {
-        identity: scope.identity,
-        name: typeof name === 'string' ? name : name === undefined ? '(no name)' : '(name not a string)',
-        arguments: params?.arguments,
-        requestId: scope.requestId,
-        clientRequestId: scope.clientRequestId,
-        rpcId: typeof id === 'string' || typeof id === 'number' ? id : null,
-        protocolVersion: scope.protocolVersion,
-      },
-      reason,
-      code,
-    );
+    const shown = calls.slice(0, MAX_BATCH_RECORDS);
+    for (const [i, body] of shown.entries()) {
+      const rest = calls.length - i;
+      const why =
+        i === MAX_BATCH_RECORDS - 1 && rest > 1
+          ? `${reason}; this record stands for the ${rest} tools/call elements from the ${MAX_BATCH_RECORDS}th on`
+          : reason;
+      const params = isRecord(body.params) ? body.params : undefined;
+      const name = params?.name;
+      const id = body.id;
+      // A batch's element records carry no arguments (their hash and size only): a refused batch
+      // costs the audit trail about what one refused call costs, however large its elements.
+      recordRefusedCall(
+        rt,
+        {
+          identity: scope.identity,
+          name: typeof name === 'string' ? name : name === undefined ? '(no name)' : '(name not a string)',
+          arguments: params?.arguments,
+          requestId: scope.requestId,
+          clientRequestId: scope.clientRequestId,
+          rpcId: typeof id === 'string' || typeof id === 'number' ? id : null,
+          protocolVersion: scope.protocolVersion,
+        },
+        why,
+        code,
+        { withoutArguments: scope.batch !== undefined },
+      );
+    }
   };
 
   const sendResult = (reply: FastifyReply, id: RpcId, era: Era, result: Record<string, unknown>) => {
@@ -423,13 +481,21 @@ export function createMcpHost(rt: FleetRuntime, options: McpHostOptions = {}): M
         requestId: request.id,
         clientRequestId: typeof clientRequestId === 'string' ? clientRequestId : undefined,
         protocolVersion: (request.headers['mcp-protocol-version'] as string | undefined) ?? null,
-        ...(request.method === 'POST' ? { call: recognisedCall(body) } : {}),
+        ...(request.method === 'POST' ? { call: recognisedCall(body), batch: batchCalls(body) } : {}),
       };
       if (request.method === 'POST') {
         // JSON-RPC batches: removed from MCP in 2025-06-18, and the SDK's handling of a mixed one
         // (a cancel plus a call) never ended its response. Refused before anything in it runs, on
-        // both paths; no call was made, so there is no audit record.
-        if (Array.isArray(body)) return refuse(reply, 'Invalid Request: batches are not supported');
+        // both paths; each tools/call in it was attempted and not run, so each has its one record.
+        if (Array.isArray(body)) {
+          const message = 'Invalid Request: batches are not supported';
+          refusedCall(
+            scope,
+            `${message} (nothing in the batch ran; send each tools/call as its own request)`,
+            'FLEET_ERR_INVALID_REQUEST',
+          );
+          return refuse(reply, message);
+        }
         cancelNotified(body, identity);
       }
       let sdkBody = body;

@@ -38,6 +38,18 @@ export interface ToolGovernance {
    * and policy constraints, in any session. `session`: only within the agent session that made it.
    */
   cacheScope?: 'shared' | 'session';
+  /**
+   * Flow guard (issue 17): what every result of this tool contains (`pii`, `financial`, `untrusted`...).
+   * Policy (`flow.labels`) adds labels per tool and per source; a result marked `untrusted` carries
+   * `untrusted` whatever is declared. The agent session that received the result carries the labels.
+   */
+  labels?: readonly string[];
+  /**
+   * Flow guard: this tool sends outside the call (a note on a vendor's CRM, a report another person
+   * reads): `external` (a vendor, outside the company) or `internal`. A server step may say more for
+   * one call (`GovernedCall.outbound`: each destination, and the content that leaves).
+   */
+  sends?: 'internal' | 'external';
 }
 
 /** A dimension's value as a policy grant gives it: a value of its schema, or `"*"` (explicitly unconstrained). */
@@ -137,11 +149,24 @@ export interface ToolContext<Connectors = unknown, ConstraintValue = unknown> {
    */
   detail(key: string, value: unknown): void;
   /**
+   * Flow guard (issue 17): names a source this call's result came from — `('schema', 'billing')`,
+   * `('path', 'docs/finance/q3.md')`, `('object', 'stripe.charge')`. Policy maps sources to labels
+   * (`flow.labels.sources["<server>.<kind>"]`); the agent session that receives the result carries
+   * them. Call it for every source the result holds data of (before returning).
+   */
+  source(kind: string, name: string): void;
+  /**
    * The idempotency key the caller sent with this call (mutating tools), as sent. Core already
    * de-duplicates on it; a tool passes it on to an upstream's own de-duplication (an email
    * Message-ID, a Stripe Idempotency-Key), scoped with the caller's identity.
    */
   idempotencyKey: string | undefined;
+  /**
+   * The human approval this call used (verified and consumed for exactly these arguments and this
+   * caller), or undefined when the call needed none. Each approval runs once, so a tool may derive an
+   * upstream's de-duplication key from it (a Stripe Idempotency-Key) when the caller sent no key.
+   */
+  approvalId: string | undefined;
   /**
    * When this call times out (ms since the epoch): the tool's timeout as policy sets it, counted from
    * when the handler started. A connector that retries stops waiting before it, so the caller hears

@@ -22,6 +22,7 @@ export function breakerCheck(
     name: `breaker_${breaker.system}`,
     critical: false,
     onScrape: true,
+    breaker: { upstream: breaker.system, state: () => breakerGauge(breaker) },
     check: async () => {
       if (!breaker.paused) return;
       const which =
@@ -38,6 +39,21 @@ export function breakerCheck(
       );
     },
   };
+}
+
+/**
+ * The breaker as `mcp_breaker_state` shows it: 2 while calls are paused by an open breaker, 1 while a
+ * trial is running or due (half-open, or open past its pause: the next call is the trial), 0 closed.
+ * A group (one breaker per tenant) shows its worst breaker.
+ */
+function breakerGauge(breaker: UpstreamBreaker | UpstreamBreakers): 0 | 1 | 2 {
+  const state = breaker.state;
+  if (state === 'closed') return 0;
+  const paused =
+    breaker instanceof UpstreamBreakers
+      ? breaker.pausedKeys().some((k) => k.state === 'open')
+      : state === 'open' && breaker.paused;
+  return paused ? 2 : 1;
 }
 
 /**

@@ -97,6 +97,8 @@ const filter = fc.record({
   method: maybe(fc.constantFrom(...METHODS)),
   from: maybe(instant),
   to: maybe(instant),
+  // Who reads (an approver's tenant scope): ANDed with the filter, whatever the filter says.
+  scope: maybe(fc.record({ tenant: fc.constantFrom(...TENANTS, undefined) })),
 });
 type Filter = typeof filter extends fc.Arbitrary<infer F> ? F : never;
 
@@ -111,7 +113,8 @@ function matches(r: AuditRecord, f: Filter): boolean {
     (f.server === undefined || r.server === f.server) &&
     (f.method === undefined || r.method === f.method) &&
     (f.from === undefined || ts >= f.from.getTime()) &&
-    (f.to === undefined || ts < f.to.getTime())
+    (f.to === undefined || ts < f.to.getTime()) &&
+    (f.scope?.tenant === undefined || r.tenant === f.scope.tenant)
   );
 }
 
@@ -163,6 +166,26 @@ describe('AuditQuery', () => {
     expect(await query.get("' OR 1=1 --")).toBeUndefined();
   });
 
+  it('get answers a record outside the reader’s tenant scope exactly as a missing one', async () => {
+    const [a, b, c] = fc.sample(record, 3);
+    const acme = { ...a!, tenant: 'acme' };
+    const globex = { ...b!, tenant: 'globex' };
+    const none = { ...c!, tenant: null };
+    await store([acme, globex, none]);
+    const seen = async (tenant: string | null | undefined) => {
+      const out: string[] = [];
+      for (const r of [acme, globex, none]) if (await query.get(r.id, { tenant })) out.push(r.tenant ?? '-');
+      return out;
+    };
+    expect(await seen('acme')).toEqual(['acme']);
+    expect(await seen('globex')).toEqual(['globex']);
+    expect(await seen(null)).toEqual(['-']);
+    expect(await seen(undefined)).toEqual(['acme', 'globex', '-']);
+    expect(await query.get(acme.id, { tenant: 'acme\u0000' })).toBeUndefined();
+    // A page filtered for another tenant inside a scope finds nothing of it.
+    expect((await query.page({ tenant: 'globex', scope: { tenant: 'acme' } })).records).toEqual([]);
+  });
+
   it('keeps a page boundary between records written in the same microsecond', async () => {
     const ts = new Date(BASE).toISOString();
     const [a, b, c] = fc.sample(record, 3).map((r) => ({ ...r, ts }));
@@ -180,6 +203,51 @@ describe('AuditQuery', () => {
     await expect(query.page({ after: forged })).rejects.toBeInstanceOf(AuditQueryError);
     await expect(query.page({ after: 'garbage' })).rejects.toBeInstanceOf(AuditQueryError);
     await expect(query.page({ from: 'yesterday-ish' })).rejects.toBeInstanceOf(AuditQueryError);
+  });
+
+  it('refuses times PostgreSQL cannot take, impossible cursor times and NUL in filters with AuditQueryError (generated)', async () => {
+    const outside = fc.oneof(
+      fc.integer({ min: -8_640_000_000_000_000, max: Date.UTC(1970, 0, 1) - 1 }),
+      fc.integer({ min: Date.UTC(10000, 0, 1), max: 8_640_000_000_000_000 }),
+    );
+    await fc.assert(
+      fc.asyncProperty(outside, fc.constantFrom('from', 'to'), async (ms, name) => {
+        const d = new Date(ms);
+        for (const v of [d, d.toISOString()])
+          await expect(query.page({ [name]: v })).rejects.toBeInstanceOf(AuditQueryError);
+      }),
+      { numRuns: 50 },
+    );
+    // The attacker's value: a JS Date, but no timestamptz (time zone displacement out of range).
+    await expect(query.page({ from: '-271821-04-20T00:00:00Z' })).rejects.toBeInstanceOf(AuditQueryError);
+    // Cursors of the right shape naming no instant PostgreSQL has.
+    for (const ts of [
+      '0000-01-01T00:00:00.000000Z',
+      '2026-13-01T00:00:00.000000Z',
+      '2026-02-30T00:00:00.000000Z',
+      '2026-01-01T25:00:00.000000Z',
+    ]) {
+      const after = Buffer.from(JSON.stringify([ts, randomUUID()])).toString('base64url');
+      await expect(query.page({ after })).rejects.toBeInstanceOf(AuditQueryError);
+    }
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom('agent', 'tool', 'outcome', 'session', 'tenant', 'server', 'method'),
+        fc.string(),
+        fc.string(),
+        async (name, x, y) => {
+          await expect(query.page({ [name]: `${x}\u0000${y}` })).rejects.toBeInstanceOf(AuditQueryError);
+          await expect(query.page({ scope: { tenant: `${x}\u0000${y}` } })).rejects.toBeInstanceOf(
+            AuditQueryError,
+          );
+        },
+      ),
+      { numRuns: 30 },
+    );
+    // The edges of the range are times.
+    await expect(
+      query.page({ from: '1970-01-01T00:00:00Z', to: '9999-12-31T23:59:59.999Z' }),
+    ).resolves.toBeDefined();
   });
 
   it('bounds the page size', async () => {

@@ -193,7 +193,7 @@ describe('fleet approvals', () => {
     ]);
   });
 
-  it('mints a local approver token with `fleet token --approver`: approvals audience, approver scope, no roles', async () => {
+  it('mints a local approver token with `fleet token --approver`: approvals audience, approver scope, no roles, the groups the local IdP gives that person and the login name', async () => {
     const root = resolve(import.meta.dirname, '../../../..');
     const fleetCli = (...args: string[]) =>
       promisify(execFile)(
@@ -203,7 +203,14 @@ describe('fleet approvals', () => {
       );
     const { stdout } = await fleetCli('--approver', 'alice', '--tenant', 'initech');
     const claims = JSON.parse(Buffer.from(stdout.trim().split('.')[1]!, 'base64url').toString('utf8'));
-    expect(claims).toMatchObject({ sub: 'alice', scope: 'mcp:approve', tenant: 'initech' });
+    expect(claims).toMatchObject({
+      sub: 'alice',
+      preferred_username: 'alice',
+      // alice's groups at the local IdP (DEMO_PEOPLE), as its own approver tokens carry them.
+      groups: ['fleet-approvers', 'fleet-admins'],
+      scope: 'mcp:approve',
+      tenant: 'initech',
+    });
     expect(claims.roles).toBeUndefined();
     expect(claims.sid).toBeUndefined();
     // Every local server's approvals URL, and never an MCP endpoint.
@@ -211,5 +218,21 @@ describe('fleet approvals', () => {
     for (const aud of claims.aud) expect(aud).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/approvals$/);
     // Approvers are people: no agent roles on an approver token.
     await expect(fleetCli('--approver', 'alice', '--role', 'admin')).rejects.toMatchObject({ code: 2 });
+    // --groups names the groups; --groups '' none (a person outside APPROVER_GROUP).
+    const groupsOf = async (login: string, ...args: string[]) =>
+      JSON.parse(
+        Buffer.from(
+          (await fleetCli('--approver', login, ...args)).stdout.trim().split('.')[1]!,
+          'base64url',
+        ).toString('utf8'),
+      ).groups;
+    expect(await groupsOf('bob', '--groups', 'support, fleet-admins')).toEqual(['support', 'fleet-admins']);
+    expect(await groupsOf('bob', '--groups', '')).toEqual([]);
+    // Without --groups: a demo person's IdP groups (carol is in support, not an approver, exactly as
+    // the IdP would say), anyone else the local approver group.
+    expect(await groupsOf('bob')).toEqual(['fleet-approvers']);
+    expect(await groupsOf('carol')).toEqual(['support']);
+    expect(await groupsOf('carol', '--groups', 'fleet-approvers')).toEqual(['fleet-approvers']);
+    expect(await groupsOf('ops-dana')).toEqual(['fleet-approvers']);
   }, 120_000);
 });

@@ -416,7 +416,9 @@ describe('5. the CLI shows nothing but printable ASCII', () => {
             expect(stdout).toContain(`arguments contain ${escaped} non-ASCII characters, shown escaped`);
           else expect(stdout).not.toMatch(/arguments contain/);
           if (nonAscii(user) > 0)
-            expect(stdout).toMatch(/names and notes contain \d+ non-ASCII characters, shown escaped/);
+            expect(stdout).toMatch(
+              /names, reasons and notes contain \d+ non-ASCII characters, shown escaped/,
+            );
           const shownArgs = JSON.parse(/\n {4}arguments: (.*)\n/.exec(stdout)![1]!);
           expect((await api('POST', `/approvals/${id}/approve`, token)).status).toBe(200);
           const ran = await c.callTool('refund_payment', { ...shownArgs, approval_id: id });

@@ -29,7 +29,8 @@ describe('approval ids in audit records', () => {
       authorization: `Bearer ${await fleet.token({ sub: agent, roles: ['operator'], tenant: 'acme' })}`,
     };
     const args = { payment: 'pay-claims-1', amount: 3 };
-    const held = await rpc(s.url, callMsg('refund_payment', args, 1), auth);
+    // Asked with the key it resumes with: an approval binds the caller's idempotency_key too.
+    const held = await rpc(s.url, callMsg('refund_payment', { ...args, idempotency_key: 'ck-1' }, 1), auth);
     const id = held.body.result._meta['io.mcp-fleet/governance'].approvalId as string;
     const pool = new pg.Pool({ connectionString: db.url, max: 1 });
     await pool.query(

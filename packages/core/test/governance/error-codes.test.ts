@@ -9,13 +9,34 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CALL_ERRORS, type CallErrorCode, FLEET_ERRORS } from '../../src/kernel/errors.js';
 import { ERROR_META_KEY } from '../../src/kernel/meta-keys.js';
+import { REFUSAL_CODES } from '../../src/pipeline/refusals.js';
+import { SuspensionStore } from '../../src/suspensions/suspension-store.js';
 import { callMsg, rpc } from '../helpers.js';
-import { type AuditLine, Fleet } from './harness.js';
+import { type AuditLine, Fleet, govPolicy, metric } from './harness.js';
 
 let db: Awaited<ReturnType<typeof createTestDatabase>>;
 let fleet: Fleet; // with the fleet database
 let bare: Fleet; // without one: approvals are unavailable
 let dead: Fleet; // its fleet database is unreachable: stores and the audit store are down
+let flowDb: Awaited<ReturnType<typeof createTestDatabase>>;
+let flowed: Fleet; // a policy with a flow section: echo_caller's results are `secret`
+let flowDown: Fleet; // the same, its session taint tables unreachable
+/** Flow guard (issue 17): a session that read `secret` may not move funds. */
+const flowPolicy = {
+  ...govPolicy,
+  flow: {
+    labels: { tools: { echo_caller: ['secret'] } },
+    rules: [
+      {
+        name: 'secret-transfers',
+        after: ['secret'],
+        to: 'mutating',
+        tools: ['transfer_funds'],
+        action: 'deny',
+      },
+    ],
+  },
+};
 beforeAll(async () => {
   db = await createTestDatabase();
   fleet = await Fleet.start({
@@ -31,12 +52,21 @@ beforeAll(async () => {
     databaseUrl: 'postgres://postgres@127.0.0.1:1/none',
     env: { MIGRATE_ON_START: 'false' },
   });
+  flowed = await Fleet.start({ databaseUrl: db.url, policy: flowPolicy });
+  flowDb = await createTestDatabase();
+  flowDown = await Fleet.start({ databaseUrl: flowDb.url, policy: flowPolicy });
+  const pool = new pg.Pool({ connectionString: flowDb.url, max: 1 });
+  await pool.query('ALTER TABLE flow_labels RENAME TO flow_labels_away');
+  await pool.end();
 });
 afterAll(async () => {
   await fleet?.close();
   await bare?.close();
   await dead?.close();
+  await flowed?.close();
+  await flowDown?.close();
   await db?.drop?.();
+  await flowDb?.drop?.();
 });
 
 interface Call {
@@ -79,6 +109,26 @@ const as = (agent: string, roles: string[], name: string, args: Record<string, u
 /** How to make a call end with each code. Exhaustive over the catalogue (the type says so). */
 const REACH: Record<CallErrorCode, () => Promise<Call>> = {
   invalid_arguments: () => call(fleet, ['reader'], 'echo_caller', { text: 5 }),
+  agent_suspended: () =>
+    call(
+      fleet,
+      ['reader'],
+      'echo_caller',
+      {},
+      {
+        before: async (agent) => {
+          const pool = new pg.Pool({ connectionString: db.url });
+          await new SuspensionStore(pool).suspend({
+            agentId: agent,
+            tenant: null,
+            reason: 'error catalogue',
+            by: { subject: 'ops', issuer: null },
+          });
+          await pool.end();
+          await fleet.replicas[0]!.server.runtime.governance.suspensions!.reload();
+        },
+      },
+    ),
   constraint_denied: () => call(fleet, ['zoner'], 'check_zone', { zone: 'us' }),
   rate_limited: () =>
     call(
@@ -177,6 +227,20 @@ const REACH: Record<CallErrorCode, () => Promise<Call>> = {
     ),
   store_unavailable: () => call(dead, ['operator'], 'refund_payment', { payment: 'p-6', amount: 1 }),
   audit_unavailable: () => call(dead, ['operator'], 'transfer_funds', { account: 'e', amount: 1 }),
+  flow_denied: () =>
+    call(
+      flowed,
+      ['operator'],
+      'transfer_funds',
+      { account: 'g', amount: 1 },
+      {
+        before: async (_agent, token) =>
+          void (await rpc(flowed.replicas[0]!.url, callMsg('echo_caller', {}, 2), {
+            authorization: `Bearer ${token}`,
+          })),
+      },
+    ),
+  flow_unavailable: () => call(flowDown, ['reader'], 'echo_caller', {}),
   timeout: () => call(fleet, ['reader'], 'wait_slowly', { ms: 10_000 }),
   cancelled: () => cancelledCall(),
   outcome_unknown: () => call(fleet, ['operator'], 'slow_transfer', { account: 'f', holdMs: 1_000 }),
@@ -206,10 +270,23 @@ async function cancelledCall(): Promise<Call> {
   return { result: undefined, audit: await lastAudit(fleet, agent, 'run_long_task') };
 }
 
+/** mcp_refusals_total{reason} summed over every server of this file, read from their /metrics. */
+async function refusals(reason: string): Promise<number> {
+  let n = 0;
+  for (const f of [fleet, bare, dead, flowed, flowDown])
+    for (const s of f.replicas) n += await metric(s, 'mcp_refusals_total', { reason });
+  return n;
+}
+
 describe('every call error code reaches the result _meta and the audit record', () => {
   for (const code of Object.keys(CALL_ERRORS) as CallErrorCode[]) {
     it(code, async () => {
+      const refusedBefore = await refusals(code);
       const { result, audit } = await REACH[code]();
+      // /metrics counts it by reason exactly when the catalogue's classification says it is a refusal.
+      const counted = (await refusals(code)) - refusedBefore;
+      if (REFUSAL_CODES[code]) expect(counted, 'mcp_refusals_total').toBeGreaterThanOrEqual(1);
+      else expect(counted, 'mcp_refusals_total').toBe(0);
       if (code !== 'cancelled') {
         expect(result?._meta?.[ERROR_META_KEY], JSON.stringify(result)).toEqual({ code });
       }
@@ -233,6 +310,12 @@ describe('JSON-RPC errors carry their catalogue code', () => {
     expect((await lastAudit(fleet, agent, 'refund_payment'))?.details?.errorCode).toBe(
       'FLEET_ERR_TOOL_NOT_AVAILABLE',
     );
+    expect(
+      await metric(fleet.replicas[0]!, 'mcp_refusals_total', {
+        tool: 'refund_payment',
+        reason: 'FLEET_ERR_TOOL_NOT_AVAILABLE',
+      }),
+    ).toBeGreaterThanOrEqual(1);
   });
 
   it('a refused Host header and a missing token name their codes', async () => {

@@ -198,7 +198,14 @@ describe('seams for sending servers', () => {
 
   it('a handler cannot overwrite a fact core owns', async () => {
     // Facts core writes on calls (the hash of the idempotency key, why a call was held...).
-    for (const key of ['errorCode', 'idempotencyKey', 'approvalReasons', 'approvalId', 'limit']) {
+    for (const key of [
+      'errorCode',
+      'idempotencyKey',
+      'approvalReasons',
+      'approvalId',
+      'limit',
+      'clientTraceId',
+    ]) {
       const { result, audit: line } = await call(`s-${randomUUID()}`, 'set_core_fact', { key });
       expect(result.isError, key).toBe(true);
       expect(result._meta[ERROR_META_KEY]).toEqual({ code: 'internal' });

@@ -1,11 +1,14 @@
 // A server's own governance steps at the chain's named slots, and its mapError: a `checks` step runs
-// after admission and can refuse before anything is counted or run; a `beforeExecute` step runs after
+// after admission and can refuse before anything is counted or run; a `beforeApproval` step runs before
+// a destructive call is put up for approval, and when it refuses no request is opened (no human is
+// asked about a call that would fail); a `beforeExecute` step runs after
 // the idempotency claim and the approval use, right before the handler, and when it refuses, what the
 // chain holds is given back (the key stays usable). mapError turns a driver's error into a coded one.
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ToolError } from '@mcp-fleet/core';
 import { type BootedServer, bootServer, createTestDatabase, DevIssuer } from '@mcp-fleet/testkit';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ERROR_META_KEY } from '../../src/kernel/meta-keys.js';
 import { buildChain, SLOT_NAMES } from '../../src/pipeline/call-tool.js';
@@ -18,6 +21,12 @@ const checks: Step = async (c, next) => {
   seen.push(`checks:${c.tool.name}`);
   if ((c.args as { text?: string }).text === 'forbidden')
     throw new ToolError('that destination is not allowed for this caller', 'destination_denied');
+  return next();
+};
+const beforeApproval: Step = async (c, next) => {
+  seen.push(`beforeApproval:${c.tool.name}:${c.approvalId ?? '-'}`);
+  if ((c.args as { amount?: number }).amount === 999)
+    throw new ToolError('999 is more than the refundable amount of this payment', 'amount_too_large');
   return next();
 };
 const beforeExecute: Step = async (c, next) => {
@@ -44,6 +53,7 @@ beforeAll(async () => {
       ...govServer,
       steps: [
         { at: 'beforeExecute', step: beforeExecute },
+        { at: 'beforeApproval', step: beforeApproval },
         { at: 'checks', step: checks },
       ],
       mapError: (err) =>
@@ -107,6 +117,35 @@ describe('server steps at named slots', () => {
     expect(upstream.transfers.length).toBe(transfers + 1);
   });
 
+  it('a beforeApproval step that refuses opens no approval request; one that passes lets the call be held', async () => {
+    const agent = `st-${randomUUID()}`;
+    const payment = `pay-${randomUUID()}`;
+    const requests = async () => {
+      const client = new pg.Client({ connectionString: db.url });
+      await client.connect();
+      try {
+        const { rows } = await client.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM approvals WHERE agent_id = $1`,
+          [agent],
+        );
+        return rows[0]!.n;
+      } finally {
+        await client.end();
+      }
+    };
+    const refunds = upstream.refunds.length;
+    const refused = await call(agent, ['operator'], 'refund_payment', { payment, amount: 999 });
+    expect(refused.result.isError).toBe(true);
+    expect(refused.result._meta[ERROR_META_KEY]).toEqual({ code: 'amount_too_large' });
+    expect(refused.audit).toMatchObject({ outcome: 'denied' });
+    expect(seen).toContain('beforeApproval:refund_payment:-');
+    expect(await requests()).toBe(0);
+    const held = await call(agent, ['operator'], 'refund_payment', { payment, amount: 5 });
+    expect(held.audit?.outcome).toBe('awaiting_approval');
+    expect(await requests()).toBe(1);
+    expect(upstream.refunds.length).toBe(refunds);
+  });
+
   it('mapError turns a handler error that is not a ToolError into a coded tool error', async () => {
     const { result, audit: line } = await call(`st-${randomUUID()}`, ['reader'], 'find_customer', {
       id: 'crash-1',
@@ -125,13 +164,17 @@ describe('the chain, built once per tool', () => {
   it('puts server steps in their slots, in the declared order, around core steps', () => {
     const a = mark('a');
     const b = mark('b');
-    const chain = buildChain(tool(true), [
+    const m = mark('m');
+    const chain = buildChain(tool(false), [
       { at: 'beforeExecute', step: b },
+      { at: 'beforeApproval', step: m },
       { at: 'checks', step: a },
     ]);
     expect(chain[0]).toBe(a);
     expect(chain.at(-2)).toBe(b);
-    expect(SLOT_NAMES).toEqual(['checks', 'beforeExecute']);
+    // After the flow guard and limits (and the cache, for reads), right before the approval request.
+    expect(chain.indexOf(m)).toBe(3);
+    expect(SLOT_NAMES).toEqual(['checks', 'beforeApproval', 'beforeExecute']);
   });
 
   it('gives a read-only tool fewer steps than a mutating one (no idempotency or audit-before-mutation)', () => {

@@ -13,9 +13,12 @@ export type Fault =
   | { error: string }
   /** Close the connection without answering. */
   | { drop: true }
-  /** HTTP (Jira): do the operation (the change lands), then close the connection instead of answering. */
+  /**
+   * Do the operation (the change lands: a Jira or SCIM write, a Slack method, an SMTP message accepted
+   * at the end of DATA), then close the connection instead of answering.
+   */
   | { dropAfterCommit: true }
-  /** HTTP (Jira): do the operation (the change lands), then answer only after this many ms. */
+  /** Do the operation (the change lands, as above), then answer only after this many ms. */
   | { delayAfterCommit: number };
 
 /** True for the faults that let the operation happen and only spoil its answer. */

@@ -2,7 +2,7 @@
 // (alone on its own port, or beside the others in the hub), request recording and the common fault knobs.
 import fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { type Fault, FaultBox, isAfterCommit, never } from './faults.js';
-import { Recorder, safeHeaders } from './records.js';
+import { type RecordedRequest, Recorder, safeHeaders } from './records.js';
 
 /** Where a standalone simulator listens; port 0 (the default) picks a free one. */
 export interface ListenOptions {
@@ -52,31 +52,9 @@ export abstract class HttpSimulator extends FaultBox {
   }
   #prefix = '';
 
-  /**
-   * The simulator's own control plane, for a person or a test driving the local fleet by hand (never a
-   * vendor route): `GET /_simulator/requests` (what reached it), `POST /_simulator/faults`
-   * `{operation, fault, once?}` (make it misbehave; operation `*` = every operation), `DELETE
-   * /_simulator/faults` (back to normal).
-   */
+  /** The simulator's own control plane (see {@link controlRoutes}). */
   #controlRoutes(scope: FastifyInstance): void {
-    scope.get('/_simulator/requests', async () => ({
-      simulator: this.constructor.name,
-      requests: this.requests,
-    }));
-    scope.post('/_simulator/faults', async (req, reply) => {
-      const body = (req.body ?? {}) as { operation?: unknown; fault?: unknown; once?: unknown };
-      if (typeof body.operation !== 'string' || body.fault === null || typeof body.fault !== 'object')
-        return reply
-          .code(400)
-          .send({ error: 'body must be {"operation": "<op>|*", "fault": {...}, "once": true|false}' });
-      if (body.once === false) this.setFault(body.operation, body.fault as Fault);
-      else this.failNext(body.operation, body.fault as Fault);
-      return { ok: true };
-    });
-    scope.delete('/_simulator/faults', async () => {
-      this.clearFaults();
-      return { ok: true };
-    });
+    controlRoutes(scope, this.constructor.name, this, () => this.requests);
   }
 
   /** Tells the simulator the origin it is reachable at (`http://127.0.0.1:1234`). */
@@ -135,7 +113,7 @@ export abstract class HttpSimulator extends FaultBox {
   /**
    * Applies the after-commit fault `intercept` took for this request, once its handler has run (the
    * change landed): waits before answering, or drops the connection (true: the reply is gone). A
-   * simulator whose handlers do not call this answers such faults normally (Jira calls it).
+   * simulator whose handlers do not call this answers such faults normally (Jira, SCIM and Slack call it).
    */
   protected async afterCommit(req: FastifyRequest, reply: FastifyReply): Promise<boolean> {
     const fault = this.#afterCommit.get(req);
@@ -149,6 +127,37 @@ export abstract class HttpSimulator extends FaultBox {
     req.raw.socket.destroy();
     return true;
   }
+}
+
+/**
+ * A simulator's own control plane, for a person or a test driving the local fleet by hand (never a
+ * vendor route), mounted on `scope` (under the simulator's prefix): `GET /_simulator/requests` (what
+ * reached it), `POST /_simulator/faults` `{operation, fault, once?}` (make it misbehave; operation `*` =
+ * every operation; `once: false` = until cleared), `DELETE /_simulator/faults` (back to normal). The
+ * HTTP simulators mount it themselves; the hub mounts it for the SMTP simulator (operations are its
+ * stages) under `/smtp`.
+ */
+export function controlRoutes(
+  scope: FastifyInstance,
+  name: string,
+  faults: FaultBox,
+  requests: () => readonly RecordedRequest[],
+): void {
+  scope.get('/_simulator/requests', async () => ({ simulator: name, requests: requests() }));
+  scope.post('/_simulator/faults', async (req, reply) => {
+    const body = (req.body ?? {}) as { operation?: unknown; fault?: unknown; once?: unknown };
+    if (typeof body.operation !== 'string' || body.fault === null || typeof body.fault !== 'object')
+      return reply
+        .code(400)
+        .send({ error: 'body must be {"operation": "<op>|*", "fault": {...}, "once": true|false}' });
+    if (body.once === false) faults.setFault(body.operation, body.fault as Fault);
+    else faults.failNext(body.operation, body.fault as Fault);
+    return { ok: true };
+  });
+  scope.delete('/_simulator/faults', async () => {
+    faults.clearFaults();
+    return { ok: true };
+  });
 }
 
 /** A fastify instance as the simulators want it: no logging (bodies hold secrets), hung sockets cut on close. */

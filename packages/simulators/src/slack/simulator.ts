@@ -93,12 +93,16 @@ export class SlackSimulator extends HttpSimulator {
     const fn = slackMethods[method];
     if (!fn) return { ok: false, error: 'unknown_method', req_method: method };
     const ctx: MethodContext = { ws: this.workspace, params, send: (s) => this.#record(s) };
+    let answer: Record<string, unknown>;
     try {
-      return { ok: true, ...fn(ctx) };
+      answer = { ok: true, ...fn(ctx) };
     } catch (err) {
       if (err instanceof SlackError) return { ok: false, error: err.code };
       throw err;
     }
+    // An after-commit fault: the method did its work (a post is in the channel), then the answer is late or lost.
+    if (await this.afterCommit(req, reply)) return reply;
+    return answer;
   }
 
   #record(s: SlackSend) {

@@ -144,17 +144,20 @@ function hostsOfGroup(labels: string[], hostLike: boolean, out: NamedHost[]): vo
     }
     return;
   }
-  let tld = -1;
-  for (let k = all.length - 1; k >= 1; k--)
-    if (LETTERS.test(all[k] ?? '')) {
-      tld = k;
-      break;
-    }
-  if (tld >= 1) {
-    const written = all.slice(0, tld + 1).join('.');
+  // The top-level label: the last one of letters only, or the letters before a hyphen that ends them
+  // (`evil.example-x` names evil.example, as a linkifier ending the name at the hyphen would read it).
+  for (let k = all.length - 1; k >= 1; k--) {
+    const label = all[k] ?? '';
+    const tld = LETTERS.test(label) ? label : LETTERS_BEFORE_HYPHEN.exec(label)?.[1];
+    if (tld === undefined) continue;
+    const written = [...all.slice(0, k), tld].join('.');
     out.push({ kind: 'domain', host: written, written });
+    return;
   }
 }
+
+/** A label's leading letters (2 to 63) when a hyphen ends them. */
+const LETTERS_BEFORE_HYPHEN = /^(\p{L}{2,63})-/u;
 
 /** The canonical form of an IP host as a browser parses it, or null when it is none. */
 function canonicalIp(written: string): string | null {

@@ -1,6 +1,6 @@
 // The SMTP connector: nodemailer over SMTP_URL with a fixed sender, an explicit envelope (exactly the
 // recipients shown), a caller-derived Message-ID, no automatic retry, and errors classified for the model.
-import { ToolError } from '@mcp-fleet/core';
+import { ToolError, withUpstreamSpan } from '@mcp-fleet/core';
 import emailAddresses from 'email-addresses';
 import nodemailer, { type Transporter } from 'nodemailer';
 import type { UpstreamBreaker } from '../upstream/breaker.js';
@@ -90,7 +90,9 @@ export function classifySmtpError(err: unknown, sending = false): UpstreamFailur
     sending && status === undefined && !connecting
       ? '; the message may or may not have been sent, check before sending again'
       : '';
-  const opts = { cause: err, ...(status !== undefined ? { status } : {}) };
+  // An SMTP error reply (4xx/5xx) means the server did not take the message: nothing was sent, and the
+  // idempotency key is given back so the same key can send it once the server takes mail again.
+  const opts = { cause: err, ...(status !== undefined ? { status, notSent: status >= 400 } : {}) };
   if (e.code === 'EAUTH' || status === 535 || status === 534 || status === 530)
     return new UpstreamFailure('email', 'auth', 'the SMTP login was refused', opts);
   if (e.code === 'ETIMEDOUT' || /timeout/i.test(e.message ?? ''))
@@ -125,7 +127,7 @@ export function classifySmtpError(err: unknown, sending = false): UpstreamFailur
       'email',
       'rejected',
       'the SMTP server refused every recipient; it was not sent',
-      opts,
+      { ...opts, notSent: true },
     );
   if (e.code && SMTP_ERROR_CODES_UNAVAILABLE.has(e.code))
     return new UpstreamFailure('email', 'unavailable', `the SMTP connection failed${uncertain}`, opts);
@@ -190,19 +192,21 @@ export class EmailConnector {
     if (recipients.length === 0) throw new ToolError('Not sent: no recipient.', 'destination_denied');
     return this.#breaker.execute(async () => {
       try {
-        const info = await this.#transport.sendMail({
-          from: this.#from,
-          ...(this.#replyTo ? { replyTo: this.#replyTo } : {}),
-          to: mail.to,
-          ...(mail.cc.length ? { cc: mail.cc } : {}),
-          subject: mail.subject,
-          text: mail.text,
-          ...(mail.html !== undefined ? { html: mail.html } : {}),
-          messageId: mail.messageId,
-          envelope: { from: this.fromAddress, to: recipients },
-          disableFileAccess: true,
-          disableUrlAccess: true,
-        });
+        const info = await withUpstreamSpan('smtp send', { 'upstream.system': 'smtp' }, () =>
+          this.#transport.sendMail({
+            from: this.#from,
+            ...(this.#replyTo ? { replyTo: this.#replyTo } : {}),
+            to: mail.to,
+            ...(mail.cc.length ? { cc: mail.cc } : {}),
+            subject: mail.subject,
+            text: mail.text,
+            ...(mail.html !== undefined ? { html: mail.html } : {}),
+            messageId: mail.messageId,
+            envelope: { from: this.fromAddress, to: recipients },
+            disableFileAccess: true,
+            disableUrlAccess: true,
+          }),
+        );
         const list = (v: unknown): string[] =>
           Array.isArray(v)
             ? v.map((a) => (typeof a === 'string' ? a : String((a as { address?: string }).address)))

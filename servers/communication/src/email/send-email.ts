@@ -202,6 +202,8 @@ function uncertainSendError(f: UpstreamFailure, messageId: string): ToolError | 
       'Ask a recipient, or the mail operator with the Message-ID, whether it arrived; send again with a new ' +
       'idempotency_key only if it did not (a new key sends a second copy if the first one arrived).',
     base.code,
+    // The message may have been taken: audited `unknown`, not an error that sent nothing.
+    { outcomeUnknown: true },
   );
 }
 

@@ -1,5 +1,6 @@
 // The communication server's governance steps. At the `checks` slot, before core's limits, idempotency
-// and audit, every send is planned (destinations resolved and checked) and its content scanned for
+// and audit, every send is planned (destinations resolved and checked), declared to the flow guard
+// (each destination internal or external, the content that leaves) and its content scanned for
 // secrets (refused or held for a human, masked in the audit record). At the `beforeExecute` slot, after
 // core's idempotency claim and approval use, it is counted per destination: replays and held calls
 // never reach it, so they use up no channel's budget.
@@ -7,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { type GovernedCall, type Step, ToolError } from '@mcp-fleet/core';
 import type { Connectors } from '../connectors.js';
 import { findSecrets, maskSecrets, type SecretFinding, secretMask, stillHolds } from '../content/secrets.js';
+import { classifyDestinations } from '../outbound/classify.js';
 import type { OutboundPlan, Planner } from '../outbound/plan.js';
 import { isUpstreamFailure, upstreamToolError } from '../upstream/failures.js';
 
@@ -117,6 +119,12 @@ export function outboundStep(plans: Readonly<Record<string, Planner>>): Step {
     planned.set(c, p.destinations);
     c.detail('destinations', p.destinations);
     c.detail('contentSha256', contentSha256(p));
+    // Flow guard (issue 17): where this send goes, each destination the company's own or not, and
+    // every text that leaves; core's flow step then weighs it against what the session read.
+    c.outbound({
+      destinations: classifyDestinations(p, c.rt.policy.current.flow?.internal.emailDomains ?? []),
+      content: p.content.map((item) => item.text),
+    });
 
     const found: Found[] = [];
     for (const item of p.content)

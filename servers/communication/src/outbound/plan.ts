@@ -9,6 +9,11 @@ export interface OutboundPlan {
   destinations: string[];
   /** Every text that leaves, with the argument path it came from (secrets scan, audit masking). */
   content: { path: (string | number)[]; text: string }[];
+  /**
+   * Destinations (of `destinations`) the system itself says are shared outside the company: a Slack
+   * Connect channel (`is_ext_shared`/`is_shared`). The flow guard classifies them external.
+   */
+  externallyShared?: string[];
   /** What to do when the content holds a secret, from the granted value that allowed the destination. */
   onSecrets: 'refuse' | 'approval';
 }

@@ -1,7 +1,7 @@
 // The Slack connector: the official WebClient (no retries, rate limits rejected, a timeout), every request
 // through the breaker, its errors classified into UpstreamFailure, and the cached workspace directory.
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { Logger } from '@mcp-fleet/core';
+import { type Logger, withUpstreamSpan } from '@mcp-fleet/core';
 import { type WebAPICallResult, WebClient } from '@slack/web-api';
 import type { UpstreamBreaker } from '../upstream/breaker.js';
 import {
@@ -92,15 +92,17 @@ export class SlackConnector {
     signal: AbortSignal,
   ): Promise<WebAPICallResult> {
     signal.throwIfAborted();
-    return this.#breaker.execute(() =>
-      this.#signal.run(signal, async () => {
-        try {
-          return await this.#client.apiCall(method, params);
-        } catch (err) {
-          if (signal.aborted) throw signal.reason;
-          throw classifySlackError(err, this.#timeoutMs);
-        }
-      }),
+    return withUpstreamSpan(`slack ${method}`, { 'upstream.system': 'slack', 'rpc.method': method }, () =>
+      this.#breaker.execute(() =>
+        this.#signal.run(signal, async () => {
+          try {
+            return await this.#client.apiCall(method, params);
+          } catch (err) {
+            if (signal.aborted) throw signal.reason;
+            throw classifySlackError(err, this.#timeoutMs);
+          }
+        }),
+      ),
     );
   }
 

@@ -23,6 +23,8 @@ const AUTH = new Set([
   'team_access_not_granted',
   'not_allowed_token_type',
 ]);
+/** Socket errors before a request could be sent. */
+const NOT_CONNECTED = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
 /** Platform errors that mean Slack itself failed. */
 const UNAVAILABLE = new Set(['fatal_error', 'internal_error', 'service_unavailable', 'request_timeout']);
 /** Platform errors a model can act on, in words. */
@@ -43,14 +45,21 @@ export function classifySlackError(err: unknown, timeoutMs: number): UpstreamFai
   const code = (err as { code?: string } | undefined)?.code;
   if (code === ErrorCode.PlatformError) {
     const e = (err as WebAPIPlatformError).data.error;
+    // Slack answered (HTTP 200, ok:false): it says what it did not do. Only its own failures are unclear.
     if (AUTH.has(e))
-      return new UpstreamFailure('slack', 'auth', `Slack refused the bot token (${e})`, { cause: err });
+      return new UpstreamFailure('slack', 'auth', `Slack refused the bot token (${e})`, {
+        cause: err,
+        notSent: true,
+      });
     if (e === 'ratelimited' || e === 'rate_limited')
-      return new UpstreamFailure('slack', 'rate_limited', 'Slack rate-limited the request', { cause: err });
+      return new UpstreamFailure('slack', 'rate_limited', 'Slack rate-limited the request', {
+        cause: err,
+        notSent: true,
+      });
     if (UNAVAILABLE.has(e))
       return new UpstreamFailure('slack', 'unavailable', `Slack failed (${e})`, { cause: err });
     const what = REJECTED[e] ?? `Slack answered ${/^[a-z_]{1,60}$/.test(e) ? e : 'an error'}`;
-    return new UpstreamFailure('slack', 'rejected', what, { cause: err });
+    return new UpstreamFailure('slack', 'rejected', what, { cause: err, notSent: true });
   }
   if (code === ErrorCode.RateLimitedError) {
     const s = (err as WebAPIRateLimitedError).retryAfter;
@@ -58,6 +67,8 @@ export function classifySlackError(err: unknown, timeoutMs: number): UpstreamFai
       retryAfterMs: Number.isFinite(s) ? s * 1000 : undefined,
       status: 429,
       cause: err,
+      // A 429 processed nothing: the idempotency key is given back, so "retry after N s" can post.
+      notSent: true,
     });
   }
   if (code === ErrorCode.HTTPError) {
@@ -68,10 +79,25 @@ export function classifySlackError(err: unknown, timeoutMs: number): UpstreamFai
         cause: err,
       });
     if (status === 401 || status === 403)
-      return new UpstreamFailure('slack', 'auth', `Slack answered HTTP ${status}`, { status, cause: err });
-    return new UpstreamFailure('slack', 'rejected', `Slack answered HTTP ${status}`, { status, cause: err });
+      return new UpstreamFailure('slack', 'auth', `Slack answered HTTP ${status}`, {
+        status,
+        cause: err,
+        notSent: true,
+      });
+    return new UpstreamFailure('slack', 'rejected', `Slack answered HTTP ${status}`, {
+      status,
+      cause: err,
+      notSent: status >= 400,
+    });
   }
   const original = code === ErrorCode.RequestError ? (err as WebAPIRequestError).original : err;
+  // No connection was made (refused, no such host): nothing reached Slack.
+  const socketCode = (original as { cause?: { code?: unknown } } | undefined)?.cause?.code;
+  if (typeof socketCode === 'string' && NOT_CONNECTED.has(socketCode))
+    return new UpstreamFailure('slack', 'unavailable', 'Slack could not be reached', {
+      cause: err,
+      notSent: true,
+    });
   const name = (original as Error | undefined)?.name;
   if (name === 'TimeoutError')
     return new UpstreamFailure('slack', 'timeout', `Slack did not answer within ${timeoutMs} ms`, {

@@ -56,6 +56,7 @@ export async function planSlackPost(args: SlackPostArgs, ctx: PlanContext): Prom
     plan: {
       system: 'slack',
       destinations: [`slack:${channel.entry.id}`],
+      externallyShared: channel.entry.isExtShared ? [`slack:${channel.entry.id}`] : [],
       content: [{ path: ['text'], text: args.text }],
       onSecrets: rules.onSecrets,
     },

@@ -7,7 +7,7 @@ import type { Connectors } from '../connectors.js';
 import { type TeamsRule, teams as teamsDimension } from '../dimensions.js';
 import type { OutboundPlan, PlanContext } from '../outbound/plan.js';
 import { tool } from '../tools/tool.js';
-import { isUpstreamFailure, upstreamToolError } from '../upstream/failures.js';
+import { isUpstreamFailure, uncertainPostError, upstreamToolError } from '../upstream/failures.js';
 import { cardMessage, cardTexts, checkBytes, prepareCard, textCard } from './card.js';
 
 /** The send tool's timeout: one request, a Retry-After wait that fits, and one more request. */
@@ -19,6 +19,12 @@ export interface TeamsPostArgs {
   text?: string | undefined;
   card?: Record<string, unknown> | undefined;
 }
+
+/** A post whose outcome is unknown may be in the channel: a webhook has no idempotency key to ask. */
+const TEAMS_UNCERTAIN = {
+  unaskable: 'A Teams webhook',
+  check: 'Ask someone in the channel whether it arrived',
+};
 
 const deny = (m: string) => new ToolError(m, 'destination_denied');
 
@@ -108,15 +114,19 @@ export const teamsPostMessage = tool({
     ctx.detail('destinations', plan.destinations);
     ctx.commit();
     try {
-      await teams.post(args.channel, payload, ctx.signal);
+      try {
+        await teams.post(args.channel, payload, ctx.signal);
+      } catch (err) {
+        // A 429 means Teams did not accept the message: one retry, only when the wait fits in the time left.
+        if (!isUpstreamFailure(err) || err.kind !== 'rate_limited') throw err;
+        const left = TEAMS_SEND_TIMEOUT_MS - (Date.now() - started) - ctx.connectors.config.upstreamTimeoutMs;
+        if (err.retryAfterMs === undefined || err.retryAfterMs > left) throw upstreamToolError(err);
+        await sleep(err.retryAfterMs);
+        ctx.detail('retriedAfterRateLimitMs', err.retryAfterMs);
+        await teams.post(args.channel, payload, ctx.signal);
+      }
     } catch (err) {
-      // A 429 means Teams did not accept the message: one retry, only when the wait fits in the time left.
-      if (!isUpstreamFailure(err) || err.kind !== 'rate_limited') throw err;
-      const left = TEAMS_SEND_TIMEOUT_MS - (Date.now() - started) - ctx.connectors.config.upstreamTimeoutMs;
-      if (err.retryAfterMs === undefined || err.retryAfterMs > left) throw upstreamToolError(err);
-      await sleep(err.retryAfterMs);
-      ctx.detail('retriedAfterRateLimitMs', err.retryAfterMs);
-      await teams.post(args.channel, payload, ctx.signal);
+      throw (isUpstreamFailure(err) && uncertainPostError(err, 'teams', TEAMS_UNCERTAIN)) || err;
     }
     ctx.detail('upstreamId', args.channel);
     return { data: { channel: args.channel, bytes: Buffer.byteLength(JSON.stringify(payload)) } };

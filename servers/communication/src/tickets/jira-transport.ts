@@ -1,5 +1,6 @@
 // The HTTP transport jira.js's endpoint functions run on: fetch with the call's abort signal and a
 // per-request timeout (jira.js's own client has neither), failing with jira.js's own error types.
+import { withUpstreamSpan } from '@mcp-fleet/core';
 import {
   ApiError,
   AuthError,
@@ -105,18 +106,24 @@ export class JiraTransport {
     let res: Response;
     let text: string;
     try {
-      res = await fetch(this.#base + path + query(o.searchParams), {
-        method: o.method ?? 'GET',
-        headers: {
-          Accept: 'application/json',
-          Authorization: this.#auth,
-          ...(hasBody ? { 'Content-Type': 'application/json' } : {}),
-          ...o.headers,
-        },
-        body: hasBody ? JSON.stringify(o.body) : undefined,
-        signal: both,
-        redirect: 'error',
-      });
+      const method = o.method ?? 'GET';
+      res = await withUpstreamSpan(
+        `jira ${method}`,
+        { 'upstream.system': 'jira', 'http.request.method': method },
+        () =>
+          fetch(this.#base + path + query(o.searchParams), {
+            method: o.method ?? 'GET',
+            headers: {
+              Accept: 'application/json',
+              Authorization: this.#auth,
+              ...(hasBody ? { 'Content-Type': 'application/json' } : {}),
+              ...o.headers,
+            },
+            body: hasBody ? JSON.stringify(o.body) : undefined,
+            signal: both,
+            redirect: 'error',
+          }),
+      );
       text = await res.text();
     } catch (err) {
       if (signal.aborted) throw signal.reason ?? err;

@@ -232,6 +232,49 @@ export async function resolveRelationSchemas(
   return [...resolved, ...found];
 }
 
+/**
+ * The schemas whose data a query over these resolved relations can return, for the flow guard's
+ * sources (`ctx.source('schema', ...)`): each relation's own schema, and for a view (or materialized
+ * view) every schema of what it reads, recursively. When that cannot be known — a view calls a
+ * warehouse-defined function (which may read any table), or a relation no longer resolves — it is
+ * every schema the caller could read (`allowed`, or every warehouse schema the role can use): a
+ * query never comes out with fewer labels than its data carries. System schemas are not named.
+ */
+export async function schemasRead(
+  s: ReadOnlySession,
+  resolved: readonly { relation: string }[],
+  allowed: ReadonlySet<string> | null,
+): Promise<string[]> {
+  if (resolved.length === 0) return [];
+  const [row] = await s.query<{ schemas: string[] | null; uncertain: boolean }>(
+    `WITH RECURSIVE named AS (SELECT r AS name, to_regclass(r)::oid AS oid FROM unnest($1::text[]) AS r),
+     rel(oid) AS (
+       SELECT oid FROM named WHERE oid IS NOT NULL
+       UNION
+       SELECT d.refobjid FROM rel
+         JOIN pg_catalog.pg_rewrite w ON w.ev_class = rel.oid
+         JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_rewrite'::regclass AND d.objid = w.oid
+           AND d.refclassid = 'pg_catalog.pg_class'::regclass AND d.refobjid <> rel.oid
+     )
+     SELECT (SELECT array_agg(DISTINCT n.nspname::text) FROM rel
+               JOIN pg_catalog.pg_class c ON c.oid = rel.oid
+               JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+             WHERE ${USER_SCHEMAS}) AS schemas,
+       EXISTS (SELECT 1 FROM named WHERE oid IS NULL)
+       OR EXISTS (SELECT 1 FROM rel
+               JOIN pg_catalog.pg_rewrite w ON w.ev_class = rel.oid
+               JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_rewrite'::regclass AND d.objid = w.oid
+                 AND d.refclassid = 'pg_catalog.pg_proc'::regclass
+               JOIN pg_catalog.pg_proc p ON p.oid = d.refobjid
+             WHERE p.pronamespace <> 'pg_catalog'::regnamespace) AS uncertain`,
+    [resolved.map((r) => r.relation)],
+  );
+  const known = row?.schemas ?? [];
+  if (row && !row.uncertain) return [...known].sort();
+  const all = allowed ? [...allowed] : (await listSchemas(s, false)).map((x) => x.name);
+  return [...new Set([...known, ...all])].sort();
+}
+
 // Objects of the warehouse's own on the role's search path: not pg_catalog, not extension members.
 const OWN = (catalog: string, namespace: string) => `${namespace} <> 'pg_catalog'::regnamespace
   AND ${namespace} = ANY (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = ANY (current_schemas(false)))

@@ -6,7 +6,7 @@
 // Either way a call's statements run inside one transaction that carries the caller's verified
 // claims as transaction-local settings (fleet.tenant, fleet.user, fleet.roles), which the
 // warehouse's row-level security policies read.
-import { type Logger, ToolError } from '@mcp-fleet/core';
+import { type Logger, ToolError, withUpstreamSpan } from '@mcp-fleet/core';
 import pg from 'pg';
 import { CappedSelect } from './capped-select.js';
 import { backendPid, extended } from './extended.js';
@@ -366,7 +366,12 @@ export class Warehouse {
       }
       // An abort before the pid was known cancelled nothing: stop here rather than start the query.
       if (o.signal.aborted) throw o.signal.reason;
-      return await fn(this.#session(client, pid ?? backendPid(client)));
+      const session = this.#session(client, pid ?? backendPid(client));
+      return await withUpstreamSpan(
+        'warehouse query',
+        { 'db.system.name': 'postgresql', 'upstream.system': 'warehouse' },
+        () => fn(session),
+      );
     } catch (err) {
       failure = err;
       if (o.signal.aborted) throw o.signal.reason;

@@ -61,6 +61,7 @@ export function dashboardTools(saved: readonly SavedQuery[]): AnyTool<DatabaseCo
         }),
       ),
     }),
+    // Flow guard: metadata only (dashboard names, titles, panel names): no warehouse data, no source.
     governance: { readOnly: true, cacheTtlSeconds: 60, timeoutMs: 10_000 },
     handler: async (_args, ctx) => ({
       data: { dashboards: await store(ctx).list(tenantOf(ctx)) },
@@ -130,6 +131,11 @@ export function dashboardTools(saved: readonly SavedQuery[]): AnyTool<DatabaseCo
           // The caller's own governed call of the saved query: decision, except lists, constraints,
           // limits, budget, cache and an audit record naming this get_dashboard call.
           const r = await ctx.callTool(q.name, p.params);
+          // Flow guard: the panel's rows are in this result too (the saved query's own call names
+          // them for its record; the schemas it reads are named here for get_dashboard's). A panel
+          // whose query ran and failed counts as well: its error text, returned here, can quote rows.
+          if (r.ok || r.outcome === 'error')
+            for (const schema of q.schemas ?? []) ctx.source('schema', schema);
           if (r.ok && r.data !== undefined) result = capRows(r.data as QueryResult, p.maxRows ?? 200);
           else error = r.ok ? `${q.name} returned no result` : panelError(q.name, r);
         }
@@ -181,6 +187,7 @@ export function dashboardTools(saved: readonly SavedQuery[]): AnyTool<DatabaseCo
       status: z.enum(['created', 'updated', 'unchanged']),
       version: z.number(),
     }),
+    // Flow guard: stores a dashboard definition the caller wrote; returns no warehouse data.
     governance: { readOnly: false, timeoutMs: 10_000 },
     // Panels reading schemas outside the role's are refused.
     constraint: { dimension: schemas, check: (args, v) => panelViolations(args.panels, v.schemas) },

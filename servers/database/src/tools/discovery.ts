@@ -37,6 +37,7 @@ export const listSchemasTool = tool({
       z.object({ name: z.string(), comment: z.string().nullable(), tables: z.number().int() }),
     ),
   }),
+  // Flow guard: metadata only (schema names, comments, table counts): no rows, so no source named.
   governance: { readOnly: true, cacheTtlSeconds: 600, timeoutMs: DISCOVERY_TIMEOUT_MS },
   constraint: schemaConstraint(() => []),
   handler: async (args, ctx) => {
@@ -75,6 +76,7 @@ export const listTablesTool = tool({
       }),
     ),
   }),
+  // Flow guard: metadata only (table names, kinds, row estimates): no rows, so no source named.
   governance: { readOnly: true, cacheTtlSeconds: 300, timeoutMs: DISCOVERY_TIMEOUT_MS },
   constraint: schemaConstraint((a: { schema: string }) => [a.schema]),
   handler: async (args, ctx) => {
@@ -162,6 +164,7 @@ export const describeTableTool = tool({
     table: identifier.describe('Table or view name.'),
   }),
   output: described,
+  // Flow guard: metadata only (columns, keys, enum labels, view text): no rows, so no source named.
   governance: { readOnly: true, cacheTtlSeconds: 300, timeoutMs: DISCOVERY_TIMEOUT_MS },
   constraint: schemaConstraint((a: { schema: string }) => [a.schema]),
   toText: describedText,

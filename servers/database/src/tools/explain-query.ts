@@ -1,7 +1,7 @@
 // explain_query: the plan of one checked SELECT. ANALYZE is only ever applied to that SELECT,
 // so "EXPLAIN ANALYZE <DML>" cannot be expressed.
 import { z } from 'zod';
-import { resolveRelationSchemas } from '../connectors/catalog.js';
+import { resolveRelationSchemas, schemasRead } from '../connectors/catalog.js';
 import { explainStatement } from '../sql/guard.js';
 import { tool } from './query-result.js';
 import { checkCallerSql, namedSchemas } from './run-query.js';
@@ -123,6 +123,11 @@ export function explainQueryTool(o: { queryTimeoutMs: number }) {
       analyze: z.boolean().default(false).describe('Execute the SELECT to report actual rows and timings.'),
     }),
     output,
+    // Flow guard: names every schema the SELECT can read, as run_query does, before anything runs,
+    // with or without analyze. ANALYZE executes the SELECT: an error raised while it runs (a cast of
+    // string_agg(...)) carries the rows' values in its text, and its row counts answer questions
+    // about the values (a WHERE on a billing amount). A plain plan carries literals and estimates
+    // from the data's statistics. Naming them always fails toward more labels.
     governance: { readOnly: true, cacheTtlSeconds: 60, timeoutMs: o.queryTimeoutMs },
     constraint: schemaConstraint((a: { sql: string }) => namedSchemas(a.sql)),
     toText: (d) => {
@@ -138,10 +143,10 @@ export function explainQueryTool(o: { queryTimeoutMs: number }) {
       const plan = await ctx.connectors.warehouse.readOnly(
         { signal: ctx.signal, timeoutMs: o.queryTimeoutMs, claims: ctx.identity },
         async (s) => {
-          assertRelationsAllowed(
-            await resolveRelationSchemas(s, checked.relations),
-            allowedSchemas(ctx.constraints),
-          );
+          const allowed = allowedSchemas(ctx.constraints);
+          const resolved = await resolveRelationSchemas(s, checked.relations);
+          assertRelationsAllowed(resolved, allowed);
+          for (const schema of await schemasRead(s, resolved, allowed)) ctx.source('schema', schema);
           const rows = await s.query<{ 'QUERY PLAN': unknown }>(text);
           return rows[0]?.['QUERY PLAN'];
         },

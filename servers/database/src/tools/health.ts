@@ -59,6 +59,7 @@ export const databaseHealthTool = tool({
   input: z.object({}),
   output,
   // Short cache: health is about now, but a burst of agents asking should not hammer the warehouse.
+  // Flow guard: the warehouse's health (latency, pool), no data of it: no source named.
   governance: { readOnly: true, cacheTtlSeconds: 5, timeoutMs: 10_000 },
   constraint: schemaConstraint(() => []),
   toText: (h) =>

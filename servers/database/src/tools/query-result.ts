@@ -3,7 +3,7 @@
 import { type ToolContext, toolsFor } from '@mcp-fleet/core';
 import { z } from 'zod';
 import type { DatabaseConfig } from '../config.js';
-import { resolveRelationSchemas } from '../connectors/catalog.js';
+import { resolveRelationSchemas, schemasRead } from '../connectors/catalog.js';
 import type { Warehouse } from '../connectors/warehouse.js';
 import type { DashboardStore } from '../dashboards/store.js';
 import type { CheckedQuery } from '../sql/guard.js';
@@ -88,7 +88,10 @@ export async function runChecked(
   const { warehouse, config } = ctx.connectors;
   const call = { signal: ctx.signal, timeoutMs: limits.timeoutMs, claims: ctx.identity };
   return warehouse.readOnly(call, async (s) => {
-    assertRelationsAllowed(await resolveRelationSchemas(s, q.relations), limits.allowed);
+    const resolved = await resolveRelationSchemas(s, q.relations);
+    assertRelationsAllowed(resolved, limits.allowed);
+    // Flow guard: every schema whose data the result can hold (views followed to what they read).
+    for (const schema of await schemasRead(s, resolved, limits.allowed)) ctx.source('schema', schema);
     const started = performance.now();
     const r = await s.select(q.text, values, { maxRows: limits.maxRows, maxBytes: config.maxBytes });
     return { ...r, rowCount: r.rows.length, elapsedMs: Math.round((performance.now() - started) * 10) / 10 };

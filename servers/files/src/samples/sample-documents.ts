@@ -1,5 +1,5 @@
 // Realistic sample documents for the local fleet (`pnpm start`): a small company's handbook,
-// support runbooks, product data and a PDF, under `docs/`. Reports go to the empty `reports/`.
+// support runbooks, product data, a finance summary and a PDF, under `docs/`. Reports go to the empty `reports/`.
 import { makePdf } from './make-pdf.js';
 
 /** Path (relative to the root) → content. */
@@ -14,6 +14,19 @@ also read and write \`reports/\`.
 - \`support/\` — policies and runbooks for the support team
 - \`products/\` — price list and catalogue
 - \`security/\` — the incident response plan (PDF)
+- \`finance/\` — board summaries (confidential: the example policy labels them \`financial\`)
+`,
+    'docs/finance/q3-2026-board-summary.md': `# Q3 2026 board summary (confidential)
+
+| Metric                  | Q2 2026     | Q3 2026     |
+|-------------------------|-------------|-------------|
+| Monthly recurring rev.  | 412,800 EUR | 447,300 EUR |
+| Net revenue retention   | 108%        | 111%        |
+| Gross margin            | 78.2%       | 79.0%       |
+| Cash runway             | 26 months   | 25 months   |
+
+Largest accounts by MRR: Initech (18,400 EUR), Acme (15,900 EUR), Globex (12,250 EUR).
+Refunds issued in Q3: 31,120 EUR (0.7% of revenue). Not for distribution outside the company.
 `,
     'docs/handbook/employee-handbook.md': `# Employee handbook
 

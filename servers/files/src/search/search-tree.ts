@@ -27,6 +27,8 @@ export interface SearchOutcome {
   filesMatched: number;
   stoppedBecause: StopReason;
   skipped: { tooLarge: number; binary: number; unreadable: number };
+  /** Paths relative to the root of the files whose snippets are in `hits` (the flow guard's sources). */
+  sources: Set<string>;
 }
 
 /** Limits and options of one search. */
@@ -120,6 +122,7 @@ export async function searchTree(
     filesMatched: 0,
     stoppedBecause: 'complete',
     skipped: { tooLarge: 0, binary: 0, unreadable: 0 },
+    sources: new Set(),
   };
   const stop = (why: StopReason) => {
     if (outcome.stoppedBecause === 'complete') outcome.stoppedBecause = why;
@@ -180,6 +183,7 @@ export async function searchTree(
         return;
       }
       outcome.hits.push({ path: next.c.shown, ...f });
+      outcome.sources.add(next.c.rel);
     }
   };
 

@@ -34,6 +34,7 @@ export const getFileInfo = tool({
     path: z.string().min(1).max(2048).describe('File or folder path relative to the document root'),
   }),
   output,
+  // Flow guard: metadata only (size, kind, times, version): no content, so no source named.
   governance: { readOnly: true, cacheTtlSeconds: 30, timeoutMs: 5_000 },
   constraint: fileReadConstraint(),
   cacheKey: (args, ctx) => pathVersionKey(ctx.connectors, args.path, false),

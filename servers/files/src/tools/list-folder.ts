@@ -78,6 +78,7 @@ export const listFolder = tool({
     limit: z.number().int().min(1).max(200).default(50),
   }),
   output,
+  // Flow guard: metadata only (entry names, kinds, sizes): no content, so no source named.
   governance: { readOnly: true, cacheTtlSeconds: 30, timeoutMs: 10_000 },
   constraint: folderReadConstraint(),
   // The folder's identity + mtime is in the cache key: an added or removed entry is seen at once.

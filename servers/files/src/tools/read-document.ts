@@ -125,6 +125,9 @@ export const readDocument = tool({
         'path_refused',
       );
     }
+    // Flow guard: the document whose content is returned, by its path relative to the root (named
+    // for binary files too: their description is returned, and a policy label of the path applies).
+    ctx.source('path', target.rel);
     const { config } = ctx.connectors;
     const { handle, stats } = target.file;
     try {

@@ -113,6 +113,8 @@ export const searchDocuments = tool({
         signal: ctx.signal,
       },
     );
+    // Flow guard: every document a snippet was returned from, by its path relative to the root.
+    for (const rel of outcome.sources) ctx.source('path', rel);
     return {
       // A search cut short by a limit is a best-effort answer: core must not cache it.
       partial: outcome.stoppedBecause !== 'complete',

@@ -56,7 +56,8 @@ export const writeReport = tool({
       .describe('Replace an existing report of that name (only if your role allows it)'),
   }),
   output,
-  governance: { readOnly: false, timeoutMs: 20_000, commits: true },
+  // Flow guard: a report is read by other people of the company: an internal send.
+  governance: { readOnly: false, timeoutMs: 20_000, commits: true, sends: 'internal' },
   constraint: writeConstraint(),
   toText: (d) =>
     `${d.created ? 'Saved' : 'Replaced'} ${d.path} (${d.size} bytes, sha256 ${d.sha256.slice(0, 16)}…)`,

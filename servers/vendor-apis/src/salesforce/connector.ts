@@ -4,16 +4,18 @@
 // retries off, and errors turned into short safe failures (errors.ts). Queries are only ever the
 // typed builder's (soql.ts); record paths only ever hold ids checked by ids.ts.
 import {
+  type CallBounds,
   type Identity,
   isUpstreamFailure,
   type Logger,
+  signalledFetch,
   UpstreamBreakers,
   UpstreamFailure,
 } from '@mcp-fleet/core';
 import { Connection } from 'jsforce';
 import type { VendorApisConfig } from '../config.js';
 import { type SalesforceTenant, SINGLE } from '../tenants.js';
-import { signalledFetch, vendorCall } from '../upstream/call.js';
+import { vendorCall } from '../upstream/call.js';
 import { classifySalesforceError, GovernedTransport } from './errors.js';
 import { isIdOf, type SfObject } from './ids.js';
 import type { BuiltQuery } from './soql.js';
@@ -22,10 +24,7 @@ import type { BuiltQuery } from './soql.js';
 export type SfRecord = Record<string, unknown>;
 
 /** A call's own bounds: the tool's signal and the time by which the last attempt must end. */
-export interface CallBounds {
-  signal: AbortSignal;
-  deadline?: number;
-}
+export type { CallBounds };
 
 type Caller = Pick<Identity, 'tenant'>;
 

@@ -3,11 +3,18 @@
 // keyed by the token's tenant, never from arguments — every request through vendorCall (timeout,
 // retries of reads, breaker), and Stripe's errors turned into short safe failures: never the key, the
 // request-log URL, the request id, the raw error or the body.
-import { type Identity, type Logger, UpstreamBreakers, UpstreamFailure } from '@mcp-fleet/core';
+import {
+  type CallBounds,
+  type Identity,
+  type Logger,
+  signalledFetch,
+  UpstreamBreakers,
+  UpstreamFailure,
+} from '@mcp-fleet/core';
 import Stripe from 'stripe';
 import type { VendorApisConfig } from '../config.js';
 import { SINGLE } from '../tenants.js';
-import { signalledFetch, vendorCall } from '../upstream/call.js';
+import { vendorCall } from '../upstream/call.js';
 import { knownStripeCode, knownStripeParam } from './errors.js';
 
 /** How the configured key may be used: a restricted key, or a secret key when explicitly allowed. */
@@ -131,10 +138,7 @@ function retryAfterOf(headers: unknown): number | undefined {
 }
 
 /** A call's own bounds: the tool's signal and the time by which the last attempt must end. */
-export interface CallBounds {
-  signal: AbortSignal;
-  deadline?: number;
-}
+export type { CallBounds };
 
 /** Stripe as the tools use it. */
 export class StripeConnector {

@@ -17,12 +17,14 @@ export const VENDOR_READ: ToolGovernance = {
 /** The annotations of every vendor read. */
 export const VENDOR_READ_HINTS = { readOnlyHint: true, openWorldHint: true } as const;
 
-/** A vendor write: audited, committed right before the request, never cached; waits `timeoutMs`. */
+/** A vendor write: audited, committed right before the request, never cached, an external send; waits `timeoutMs`. */
 export const vendorWrite = (timeoutMs = 30_000): ToolGovernance => ({
   readOnly: false,
   commits: true,
   openWorld: true,
   timeoutMs,
+  // Flow guard: what a write carries lands at the vendor, outside the company.
+  sends: 'external',
 });
 
 /**

@@ -2,10 +2,16 @@
 // approval id opens (or finds) a request and stops; a call with one uses it, atomically and once, for
 // exactly the approved arguments and caller. Arguments like `confirm: true` play no part. The human is
 // shown exactly the canonical JSON that the approval binds; a call too large to show in full is refused.
+// What it binds is every input that changes what runs: the validated arguments AND the caller's
+// idempotency key (core strips it before validation, but a tool such as issue_refund derives its
+// upstream idempotency key from it: with a fresh key the same arguments are a NEW refund). So a call
+// with a key is bound and shown as its arguments plus `"idempotency_key": "<as sent>"`; resuming with
+// another key, adding one or dropping one is refused as different arguments.
 
 import { approverSettings, DEFAULT_MAX_PENDING_PER_AGENT } from '../../approvals/approvers.js';
 import type { StepAnswer } from '../../kernel/call.js';
 import { canonicalJson, sha256 } from '../../kernel/fingerprint.js';
+import { IDEMPOTENCY_ARG, ownedReserved } from '../../tools/reserved-listing.js';
 import { approvalRefusedResult, awaitingApprovalResult, refusal, storeDown } from '../refusals.js';
 import { callerOf, changedNothing, type GovernedCall, type Next } from '../runtime.js';
 
@@ -16,6 +22,10 @@ import { callerOf, changedNothing, type GovernedCall, type Next } from '../runti
 export async function approvalRequest(c: GovernedCall, next: Next): Promise<StepAnswer> {
   c.approvalGateReached = true;
   if (!c.decision.approvalRequired) return next();
+  // The fingerprint of the validated arguments without any reserved key (the record's argsHash is of
+  // the arguments as sent, approval_id and idempotency_key included): what lets an approver find the
+  // same operation asked before by any caller, whatever key or approval it came with.
+  c.detail('argumentsHash', c.argsHash);
   return (await openOrResume(c, c.approvalId)) ?? next();
 }
 
@@ -63,9 +73,11 @@ async function openOrResume(
     c.detail('approvalId', approvalId);
     return undefined;
   }
-  // The text whose hash the approval binds (c.argsHash) is what the approver is shown, whole.
-  const argumentsJson = canonicalJson(c.args);
-  if (sha256(argumentsJson) !== c.argsHash) {
+  // The text whose hash the approval binds is what the approver is shown, whole.
+  const subject = approvalSubject(c);
+  if ('problem' in subject) return subjectRefused(c, subject.problem);
+  const argumentsJson = subject.json;
+  if (sha256(argumentsJson) !== subject.hash) {
     // The shown text must be exactly what the approval binds; if hashing ever changes, fail closed.
     c.rt.logger.error({ tool: c.tool.name }, 'approval refused: shown arguments do not match the bound hash');
     return {
@@ -96,7 +108,7 @@ async function openOrResume(
     const opened = await store.request({
       server: c.rt.server,
       tool: c.tool.name,
-      argsHash: c.argsHash,
+      argsHash: subject.hash,
       argumentsJson,
       caller: callerOf(c),
       session: c.req.identity.session ?? null,
@@ -104,6 +116,10 @@ async function openOrResume(
       ttlSeconds: c.gov.config.approvalTtlSeconds,
       auditId: c.auditId,
       maxPending: settings.maxPendingPerAgent ?? DEFAULT_MAX_PENDING_PER_AGENT,
+      requiredApprovals: c.settings.approvers.value,
+      // Why it is held, for the person deciding (API, CLI, console): the policy's reason and each
+      // hold reason a check step gave (requireApproval appends them), as the audit record will say.
+      reason: c.record.decisionReason,
     });
     if ('refused' in opened) {
       // One agent may not bury everyone else's requests: refused, audited, nothing opened or run.
@@ -121,6 +137,7 @@ async function openOrResume(
     }
     c.gov.metrics.approvals.inc({ tool: c.tool.name, event: 'requested' });
     c.detail('approvalId', opened.id);
+    if (c.settings.approvers.value > 1) c.detail('requiredApprovals', c.settings.approvers.value);
     if (opened.reused) c.detail('approvalReused', true);
     return {
       outcome: 'awaiting_approval',
@@ -131,14 +148,57 @@ async function openOrResume(
   }
 }
 
+/**
+ * What an approval binds and shows for this call: the canonical JSON of the validated arguments plus,
+ * when the call carries an idempotency key core uses (mutating tools), `"idempotency_key": "<key>"`,
+ * and its SHA-256. Without a key it is exactly the arguments (hash = c.argsHash), as before.
+ * Unambiguous: core strips `idempotency_key` from the arguments of a tool that does not declare it, so
+ * the member can only be the caller's key; a tool that declares it receives the same value as its own
+ * argument. A combination that would not be unambiguous is refused, never bound.
+ */
+function approvalSubject(
+  c: Pick<GovernedCall, 'args' | 'argsHash' | 'idempotencyKey' | 'tool'>,
+): { json: string; hash: string } | { problem: string } {
+  const key = c.idempotencyKey;
+  if (key === undefined) return { json: canonicalJson(c.args), hash: c.argsHash };
+  const args = c.args;
+  if (args === null || typeof args !== 'object' || Array.isArray(args))
+    return { problem: `arguments that are not an object cannot carry \`${IDEMPOTENCY_ARG}\`` };
+  const rec = args as Record<string, unknown>;
+  const inArgs = Object.hasOwn(rec, IDEMPOTENCY_ARG) ? rec[IDEMPOTENCY_ARG] : undefined;
+  if (inArgs !== undefined && inArgs !== key)
+    return {
+      problem: `\`${IDEMPOTENCY_ARG}\` in the arguments differs from the one core uses; send it once`,
+    };
+  // A tool that declares the key but got it only in _meta would not see it: the bound text would read
+  // like a call that passed it as an argument. Ask for it in the arguments instead.
+  if (inArgs === undefined && ownedReserved(c.tool).idempotency)
+    return {
+      problem: `${c.tool.name} declares \`${IDEMPOTENCY_ARG}\` itself; send it in the arguments, not only in _meta`,
+    };
+  const json = canonicalJson({ ...rec, [IDEMPOTENCY_ARG]: key });
+  return { json, hash: sha256(json) };
+}
+
+/** A call whose approval subject cannot be bound unambiguously: refused, nothing opened, used or run. */
+function subjectRefused(c: GovernedCall, problem: string): StepAnswer {
+  c.detail('approvalRefused', 'unbindable_arguments');
+  return {
+    outcome: 'invalid',
+    result: refusal(c.tool, `Invalid arguments for ${c.tool.name}: ${problem}.`, 'invalid_arguments'),
+  };
+}
+
 /** Uses the approval, or answers why not. */
 async function useApproval(c: GovernedCall, approvalId: string): Promise<StepAnswer | undefined> {
+  const subject = approvalSubject(c);
+  if ('problem' in subject) return subjectRefused(c, subject.problem);
   let used: Awaited<ReturnType<NonNullable<GovernedCall['gov']['approvals']>['consume']>>;
   try {
     used = await c.gov.approvals!.consume(approvalId, {
       server: c.rt.server,
       tool: c.tool.name,
-      argsHash: c.argsHash,
+      argsHash: subject.hash,
       caller: callerOf(c),
       session: c.req.identity.session ?? null,
       auditId: c.auditId,

@@ -2,7 +2,7 @@
 // complete success of the handler.
 
 import { buildCacheKey } from '../../cache/cache-key.js';
-import type { StepAnswer } from '../../kernel/call.js';
+import type { CallToolResult, StepAnswer } from '../../kernel/call.js';
 import { CACHE_META_KEY } from '../../kernel/meta-keys.js';
 import type { GovernedCall, Next } from '../runtime.js';
 
@@ -24,9 +24,25 @@ export async function cache(c: GovernedCall, next: Next): Promise<StepAnswer> {
   if (hit) return hit;
   const out = await next();
   if (out.ran && out.outcome === 'ok' && !out.result.isError && !out.ran.partial)
-    c.gov.cache.set(key, out.result, c.settings.cacheTtlSeconds.value);
+    c.gov.cache.set(key, withSources(out.result, c), c.settings.cacheTtlSeconds.value);
   return out;
 }
+
+/**
+ * Flow guard (issue 17): the sources the handler named (`ctx.source`) are kept with the cached result,
+ * under a core `_meta` key that {@link lookupCache} takes off again, so a cached answer carries the
+ * same labels to its session as the handler's did. The answer to the caller is never changed.
+ */
+function withSources(result: CallToolResult, c: GovernedCall): CallToolResult {
+  if (c.sources.length === 0) return result;
+  return {
+    ...result,
+    _meta: { ...(result._meta as Record<string, unknown> | undefined), [SOURCES_KEY]: [...c.sources] },
+  };
+}
+
+/** Where a cached result keeps its sources (never sent: taken off on every hit). */
+const SOURCES_KEY = 'io.mcp-fleet/flowSources';
 
 /** The call's cache key, or undefined when the tool's cacheKey hook fails (then the call is not cached). */
 async function cacheKeyOf(c: GovernedCall): Promise<string | undefined> {
@@ -68,9 +84,11 @@ async function lookupCache(c: GovernedCall, key: string): Promise<StepAnswer | u
   c.gov.metrics.cacheHits.inc({ tool: c.tool.name });
   const expiresAt = new Date(hit.expiresAt).toISOString();
   c.detail('cache', { tier: hit.tier, scope: c.settings.cacheScope, expiresAt });
-  const meta = {
-    ...(hit.result._meta as Record<string, unknown> | undefined),
-    [CACHE_META_KEY]: { hit: true, expiresAt },
-  };
+  const { [SOURCES_KEY]: sources, ...kept } = (hit.result._meta as Record<string, unknown> | undefined) ?? {};
+  if (Array.isArray(sources))
+    for (const s of sources as { kind: unknown; name: unknown }[])
+      if (typeof s?.kind === 'string' && typeof s.name === 'string')
+        c.sources.push({ kind: s.kind, name: s.name });
+  const meta = { ...kept, [CACHE_META_KEY]: { hit: true, expiresAt } };
   return { outcome: 'cached', result: { ...hit.result, _meta: meta } };
 }

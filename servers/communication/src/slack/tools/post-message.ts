@@ -5,12 +5,21 @@ import { ToolError } from '@mcp-fleet/core';
 import { z } from 'zod';
 import { slack as slackDimension } from '../../dimensions.js';
 import { tool } from '../../tools/tool.js';
-import { isUpstreamFailure, upstreamToolError } from '../../upstream/failures.js';
+import { isUpstreamFailure, uncertainPostError, upstreamToolError } from '../../upstream/failures.js';
 import { CHANNEL_ARG, label, THREAD_TS } from '../destinations.js';
 import { planSlackPost, slackOf } from '../plan.js';
 
 /** The send tool's timeout: one request, a Retry-After wait that fits, and one more request. */
 export const SLACK_SEND_TIMEOUT_MS = 30_000;
+
+/**
+ * A post whose outcome is unknown (no answer in time, a dropped connection after the request went out, a
+ * 5xx or Slack's own fatal/internal error) may be in the channel: Slack has no idempotency key to ask.
+ */
+const SLACK_UNCERTAIN = {
+  unaskable: 'Slack',
+  check: 'Read the channel (slack_read_channel) to see whether it arrived',
+};
 
 const input = z
   .object({
@@ -82,20 +91,24 @@ export const slackPostMessage = tool({
     ctx.commit();
     let posted: Awaited<ReturnType<typeof send>>;
     try {
-      posted = await send();
+      try {
+        posted = await send();
+      } catch (err) {
+        // A 429 means Slack did not accept the post: one retry, only when the wait fits in the time left.
+        if (!isUpstreamFailure(err) || err.kind !== 'rate_limited') throw err;
+        const wait = err.retryAfterMs;
+        const left = SLACK_SEND_TIMEOUT_MS - (Date.now() - started) - ctx.connectors.config.upstreamTimeoutMs;
+        if (wait === undefined || wait > left) throw upstreamToolError(err);
+        ctx.logger.info(
+          { requestId: ctx.requestId, waitMs: wait },
+          'slack rate-limited; one retry after Retry-After',
+        );
+        await sleep(wait);
+        ctx.detail('retriedAfterRateLimitMs', wait);
+        posted = await send();
+      }
     } catch (err) {
-      // A 429 means Slack did not accept the post: one retry, only when the wait fits in the time left.
-      if (!isUpstreamFailure(err) || err.kind !== 'rate_limited') throw err;
-      const wait = err.retryAfterMs;
-      const left = SLACK_SEND_TIMEOUT_MS - (Date.now() - started) - ctx.connectors.config.upstreamTimeoutMs;
-      if (wait === undefined || wait > left) throw upstreamToolError(err);
-      ctx.logger.info(
-        { requestId: ctx.requestId, waitMs: wait },
-        'slack rate-limited; one retry after Retry-After',
-      );
-      await sleep(wait);
-      ctx.detail('retriedAfterRateLimitMs', wait);
-      posted = await send();
+      throw (isUpstreamFailure(err) && uncertainPostError(err, 'slack', SLACK_UNCERTAIN)) || err;
     }
     if (!posted.ts) throw new ToolError('Slack accepted the post but returned no ts.', 'upstream_rejected');
     ctx.detail('upstreamId', posted.ts);

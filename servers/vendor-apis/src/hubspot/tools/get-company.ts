@@ -40,6 +40,8 @@ export const hubspotGetCompany = tool({
   governance: READ_GOVERNANCE,
   annotations: READ_ANNOTATIONS,
   handler: async (args, ctx) => {
+    // Flow guard: the vendor object whose data this result holds (policy maps it to labels).
+    ctx.source('object', 'hubspot.company');
     const r = await hubspotOf(ctx.connectors).get(
       ctx.identity,
       'companies',

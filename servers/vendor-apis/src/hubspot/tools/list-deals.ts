@@ -64,6 +64,8 @@ export const hubspotListDeals = tool({
   governance: READ_GOVERNANCE,
   annotations: READ_ANNOTATIONS,
   handler: async (args, ctx) => {
+    // Flow guard: the vendor object whose data this result holds (policy maps it to labels).
+    ctx.source('object', 'hubspot.deal');
     const filters: HubSpotFilter[] = [];
     if (args.stage) filters.push({ propertyName: 'dealstage', operator: 'EQ', value: args.stage });
     if (args.owner_id)

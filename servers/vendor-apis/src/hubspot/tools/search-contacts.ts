@@ -97,6 +97,8 @@ export const hubspotSearchContacts = tool({
   governance: READ_GOVERNANCE,
   annotations: READ_ANNOTATIONS,
   handler: async (args, ctx) => {
+    // Flow guard: the vendor object whose data this result holds (policy maps it to labels).
+    ctx.source('object', 'hubspot.contact');
     const hubspot = hubspotOf(ctx.connectors);
     const page = await hubspot.search(
       ctx.identity,

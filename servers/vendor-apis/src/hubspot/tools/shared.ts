@@ -1,10 +1,9 @@
 // What the HubSpot tools share: the connector of the call, the read governance, the deadline given to
 // vendorCall, the page-size clamp, the text an argument may hold, and HTML escaping for note bodies.
-import { ToolError } from '@mcp-fleet/core';
+import { callBounds, ToolError } from '@mcp-fleet/core';
 import { z } from 'zod';
 import type { Connectors } from '../../connectors.js';
 import { clampedLimit } from '../../tools/tool.js';
-import { callBounds } from '../../upstream/call.js';
 import type { HubSpotConnector } from '../connector.js';
 
 /** HubSpot's page maximum that the tools clamp to (the search API itself allows 200). */

@@ -41,6 +41,8 @@ export const salesforceGetRecord = tool({
   annotations: READ_HINTS,
   governance: READ,
   handler: async (args, ctx) => {
+    // Flow guard: the vendor object whose data this result holds (policy maps it to labels).
+    ctx.source('object', `salesforce.${args.object.toLowerCase()}`);
     if (!isIdOf(args.id, [args.object]))
       throw new ToolError(
         `${args.id} is not an ${args.object} id (${args.object} ids start with ${KEY_PREFIX[args.object]})`,

@@ -77,6 +77,8 @@ export const salesforceQuery = tool({
   annotations: READ_HINTS,
   governance: READ,
   handler: async (args, ctx) => {
+    // Flow guard: the vendor object whose data this result holds (policy maps it to labels).
+    ctx.source('object', `salesforce.${args.object.toLowerCase()}`);
     const q = buildQuery({
       object: args.object,
       fields: args.fields,

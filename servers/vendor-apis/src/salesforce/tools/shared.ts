@@ -1,10 +1,9 @@
 // What the Salesforce tools share: the connector lookup, governance of reads and writes, each call's
 // bounds, the object argument and the trimmed record shape with its output schema.
-import { type ToolContext, ToolError } from '@mcp-fleet/core';
+import { callBounds, type ToolContext, ToolError } from '@mcp-fleet/core';
 import { z } from 'zod';
 import type { Connectors } from '../../connectors.js';
 import { vendorWrite } from '../../tools/tool.js';
-import { callBounds } from '../../upstream/call.js';
 import type { CallBounds, SalesforceConnector, SfRecord } from '../connector.js';
 import type { SfObject } from '../ids.js';
 import { SF_OBJECTS } from '../objects.js';

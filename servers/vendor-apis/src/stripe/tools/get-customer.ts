@@ -18,6 +18,8 @@ export const stripeGetCustomer = tool({
   annotations: READ_HINTS,
   governance: READ,
   handler: async (args, ctx) => {
+    // Flow guard: the vendor object whose data this result holds (policy maps it to labels).
+    ctx.source('object', 'stripe.customer');
     const c = await stripeOf(ctx.connectors).getCustomer(ctx.identity, args.customer_id, boundsOf(ctx));
     return { data: { customer: trimCustomer(c) }, untrusted: { source: 'stripe' } };
   },

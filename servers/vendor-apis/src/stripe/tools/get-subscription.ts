@@ -23,6 +23,8 @@ export const stripeGetSubscription = tool({
   annotations: READ_HINTS,
   governance: READ,
   handler: async (args, ctx) => {
+    // Flow guard: the vendor object whose data this result holds (policy maps it to labels).
+    ctx.source('object', 'stripe.subscription');
     const hasSub = args.subscription_id !== undefined;
     if (hasSub === (args.customer_id !== undefined))
       throw new ToolError('give exactly one of subscription_id and customer_id', 'invalid_arguments');

@@ -34,6 +34,8 @@ export const stripeListInvoices = tool({
   annotations: READ_HINTS,
   governance: READ,
   handler: async (args, ctx) => {
+    // Flow guard: the vendor object whose data this result holds (policy maps it to labels).
+    ctx.source('object', 'stripe.invoice');
     const r = await stripeOf(ctx.connectors).listInvoices(
       ctx.identity,
       {

@@ -30,6 +30,8 @@ export const stripeListPayments = tool({
   annotations: READ_HINTS,
   governance: READ,
   handler: async (args, ctx) => {
+    // Flow guard: the vendor object whose data this result holds (policy maps it to labels).
+    ctx.source('object', 'stripe.payment_intent');
     const r = await stripeOf(ctx.connectors).listPaymentIntents(
       ctx.identity,
       { customer: args.customer_id, limit: args.limit, startingAfter: args.starting_after },

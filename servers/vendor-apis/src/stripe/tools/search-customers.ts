@@ -49,6 +49,8 @@ export const stripeSearchCustomers = tool({
   annotations: READ_HINTS,
   governance: READ,
   handler: async (args, ctx) => {
+    // Flow guard: the vendor object whose data this result holds (policy maps it to labels).
+    ctx.source('object', 'stripe.customer');
     if (args.email === undefined && args.name === undefined && args.name_contains === undefined)
       throw new ToolError('give at least one filter: email, name or name_contains', 'invalid_arguments');
     const query = customerSearchQuery({

@@ -1,12 +1,11 @@
 // What the Stripe tools share: the connector lookup, read governance, each call's bounds, and the
 // trimmed shapes of customers, invoices, payments and subscriptions (ids, names, emails, amounts in
 // minor units with their currency, statuses, ISO dates) with their output schemas.
-import { type ToolContext, ToolError } from '@mcp-fleet/core';
+import { callBounds, type ToolContext, ToolError } from '@mcp-fleet/core';
 import type Stripe from 'stripe';
 import { z } from 'zod';
 import type { Connectors } from '../../connectors.js';
 import { clampedLimit } from '../../tools/tool.js';
-import { callBounds } from '../../upstream/call.js';
 import type { CallBounds, StripeConnector } from '../connector.js';
 
 /** The Stripe connector, or a clear refusal when Stripe is not configured (its tools are then unlisted). */
