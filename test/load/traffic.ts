@@ -121,6 +121,11 @@ function withMarker(args: Record<string, unknown>, marker: string): Record<strin
   );
 }
 
+/** The arguments a call really sent: its planned arguments with {@link MARKER_SLOT} replaced by its marker. */
+export function sentArguments(r: Pick<CallResult, 'arguments' | 'marker'>): Record<string, unknown> {
+  return withMarker(r.arguments ?? {}, r.marker);
+}
+
 /** The server's origin (no /mcp). */
 export function originOf(url: string): string {
   return url.replace(/\/+$/, '').replace(/\/mcp$/, '');
