@@ -28,6 +28,7 @@ import {
   SESSION_START,
   type TransitionRow,
 } from '../../packages/core/src/flow/anomaly.js';
+import { type RoleAgentCount, roleBaselineRows } from '../../packages/core/src/flow/anomaly-learner.js';
 import { callKinds, checkFlow, type FlowFinding, labelsOf } from '../../packages/core/src/flow/engine.js';
 import { contentWindows, resultFingerprints } from '../../packages/core/src/flow/fingerprints.js';
 import type { FlowPolicy, OutboundDeclaration } from '../../packages/core/src/flow/flow-policy.js';
@@ -94,27 +95,31 @@ export function admission(
   return { parsed };
 }
 
-/** The anomaly baseline of the training sessions: transitions per role and per agent, `^` at each start. */
+/**
+ * The anomaly baseline of the training sessions, as the fleet's learning makes it: transitions per agent,
+ * and per role by the learner's rule (roleBaselineRows: enough distinct agents, each one capped), `^` at
+ * each start.
+ */
 export function trainModel(training: readonly GenSession[]): { model: AnomalyModel; transitions: number } {
-  const counts = new Map<string, number>();
+  const agents = new Map<string, number>();
+  const perRole: RoleAgentCount[] = [];
   let transitions = 0;
   for (const s of training) {
     let from = SESSION_START;
     for (const c of s.calls) {
       const to = `${c.server}/${c.tool}`;
-      for (const scope of [`role:${s.role}`, `agent:${s.agentId}`]) {
-        const k = JSON.stringify([scope, from, to]);
-        counts.set(k, (counts.get(k) ?? 0) + 1);
-      }
+      const k = JSON.stringify([`agent:${s.agentId}`, from, to]);
+      agents.set(k, (agents.get(k) ?? 0) + 1);
+      perRole.push({ role: s.role, agent: s.agentId, from, to, count: 1 });
       transitions++;
       from = to;
     }
   }
-  const rows: TransitionRow[] = [...counts].map(([k, count]) => {
+  const rows: TransitionRow[] = [...agents].map(([k, count]) => {
     const [scope, from, to] = JSON.parse(k) as [string, string, string];
     return { scope, from, to, count };
   });
-  return { model: AnomalyModel.fromTransitions(rows), transitions };
+  return { model: AnomalyModel.fromTransitions([...rows, ...roleBaselineRows(perRole)]), transitions };
 }
 
 const SLACK = new Map(seedChannels().flatMap((c) => [[`#${c.name}`, c] as const, [c.id, c] as const]));

@@ -18,6 +18,7 @@ async function record(o: {
   tool: string;
   session: string;
   at: number;
+  agent?: string;
   outcome?: string;
   anomaly?: unknown;
   holds?: unknown;
@@ -26,7 +27,7 @@ async function record(o: {
   await pool.query(
     `INSERT INTO audit_records (id, ts, server, request_id, method, tool, agent_id, agent_session, tenant, roles,
                                 decision, outcome, details)
-     VALUES ($1, now() - make_interval(secs => $2), 'srv', 'r', 'tools/call', $3, 'agent-7', $4, 'acme',
+     VALUES ($1, now() - make_interval(secs => $2), 'srv', 'r', 'tools/call', $3, $8, $4, 'acme',
              '{support}', $5, $6, $7)`,
     [
       id,
@@ -36,6 +37,7 @@ async function record(o: {
       o.outcome === 'awaiting_approval' ? 'deny' : 'allow',
       o.outcome ?? 'ok',
       o.anomaly ? { anomaly: o.anomaly, ...(o.holds ? { flow: { holds: o.holds } } : {}) } : null,
+      o.agent ?? 'agent-7',
     ],
   );
   return id;
@@ -66,20 +68,22 @@ afterAll(async () => {
 });
 
 describe('fleet flow', () => {
-  it('learn counts the sessions of the trail', async () => {
+  it('learn counts the sessions of the trail (a role learns what two of its agents did)', async () => {
     await record({ tool: 'get_ticket', session: 's1', at: 1 });
     await record({ tool: 'add_comment', session: 's1', at: 2 });
+    await record({ tool: 'get_ticket', session: 's9', at: 3, agent: 'agent-8' });
     const r = await run(['learn', '--days', '3']);
     expect(r).toMatchObject({ code: 0, err: '' });
-    expect(r.out).toContain('learned 2 transitions');
+    expect(r.out).toContain('learned 3 transitions');
     const rows = await pool.query(
       `SELECT scope, from_key, to_key, count::int FROM flow_baseline ORDER BY scope, from_key`,
     );
     expect(rows.rows).toEqual([
       { scope: 'agent:agent-7', from_key: '^', to_key: 'srv/get_ticket', count: 1 },
       { scope: 'agent:agent-7', from_key: 'srv/get_ticket', to_key: 'srv/add_comment', count: 1 },
-      { scope: 'role:support', from_key: '^', to_key: 'srv/get_ticket', count: 1 },
-      { scope: 'role:support', from_key: 'srv/get_ticket', to_key: 'srv/add_comment', count: 1 },
+      { scope: 'agent:agent-8', from_key: '^', to_key: 'srv/get_ticket', count: 1 },
+      // get_ticket → add_comment: one agent only, so not (yet) what the role does.
+      { scope: 'role:support', from_key: '^', to_key: 'srv/get_ticket', count: 2 },
     ]);
   });
 

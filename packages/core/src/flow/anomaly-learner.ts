@@ -13,6 +13,12 @@
 // A session is (tenant, agent_id, user_invoker, agent_session); records without an agent session are
 // not learned (there is no sequence to learn). The first call of a session in the window follows '^'
 // (a session that began before the window starts there too: a few more '^' transitions, no wrong one).
+//
+// A role's baseline is what the role's agents do, not what one of them does: a transition counts in it
+// only when at least ROLE_MIN_AGENTS distinct agents made it, and each agent counts at most
+// ROLE_AGENT_CAP times per transition. So one agent — a compromised one repeating "read the customers
+// table, then email it out" for weeks — cannot make that sequence normal for every agent of its role;
+// it can only teach its own baseline, which scores nobody else's calls.
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import type { Migration } from '../db/fleet-db.js';
@@ -65,6 +71,47 @@ export const LEARNED_OUTCOMES = [
   'replayed',
 ] as const;
 
+/** A transition counts in a role's baseline only when at least this many distinct agents made it. */
+export const ROLE_MIN_AGENTS = 2;
+/** A role's baseline counts at most this many of one agent's calls of one transition. */
+export const ROLE_AGENT_CAP = 50;
+
+/** One agent's count of one transition under one of its roles (what a role's baseline is made of). */
+export interface RoleAgentCount {
+  role: string;
+  /** The agent id ('' for calls without one: they count as one agent). */
+  agent: string;
+  from: string;
+  to: string;
+  count: number;
+}
+
+/**
+ * The `role:<name>` rows these per-agent counts make, by the rule the learning statement applies in
+ * SQL (ROLE_MIN_AGENTS distinct agents, ROLE_AGENT_CAP per agent): for models built outside the fleet
+ * database, such as `pnpm flow-eval`'s.
+ */
+export function roleBaselineRows(counts: Iterable<RoleAgentCount>): TransitionRow[] {
+  const byKey = new Map<string, { row: TransitionRow; agents: Map<string, number> }>();
+  for (const c of counts) {
+    const k = JSON.stringify([c.role, c.from, c.to]);
+    let e = byKey.get(k);
+    if (!e) {
+      e = { row: { scope: `role:${c.role}`, from: c.from, to: c.to, count: 0 }, agents: new Map() };
+      byKey.set(k, e);
+    }
+    e.agents.set(c.agent, (e.agents.get(c.agent) ?? 0) + c.count);
+  }
+  const out: TransitionRow[] = [];
+  for (const { row, agents } of byKey.values()) {
+    if (agents.size < ROLE_MIN_AGENTS) continue;
+    let count = 0;
+    for (const n of agents.values()) count += Math.min(n, ROLE_AGENT_CAP);
+    out.push({ ...row, count });
+  }
+  return out;
+}
+
 /** The advisory lock of learning (a signed 64-bit key as a decimal string): one learner at a time. */
 export const FLOW_BASELINE_LOCK_KEY: string = BigInt.asIntN(
   64,
@@ -104,14 +151,20 @@ const LEARN_SQL = `
      WHERE a.method = 'tools/call' AND a.tool IS NOT NULL AND a.agent_session IS NOT NULL
        AND a.decision = 'allow' AND a.outcome = ANY($3::text[])
        AND a.ts >= $2::timestamptz - make_interval(days => $1::int) AND a.ts <= $2::timestamptz
-  ), scoped AS (
-    SELECT 'agent:' || c.agent_id AS scope, c.prev, c.state FROM calls c WHERE c.agent_id IS NOT NULL
-    UNION ALL
-    SELECT 'role:' || r.role, c.prev, c.state
+  ), per_role_agent AS (
+    SELECT r.role, coalesce(c.agent_id, '') AS agent, c.prev, c.state, count(*) AS n
       FROM calls c CROSS JOIN LATERAL (SELECT DISTINCT unnest(c.roles) AS role) r
+     GROUP BY r.role, coalesce(c.agent_id, ''), c.prev, c.state
+  ), scoped AS (
+    SELECT 'agent:' || c.agent_id AS scope, c.prev, c.state, count(*) AS n
+      FROM calls c WHERE c.agent_id IS NOT NULL GROUP BY c.agent_id, c.prev, c.state
+    UNION ALL
+    SELECT 'role:' || p.role, p.prev, p.state, sum(least(p.n, $5::bigint))
+      FROM per_role_agent p GROUP BY p.role, p.prev, p.state
+    HAVING count(*) >= $4::int
   )
   INSERT INTO flow_baseline (scope, from_key, to_key, count, learned_at)
-  SELECT scope, prev, state, count(*), $2::timestamptz FROM scoped GROUP BY scope, prev, state`;
+  SELECT scope, prev, state, n, $2::timestamptz FROM scoped`;
 
 /** What one learning did. */
 export interface LearnResult {
@@ -161,7 +214,13 @@ export async function learnBaseline(
       return { learned: false, skipped: 'recent', rows: 0, transitions: 0 };
     }
     await client.query('DELETE FROM flow_baseline');
-    const inserted = await client.query(LEARN_SQL, [o.learnDays, learnedAt, LEARNED_OUTCOMES]);
+    const inserted = await client.query(LEARN_SQL, [
+      o.learnDays,
+      learnedAt,
+      LEARNED_OUTCOMES,
+      ROLE_MIN_AGENTS,
+      ROLE_AGENT_CAP,
+    ]);
     const t = await client.query<{ n: string }>(
       `SELECT coalesce(sum(count), 0)::text AS n FROM flow_baseline WHERE scope LIKE 'agent:%'`,
     );

@@ -24,6 +24,8 @@ import {
   LEARNED_OUTCOMES,
   listAnomalies,
   loadBaseline,
+  ROLE_AGENT_CAP,
+  ROLE_MIN_AGENTS,
 } from '../../src/flow/anomaly-learner.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { CORE_MIGRATIONS } from '../../src/server.js';
@@ -90,20 +92,33 @@ function reference(recs: readonly Rec[]): Map<string, number> {
     sessions.set(key, [...(sessions.get(key) ?? []), r]);
   }
   const out = new Map<string, number>();
-  const add = (scope: string, from: string, to: string) => {
-    const k = `${scope}\n${from}\n${to}`;
-    out.set(k, (out.get(k) ?? 0) + 1);
-  };
+  // role transition -> agent -> count: a role keeps a transition that ROLE_MIN_AGENTS agents made,
+  // counting each agent at most ROLE_AGENT_CAP times.
+  const roles = new Map<string, Map<string, number>>();
   for (const calls of sessions.values()) {
     calls.sort((a, b) => Date.parse(a.ts) - Date.parse(b.ts) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     let prev = '^';
     for (const c of calls) {
       const state = `${c.server}/${c.tool}`;
-      if (c.agent_id !== null) add(`agent:${c.agent_id}`, prev, state);
-      for (const role of new Set(c.roles)) add(`role:${role}`, prev, state);
+      if (c.agent_id !== null) {
+        const k = `agent:${c.agent_id}\n${prev}\n${state}`;
+        out.set(k, (out.get(k) ?? 0) + 1);
+      }
+      for (const role of new Set(c.roles)) {
+        const k = `role:${role}\n${prev}\n${state}`;
+        const agents = roles.get(k) ?? new Map<string, number>();
+        agents.set(c.agent_id ?? '', (agents.get(c.agent_id ?? '') ?? 0) + 1);
+        roles.set(k, agents);
+      }
       prev = state;
     }
   }
+  for (const [k, agents] of roles)
+    if (agents.size >= ROLE_MIN_AGENTS)
+      out.set(
+        k,
+        [...agents.values()].reduce((sum, n) => sum + Math.min(n, ROLE_AGENT_CAP), 0),
+      );
   return out;
 }
 
@@ -192,16 +207,61 @@ describe('learning the baseline', () => {
     );
   });
 
+  it('one agent cannot teach its role: a transition needs two agents, and each counts at most the cap', async () => {
+    // Three agents of role `support` do their usual work; one of them (`mole`) also repeats
+    // "query the customers, then email" many times. Then a second agent does it a few times.
+    const t0 = Date.now() - 3_600_000;
+    let n = 0;
+    const session = (agent: string, sid: string, tools: string[]): Rec[] =>
+      tools.map((tool) => ({
+        id: randomUUID(),
+        ts: new Date(t0 + n++).toISOString(),
+        server: 'srv',
+        tool,
+        method: 'tools/call',
+        agent_id: agent,
+        agent_session: sid,
+        user_invoker: null,
+        tenant: 'acme',
+        roles: ['support'],
+        decision: 'allow',
+        outcome: 'ok',
+      }));
+    const usual = ['get_ticket', 'add_comment', 'run_query', 'get_ticket'];
+    const recs: Rec[] = [];
+    for (const agent of ['mole', 'honest-1', 'honest-2'])
+      for (let i = 0; i < 40; i++) recs.push(...session(agent, `${agent}-${i}`, usual));
+    const poison = 3 * ROLE_AGENT_CAP;
+    for (let i = 0; i < poison; i++) recs.push(...session('mole', `mole-p${i}`, ['run_query', 'send_email']));
+    await insert(recs);
+    await learnBaseline(pool, { learnDays: 14, learnedBy: 'test' });
+    let model = AnomalyModel.fromTransitions((await loadBaseline(pool)).rows);
+    // The mole's own baseline learned it; the role's did not.
+    expect(model.count('agent:mole', 'srv/run_query', 'srv/send_email')).toBe(poison);
+    expect(model.count('role:support', 'srv/run_query', 'srv/send_email')).toBe(0);
+    const fresh = { roles: ['support'], agentId: 'new-agent', from: 'srv/run_query', to: 'srv/send_email' };
+    const unusual = model.score(fresh, 30);
+    expect(unusual.baseline).toBe('role:support');
+    expect(unusual.score).toBeGreaterThan(7); // the example policy's holdAbove
+    // A second agent doing it too: now it is something the role does, the mole counted at most the cap.
+    for (let i = 0; i < 5; i++) await insert(session('honest-1', `h-p${i}`, ['run_query', 'send_email']));
+    await learnBaseline(pool, { learnDays: 14, learnedBy: 'test' });
+    model = AnomalyModel.fromTransitions((await loadBaseline(pool)).rows);
+    expect(model.count('role:support', 'srv/run_query', 'srv/send_email')).toBe(ROLE_AGENT_CAP + 5);
+    expect(model.count('role:support', '^', 'srv/run_query')).toBe(ROLE_AGENT_CAP + 5);
+    expect(model.score(fresh, 30).score).toBeLessThan(unusual.score);
+  });
+
   it('learns only the window of learnDays, and replaces the previous rows', async () => {
     const recent = { ts: new Date(Date.now() - 86_400_000).toISOString() };
     const old = { ts: new Date(Date.now() - 20 * 86_400_000).toISOString() };
-    const rec = (ts: string, tool: string, session: string): Rec => ({
+    const rec = (ts: string, tool: string, session: string, agent = 'a'): Rec => ({
       id: randomUUID(),
       ts,
       server: 'db',
       tool,
       method: 'tools/call',
-      agent_id: 'a',
+      agent_id: agent,
       agent_session: session,
       user_invoker: null,
       tenant: null,
@@ -209,16 +269,22 @@ describe('learning the baseline', () => {
       decision: 'allow',
       outcome: 'ok',
     });
-    await insert([rec(recent.ts, 'new_tool', 'x'), rec(old.ts, 'old_tool', 'y')]);
+    await insert(
+      ['a', 'b'].flatMap((ag) => [
+        rec(recent.ts, 'new_tool', `x${ag}`, ag),
+        rec(old.ts, 'old_tool', `y${ag}`, ag),
+      ]),
+    );
     await learnBaseline(pool, { learnDays: 14, learnedBy: 'test' });
     expect(asMap((await loadBaseline(pool)).rows)).toEqual(
       new Map([
         ['agent:a\n^\ndb/new_tool', 1],
-        ['role:r\n^\ndb/new_tool', 1],
+        ['agent:b\n^\ndb/new_tool', 1],
+        ['role:r\n^\ndb/new_tool', 2],
       ]),
     );
     await learnBaseline(pool, { learnDays: 30, learnedBy: 'test' });
-    expect((await loadBaseline(pool)).rows).toHaveLength(4);
+    expect((await loadBaseline(pool)).rows).toHaveLength(6);
     await pool.query('DELETE FROM audit_records');
     await learnBaseline(pool, { learnDays: 30, learnedBy: 'test' });
     expect((await loadBaseline(pool)).rows).toHaveLength(0);
@@ -295,7 +361,7 @@ describe('learning the baseline', () => {
       await insert([rec('c', 2)]);
       const r = await baseline.learn();
       expect(r.learned).toBe(true);
-      expect(baseline.model.count('role:r', 'db/b', 'db/c')).toBe(1);
+      expect(baseline.model.count('agent:ag', 'db/b', 'db/c')).toBe(1);
     } finally {
       baseline.close();
     }
