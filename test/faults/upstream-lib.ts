@@ -140,6 +140,13 @@ export async function breakerState(serverUrl: string, upstream: string): Promise
   return undefined;
 }
 
+/**
+ * Load calls a verdict waits for before it stops the load (each verdict asserts more than 50). The
+ * load runs open loop from beforeAll, so on a quick run the scenarios could end before it had made
+ * enough calls to judge (seen: the SMTP verdict failed on its count); the verdict waits for them.
+ */
+export const LOAD_CALLS_FOR_VERDICT = 60;
+
 /** Polls `check` (every 200 ms, running `poke` between polls) until it is true; throws after `timeoutMs`. */
 export async function waitUntil(
   what: string,

@@ -25,6 +25,7 @@ import {
   auditOf,
   auditRows,
   breakerState,
+  LOAD_CALLS_FOR_VERDICT,
   outbox,
   simulator,
   startUpstreamFleet,
@@ -41,6 +42,8 @@ let support: LoadAgent;
 const results: CallResult[] = [];
 let load: Promise<CallResult[]>;
 const stopLoad = new AbortController();
+/** Load calls answered so far. */
+let loadAnswered = 0;
 
 const post = (text: string, key = `slack-fault-${randomUUID()}`): CallSpec => ({
   server: 'communication',
@@ -86,6 +89,9 @@ beforeAll(async () => {
     agents: 4,
     kinds: ['read', 'cached-read', 'write'],
     signal: stopLoad.signal,
+    onResult: () => {
+      loadAnswered++;
+    },
     callTimeoutMs: 40_000,
   });
 }, 120_000);
@@ -212,6 +218,11 @@ describe('Slack failing under load', () => {
     // always outside a fault): its marker, in place of MARKER_SLOT, is what reaches the channel.
     const keyless = await call({ ...post(`keyless ${MARKER_SLOT}`), idempotencyKey: undefined });
     expect(keyless.code, keyless.text).toBe('ok');
+    await waitUntil(
+      `the load has answered ${LOAD_CALLS_FOR_VERDICT} calls`,
+      async () => loadAnswered >= LOAD_CALLS_FOR_VERDICT,
+      { timeoutMs: 90_000 },
+    );
     stopLoad.abort();
     const loadResults = await load;
     const all = [...results, ...loadResults];

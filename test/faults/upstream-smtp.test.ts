@@ -13,6 +13,7 @@ import {
   auditOf,
   auditRows,
   breakerState,
+  LOAD_CALLS_FOR_VERDICT,
   outbox,
   simulator,
   startUpstreamFleet,
@@ -28,6 +29,8 @@ let admin: LoadAgent;
 const results: CallResult[] = [];
 let load: Promise<CallResult[]>;
 const stopLoad = new AbortController();
+/** Load calls answered so far. */
+let loadAnswered = 0;
 
 const email = (subject: string, key = `smtp-fault-${randomUUID()}`): CallSpec => ({
   server: 'communication',
@@ -65,6 +68,9 @@ beforeAll(async () => {
     agents: 4,
     kinds: ['read', 'cached-read', 'write'],
     signal: stopLoad.signal,
+    onResult: () => {
+      loadAnswered++;
+    },
     callTimeoutMs: 40_000,
   });
 }, 120_000);
@@ -180,6 +186,11 @@ describe('SMTP failing under load', () => {
   });
 
   it('verdict: one record per call, no double send, truthful audit, nothing outside email failed', async () => {
+    await waitUntil(
+      `the load has answered ${LOAD_CALLS_FOR_VERDICT} calls`,
+      async () => loadAnswered >= LOAD_CALLS_FOR_VERDICT,
+      { timeoutMs: 90_000 },
+    );
     stopLoad.abort();
     const loadResults = await load;
     const all = [...results, ...loadResults];

@@ -16,6 +16,7 @@ import { settledVerdict, verdictText } from '../load/verdict.js';
 import {
   auditOf,
   breakerState,
+  LOAD_CALLS_FOR_VERDICT,
   simulator,
   startUpstreamFleet,
   type UpstreamFleet,
@@ -35,6 +36,8 @@ let admin: LoadAgent;
 const results: CallResult[] = [];
 let load: Promise<CallResult[]>;
 const stopLoad = new AbortController();
+/** Load calls answered so far. */
+let loadAnswered = 0;
 /** When each upstream was faulted (until its breaker had closed again): calls on it then may fail. */
 const windows: Record<'stripe' | 'scim', [number, number][]> = { stripe: [], scim: [] };
 let faultedSince: number | undefined;
@@ -129,6 +132,9 @@ beforeAll(async () => {
     agents: 6,
     kinds: ['read', 'cached-read', 'write'],
     signal: stopLoad.signal,
+    onResult: () => {
+      loadAnswered++;
+    },
     callTimeoutMs: 40_000,
   });
 }, 120_000);
@@ -267,6 +273,11 @@ describe('the SCIM directory failing under load (admin writes)', () => {
 
 describe('verdict', () => {
   it('one record per call, and every call outside a faulted upstream’s window answered ok', async () => {
+    await waitUntil(
+      `the load has answered ${LOAD_CALLS_FOR_VERDICT} calls`,
+      async () => loadAnswered >= LOAD_CALLS_FOR_VERDICT,
+      { timeoutMs: 90_000 },
+    );
     stopLoad.abort();
     const loadResults = await load;
     const all = [...results, ...loadResults];
