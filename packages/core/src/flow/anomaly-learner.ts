@@ -14,11 +14,15 @@
 // not learned (there is no sequence to learn). The first call of a session in the window follows '^'
 // (a session that began before the window starts there too: a few more '^' transitions, no wrong one).
 //
-// A role's baseline is what the role's agents do, not what one of them does: a transition counts in it
-// only when at least ROLE_MIN_AGENTS distinct agents made it, and each agent counts at most
-// ROLE_AGENT_CAP times per transition. So one agent — a compromised one repeating "read the customers
-// table, then email it out" for weeks — cannot make that sequence normal for every agent of its role;
-// it can only teach its own baseline, which scores nobody else's calls.
+// A role's baseline is what the role's agents do, not what one of them does. For each transition, each
+// agent (a tenant's agent id) counts at most ROLE_AGENT_CAP times, and the agent that made it most is
+// left out: the role's count is what the others did (so a transition needs ROLE_MIN_AGENTS = 2
+// agents). One agent — a compromised one repeating "read the customers table, then email it out" for
+// weeks — cannot make that sequence normal for the other agents of its role: its own calls of it are
+// never counted unless another agent made it at least as often, and then they count at most as much as
+// that agent's. Nor can it bury the role's rare transitions under a flood of common ones: each of its
+// transitions adds at most what another agent already did, so it can at most double a total (about one
+// bit on a score). It teaches only its own baseline, which scores nobody else's calls.
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import type { Migration } from '../db/fleet-db.js';
@@ -71,7 +75,10 @@ export const LEARNED_OUTCOMES = [
   'replayed',
 ] as const;
 
-/** A transition counts in a role's baseline only when at least this many distinct agents made it. */
+/**
+ * A transition counts in a role's baseline only when at least this many distinct agents made it (the
+ * one that made it most is left out of the count, so this follows: it is checked, not configured).
+ */
 export const ROLE_MIN_AGENTS = 2;
 /** A role's baseline counts at most this many of one agent's calls of one transition. */
 export const ROLE_AGENT_CAP = 50;
@@ -79,7 +86,7 @@ export const ROLE_AGENT_CAP = 50;
 /** One agent's count of one transition under one of its roles (what a role's baseline is made of). */
 export interface RoleAgentCount {
   role: string;
-  /** The agent id ('' for calls without one: they count as one agent). */
+  /** The agent (its tenant and id: one key per distinct agent). */
   agent: string;
   from: string;
   to: string;
@@ -88,8 +95,8 @@ export interface RoleAgentCount {
 
 /**
  * The `role:<name>` rows these per-agent counts make, by the rule the learning statement applies in
- * SQL (ROLE_MIN_AGENTS distinct agents, ROLE_AGENT_CAP per agent): for models built outside the fleet
- * database, such as `pnpm flow-eval`'s.
+ * SQL (each agent capped at ROLE_AGENT_CAP, the largest left out, ROLE_MIN_AGENTS agents): for models
+ * built outside the fleet database, such as `pnpm flow-eval`'s.
  */
 export function roleBaselineRows(counts: Iterable<RoleAgentCount>): TransitionRow[] {
   const byKey = new Map<string, { row: TransitionRow; agents: Map<string, number> }>();
@@ -106,8 +113,12 @@ export function roleBaselineRows(counts: Iterable<RoleAgentCount>): TransitionRo
   for (const { row, agents } of byKey.values()) {
     if (agents.size < ROLE_MIN_AGENTS) continue;
     let count = 0;
-    for (const n of agents.values()) count += Math.min(n, ROLE_AGENT_CAP);
-    out.push({ ...row, count });
+    let most = 0;
+    for (const n of agents.values()) {
+      count += Math.min(n, ROLE_AGENT_CAP);
+      most = Math.max(most, Math.min(n, ROLE_AGENT_CAP));
+    }
+    out.push({ ...row, count: count - most });
   }
   return out;
 }
@@ -143,7 +154,7 @@ export function flowBaselineReloadMs(env: Readonly<Record<string, string | undef
  */
 const LEARN_SQL = `
   WITH calls AS (
-    SELECT a.agent_id, a.roles, a.server || '/' || a.tool AS state,
+    SELECT a.tenant, a.agent_id, a.roles, a.server || '/' || a.tool AS state,
            coalesce(lag(a.server || '/' || a.tool) OVER (
              PARTITION BY a.tenant, a.agent_id, a.user_invoker, a.agent_session
              ORDER BY a.ts, a.id), '^') AS prev
@@ -152,14 +163,14 @@ const LEARN_SQL = `
        AND a.decision = 'allow' AND a.outcome = ANY($3::text[])
        AND a.ts >= $2::timestamptz - make_interval(days => $1::int) AND a.ts <= $2::timestamptz
   ), per_role_agent AS (
-    SELECT r.role, coalesce(c.agent_id, '') AS agent, c.prev, c.state, count(*) AS n
+    SELECT r.role, c.prev, c.state, least(count(*), $5::bigint) AS n
       FROM calls c CROSS JOIN LATERAL (SELECT DISTINCT unnest(c.roles) AS role) r
-     GROUP BY r.role, coalesce(c.agent_id, ''), c.prev, c.state
+     GROUP BY r.role, c.tenant, c.agent_id, c.prev, c.state
   ), scoped AS (
     SELECT 'agent:' || c.agent_id AS scope, c.prev, c.state, count(*) AS n
       FROM calls c WHERE c.agent_id IS NOT NULL GROUP BY c.agent_id, c.prev, c.state
     UNION ALL
-    SELECT 'role:' || p.role, p.prev, p.state, sum(least(p.n, $5::bigint))
+    SELECT 'role:' || p.role, p.prev, p.state, sum(p.n) - max(p.n)
       FROM per_role_agent p GROUP BY p.role, p.prev, p.state
     HAVING count(*) >= $4::int
   )

@@ -11,7 +11,9 @@
 // baseline: a new tool or a new role is not an anomaly, it is unknown).
 //
 // Smoothing is additive (Lidstone, α = 0.5 by default) over the vocabulary V = the distinct states the
-// model has seen as a call, plus one for "a state never seen": p = (count + α) / (total + α·V). A
+// role baselines have seen as a call (what agents of a role do together: one agent's own tools do not
+// widen it, which would raise every unseen transition's score), plus one for "a state never seen":
+// p = (count + α) / (total + α·V). A
 // transition never seen gets α / (total + α·V): the more the baseline has seen from that call, the
 // more surprising something new is.
 //
@@ -62,7 +64,7 @@ interface FromCounts {
 /** Transition counts per scope, and the score they give. Immutable once built. */
 export class AnomalyModel {
   readonly alpha: number;
-  /** The smoothing vocabulary: distinct states seen as a call, + 1. */
+  /** The smoothing vocabulary: distinct states the role baselines saw as a call, + 1. */
   readonly vocabulary: number;
   readonly learnedAt: Date | undefined;
   /** Number of rows (distinct scope, from, to) the model holds. */
@@ -118,7 +120,7 @@ export class AnomalyModel {
       if (before === undefined) size++;
       f.to.set(r.to, (before ?? 0) + count);
       f.total += count;
-      states.add(r.to);
+      if (r.scope.startsWith('role:')) states.add(r.to);
     }
     return new AnomalyModel(scopes, states.size + 1, size, opts);
   }

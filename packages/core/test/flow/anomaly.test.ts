@@ -92,8 +92,8 @@ function reference(recs: readonly Rec[]): Map<string, number> {
     sessions.set(key, [...(sessions.get(key) ?? []), r]);
   }
   const out = new Map<string, number>();
-  // role transition -> agent -> count: a role keeps a transition that ROLE_MIN_AGENTS agents made,
-  // counting each agent at most ROLE_AGENT_CAP times.
+  // role transition -> agent (tenant, id) -> count: each agent counts at most ROLE_AGENT_CAP times, the
+  // one that made it most is left out (so a transition needs ROLE_MIN_AGENTS agents).
   const roles = new Map<string, Map<string, number>>();
   for (const calls of sessions.values()) {
     calls.sort((a, b) => Date.parse(a.ts) - Date.parse(b.ts) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
@@ -107,18 +107,18 @@ function reference(recs: readonly Rec[]): Map<string, number> {
       for (const role of new Set(c.roles)) {
         const k = `role:${role}\n${prev}\n${state}`;
         const agents = roles.get(k) ?? new Map<string, number>();
-        agents.set(c.agent_id ?? '', (agents.get(c.agent_id ?? '') ?? 0) + 1);
+        const who = JSON.stringify([c.tenant, c.agent_id]);
+        agents.set(who, (agents.get(who) ?? 0) + 1);
         roles.set(k, agents);
       }
       prev = state;
     }
   }
   for (const [k, agents] of roles)
-    if (agents.size >= ROLE_MIN_AGENTS)
-      out.set(
-        k,
-        [...agents.values()].reduce((sum, n) => sum + Math.min(n, ROLE_AGENT_CAP), 0),
-      );
+    if (agents.size >= ROLE_MIN_AGENTS) {
+      const capped = [...agents.values()].map((n) => Math.min(n, ROLE_AGENT_CAP));
+      out.set(k, capped.reduce((sum, n) => sum + n, 0) - Math.max(...capped));
+    }
   return out;
 }
 
@@ -207,12 +207,11 @@ describe('learning the baseline', () => {
     );
   });
 
-  it('one agent cannot teach its role: a transition needs two agents, and each counts at most the cap', async () => {
-    // Three agents of role `support` do their usual work; one of them (`mole`) also repeats
-    // "query the customers, then email" many times. Then a second agent does it a few times.
+  describe('one agent cannot teach its role', () => {
+    // Honest agents of role `support` do their usual work; an attacker (`mole`) adds calls of its own.
     const t0 = Date.now() - 3_600_000;
     let n = 0;
-    const session = (agent: string, sid: string, tools: string[]): Rec[] =>
+    const session = (agent: string, sid: string, tools: string[], tenant = 'acme'): Rec[] =>
       tools.map((tool) => ({
         id: randomUUID(),
         ts: new Date(t0 + n++).toISOString(),
@@ -222,34 +221,128 @@ describe('learning the baseline', () => {
         agent_id: agent,
         agent_session: sid,
         user_invoker: null,
-        tenant: 'acme',
+        tenant,
         roles: ['support'],
         decision: 'allow',
         outcome: 'ok',
       }));
+    const sessions = (agent: string, times: number, tools: string[], tenant = 'acme'): Rec[] =>
+      Array.from({ length: times }, (_, i) =>
+        session(agent, `${agent}-${tenant}-${n}-${i}`, tools, tenant),
+      ).flat();
     const usual = ['get_ticket', 'add_comment', 'run_query', 'get_ticket'];
-    const recs: Rec[] = [];
-    for (const agent of ['mole', 'honest-1', 'honest-2'])
-      for (let i = 0; i < 40; i++) recs.push(...session(agent, `${agent}-${i}`, usual));
-    const poison = 3 * ROLE_AGENT_CAP;
-    for (let i = 0; i < poison; i++) recs.push(...session('mole', `mole-p${i}`, ['run_query', 'send_email']));
-    await insert(recs);
-    await learnBaseline(pool, { learnDays: 14, learnedBy: 'test' });
-    let model = AnomalyModel.fromTransitions((await loadBaseline(pool)).rows);
-    // The mole's own baseline learned it; the role's did not.
-    expect(model.count('agent:mole', 'srv/run_query', 'srv/send_email')).toBe(poison);
-    expect(model.count('role:support', 'srv/run_query', 'srv/send_email')).toBe(0);
-    const fresh = { roles: ['support'], agentId: 'new-agent', from: 'srv/run_query', to: 'srv/send_email' };
-    const unusual = model.score(fresh, 30);
-    expect(unusual.baseline).toBe('role:support');
-    expect(unusual.score).toBeGreaterThan(7); // the example policy's holdAbove
-    // A second agent doing it too: now it is something the role does, the mole counted at most the cap.
-    for (let i = 0; i < 5; i++) await insert(session('honest-1', `h-p${i}`, ['run_query', 'send_email']));
-    await learnBaseline(pool, { learnDays: 14, learnedBy: 'test' });
-    model = AnomalyModel.fromTransitions((await loadBaseline(pool)).rows);
-    expect(model.count('role:support', 'srv/run_query', 'srv/send_email')).toBe(ROLE_AGENT_CAP + 5);
-    expect(model.count('role:support', '^', 'srv/run_query')).toBe(ROLE_AGENT_CAP + 5);
-    expect(model.score(fresh, 30).score).toBeLessThan(unusual.score);
+    const learned = async (recs: Rec[]) => {
+      await pool.query('DELETE FROM audit_records');
+      await insert(recs);
+      await learnBaseline(pool, { learnDays: 14, learnedBy: 'test' });
+      return AnomalyModel.fromTransitions((await loadBaseline(pool)).rows);
+    };
+    const send = { roles: ['support'], agentId: 'new-agent', from: 'srv/run_query', to: 'srv/send_email' };
+
+    it('its own habit stays its own, however often, even after another agent did it once', async () => {
+      const honest = ['honest-1', 'honest-2', 'honest-3'].flatMap((a) => sessions(a, 40, usual));
+      const once = sessions('honest-1', 1, ['run_query', 'send_email']);
+      const poison = sessions('mole', 1000, ['run_query', 'send_email']);
+      const poisoned = await learned([...honest, ...sessions('mole', 40, usual), ...once, ...poison]);
+      // The mole's own baseline learned it; the role counts what another agent did: once. The same as
+      // had a second honest agent done it once too (the mole counts no more than one such agent).
+      expect(poisoned.count('agent:mole', 'srv/run_query', 'srv/send_email')).toBe(1000);
+      expect(poisoned.count('role:support', 'srv/run_query', 'srv/send_email')).toBe(1);
+      const twice = await learned([
+        ...honest,
+        ...sessions('mole', 40, usual),
+        ...once,
+        ...sessions('honest-2', 1, ['run_query', 'send_email']),
+      ]);
+      expect(poisoned.score(send, 30).score).toBeCloseTo(twice.score(send, 30).score, 9);
+      // Without that one call by another agent, the role never saw it: above the example's holdAbove.
+      const alone = await learned([...honest, ...sessions('mole', 40, usual), ...poison]);
+      expect(alone.count('role:support', 'srv/run_query', 'srv/send_email')).toBe(0);
+      expect(alone.score(send, 30)).toMatchObject({ baseline: 'role:support', count: 0 });
+      expect(alone.score(send, 30).score).toBeGreaterThan(7);
+    });
+
+    it("a flood of common transitions cannot bury the role's rare ones (it adds at most what others did)", async () => {
+      const common = Array.from({ length: 8 }, (_, i) => `tool_${i}`);
+      // Three honest agents: 3 of each common transition; two of them once run_query → send_email.
+      const honest = ['honest-1', 'honest-2', 'honest-3'].flatMap((a) =>
+        common.flatMap((t) => sessions(a, 3, ['run_query', t])),
+      );
+      honest.push(...['honest-1', 'honest-2'].flatMap((a) => sessions(a, 1, ['run_query', 'send_email'])));
+      const flood = common.flatMap((t) => sessions('mole', 60, ['run_query', t]));
+      const clean = await learned(honest);
+      const flooded = await learned([...honest, ...flood]);
+      expect(clean.score(send, 30)).toMatchObject({ baseline: 'role:support', count: 1 });
+      // Each flooded transition counts what the honest agents did (the mole, the top, left out): the
+      // total grows by one honest agent's share, not by the mole's 8 × 60.
+      const before = clean.total('role:support', 'srv/run_query');
+      expect(flooded.total('role:support', 'srv/run_query')).toBe(before + common.length * 3);
+      expect(flooded.score(send, 30).score - clean.score(send, 30).score).toBeLessThan(1);
+      expect(flooded.score(send, 30).score).toBeLessThan(7);
+    });
+
+    it("one agent's own tools do not widen the vocabulary every unseen transition is scored with", async () => {
+      const honest = ['honest-1', 'honest-2', 'honest-3'].flatMap((a) => sessions(a, 40, usual));
+      const odd = Array.from({ length: 40 }, (_, i) => `odd_tool_${i}`);
+      const clean = await learned(honest);
+      const widened = await learned([...honest, ...sessions('mole', 1, odd)]);
+      expect(widened.vocabulary).toBe(clean.vocabulary);
+      expect(widened.score(send, 30).score).toBeCloseTo(clean.score(send, 30).score, 9);
+    });
+
+    it('agents are told apart by tenant: the same id in two tenants is two agents, each one agent', async () => {
+      const honest = ['honest-1', 'honest-2', 'honest-3'].flatMap((a) => sessions(a, 40, usual));
+      const twins = [
+        ...sessions('mole', 100, ['run_query', 'send_email'], 't1'),
+        ...sessions('mole', 100, ['run_query', 'send_email'], 't2'),
+      ];
+      const model = await learned([...honest, ...twins]);
+      // Two agents, each capped, the top one left out: one agent's worth, never both.
+      expect(model.count('role:support', 'srv/run_query', 'srv/send_email')).toBe(ROLE_AGENT_CAP);
+    });
+
+    it('property: no role count exceeds what the agents other than any one of them did (capped)', async () => {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.array(
+            fc.record({
+              agent: fc.constantFrom('a', 'b', 'c', 'mole'),
+              tenant: fc.constantFrom('t1', 't2'),
+              times: fc.integer({ min: 1, max: 80 }),
+              tools: fc.array(fc.constantFrom('get_ticket', 'run_query', 'send_email', 'add_comment'), {
+                minLength: 1,
+                maxLength: 4,
+              }),
+            }),
+            { minLength: 1, maxLength: 10 },
+          ),
+          async (plan) => {
+            const recs = plan.flatMap((p) => sessions(p.agent, p.times, p.tools, p.tenant));
+            const model = await learned(recs);
+            // Per agent, per transition: what it did (capped), from the same records.
+            const per = new Map<string, Map<string, number>>();
+            for (const p of plan)
+              p.tools.forEach((tool, i) => {
+                const k = `${i === 0 ? '^' : `srv/${p.tools[i - 1]}`}\n${`srv/${tool}`}`;
+                const m = per.get(k) ?? new Map<string, number>();
+                const who = `${p.tenant}/${p.agent}`;
+                m.set(who, (m.get(who) ?? 0) + p.times);
+                per.set(k, m);
+              });
+            for (const [k, agents] of per) {
+              const [from, to] = k.split('\n') as [string, string];
+              const count = model.count('role:support', from, to);
+              for (const who of agents.keys()) {
+                let others = 0;
+                for (const [w, c] of agents) if (w !== who) others += Math.min(c, ROLE_AGENT_CAP);
+                expect(count, `${k} without ${who}`).toBeLessThanOrEqual(others);
+              }
+            }
+          },
+        ),
+        { numRuns: 15 },
+      );
+    });
   });
 
   it('learns only the window of learnDays, and replaces the previous rows', async () => {
@@ -280,7 +373,7 @@ describe('learning the baseline', () => {
       new Map([
         ['agent:a\n^\ndb/new_tool', 1],
         ['agent:b\n^\ndb/new_tool', 1],
-        ['role:r\n^\ndb/new_tool', 2],
+        ['role:r\n^\ndb/new_tool', 1],
       ]),
     );
     await learnBaseline(pool, { learnDays: 30, learnedBy: 'test' });
