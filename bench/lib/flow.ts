@@ -31,7 +31,7 @@ export async function seedFlowBaseline(url: string, roles: readonly string[]): P
     await client.query(
       `INSERT INTO flow_baseline (scope, from_key, to_key, count, learned_at)
        SELECT * , now() FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[])
-       ON CONFLICT (scope, from_key, to_key) DO UPDATE SET count = EXCLUDED.count`,
+       ON CONFLICT (tenant, scope, from_key, to_key) DO UPDATE SET count = EXCLUDED.count`,
       [rows.map((r) => r[0]), rows.map((r) => r[1]), rows.map((r) => r[2]), rows.map((r) => r[3])],
     );
     return rows.length;

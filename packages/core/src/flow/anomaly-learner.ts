@@ -10,25 +10,34 @@
 // they are normal. A mutation's 'started' record is not a call of its own (its final record is). A
 // call held and then approved runs and is learned: a person let it happen.
 //
+// Every baseline is one tenant's (a call is scored against its own tenant's only: '' for calls without a
+// tenant), so nothing an agent of one tenant does moves another tenant's scores, and an agent id that
+// appears in two tenants is two agents.
+//
 // A session is (tenant, agent_id, user_invoker, agent_session); records without an agent session are
 // not learned (there is no sequence to learn). The first call of a session in the window follows '^'
 // (a session that began before the window starts there too: a few more '^' transitions, no wrong one).
 //
 // A role's baseline is what the role's agents do, not what one of them does. For each transition, each
-// agent (a tenant's agent id) counts at most ROLE_AGENT_CAP times, and the agent that made it most is
+// agent counts at most ROLE_AGENT_CAP times, and the agent that made it most is
 // left out: the role's count is what the others did (so a transition needs ROLE_MIN_AGENTS = 2
 // agents). One agent — a compromised one repeating "read the customers table, then email it out" for
 // weeks — cannot make that sequence normal for the other agents of its role: its own calls of it are
-// never counted unless another agent made it at least as often, and then they count at most as much as
-// that agent's. Nor can it bury the role's rare transitions under a flood of common ones: each of its
-// transitions adds at most what another agent already did, so it can at most double a total (about one
-// bit on a score). It teaches only its own baseline, which scores nobody else's calls.
+// never counted unless another agent made it, and then they count at most as much as the others did.
+// A flood of common transitions adds, to each, at most what one other agent did (it can bring other
+// agents' own habits into the role's counts, which raises its totals: more holds, a cost, never fewer).
+// It teaches only its own baseline, which scores nobody else's calls.
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import type { Migration } from '../db/fleet-db.js';
 
 /** One learned transition count (a row of `flow_baseline`). */
 export interface TransitionRow {
+  /**
+   * The tenant whose trail it was learned from ('' for calls without a tenant; the default). Baselines
+   * never mix tenants: a call is scored only against its own tenant's.
+   */
+  tenant?: string;
   /** `role:<name>` or `agent:<id>`. */
   scope: string;
   /** `server/tool`, or `^` (the session's first call). */
@@ -45,12 +54,13 @@ export const ANOMALY_MIGRATIONS: Migration[] = [
     core: true,
     sql: `
       CREATE TABLE IF NOT EXISTS flow_baseline (
+        tenant text NOT NULL DEFAULT '',
         scope text NOT NULL,
         from_key text NOT NULL,
         to_key text NOT NULL,
         count bigint NOT NULL,
         learned_at timestamptz NOT NULL,
-        PRIMARY KEY (scope, from_key, to_key)
+        PRIMARY KEY (tenant, scope, from_key, to_key)
       );
       CREATE TABLE IF NOT EXISTS flow_baseline_runs (
         id int PRIMARY KEY CHECK (id = 1),
@@ -85,8 +95,10 @@ export const ROLE_AGENT_CAP = 50;
 
 /** One agent's count of one transition under one of its roles (what a role's baseline is made of). */
 export interface RoleAgentCount {
+  /** The tenant ('' or absent: calls without one). */
+  tenant?: string;
   role: string;
-  /** The agent (its tenant and id: one key per distinct agent). */
+  /** The agent id. */
   agent: string;
   from: string;
   to: string;
@@ -101,10 +113,11 @@ export interface RoleAgentCount {
 export function roleBaselineRows(counts: Iterable<RoleAgentCount>): TransitionRow[] {
   const byKey = new Map<string, { row: TransitionRow; agents: Map<string, number> }>();
   for (const c of counts) {
-    const k = JSON.stringify([c.role, c.from, c.to]);
+    const tenant = c.tenant ?? '';
+    const k = JSON.stringify([tenant, c.role, c.from, c.to]);
     let e = byKey.get(k);
     if (!e) {
-      e = { row: { scope: `role:${c.role}`, from: c.from, to: c.to, count: 0 }, agents: new Map() };
+      e = { row: { tenant, scope: `role:${c.role}`, from: c.from, to: c.to, count: 0 }, agents: new Map() };
       byKey.set(k, e);
     }
     e.agents.set(c.agent, (e.agents.get(c.agent) ?? 0) + c.count);
@@ -154,7 +167,7 @@ export function flowBaselineReloadMs(env: Readonly<Record<string, string | undef
  */
 const LEARN_SQL = `
   WITH calls AS (
-    SELECT a.tenant, a.agent_id, a.roles, a.server || '/' || a.tool AS state,
+    SELECT coalesce(a.tenant, '') AS tenant, a.agent_id, a.roles, a.server || '/' || a.tool AS state,
            coalesce(lag(a.server || '/' || a.tool) OVER (
              PARTITION BY a.tenant, a.agent_id, a.user_invoker, a.agent_session
              ORDER BY a.ts, a.id), '^') AS prev
@@ -163,19 +176,19 @@ const LEARN_SQL = `
        AND a.decision = 'allow' AND a.outcome = ANY($3::text[])
        AND a.ts >= $2::timestamptz - make_interval(days => $1::int) AND a.ts <= $2::timestamptz
   ), per_role_agent AS (
-    SELECT r.role, c.prev, c.state, least(count(*), $5::bigint) AS n
+    SELECT c.tenant, r.role, c.prev, c.state, least(count(*), $5::bigint) AS n
       FROM calls c CROSS JOIN LATERAL (SELECT DISTINCT unnest(c.roles) AS role) r
-     GROUP BY r.role, c.tenant, c.agent_id, c.prev, c.state
+     GROUP BY c.tenant, r.role, c.agent_id, c.prev, c.state
   ), scoped AS (
-    SELECT 'agent:' || c.agent_id AS scope, c.prev, c.state, count(*) AS n
-      FROM calls c WHERE c.agent_id IS NOT NULL GROUP BY c.agent_id, c.prev, c.state
+    SELECT c.tenant, 'agent:' || c.agent_id AS scope, c.prev, c.state, count(*) AS n
+      FROM calls c WHERE c.agent_id IS NOT NULL GROUP BY c.tenant, c.agent_id, c.prev, c.state
     UNION ALL
-    SELECT 'role:' || p.role, p.prev, p.state, sum(p.n) - max(p.n)
-      FROM per_role_agent p GROUP BY p.role, p.prev, p.state
+    SELECT p.tenant, 'role:' || p.role, p.prev, p.state, sum(p.n) - max(p.n)
+      FROM per_role_agent p GROUP BY p.tenant, p.role, p.prev, p.state
     HAVING count(*) >= $4::int
   )
-  INSERT INTO flow_baseline (scope, from_key, to_key, count, learned_at)
-  SELECT scope, prev, state, n, $2::timestamptz FROM scoped`;
+  INSERT INTO flow_baseline (tenant, scope, from_key, to_key, count, learned_at)
+  SELECT tenant, scope, prev, state, n, $2::timestamptz FROM scoped`;
 
 /** What one learning did. */
 export interface LearnResult {
@@ -258,14 +271,19 @@ export async function learnBaseline(
 export async function loadBaseline(
   pool: pg.Pool,
 ): Promise<{ rows: TransitionRow[]; learnedAt: Date | undefined }> {
-  const r = await pool.query<{ scope: string; from_key: string; to_key: string; count: string }>(
-    'SELECT scope, from_key, to_key, count::text AS count FROM flow_baseline',
-  );
+  const r = await pool.query<{
+    tenant: string;
+    scope: string;
+    from_key: string;
+    to_key: string;
+    count: string;
+  }>('SELECT tenant, scope, from_key, to_key, count::text AS count FROM flow_baseline');
   const run = await pool.query<{ learned_at: Date }>(
     'SELECT learned_at FROM flow_baseline_runs WHERE id = 1',
   );
   return {
     rows: r.rows.map((row) => ({
+      tenant: row.tenant,
       scope: row.scope,
       from: row.from_key,
       to: row.to_key,

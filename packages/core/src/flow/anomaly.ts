@@ -10,8 +10,10 @@
 // never makes a call look more unusual); else there is none and the score is 0 (no judgement without a
 // baseline: a new tool or a new role is not an anomaly, it is unknown).
 //
+// Baselines are per tenant: a call is scored against its own tenant's only.
+//
 // Smoothing is additive (Lidstone, α = 0.5 by default) over the vocabulary V = the distinct states the
-// role baselines have seen as a call (what agents of a role do together: one agent's own tools do not
+// tenant's role baselines have seen as a call (what agents of a role do together: one agent's own tools do not
 // widen it, which would raise every unseen transition's score), plus one for "a state never seen":
 // p = (count + α) / (total + α·V). A
 // transition never seen gets α / (total + α·V): the more the baseline has seen from that call, the
@@ -61,31 +63,28 @@ interface FromCounts {
   to: Map<string, number>;
 }
 
-/** Transition counts per scope, and the score they give. Immutable once built. */
+/** One tenant's baselines: counts per scope, the same by agent id and by role name, and its vocabulary. */
+interface TenantCounts {
+  scopes: Map<string, Map<string, FromCounts>>;
+  agents: Map<string, Map<string, FromCounts>>;
+  roles: Map<string, Map<string, FromCounts>>;
+  /** Distinct states its role baselines saw as a call, + 1. */
+  vocabulary: number;
+}
+
+/**
+ * Transition counts per tenant and scope, and the score they give. Immutable once built. A call is
+ * scored against its own tenant's baselines only ('' for calls without a tenant).
+ */
 export class AnomalyModel {
   readonly alpha: number;
-  /** The smoothing vocabulary: distinct states the role baselines saw as a call, + 1. */
-  readonly vocabulary: number;
   readonly learnedAt: Date | undefined;
-  /** Number of rows (distinct scope, from, to) the model holds. */
+  /** Number of rows (distinct tenant, scope, from, to) the model holds. */
   readonly size: number;
-  readonly #scopes: Map<string, Map<string, FromCounts>>;
-  /** The same counts by agent id and by role name (no string built per score). */
-  readonly #agents = new Map<string, Map<string, FromCounts>>();
-  readonly #roles = new Map<string, Map<string, FromCounts>>();
+  readonly #tenants: Map<string, TenantCounts>;
 
-  private constructor(
-    scopes: Map<string, Map<string, FromCounts>>,
-    vocabulary: number,
-    size: number,
-    o: AnomalyModelOptions,
-  ) {
-    this.#scopes = scopes;
-    for (const [scope, froms] of scopes) {
-      if (scope.startsWith('agent:')) this.#agents.set(scope.slice(6), froms);
-      else if (scope.startsWith('role:')) this.#roles.set(scope.slice(5), froms);
-    }
-    this.vocabulary = vocabulary;
+  private constructor(tenants: Map<string, TenantCounts>, size: number, o: AnomalyModelOptions) {
+    this.#tenants = tenants;
     this.size = size;
     this.alpha = o.alpha ?? DEFAULT_ALPHA;
     this.learnedAt = o.learnedAt;
@@ -98,18 +97,28 @@ export class AnomalyModel {
     return AnomalyModel.fromTransitions([]);
   }
 
-  /** The model of these counts (rows of one scope, from and to are summed if repeated). */
+  /** The model of these counts (rows of one tenant, scope, from and to are summed if repeated). */
   static fromTransitions(rows: readonly TransitionRow[], opts: AnomalyModelOptions = {}): AnomalyModel {
-    const scopes = new Map<string, Map<string, FromCounts>>();
-    const states = new Set<string>();
+    const tenants = new Map<string, { t: TenantCounts; states: Set<string> }>();
     let size = 0;
     for (const r of rows) {
       const count = Number(r.count);
       if (!(count > 0) || !Number.isFinite(count)) continue;
-      let froms = scopes.get(r.scope);
+      const tenant = r.tenant ?? '';
+      let e = tenants.get(tenant);
+      if (!e) {
+        e = {
+          t: { scopes: new Map(), agents: new Map(), roles: new Map(), vocabulary: 1 },
+          states: new Set(),
+        };
+        tenants.set(tenant, e);
+      }
+      let froms = e.t.scopes.get(r.scope);
       if (!froms) {
         froms = new Map();
-        scopes.set(r.scope, froms);
+        e.t.scopes.set(r.scope, froms);
+        if (r.scope.startsWith('agent:')) e.t.agents.set(r.scope.slice(6), froms);
+        else if (r.scope.startsWith('role:')) e.t.roles.set(r.scope.slice(5), froms);
       }
       let f = froms.get(r.from);
       if (!f) {
@@ -120,67 +129,79 @@ export class AnomalyModel {
       if (before === undefined) size++;
       f.to.set(r.to, (before ?? 0) + count);
       f.total += count;
-      if (r.scope.startsWith('role:')) states.add(r.to);
+      if (r.scope.startsWith('role:')) e.states.add(r.to);
     }
-    return new AnomalyModel(scopes, states.size + 1, size, opts);
+    const out = new Map<string, TenantCounts>();
+    for (const [tenant, { t, states }] of tenants) out.set(tenant, { ...t, vocabulary: states.size + 1 });
+    return new AnomalyModel(out, size, opts);
   }
 
-  /** Transitions out of `from` in `scope` (0 when unknown). */
-  total(scope: string, from: string): number {
-    return this.#scopes.get(scope)?.get(from)?.total ?? 0;
+  /** The smoothing vocabulary V of a tenant's baselines: distinct states its role baselines saw as a call, + 1. */
+  vocabularyOf(tenant = ''): number {
+    return this.#tenants.get(tenant)?.vocabulary ?? 1;
   }
 
-  /** Times `scope` saw `from` → `to`. */
-  count(scope: string, from: string, to: string): number {
-    return this.#scopes.get(scope)?.get(from)?.to.get(to) ?? 0;
+  /** Transitions out of `from` in `scope` of `tenant` (0 when unknown). */
+  total(scope: string, from: string, tenant = ''): number {
+    return this.#tenants.get(tenant)?.scopes.get(scope)?.get(from)?.total ?? 0;
+  }
+
+  /** Times `scope` of `tenant` saw `from` → `to`. */
+  count(scope: string, from: string, to: string, tenant = ''): number {
+    return this.#tenants.get(tenant)?.scopes.get(scope)?.get(from)?.to.get(to) ?? 0;
   }
 
   /** Every row of the model (for tests and the CLI; not used on the call path). */
   rows(): TransitionRow[] {
     const out: TransitionRow[] = [];
-    for (const [scope, froms] of this.#scopes)
-      for (const [from, f] of froms) for (const [to, count] of f.to) out.push({ scope, from, to, count });
+    for (const [tenant, t] of this.#tenants)
+      for (const [scope, froms] of t.scopes)
+        for (const [from, f] of froms)
+          for (const [to, count] of f.to) out.push({ tenant, scope, from, to, count });
     return out;
   }
 
   /**
    * The score of a call `to` after `from` (the session's previous call that ran, or `^`), for a caller
-   * with these roles and agent id. The agent's baseline is used when it saw at least `minBaseline`
-   * transitions out of `from`; else the role (of `roles`) with at least that many that gives the
-   * highest p; else none (score 0).
+   * of `tenant` ('' or absent: none) with these roles and agent id, against that tenant's baselines
+   * only. The agent's baseline is used when it saw at least `minBaseline` transitions out of `from`;
+   * else the role (of `roles`) with at least that many that gives the highest p; else none (score 0).
    */
   score(
-    i: { roles: readonly string[]; agentId: string; from: string; to: string },
+    i: { tenant?: string | undefined; roles: readonly string[]; agentId: string; from: string; to: string },
     minBaseline: number,
   ): AnomalyScore {
     const min = Math.max(minBaseline, 1);
-    const agent = this.#agents.get(i.agentId)?.get(i.from);
-    if (agent !== undefined && agent.total >= min)
-      return this.#scored(`agent:${i.agentId}`, agent, i.from, i.to);
+    const t = this.#tenants.get(i.tenant ?? '');
+    const agent = t?.agents.get(i.agentId)?.get(i.from);
+    if (t !== undefined && agent !== undefined && agent.total >= min)
+      return this.#scored(`agent:${i.agentId}`, agent, t.vocabulary, i.from, i.to);
     let best: FromCounts | undefined;
     let bestRole = '';
     let bestP = -1;
-    for (const role of i.roles) {
-      const f = this.#roles.get(role)?.get(i.from);
-      if (f === undefined || f.total < min) continue;
-      const p = this.#p(f, i.to);
-      if (p > bestP) {
-        bestP = p;
-        best = f;
-        bestRole = role;
+    if (t !== undefined)
+      for (const role of i.roles) {
+        const f = t.roles.get(role)?.get(i.from);
+        if (f === undefined || f.total < min) continue;
+        const p = this.#p(f, t.vocabulary, i.to);
+        if (p > bestP) {
+          bestP = p;
+          best = f;
+          bestRole = role;
+        }
       }
-    }
-    if (best !== undefined) return this.#scored(`role:${bestRole}`, best, i.from, i.to);
+    if (t !== undefined && best !== undefined)
+      return this.#scored(`role:${bestRole}`, best, t.vocabulary, i.from, i.to);
     return { score: 0, p: 1, from: i.from, to: i.to, count: 0, total: 0, baseline: 'none' };
   }
 
-  #p(f: FromCounts, to: string): number {
-    return ((f.to.get(to) ?? 0) + this.alpha) / (f.total + this.alpha * this.vocabulary);
+  #p(f: FromCounts, vocabulary: number, to: string): number {
+    return ((f.to.get(to) ?? 0) + this.alpha) / (f.total + this.alpha * vocabulary);
   }
 
-  #scored(scope: string, f: FromCounts, from: string, to: string): AnomalyScore {
+  #scored(scope: string, f: FromCounts, vocabulary: number, from: string, to: string): AnomalyScore {
     const count = f.to.get(to) ?? 0;
-    const p = (count + this.alpha) / (f.total + this.alpha * this.vocabulary);
+    const p = (count + this.alpha) / (f.total + this.alpha * vocabulary);
     return { score: -Math.log2(p), p, from, to, count, total: f.total, baseline: scope };
   }
 }

@@ -209,7 +209,7 @@ async function guarded(c: GovernedCall, next: Next, policy: FlowPolicy): Promise
     if (!scoring || !stores?.baseline || finished) return undefined;
     try {
       const s = stores.baseline.model.score(
-        { roles, agentId: c.req.identity.agentId, from: last ?? '^', to },
+        { tenant: c.req.identity.tenant, roles, agentId: c.req.identity.agentId, from: last ?? '^', to },
         policy.anomaly?.minBaseline ?? 30,
       );
       anomaly = s;

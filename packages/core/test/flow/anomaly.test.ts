@@ -92,7 +92,8 @@ function reference(recs: readonly Rec[]): Map<string, number> {
     sessions.set(key, [...(sessions.get(key) ?? []), r]);
   }
   const out = new Map<string, number>();
-  // role transition -> agent (tenant, id) -> count: each agent counts at most ROLE_AGENT_CAP times, the
+  // Every key starts with the tenant ('' for none): baselines never mix tenants.
+  // role transition -> agent -> count: each agent counts at most ROLE_AGENT_CAP times, the
   // one that made it most is left out (so a transition needs ROLE_MIN_AGENTS agents).
   const roles = new Map<string, Map<string, number>>();
   for (const calls of sessions.values()) {
@@ -101,13 +102,13 @@ function reference(recs: readonly Rec[]): Map<string, number> {
     for (const c of calls) {
       const state = `${c.server}/${c.tool}`;
       if (c.agent_id !== null) {
-        const k = `agent:${c.agent_id}\n${prev}\n${state}`;
+        const k = `${c.tenant ?? ''}\nagent:${c.agent_id}\n${prev}\n${state}`;
         out.set(k, (out.get(k) ?? 0) + 1);
       }
       for (const role of new Set(c.roles)) {
-        const k = `role:${role}\n${prev}\n${state}`;
+        const k = `${c.tenant ?? ''}\nrole:${role}\n${prev}\n${state}`;
         const agents = roles.get(k) ?? new Map<string, number>();
-        const who = JSON.stringify([c.tenant, c.agent_id]);
+        const who = c.agent_id ?? '';
         agents.set(who, (agents.get(who) ?? 0) + 1);
         roles.set(k, agents);
       }
@@ -123,7 +124,7 @@ function reference(recs: readonly Rec[]): Map<string, number> {
 }
 
 function asMap(rows: readonly TransitionRow[]): Map<string, number> {
-  return new Map(rows.map((r) => [`${r.scope}\n${r.from}\n${r.to}`, r.count]));
+  return new Map(rows.map((r) => [`${r.tenant ?? ''}\n${r.scope}\n${r.from}\n${r.to}`, r.count]));
 }
 
 /** Each role's usual tools, in the order its sessions use them (with some jumps). */
@@ -211,7 +212,7 @@ describe('learning the baseline', () => {
     // Honest agents of role `support` do their usual work; an attacker (`mole`) adds calls of its own.
     const t0 = Date.now() - 3_600_000;
     let n = 0;
-    const session = (agent: string, sid: string, tools: string[], tenant = 'acme'): Rec[] =>
+    const session = (agent: string, sid: string, tools: string[], tenant: string | null = null): Rec[] =>
       tools.map((tool) => ({
         id: randomUUID(),
         ts: new Date(t0 + n++).toISOString(),
@@ -226,7 +227,7 @@ describe('learning the baseline', () => {
         decision: 'allow',
         outcome: 'ok',
       }));
-    const sessions = (agent: string, times: number, tools: string[], tenant = 'acme'): Rec[] =>
+    const sessions = (agent: string, times: number, tools: string[], tenant: string | null = null): Rec[] =>
       Array.from({ length: times }, (_, i) =>
         session(agent, `${agent}-${tenant}-${n}-${i}`, tools, tenant),
       ).flat();
@@ -286,19 +287,37 @@ describe('learning the baseline', () => {
       const odd = Array.from({ length: 40 }, (_, i) => `odd_tool_${i}`);
       const clean = await learned(honest);
       const widened = await learned([...honest, ...sessions('mole', 1, odd)]);
-      expect(widened.vocabulary).toBe(clean.vocabulary);
+      expect(widened.vocabularyOf()).toBe(clean.vocabularyOf());
       expect(widened.score(send, 30).score).toBeCloseTo(clean.score(send, 30).score, 9);
     });
 
-    it('agents are told apart by tenant: the same id in two tenants is two agents, each one agent', async () => {
-      const honest = ['honest-1', 'honest-2', 'honest-3'].flatMap((a) => sessions(a, 40, usual));
-      const twins = [
-        ...sessions('mole', 100, ['run_query', 'send_email'], 't1'),
-        ...sessions('mole', 100, ['run_query', 'send_email'], 't2'),
+    it("another tenant's agent, even one with the same id, moves nothing in this tenant's baselines", async () => {
+      // t1: three honest agents; `support-bot` is one of them, with its own baseline.
+      const t1 = ['support-bot', 'honest-2', 'honest-3'].flatMap((a) => sessions(a, 100, usual, 't1'));
+      // t2's `support-bot` floods the sequence t1's must never find normal, and another its victim's.
+      const t2 = [
+        ...sessions('support-bot', 2000, ['run_query', 'send_email'], 't2'),
+        ...sessions('other-bot', 2000, ['run_query', 'send_email'], 't2'),
       ];
-      const model = await learned([...honest, ...twins]);
-      // Two agents, each capped, the top one left out: one agent's worth, never both.
-      expect(model.count('role:support', 'srv/run_query', 'srv/send_email')).toBe(ROLE_AGENT_CAP);
+      const clean = await learned(t1);
+      const attacked = await learned([...t1, ...t2]);
+      const bot = { ...send, tenant: 't1', agentId: 'support-bot' };
+      const fresh = { ...send, tenant: 't1' };
+      expect(attacked.score(bot, 30)).toEqual(clean.score(bot, 30));
+      expect(attacked.score(bot, 30)).toMatchObject({ baseline: 'agent:support-bot', count: 0 });
+      expect(attacked.score(bot, 30).score).toBeGreaterThan(7);
+      expect(attacked.score(fresh, 30)).toEqual(clean.score(fresh, 30));
+      expect(attacked.vocabularyOf('t1')).toBe(clean.vocabularyOf('t1'));
+      // In t2 itself the two agents did it: its role learned it (each capped, the top one left out).
+      expect(attacked.count('role:support', 'srv/run_query', 'srv/send_email', 't2')).toBe(ROLE_AGENT_CAP);
+      // One agent id with a t1 token and a token without a tenant is one agent in each: no role learns.
+      const split = await learned([
+        ...t1,
+        ...sessions('mallory', 50, ['run_query', 'send_email'], 't1'),
+        ...sessions('mallory', 50, ['run_query', 'send_email'], null),
+      ]);
+      expect(split.count('role:support', 'srv/run_query', 'srv/send_email', 't1')).toBe(0);
+      expect(split.count('role:support', 'srv/run_query', 'srv/send_email')).toBe(0);
     });
 
     it('property: no role count exceeds what the agents other than any one of them did (capped)', async () => {
@@ -323,15 +342,15 @@ describe('learning the baseline', () => {
             const per = new Map<string, Map<string, number>>();
             for (const p of plan)
               p.tools.forEach((tool, i) => {
-                const k = `${i === 0 ? '^' : `srv/${p.tools[i - 1]}`}\n${`srv/${tool}`}`;
+                const k = `${p.tenant}\n${i === 0 ? '^' : `srv/${p.tools[i - 1]}`}\n${`srv/${tool}`}`;
                 const m = per.get(k) ?? new Map<string, number>();
-                const who = `${p.tenant}/${p.agent}`;
+                const who = p.agent;
                 m.set(who, (m.get(who) ?? 0) + p.times);
                 per.set(k, m);
               });
             for (const [k, agents] of per) {
-              const [from, to] = k.split('\n') as [string, string];
-              const count = model.count('role:support', from, to);
+              const [tenant, from, to] = k.split('\n') as [string, string, string];
+              const count = model.count('role:support', from, to, tenant);
               for (const who of agents.keys()) {
                 let others = 0;
                 for (const [w, c] of agents) if (w !== who) others += Math.min(c, ROLE_AGENT_CAP);
@@ -371,9 +390,9 @@ describe('learning the baseline', () => {
     await learnBaseline(pool, { learnDays: 14, learnedBy: 'test' });
     expect(asMap((await loadBaseline(pool)).rows)).toEqual(
       new Map([
-        ['agent:a\n^\ndb/new_tool', 1],
-        ['agent:b\n^\ndb/new_tool', 1],
-        ['role:r\n^\ndb/new_tool', 1],
+        ['\nagent:a\n^\ndb/new_tool', 1],
+        ['\nagent:b\n^\ndb/new_tool', 1],
+        ['\nrole:r\n^\ndb/new_tool', 1],
       ]),
     );
     await learnBaseline(pool, { learnDays: 30, learnedBy: 'test' });
@@ -420,7 +439,7 @@ describe('learning the baseline', () => {
     ]);
     expect(results.some((r) => r.learned)).toBe(true);
     for (const r of results) if (!r.learned) expect(r.skipped).toBe('locked');
-    expect(asMap((await loadBaseline(pool)).rows).get('agent:ag\ns/a\ns/b')).toBe(1);
+    expect(asMap((await loadBaseline(pool)).rows).get('\nagent:ag\ns/a\ns/b')).toBe(1);
     // The periodic learner of another process skips a learning younger than its interval.
     const again = await learnBaseline(pool, { learnDays: 14, learnedBy: 'three', unlessWithinMs: 60_000 });
     expect(again).toMatchObject({ learned: false, skipped: 'recent' });
