@@ -171,6 +171,13 @@ describe('identity claims are typed', () => {
     ['user', 'a number', 7],
     ['user', 'empty', ''],
     ['sid', 'an array', ['s1']],
+    // Text the audit trail would have to escape or replace (so what it stores would not be what the
+    // call path used, e.g. the tenant an anomaly baseline is learned and scored under).
+    ['tenant', 'holding a NUL', 'ac\u0000me'],
+    ['tenant', 'holding an unpaired surrogate', 'acme\udc00'],
+    ['user', 'holding an escape character', 'bo\u001bb'],
+    ['sid', 'holding an unpaired surrogate', 's\ud800'],
+    ['tenant', 'holding a C1 control character', 'ac\u0085me'],
   ];
   it.each(odd)('refuses a token whose %s claim is %s, saying which claim', async (claim, _kind, value) => {
     const token = await s.token({
@@ -181,7 +188,9 @@ describe('identity claims are typed', () => {
     });
     const res = await rpc(s.url, callMsg('echo_text', { text: 'x' }), auth(token));
     expectChallenge(res, 401, 'invalid_token');
-    expect(res.body.error_description).toBe(`the "${claim}" claim must be a non-empty string`);
+    expect(res.body.error_description).toBe(
+      `the "${claim}" claim must be a non-empty string without control characters or unpaired surrogates`,
+    );
   });
 
   it('still accepts a token whose tenant claim is absent', async () => {

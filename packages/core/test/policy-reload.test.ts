@@ -157,4 +157,43 @@ describe('tools/list memo key', () => {
     );
     expect(malformedClaim({ sub: 'a', roles: ['admin', 'support'] }, names)).toBeUndefined();
   });
+
+  it('a token whose agent, tenant, user, session or role claim holds a control character or an unpaired surrogate is refused', () => {
+    const names: ClaimNames = {
+      agent: 'sub',
+      roles: 'roles',
+      scopes: 'scope',
+      tenant: 'tenant',
+      user: 'user',
+      session: 'sid',
+    };
+    const bad = fc.oneof(
+      fc.integer({ min: 0, max: 0x9f }).filter((c) => c < 0x20 || c >= 0x7f),
+      fc.integer({ min: 0xd800, max: 0xdfff }),
+    );
+    fc.assert(
+      fc.property(
+        fc.constantFrom('sub', 'tenant', 'user', 'sid', 'roles'),
+        fc.string({ maxLength: 5 }),
+        bad,
+        fc.string({ maxLength: 5 }),
+        (claim, pre, c, post) => {
+          const value = `${pre}${String.fromCharCode(c)}${post}`;
+          const payload = {
+            sub: 'a',
+            tenant: 'acme',
+            user: 'bob',
+            sid: 's1',
+            roles: ['reader'],
+            [claim]: value,
+          };
+          expect(malformedClaim(payload, names)).toBe(claim);
+        },
+      ),
+    );
+    // A pair of surrogates (one character outside the BMP) is text like any other.
+    expect(
+      malformedClaim({ sub: 'a', tenant: 'acme\u{1F600}', user: 'bob', roles: ['reader'] }, names),
+    ).toBeUndefined();
+  });
 });

@@ -31,18 +31,29 @@ function asString(value: unknown): string | undefined {
  * in one shared cache, rate-limit, idempotency and approval scope.
  */
 export function malformedClaim(payload: JWTPayload, names: ClaimNames): string | undefined {
+  // A claim with a control character or an unpaired UTF-16 surrogate is refused, not read: the audit
+  // trail cannot store it as it is (it is escaped or replaced there), so what is stored would differ
+  // from what the call path uses — an anomaly baseline learned under one tenant, agent or role and
+  // scored under another, a suspension or an approval bound to a name no record shows. Role names
+  // are lowercase words; such a token could otherwise alias another set of roles.
   for (const path of [names.agent, names.tenant, names.user, names.session]) {
     const value = readPath(payload, path);
-    if (value !== undefined && asString(value) === undefined) return path;
+    if (value === undefined) continue;
+    const text = asString(value);
+    if (text === undefined || !printable(text)) return path;
   }
-  // A role name with a control character is no role a policy can name (role names are lowercase
-  // words); such a token is refused rather than read, so it cannot alias another set of roles.
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: the check is for control characters
-  const control = /[\u0000-\u001f\u007f-\u009f]/;
   const roles = readPath(payload, names.roles);
   const listed = typeof roles === 'string' ? [roles] : Array.isArray(roles) ? roles : [];
-  if (listed.some((r) => typeof r === 'string' && control.test(r))) return names.roles;
+  if (listed.some((r) => typeof r === 'string' && !printable(r))) return names.roles;
   return undefined;
+}
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the check is for control characters
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+
+/** No control character (C0, DEL, C1) and no unpaired surrogate. */
+function printable(s: string): boolean {
+  return !CONTROL.test(s) && s.isWellFormed();
 }
 
 /** Reads an identity out of verified claims using the configured claim names (dotted paths allowed). */

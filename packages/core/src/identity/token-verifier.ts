@@ -170,7 +170,10 @@ export class TokenVerifier {
     }
     const malformed = malformedClaim(payload, cfg.claims);
     if (malformed !== undefined)
-      throw new AuthFailure('missing_identity', `the "${malformed}" claim must be a non-empty string`);
+      throw new AuthFailure(
+        'missing_identity',
+        `the "${malformed}" claim must be a non-empty string without control characters or unpaired surrogates`,
+      );
     const identity = identityFromClaims(payload, cfg.claims);
     if (!identity) throw new AuthFailure('missing_identity', `token has no "${cfg.claims.agent}" claim`);
     const missing = cfg.requiredScopes.filter((s) => !identity.scopes.includes(s));
