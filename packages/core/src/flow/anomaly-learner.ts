@@ -19,13 +19,15 @@
 // (a session that began before the window starts there too: a few more '^' transitions, no wrong one).
 //
 // A role's baseline is what the role's agents do, not what one of them does. For each transition, each
-// agent counts at most ROLE_AGENT_CAP times, and the agent that made it most is
-// left out: the role's count is what the others did (so a transition needs ROLE_MIN_AGENTS = 2
-// agents). One agent — a compromised one repeating "read the customers table, then email it out" for
-// weeks — cannot make that sequence normal for the other agents of its role: its own calls of it are
-// never counted unless another agent made it, and then they count at most as much as the others did.
-// A flood of common transitions adds, to each, at most what one other agent did (it can bring other
-// agents' own habits into the role's counts, which raises its totals: more holds, a cost, never fewer).
+// agent counts at most ROLE_AGENT_CAP times, and the agent that made it most is left out: the role's
+// count is what the others did (so a transition needs 2 agents). For any one agent, the role's count
+// of a transition is at most what the other agents did. So one agent — a compromised one repeating
+// "read the customers table, then email it out" for weeks — cannot make that sequence normal for the
+// other agents of its role: its own calls count only as much as other agents' calls of it (with one
+// other agent that does it for its own reasons, the role then counts what that agent did). Adding
+// calls never lowers a count, so one agent lowers a score only of a transition it makes itself; every
+// other score it can only raise (a flood of common transitions raises the role's totals: more holds, a
+// cost for approvers, never a hold lost).
 // It teaches only its own baseline, which scores nobody else's calls.
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
@@ -86,10 +88,17 @@ export const LEARNED_OUTCOMES = [
 ] as const;
 
 /**
- * A transition counts in a role's baseline only when at least this many distinct agents made it (the
- * one that made it most is left out of the count, so this follows: it is checked, not configured).
+ * How many of the agents that made a transition most are left out of a role's count of it. Leaving out
+ * two would also stop one agent from lifting the habit of a single other agent into its role, but it
+ * halves a small role's data: in `pnpm flow-eval` (4 agents per role) it lost every mass-disable
+ * detection (24/24 -> 0/24), as unseen transitions fell from about 7.6 to 6.6 bits.
  */
-export const ROLE_MIN_AGENTS = 2;
+export const ROLE_TOP_LEFT_OUT = 1;
+/**
+ * A transition counts in a role's baseline only when at least this many distinct agents made it (the
+ * ROLE_TOP_LEFT_OUT that made it most are left out of the count, so this follows: checked, not set).
+ */
+export const ROLE_MIN_AGENTS = ROLE_TOP_LEFT_OUT + 1;
 /** A role's baseline counts at most this many of one agent's calls of one transition. */
 export const ROLE_AGENT_CAP = 50;
 
@@ -107,7 +116,7 @@ export interface RoleAgentCount {
 
 /**
  * The `role:<name>` rows these per-agent counts make, by the rule the learning statement applies in
- * SQL (each agent capped at ROLE_AGENT_CAP, the largest left out, ROLE_MIN_AGENTS agents): for models
+ * SQL (each agent capped at ROLE_AGENT_CAP, the ROLE_TOP_LEFT_OUT largest left out): for models
  * built outside the fleet database, such as `pnpm flow-eval`'s.
  */
 export function roleBaselineRows(counts: Iterable<RoleAgentCount>): TransitionRow[] {
@@ -125,13 +134,9 @@ export function roleBaselineRows(counts: Iterable<RoleAgentCount>): TransitionRo
   const out: TransitionRow[] = [];
   for (const { row, agents } of byKey.values()) {
     if (agents.size < ROLE_MIN_AGENTS) continue;
-    let count = 0;
-    let most = 0;
-    for (const n of agents.values()) {
-      count += Math.min(n, ROLE_AGENT_CAP);
-      most = Math.max(most, Math.min(n, ROLE_AGENT_CAP));
-    }
-    out.push({ ...row, count: count - most });
+    const capped = [...agents.values()].map((n) => Math.min(n, ROLE_AGENT_CAP)).sort((a, b) => b - a);
+    const count = capped.slice(ROLE_TOP_LEFT_OUT).reduce((sum, n) => sum + n, 0);
+    out.push({ ...row, count });
   }
   return out;
 }
@@ -179,12 +184,15 @@ const LEARN_SQL = `
     SELECT c.tenant, r.role, c.prev, c.state, least(count(*), $5::bigint) AS n
       FROM calls c CROSS JOIN LATERAL (SELECT DISTINCT unnest(c.roles) AS role) r
      GROUP BY c.tenant, r.role, c.agent_id, c.prev, c.state
+  ), ranked AS (
+    SELECT p.*, row_number() OVER (PARTITION BY p.tenant, p.role, p.prev, p.state ORDER BY p.n DESC) AS rank
+      FROM per_role_agent p
   ), scoped AS (
     SELECT c.tenant, 'agent:' || c.agent_id AS scope, c.prev, c.state, count(*) AS n
       FROM calls c WHERE c.agent_id IS NOT NULL GROUP BY c.tenant, c.agent_id, c.prev, c.state
     UNION ALL
-    SELECT p.tenant, 'role:' || p.role, p.prev, p.state, sum(p.n) - max(p.n)
-      FROM per_role_agent p GROUP BY p.tenant, p.role, p.prev, p.state
+    SELECT r.tenant, 'role:' || r.role, r.prev, r.state, sum(r.n) FILTER (WHERE r.rank > $6::int)
+      FROM ranked r GROUP BY r.tenant, r.role, r.prev, r.state
     HAVING count(*) >= $4::int
   )
   INSERT INTO flow_baseline (tenant, scope, from_key, to_key, count, learned_at)
@@ -244,6 +252,7 @@ export async function learnBaseline(
       LEARNED_OUTCOMES,
       ROLE_MIN_AGENTS,
       ROLE_AGENT_CAP,
+      ROLE_TOP_LEFT_OUT,
     ]);
     const t = await client.query<{ n: string }>(
       `SELECT coalesce(sum(count), 0)::text AS n FROM flow_baseline WHERE scope LIKE 'agent:%'`,

@@ -94,7 +94,7 @@ function reference(recs: readonly Rec[]): Map<string, number> {
   const out = new Map<string, number>();
   // Every key starts with the tenant ('' for none): baselines never mix tenants.
   // role transition -> agent -> count: each agent counts at most ROLE_AGENT_CAP times, the
-  // one that made it most is left out (so a transition needs ROLE_MIN_AGENTS agents).
+  // one that made it most is left out (so a transition needs 2 agents).
   const roles = new Map<string, Map<string, number>>();
   for (const calls of sessions.values()) {
     calls.sort((a, b) => Date.parse(a.ts) - Date.parse(b.ts) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
@@ -246,7 +246,7 @@ describe('learning the baseline', () => {
       const poison = sessions('mole', 1000, ['run_query', 'send_email']);
       const poisoned = await learned([...honest, ...sessions('mole', 40, usual), ...once, ...poison]);
       // The mole's own baseline learned it; the role counts what another agent did: once. The same as
-      // had a second honest agent done it once too (the mole counts no more than one such agent).
+      // had a second honest agent done it once too (the mole counts no more than such an agent).
       expect(poisoned.count('agent:mole', 'srv/run_query', 'srv/send_email')).toBe(1000);
       expect(poisoned.count('role:support', 'srv/run_query', 'srv/send_email')).toBe(1);
       const twice = await learned([
@@ -265,15 +265,17 @@ describe('learning the baseline', () => {
 
     it("a flood of common transitions cannot bury the role's rare ones (it adds at most what others did)", async () => {
       const common = Array.from({ length: 8 }, (_, i) => `tool_${i}`);
-      // Three honest agents: 3 of each common transition; two of them once run_query → send_email.
-      const honest = ['honest-1', 'honest-2', 'honest-3'].flatMap((a) =>
+      // Four honest agents: 3 of each common transition; three of them once run_query → send_email.
+      const honest = ['honest-1', 'honest-2', 'honest-3', 'honest-4'].flatMap((a) =>
         common.flatMap((t) => sessions(a, 3, ['run_query', t])),
       );
-      honest.push(...['honest-1', 'honest-2'].flatMap((a) => sessions(a, 1, ['run_query', 'send_email'])));
+      honest.push(
+        ...['honest-1', 'honest-2', 'honest-3'].flatMap((a) => sessions(a, 1, ['run_query', 'send_email'])),
+      );
       const flood = common.flatMap((t) => sessions('mole', 60, ['run_query', t]));
       const clean = await learned(honest);
       const flooded = await learned([...honest, ...flood]);
-      expect(clean.score(send, 30)).toMatchObject({ baseline: 'role:support', count: 1 });
+      expect(clean.score(send, 30)).toMatchObject({ baseline: 'role:support', count: 2 });
       // Each flooded transition counts what the honest agents did (the mole, the top, left out): the
       // total grows by one honest agent's share, not by the mole's 8 × 60.
       const before = clean.total('role:support', 'srv/run_query');
@@ -308,7 +310,7 @@ describe('learning the baseline', () => {
       expect(attacked.score(bot, 30).score).toBeGreaterThan(7);
       expect(attacked.score(fresh, 30)).toEqual(clean.score(fresh, 30));
       expect(attacked.vocabularyOf('t1')).toBe(clean.vocabularyOf('t1'));
-      // In t2 itself the two agents did it: its role learned it (each capped, the top one left out).
+      // In t2 itself two agents did it: its role learned it (each capped, the top one left out).
       expect(attacked.count('role:support', 'srv/run_query', 'srv/send_email', 't2')).toBe(ROLE_AGENT_CAP);
       // One agent id with a t1 token and a token without a tenant is one agent in each: no role learns.
       const split = await learned([
@@ -382,7 +384,7 @@ describe('learning the baseline', () => {
       outcome: 'ok',
     });
     await insert(
-      ['a', 'b'].flatMap((ag) => [
+      ['a', 'b', 'c'].flatMap((ag) => [
         rec(recent.ts, 'new_tool', `x${ag}`, ag),
         rec(old.ts, 'old_tool', `y${ag}`, ag),
       ]),
@@ -392,11 +394,12 @@ describe('learning the baseline', () => {
       new Map([
         ['\nagent:a\n^\ndb/new_tool', 1],
         ['\nagent:b\n^\ndb/new_tool', 1],
-        ['\nrole:r\n^\ndb/new_tool', 1],
+        ['\nagent:c\n^\ndb/new_tool', 1],
+        ['\nrole:r\n^\ndb/new_tool', 2],
       ]),
     );
     await learnBaseline(pool, { learnDays: 30, learnedBy: 'test' });
-    expect((await loadBaseline(pool)).rows).toHaveLength(6);
+    expect((await loadBaseline(pool)).rows).toHaveLength(8);
     await pool.query('DELETE FROM audit_records');
     await learnBaseline(pool, { learnDays: 30, learnedBy: 'test' });
     expect((await loadBaseline(pool)).rows).toHaveLength(0);
