@@ -134,15 +134,16 @@ describe('tools/list memo key', () => {
     expect(listTools(rt, { roles: ['admin\u0000support'] })).toEqual([]);
   });
 
+  const names: ClaimNames = {
+    agent: 'sub',
+    roles: 'roles',
+    scopes: 'scope',
+    tenant: 'tenant',
+    user: 'user',
+    session: 'sid',
+  };
+
   it('a token whose roles claim holds a control character is refused', () => {
-    const names: ClaimNames = {
-      agent: 'sub',
-      roles: 'roles',
-      scopes: 'scope',
-      tenant: 'tenant',
-      user: 'user',
-      session: 'sid',
-    };
     fc.assert(
       fc.property(
         fc.string({ maxLength: 5 }),
@@ -159,14 +160,6 @@ describe('tools/list memo key', () => {
   });
 
   it('a token whose agent, tenant, user, session or role claim holds a control character or an unpaired surrogate is refused', () => {
-    const names: ClaimNames = {
-      agent: 'sub',
-      roles: 'roles',
-      scopes: 'scope',
-      tenant: 'tenant',
-      user: 'user',
-      session: 'sid',
-    };
     const bad = fc.oneof(
       fc.integer({ min: 0, max: 0x9f }).filter((c) => c < 0x20 || c >= 0x7f),
       fc.integer({ min: 0xd800, max: 0xdfff }),
