@@ -180,11 +180,17 @@ export async function slackPostsWith(f: FlowFleet, marker: string): Promise<Outb
   return (await outbox(f)).filter((e) => e.system === 'slack' && e.text.includes(marker));
 }
 
-/** Every stage (connect, mail, rcpt, data) the SMTP simulator saw: a refused send must add none. */
+/**
+ * The stages of a message (MAIL FROM, RCPT TO, DATA) the SMTP simulator saw: a refused send must add
+ * none. Connections alone are not counted: communication's /readyz checks SMTP with a connection that
+ * sends no message, and with --replicas the proxy asks every replica's /readyz each second (seen in a
+ * repeat run: two probe connections landed during a held send).
+ */
 export async function smtpRequests(f: FlowFleet): Promise<number> {
   const res = await fetch(`${f.sim}/smtp/_simulator/requests`);
   if (!res.ok) throw new Error(`smtp requests: ${res.status}`);
-  return ((await res.json()) as { requests: unknown[] }).requests.length;
+  const { requests } = (await res.json()) as { requests: { operation: string }[] };
+  return requests.filter((r) => ['smtp.mail', 'smtp.rcpt', 'smtp.data'].includes(r.operation)).length;
 }
 
 /** How many `chat.postMessage` requests reached the Slack simulator (a held post must add none). */
