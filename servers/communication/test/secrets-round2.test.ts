@@ -328,9 +328,13 @@ describe('round 2: benign look-alikes of every new rule', () => {
         .array(fc.integer({ min: 0, max: 9999 }).map(String), { minLength: 1, maxLength: 3 })
         .map((a) => a.join(', ')),
     );
+    // Parts are kept apart by ' | ': joined by a bare space, two benign parts can together take a
+    // secret's shape, and then flagging them is right (seen in CI, about once in 100,000 texts: a UUID
+    // after "'password' => $password is" reads as an assignment, "MIIT" then 64 hex digits as a key
+    // body, number groups running on into Arabic-Indic digits as a card).
     fc.assert(
       fc.property(fc.array(benign, { maxLength: 5 }), (parts) => {
-        const text = parts.join(' ');
+        const text = parts.join(' | ');
         expect(findSecrets(text), JSON.stringify(text)).toEqual([]);
       }),
       { numRuns: 800 },
