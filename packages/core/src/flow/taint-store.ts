@@ -58,6 +58,15 @@ import type { Redis } from '../redis/redis-client.js';
 import type { SessionTaint, TaintRead } from './engine.js';
 import type { FlowFingerprint, FlowRecordOptions } from './flow-stores.js';
 
+/** What a store logs when a session's fingerprints reach the cap. */
+const CAP_REACHED =
+  'flow taint store: a session reached its fingerprint cap: values it reads from now on are not checked for copies';
+
+/** Logs that `dropped` fingerprints did not fit a session's cap (the Redis and in-memory stores). */
+function warnCapReached(logger: Logger, cap: number, dropped: number): void {
+  logger.warn({ cap, dropped }, CAP_REACHED);
+}
+
 // The shapes the flow step reads and writes are the engine's and the step's (engine.ts, flow-stores.ts):
 // one declaration each, named here as the store speaks of them.
 export type { SessionTaint, TaintRead };
@@ -603,7 +612,7 @@ class PgTaintStore implements TaintStore {
         },
         opts?.capped
           ? 'flow taint store: a read was cut before fingerprinting: the session is capped (its copy-checked sends are held)'
-          : 'flow taint store: a session reached its fingerprint cap: values it reads from now on are not checked for copies',
+          : CAP_REACHED,
       );
     }
     if (!this.#redis) return;
@@ -966,11 +975,7 @@ class RedisOnlyTaintStore implements TaintStore {
     } catch (err) {
       throw opaque('record', err);
     }
-    if (dropped > 0)
-      this.#o.logger.warn(
-        { cap: this.#cap, dropped },
-        'flow taint store: a session reached its fingerprint cap: values it reads from now on are not checked for copies',
-      );
+    if (dropped > 0) warnCapReached(this.#o.logger, this.#cap, dropped);
   }
 
   async setLast(session: string, last: string, ttlSeconds: number): Promise<void> {
@@ -1103,11 +1108,7 @@ class MemoryTaintStore implements TaintStore {
       else s.fps.set(f.fp, { ...f });
     }
     if (opts?.capped) s.capped = true;
-    if (dropped > 0)
-      this.#o.logger.warn(
-        { cap: this.#cap, dropped },
-        'flow taint store: a session reached its fingerprint cap: values it reads from now on are not checked for copies',
-      );
+    if (dropped > 0) warnCapReached(this.#o.logger, this.#cap, dropped);
   }
 
   async setLast(session: string, last: string, ttlSeconds: number): Promise<void> {
