@@ -5,7 +5,14 @@
 // the upstream at most once, and its audit outcome says what the upstream did".
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
-import { type Caller, type CallResult, createCaller, type FleetTarget } from '../load/traffic.js';
+import {
+  type Caller,
+  type CallResult,
+  createCaller,
+  type FleetTarget,
+  runTraffic,
+  type TrafficOptions,
+} from '../load/traffic.js';
 import { type LocalFleet, metric, startLocalFleet, targetOf } from './lib/fleet.js';
 
 /** A local fleet for a fault scenario, with where its simulators listen. */
@@ -146,6 +153,46 @@ export async function breakerState(serverUrl: string, upstream: string): Promise
  * enough calls to judge (seen: the SMTP verdict failed on its count); the verdict waits for them.
  */
 export const LOAD_CALLS_FOR_VERDICT = 60;
+
+/** A fixed load running across a scenario's fleet (open loop, from beforeAll), and its end. */
+export interface ScenarioLoad {
+  /** Waits until the load has answered LOAD_CALLS_FOR_VERDICT calls, stops it, and gives every result. */
+  finish(): Promise<CallResult[]>;
+  /** Stops it and waits for the calls in flight (afterAll; a verdict that failed early). */
+  abort(): Promise<void>;
+}
+
+/** Starts `runTraffic` against the fleet, counting the calls it has answered. */
+export function startLoad(
+  f: UpstreamFleet,
+  o: Omit<TrafficOptions, 'target' | 'signal' | 'onResult'>,
+): ScenarioLoad {
+  const stop = new AbortController();
+  let answered = 0;
+  const done = runTraffic({
+    ...o,
+    target: f.target,
+    signal: stop.signal,
+    onResult: () => {
+      answered++;
+    },
+  });
+  return {
+    async finish() {
+      await waitUntil(
+        `the load has answered ${LOAD_CALLS_FOR_VERDICT} calls`,
+        async () => answered >= LOAD_CALLS_FOR_VERDICT,
+        { timeoutMs: 90_000 },
+      );
+      stop.abort();
+      return done;
+    },
+    async abort() {
+      stop.abort();
+      await done.catch(() => {});
+    },
+  };
+}
 
 /** Polls `check` (every 200 ms, running `poke` between polls) until it is true; throws after `timeoutMs`. */
 export async function waitUntil(

@@ -17,7 +17,6 @@ import {
   codesOf,
   type LoadAgent,
   MARKER_SLOT,
-  runTraffic,
   sentArguments,
 } from '../load/traffic.js';
 import { settledVerdict, verdictText } from '../load/verdict.js';
@@ -25,9 +24,10 @@ import {
   auditOf,
   auditRows,
   breakerState,
-  LOAD_CALLS_FOR_VERDICT,
   outbox,
+  type ScenarioLoad,
   simulator,
+  startLoad,
   startUpstreamFleet,
   type UpstreamFleet,
   untruthful,
@@ -40,10 +40,7 @@ let slack: ReturnType<typeof simulator>;
 let support: LoadAgent;
 /** Every call this file made (its own and the load's), for the final verdict. */
 const results: CallResult[] = [];
-let load: Promise<CallResult[]>;
-const stopLoad = new AbortController();
-/** Load calls answered so far. */
-let loadAnswered = 0;
+let load: ScenarioLoad;
 
 const post = (text: string, key = `slack-fault-${randomUUID()}`): CallSpec => ({
   server: 'communication',
@@ -82,16 +79,11 @@ beforeAll(async () => {
   expect(f.hub, f.fleet.output()).not.toBe('');
   slack = simulator(`${f.hub}/slack`);
   support = await f.caller.agent('support');
-  load = runTraffic({
-    target: f.target,
+  load = startLoad(f, {
     ratePerSecond: 4,
     durationMs: 120_000,
     agents: 4,
     kinds: ['read', 'cached-read', 'write'],
-    signal: stopLoad.signal,
-    onResult: () => {
-      loadAnswered++;
-    },
     callTimeoutMs: 40_000,
   });
 }, 120_000);
@@ -102,8 +94,7 @@ afterEach(async () => {
 });
 
 afterAll(async () => {
-  stopLoad.abort();
-  await load?.catch(() => {});
+  await load?.abort();
   await f?.close();
 });
 
@@ -218,13 +209,7 @@ describe('Slack failing under load', () => {
     // always outside a fault): its marker, in place of MARKER_SLOT, is what reaches the channel.
     const keyless = await call({ ...post(`keyless ${MARKER_SLOT}`), idempotencyKey: undefined });
     expect(keyless.code, keyless.text).toBe('ok');
-    await waitUntil(
-      `the load has answered ${LOAD_CALLS_FOR_VERDICT} calls`,
-      async () => loadAnswered >= LOAD_CALLS_FOR_VERDICT,
-      { timeoutMs: 90_000 },
-    );
-    stopLoad.abort();
-    const loadResults = await load;
+    const loadResults = await load.finish();
     const all = [...results, ...loadResults];
     expect(loadResults.length).toBeGreaterThan(50);
 

@@ -7,15 +7,16 @@
 // at its timeout while other tools answer, and nothing outside email failed.
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type CallResult, type CallSpec, codesOf, type LoadAgent, runTraffic } from '../load/traffic.js';
+import { type CallResult, type CallSpec, codesOf, type LoadAgent } from '../load/traffic.js';
 import { settledVerdict, verdictText } from '../load/verdict.js';
 import {
   auditOf,
   auditRows,
   breakerState,
-  LOAD_CALLS_FOR_VERDICT,
   outbox,
+  type ScenarioLoad,
   simulator,
+  startLoad,
   startUpstreamFleet,
   type UpstreamFleet,
   untruthful,
@@ -27,10 +28,7 @@ let f: UpstreamFleet;
 let smtp: ReturnType<typeof simulator>;
 let admin: LoadAgent;
 const results: CallResult[] = [];
-let load: Promise<CallResult[]>;
-const stopLoad = new AbortController();
-/** Load calls answered so far. */
-let loadAnswered = 0;
+let load: ScenarioLoad;
 
 const email = (subject: string, key = `smtp-fault-${randomUUID()}`): CallSpec => ({
   server: 'communication',
@@ -61,16 +59,11 @@ beforeAll(async () => {
   expect(f.hub, f.fleet.output()).not.toBe('');
   smtp = simulator(`${f.hub}/smtp`);
   admin = await f.caller.agent('admin');
-  load = runTraffic({
-    target: f.target,
+  load = startLoad(f, {
     ratePerSecond: 4,
     durationMs: 120_000,
     agents: 4,
     kinds: ['read', 'cached-read', 'write'],
-    signal: stopLoad.signal,
-    onResult: () => {
-      loadAnswered++;
-    },
     callTimeoutMs: 40_000,
   });
 }, 120_000);
@@ -80,8 +73,7 @@ afterEach(async () => {
 });
 
 afterAll(async () => {
-  stopLoad.abort();
-  await load?.catch(() => {});
+  await load?.abort();
   await f?.close();
 });
 
@@ -186,13 +178,7 @@ describe('SMTP failing under load', () => {
   });
 
   it('verdict: one record per call, no double send, truthful audit, nothing outside email failed', async () => {
-    await waitUntil(
-      `the load has answered ${LOAD_CALLS_FOR_VERDICT} calls`,
-      async () => loadAnswered >= LOAD_CALLS_FOR_VERDICT,
-      { timeoutMs: 90_000 },
-    );
-    stopLoad.abort();
-    const loadResults = await load;
+    const loadResults = await load.finish();
     const all = [...results, ...loadResults];
     expect(loadResults.length).toBeGreaterThan(50);
 

@@ -11,13 +11,14 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { STRIPE_DEMO } from '../../packages/simulators/src/index.js';
-import { type CallResult, type CallSpec, codesOf, type LoadAgent, runTraffic } from '../load/traffic.js';
+import { type CallResult, type CallSpec, codesOf, type LoadAgent } from '../load/traffic.js';
 import { settledVerdict, verdictText } from '../load/verdict.js';
 import {
   auditOf,
   breakerState,
-  LOAD_CALLS_FOR_VERDICT,
+  type ScenarioLoad,
   simulator,
+  startLoad,
   startUpstreamFleet,
   type UpstreamFleet,
   waitUntil,
@@ -34,10 +35,7 @@ let scim: ReturnType<typeof simulator>;
 let support: LoadAgent;
 let admin: LoadAgent;
 const results: CallResult[] = [];
-let load: Promise<CallResult[]>;
-const stopLoad = new AbortController();
-/** Load calls answered so far. */
-let loadAnswered = 0;
+let load: ScenarioLoad;
 /** When each upstream was faulted (until its breaker had closed again): calls on it then may fail. */
 const windows: Record<'stripe' | 'scim', [number, number][]> = { stripe: [], scim: [] };
 let faultedSince: number | undefined;
@@ -125,16 +123,11 @@ beforeAll(async () => {
   scim = simulator(f.scim);
   support = await f.caller.agent('support');
   admin = await f.caller.agent('admin');
-  load = runTraffic({
-    target: f.target,
+  load = startLoad(f, {
     ratePerSecond: 4,
     durationMs: 150_000,
     agents: 6,
     kinds: ['read', 'cached-read', 'write'],
-    signal: stopLoad.signal,
-    onResult: () => {
-      loadAnswered++;
-    },
     callTimeoutMs: 40_000,
   });
 }, 120_000);
@@ -149,8 +142,7 @@ afterEach(async () => {
 });
 
 afterAll(async () => {
-  stopLoad.abort();
-  await load?.catch(() => {});
+  await load?.abort();
   await f?.close();
 });
 
@@ -273,13 +265,7 @@ describe('the SCIM directory failing under load (admin writes)', () => {
 
 describe('verdict', () => {
   it('one record per call, and every call outside a faulted upstream’s window answered ok', async () => {
-    await waitUntil(
-      `the load has answered ${LOAD_CALLS_FOR_VERDICT} calls`,
-      async () => loadAnswered >= LOAD_CALLS_FOR_VERDICT,
-      { timeoutMs: 90_000 },
-    );
-    stopLoad.abort();
-    const loadResults = await load;
+    const loadResults = await load.finish();
     const all = [...results, ...loadResults];
     expect(loadResults.length).toBeGreaterThan(50);
     const verdict = await settledVerdict(f.target.fleetDbUrl, all);
