@@ -88,7 +88,12 @@ const SCHEDULE: { p: Provocation; role: LoadAgent['role']; everyMs: number; spec
   },
 ];
 
-/** New agent ids and sessions this often: no probe agent ever reaches a session or window budget. */
+/**
+ * New agent ids and sessions this often, counted from the start of the run (not the wall clock: a
+ * wall-clock epoch could end a few seconds into a short soak, handing the fast probe a fresh agent
+ * with an empty rate window before it ever passed its limit). No probe agent reaches a session or
+ * window budget.
+ */
 const AGENT_MS = 5 * 60_000;
 
 /** From this long on, the fast agent must have been rate_limited at least once (its 11th call in a minute). */
@@ -106,8 +111,9 @@ export async function runProvocations(o: {
   const results: CallResult[] = [];
   const inFlight = new Set<Promise<void>>();
   const agents = new Map<string, Promise<LoadAgent>>();
+  const start = Date.now();
   const agentFor = (p: Provocation, role: LoadAgent['role'], now: number) => {
-    const key = `${p.replace('-', '')}-${Math.floor(now / AGENT_MS)}`;
+    const key = `${p.replace('-', '')}-${Math.floor((now - start) / AGENT_MS)}`;
     let a = agents.get(key);
     if (!a) {
       a = caller.agent(role, `${PREFIX}${key}-${randomUUID().slice(0, 8)}`);
@@ -115,7 +121,6 @@ export async function runProvocations(o: {
     }
     return a;
   };
-  const start = Date.now();
   await Promise.all(
     schedule.map(async (s) => {
       for (let n = 0; n * s.everyMs < o.durationMs; n++) {
