@@ -111,27 +111,38 @@ describe('approval view', () => {
     let n = 0;
     await fc.assert(
       fc.asyncProperty(change, async (c) => {
-        const args = { target: `rec-${n++}`, change: c };
+        // The arguments as JSON carries them: fc.jsonValue generates -0, which JSON writes as 0.
+        const args = JSON.parse(JSON.stringify({ target: `rec-${n++}`, change: c })) as Record<
+          string,
+          unknown
+        >;
         const held = await agent.callTool('apply_change', args);
         const id = /Approval id: ([0-9a-f-]{36})/.exec(textOf(held))?.[1];
         expect(id, textOf(held)).toBeDefined();
+        let approved = false;
+        try {
+          const one = await api('GET', `/approvals/${id}`);
+          expect(one.status).toBe(200);
+          expect(one.body.arguments).toEqual(args);
+          // The shown text is the very text the approval binds: its SHA-256 is the request's argsHash.
+          expect(sha256(one.body.argumentsJson as string)).toBe(one.body.argsHash);
+          const listed = (await api('GET', '/approvals?status=pending&limit=1000')).body.approvals as {
+            id: string;
+            arguments: unknown;
+          }[];
+          expect(listed.find((a) => a.id === id)?.arguments).toEqual(args);
 
-        const one = await api('GET', `/approvals/${id}`);
-        expect(one.status).toBe(200);
-        expect(one.body.arguments).toEqual(args);
-        // The shown text is the very text the approval binds: its SHA-256 is the request's argsHash.
-        expect(sha256(one.body.argumentsJson as string)).toBe(one.body.argsHash);
-        const listed = (await api('GET', '/approvals?status=pending&limit=1000')).body.approvals as {
-          id: string;
-          arguments: unknown;
-        }[];
-        expect(listed.find((a) => a.id === id)?.arguments).toEqual(args);
-
-        expect((await api('POST', `/approvals/${id}/approve`)).status).toBe(200);
-        const ran = await agent.callTool('apply_change', { ...args, approval_id: id });
-        expect(textOf(ran)).toBe(`applied change to ${args.target}`);
-        // The handler got exactly what the approver saw.
-        expect(received.at(-1)).toEqual(one.body.arguments);
+          expect((await api('POST', `/approvals/${id}/approve`)).status).toBe(200);
+          approved = true;
+          const ran = await agent.callTool('apply_change', { ...args, approval_id: id });
+          expect(textOf(ran)).toBe(`applied change to ${args.target}`);
+          // The handler got exactly what the approver saw.
+          expect(received.at(-1)).toEqual(one.body.arguments);
+        } finally {
+          // A failing run (and each of fast-check's shrinks) must not leave its request pending: the
+          // caller's pending limit would then refuse the next runs and hide the first failure.
+          if (!approved) await api('POST', `/approvals/${id}/deny`);
+        }
       }),
       { numRuns: 12 },
     );
